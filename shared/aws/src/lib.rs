@@ -1,0 +1,19 @@
+//! The AWS side of sfhs: typed configuration from the environment, telemetry set-up, and the
+//! adapters that own every AWS SDK type (SQS, Secrets Manager). The domain (`sfhs-core`) never
+//! sees an SDK type: conversions happen here.
+
+pub mod config;
+pub mod secrets;
+pub mod sqs;
+pub mod telemetry;
+
+mod sdk_error;
+
+pub use sdk_error::{SdkFailure, classify};
+
+/// Loads the shared AWS configuration (region, credentials, `AWS_ENDPOINT_URL`) once per process.
+pub async fn load_aws_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await
+}

@@ -1,0 +1,9 @@
+//! The sfhs domain: Salesforce outbound messages, work items, the webhook use case, and the queue
+//! port it needs. No AWS SDK type and no HTTP framework appears here; adapters live in other
+//! crates.
+
+pub mod emf;
+pub mod outbound;
+pub mod queue;
+pub mod webhook;
+pub mod work_item;
