@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod dev;
 mod outbound;
 
 /// Operate the Salesforce -> HubSpot custom-object sync.
@@ -19,6 +20,8 @@ enum Command {
     /// Salesforce outbound messages.
     #[command(subcommand)]
     Outbound(outbound::Command),
+    /// Run the webhook locally over HTTP on an in-memory queue, printing each work item.
+    Dev(dev::Args),
 }
 
 /// Exit statuses: 0 done, 1 problems found, 2 could not run (bad input, bad usage).
@@ -26,5 +29,24 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Outbound(cmd) => outbound::run(cmd),
+        Command::Dev(args) => serve(dev::run(args)),
+    }
+}
+
+/// Runs a long-lived async command; a failure to start is exit status 2.
+fn serve(fut: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("sfhs: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(fut) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sfhs: {e:#}");
+            ExitCode::from(2)
+        }
     }
 }

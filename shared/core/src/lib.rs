@@ -3,6 +3,7 @@
 //! crates.
 
 pub mod emf;
+pub mod mapping;
 pub mod outbound;
 pub mod queue;
 pub mod webhook;
