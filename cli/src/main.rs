@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod dev;
+mod mappings;
 mod outbound;
 
 /// Operate the Salesforce -> HubSpot custom-object sync.
@@ -20,6 +21,8 @@ enum Command {
     /// Salesforce outbound messages.
     #[command(subcommand)]
     Outbound(outbound::Command),
+    /// Mapping files: validate, plan, apply, enable, pause, list, show.
+    Mappings(mappings::Args),
     /// Run the webhook locally over HTTP on an in-memory queue, printing each work item.
     Dev(dev::Args),
 }
@@ -29,12 +32,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Outbound(cmd) => outbound::run(cmd),
-        Command::Dev(args) => serve(dev::run(args)),
+        Command::Mappings(args) => serve(mappings::run(args)),
+        Command::Dev(args) => serve(async { dev::run(args).await.map(|()| ExitCode::SUCCESS) }),
     }
 }
 
-/// Runs a long-lived async command; a failure to start is exit status 2.
-fn serve(fut: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
+/// Runs an async command; an error (it could not run) is exit status 2.
+fn serve(fut: impl std::future::Future<Output = anyhow::Result<ExitCode>>) -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -43,7 +47,7 @@ fn serve(fut: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode
         }
     };
     match runtime.block_on(fut) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("sfhs: {e:#}");
             ExitCode::from(2)

@@ -92,7 +92,10 @@ async fn acks_only_after_every_notification_is_on_the_queue() {
         items[0].fields.get("Email"),
         Some(&Some("drb24@cornell.edu".into()))
     );
-    assert!(drain(&client, &url).await.is_empty(), "nothing else on the queue");
+    assert!(
+        drain(&client, &url).await.is_empty(),
+        "nothing else on the queue"
+    );
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 //! sees an SDK type: conversions happen here.
 
 pub mod config;
+pub mod dynamo;
 pub mod secrets;
 pub mod sqs;
 pub mod telemetry;

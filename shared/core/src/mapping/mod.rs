@@ -3,6 +3,7 @@
 pub mod convert;
 pub mod model;
 pub mod schema;
+pub mod store;
 pub mod validate;
 
 pub use model::{
