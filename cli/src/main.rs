@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 mod dev;
 mod mappings;
 mod outbound;
+mod sim;
 
 /// Operate the Salesforce -> HubSpot custom-object sync.
 #[derive(Debug, Parser)]
@@ -25,6 +26,9 @@ enum Command {
     Mappings(mappings::Args),
     /// Run the webhook locally over HTTP on an in-memory queue, printing each work item.
     Dev(dev::Args),
+    /// Run a simulator of HubSpot or Salesforce.
+    #[command(subcommand)]
+    Sim(sim::Command),
 }
 
 /// Exit statuses: 0 done, 1 problems found, 2 could not run (bad input, bad usage).
@@ -34,6 +38,7 @@ fn main() -> ExitCode {
         Command::Outbound(cmd) => outbound::run(cmd),
         Command::Mappings(args) => serve(mappings::run(args)),
         Command::Dev(args) => serve(async { dev::run(args).await.map(|()| ExitCode::SUCCESS) }),
+        Command::Sim(cmd) => serve(async { sim::run(cmd).await.map(|()| ExitCode::SUCCESS) }),
     }
 }
 

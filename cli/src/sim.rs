@@ -1,0 +1,16 @@
+//! `sfhs sim ...`: the project's simulators as standalone servers. Each prints its base URL as the
+//! first line on stdout and serves until Ctrl-C.
+
+use clap::Subcommand;
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// A HubSpot simulator: schemas, records, search, associations, rate limits and faults.
+    Hubspot(sfhs_hubspot_sim::cli::Args),
+}
+
+pub async fn run(cmd: Command) -> anyhow::Result<()> {
+    match cmd {
+        Command::Hubspot(args) => sfhs_hubspot_sim::cli::run(args).await,
+    }
+}

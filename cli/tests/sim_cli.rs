@@ -1,0 +1,52 @@
+//! `sfhs sim ...` end to end: the real binary serves, prints its base URL first, and answers like
+//! the service it simulates.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.0.kill().ok();
+        self.0.wait().ok();
+    }
+}
+
+fn start(args: &[&str]) -> (Server, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sfhs"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start sfhs sim");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    out.read_line(&mut first).expect("first line");
+    (Server(child), first.trim().to_owned())
+}
+
+#[tokio::test]
+async fn sim_hubspot_serves_with_its_tokens_and_limits() {
+    let (_server, base) = start(&["sim", "hubspot", "--addr", "127.0.0.1:0", "--token", "pat-na1-test", "--burst-limit", "7"]);
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+    let client = reqwest::Client::new();
+    let r = client
+        .get(format!("{base}/crm/objects/2026-09/companies?limit=1"))
+        .bearer_auth("pat-na1-test")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-hubspot-ratelimit-max"], "7");
+
+    let r = client
+        .get(format!("{base}/crm/v3/objects/companies"))
+        .bearer_auth("wrong")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 401);
+    let body: serde_json::Value = r.json().await.expect("json");
+    assert!(body["correlationId"].is_string());
+}

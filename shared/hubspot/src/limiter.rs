@@ -1,0 +1,396 @@
+//! The process-wide rate limiter: a sliding-window log of this process's calls, sized from
+//! HubSpot's `X-HubSpot-RateLimit-*` headers, plus the daily budget and search's own limit.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use time::{OffsetDateTime, Time, UtcOffset};
+
+use crate::error::Error;
+
+/// What a response told about the budgets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RateHeaders {
+    pub max: Option<u32>,
+    pub remaining: Option<u32>,
+    pub interval: Option<Duration>,
+    pub daily: Option<u64>,
+    pub daily_remaining: Option<u64>,
+}
+
+#[derive(Debug)]
+struct Slot {
+    id: u64,
+    /// `None` while in flight; then the time the response arrived, which is never earlier than
+    /// the moment HubSpot counted the call.
+    done: Option<Instant>,
+}
+
+#[derive(Debug)]
+struct State {
+    max: u32,
+    window: Duration,
+    slots: Vec<Slot>,
+    next_id: u64,
+    blocked_until: Option<Instant>,
+    daily_max: Option<u64>,
+    daily_remaining: Option<u64>,
+    daily_blocked_until: Option<OffsetDateTime>,
+    calls: u64,
+    waits: u64,
+}
+
+/// A snapshot of the limiter, for logs and tests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LimiterStats {
+    pub max: u32,
+    pub capacity: u32,
+    pub window: Duration,
+    pub calls: u64,
+    /// Times a caller had to wait for a slot.
+    pub waits: u64,
+    pub daily_remaining: Option<u64>,
+}
+
+/// Shared by every task of the process (the client holds it in an `Arc`).
+///
+/// A call takes a slot before it is sent; the slot counts while in flight and then until one
+/// window after its response arrived. HubSpot counted the call somewhere between sending and
+/// the response, so this never frees a slot before HubSpot does; the price is the response
+/// latency per window (about 3% with 300 ms answers and a 10 s window; tried: stamping at send
+/// time plus the shortest round trip caused 429s when the server queued requests). At most
+/// `max x (1 - reserved_share)` slots count at once. When a response reports fewer remaining
+/// calls than this process accounts for (other processes of the same app), the difference is
+/// added as slots, so the process slows down to the server's view; a 429 that still happens
+/// holds all callers for a pause.
+#[derive(Debug)]
+pub struct RateLimiter {
+    state: Mutex<State>,
+    reserved_share: f64,
+    portal_offset: UtcOffset,
+}
+
+/// A taken slot; give it back with [`RateLimiter::complete`].
+#[derive(Debug)]
+#[must_use]
+pub struct Permit {
+    id: u64,
+}
+
+impl RateLimiter {
+    pub fn new(max: u32, window: Duration, reserved_share: f64, portal_offset: UtcOffset) -> Self {
+        Self {
+            state: Mutex::new(State {
+                max: max.max(1),
+                window,
+                slots: Vec::new(),
+                next_id: 0,
+                blocked_until: None,
+                daily_max: None,
+                daily_remaining: None,
+                daily_blocked_until: None,
+                calls: 0,
+                waits: 0,
+            }),
+            reserved_share: reserved_share.clamp(0.0, 0.95),
+            portal_offset,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn capacity(&self, max: u32) -> u32 {
+        let cap = (f64::from(max) * (1.0 - self.reserved_share)).floor();
+        // The value is within 1..=u32::MAX by construction.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let cap = cap as u32;
+        cap.max(1)
+    }
+
+    fn margin(window: Duration) -> Duration {
+        Duration::from_millis(1) + window / 200
+    }
+
+    /// Next midnight in the portal's time zone.
+    ///
+    /// HubSpot resets the daily limit at midnight in the account's time zone setting. The API
+    /// does not report that zone, so this assumes the fixed offset given in the configuration
+    /// (UTC unless set) and ignores daylight-saving changes; near a DST switch the reset may be
+    /// off by an hour.
+    pub fn next_daily_reset(&self, now: OffsetDateTime) -> OffsetDateTime {
+        let local = now.to_offset(self.portal_offset);
+        let tomorrow = local.date().next_day().unwrap_or(local.date());
+        tomorrow
+            .with_time(Time::MIDNIGHT)
+            .assume_offset(self.portal_offset)
+    }
+
+    /// Waits for a slot. Fails at once with [`Error::DailyLimit`] while the daily budget is
+    /// known to be spent (or down to the reserved share).
+    pub async fn acquire(&self) -> Result<Permit, Error> {
+        let mut waited = false;
+        loop {
+            let wait = {
+                let mut st = self.lock();
+                let now_wall = OffsetDateTime::now_utc();
+                if let Some(until) = st.daily_blocked_until {
+                    if now_wall < until {
+                        return Err(Error::DailyLimit {
+                            reset_at: until,
+                            correlation_id: None,
+                        });
+                    }
+                    st.daily_blocked_until = None;
+                    st.daily_remaining = None;
+                }
+                if let (Some(max), Some(rem)) = (st.daily_max, st.daily_remaining) {
+                    #[allow(
+                        clippy::cast_possible_truncation,
+                        clippy::cast_sign_loss,
+                        clippy::cast_precision_loss
+                    )]
+                    let reserve = (max as f64 * self.reserved_share) as u64;
+                    if rem <= reserve {
+                        let reset_at = self.next_daily_reset(now_wall);
+                        st.daily_blocked_until = Some(reset_at);
+                        return Err(Error::DailyLimit {
+                            reset_at,
+                            correlation_id: None,
+                        });
+                    }
+                }
+                let now = Instant::now();
+                let window = st.window;
+                let horizon = window + Self::margin(window);
+                st.slots
+                    .retain(|s| s.done.is_none_or(|d| now.duration_since(d) < horizon));
+                let cap = self.capacity(st.max) as usize;
+                match st.blocked_until {
+                    Some(b) if b > now => Some(b - now),
+                    _ if st.slots.len() < cap => {
+                        let id = st.next_id;
+                        st.next_id += 1;
+                        st.slots.push(Slot { id, done: None });
+                        st.calls += 1;
+                        if waited {
+                            st.waits += 1;
+                        }
+                        if let Some(r) = st.daily_remaining.as_mut() {
+                            *r = r.saturating_sub(1);
+                        }
+                        return Ok(Permit { id });
+                    }
+                    _ => {
+                        let earliest = st.slots.iter().filter_map(|s| s.done).min();
+                        Some(match earliest {
+                            Some(d) => (d + horizon)
+                                .saturating_duration_since(now)
+                                .max(Duration::from_millis(1)),
+                            // Every slot is in flight: poll again shortly.
+                            None => (window / st.max.max(1)).max(Duration::from_millis(2)),
+                        })
+                    }
+                }
+            };
+            if let Some(w) = wait {
+                waited = true;
+                tokio::time::sleep(w).await;
+            }
+        }
+    }
+
+    /// Gives the slot back, stamped with the response time, and learns from the headers.
+    pub fn complete(&self, permit: Permit, headers: &RateHeaders) {
+        self.finish(permit, headers);
+    }
+
+    fn finish(&self, permit: Permit, headers: &RateHeaders) {
+        let mut st = self.lock();
+        let now = Instant::now();
+        let stamp = now;
+        if let Some(s) = st.slots.iter_mut().find(|s| s.id == permit.id) {
+            s.done = Some(stamp);
+        }
+        if let Some(w) = headers.interval.filter(|w| !w.is_zero()) {
+            st.window = w;
+        }
+        if let Some(m) = headers.max.filter(|m| *m > 0) {
+            st.max = m;
+        }
+        if let Some(d) = headers.daily {
+            st.daily_max = Some(d);
+        }
+        if let Some(r) = headers.daily_remaining {
+            st.daily_remaining = Some(r);
+        }
+        if let (Some(max), Some(rem)) = (headers.max, headers.remaining) {
+            // Compare with what this process had counting when HubSpot counted this call.
+            let server_used = max.saturating_sub(rem) as usize;
+            let horizon = st.window + Self::margin(st.window);
+            let local = st
+                .slots
+                .iter()
+                .filter(|s| s.done.is_none_or(|d| d + horizon > stamp))
+                .count();
+            for _ in local..server_used {
+                let id = st.next_id;
+                st.next_id += 1;
+                st.slots.push(Slot {
+                    id,
+                    done: Some(stamp),
+                });
+            }
+        }
+    }
+
+    /// Gives the slot back after a transport failure (the call may or may not have counted):
+    /// it counts from now, the latest moment HubSpot could have counted it.
+    pub fn abandon(&self, permit: Permit) {
+        self.finish(permit, &RateHeaders::default());
+    }
+
+    /// A rolling-window 429 arrived: hold every caller for `wait`.
+    pub fn back_off(&self, wait: Duration) {
+        let mut st = self.lock();
+        let until = Instant::now() + wait;
+        if st.blocked_until.is_none_or(|b| b < until) {
+            st.blocked_until = Some(until);
+        }
+    }
+
+    /// A `DAILY` 429 arrived: refuse calls until the reset.
+    pub fn daily_exhausted(&self) -> OffsetDateTime {
+        let reset = self.next_daily_reset(OffsetDateTime::now_utc());
+        self.lock().daily_blocked_until = Some(reset);
+        reset
+    }
+
+    pub fn window(&self) -> Duration {
+        self.lock().window
+    }
+
+    pub fn stats(&self) -> LimiterStats {
+        let st = self.lock();
+        LimiterStats {
+            max: st.max,
+            capacity: self.capacity(st.max),
+            window: st.window,
+            calls: st.calls,
+            waits: st.waits,
+            daily_remaining: st.daily_remaining,
+        }
+    }
+}
+
+/// Search's own limit (HubSpot: 5 requests per second per account, no headers).
+#[derive(Debug)]
+pub struct SearchLimiter {
+    per_second: u32,
+    sent: Mutex<Vec<Instant>>,
+}
+
+impl SearchLimiter {
+    pub fn new(per_second: u32) -> Self {
+        Self {
+            per_second: per_second.max(1),
+            sent: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub async fn acquire(&self) {
+        let horizon = Duration::from_millis(1050);
+        loop {
+            let wait = {
+                let mut sent = self
+                    .sent
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let now = Instant::now();
+                sent.retain(|t| now.duration_since(*t) < horizon);
+                if sent.len() < self.per_second as usize {
+                    sent.push(now);
+                    return;
+                }
+                sent.iter().min().map_or(Duration::from_millis(10), |t| {
+                    (*t + horizon).saturating_duration_since(now)
+                })
+            };
+            tokio::time::sleep(wait.max(Duration::from_millis(1))).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn capacity_honours_reserved_share_and_headers() {
+        let l = RateLimiter::new(100, Duration::from_secs(10), 0.2, UtcOffset::UTC);
+        assert_eq!(l.stats().capacity, 80);
+        let p = l.acquire().await.unwrap();
+        l.complete(
+            p,
+            &RateHeaders {
+                max: Some(50),
+                interval: Some(Duration::from_millis(500)),
+                ..RateHeaders::default()
+            },
+        );
+        let s = l.stats();
+        assert_eq!(
+            (s.max, s.capacity, s.window),
+            (50, 40, Duration::from_millis(500))
+        );
+    }
+
+    #[tokio::test]
+    async fn server_view_adds_slots() {
+        let l = RateLimiter::new(10, Duration::from_secs(60), 0.0, UtcOffset::UTC);
+        let p = l.acquire().await.unwrap();
+        // The server counts 9 of 10 used: only one more call fits.
+        l.complete(
+            p,
+            &RateHeaders {
+                max: Some(10),
+                remaining: Some(1),
+                ..RateHeaders::default()
+            },
+        );
+        let p = l.acquire().await.unwrap();
+        l.complete(p, &RateHeaders::default());
+        let blocked = tokio::time::timeout(Duration::from_millis(50), l.acquire()).await;
+        assert!(blocked.is_err(), "the window is full");
+    }
+
+    #[tokio::test]
+    async fn daily_budget_and_reset() {
+        let l = RateLimiter::new(
+            10,
+            Duration::from_secs(1),
+            0.5,
+            UtcOffset::from_hms(-5, 0, 0).unwrap(),
+        );
+        let p = l.acquire().await.unwrap();
+        l.complete(
+            p,
+            &RateHeaders {
+                daily: Some(100),
+                daily_remaining: Some(50),
+                ..RateHeaders::default()
+            },
+        );
+        match l.acquire().await {
+            Err(Error::DailyLimit { reset_at, .. }) => {
+                let local = reset_at.to_offset(UtcOffset::from_hms(-5, 0, 0).unwrap());
+                assert_eq!(local.time(), Time::MIDNIGHT);
+                assert!(reset_at > OffsetDateTime::now_utc());
+            }
+            other => panic!("expected DailyLimit, got {other:?}"),
+        }
+    }
+}
