@@ -1,32 +1,45 @@
 //! Tracing set-up: JSON lines on Lambda (one object per event, with the current span's fields),
-//! readable text elsewhere. The level comes from `RUST_LOG`, else `AWS_LAMBDA_LOG_LEVEL`, else info.
+//! readable text elsewhere. The filter comes from `RUST_LOG` (`info`, or `warn,sfhs_core=debug`:
+//! levels by target), else `AWS_LAMBDA_LOG_LEVEL`, else `info`.
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+
+fn filter() -> Targets {
+    let spec = std::env::var("RUST_LOG")
+        .ok()
+        .or_else(|| std::env::var("AWS_LAMBDA_LOG_LEVEL").ok())
+        .map(|s| s.to_ascii_lowercase());
+    spec.and_then(|s| s.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO))
+}
 
 /// Installs the global subscriber once; later calls do nothing.
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| {
-            std::env::var("AWS_LAMBDA_LOG_LEVEL")
-                .map_err(|_| ())
-                .and_then(|l| EnvFilter::try_new(l.to_lowercase()).map_err(|_| ()))
-        })
-        .unwrap_or_else(|()| EnvFilter::new("info"));
     let on_lambda = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let registry = tracing_subscriber::registry().with(filter());
     let result = if on_lambda {
-        builder
-            .json()
-            .with_ansi(false)
-            .with_current_span(true)
-            .with_span_list(false)
-            .with_target(false)
-            .without_time()
+        registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_ansi(false)
+                    .with_current_span(true)
+                    .with_span_list(false)
+                    .with_target(false)
+                    .without_time()
+                    .with_writer(std::io::stderr),
+            )
             .try_init()
     } else {
-        builder.compact().try_init()
+        registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .compact()
+                    .with_writer(std::io::stderr),
+            )
+            .try_init()
     };
     // An already installed subscriber (tests) is fine.
     drop(result);
