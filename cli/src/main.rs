@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod dev;
+mod live;
 mod mappings;
 mod outbound;
 mod sim;

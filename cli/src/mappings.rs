@@ -26,11 +26,14 @@ pub struct Args {
     /// DynamoDB table holding the applied mappings (a stack output).
     #[arg(long, global = true, env = "SFHS_MAPPINGS_TABLE")]
     table: Option<String>,
+    #[command(flatten)]
+    live: crate::live::LiveArgs,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Check mapping files; every problem is listed with file, field and fix.
+    /// Check mapping files; every problem is listed with file, field and fix. Against the live
+    /// HubSpot schema and Salesforce describe too, when they are configured.
     Validate { dir: PathBuf },
     /// Show what `apply` would change in the store.
     Plan {
@@ -55,7 +58,7 @@ enum Command {
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     match &args.command {
-        Command::Validate { dir } => validate(dir, args.json),
+        Command::Validate { dir } => validate(dir, &args.live, args.json).await,
         Command::Schema => {
             println!(
                 "{}",
@@ -69,7 +72,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Command::Apply { dir } => {
             let store = store(&args).await?;
-            apply(store.as_ref(), dir, args.json).await
+            apply(store.as_ref(), dir, &args.live, args.json).await
         }
         Command::Enable { object } => {
             let store = store(&args).await?;
@@ -107,6 +110,16 @@ async fn store(args: &Args) -> anyhow::Result<Arc<dyn MappingStore>> {
 struct Loaded {
     files: Vec<(String, Mapping)>,
     problems: Vec<Problem>,
+}
+
+async fn load_and_check(dir: &Path, live: &crate::live::LiveArgs) -> anyhow::Result<Loaded> {
+    let mut loaded = load_dir(dir)?;
+    let sources = crate::live::Sources::connect(live)?;
+    if sources.is_configured() {
+        let found = sources.check(&loaded.files).await?;
+        loaded.problems.extend(found);
+    }
+    Ok(loaded)
 }
 
 fn load_dir(dir: &Path) -> anyhow::Result<Loaded> {
@@ -151,8 +164,8 @@ fn print_problems(problems: &[Problem]) {
     eprintln!("{errors} error(s), {warnings} warning(s)");
 }
 
-fn validate(dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
-    let loaded = load_dir(dir)?;
+async fn validate(dir: &Path, live: &crate::live::LiveArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let loaded = load_and_check(dir, live).await?;
     if json {
         println!(
             "{}",
@@ -309,8 +322,13 @@ async fn plan(
     })
 }
 
-async fn apply(store: &dyn MappingStore, dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
-    let loaded = load_dir(dir)?;
+async fn apply(
+    store: &dyn MappingStore,
+    dir: &Path,
+    live: &crate::live::LiveArgs,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let loaded = load_and_check(dir, live).await?;
     if has_errors(&loaded.problems) {
         if json {
             println!(

@@ -50,3 +50,35 @@ async fn sim_hubspot_serves_with_its_tokens_and_limits() {
     let body: serde_json::Value = r.json().await.expect("json");
     assert!(body["correlationId"].is_string());
 }
+
+#[tokio::test]
+async fn sim_salesforce_serves_a_seeded_org_behind_oauth() {
+    let (_server, base) = start(&["sim", "salesforce", "--addr", "127.0.0.1:0", "--accounts", "20"]);
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+    let client = reqwest::Client::new();
+    let token: serde_json::Value = client
+        .post(format!("{base}/services/oauth2/token"))
+        .form(&[("grant_type", "client_credentials"), ("client_id", "sim-client"), ("client_secret", "sim-secret")])
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
+    let access = token["access_token"].as_str().expect("access_token");
+    let instance = token["instance_url"].as_str().expect("instance_url");
+    let r = client
+        .get(format!("{instance}/services/data/v62.0/query"))
+        .query(&[("q", "SELECT COUNT() FROM Account")])
+        .bearer_auth(access)
+        .send()
+        .await
+        .expect("query");
+    assert_eq!(r.status(), 200);
+    assert!(r.headers().contains_key("sforce-limit-info"));
+    let body: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(body["totalSize"], 20);
+
+    let r = client.get(format!("{instance}/services/data/v62.0/sobjects/")).send().await.expect("describeGlobal");
+    assert_eq!(r.status(), 401, "no token, no data");
+}

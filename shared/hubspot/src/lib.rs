@@ -12,6 +12,7 @@
 
 mod client;
 mod config;
+pub mod domain;
 mod error;
 mod limiter;
 mod types;

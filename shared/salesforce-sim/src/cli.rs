@@ -1,0 +1,120 @@
+//! `sfhs sim salesforce`: run the simulator until Ctrl-C, base URL first on stdout.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+
+use crate::{OutboundTiming, SeedSize, SimBuilder};
+
+/// Arguments of `sfhs sim salesforce`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Args {
+    /// Listen address (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub addr: SocketAddr,
+    /// Org id (15 or 18 characters).
+    #[arg(long, default_value = crate::DEFAULT_ORG_ID)]
+    pub org_id: String,
+    /// Send outbound messages for every seeded object (all fields) to this URL.
+    #[arg(long)]
+    pub outbound_url: Option<String>,
+    /// OAuth client id (client credentials; also the JWT `iss`).
+    #[arg(long, default_value = crate::DEFAULT_CLIENT_ID)]
+    pub client_id: String,
+    /// OAuth client secret.
+    #[arg(long, default_value = crate::DEFAULT_CLIENT_SECRET)]
+    pub client_secret: String,
+    /// RSA public key (PEM) that JWT bearer assertions must verify against.
+    #[arg(long, value_name = "FILE")]
+    pub jwt_public_key: Option<PathBuf>,
+    /// Seed of the generated records.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Accounts to generate (invoices x3, lines x6, shipments x0.75).
+    #[arg(long, default_value_t = 400)]
+    pub accounts: usize,
+    /// Divide outbound retry delays and the 24-hour drop by this factor.
+    #[arg(long, default_value_t = 1.0)]
+    pub outbound_time_scale: f64,
+}
+
+/// Serves until Ctrl-C. Prints the base URL as the first line on stdout.
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let mut builder = SimBuilder::new()
+        .addr(args.addr)
+        .org_id(&args.org_id)
+        .client(&args.client_id, &args.client_secret)
+        .seed(args.seed)
+        .seed_size(SeedSize {
+            accounts: args.accounts,
+            invoices: args.accounts * 3,
+            lines: args.accounts * 6,
+            shipments: args.accounts * 3 / 4,
+        });
+    if args.outbound_time_scale > 1.0 {
+        builder = builder.outbound_timing(OutboundTiming::scaled(args.outbound_time_scale));
+    }
+    if let Some(path) = &args.jwt_public_key {
+        let pem = std::fs::read(path)
+            .with_context(|| format!("reading JWT public key {}", path.display()))?;
+        builder = builder.jwt_public_key_pem(&pem);
+    }
+    if let Some(url) = &args.outbound_url {
+        builder = builder.outbound_url_for_all(url);
+    }
+    let sim = builder
+        .start()
+        .await
+        .context("starting the Salesforce simulator")?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{}", sim.base_url()).context("writing the base URL")?;
+        out.flush().context("flushing stdout")?;
+    }
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    sim.shutdown().await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::Args;
+
+    #[derive(Parser, Debug)]
+    struct Cmd {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    #[test]
+    fn defaults_match_the_issue() {
+        let cmd = Cmd::try_parse_from(["sim"]).unwrap();
+        assert_eq!(cmd.args.addr.to_string(), "127.0.0.1:0");
+        assert_eq!(cmd.args.client_id, "sim-client");
+        assert_eq!(cmd.args.client_secret, "sim-secret");
+        assert!(cmd.args.jwt_public_key.is_none());
+        let cmd = Cmd::try_parse_from([
+            "sim",
+            "--addr",
+            "127.0.0.1:8089",
+            "--org-id",
+            "00D000000000001",
+            "--outbound-url",
+            "http://127.0.0.1:9000/sfdc",
+            "--jwt-public-key",
+            "key.pem",
+        ])
+        .unwrap();
+        assert_eq!(cmd.args.addr.port(), 8089);
+        assert_eq!(
+            cmd.args.outbound_url.as_deref(),
+            Some("http://127.0.0.1:9000/sfdc")
+        );
+    }
+}

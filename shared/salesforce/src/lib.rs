@@ -1,0 +1,25 @@
+//! Salesforce API client for sfhs.
+//!
+//! - OAuth 2.0 JWT bearer (RS256) and client credentials; the token is cached and refreshed once
+//!   on `401 INVALID_SESSION_ID`; every call goes to the token's `instance_url`.
+//! - describe / describeGlobal, `SELECT COUNT()`, REST query as a [`futures::Stream`] following
+//!   `nextRecordsUrl`, record create/update/delete.
+//! - Bulk API 2.0 query jobs streamed page by page by `Sforce-Locator`.
+//! - Deleted records by time window (15-day retention, `EXCEEDED_ID_LIMIT` split).
+//! - API usage from `Sforce-Limit-Info`, with an optional stop at a share of the allocation.
+
+mod bulk;
+mod client;
+pub mod datetime;
+mod error;
+mod rest;
+mod types;
+
+pub use client::Client;
+pub use error::{ApiError, Error};
+pub use rest::DELETED_RETENTION;
+pub use types::{
+    ApiUsage, BulkJob, BulkOperation, Config, Credentials, CsvRecord, DeletedPage, DeletedRecord,
+    FieldDescribe, FieldType, GlobalSObject, JobState, LoginUrl, PicklistValue, PollPolicy,
+    QueryOptions, Record, SObjectDescribe, Token,
+};
