@@ -207,3 +207,20 @@ fn text(raw: String, rule: &FieldMapping) -> Result<String, ConversionError> {
         TooLong::Truncate => Ok(raw.chars().take(MAX_STRING_CHARS).collect()),
     }
 }
+
+/// The Salesforce type to convert a value as, when only the target property is known (the worker
+/// does not call describe on its hot path). The HubSpot type decides; the value's shape tells a
+/// date from a date-time.
+pub fn infer_sf_type(hs: &HsProperty, raw: Option<&str>) -> SfType {
+    let has_time = raw.is_some_and(|v| v.contains('T'));
+    match (&hs.hs_type, hs.field_type.as_str()) {
+        (HsType::Number, _) => SfType::Double,
+        (HsType::Bool, _) | (HsType::Enumeration, "booleancheckbox") => SfType::Boolean,
+        (HsType::Date | HsType::Datetime, _) if has_time => SfType::Datetime,
+        (HsType::Date | HsType::Datetime, _) => SfType::Date,
+        (HsType::Enumeration, "checkbox") => SfType::Multipicklist,
+        (HsType::Enumeration, _) => SfType::Picklist,
+        (HsType::PhoneNumber, _) => SfType::Phone,
+        (HsType::String | HsType::Other(_), _) => SfType::String,
+    }
+}
