@@ -5,35 +5,130 @@ use std::collections::HashMap;
 
 use anyhow::Context as _;
 use clap::Args as ClapArgs;
-use sfhs_core::mapping::schema::HsObject;
-use sfhs_core::mapping::validate::{Live, Source, validate_live};
-use sfhs_core::mapping::{FindParentBy, Mapping, Problem};
+use sfhs_core::mapping::schema::{HsObject, SfObject};
+use sfhs_core::mapping::validate::{Live, Lookup, Source, validate_live};
+use sfhs_core::mapping::{Mapping, Problem};
 use sfhs_hubspot::{ApiVersion, ClientConfig, HubSpotClient, SecretToken};
 
 /// Where the live schemas come from.
 #[derive(Debug, Clone, ClapArgs)]
 pub struct LiveArgs {
     /// HubSpot API base URL (a simulator's URL for local runs).
-    #[arg(long, global = true, env = "SFHS_HUBSPOT_BASE_URL", default_value = "https://api.hubapi.com")]
+    #[arg(
+        long,
+        global = true,
+        env = "SFHS_HUBSPOT_BASE_URL",
+        default_value = "https://api.hubapi.com"
+    )]
     pub hubspot_url: String,
     /// HubSpot private-app token or service key. Unset: no live HubSpot checks.
-    #[arg(long, global = true, env = "SFHS_HUBSPOT_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "SFHS_HUBSPOT_TOKEN",
+        hide_env_values = true
+    )]
     pub hubspot_token: Option<String>,
     /// HubSpot API version: 2026-09, 2026-03 or legacy.
-    #[arg(long, global = true, env = "SFHS_HUBSPOT_API_VERSION", default_value = "2026-09")]
+    #[arg(
+        long,
+        global = true,
+        env = "SFHS_HUBSPOT_API_VERSION",
+        default_value = "2026-09"
+    )]
     pub hubspot_api_version: ApiVersion,
     /// Salesforce standard objects that HubSpot's own integration syncs (associations to them are
     /// allowed), comma-separated.
-    #[arg(long, global = true, env = "SFHS_NATIVE_SYNCED_OBJECTS", value_delimiter = ',', default_value = "Account,Contact,Lead,Opportunity")]
+    #[arg(
+        long,
+        global = true,
+        env = "SFHS_NATIVE_SYNCED_OBJECTS",
+        value_delimiter = ',',
+        default_value = "Account,Contact,Lead,Opportunity"
+    )]
     pub native_synced: Vec<String>,
+    /// Salesforce login: `production`, `sandbox`, a My Domain host, or a URL (a simulator's).
+    #[arg(long, global = true, env = "SFHS_SALESFORCE_LOGIN_URL")]
+    pub salesforce_login_url: Option<String>,
+    /// Connected app consumer key.
+    #[arg(long, global = true, env = "SFHS_SALESFORCE_CLIENT_ID")]
+    pub salesforce_client_id: Option<String>,
+    /// Consumer secret, for the client-credentials flow.
+    #[arg(
+        long,
+        global = true,
+        env = "SFHS_SALESFORCE_CLIENT_SECRET",
+        hide_env_values = true
+    )]
+    pub salesforce_client_secret: Option<String>,
+    /// Username, for the JWT bearer flow (with --salesforce-private-key).
+    #[arg(long, global = true, env = "SFHS_SALESFORCE_USERNAME")]
+    pub salesforce_username: Option<String>,
+    /// PEM file of the connected app's private key, for the JWT bearer flow.
+    #[arg(long, global = true, env = "SFHS_SALESFORCE_PRIVATE_KEY_FILE")]
+    pub salesforce_private_key: Option<std::path::PathBuf>,
+    /// Salesforce API version.
+    #[arg(
+        long,
+        global = true,
+        env = "SFHS_SALESFORCE_API_VERSION",
+        default_value = "62.0"
+    )]
+    pub salesforce_api_version: String,
     /// Skip every live check.
     #[arg(long, global = true)]
     pub offline: bool,
 }
 
+impl LiveArgs {
+    /// The Salesforce client these arguments describe, if any.
+    pub fn salesforce(&self) -> anyhow::Result<Option<sfhs_salesforce::Client>> {
+        use sfhs_salesforce::{Config, Credentials, LoginUrl};
+        let (Some(login), Some(client_id)) =
+            (&self.salesforce_login_url, &self.salesforce_client_id)
+        else {
+            return Ok(None);
+        };
+        let login_url = match login.as_str() {
+            "production" => LoginUrl::Production,
+            "sandbox" => LoginUrl::Sandbox,
+            url if url.starts_with("http://") || url.starts_with("https://") => {
+                LoginUrl::Custom(url.to_owned())
+            }
+            host => LoginUrl::MyDomain(host.to_owned()),
+        };
+        let credentials = match (
+            &self.salesforce_client_secret,
+            &self.salesforce_username,
+            &self.salesforce_private_key,
+        ) {
+            (_, Some(username), Some(key)) => Credentials::JwtBearer {
+                client_id: client_id.clone(),
+                username: username.clone(),
+                private_key_pem: std::fs::read(key)
+                    .with_context(|| format!("cannot read {}", key.display()))?,
+                audience: None,
+            },
+            (Some(secret), _, _) => Credentials::ClientCredentials {
+                client_id: client_id.clone(),
+                client_secret: secret.clone(),
+            },
+            _ => anyhow::bail!(
+                "Salesforce credentials incomplete: set SFHS_SALESFORCE_CLIENT_SECRET (client credentials) or SFHS_SALESFORCE_USERNAME and SFHS_SALESFORCE_PRIVATE_KEY_FILE (JWT bearer)"
+            ),
+        };
+        let mut config = Config::new(login_url, credentials);
+        config.api_version = self.salesforce_api_version.clone();
+        Ok(Some(
+            sfhs_salesforce::Client::new(config).context("cannot build the Salesforce client")?,
+        ))
+    }
+}
+
 /// Connected clients.
 pub struct Sources {
     hubspot: Option<HubSpotClient>,
+    salesforce: Option<sfhs_salesforce::Client>,
     native_synced: Vec<String>,
 }
 
@@ -47,21 +142,45 @@ impl Sources {
             }
             _ => None,
         };
+        let salesforce = if args.offline {
+            None
+        } else {
+            args.salesforce()?
+        };
         Ok(Self {
             hubspot,
+            salesforce,
             native_synced: args.native_synced.clone(),
         })
     }
 
     pub fn is_configured(&self) -> bool {
-        self.hubspot.is_some()
+        self.hubspot.is_some() || self.salesforce.is_some()
     }
 
     pub fn hubspot(&self) -> Option<&HubSpotClient> {
         self.hubspot.as_ref()
     }
 
-    async fn hubspot_object(&self, cache: &mut HashMap<String, Option<HsObject>>, reference: &str) -> anyhow::Result<Option<HsObject>> {
+    pub fn salesforce(&self) -> Option<&sfhs_salesforce::Client> {
+        self.salesforce.as_ref()
+    }
+
+    /// The Salesforce describe of `name` in the domain's terms, when Salesforce is configured.
+    pub async fn salesforce_object(&self, name: &str) -> anyhow::Result<Option<SfObject>> {
+        let Some(client) = &self.salesforce else {
+            return Ok(None);
+        };
+        sfhs_salesforce::domain::describe(client, name)
+            .await
+            .with_context(|| format!("cannot describe Salesforce object {name}"))
+    }
+
+    async fn hubspot_object(
+        &self,
+        cache: &mut HashMap<String, Option<HsObject>>,
+        reference: &str,
+    ) -> anyhow::Result<Option<HsObject>> {
         let Some(client) = &self.hubspot else {
             return Ok(None);
         };
@@ -78,23 +197,24 @@ impl Sources {
     /// Every live problem of every mapping.
     pub async fn check(&self, files: &[(String, Mapping)]) -> anyhow::Result<Vec<Problem>> {
         let mut cache = HashMap::new();
-        let all: Vec<Source<'_>> = files.iter().map(|(file, mapping)| Source { file, mapping }).collect();
+        let all: Vec<Source<'_>> = files
+            .iter()
+            .map(|(file, mapping)| Source { file, mapping })
+            .collect();
         let mut problems = Vec::new();
         for source in &all {
             let m = source.mapping;
             let hubspot = self.hubspot_object(&mut cache, &m.hubspot_object).await?;
+            let salesforce = self.salesforce_object(&m.salesforce_object).await?;
             let mut targets = Vec::new();
             for a in &m.associations {
                 if let Some(t) = self.hubspot_object(&mut cache, &a.to).await? {
                     targets.push(t);
                 }
-                if let FindParentBy::Mapping(_) = &a.find_parent_by {
-                    // The parent's mapping is checked offline; its HubSpot object is `to`.
-                }
             }
             let live = Live {
-                hubspot: hubspot.as_ref(),
-                salesforce: None,
+                hubspot: Lookup::from_option(self.hubspot.is_some(), hubspot.as_ref()),
+                salesforce: Lookup::from_option(self.salesforce.is_some(), salesforce.as_ref()),
                 association_targets: &targets,
                 natively_synced: &self.native_synced,
                 outbound_fields: None,

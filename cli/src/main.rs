@@ -8,6 +8,7 @@ mod dev;
 mod live;
 mod mappings;
 mod outbound;
+mod preview;
 mod sim;
 
 /// Operate the Salesforce -> HubSpot custom-object sync.

@@ -54,6 +54,11 @@ enum Command {
     Show { object: String },
     /// Print the JSON Schema of mapping files (for editor completion).
     Schema,
+    /// The mapping as understood, then sample records turned into the exact HubSpot request,
+    /// each marked create, update or unchanged.
+    Preview(crate::preview::PreviewArgs),
+    /// Build a HubSpot custom-object schema (or a starter mapping) from the Salesforce describe.
+    SchemaGenerate(crate::preview::GenerateArgs),
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -65,6 +70,35 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 serde_json::to_string_pretty(&sfhs_core::mapping::json_schema())?
             );
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Preview(p) => {
+            let sources = crate::live::Sources::connect(&args.live)?;
+            let mapping = match &p.dir {
+                Some(dir) => load_dir(dir)?
+                    .files
+                    .into_iter()
+                    .map(|(_, m)| m)
+                    .find(|m| m.salesforce_object.eq_ignore_ascii_case(&p.object))
+                    .with_context(|| format!("no mapping of {} in {}", p.object, dir.display()))?,
+                None => {
+                    let store = store(&args).await?;
+                    store
+                        .get(&p.object)
+                        .await?
+                        .with_context(|| {
+                            format!(
+                                "no mapping for {}; apply one first, or pass --dir",
+                                p.object
+                            )
+                        })?
+                        .mapping
+                }
+            };
+            crate::preview::preview(mapping, &sources, p, args.json).await
+        }
+        Command::SchemaGenerate(g) => {
+            let sources = crate::live::Sources::connect(&args.live)?;
+            crate::preview::generate(&sources, g, args.json).await
         }
         Command::Plan { dir, exit_code } => {
             let store = store(&args).await?;
@@ -164,7 +198,11 @@ fn print_problems(problems: &[Problem]) {
     eprintln!("{errors} error(s), {warnings} warning(s)");
 }
 
-async fn validate(dir: &Path, live: &crate::live::LiveArgs, json: bool) -> anyhow::Result<ExitCode> {
+async fn validate(
+    dir: &Path,
+    live: &crate::live::LiveArgs,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     let loaded = load_and_check(dir, live).await?;
     if json {
         println!(

@@ -28,7 +28,16 @@ fn start(args: &[&str]) -> (Server, String) {
 
 #[tokio::test]
 async fn sim_hubspot_serves_with_its_tokens_and_limits() {
-    let (_server, base) = start(&["sim", "hubspot", "--addr", "127.0.0.1:0", "--token", "pat-na1-test", "--burst-limit", "7"]);
+    let (_server, base) = start(&[
+        "sim",
+        "hubspot",
+        "--addr",
+        "127.0.0.1:0",
+        "--token",
+        "pat-na1-test",
+        "--burst-limit",
+        "7",
+    ]);
     assert!(base.starts_with("http://127.0.0.1:"), "{base}");
     let client = reqwest::Client::new();
     let r = client
@@ -53,12 +62,23 @@ async fn sim_hubspot_serves_with_its_tokens_and_limits() {
 
 #[tokio::test]
 async fn sim_salesforce_serves_a_seeded_org_behind_oauth() {
-    let (_server, base) = start(&["sim", "salesforce", "--addr", "127.0.0.1:0", "--accounts", "20"]);
+    let (_server, base) = start(&[
+        "sim",
+        "salesforce",
+        "--addr",
+        "127.0.0.1:0",
+        "--accounts",
+        "20",
+    ]);
     assert!(base.starts_with("http://127.0.0.1:"), "{base}");
     let client = reqwest::Client::new();
     let token: serde_json::Value = client
         .post(format!("{base}/services/oauth2/token"))
-        .form(&[("grant_type", "client_credentials"), ("client_id", "sim-client"), ("client_secret", "sim-secret")])
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "sim-client"),
+            ("client_secret", "sim-secret"),
+        ])
         .send()
         .await
         .expect("token")
@@ -79,6 +99,10 @@ async fn sim_salesforce_serves_a_seeded_org_behind_oauth() {
     let body: serde_json::Value = r.json().await.expect("json");
     assert_eq!(body["totalSize"], 20);
 
-    let r = client.get(format!("{instance}/services/data/v62.0/sobjects/")).send().await.expect("describeGlobal");
+    let r = client
+        .get(format!("{instance}/services/data/v62.0/sobjects/"))
+        .send()
+        .await
+        .expect("describeGlobal");
     assert_eq!(r.status(), 401, "no token, no data");
 }

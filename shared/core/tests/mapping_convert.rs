@@ -224,11 +224,20 @@ fn the_worker_infers_the_source_type_from_the_target() {
     use sfhs_core::mapping::convert::infer_sf_type;
     let datetime = prop(HsType::Datetime, "date", &[]);
     assert_eq!(infer_sf_type(&datetime, Some("2020-07-11")), SfType::Date);
-    assert_eq!(infer_sf_type(&datetime, Some("2020-07-11T10:00:00.000Z")), SfType::Datetime);
+    assert_eq!(
+        infer_sf_type(&datetime, Some("2020-07-11T10:00:00.000Z")),
+        SfType::Datetime
+    );
     let checkbox = prop(HsType::Enumeration, "checkbox", &["a", "b"]);
     let sf = infer_sf_type(&checkbox, Some("a;b"));
-    assert_eq!(convert(Some("a;b"), &sf, &checkbox, &rule()).unwrap(), "a;b");
+    assert_eq!(
+        convert(Some("a;b"), &sf, &checkbox, &rule()).unwrap(),
+        "a;b"
+    );
     let num = prop(HsType::Number, "number", &[]);
     let sf = infer_sf_type(&num, Some("9.9213206E7"));
-    assert_eq!(convert(Some("9.9213206E7"), &sf, &num, &rule()).unwrap(), "99213206");
+    assert_eq!(
+        convert(Some("9.9213206E7"), &sf, &num, &rule()).unwrap(),
+        "99213206"
+    );
 }

@@ -2,7 +2,9 @@
 //! (the CLI fills them from HubSpot and Salesforce).
 
 use sfhs_core::mapping::schema::{HsObject, HsProperty, HsType, SfField, SfObject, SfType};
-use sfhs_core::mapping::validate::{Live, Source, has_errors, validate_live, validate_offline};
+use sfhs_core::mapping::validate::{
+    Live, Lookup, Source, has_errors, validate_live, validate_offline,
+};
 use sfhs_core::mapping::{Mapping, Severity, parse_yaml};
 
 const INVOICE: &str = include_str!("../../../examples/mappings/invoice.yaml");
@@ -133,19 +135,28 @@ fn invoice_schema() -> HsObject {
         fully_qualified_name: "p12345678_invoice".into(),
         properties: vec![
             hs_prop("salesforce_id", HsType::String, "text", &[], true),
-            hs_prop("invoice_number", HsType::String, "text", &[], false),
+            hs_prop("name", HsType::String, "text", &[], false),
             hs_prop("amount", HsType::Number, "number", &[], false),
-            hs_prop("due_date", HsType::Date, "date", &[], false),
+            hs_prop("issue_date", HsType::Date, "date", &[], false),
             hs_prop(
                 "status",
                 HsType::Enumeration,
                 "select",
-                &["open", "paid", "void"],
+                &["Draft", "Sent", "Paid", "Void"],
                 false,
             ),
+            hs_prop(
+                "channels",
+                HsType::Enumeration,
+                "checkbox",
+                &["Email", "Portal", "Post"],
+                false,
+            ),
+            hs_prop("paid", HsType::Bool, "booleancheckbox", &[], false),
+            hs_prop("paid_at", HsType::Datetime, "date", &[], false),
             hs_prop("notes", HsType::String, "textarea", &[], false),
         ],
-        required_properties: vec!["invoice_number".into()],
+        required_properties: vec!["name".into()],
         associated_objects: vec!["0-2".into()],
     }
 }
@@ -157,13 +168,21 @@ fn invoice_describe() -> SfObject {
             sf_field("Id", SfType::Id, &[], &[]),
             sf_field("Name", SfType::String, &[], &[]),
             sf_field("Amount__c", SfType::Currency, &[], &[]),
-            sf_field("Due_Date__c", SfType::Date, &[], &[]),
+            sf_field("Issue_Date__c", SfType::Date, &[], &[]),
             sf_field(
                 "Status__c",
                 SfType::Picklist,
                 &[],
-                &["Open", "Paid", "Void"],
+                &["Draft", "Sent", "Paid", "Void"],
             ),
+            sf_field(
+                "Channels__c",
+                SfType::Multipicklist,
+                &[],
+                &["Email", "Portal", "Post"],
+            ),
+            sf_field("Paid__c", SfType::Boolean, &[], &[]),
+            sf_field("Paid_At__c", SfType::Datetime, &[], &[]),
             sf_field("Notes__c", SfType::Textarea, &[], &[]),
             sf_field("Account__c", SfType::Reference, &["Account"], &[]),
             sf_field("SystemModstamp", SfType::Datetime, &[], &[]),
@@ -195,8 +214,11 @@ fn the_example_is_valid_against_matching_live_schemas() {
     let fields: Vec<String> = [
         "Name",
         "Amount__c",
-        "Due_Date__c",
+        "Issue_Date__c",
         "Status__c",
+        "Channels__c",
+        "Paid__c",
+        "Paid_At__c",
         "Notes__c",
         "Account__c",
         "SystemModstamp",
@@ -205,8 +227,8 @@ fn the_example_is_valid_against_matching_live_schemas() {
     .map(|s| (*s).to_owned())
     .collect();
     let live = Live {
-        hubspot: Some(&hs),
-        salesforce: Some(&sf),
+        hubspot: Lookup::Found(&hs),
+        salesforce: Lookup::Found(&sf),
         association_targets: &targets,
         natively_synced: &natively,
         outbound_fields: Some(&fields),
@@ -224,12 +246,12 @@ fn every_live_problem_is_reported_with_a_fix() {
     let m = load("invoice.yaml", INVOICE);
     let mut hs = invoice_schema();
     hs.properties[0].has_unique_value = false; // id property not unique
-    hs.properties.retain(|p| p.name != "due_date"); // a target property vanished
+    hs.properties.retain(|p| p.name != "issue_date"); // a target property vanished
     hs.properties
         .iter_mut()
         .find(|p| p.name == "status")
         .unwrap()
-        .options = vec!["open".into(), "paid".into()]; // Void has nowhere to go
+        .options = vec!["Draft".into(), "Sent".into(), "Paid".into()]; // Void has nowhere to go
     hs.properties
         .iter_mut()
         .find(|p| p.name == "amount")
@@ -251,8 +273,8 @@ fn every_live_problem_is_reported_with_a_fix() {
     let fields: Vec<String> = vec!["Name".into(), "SystemModstamp".into()]; // outbound message lacks fields
     let targets = [companies()];
     let live = Live {
-        hubspot: Some(&hs),
-        salesforce: Some(&sf),
+        hubspot: Lookup::Found(&hs),
+        salesforce: Lookup::Found(&sf),
         association_targets: &targets,
         natively_synced: &["Account".to_owned()],
         outbound_fields: Some(&fields),
@@ -267,10 +289,10 @@ fn every_live_problem_is_reported_with_a_fix() {
     for expected in [
         "id_property: property salesforce_id is not unique",
         "fields: HubSpot requires property region",
-        "fields[2].hubspot: p12345678_invoice has no property due_date",
+        "fields[2].hubspot: p12345678_invoice has no property issue_date",
         "fields[3].value_map: active picklist value \"Void\" has no option in status",
         "fields[1]: Salesforce Amount__c (currency) cannot be written to HubSpot amount",
-        "fields[4].salesforce: Invoice__c has no field Notes__c",
+        "fields[7].salesforce: Invoice__c has no field Notes__c",
         "associations[0].lookup: Account__c points to Customer__c, which does not sync",
         "fields[1].salesforce: the outbound message does not send Amount__c",
         "associations[0].lookup: the outbound message does not send Account__c",
@@ -286,8 +308,8 @@ fn every_live_problem_is_reported_with_a_fix() {
 fn a_missing_hubspot_object_stops_there_and_says_how_to_create_it() {
     let m = load("invoice.yaml", INVOICE);
     let live = Live {
-        hubspot: None,
-        salesforce: None,
+        hubspot: Lookup::Missing,
+        salesforce: Lookup::Skipped,
         association_targets: &[],
         natively_synced: &[],
         outbound_fields: None,
@@ -298,7 +320,7 @@ fn a_missing_hubspot_object_stops_there_and_says_how_to_create_it() {
     };
     let problems = validate_live(&src, &live, std::slice::from_ref(&src));
     assert_eq!(problems.len(), 1);
-    assert!(problems[0].fix.contains("schema generate"));
+    assert!(problems[0].fix.contains("schema-generate"));
 }
 
 #[test]

@@ -250,6 +250,11 @@ impl HubSpotClient {
         })
     }
 
+    /// The records path for the configured API version, e.g. `/crm/objects/2026-09`.
+    pub fn objects_path(&self) -> String {
+        self.inner.version.objects()
+    }
+
     pub fn limiter(&self) -> &Arc<RateLimiter> {
         &self.inner.limiter
     }

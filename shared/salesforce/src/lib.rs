@@ -11,6 +11,7 @@
 mod bulk;
 mod client;
 pub mod datetime;
+pub mod domain;
 mod error;
 mod rest;
 mod types;

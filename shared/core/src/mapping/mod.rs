@@ -1,9 +1,11 @@
 //! Mappings as code: the file format, validation, and value conversion.
 
 pub mod convert;
+pub mod generate;
 pub mod model;
 pub mod schema;
 pub mod store;
+pub mod transform;
 pub mod validate;
 
 pub use model::{

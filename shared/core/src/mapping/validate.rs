@@ -295,13 +295,40 @@ fn check_one(m: &Mapping, r: &mut Report<'_>) {
     }
 }
 
+/// What a live look-up found.
+#[derive(Debug, Clone, Copy)]
+pub enum Lookup<T> {
+    /// That side is not configured: its checks are skipped.
+    Skipped,
+    /// Looked up, and it does not exist.
+    Missing,
+    Found(T),
+}
+
+impl<T: Copy> Lookup<T> {
+    pub fn from_option(checked: bool, found: Option<T>) -> Self {
+        match (checked, found) {
+            (false, _) => Self::Skipped,
+            (true, None) => Self::Missing,
+            (true, Some(t)) => Self::Found(t),
+        }
+    }
+
+    fn found(self) -> Option<T> {
+        match self {
+            Self::Found(t) => Some(t),
+            Self::Skipped | Self::Missing => None,
+        }
+    }
+}
+
 /// The live facts online validation needs for one mapping.
 #[derive(Debug, Clone, Copy)]
 pub struct Live<'a> {
-    /// The HubSpot object, if it exists.
-    pub hubspot: Option<&'a HsObject>,
-    /// The Salesforce describe, if the object exists.
-    pub salesforce: Option<&'a SfObject>,
+    /// The HubSpot object.
+    pub hubspot: Lookup<&'a HsObject>,
+    /// The Salesforce describe.
+    pub salesforce: Lookup<&'a SfObject>,
     /// HubSpot objects the associations point at, when they exist.
     pub association_targets: &'a [HsObject],
     /// Standard objects HubSpot's own integration syncs (so associations to them are allowed).
@@ -310,7 +337,8 @@ pub struct Live<'a> {
     pub outbound_fields: Option<&'a [String]>,
 }
 
-/// Checks one mapping against the live HubSpot schema and Salesforce describe.
+/// Checks one mapping against the live HubSpot schema and Salesforce describe; a side that was
+/// skipped is not checked.
 pub fn validate_live(source: &Source<'_>, live: &Live<'_>, all: &[Source<'_>]) -> Vec<Problem> {
     let mut problems = Vec::new();
     let mut r = Report {
@@ -318,73 +346,59 @@ pub fn validate_live(source: &Source<'_>, live: &Live<'_>, all: &[Source<'_>]) -
         problems: &mut problems,
     };
     let m = source.mapping;
-    let Some(hs) = live.hubspot else {
+    if let Lookup::Missing = live.hubspot {
         r.error(
             "hubspot_object",
             format!("HubSpot has no object {}", m.hubspot_object),
-            "create the custom object first (`sfhs schema generate --create`), or fix the name",
+            "create the custom object first (`sfhs mappings schema-generate --create`), or fix the name",
         );
-        return problems;
-    };
-    match hs.property(&m.id_property) {
-        None => r.error(
-            "id_property",
-            format!("{} has no property {}", m.hubspot_object, m.id_property),
-            "create a string property with hasUniqueValue: true",
-        ),
-        Some(p) if !p.has_unique_value => r.error(
-            "id_property",
-            format!(
-                "property {} is not unique (hasUniqueValue is false)",
-                m.id_property
-            ),
-            "use a property created with hasUniqueValue: true; uniqueness cannot be added later",
-        ),
-        Some(_) => {}
     }
-    let written: HashSet<&str> = m
-        .fields
-        .iter()
-        .map(|f| f.hubspot.as_str())
-        .chain([m.id_property.as_str()])
-        .collect();
-    for required in &hs.required_properties {
-        if !written.contains(required.as_str()) {
-            r.error(
-                "fields",
-                format!(
-                    "HubSpot requires property {required} on {}, and no field is mapped to it",
-                    m.hubspot_object
-                ),
-                format!("map a Salesforce field to {required}"),
-            );
-        }
+    if let Lookup::Missing = live.salesforce {
+        r.error(
+            "salesforce_object",
+            format!("Salesforce has no object {}", m.salesforce_object),
+            "fix the object's API name (describeGlobal lists them)",
+        );
+    }
+    if matches!(live.hubspot, Lookup::Missing) || matches!(live.salesforce, Lookup::Missing) {
+        return problems;
+    }
+    let hs = live.hubspot.found();
+    let sfo = live.salesforce.found();
+    if let Some(hs) = hs {
+        check_hubspot_object(m, hs, &mut r);
     }
     for (i, f) in m.fields.iter().enumerate() {
-        let Some(p) = hs.property(&f.hubspot) else {
-            r.error(
-                format!("fields[{i}].hubspot"),
-                format!("{} has no property {}", m.hubspot_object, f.hubspot),
-                "create the property in HubSpot or fix the name",
-            );
-            continue;
+        let p = match hs.map(|h| h.property(&f.hubspot)) {
+            Some(None) => {
+                r.error(
+                    format!("fields[{i}].hubspot"),
+                    format!("{} has no property {}", m.hubspot_object, f.hubspot),
+                    "create the property in HubSpot or fix the name",
+                );
+                continue;
+            }
+            Some(Some(p)) => Some(p),
+            None => None,
         };
-        if p.read_only {
+        if let Some(p) = p.filter(|p| p.read_only) {
             r.error(
                 format!("fields[{i}].hubspot"),
-                format!("property {} is read-only (calculated)", f.hubspot),
+                format!("property {} is read-only (calculated)", p.name),
                 "map to a writable property",
             );
         }
-        let Some(sf) = live.salesforce.and_then(|o| o.field(&f.salesforce)) else {
-            if live.salesforce.is_some() {
+        let sf = match sfo.map(|o| o.field(&f.salesforce)) {
+            Some(None) => {
                 r.error(
                     format!("fields[{i}].salesforce"),
                     format!("{} has no field {}", m.salesforce_object, f.salesforce),
                     "fix the API name (describe lists them)",
                 );
+                continue;
             }
-            continue;
+            Some(Some(sf)) => sf,
+            None => continue,
         };
         if sf.sf_type == SfType::Reference {
             r.error(
@@ -394,6 +408,7 @@ pub fn validate_live(source: &Source<'_>, live: &Live<'_>, all: &[Source<'_>]) -
             );
             continue;
         }
+        let Some(p) = p else { continue };
         if !compatible(&sf.sf_type, p) {
             r.error(
                 format!("fields[{i}]"),
@@ -431,118 +446,184 @@ pub fn validate_live(source: &Source<'_>, live: &Live<'_>, all: &[Source<'_>]) -
             }
         }
     }
-    if let Some(sfo) = live.salesforce {
-        if sfo.field(&m.version_field).is_none() {
+    if let Some(sfo) = sfo {
+        check_salesforce_lookups(m, sfo, live, all, &mut r);
+    }
+    if let Some(hs) = hs {
+        check_association_targets(m, hs, live, &mut r);
+    }
+    if let Some(selected) = live.outbound_fields {
+        check_outbound_fields(m, selected, &mut r);
+    }
+    problems
+}
+
+fn check_hubspot_object(m: &Mapping, hs: &HsObject, r: &mut Report<'_>) {
+    match hs.property(&m.id_property) {
+        None => r.error(
+            "id_property",
+            format!("{} has no property {}", m.hubspot_object, m.id_property),
+            "create a string property with hasUniqueValue: true",
+        ),
+        Some(p) if !p.has_unique_value => r.error(
+            "id_property",
+            format!(
+                "property {} is not unique (hasUniqueValue is false)",
+                m.id_property
+            ),
+            "use a property created with hasUniqueValue: true; uniqueness cannot be added later",
+        ),
+        Some(_) => {}
+    }
+    let written: HashSet<&str> = m
+        .fields
+        .iter()
+        .map(|f| f.hubspot.as_str())
+        .chain([m.id_property.as_str()])
+        .collect();
+    for required in &hs.required_properties {
+        if !written.contains(required.as_str()) {
             r.error(
-                "version_field",
-                format!("{} has no field {}", m.salesforce_object, m.version_field),
-                "use SystemModstamp or LastModifiedDate",
+                "fields",
+                format!(
+                    "HubSpot requires property {required} on {}, and no field is mapped to it",
+                    m.hubspot_object
+                ),
+                format!("map a Salesforce field to {required}"),
             );
         }
-        for (i, a) in m.associations.iter().enumerate() {
-            match sfo.field(&a.lookup) {
-                None => r.error(
-                    format!("associations[{i}].lookup"),
-                    format!("{} has no field {}", m.salesforce_object, a.lookup),
-                    "fix the lookup's API name",
-                ),
-                Some(f) if f.sf_type != SfType::Reference => r.error(
-                    format!("associations[{i}].lookup"),
-                    format!("{} is a {}, not a lookup", a.lookup, f.sf_type.name()),
-                    "associations need a reference field",
-                ),
-                Some(f) => {
-                    if let FindParentBy::Mapping(target) = &a.find_parent_by {
-                        if !f
-                            .reference_to
+    }
+}
+
+fn check_salesforce_lookups(
+    m: &Mapping,
+    sfo: &SfObject,
+    live: &Live<'_>,
+    all: &[Source<'_>],
+    r: &mut Report<'_>,
+) {
+    if sfo.field(&m.version_field).is_none() {
+        r.error(
+            "version_field",
+            format!("{} has no field {}", m.salesforce_object, m.version_field),
+            "use SystemModstamp or LastModifiedDate",
+        );
+    }
+    for (i, a) in m.associations.iter().enumerate() {
+        match sfo.field(&a.lookup) {
+            None => r.error(
+                format!("associations[{i}].lookup"),
+                format!("{} has no field {}", m.salesforce_object, a.lookup),
+                "fix the lookup's API name",
+            ),
+            Some(f) if f.sf_type != SfType::Reference => r.error(
+                format!("associations[{i}].lookup"),
+                format!("{} is a {}, not a lookup", a.lookup, f.sf_type.name()),
+                "associations need a reference field",
+            ),
+            Some(f) => {
+                if let FindParentBy::Mapping(target) = &a.find_parent_by {
+                    if !f
+                        .reference_to
+                        .iter()
+                        .any(|t| t.eq_ignore_ascii_case(target))
+                    {
+                        r.error(
+                            format!("associations[{i}].find_parent_by.mapping"),
+                            format!(
+                                "{} points to {}, not {target}",
+                                a.lookup,
+                                f.reference_to.join(", ")
+                            ),
+                            "name the object the lookup points to",
+                        );
+                    }
+                } else {
+                    let targets_synced = f.reference_to.iter().any(|t| {
+                        live.natively_synced
                             .iter()
-                            .any(|t| t.eq_ignore_ascii_case(target))
-                        {
-                            r.error(
-                                format!("associations[{i}].find_parent_by.mapping"),
-                                format!(
-                                    "{} points to {}, not {target}",
-                                    a.lookup,
-                                    f.reference_to.join(", ")
-                                ),
-                                "name the object the lookup points to",
-                            );
-                        }
-                    } else {
-                        let targets_synced = f.reference_to.iter().any(|t| {
-                            live.natively_synced
+                            .any(|n| n.eq_ignore_ascii_case(t))
+                            || all
                                 .iter()
-                                .any(|n| n.eq_ignore_ascii_case(t))
-                                || all
-                                    .iter()
-                                    .any(|s| s.mapping.salesforce_object.eq_ignore_ascii_case(t))
-                        });
-                        if !targets_synced {
-                            r.error(format!("associations[{i}].lookup"), format!("{} points to {}, which does not sync", a.lookup, f.reference_to.join(", ")), "sync the parent object (a mapping here, or HubSpot's own integration for standard objects)");
-                        }
+                                .any(|s| s.mapping.salesforce_object.eq_ignore_ascii_case(t))
+                    });
+                    if !targets_synced {
+                        r.error(
+                            format!("associations[{i}].lookup"),
+                            format!("{} points to {}, which does not sync", a.lookup, f.reference_to.join(", ")),
+                            "sync the parent object (a mapping here, or HubSpot's own integration for standard objects)",
+                        );
                     }
                 }
             }
         }
     }
+}
+
+fn check_association_targets(m: &Mapping, hs: &HsObject, live: &Live<'_>, r: &mut Report<'_>) {
     for (i, a) in m.associations.iter().enumerate() {
-        let target = live.association_targets.iter().find(|t| t.is(&a.to));
-        match target {
-            None => r.error(
+        let Some(t) = live.association_targets.iter().find(|t| t.is(&a.to)) else {
+            r.error(
                 format!("associations[{i}].to"),
                 format!("HubSpot has no object {}", a.to),
                 "fix the object name or create it",
-            ),
-            Some(t) => {
-                if !hs.associated_objects.iter().any(|o| o == &t.object_type_id)
-                    && !t.associated_objects.iter().any(|o| o == &hs.object_type_id)
-                {
-                    r.warning(
-                        format!("associations[{i}].to"),
-                        format!(
-                            "{} and {} have no association type yet",
-                            m.hubspot_object, a.to
-                        ),
-                        "apply creates it, or add it to the schema's associatedObjects",
-                    );
-                }
-                if let FindParentBy::Property(p) = &a.find_parent_by
-                    && t.property(p).is_none()
-                {
-                    r.error(
-                        format!("associations[{i}].find_parent_by.property"),
-                        format!("{} has no property {p}", a.to),
-                        "name the property that stores the parent's Salesforce id",
-                    );
-                }
-            }
-        }
-    }
-    if let Some(selected) = live.outbound_fields {
-        let has = |name: &str| selected.iter().any(|s| s.eq_ignore_ascii_case(name));
-        for (i, f) in m.fields.iter().enumerate() {
-            if !has(&f.salesforce) {
-                r.error(format!("fields[{i}].salesforce"), format!("the outbound message does not send {}; absent means null, so every change would clear {}", f.salesforce, f.hubspot), format!("select {} in the outbound message", f.salesforce));
-            }
-        }
-        if !has(&m.version_field) {
-            r.error(
-                "version_field",
-                format!("the outbound message does not send {}", m.version_field),
-                format!("select {} in the outbound message", m.version_field),
+            );
+            continue;
+        };
+        if !hs.associated_objects.iter().any(|o| o == &t.object_type_id)
+            && !t.associated_objects.iter().any(|o| o == &hs.object_type_id)
+        {
+            r.warning(
+                format!("associations[{i}].to"),
+                format!(
+                    "{} and {} have no association type yet",
+                    m.hubspot_object, a.to
+                ),
+                "add it to the schema's associatedObjects",
             );
         }
-        for (i, a) in m.associations.iter().enumerate() {
-            if !has(&a.lookup) {
-                r.error(
-                    format!("associations[{i}].lookup"),
-                    format!("the outbound message does not send {}", a.lookup),
-                    format!("select {} in the outbound message", a.lookup),
-                );
-            }
+        if let FindParentBy::Property(p) = &a.find_parent_by
+            && t.property(p).is_none()
+        {
+            r.error(
+                format!("associations[{i}].find_parent_by.property"),
+                format!("{} has no property {p}", a.to),
+                "name the property that stores the parent's Salesforce id",
+            );
         }
     }
-    problems
+}
+
+fn check_outbound_fields(m: &Mapping, selected: &[String], r: &mut Report<'_>) {
+    let has = |name: &str| selected.iter().any(|s| s.eq_ignore_ascii_case(name));
+    for (i, f) in m.fields.iter().enumerate() {
+        if !has(&f.salesforce) {
+            r.error(
+                format!("fields[{i}].salesforce"),
+                format!(
+                    "the outbound message does not send {}; absent means null, so every change would clear {}",
+                    f.salesforce, f.hubspot
+                ),
+                format!("select {} in the outbound message", f.salesforce),
+            );
+        }
+    }
+    if !has(&m.version_field) {
+        r.error(
+            "version_field",
+            format!("the outbound message does not send {}", m.version_field),
+            format!("select {} in the outbound message", m.version_field),
+        );
+    }
+    for (i, a) in m.associations.iter().enumerate() {
+        if !has(&a.lookup) {
+            r.error(
+                format!("associations[{i}].lookup"),
+                format!("the outbound message does not send {}", a.lookup),
+                format!("select {} in the outbound message", a.lookup),
+            );
+        }
+    }
 }
 
 /// Whether any problem blocks `apply` and `enable`.
