@@ -4,12 +4,16 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod deletes;
 mod dev;
+mod errors;
+mod import;
 mod live;
 mod mappings;
 mod outbound;
 mod preview;
 mod sim;
+mod status;
 
 /// Operate the Salesforce -> HubSpot custom-object sync.
 #[derive(Debug, Parser)]
@@ -31,6 +35,14 @@ enum Command {
     /// Run a simulator of HubSpot or Salesforce.
     #[command(subcommand)]
     Sim(sim::Command),
+    /// Import existing Salesforce records: count, start, list, show, cancel.
+    Import(import::Args),
+    /// Salesforce deletes: sweep them onto the live queue now.
+    Deletes(deletes::Args),
+    /// Records the worker could not write: list, show, replay.
+    Errors(errors::Args),
+    /// Per object: synced, waiting, errors, last sync; queue depths.
+    Status(status::Args),
 }
 
 /// Exit statuses: 0 done, 1 problems found, 2 could not run (bad input, bad usage).
@@ -41,6 +53,10 @@ fn main() -> ExitCode {
         Command::Mappings(args) => serve(mappings::run(args)),
         Command::Dev(args) => serve(async { dev::run(args).await.map(|()| ExitCode::SUCCESS) }),
         Command::Sim(cmd) => serve(async { sim::run(cmd).await.map(|()| ExitCode::SUCCESS) }),
+        Command::Import(args) => serve(import::run(args)),
+        Command::Deletes(args) => serve(deletes::run(args)),
+        Command::Errors(args) => serve(errors::run(args)),
+        Command::Status(args) => serve(status::run(args)),
     }
 }
 

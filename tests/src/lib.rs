@@ -4,7 +4,12 @@
 //!   port and stopped when the test process ends.
 //! - [`aws`]: SDK clients pointed at it.
 //! - [`events`]: Lambda events shaped like the real ones.
+//! - [`drive`]: an SQS-like queue in memory and concurrent workers over it.
+//! - [`portal`]: a HubSpot simulator set up like a customer portal (invoice objects, labels), its
+//!   mappings, and sync engines over it.
 
 pub mod aws;
+pub mod drive;
 pub mod events;
 pub mod moto;
+pub mod portal;

@@ -179,6 +179,103 @@ impl WebhookConfig {
     }
 }
 
+/// The worker function's configuration.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// `SFHS_MAPPINGS_TABLE`, `SFHS_RECORDS_TABLE`, `SFHS_ERRORS_TABLE`: DynamoDB tables.
+    pub mappings_table: String,
+    pub records_table: String,
+    pub errors_table: String,
+    /// `SFHS_HUBSPOT_TOKEN_SECRET_ARN`: Secrets Manager secret holding the HubSpot token.
+    pub hubspot_token_secret_arn: String,
+    /// `SFHS_HUBSPOT_BASE_URL` (default `https://api.hubapi.com`).
+    pub hubspot_base_url: String,
+    /// `SFHS_HUBSPOT_API_VERSION`: `2026-09` (default), `2026-03` or `legacy`.
+    pub hubspot_api_version: String,
+    /// `SFHS_HUBSPOT_RESERVED_SHARE`: share of HubSpot's budgets left to other apps (0 to 0.9).
+    pub hubspot_reserved_share: f64,
+    /// `SFHS_MAPPINGS_CACHE_SECONDS` (default 30).
+    pub mappings_cache: Duration,
+    /// `SFHS_PARENT_WAIT_SECONDS`: how long a child waits for its parent (default 86,400).
+    pub parent_wait: Duration,
+    /// `SFHS_LEASE_SECONDS`: how long a worker holds a record while writing it (default 180; keep
+    /// it above the function timeout).
+    pub lease: Duration,
+    /// `SFHS_RETRY_BASE_SECONDS`: delay before a handed-back message is delivered again, doubled
+    /// with each delivery (default 5; 0 = the queue's visibility timeout).
+    pub retry_base: Duration,
+    /// `SFHS_RETRY_MAX_SECONDS`: the longest such delay (default 900).
+    pub retry_max: Duration,
+    /// `SFHS_MAX_RECEIVES`: the queues' `maxReceiveCount` (default 8; 0 = unknown).
+    pub max_receives: u32,
+    /// `SFHS_IMPORTS_TABLE`: the imports table, whose counters the worker keeps; unset = none.
+    pub imports_table: Option<String>,
+}
+
+impl WorkerConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from(&ProcessEnv)
+    }
+
+    pub fn from(env: &dyn Env) -> Result<Self, ConfigError> {
+        let table = |var: &'static str| {
+            required(
+                env,
+                var,
+                "set it to the DynamoDB table's name (a stack output)",
+            )
+        };
+        let hubspot_api_version = env
+            .get("SFHS_HUBSPOT_API_VERSION")
+            .unwrap_or_else(|| "2026-09".to_owned());
+        if !["2026-09", "2026-03", "legacy"].contains(&hubspot_api_version.as_str()) {
+            return Err(ConfigError {
+                var: "SFHS_HUBSPOT_API_VERSION",
+                value: hubspot_api_version,
+                problem: "expected 2026-09, 2026-03 or legacy".into(),
+            });
+        }
+        let hubspot_reserved_share = match env.get("SFHS_HUBSPOT_RESERVED_SHARE") {
+            None => 0.0,
+            Some(raw) => match raw.trim().parse::<f64>() {
+                Ok(v) if (0.0..=0.9).contains(&v) => v,
+                _ => {
+                    return Err(ConfigError {
+                        var: "SFHS_HUBSPOT_RESERVED_SHARE",
+                        value: raw,
+                        problem: "expected a share from 0 to 0.9, e.g. 0.2 (default 0)".into(),
+                    });
+                }
+            },
+        };
+        let secs = |var: &'static str, default: u64, min: u64, max: u64| {
+            number(env, var, default, min, max).map(Duration::from_secs)
+        };
+        Ok(Self {
+            mappings_table: table("SFHS_MAPPINGS_TABLE")?,
+            records_table: table("SFHS_RECORDS_TABLE")?,
+            errors_table: table("SFHS_ERRORS_TABLE")?,
+            hubspot_token_secret_arn: required(
+                env,
+                "SFHS_HUBSPOT_TOKEN_SECRET_ARN",
+                "set it to the Secrets Manager secret holding the HubSpot private-app token",
+            )?,
+            hubspot_base_url: env
+                .get("SFHS_HUBSPOT_BASE_URL")
+                .unwrap_or_else(|| "https://api.hubapi.com".to_owned()),
+            hubspot_api_version,
+            hubspot_reserved_share,
+            mappings_cache: secs("SFHS_MAPPINGS_CACHE_SECONDS", 30, 0, 3600)?,
+            parent_wait: secs("SFHS_PARENT_WAIT_SECONDS", 86_400, 0, 14 * 86_400)?,
+            lease: secs("SFHS_LEASE_SECONDS", 180, 10, 900)?,
+            retry_base: secs("SFHS_RETRY_BASE_SECONDS", 5, 0, 3600)?,
+            retry_max: secs("SFHS_RETRY_MAX_SECONDS", 900, 1, 43_200)?,
+            max_receives: number(env, "SFHS_MAX_RECEIVES", 8, 0, 1000)?,
+            imports_table: env.get("SFHS_IMPORTS_TABLE"),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,5 +339,24 @@ mod tests {
             e.to_string().contains("SFHS_MAX_BODY_BYTES=\"lots\""),
             "{e}"
         );
+    }
+
+    #[test]
+    fn reads_the_worker_configuration() {
+        let base = [
+            ("SFHS_MAPPINGS_TABLE", "m"),
+            ("SFHS_RECORDS_TABLE", "r"),
+            ("SFHS_ERRORS_TABLE", "e"),
+            ("SFHS_HUBSPOT_TOKEN_SECRET_ARN", "arn:aws:secretsmanager:x"),
+        ];
+        let cfg = WorkerConfig::from(&env(&base)).unwrap();
+        assert_eq!(cfg.lease, Duration::from_secs(180));
+        assert_eq!(cfg.hubspot_api_version, "2026-09");
+        let mut bad = base.to_vec();
+        bad.push(("SFHS_HUBSPOT_RESERVED_SHARE", "2"));
+        let e = WorkerConfig::from(&env(&bad)).unwrap_err();
+        assert_eq!(e.var, "SFHS_HUBSPOT_RESERVED_SHARE");
+        let e = WorkerConfig::from(&env(&base[..2])).unwrap_err();
+        assert_eq!(e.var, "SFHS_ERRORS_TABLE");
     }
 }

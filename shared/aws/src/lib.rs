@@ -4,9 +4,12 @@
 
 pub mod config;
 pub mod dynamo;
+pub mod imports;
+pub mod ledger;
 pub mod secrets;
 pub mod sqs;
 pub mod telemetry;
+pub mod visibility;
 
 mod sdk_error;
 

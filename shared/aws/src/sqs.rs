@@ -6,6 +6,13 @@ use sfhs_core::queue::{EntryFailure, QueueEntry, QueueError, WorkQueue};
 
 use crate::sdk_error::classify;
 
+/// Approximate numbers of messages on a queue.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct QueueDepth {
+    pub waiting: u64,
+    pub in_flight: u64,
+}
+
 /// A standard SQS queue, addressed by URL.
 #[derive(Debug, Clone)]
 pub struct SqsQueue {
@@ -23,6 +30,30 @@ impl SqsQueue {
 
     pub fn queue_url(&self) -> &str {
         &self.queue_url
+    }
+
+    /// Messages waiting and in flight (SQS's approximate counts).
+    pub async fn depth(&self) -> Result<QueueDepth, crate::SdkFailure> {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let out = self
+            .client
+            .get_queue_attributes()
+            .queue_url(&self.queue_url)
+            .attribute_names(A::ApproximateNumberOfMessages)
+            .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .map_err(|e| classify("GetQueueAttributes", e))?;
+        let get = |name: A| {
+            out.attributes()
+                .and_then(|a| a.get(&name))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        Ok(QueueDepth {
+            waiting: get(A::ApproximateNumberOfMessages),
+            in_flight: get(A::ApproximateNumberOfMessagesNotVisible),
+        })
     }
 }
 

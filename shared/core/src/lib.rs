@@ -3,8 +3,10 @@
 //! crates.
 
 pub mod emf;
+pub mod import;
 pub mod mapping;
 pub mod outbound;
 pub mod queue;
+pub mod sync;
 pub mod webhook;
 pub mod work_item;

@@ -15,6 +15,7 @@ mod config;
 pub mod domain;
 mod error;
 mod limiter;
+mod sync;
 mod types;
 
 pub use client::{
@@ -23,6 +24,7 @@ pub use client::{
 pub use config::{ApiVersion, ClientConfig, RetryPolicy, SecretToken};
 pub use error::{ApiErrorBody, BoxError, Error, ErrorItem, RecordFailure};
 pub use limiter::{LimiterStats, Permit, RateHeaders, RateLimiter, SearchLimiter};
+pub use sync::category as error_category;
 pub use types::{
     ArchiveOutcome, AssociationCategory, AssociationLabel, AssociationPair, AssociationType,
     BatchOutcome, ObjectRecord, ObjectSchema, Property, PropertyOption, SchemaAssociation,

@@ -312,6 +312,50 @@ impl Client {
         .boxed()
     }
 
+    /// One page of a completed job's results (`locator` `None`: the first page) and the next
+    /// page's locator (`None` after the last page), for callers that checkpoint between pages.
+    /// The page's rows are held in memory: bound them with `max_records`.
+    pub async fn query_job_results_page(
+        &self,
+        id: &str,
+        locator: Option<&str>,
+        max_records: Option<u32>,
+    ) -> Result<(Vec<CsvRecord>, Option<String>), Error> {
+        check_name("job id", id)?;
+        let mut query = Vec::new();
+        if let Some(n) = max_records {
+            query.push(("maxRecords", n.max(1).to_string()));
+        }
+        if let Some(l) = locator {
+            query.push(("locator", l.to_owned()));
+        }
+        let (resp, url) = self
+            .send(
+                Method::GET,
+                Target::Data(&format!("jobs/query/{id}/results")),
+                &query,
+                None,
+                &[("Accept", "text/csv".to_owned())],
+            )
+            .await?;
+        let next = resp
+            .headers()
+            .get("sforce-locator")
+            .and_then(|v| v.to_str().ok())
+            .filter(|l| !l.is_empty() && *l != "null")
+            .map(str::to_owned);
+        let mut page = CsvPage::new(url, resp.bytes_stream().boxed());
+        let mut rows = Vec::new();
+        let mut headers: Option<Vec<String>> = None;
+        while let Some(cells) = page.next_row().await? {
+            match &headers {
+                None => headers = Some(cells),
+                Some(h) => rows.push(to_record(h, cells)?),
+            }
+        }
+        Ok((rows, next))
+    }
+
     /// Create, wait, stream: the whole Bulk API 2.0 query in one stream.
     pub fn bulk_query(
         &self,

@@ -22,5 +22,5 @@ pub use rest::DELETED_RETENTION;
 pub use types::{
     ApiUsage, BulkJob, BulkOperation, Config, Credentials, CsvRecord, DeletedPage, DeletedRecord,
     FieldDescribe, FieldType, GlobalSObject, JobState, LoginUrl, PicklistValue, PollPolicy,
-    QueryOptions, Record, SObjectDescribe, Token,
+    QueryOptions, QueryResultPage, Record, SObjectDescribe, Token,
 };

@@ -9,7 +9,8 @@ use crate::client::{Client, Target};
 use crate::datetime;
 use crate::error::Error;
 use crate::types::{
-    DeletedPage, DeletedRecord, GlobalSObject, QueryOptions, Record, SObjectDescribe,
+    DeletedPage, DeletedRecord, GlobalSObject, QueryOptions, QueryResultPage, Record,
+    SObjectDescribe,
 };
 
 /// How far back Salesforce keeps deleted-record ids.
@@ -150,6 +151,54 @@ impl Client {
         .map_ok(|records| stream::iter(records.into_iter().map(Ok)))
         .try_flatten()
         .boxed()
+    }
+
+    /// One page of a REST query: the first one of `soql` (`next_records_url` `None`) or the
+    /// one at a `nextRecordsUrl`, for callers that checkpoint between pages (the import).
+    pub async fn query_page(
+        &self,
+        soql: &str,
+        next_records_url: Option<&str>,
+        options: QueryOptions,
+    ) -> Result<QueryResultPage, Error> {
+        let headers: Vec<(&'static str, String)> = options
+            .batch_size
+            .map(|n| {
+                vec![(
+                    "Sforce-Query-Options",
+                    format!("batchSize={}", n.clamp(200, 2000)),
+                )]
+            })
+            .unwrap_or_default();
+        let endpoint = if options.include_deleted {
+            "queryAll"
+        } else {
+            "query"
+        };
+        let page: QueryPage = match next_records_url {
+            None => {
+                self.get_json(
+                    Target::Data(endpoint),
+                    &[("q", soql.to_owned())],
+                    &headers,
+                    "query page",
+                )
+                .await?
+            }
+            Some(url) => {
+                self.get_json(Target::Path(url), &[], &headers, "query page")
+                    .await?
+            }
+        };
+        Ok(QueryResultPage {
+            total_size: page.total_size,
+            next_records_url: if page.done {
+                None
+            } else {
+                page.next_records_url
+            },
+            records: page.records,
+        })
     }
 
     /// `GET /sobjects/{object}/{id}` (all fields, or the listed ones).

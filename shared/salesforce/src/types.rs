@@ -493,6 +493,17 @@ impl Default for PollPolicy {
     }
 }
 
+/// One page of a REST query ([`crate::Client::query_page`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryResultPage {
+    /// The query's total number of records.
+    pub total_size: u64,
+    /// The records of this page.
+    pub records: Vec<Record>,
+    /// Where the next page is; `None` on the last page.
+    pub next_records_url: Option<String>,
+}
+
 /// One deleted record.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]

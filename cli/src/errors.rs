@@ -1,0 +1,203 @@
+//! `sfhs errors list|show|replay`: the records the worker could not write, and sending them again.
+//!
+//! An error record keeps the work item as received; `replay` puts it back on the live queue (the
+//! worker's version check makes that safe even when a newer change has synced since) and removes
+//! the record once it is on the queue.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use clap::{Args as ClapArgs, Subcommand};
+use sfhs_aws::ledger::DynamoErrorStore;
+use sfhs_aws::sqs::SqsQueue;
+use sfhs_core::queue::{PublishPolicy, Publisher, QueueEntry};
+use sfhs_core::sync::{ErrorRecord, ErrorStore};
+use sfhs_core::work_item::WorkItem;
+
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+    /// Print JSON for scripts.
+    #[arg(long, global = true)]
+    json: bool,
+    /// The errors table (a stack output).
+    #[arg(long, global = true, env = "SFHS_ERRORS_TABLE")]
+    table: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Error records, newest first.
+    List {
+        /// Only this Salesforce object.
+        #[arg(long)]
+        object: Option<String>,
+        /// Only this category (validation, picklist, association, permission, not_found, rate_limit, unknown).
+        #[arg(long)]
+        category: Option<String>,
+    },
+    /// One error record in full, with its work item.
+    Show { id: String },
+    /// Put error records' work items back on the live queue and remove the records.
+    Replay {
+        /// The records to replay (ids from `list`).
+        ids: Vec<String>,
+        /// Every record (of --object, when given).
+        #[arg(long, conflicts_with = "ids")]
+        all: bool,
+        #[arg(long)]
+        object: Option<String>,
+        /// The live queue (a stack output).
+        #[arg(long, env = "SFHS_LIVE_QUEUE_URL")]
+        queue_url: Option<String>,
+    },
+}
+
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let Some(table) = &args.table else {
+        bail!(
+            "no errors table: pass --table or set SFHS_ERRORS_TABLE (the ErrorsTableName stack output)"
+        );
+    };
+    let aws = sfhs_aws::load_aws_config().await;
+    let store = DynamoErrorStore::new(aws_sdk_dynamodb::Client::new(&aws), table);
+    match args.command {
+        Command::List { object, category } => {
+            let records: Vec<ErrorRecord> = store
+                .list()
+                .await?
+                .into_iter()
+                .filter(|r| {
+                    object
+                        .as_ref()
+                        .is_none_or(|o| r.object.eq_ignore_ascii_case(o))
+                })
+                .filter(|r| category.as_ref().is_none_or(|c| r.category.as_str() == c))
+                .collect();
+            if args.json {
+                println!("{}", serde_json::to_string(&records)?);
+            } else {
+                println!(
+                    "{:<40} {:<12} {:<20} {:<24} MESSAGE",
+                    "ID", "CATEGORY", "FIELD", "AT"
+                );
+                for r in &records {
+                    println!(
+                        "{:<40} {:<12} {:<20} {:<24} {}",
+                        r.id,
+                        r.category.as_str(),
+                        r.field.as_deref().unwrap_or("-"),
+                        r.at,
+                        r.message
+                    );
+                }
+                println!("{} error record(s)", records.len());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Show { id } => {
+            let record = store
+                .get(&id)
+                .await?
+                .with_context(|| format!("no error record {id}"))?;
+            if args.json {
+                println!("{}", serde_json::to_string(&record)?);
+            } else {
+                println!("{}", serde_json::to_string_pretty(&record)?);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Replay {
+            ids,
+            all,
+            object,
+            queue_url,
+        } => {
+            let Some(queue_url) = queue_url else {
+                bail!(
+                    "no live queue: pass --queue-url or set SFHS_LIVE_QUEUE_URL (the LiveQueueUrl stack output)"
+                );
+            };
+            let mut records = Vec::new();
+            if all {
+                records = store
+                    .list()
+                    .await?
+                    .into_iter()
+                    .filter(|r| {
+                        object
+                            .as_ref()
+                            .is_none_or(|o| r.object.eq_ignore_ascii_case(o))
+                    })
+                    .collect();
+            } else {
+                if ids.is_empty() {
+                    bail!("name the records to replay, or pass --all");
+                }
+                for id in &ids {
+                    records.push(
+                        store
+                            .get(id)
+                            .await?
+                            .with_context(|| format!("no error record {id}"))?,
+                    );
+                }
+            }
+            let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&aws), queue_url);
+            let publisher = Publisher::new(Arc::new(queue), PublishPolicy::default());
+            replay(&store, &publisher, records, args.json).await
+        }
+    }
+}
+
+async fn replay(
+    store: &dyn ErrorStore,
+    publisher: &Publisher,
+    records: Vec<ErrorRecord>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let mut replayed = Vec::new();
+    let mut refused = Vec::new();
+    for r in records {
+        // Only a readable work item can be replayed; an undecodable body stays for inspection.
+        if let Err(e) = WorkItem::from_json(&r.work_item) {
+            refused.push(serde_json::json!({"id": r.id, "reason": e.to_string()}));
+            continue;
+        }
+        let entry = QueueEntry {
+            id: "0".into(),
+            body: r.work_item.clone(),
+        };
+        publisher
+            .publish_entries(vec![entry])
+            .await
+            .with_context(|| format!("could not enqueue the work item of {}", r.id))?;
+        store.delete(&r.id).await?;
+        replayed.push(r.id);
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"replayed": replayed, "refused": refused})
+        );
+    } else {
+        for id in &replayed {
+            println!("replayed {id}");
+        }
+        for r in &refused {
+            println!(
+                "kept {}: {}",
+                r["id"].as_str().unwrap_or_default(),
+                r["reason"].as_str().unwrap_or_default()
+            );
+        }
+        println!("{} replayed, {} kept", replayed.len(), refused.len());
+    }
+    Ok(if refused.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

@@ -1,0 +1,383 @@
+//! `sfhs import ...`: count, start, list, show, cancel imports of existing records; and
+//! `sfhs deletes sweep` (in `deletes.rs`). See `docs/import.md`.
+//!
+//! Exit statuses: 0 done, 1 problems (a failed import, a refused cancel), 2 could not run.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use clap::{Args as ClapArgs, Subcommand};
+use serde_json::json;
+use sfhs_core::import::ports::ImportStore;
+use sfhs_core::import::ports::SalesforceReader;
+use sfhs_core::import::progress::{Estimate, Progress, human_duration};
+use sfhs_core::import::{
+    ImportRecord, ImportRunner, ImportStatus, MemoryContinuation, RunOutcome, RunSettings,
+};
+use sfhs_core::mapping::store::MappingStore;
+use sfhs_core::queue::{PublishPolicy, Publisher};
+use sfhs_import::salesforce::ClientReader;
+use time::OffsetDateTime;
+
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// What the import and sweep commands connect to.
+#[derive(Debug, Clone, ClapArgs)]
+pub struct Common {
+    /// Print JSON for scripts instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// DynamoDB table of imports and sweep checkpoints (a stack output).
+    #[arg(long, global = true, env = "SFHS_IMPORTS_TABLE")]
+    pub imports_table: Option<String>,
+    /// DynamoDB table of the applied mappings (a stack output).
+    #[arg(long, global = true, env = "SFHS_MAPPINGS_TABLE")]
+    pub mappings_table: Option<String>,
+    #[command(flatten)]
+    pub live: crate::live::LiveArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// How many records an import would bring, and what it costs in HubSpot calls and time.
+    Count {
+        object: String,
+        /// A SOQL condition (without WHERE).
+        #[arg(long = "where")]
+        condition: Option<String>,
+        /// HubSpot calls allowed per 10 seconds for this system.
+        #[arg(long, default_value_t = 190)]
+        rate_limit: u64,
+    },
+    /// Record an import; the import function runs it (or this process, with --local).
+    Start {
+        object: String,
+        /// A SOQL condition (without WHERE).
+        #[arg(long = "where")]
+        condition: Option<String>,
+        /// Run the import in this process, onto the import queue (`--queue-url`).
+        #[arg(long)]
+        local: bool,
+        /// Wait until every page is enqueued, printing progress.
+        #[arg(long)]
+        wait: bool,
+        /// The import queue (with --local).
+        #[arg(long, env = "SFHS_IMPORT_QUEUE_URL")]
+        queue_url: Option<String>,
+        /// Bulk API 2.0 from this many records on; REST query below.
+        #[arg(long, env = "SFHS_BULK_THRESHOLD", default_value_t = 50_000)]
+        bulk_threshold: u64,
+        /// Records per Salesforce page (REST: 200..2000).
+        #[arg(long, env = "SFHS_IMPORT_PAGE_SIZE", default_value_t = 2000)]
+        page_size: u32,
+    },
+    /// The imports, newest first.
+    List,
+    /// One import: progress, rate, ETA, errors.
+    Show { id: String },
+    /// Stop an import; what is on the queue already still syncs.
+    Cancel { id: String },
+}
+
+pub async fn imports_store(common: &Common) -> anyhow::Result<Arc<dyn ImportStore>> {
+    let Some(table) = &common.imports_table else {
+        bail!(
+            "no imports table: pass --imports-table or set SFHS_IMPORTS_TABLE (the ImportsTable stack output)"
+        );
+    };
+    let aws = sfhs_aws::load_aws_config().await;
+    Ok(Arc::new(sfhs_aws::imports::DynamoImportStore::new(
+        aws_sdk_dynamodb::Client::new(&aws),
+        table,
+    )))
+}
+
+pub async fn mapping_store(common: &Common) -> anyhow::Result<Arc<dyn MappingStore>> {
+    let Some(table) = &common.mappings_table else {
+        bail!(
+            "no mappings table: pass --mappings-table or set SFHS_MAPPINGS_TABLE (the MappingsTable stack output)"
+        );
+    };
+    let aws = sfhs_aws::load_aws_config().await;
+    Ok(Arc::new(sfhs_aws::dynamo::DynamoMappingStore::new(
+        aws_sdk_dynamodb::Client::new(&aws),
+        table,
+    )))
+}
+
+pub fn reader(common: &Common) -> anyhow::Result<ClientReader> {
+    let client = common.live.salesforce()?.context(
+        "no Salesforce connection: set SFHS_SALESFORCE_LOGIN_URL, SFHS_SALESFORCE_CLIENT_ID and a secret or key",
+    )?;
+    Ok(ClientReader::new(client))
+}
+
+pub async fn sqs_publisher(queue_url: &str) -> Publisher {
+    let aws = sfhs_aws::load_aws_config().await;
+    Publisher::new(
+        Arc::new(sfhs_aws::sqs::SqsQueue::new(
+            aws_sdk_sqs::Client::new(&aws),
+            queue_url,
+        )),
+        PublishPolicy::default(),
+    )
+}
+
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let common = &args.common;
+    match &args.command {
+        Command::Count {
+            object,
+            condition,
+            rate_limit,
+        } => {
+            let reader = reader(common)?;
+            let total = reader.count(object, condition.as_deref()).await?;
+            let associations = match &common.mappings_table {
+                Some(_) => mapping_store(common)
+                    .await?
+                    .get(object)
+                    .await?
+                    .map_or(0, |m| m.mapping.associations.len()),
+                None => 0,
+            };
+            let e = Estimate::new(total, associations, *rate_limit);
+            if common.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&json!({"object": object, "estimate": e}))?
+                );
+            } else {
+                println!("{object}: {total} records");
+                println!(
+                    "HubSpot calls: {} ({} upserts + {} association batches for {associations} association(s))",
+                    e.calls, e.upsert_calls, e.association_calls
+                );
+                println!(
+                    "duration at {} calls / 10 s: about {}",
+                    e.rate_limit_per_10s,
+                    human_duration(Duration::from_secs(e.duration_seconds))
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Start {
+            object,
+            condition,
+            local,
+            wait,
+            queue_url,
+            bulk_threshold,
+            page_size,
+        } => {
+            let store = imports_store(common).await?;
+            let continuation = Arc::new(MemoryContinuation::new());
+            let publisher = match (local, queue_url) {
+                (true, Some(url)) => sqs_publisher(url).await,
+                (true, None) => bail!(
+                    "--local needs the import queue: pass --queue-url or set SFHS_IMPORT_QUEUE_URL"
+                ),
+                // Not used: the import function publishes.
+                (false, _) => Publisher::new(
+                    Arc::new(sfhs_core::queue::MemoryQueue::new()),
+                    PublishPolicy::default(),
+                ),
+            };
+            let runner = ImportRunner {
+                store: store.clone(),
+                mappings: mapping_store(common).await?,
+                reader: Arc::new(reader(common)?),
+                publisher,
+                continuation: continuation.clone(),
+                settings: RunSettings {
+                    rest_page_size: *page_size,
+                    bulk_page_size: page_size.saturating_mul(5),
+                    ..RunSettings::default()
+                },
+            };
+            let record = runner
+                .create(
+                    object,
+                    condition.as_deref(),
+                    *bulk_threshold,
+                    OffsetDateTime::now_utc(),
+                )
+                .await?;
+            if !common.json {
+                println!(
+                    "import {} of {} recorded: {} records, {} method",
+                    record.id,
+                    record.object,
+                    record.total,
+                    record.method.as_str()
+                );
+            }
+            if *local {
+                let owner = format!("cli-{}", std::process::id());
+                let mut next = Some(record.id.clone());
+                while let Some(id) = next.take() {
+                    match runner.run(&id, &owner, None).await? {
+                        RunOutcome::HandedOver { .. } => next = continuation.take().pop(),
+                        RunOutcome::Completed { .. } | RunOutcome::Cancelled => {}
+                        RunOutcome::NotRunnable { reason } => bail!(reason),
+                        RunOutcome::Failed { error } => {
+                            eprintln!("sfhs: import {id} failed: {error}");
+                        }
+                    }
+                }
+            } else if *wait {
+                loop {
+                    let Some(r) = store.get(&record.id).await? else {
+                        bail!("import {} disappeared", record.id);
+                    };
+                    if !common.json {
+                        println!(
+                            "{}: {} of {} enqueued",
+                            r.status.as_str(),
+                            r.enqueued,
+                            r.total
+                        );
+                    }
+                    if r.status.is_final() {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                }
+            } else if !common.json {
+                println!(
+                    "the import function's next scheduled run (every 5 minutes) starts it; follow it with `sfhs import show {}`",
+                    record.id
+                );
+            }
+            let record = store.get(&record.id).await?.unwrap_or(record);
+            print_one(&record, common.json)?;
+            Ok(exit_for(&record))
+        }
+        Command::List => {
+            let store = imports_store(common).await?;
+            let all = store.list().await?;
+            let now = OffsetDateTime::now_utc();
+            if common.json {
+                let rows: Vec<_> = all
+                    .iter()
+                    .map(|r| json!({"import": r, "progress": Progress::of(r, now)}))
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else if all.is_empty() {
+                println!("no imports");
+            } else {
+                println!(
+                    "{:<30} {:<20} {:<10} {:>9} {:>9} {:>9} {:>7}  started",
+                    "id", "object", "status", "total", "enqueued", "synced", "failed"
+                );
+                for r in &all {
+                    println!(
+                        "{:<30} {:<20} {:<10} {:>9} {:>9} {:>9} {:>7}  {}",
+                        r.id,
+                        r.object,
+                        r.status.as_str(),
+                        r.total,
+                        r.enqueued,
+                        r.synced,
+                        r.failed,
+                        r.started.map_or_else(|| "-".to_owned(), |s| s.to_string())
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Show { id } => {
+            let store = imports_store(common).await?;
+            let record = store
+                .get(id)
+                .await?
+                .with_context(|| format!("no import {id} (see `sfhs import list`)"))?;
+            print_one(&record, common.json)?;
+            Ok(exit_for(&record))
+        }
+        Command::Cancel { id } => {
+            let store = imports_store(common).await?;
+            let record = store
+                .get(id)
+                .await?
+                .with_context(|| format!("no import {id} (see `sfhs import list`)"))?;
+            match record.cancelled(OffsetDateTime::now_utc()) {
+                Ok(next) => {
+                    store.put(&next, Some(record.revision)).await?;
+                    print_one(&next, common.json)?;
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("sfhs: {e}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+    }
+}
+
+fn exit_for(record: &ImportRecord) -> ExitCode {
+    if record.status == ImportStatus::Failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn print_one(r: &ImportRecord, as_json: bool) -> anyhow::Result<()> {
+    let progress = Progress::of(r, OffsetDateTime::now_utc());
+    if as_json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({"import": r, "progress": progress}))?
+        );
+        return Ok(());
+    }
+    println!("import   {}", r.id);
+    println!(
+        "object   {}{}",
+        r.object,
+        r.filter
+            .as_ref()
+            .map_or(String::new(), |f| format!(" WHERE {f}"))
+    );
+    println!(
+        "status   {} ({} method)",
+        r.status.as_str(),
+        r.method.as_str()
+    );
+    println!(
+        "progress {} of {} synced or failed ({:.1}%), {} enqueued; synced {}, failed {}",
+        progress.done, r.total, progress.percent, r.enqueued, r.synced, r.failed
+    );
+    if let Some(rate) = progress.rate_per_second {
+        println!("rate     {rate:.1} records/s");
+    }
+    if let Some(eta) = progress.eta_seconds {
+        println!("eta      {}", human_duration(Duration::from_secs(eta)));
+    }
+    if let Some(s) = r.started {
+        println!("started  {s}");
+    }
+    if let Some(f) = r.finished {
+        println!("finished {f}");
+    }
+    if let Some(e) = &r.last_error {
+        println!("error    {e}");
+    }
+    if r.failed > 0 {
+        println!(
+            "         {} records failed: see `sfhs errors list`",
+            r.failed
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,119 @@
+//! `sfhs status`: per object, what is synced, waiting and failed, when it last synced, and how
+//! deep the queues are.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use anyhow::bail;
+use clap::Args as ClapArgs;
+use serde_json::json;
+use sfhs_aws::dynamo::DynamoMappingStore;
+use sfhs_aws::ledger::{DynamoErrorStore, DynamoLedger};
+use sfhs_aws::sqs::SqsQueue;
+use sfhs_core::mapping::store::MappingStore;
+use sfhs_core::mapping::{OnDelete, State};
+use sfhs_core::sync::ErrorStore;
+
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    #[arg(long, env = "SFHS_MAPPINGS_TABLE")]
+    mappings_table: Option<String>,
+    #[arg(long, env = "SFHS_RECORDS_TABLE")]
+    records_table: Option<String>,
+    #[arg(long, env = "SFHS_ERRORS_TABLE")]
+    errors_table: Option<String>,
+    /// Queues to report (name=URL), e.g. live=https://sqs..., import=..., live-dlq=...
+    #[arg(long = "queue", value_parser = parse_queue)]
+    queues: Vec<(String, String)>,
+    /// Print JSON for scripts.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_queue(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(n, u)| (n.to_owned(), u.to_owned()))
+        .ok_or_else(|| format!("{s:?}: expected NAME=URL"))
+}
+
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let (Some(mappings_table), Some(records_table), Some(errors_table)) = (
+        &args.mappings_table,
+        &args.records_table,
+        &args.errors_table,
+    ) else {
+        bail!("set SFHS_MAPPINGS_TABLE, SFHS_RECORDS_TABLE and SFHS_ERRORS_TABLE (stack outputs)");
+    };
+    let aws = sfhs_aws::load_aws_config().await;
+    let ddb = aws_sdk_dynamodb::Client::new(&aws);
+    let mappings = DynamoMappingStore::new(ddb.clone(), mappings_table)
+        .list()
+        .await?;
+    let ledger: BTreeMap<String, _> = DynamoLedger::new(ddb.clone(), records_table)
+        .summary()
+        .await?
+        .into_iter()
+        .map(|s| (s.object.clone(), s))
+        .collect();
+    let mut errors: BTreeMap<String, u64> = BTreeMap::new();
+    for e in DynamoErrorStore::new(ddb, errors_table).list().await? {
+        *errors.entry(e.object.to_ascii_lowercase()).or_default() += 1;
+    }
+    let sqs = aws_sdk_sqs::Client::new(&aws);
+    let mut depths = Vec::new();
+    for (name, url) in &args.queues {
+        let depth = SqsQueue::new(sqs.clone(), url).depth().await?;
+        depths.push(json!({"queue": name, "waiting": depth.waiting, "in_flight": depth.in_flight}));
+    }
+    let objects: Vec<serde_json::Value> = mappings
+        .iter()
+        .map(|m| {
+            let key = m.key();
+            let l = ledger.get(&key).cloned().unwrap_or_default();
+            json!({
+                "object": m.mapping.salesforce_object,
+                "hubspot_object": m.mapping.hubspot_object,
+                "state": match m.mapping.state { State::Enabled => "enabled", State::Paused => "paused" },
+                "deletes": match m.mapping.on_delete {
+                    OnDelete::Archive => "archived in HubSpot",
+                    OnDelete::Keep => "kept in HubSpot (on_delete: keep)",
+                },
+                "synced": l.synced,
+                "deleted": l.deleted,
+                "waiting": l.waiting,
+                "errors": errors.get(&key).copied().unwrap_or(0),
+                "last_sync": l.last_sync,
+            })
+        })
+        .collect();
+    if args.json {
+        println!("{}", json!({"objects": objects, "queues": depths}));
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<24} {:<8} {:>8} {:>8} {:>8} {:>7}  {:<26} DELETES",
+        "OBJECT", "STATE", "SYNCED", "DELETED", "WAITING", "ERRORS", "LAST SYNC"
+    );
+    for o in &objects {
+        println!(
+            "{:<24} {:<8} {:>8} {:>8} {:>8} {:>7}  {:<26} {}",
+            o["object"].as_str().unwrap_or_default(),
+            o["state"].as_str().unwrap_or_default(),
+            o["synced"],
+            o["deleted"],
+            o["waiting"],
+            o["errors"],
+            o["last_sync"].as_str().unwrap_or("-"),
+            o["deletes"].as_str().unwrap_or_default(),
+        );
+    }
+    for d in &depths {
+        println!(
+            "queue {}: {} waiting, {} in flight",
+            d["queue"].as_str().unwrap_or_default(),
+            d["waiting"],
+            d["in_flight"]
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,205 @@
+//! `sfhs import` and `sfhs deletes sweep` end to end: the real binary, the Salesforce simulator
+//! over HTTP, DynamoDB and SQS on moto's server.
+
+use std::collections::HashSet;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use sfhs_aws::dynamo::{DynamoMappingStore, create_table};
+use sfhs_core::mapping::store::{MappingStore, StoredMapping};
+use sfhs_core::work_item::{Op, WorkItem};
+use sfhs_salesforce_sim::{SeedSize, SimBuilder};
+use sfhs_tests::aws::{child_env, create_queue, drain, dynamodb, sqs};
+use sfhs_tests::moto::{moto, unique};
+use time::OffsetDateTime;
+
+const INVOICE: &str = r#"
+salesforce_object: Invoice__c
+hubspot_object: p1_invoice
+id_property: salesforce_id
+state: enabled
+fields:
+  - {salesforce: Name, hubspot: name}
+  - {salesforce: Amount__c, hubspot: amount}
+associations:
+  - lookup: Account__c
+    to: companies
+    find_parent_by: {property: salesforceaccountid}
+"#;
+
+struct Env {
+    salesforce: String,
+    imports: String,
+    mappings: String,
+    import_queue: String,
+    live_queue: String,
+}
+
+fn sfhs(e: &Env, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sfhs"))
+        .args(args)
+        .envs(child_env(&moto().endpoint))
+        .env("SFHS_SALESFORCE_LOGIN_URL", &e.salesforce)
+        .env("SFHS_SALESFORCE_CLIENT_ID", "sim-client")
+        .env("SFHS_SALESFORCE_CLIENT_SECRET", "sim-secret")
+        .env("SFHS_IMPORTS_TABLE", &e.imports)
+        .env("SFHS_MAPPINGS_TABLE", &e.mappings)
+        .env("SFHS_IMPORT_QUEUE_URL", &e.import_queue)
+        .env("SFHS_LIVE_QUEUE_URL", &e.live_queue)
+        .output()
+        .expect("run sfhs")
+}
+
+fn json(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}\n{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    })
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn count_start_list_show_cancel_and_sweep() {
+    let sim = SimBuilder::new()
+        .seed_size(SeedSize {
+            accounts: 10,
+            invoices: 300,
+            lines: 0,
+            shipments: 0,
+        })
+        .start()
+        .await
+        .expect("salesforce sim");
+    let endpoint = &moto().endpoint;
+    let db = dynamodb(endpoint);
+    let q = sqs(endpoint);
+    let e = Env {
+        salesforce: sim.base_url().to_owned(),
+        imports: unique("imports"),
+        mappings: unique("mappings"),
+        import_queue: create_queue(&q, &unique("import")).await,
+        live_queue: create_queue(&q, &unique("live")).await,
+    };
+    create_table(&db, &e.imports).await.expect("imports table");
+    create_table(&db, &e.mappings)
+        .await
+        .expect("mappings table");
+    let now = OffsetDateTime::now_utc();
+    DynamoMappingStore::new(db.clone(), &e.mappings)
+        .put(
+            &StoredMapping {
+                mapping: serde_norway::from_str(INVOICE).expect("mapping"),
+                version: 1,
+                updated_at: now,
+                enabled_at: Some(now - time::Duration::minutes(30)),
+            },
+            None,
+        )
+        .await
+        .expect("mapping stored");
+
+    // count: the total and the estimate (upserts + one association batch each).
+    let o = sfhs(&e, &["import", "count", "Invoice__c", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v = json(&o);
+    assert_eq!(v["estimate"]["total"], 300);
+    assert_eq!(v["estimate"]["calls"], 6);
+    let o = sfhs(
+        &e,
+        &["import", "count", "Invoice__c", "--where", "Amount__c < 0"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("Invoice__c: 0 records"), "{}", text(&o));
+
+    // start --local: read in this process, onto the import queue.
+    let o = sfhs(
+        &e,
+        &[
+            "import",
+            "start",
+            "Invoice__c",
+            "--local",
+            "--page-size",
+            "200",
+            "--json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v = json(&o);
+    let id = v["import"]["id"].as_str().expect("id").to_owned();
+    assert_eq!(v["import"]["status"], "completed");
+    assert_eq!(v["import"]["enqueued"], 300);
+    let bodies = drain(&q, &e.import_queue).await;
+    let ids: HashSet<String> = bodies
+        .iter()
+        .map(|b| WorkItem::from_json(b).expect("work item").record_id)
+        .collect();
+    assert_eq!((bodies.len(), ids.len()), (300, 300));
+
+    let o = sfhs(&e, &["import", "list"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains(&id) && text(&o).contains("completed"),
+        "{}",
+        text(&o)
+    );
+    let o = sfhs(&e, &["import", "show", &id]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("300 enqueued"), "{}", text(&o));
+    let o = sfhs(&e, &["import", "cancel", &id]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "a completed import cannot be cancelled"
+    );
+    let o = sfhs(&e, &["import", "show", "imp-nope"]);
+    assert_eq!(o.status.code(), Some(2));
+
+    // start without --local: recorded, pending, then cancelled.
+    let o = sfhs(&e, &["import", "start", "Invoice__c", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let pending = json(&o)["import"]["id"].as_str().expect("id").to_owned();
+    assert_eq!(json(&o)["import"]["status"], "pending");
+    let o = sfhs(&e, &["import", "cancel", &pending, "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(json(&o)["import"]["status"], "cancelled");
+
+    // deletes sweep: dry run, then for real.
+    let handle = sim.handle();
+    let gone: Vec<String> = handle.ids("Invoice__c").into_iter().take(3).collect();
+    for id in &gone {
+        handle
+            .delete_at("Invoice__c", id, now - time::Duration::minutes(10))
+            .expect("delete");
+    }
+    let o = sfhs(&e, &["deletes", "sweep", "--dry-run"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("would enqueue 3 deletes"), "{}", text(&o));
+    assert!(drain(&q, &e.live_queue).await.is_empty());
+    let o = sfhs(&e, &["deletes", "sweep", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(json(&o)["objects"][0]["deletes"], 3);
+    let items: Vec<WorkItem> = drain(&q, &e.live_queue)
+        .await
+        .iter()
+        .map(|b| WorkItem::from_json(b).expect("work item"))
+        .collect();
+    assert_eq!(items.len(), 3);
+    assert!(
+        items
+            .iter()
+            .all(|i| i.op == Op::Delete && gone.contains(&i.record_id))
+    );
+    let o = sfhs(&e, &["deletes", "sweep"]);
+    assert!(text(&o).contains("enqueued 0 deletes"), "{}", text(&o));
+}

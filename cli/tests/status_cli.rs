@@ -1,0 +1,134 @@
+//! `sfhs status` end to end: mappings, ledger and errors tables on moto, a queue with messages.
+
+use std::process::Command;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use sfhs_aws::dynamo::{DynamoMappingStore, create_table};
+use sfhs_core::mapping::parse_yaml;
+use sfhs_core::mapping::store::{MappingStore, next_version};
+use sfhs_tests::aws::{child_env, create_queue, dynamodb, sqs};
+use sfhs_tests::moto::{moto, unique};
+use time::OffsetDateTime;
+
+const INVOICE: &str = include_str!("../../examples/mappings/invoice.yaml");
+
+#[tokio::test]
+async fn status_counts_per_object_and_queue_depths() {
+    let ddb = dynamodb(&moto().endpoint);
+    let (mappings, records, errors) = (unique("mappings"), unique("records"), unique("errors"));
+    for t in [&mappings, &records, &errors] {
+        create_table(&ddb, t).await.unwrap();
+    }
+    let mut keep = parse_yaml("invoice.yaml", INVOICE).unwrap();
+    let store = DynamoMappingStore::new(ddb.clone(), &mappings);
+    store
+        .put(
+            &next_version(None, keep.clone(), OffsetDateTime::now_utc()),
+            None,
+        )
+        .await
+        .unwrap();
+    keep.salesforce_object = "Other__c".into();
+    keep.on_delete = sfhs_core::mapping::OnDelete::Keep;
+    store
+        .put(&next_version(None, keep, OffsetDateTime::now_utc()), None)
+        .await
+        .unwrap();
+
+    let put = |pk: &str, extra: Vec<(&str, AttributeValue)>| {
+        let mut req = ddb
+            .put_item()
+            .table_name(&records)
+            .item("pk", AttributeValue::S(pk.into()));
+        for (k, v) in extra {
+            req = req.item(k, v);
+        }
+        req.send()
+    };
+    put(
+        "invoice__c#a1",
+        vec![
+            ("hubspot_id", AttributeValue::S("11".into())),
+            (
+                "updated_at",
+                AttributeValue::S("2026-11-28T10:00:00Z".into()),
+            ),
+        ],
+    )
+    .await
+    .unwrap();
+    put(
+        "invoice__c#a2",
+        vec![
+            ("hubspot_id", AttributeValue::S("12".into())),
+            ("waiting", AttributeValue::Bool(true)),
+            (
+                "updated_at",
+                AttributeValue::S("2026-11-28T11:00:00Z".into()),
+            ),
+        ],
+    )
+    .await
+    .unwrap();
+    put(
+        "invoice__c#a3",
+        vec![("deleted", AttributeValue::Bool(true))],
+    )
+    .await
+    .unwrap();
+    ddb.put_item()
+        .table_name(&errors)
+        .item("pk", AttributeValue::S("invoice__c#a4".into()))
+        .item("doc", AttributeValue::S(
+            r#"{"id":"invoice__c#a4","category":"validation","object":"Invoice__c","record_id":"a4","field":null,"value":null,"message":"m","attempts":1,"work_item":"{}","at":"2026-11-28T12:00:00Z"}"#.into(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    let q = sqs(&moto().endpoint);
+    let live = create_queue(&q, &unique("live")).await;
+    for i in 0..2 {
+        q.send_message()
+            .queue_url(&live)
+            .message_body(format!("m{i}"))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    let o = Command::new(env!("CARGO_BIN_EXE_sfhs"))
+        .args(["status", "--json", "--queue", &format!("live={live}")])
+        .envs(child_env(&moto().endpoint))
+        .env("SFHS_MAPPINGS_TABLE", &mappings)
+        .env("SFHS_RECORDS_TABLE", &records)
+        .env("SFHS_ERRORS_TABLE", &errors)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let invoice = v["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["object"] == "Invoice__c")
+        .unwrap();
+    assert_eq!(invoice["synced"], 2);
+    assert_eq!(invoice["waiting"], 1);
+    assert_eq!(invoice["deleted"], 1);
+    assert_eq!(invoice["errors"], 1);
+    assert_eq!(invoice["last_sync"], "2026-11-28T11:00:00Z");
+    let other = v["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["object"] == "Other__c")
+        .unwrap();
+    assert_eq!(other["deletes"], "kept in HubSpot (on_delete: keep)");
+    assert_eq!(other["synced"], 0);
+    assert_eq!(v["queues"][0]["waiting"], 2);
+}

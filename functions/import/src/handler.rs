@@ -1,0 +1,172 @@
+//! Decodes the event, runs the use case, encodes the result.
+
+use std::time::Instant;
+
+use serde_json::{Value, json};
+use sfhs_core::import::{ImportRunner, ImportStatus, RunOutcome, sweep};
+use sfhs_core::queue::Publisher;
+use time::OffsetDateTime;
+
+/// Built once per process.
+#[derive(Debug, Clone)]
+pub struct Deps {
+    /// Reads Salesforce, publishes onto the import queue, stores imports.
+    pub runner: ImportRunner,
+    /// Publishes the sweep's deletes onto the live queue.
+    pub live: Publisher,
+}
+
+/// What the function is asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// Run (or resume) one import.
+    Import { import_id: String },
+    /// The scheduled tick: sweep deletes, then resume an import left without a runner.
+    Sweep,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    #[error(
+        "unknown event; expected {{\"import_id\": \"...\"}}, {{\"sweep\": true}} or an EventBridge scheduled event"
+    )]
+    UnknownEvent,
+    #[error(transparent)]
+    Run(#[from] sfhs_core::import::run::RunError),
+    #[error(transparent)]
+    Mappings(#[from] sfhs_core::mapping::store::StoreError),
+    #[error(transparent)]
+    Store(#[from] sfhs_core::import::ImportStoreError),
+}
+
+impl HandlerError {
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::UnknownEvent => false,
+            Self::Run(e) => e.is_retryable(),
+            Self::Mappings(e) => e.is_retryable(),
+            Self::Store(e) => e.is_retryable(),
+        }
+    }
+}
+
+impl From<HandlerError> for lambda_runtime::Diagnostic {
+    fn from(e: HandlerError) -> Self {
+        let error_type = match &e {
+            HandlerError::UnknownEvent => "UnknownEvent",
+            HandlerError::Run(_) if e.is_retryable() => "ImportRetryable",
+            HandlerError::Run(_) => "ImportFailed",
+            HandlerError::Mappings(_) => "MappingStore",
+            HandlerError::Store(_) => "ImportStore",
+        };
+        lambda_runtime::Diagnostic {
+            error_type: error_type.to_owned(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+impl Event {
+    pub fn parse(event: &Value) -> Result<Self, HandlerError> {
+        if let Some(id) = event.get("import_id").and_then(Value::as_str)
+            && !id.trim().is_empty()
+        {
+            return Ok(Self::Import {
+                import_id: id.trim().to_owned(),
+            });
+        }
+        let scheduled = event.get("source").and_then(Value::as_str) == Some("aws.events");
+        let asked = event.get("sweep").and_then(Value::as_bool) == Some(true);
+        if scheduled || asked {
+            return Ok(Self::Sweep);
+        }
+        Err(HandlerError::UnknownEvent)
+    }
+}
+
+fn outcome_json(import_id: &str, outcome: &RunOutcome) -> Value {
+    match outcome {
+        RunOutcome::Completed { enqueued, pages } => {
+            json!({"import_id": import_id, "outcome": "completed", "enqueued": enqueued, "pages": pages})
+        }
+        RunOutcome::HandedOver { enqueued, pages } => {
+            json!({"import_id": import_id, "outcome": "handed_over", "enqueued": enqueued, "pages": pages})
+        }
+        RunOutcome::Cancelled => json!({"import_id": import_id, "outcome": "cancelled"}),
+        RunOutcome::NotRunnable { reason } => {
+            json!({"import_id": import_id, "outcome": "not_runnable", "reason": reason})
+        }
+        RunOutcome::Failed { error } => {
+            json!({"import_id": import_id, "outcome": "failed", "error": error})
+        }
+    }
+}
+
+/// Handles one event as invocation `invocation_id`, which must end by `deadline`.
+pub async fn handle(
+    deps: &Deps,
+    event: &Value,
+    invocation_id: &str,
+    deadline: Option<Instant>,
+) -> Result<Value, HandlerError> {
+    match Event::parse(event)? {
+        Event::Import { import_id } => {
+            let outcome = deps.runner.run(&import_id, invocation_id, deadline).await?;
+            Ok(outcome_json(&import_id, &outcome))
+        }
+        Event::Sweep => {
+            let now = OffsetDateTime::now_utc();
+            let report = sweep(
+                deps.runner.mappings.as_ref(),
+                deps.runner.store.as_ref(),
+                deps.runner.reader.as_ref(),
+                &deps.live,
+                now,
+                false,
+            )
+            .await?;
+            // The scheduled continuation: an import whose runner handed over or died (lease
+            // free or run out) is resumed here, one per tick.
+            let mut resumed = Value::Null;
+            for record in deps.runner.store.list().await? {
+                let free = record.lease_until.is_none_or(|until| until <= now);
+                let waiting =
+                    matches!(record.status, ImportStatus::Pending | ImportStatus::Running);
+                if waiting && free {
+                    let outcome = deps.runner.run(&record.id, invocation_id, deadline).await?;
+                    resumed = outcome_json(&record.id, &outcome);
+                    break;
+                }
+            }
+            Ok(json!({
+                "sweep": report,
+                "deletes": report.deletes(),
+                "gaps": report.gaps(),
+                "resumed": resumed,
+            }))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_three_event_shapes() {
+        assert_eq!(
+            Event::parse(&json!({"import_id": "imp-1"})).unwrap(),
+            Event::Import {
+                import_id: "imp-1".into()
+            }
+        );
+        assert_eq!(
+            Event::parse(&json!({"source": "aws.events", "detail-type": "Scheduled Event"}))
+                .unwrap(),
+            Event::Sweep
+        );
+        assert_eq!(Event::parse(&json!({"sweep": true})).unwrap(), Event::Sweep);
+        assert!(Event::parse(&json!({"import_id": " "})).is_err());
+        assert!(Event::parse(&json!({})).is_err());
+    }
+}

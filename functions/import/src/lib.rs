@@ -1,0 +1,42 @@
+//! The import function: imports existing Salesforce records onto the import queue (event
+//! `{"import_id": "..."}`), and on a schedule (`{"source": "aws.events", ...}` or
+//! `{"sweep": true}`) sweeps Salesforce deletes onto the live queue and resumes imports left
+//! without a runner. The logic is `sfhs_core::import`; this crate holds the Salesforce adapter,
+//! the configuration and the thin handler. See `docs/import.md`.
+
+pub mod config;
+pub mod handler;
+pub mod salesforce;
+
+pub use handler::{Deps, Event, HandlerError, handle};
+
+use async_trait::async_trait;
+use sfhs_core::import::ports::{Continuation, ContinuationError};
+
+/// The continuation in Lambda: the import is checkpointed with its lease let go, and the
+/// scheduled tick (EventBridge, every 5 minutes) resumes it (see [`handler::handle`]).
+///
+/// A direct `lambda:Invoke` (InvocationType `Event`) of the function itself would resume it at
+/// once; it needs `aws-sdk-lambda`, which this workspace does not build yet.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ScheduledContinuation;
+
+#[async_trait]
+impl Continuation for ScheduledContinuation {
+    async fn continue_import(&self, import_id: &str) -> Result<(), ContinuationError> {
+        tracing::info!(
+            import_id,
+            "handed over: the next scheduled tick resumes the import"
+        );
+        Ok(())
+    }
+}
+
+/// The invocation's deadline as an `Instant` (Lambda gives milliseconds since the epoch).
+pub fn deadline_from_epoch_ms(deadline_ms: u64) -> std::time::Instant {
+    let deadline = std::time::UNIX_EPOCH + std::time::Duration::from_millis(deadline_ms);
+    let left = deadline
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    std::time::Instant::now() + left
+}

@@ -1,0 +1,229 @@
+//! The Salesforce reader port over the production client (`sfhs_salesforce::Client`).
+
+use async_trait::async_trait;
+use futures::TryStreamExt;
+use serde_json::Value;
+use sfhs_core::import::convert::RawRecord;
+use sfhs_core::import::ports::{DeletedWindow, ReadError, RestPage, SalesforceReader};
+use sfhs_salesforce::{BulkOperation, Client, Error, PollPolicy, QueryOptions};
+use time::OffsetDateTime;
+use tokio::sync::OnceCell;
+
+/// Reads Salesforce through the production client.
+#[derive(Debug, Clone)]
+pub struct ClientReader {
+    client: Client,
+    poll: PollPolicy,
+    org_id: std::sync::Arc<OnceCell<String>>,
+}
+
+impl ClientReader {
+    pub fn new(client: Client) -> Self {
+        Self {
+            client,
+            poll: PollPolicy::default(),
+            org_id: std::sync::Arc::default(),
+        }
+    }
+
+    /// How Bulk jobs are polled until complete.
+    pub fn with_poll_policy(mut self, poll: PollPolicy) -> Self {
+        self.poll = poll;
+        self
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+fn read_error(operation: &'static str, e: Error) -> ReadError {
+    ReadError {
+        operation,
+        message: e.to_string(),
+        retryable: e.is_retryable(),
+        source: Some(Box::new(e)),
+    }
+}
+
+/// The org id from the token's identity URL (`.../id/<org id>/<user id>`).
+fn org_from_identity(identity: &str) -> Option<String> {
+    let mut parts = identity.rsplit('/');
+    let _user = parts.next()?;
+    let org = parts.next()?;
+    (org.starts_with("00D") && (org.len() == 15 || org.len() == 18)).then(|| org.to_owned())
+}
+
+#[async_trait]
+impl SalesforceReader for ClientReader {
+    async fn org_id(&self) -> Result<String, ReadError> {
+        self.org_id
+            .get_or_try_init(|| async {
+                let token = self
+                    .client
+                    .token()
+                    .await
+                    .map_err(|e| read_error("login", e))?;
+                token
+                    .id
+                    .as_deref()
+                    .and_then(org_from_identity)
+                    .ok_or_else(|| ReadError {
+                        operation: "login",
+                        message: "the token response names no org id (no `id` identity URL)".into(),
+                        retryable: false,
+                        source: None,
+                    })
+            })
+            .await
+            .cloned()
+    }
+
+    async fn count(&self, object: &str, condition: Option<&str>) -> Result<u64, ReadError> {
+        self.client
+            .count(object, condition)
+            .await
+            .map_err(|e| read_error("count", e))
+    }
+
+    async fn query_first(&self, soql: &str, page_size: u32) -> Result<RestPage, ReadError> {
+        let options = QueryOptions {
+            batch_size: Some(page_size),
+            ..Default::default()
+        };
+        let page = self
+            .client
+            .query_page(soql, None, options)
+            .await
+            .map_err(|e| read_error("query", e))?;
+        Ok(RestPage {
+            records: page.records,
+            next: page.next_records_url,
+        })
+    }
+
+    async fn query_next(&self, next_records_url: &str) -> Result<RestPage, ReadError> {
+        let page = self
+            .client
+            .query_page("", Some(next_records_url), QueryOptions::default())
+            .await
+            .map_err(|e| read_error("query page", e))?;
+        Ok(RestPage {
+            records: page.records,
+            next: page.next_records_url,
+        })
+    }
+
+    async fn bulk_start(&self, soql: &str) -> Result<String, ReadError> {
+        let job = self
+            .client
+            .create_query_job(soql, BulkOperation::Query)
+            .await
+            .map_err(|e| read_error("bulk job create", e))?;
+        let job = self
+            .client
+            .wait_for_query_job(&job.id, self.poll)
+            .await
+            .map_err(|e| read_error("bulk job", e))?;
+        Ok(job.id)
+    }
+
+    async fn bulk_page(
+        &self,
+        job_id: &str,
+        locator: Option<&str>,
+        max_records: u32,
+    ) -> Result<RestPage, ReadError> {
+        let (rows, next) = self
+            .client
+            .query_job_results_page(job_id, locator, Some(max_records))
+            .await
+            .map_err(|e| read_error("bulk results", e))?;
+        let records = rows
+            .into_iter()
+            .map(|row| {
+                row.into_iter()
+                    .map(|(k, v)| (k, v.map_or(Value::Null, Value::String)))
+                    .collect::<RawRecord>()
+            })
+            .collect();
+        Ok(RestPage { records, next })
+    }
+
+    async fn deleted(
+        &self,
+        object: &str,
+        start: OffsetDateTime,
+        end: OffsetDateTime,
+    ) -> Result<DeletedWindow, ReadError> {
+        let (start, pages) = match self.client.deleted(object, start, end).try_collect().await {
+            Ok(pages) => (start, pages),
+            // The start is older than what the org keeps (its retention can be shorter than
+            // the 15 days the client clamps to): learn `earliestDateAvailable` from a short
+            // window and read from there; the gap shows in the result.
+            Err(e) if e.error_code() == Some("INVALID_REPLICATION_DATE") => {
+                let probe_start = end - time::Duration::minutes(2);
+                let probe = self
+                    .client
+                    .deleted_window(object, probe_start, end)
+                    .await
+                    .map_err(|e| read_error("deleted records", e))?;
+                let earliest = probe.earliest_date_available + time::Duration::minutes(1);
+                tracing::warn!(%object, %start, %earliest, "deleted records before earliestDateAvailable are gone");
+                let pages: Vec<_> = self
+                    .client
+                    .deleted(object, earliest, end)
+                    .try_collect()
+                    .await
+                    .map_err(|e| read_error("deleted records", e))?;
+                let mut window = merge(earliest, pages);
+                window.earliest_date_available = window
+                    .earliest_date_available
+                    .max(probe.earliest_date_available);
+                return Ok(window);
+            }
+            Err(e) => return Err(read_error("deleted records", e)),
+        };
+        Ok(merge(start, pages))
+    }
+}
+
+fn merge(start: OffsetDateTime, pages: Vec<sfhs_salesforce::DeletedPage>) -> DeletedWindow {
+    {
+        let mut window = DeletedWindow {
+            records: Vec::new(),
+            earliest_date_available: start,
+            latest_date_covered: start,
+        };
+        for (i, page) in pages.into_iter().enumerate() {
+            if i == 0 {
+                window.earliest_date_available = page.earliest_date_available;
+            }
+            window.earliest_date_available = window
+                .earliest_date_available
+                .max(page.earliest_date_available);
+            window.latest_date_covered = window.latest_date_covered.max(page.latest_date_covered);
+            window
+                .records
+                .extend(page.records.into_iter().map(|r| (r.id, r.deleted_date)));
+        }
+        window
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn org_id_from_identity_url() {
+        assert_eq!(
+            org_from_identity(
+                "https://login.salesforce.com/id/00Dxx0000001gPFEAY/005xx000001SwiUAAS"
+            )
+            .as_deref(),
+            Some("00Dxx0000001gPFEAY")
+        );
+        assert_eq!(org_from_identity("https://x/id/nope"), None);
+    }
+}

@@ -1,0 +1,477 @@
+//! DynamoDB adapters of the sync engine's ledger (the records table) and errors table. Both
+//! tables are keyed by `pk` (S), on demand.
+//!
+//! Records table item: `pk` = `{sobject lowercased}#{record id}`, `version` (N, epoch ms),
+//! `hubspot_id` (S), `parents` (S, JSON `{lookup: {salesforce_id, hubspot_id?}}`), `deleted`
+//! (BOOL, the tombstone), `waiting` (BOOL), `lease_owner` (S), `lease_until` (N, epoch ms),
+//! `updated_at` (S).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, KeysAndAttributes, ReturnValue, ReturnValuesOnConditionCheckFailure,
+};
+use sfhs_core::sync::memory::decide_claim;
+use sfhs_core::sync::{
+    Claim, Commit, ErrorRecord, ErrorStore, ErrorStoreError, Ledger, LedgerEntry, LedgerError,
+};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::sdk_error::classify;
+
+type Item = HashMap<String, AttributeValue>;
+
+fn ledger_error<E, R>(operation: &'static str, err: SdkError<E, R>) -> LedgerError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let f = classify(operation, err);
+    LedgerError {
+        operation,
+        message: f.to_string(),
+        retryable: f.retryable,
+        source: Some(Box::new(f)),
+    }
+}
+
+fn is_conditional<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    matches!(err, SdkError::ServiceError(ctx) if ctx.err().code() == Some("ConditionalCheckFailedException"))
+}
+
+fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn now_text() -> String {
+    OffsetDateTime::now_utc()
+        .format(&Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Reads a ledger item; unknown or malformed attributes are ignored (a corrupt `parents` reads
+/// as none, so the associations are made again rather than the record being stuck).
+pub fn decode_entry(item: &Item) -> LedgerEntry {
+    let num = |k: &str| {
+        item.get(k)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse::<i64>().ok())
+    };
+    let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+    let flag = |k: &str| item.get(k).and_then(|v| v.as_bool().ok()).copied() == Some(true);
+    LedgerEntry {
+        version: num("version"),
+        hubspot_id: text("hubspot_id"),
+        parents: text("parents")
+            .and_then(|p| serde_json::from_str(&p).ok())
+            .unwrap_or_default(),
+        deleted: flag("deleted"),
+        waiting: flag("waiting"),
+        lease_owner: text("lease_owner"),
+        lease_until: num("lease_until"),
+    }
+}
+
+/// What the ledger holds of one Salesforce object (lowercased API name).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ObjectSummary {
+    pub object: String,
+    pub synced: u64,
+    pub deleted: u64,
+    pub waiting: u64,
+    /// RFC 3339 time of the newest commit.
+    pub last_sync: Option<String>,
+}
+
+/// The records table.
+#[derive(Debug, Clone)]
+pub struct DynamoLedger {
+    client: Client,
+    table: String,
+}
+
+impl DynamoLedger {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// Per Salesforce object: records synced, deleted (tombstones), waiting for a parent, and the
+    /// last commit. A full scan (projected to the few attributes it counts): for `sfhs status`,
+    /// not for the hot path.
+    pub async fn summary(&self) -> Result<Vec<ObjectSummary>, LedgerError> {
+        let mut by_object: std::collections::BTreeMap<String, ObjectSummary> = Default::default();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .projection_expression("pk, deleted, waiting, updated_at, hubspot_id")
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| ledger_error("Scan", e))?;
+            for item in page.items() {
+                let pk = item
+                    .get("pk")
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default();
+                let object = pk
+                    .split_once('#')
+                    .map_or(pk.as_str(), |(o, _)| o)
+                    .to_owned();
+                let flag = |name: &str| {
+                    item.get(name)
+                        .and_then(|v| v.as_bool().ok())
+                        .copied()
+                        .unwrap_or(false)
+                };
+                let entry = by_object
+                    .entry(object.clone())
+                    .or_insert_with(|| ObjectSummary {
+                        object,
+                        ..ObjectSummary::default()
+                    });
+                if flag("deleted") {
+                    entry.deleted += 1;
+                } else if item.contains_key("hubspot_id") {
+                    entry.synced += 1;
+                }
+                if flag("waiting") {
+                    entry.waiting += 1;
+                }
+                if let Some(at) = item.get("updated_at").and_then(|v| v.as_s().ok())
+                    && entry
+                        .last_sync
+                        .as_deref()
+                        .is_none_or(|last| at.as_str() > last)
+                {
+                    entry.last_sync = Some(at.clone());
+                }
+            }
+            match page.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => break,
+            }
+        }
+        Ok(by_object.into_values().collect())
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<LedgerEntry>, LedgerError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| ledger_error("GetItem", e))?;
+        Ok(out.item().map(decode_entry))
+    }
+}
+
+#[async_trait]
+impl Ledger for DynamoLedger {
+    async fn claim(
+        &self,
+        key: &str,
+        version: i64,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<Claim, LedgerError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(key))
+            .update_expression("SET lease_owner = :o, lease_until = :until")
+            .condition_expression(
+                "(attribute_not_exists(lease_until) OR lease_until < :now OR lease_owner = :o) \
+                 AND (attribute_not_exists(version) OR version < :v OR (version = :v AND waiting = :t))",
+            )
+            .expression_attribute_values(":o", s(owner))
+            .expression_attribute_values(":until", n(now_ms + lease_ms))
+            .expression_attribute_values(":now", n(now_ms))
+            .expression_attribute_values(":v", n(version))
+            .expression_attribute_values(":t", AttributeValue::Bool(true))
+            .return_values(ReturnValue::AllOld)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok(Claim::Claimed(
+                out.attributes().map(decode_entry).unwrap_or_default(),
+            )),
+            Err(e) if is_conditional(&e) => {
+                // Why did it fail? The old item comes with the error when the service sends it;
+                // otherwise read it.
+                let old = match e.into_service_error() {
+                    UpdateItemError::ConditionalCheckFailedException(c) => {
+                        c.item().map(decode_entry)
+                    }
+                    _ => None,
+                };
+                let old = match old {
+                    Some(o) => Some(o),
+                    None => self.get(key).await?,
+                };
+                Ok(
+                    decide_claim(old.as_ref(), version, owner, now_ms).unwrap_or(Claim::Leased {
+                        owner: "(changed meanwhile)".into(),
+                        until: now_ms,
+                    }),
+                )
+            }
+            Err(e) => Err(ledger_error("UpdateItem", e)),
+        }
+    }
+
+    async fn commit(&self, key: &str, owner: &str, c: &Commit) -> Result<bool, LedgerError> {
+        let parents = serde_json::to_string(&c.parents).unwrap_or_else(|_| "{}".into());
+        let mut set =
+            "SET version = :v, deleted = :d, waiting = :w, parents = :p, updated_at = :at"
+                .to_owned();
+        let mut remove = "REMOVE lease_owner, lease_until".to_owned();
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(key))
+            .condition_expression("lease_owner = :o")
+            .expression_attribute_values(":o", s(owner))
+            .expression_attribute_values(":v", n(c.version))
+            .expression_attribute_values(":d", AttributeValue::Bool(c.deleted))
+            .expression_attribute_values(":w", AttributeValue::Bool(c.waiting))
+            .expression_attribute_values(":p", s(parents))
+            .expression_attribute_values(":at", s(now_text()));
+        match &c.hubspot_id {
+            Some(h) => {
+                set.push_str(", hubspot_id = :h");
+                request = request.expression_attribute_values(":h", s(h.clone()));
+            }
+            None => remove.push_str(", hubspot_id"),
+        }
+        match request
+            .update_expression(format!("{set} {remove}"))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if is_conditional(&e) => Ok(false),
+            Err(e) => Err(ledger_error("UpdateItem", e)),
+        }
+    }
+
+    async fn release(&self, key: &str, owner: &str) -> Result<(), LedgerError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(key))
+            .update_expression("REMOVE lease_owner, lease_until")
+            .condition_expression("lease_owner = :o")
+            .expression_attribute_values(":o", s(owner))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional(&e) => Ok(()),
+            Err(e) => Err(ledger_error("UpdateItem", e)),
+        }
+    }
+
+    async fn get_many(&self, keys: &[String]) -> Result<HashMap<String, LedgerEntry>, LedgerError> {
+        let mut out = HashMap::new();
+        let mut keys: Vec<String> = keys.to_vec();
+        keys.sort();
+        keys.dedup();
+        for chunk in keys.chunks(100) {
+            let mut pending = KeysAndAttributes::builder()
+                .set_keys(Some(
+                    chunk
+                        .iter()
+                        .map(|k| HashMap::from([("pk".to_owned(), s(k.clone()))]))
+                        .collect(),
+                ))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| LedgerError {
+                    operation: "BatchGetItem",
+                    message: e.to_string(),
+                    retryable: false,
+                    source: Some(Box::new(e)),
+                })?;
+            for attempt in 0..8u32 {
+                let reply = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, pending.clone())
+                    .send()
+                    .await
+                    .map_err(|e| ledger_error("BatchGetItem", e))?;
+                if let Some(items) = reply.responses().and_then(|r| r.get(&self.table)) {
+                    for item in items {
+                        if let Some(pk) = item.get("pk").and_then(|v| v.as_s().ok()) {
+                            out.insert(pk.clone(), decode_entry(item));
+                        }
+                    }
+                }
+                match reply
+                    .unprocessed_keys()
+                    .and_then(|u| u.get(&self.table))
+                    .filter(|k| !k.keys().is_empty())
+                {
+                    Some(rest) if attempt < 7 => {
+                        pending = rest.clone();
+                        tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
+                    }
+                    Some(_) => {
+                        return Err(LedgerError {
+                            operation: "BatchGetItem",
+                            message: "keys still unprocessed after 8 attempts".into(),
+                            retryable: true,
+                            source: None,
+                        });
+                    }
+                    None => break,
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The errors table: one item per failed record (`pk` = the record's ledger key, so the newest
+/// error of a record replaces older ones), with the fields flat for queries and `doc` (the whole
+/// record as JSON) for `sfhs errors show/replay`.
+#[derive(Debug, Clone)]
+pub struct DynamoErrorStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoErrorStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+fn store_error<E, R>(operation: &'static str, err: SdkError<E, R>) -> ErrorStoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let f = classify(operation, err);
+    ErrorStoreError {
+        message: f.to_string(),
+        retryable: f.retryable,
+        source: Some(Box::new(f)),
+    }
+}
+
+#[async_trait]
+impl ErrorStore for DynamoErrorStore {
+    async fn put(&self, r: &ErrorRecord) -> Result<(), ErrorStoreError> {
+        let doc = serde_json::to_string(r).map_err(|e| ErrorStoreError {
+            message: e.to_string(),
+            retryable: false,
+            source: Some(Box::new(e)),
+        })?;
+        let mut request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(r.id.clone()))
+            .item("category", s(r.category.as_str()))
+            .item("object", s(r.object.clone()))
+            .item("record_id", s(r.record_id.clone()))
+            .item("message", s(r.message.clone()))
+            .item("attempts", n(i64::from(r.attempts)))
+            .item("work_item", s(r.work_item.clone()))
+            .item("at", s(r.at.format(&Rfc3339).unwrap_or_default()))
+            .item("doc", s(doc));
+        if let Some(f) = &r.field {
+            request = request.item("field", s(f.clone()));
+        }
+        if let Some(v) = &r.value {
+            request = request.item("value", s(v.clone()));
+        }
+        request
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| store_error("PutItem", e))
+    }
+
+    async fn list(&self) -> Result<Vec<ErrorRecord>, ErrorStoreError> {
+        let mut all = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| store_error("Scan", e))?;
+            all.extend(page.items().iter().filter_map(decode_error));
+            match page.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => break,
+            }
+        }
+        all.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.id.cmp(&b.id)));
+        Ok(all)
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<ErrorRecord>, ErrorStoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(id))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_error("GetItem", e))?;
+        Ok(out.item().and_then(decode_error))
+    }
+
+    async fn delete(&self, id: &str) -> Result<(), ErrorStoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(id))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| store_error("DeleteItem", e))
+    }
+}
+
+/// An error record from its item's `doc` (the whole record as JSON); unreadable items are skipped.
+fn decode_error(item: &HashMap<String, AttributeValue>) -> Option<ErrorRecord> {
+    item.get("doc")
+        .and_then(|d| d.as_s().ok())
+        .and_then(|d| serde_json::from_str(d).ok())
+}

@@ -1,0 +1,24 @@
+//! Imports of existing records and the delete sweep (issue 7). See `docs/import.md`.
+//!
+//! - [`model`]: the import record, its states and checkpoint, and the sweep state;
+//! - [`convert`]: a Salesforce record (REST JSON or Bulk CSV row) -> a [`crate::work_item::WorkItem`];
+//! - [`progress`]: progress, rate, ETA and the `import count` estimate;
+//! - [`ports`]: the imports/state store (with [`ports::MemoryImportStore`]), the Salesforce reader
+//!   and the continuation;
+//! - [`run`]: the import run (claim, page, publish, checkpoint, hand over);
+//! - [`sweep`]: the delete sweep with gap detection.
+
+pub mod convert;
+pub mod model;
+pub mod ports;
+pub mod progress;
+pub mod run;
+pub mod sweep;
+
+pub use model::{Checkpoint, ImportMethod, ImportRecord, ImportStatus, SweepGap, SweepState};
+pub use ports::{
+    Continuation, ImportStore, ImportStoreError, MemoryContinuation, MemoryImportStore, ReadError,
+    RestPage, SalesforceReader,
+};
+pub use run::{ImportRunner, RunOutcome, RunSettings};
+pub use sweep::{SweepObjectReport, SweepOutcome, SweepReport, sweep};

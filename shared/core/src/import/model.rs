@@ -1,0 +1,407 @@
+//! The import record and the sweep state, with their transitions.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// Where an import is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportStatus {
+    /// Recorded, not started yet.
+    Pending,
+    /// An invocation reads Salesforce (or one will resume it from the checkpoint).
+    Running,
+    /// Every page is on the import queue (the worker may still be syncing).
+    Completed,
+    /// Stopped on an error that trying again does not fix (`last_error`).
+    Failed,
+    /// Stopped by an operator.
+    Cancelled,
+}
+
+impl ImportStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// No further transition.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Completed | Self::Failed | Self::Cancelled)
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => Self::Pending,
+            "running" => Self::Running,
+            "completed" => Self::Completed,
+            "failed" => Self::Failed,
+            "cancelled" => Self::Cancelled,
+            _ => return None,
+        })
+    }
+}
+
+/// How Salesforce is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportMethod {
+    /// REST query, following `nextRecordsUrl`.
+    Rest,
+    /// Bulk API 2.0 query job, read page by page by locator.
+    Bulk,
+}
+
+impl ImportMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Rest => "rest",
+            Self::Bulk => "bulk",
+        }
+    }
+
+    /// REST below `threshold` records, Bulk from it on.
+    pub fn for_total(total: u64, threshold: u64) -> Self {
+        if total >= threshold {
+            Self::Bulk
+        } else {
+            Self::Rest
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "rest" => Some(Self::Rest),
+            "bulk" => Some(Self::Bulk),
+            _ => None,
+        }
+    }
+}
+
+/// Where reading resumes: every page before it is on the queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Checkpoint {
+    /// Nothing read yet.
+    #[default]
+    Start,
+    /// REST: the next page's `nextRecordsUrl`.
+    Rest { next_records_url: String },
+    /// Bulk: the job, and the locator of the next page (`None`: the first page).
+    Bulk {
+        job_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        locator: Option<String>,
+    },
+    /// Every page read.
+    Done,
+}
+
+/// One import, as stored in the imports table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportRecord {
+    pub id: String,
+    /// The Salesforce object's API name.
+    pub object: String,
+    /// The SOQL condition (`--where`), without `WHERE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
+    pub status: ImportStatus,
+    pub method: ImportMethod,
+    /// `SELECT COUNT()` when the import was recorded.
+    pub total: u64,
+    /// Work items put on the import queue (pages re-sent after a crash count again).
+    pub enqueued: u64,
+    /// Added to by the worker (atomic counter; never written by the import run).
+    pub synced: u64,
+    /// Added to by the worker (atomic counter; never written by the import run).
+    pub failed: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created: OffsetDateTime,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub started: Option<OffsetDateTime>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub finished: Option<OffsetDateTime>,
+    pub checkpoint: Checkpoint,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// The invocation that holds the import, and until when (a crashed holder's lease runs out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_owner: Option<String>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub lease_until: Option<OffsetDateTime>,
+    /// Increases by one on every write by the import run or the CLI (not by the worker's
+    /// counters): the optimistic-concurrency token.
+    pub revision: u64,
+}
+
+/// Why a transition is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransitionError {
+    #[error("import {id} is {status}; it cannot {action}", status = status.as_str())]
+    Final {
+        id: String,
+        status: ImportStatus,
+        action: &'static str,
+    },
+    #[error(
+        "import {id} is held by {owner} until {until}; it resumes from its checkpoint after that"
+    )]
+    Leased {
+        id: String,
+        owner: String,
+        until: OffsetDateTime,
+    },
+}
+
+impl ImportRecord {
+    /// A new pending import. `id` should sort by time (see [`new_import_id`]).
+    pub fn new(
+        id: String,
+        object: String,
+        filter: Option<String>,
+        total: u64,
+        threshold: u64,
+        now: OffsetDateTime,
+    ) -> Self {
+        Self {
+            id,
+            object,
+            filter: filter.filter(|f| !f.trim().is_empty()),
+            status: ImportStatus::Pending,
+            method: ImportMethod::for_total(total, threshold),
+            total,
+            enqueued: 0,
+            synced: 0,
+            failed: 0,
+            created: now,
+            started: None,
+            finished: None,
+            checkpoint: Checkpoint::Start,
+            last_error: None,
+            lease_owner: None,
+            lease_until: None,
+            revision: 0,
+        }
+    }
+
+    /// Takes the import for one invocation until `until`: from `pending`, or from `running` when
+    /// no lease is held or the holder's lease has run out.
+    pub fn claim(
+        &self,
+        owner: &str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Self, TransitionError> {
+        if self.status.is_final() {
+            return Err(self.final_error("run"));
+        }
+        if let (Some(holder), Some(lease)) = (&self.lease_owner, self.lease_until)
+            && lease > now
+            && holder != owner
+        {
+            return Err(TransitionError::Leased {
+                id: self.id.clone(),
+                owner: holder.clone(),
+                until: lease,
+            });
+        }
+        let mut next = self.clone();
+        next.status = ImportStatus::Running;
+        next.started = next.started.or(Some(now));
+        next.lease_owner = Some(owner.to_owned());
+        next.lease_until = Some(until);
+        next.revision += 1;
+        Ok(next)
+    }
+
+    /// After a page is on the queue: the new checkpoint and count.
+    pub fn advanced(&self, checkpoint: Checkpoint, enqueued: u64) -> Self {
+        let mut next = self.clone();
+        next.checkpoint = checkpoint;
+        next.enqueued += enqueued;
+        next.revision += 1;
+        next
+    }
+
+    /// Lets go of the lease (hand-over to a fresh invocation, or after a retryable error).
+    pub fn released(&self, error: Option<String>) -> Self {
+        let mut next = self.clone();
+        next.lease_owner = None;
+        next.lease_until = None;
+        if error.is_some() {
+            next.last_error = error;
+        }
+        next.revision += 1;
+        next
+    }
+
+    /// Every page read: `completed`.
+    pub fn completed(&self, now: OffsetDateTime) -> Self {
+        let mut next = self.released(None);
+        next.status = ImportStatus::Completed;
+        next.checkpoint = Checkpoint::Done;
+        next.finished = Some(now);
+        next
+    }
+
+    /// A permanent error: `failed`.
+    pub fn failed_with(&self, error: String, now: OffsetDateTime) -> Self {
+        let mut next = self.released(Some(error));
+        next.status = ImportStatus::Failed;
+        next.finished = Some(now);
+        next
+    }
+
+    /// `sfhs import cancel`: from `pending` or `running`.
+    pub fn cancelled(&self, now: OffsetDateTime) -> Result<Self, TransitionError> {
+        if self.status.is_final() {
+            return Err(self.final_error("be cancelled"));
+        }
+        let mut next = self.released(None);
+        next.status = ImportStatus::Cancelled;
+        next.finished = Some(now);
+        Ok(next)
+    }
+
+    fn final_error(&self, action: &'static str) -> TransitionError {
+        TransitionError::Final {
+            id: self.id.clone(),
+            status: self.status,
+            action,
+        }
+    }
+}
+
+/// A time-sortable import id: `imp-<UTC yyyymmddThhmmss>-<8 hex of randomness>`.
+pub fn new_import_id(now: OffsetDateTime, random: u32) -> String {
+    format!(
+        "imp-{:04}{:02}{:02}T{:02}{:02}{:02}-{random:08x}",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second()
+    )
+}
+
+/// Deletes Salesforce no longer reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SweepGap {
+    /// The sweep's checkpoint: deletes after it were expected.
+    #[serde(with = "time::serde::rfc3339")]
+    pub from: OffsetDateTime,
+    /// `earliestDateAvailable`: deletes before it are gone from Salesforce.
+    #[serde(with = "time::serde::rfc3339")]
+    pub to: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub detected_at: OffsetDateTime,
+}
+
+/// The delete sweep's state of one object (item `sweep#<object>` of the imports table).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SweepState {
+    pub object: String,
+    /// Deletes up to here are on the queue (`latestDateCovered` of the last sweep).
+    #[serde(with = "time::serde::rfc3339")]
+    pub checkpoint: OffsetDateTime,
+    /// The last gap found, kept until a reconcile clears it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gap: Option<SweepGap>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_sweep: OffsetDateTime,
+    /// Delete work items enqueued by sweeps, in total.
+    pub deletes_enqueued: u64,
+    pub revision: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn record() -> ImportRecord {
+        ImportRecord::new(
+            "imp-1".into(),
+            "Invoice__c".into(),
+            Some(" ".into()),
+            10,
+            50_000,
+            datetime!(2026-11-28 10:00 UTC),
+        )
+    }
+
+    #[test]
+    fn method_follows_the_threshold() {
+        assert_eq!(ImportMethod::for_total(49_999, 50_000), ImportMethod::Rest);
+        assert_eq!(ImportMethod::for_total(50_000, 50_000), ImportMethod::Bulk);
+        let r = record();
+        assert_eq!(r.filter, None);
+        assert_eq!(r.status, ImportStatus::Pending);
+    }
+
+    #[test]
+    fn claim_lease_and_transitions() {
+        let now = datetime!(2026-11-28 10:00 UTC);
+        let until = datetime!(2026-11-28 10:15 UTC);
+        let a = record().claim("a", now, until).unwrap();
+        assert_eq!(a.status, ImportStatus::Running);
+        assert_eq!(a.revision, 1);
+        // Another invocation is refused while the lease runs, accepted after it.
+        assert!(matches!(
+            a.claim("b", now, until),
+            Err(TransitionError::Leased { .. })
+        ));
+        let b = a
+            .claim("b", until, datetime!(2026-11-28 10:30 UTC))
+            .unwrap();
+        assert_eq!(b.lease_owner.as_deref(), Some("b"));
+        assert_eq!(b.started, Some(now));
+        // Released: anyone may claim.
+        let released = b.released(None);
+        assert!(released.claim("c", now, until).is_ok());
+        let adv = b.advanced(
+            Checkpoint::Rest {
+                next_records_url: "/next".into(),
+            },
+            200,
+        );
+        assert_eq!(adv.enqueued, 200);
+        let done = adv.completed(until);
+        assert_eq!(done.status, ImportStatus::Completed);
+        assert_eq!(done.checkpoint, Checkpoint::Done);
+        assert!(done.claim("d", now, until).is_err());
+        assert!(done.cancelled(now).is_err());
+        let cancelled = adv.cancelled(now).unwrap();
+        assert_eq!(cancelled.status, ImportStatus::Cancelled);
+        let failed = adv.failed_with("boom".into(), now);
+        assert_eq!(failed.last_error.as_deref(), Some("boom"));
+        assert!(failed.status.is_final());
+    }
+
+    #[test]
+    fn ids_sort_by_time_and_serde_round_trips() {
+        let a = new_import_id(datetime!(2026-11-28 09:59:59 UTC), 0xffff_ffff);
+        let b = new_import_id(datetime!(2026-11-28 10:00:00 UTC), 0);
+        assert!(a < b, "{a} {b}");
+        assert_eq!(b, "imp-20261128T100000-00000000");
+        let r = record().advanced(
+            Checkpoint::Bulk {
+                job_id: "750x".into(),
+                locator: Some("abc".into()),
+            },
+            5,
+        );
+        let json = serde_json::to_string(&r).unwrap();
+        assert_eq!(serde_json::from_str::<ImportRecord>(&json).unwrap(), r);
+        for s in ["pending", "running", "completed", "failed", "cancelled"] {
+            assert_eq!(ImportStatus::parse(s).unwrap().as_str(), s);
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! The ports the import run and the sweep need, and in-memory implementations.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use super::convert::RawRecord;
+use super::model::{ImportRecord, SweepState};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportStoreError {
+    #[error(
+        "{key} changed meanwhile (expected revision {expected:?}); read it again (another invocation or a cancel wrote it)"
+    )]
+    Conflict { key: String, expected: Option<u64> },
+    #[error("no import {id} (see `sfhs import list`)")]
+    NotFound { id: String },
+    #[error("the stored item {key} cannot be read: {message}")]
+    Corrupt { key: String, message: String },
+    #[error("the imports table failed: {message}")]
+    Unavailable {
+        message: String,
+        retryable: bool,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+}
+
+impl ImportStoreError {
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Unavailable { retryable, .. } => *retryable,
+            Self::Conflict { .. } => true,
+            Self::NotFound { .. } | Self::Corrupt { .. } => false,
+        }
+    }
+}
+
+/// The imports/state table: import records and the sweep's per-object state.
+///
+/// Writes of the import run and the CLI are conditional on the revision; the worker's counters
+/// (`synced`, `failed`) are separate atomic additions that neither check nor change it, and that
+/// [`ImportStore::put`] never overwrites.
+#[async_trait]
+pub trait ImportStore: Send + Sync + fmt::Debug {
+    /// Writes `next` if the stored revision is `expected` (`None`: the import must not exist).
+    /// `synced` and `failed` of `next` are ignored (kept as stored; 0 on create).
+    async fn put(&self, next: &ImportRecord, expected: Option<u64>)
+    -> Result<(), ImportStoreError>;
+    async fn get(&self, id: &str) -> Result<Option<ImportRecord>, ImportStoreError>;
+    /// Every import, newest first.
+    async fn list(&self) -> Result<Vec<ImportRecord>, ImportStoreError>;
+    /// Adds to the worker's counters, atomically. An unknown import: `NotFound`.
+    async fn record_progress(
+        &self,
+        id: &str,
+        synced: u64,
+        failed: u64,
+    ) -> Result<(), ImportStoreError>;
+    async fn get_sweep(&self, object: &str) -> Result<Option<SweepState>, ImportStoreError>;
+    /// Writes `next` if the stored revision is `expected` (`None`: no state yet).
+    async fn put_sweep(
+        &self,
+        next: &SweepState,
+        expected: Option<u64>,
+    ) -> Result<(), ImportStoreError>;
+}
+
+/// In-memory store for tests and `sfhs dev`.
+#[derive(Debug, Default)]
+pub struct MemoryImportStore {
+    imports: Mutex<BTreeMap<String, ImportRecord>>,
+    sweeps: Mutex<BTreeMap<String, SweepState>>,
+}
+
+impl MemoryImportStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The store key of an object's sweep state.
+pub fn sweep_key(object: &str) -> String {
+    format!("sweep#{}", object.to_ascii_lowercase())
+}
+
+#[async_trait]
+impl ImportStore for MemoryImportStore {
+    async fn put(
+        &self,
+        next: &ImportRecord,
+        expected: Option<u64>,
+    ) -> Result<(), ImportStoreError> {
+        let mut imports = lock(&self.imports);
+        let current = imports.get(&next.id);
+        if current.map(|c| c.revision) != expected {
+            return Err(ImportStoreError::Conflict {
+                key: next.id.clone(),
+                expected,
+            });
+        }
+        let (synced, failed) = current.map_or((0, 0), |c| (c.synced, c.failed));
+        let mut stored = next.clone();
+        stored.synced = synced;
+        stored.failed = failed;
+        imports.insert(next.id.clone(), stored);
+        Ok(())
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<ImportRecord>, ImportStoreError> {
+        Ok(lock(&self.imports).get(id).cloned())
+    }
+
+    async fn list(&self) -> Result<Vec<ImportRecord>, ImportStoreError> {
+        Ok(lock(&self.imports).values().rev().cloned().collect())
+    }
+
+    async fn record_progress(
+        &self,
+        id: &str,
+        synced: u64,
+        failed: u64,
+    ) -> Result<(), ImportStoreError> {
+        let mut imports = lock(&self.imports);
+        let record = imports
+            .get_mut(id)
+            .ok_or_else(|| ImportStoreError::NotFound { id: id.to_owned() })?;
+        record.synced += synced;
+        record.failed += failed;
+        Ok(())
+    }
+
+    async fn get_sweep(&self, object: &str) -> Result<Option<SweepState>, ImportStoreError> {
+        Ok(lock(&self.sweeps).get(&sweep_key(object)).cloned())
+    }
+
+    async fn put_sweep(
+        &self,
+        next: &SweepState,
+        expected: Option<u64>,
+    ) -> Result<(), ImportStoreError> {
+        let key = sweep_key(&next.object);
+        let mut sweeps = lock(&self.sweeps);
+        if sweeps.get(&key).map(|s| s.revision) != expected {
+            return Err(ImportStoreError::Conflict { key, expected });
+        }
+        sweeps.insert(key, next.clone());
+        Ok(())
+    }
+}
+
+/// A Salesforce failure, as the import sees it.
+#[derive(Debug, thiserror::Error)]
+#[error("Salesforce {operation} failed: {message}")]
+pub struct ReadError {
+    pub operation: &'static str,
+    pub message: String,
+    pub retryable: bool,
+    #[source]
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl ReadError {
+    pub fn is_retryable(&self) -> bool {
+        self.retryable
+    }
+}
+
+/// One page of records and where the next one is (`None`: the last page).
+#[derive(Debug, Clone, Default)]
+pub struct RestPage {
+    pub records: Vec<RawRecord>,
+    pub next: Option<String>,
+}
+
+/// One window of Salesforce's deleted records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeletedWindow {
+    /// `(id, deletedDate)`.
+    pub records: Vec<(String, OffsetDateTime)>,
+    pub earliest_date_available: OffsetDateTime,
+    pub latest_date_covered: OffsetDateTime,
+}
+
+/// What the import and the sweep read from Salesforce, page by page so that every page boundary
+/// can be checkpointed. The production adapter wraps `sfhs_salesforce::Client`.
+#[async_trait]
+pub trait SalesforceReader: Send + Sync + fmt::Debug {
+    /// The org id work items carry.
+    async fn org_id(&self) -> Result<String, ReadError>;
+    /// `SELECT COUNT() FROM object [WHERE condition]`.
+    async fn count(&self, object: &str, condition: Option<&str>) -> Result<u64, ReadError>;
+    /// The first page of a REST query.
+    async fn query_first(&self, soql: &str, page_size: u32) -> Result<RestPage, ReadError>;
+    /// The page at a `nextRecordsUrl`.
+    async fn query_next(&self, next_records_url: &str) -> Result<RestPage, ReadError>;
+    /// Creates a Bulk API 2.0 query job and waits until its results can be read; the job id.
+    async fn bulk_start(&self, soql: &str) -> Result<String, ReadError>;
+    /// One page of a completed job's results (`locator` `None`: the first page); rows as
+    /// records (empty cell = null). `next` is the next page's locator.
+    async fn bulk_page(
+        &self,
+        job_id: &str,
+        locator: Option<&str>,
+        max_records: u32,
+    ) -> Result<RestPage, ReadError>;
+    /// Deleted records of `object` from `start` to `end` (Salesforce's windows, merged).
+    async fn deleted(
+        &self,
+        object: &str,
+        start: OffsetDateTime,
+        end: OffsetDateTime,
+    ) -> Result<DeletedWindow, ReadError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("could not hand import {import_id} over to a fresh invocation: {message}")]
+pub struct ContinuationError {
+    pub import_id: String,
+    pub message: String,
+    pub retryable: bool,
+    #[source]
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+/// Starts a fresh run of an import (Lambda: `lambda:Invoke` with `InvocationType=Event` of the
+/// import function itself).
+#[async_trait]
+pub trait Continuation: Send + Sync + fmt::Debug {
+    async fn continue_import(&self, import_id: &str) -> Result<(), ContinuationError>;
+}
+
+/// Records hand-overs; the in-process caller (tests, `sfhs dev`, `sfhs import start --local`)
+/// runs them.
+#[derive(Debug, Default)]
+pub struct MemoryContinuation {
+    pending: Mutex<Vec<String>>,
+}
+
+impl MemoryContinuation {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The hand-overs asked for since the last call.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *lock(&self.pending))
+    }
+}
+
+#[async_trait]
+impl Continuation for MemoryContinuation {
+    async fn continue_import(&self, import_id: &str) -> Result<(), ContinuationError> {
+        lock(&self.pending).push(import_id.to_owned());
+        Ok(())
+    }
+}

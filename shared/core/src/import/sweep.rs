@@ -1,0 +1,195 @@
+//! The delete sweep: outbound messages never report deletes, so Salesforce's deleted-records
+//! windows are read per mapping with `on_delete: archive`, from the mapping's checkpoint, and
+//! turned into delete work items on the live queue.
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use super::convert::delete_item;
+use super::model::{SweepGap, SweepState};
+use super::ports::{ImportStore, SalesforceReader};
+use crate::mapping::store::{MappingStore, StoreError};
+use crate::mapping::{OnDelete, State};
+use crate::queue::Publisher;
+
+/// What the sweep did for one object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum SweepOutcome {
+    /// Deletes from `from` to `to` enqueued (or, dry run, found).
+    Swept {
+        #[serde(with = "time::serde::rfc3339")]
+        from: OffsetDateTime,
+        #[serde(with = "time::serde::rfc3339")]
+        to: OffsetDateTime,
+        deletes: usize,
+        /// Deletes Salesforce no longer has: run a reconcile.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        gap: Option<SweepGap>,
+    },
+    /// `on_delete: keep`: HubSpot is left untouched.
+    Kept,
+    /// The mapping is paused.
+    Paused,
+    /// This object failed; the others went on. Its checkpoint did not move.
+    Failed { error: String, retryable: bool },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SweepObjectReport {
+    pub object: String,
+    #[serde(flatten)]
+    pub outcome: SweepOutcome,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SweepReport {
+    pub dry_run: bool,
+    pub objects: Vec<SweepObjectReport>,
+}
+
+impl SweepReport {
+    pub fn deletes(&self) -> usize {
+        self.objects
+            .iter()
+            .map(|o| match o.outcome {
+                SweepOutcome::Swept { deletes, .. } => deletes,
+                _ => 0,
+            })
+            .sum()
+    }
+
+    pub fn gaps(&self) -> usize {
+        self.objects
+            .iter()
+            .filter(|o| matches!(o.outcome, SweepOutcome::Swept { gap: Some(_), .. }))
+            .count()
+    }
+
+    pub fn failures(&self) -> usize {
+        self.objects
+            .iter()
+            .filter(|o| matches!(o.outcome, SweepOutcome::Failed { .. }))
+            .count()
+    }
+}
+
+/// Sweeps every enabled mapping once. `publisher` publishes onto the live queue; `dry_run`
+/// reads and reports without enqueueing or moving checkpoints.
+pub async fn sweep(
+    mappings: &dyn MappingStore,
+    store: &dyn ImportStore,
+    reader: &dyn SalesforceReader,
+    publisher: &Publisher,
+    now: OffsetDateTime,
+    dry_run: bool,
+) -> Result<SweepReport, StoreError> {
+    let mut objects = Vec::new();
+    let org_id = reader.org_id().await;
+    for stored in mappings.list().await? {
+        let object = stored.mapping.salesforce_object.clone();
+        let outcome = match (stored.mapping.state, stored.mapping.on_delete) {
+            (State::Paused, _) => SweepOutcome::Paused,
+            (State::Enabled, OnDelete::Keep) => SweepOutcome::Kept,
+            (State::Enabled, OnDelete::Archive) => match &org_id {
+                Err(e) => SweepOutcome::Failed {
+                    error: e.to_string(),
+                    retryable: e.is_retryable(),
+                },
+                Ok(org_id) => {
+                    let since = stored.enabled_at.unwrap_or(stored.updated_at);
+                    sweep_one(
+                        store, reader, publisher, org_id, &object, since, now, dry_run,
+                    )
+                    .await
+                    .unwrap_or_else(|(error, retryable)| SweepOutcome::Failed { error, retryable })
+                }
+            },
+        };
+        match &outcome {
+            SweepOutcome::Swept { gap: Some(gap), .. } => tracing::warn!(
+                object,
+                gap_from = %gap.from,
+                gap_to = %gap.to,
+                metric = "SweepGap",
+                "deletes were missed: Salesforce no longer has them; run a reconcile"
+            ),
+            SweepOutcome::Swept { deletes, .. } => {
+                tracing::info!(object, deletes, dry_run, "deletes swept");
+            }
+            SweepOutcome::Failed { error, .. } => {
+                tracing::error!(object, error, "delete sweep failed");
+            }
+            SweepOutcome::Kept | SweepOutcome::Paused => {}
+        }
+        objects.push(SweepObjectReport { object, outcome });
+    }
+    Ok(SweepReport { dry_run, objects })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn sweep_one(
+    store: &dyn ImportStore,
+    reader: &dyn SalesforceReader,
+    publisher: &Publisher,
+    org_id: &str,
+    object: &str,
+    enabled_at: OffsetDateTime,
+    now: OffsetDateTime,
+    dry_run: bool,
+) -> Result<SweepOutcome, (String, bool)> {
+    let fail = |e: &dyn std::error::Error, retryable: bool| (e.to_string(), retryable);
+    let state = store
+        .get_sweep(object)
+        .await
+        .map_err(|e| fail(&e, e.is_retryable()))?;
+    let from = state.as_ref().map_or(enabled_at, |s| s.checkpoint);
+    let window = reader
+        .deleted(object, from, now)
+        .await
+        .map_err(|e| fail(&e, e.is_retryable()))?;
+    let gap = (window.earliest_date_available > from).then_some(SweepGap {
+        from,
+        to: window.earliest_date_available,
+        detected_at: now,
+    });
+    let to = window.latest_date_covered.max(from);
+    let deletes = window.records.len();
+    if dry_run {
+        return Ok(SweepOutcome::Swept {
+            from,
+            to,
+            deletes,
+            gap,
+        });
+    }
+    let items: Vec<_> = window
+        .records
+        .iter()
+        .map(|(id, _)| delete_item(org_id, object, id, now))
+        .collect();
+    publisher
+        .publish(&items)
+        .await
+        .map_err(|e| fail(&e, true))?;
+    let next = SweepState {
+        object: object.to_owned(),
+        checkpoint: to,
+        gap: gap
+            .clone()
+            .or_else(|| state.as_ref().and_then(|s| s.gap.clone())),
+        last_sweep: now,
+        deletes_enqueued: state.as_ref().map_or(0, |s| s.deletes_enqueued) + deletes as u64,
+        revision: state.as_ref().map_or(1, |s| s.revision + 1),
+    };
+    store
+        .put_sweep(&next, state.as_ref().map(|s| s.revision))
+        .await
+        .map_err(|e| fail(&e, e.is_retryable()))?;
+    Ok(SweepOutcome::Swept {
+        from,
+        to,
+        deletes,
+        gap,
+    })
+}

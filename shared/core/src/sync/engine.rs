@@ -1,0 +1,1322 @@
+//! The batch flow: decode, mappings, collapse, claim, convert, upsert/archive, associations,
+//! commit. See the module documentation of [`super`] and `docs/worker.md`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use futures::stream::{self, StreamExt};
+use time::OffsetDateTime;
+use tracing::Instrument;
+
+use super::ports::{
+    Claim, Commit, ErrorCategory, ErrorRecord, ErrorStore, HubSpotWriter, Ledger, LedgerEntry,
+    ParentLink, UpsertRecord, WriteError, WriteErrorKind, WriteFailure, ledger_key,
+};
+use super::version::{VersionSource, millis, record_version};
+use crate::emf::Emf;
+use crate::import::ImportStore;
+use crate::mapping::convert::{ConversionError, convert, infer_sf_type};
+use crate::mapping::schema::HsObject;
+use crate::mapping::store::{CachedMappings, StoredMapping, key as mapping_key};
+use crate::mapping::{FindParentBy, OnDelete, State};
+use crate::work_item::{Op, Source, WorkItem, WorkItemError};
+
+/// HubSpot's largest batch.
+const CHUNK: usize = 100;
+/// Most entries kept in the cache of parents found by property.
+const PARENT_CACHE_MAX: usize = 200_000;
+
+/// One queue message.
+#[derive(Debug, Clone)]
+pub struct InMessage {
+    pub message_id: String,
+    pub body: String,
+    /// Deliveries so far (SQS `ApproximateReceiveCount`), 1 on the first.
+    pub receive_count: u32,
+}
+
+/// Tuning of an [`Engine`].
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// This worker's lease owner id (unique per process).
+    pub owner: String,
+    /// How long a claim holds a record. Must exceed the longest HubSpot write (the engine does not
+    /// start a write with less than half of it left).
+    pub lease: Duration,
+    /// How long a child waits for its parent, from `received_at`, before it becomes an error.
+    pub parent_wait: Duration,
+    /// How long HubSpot schemas are cached.
+    pub schema_ttl: Duration,
+    /// Ledger calls in flight at once.
+    pub concurrency: usize,
+    /// The queue's `maxReceiveCount` (0: unknown). A child still waiting for its parent on its
+    /// last delivery becomes an error record instead of going to the DLQ.
+    pub max_receives: u32,
+}
+
+impl EngineConfig {
+    pub fn new(owner: impl Into<String>) -> Self {
+        Self {
+            owner: owner.into(),
+            lease: Duration::from_secs(180),
+            parent_wait: Duration::from_secs(24 * 3600),
+            schema_ttl: Duration::from_secs(60),
+            concurrency: 16,
+            max_receives: 0,
+        }
+    }
+}
+
+/// What a batch did, for the EMF line and for tests.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BatchReport {
+    pub records_in: u64,
+    pub undecodable: u64,
+    pub dropped_unmapped: u64,
+    pub dropped_paused: u64,
+    pub dropped_before_enable: u64,
+    pub duplicates: u64,
+    pub dropped_stale: u64,
+    pub leased: u64,
+    pub upserted: u64,
+    pub created: u64,
+    pub archived: u64,
+    pub tombstoned: u64,
+    pub associations_created: u64,
+    pub associations_removed: u64,
+    pub waiting: u64,
+    pub failed: u64,
+    pub retried: u64,
+    pub lost_leases: u64,
+    pub versions_from_received_at: u64,
+    pub hubspot_calls: u64,
+    pub rate_limited: u64,
+    pub daily_limit: bool,
+    pub written: u64,
+    pub latency_version_ms_sum: f64,
+    pub latency_version_ms_max: f64,
+    pub latency_received_ms_sum: f64,
+    pub latency_received_ms_max: f64,
+    pub duration_ms: f64,
+}
+
+impl BatchReport {
+    /// The batch's EMF metrics line (namespace `sfhs`, dimension `Function=worker`).
+    pub fn to_emf(&self) -> Emf {
+        let avg = |sum: f64, n: u64| {
+            if n == 0 {
+                0.0
+            } else {
+                #[allow(clippy::cast_precision_loss)]
+                let n = n as f64;
+                sum / n
+            }
+        };
+        Emf::new("sfhs")
+            .dimension("Function", "worker")
+            .count("RecordsIn", self.records_in)
+            .count("Undecodable", self.undecodable)
+            .count("Upserted", self.upserted)
+            .count("Created", self.created)
+            .count("Archived", self.archived)
+            .count("DroppedStale", self.dropped_stale)
+            .count("Duplicates", self.duplicates)
+            .count(
+                "DroppedUnmapped",
+                self.dropped_unmapped + self.dropped_paused,
+            )
+            .count("DroppedBeforeEnable", self.dropped_before_enable)
+            .count("Waiting", self.waiting)
+            .count("Failed", self.failed)
+            .count("Retried", self.retried)
+            .count("LeaseHeld", self.leased)
+            .count("HubSpotCalls", self.hubspot_calls)
+            .count("HubSpot429s", self.rate_limited)
+            .count("DailyLimitStop", u64::from(self.daily_limit))
+            .millis(
+                "LatencyFromVersion",
+                avg(self.latency_version_ms_sum, self.written),
+            )
+            .millis("LatencyFromVersionMax", self.latency_version_ms_max)
+            .millis(
+                "LatencyFromReceived",
+                avg(self.latency_received_ms_sum, self.written),
+            )
+            .millis("LatencyFromReceivedMax", self.latency_received_ms_max)
+            .millis("Duration", self.duration_ms)
+    }
+}
+
+/// The answer for one batch.
+#[derive(Debug, Clone, Default)]
+pub struct BatchResult {
+    /// Message ids to hand back to the queue (batch item failures).
+    pub retry: Vec<String>,
+    pub report: BatchReport,
+}
+
+/// The sync engine. Build it once per process; `process` may run concurrently.
+#[derive(Debug)]
+pub struct Engine {
+    mappings: Arc<CachedMappings>,
+    ledger: Arc<dyn Ledger>,
+    hubspot: Arc<dyn HubSpotWriter>,
+    errors: Arc<dyn ErrorStore>,
+    config: EngineConfig,
+    schemas: Mutex<HashMap<String, (Instant, Arc<HsObject>)>>,
+    parents_by_property: Mutex<HashMap<(String, String, String), String>>,
+    daily_until: Mutex<Option<OffsetDateTime>>,
+    imports: Option<Arc<dyn ImportStore>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum St {
+    /// Claimed, in progress.
+    Active,
+    /// Hand back to the queue.
+    Retry(String),
+    /// Permanent failure before anything was written: error record, ack.
+    Failed,
+    /// Written (or archived); commit.
+    Written,
+    /// Stale: nothing to do, ack.
+    Dropped,
+}
+
+#[derive(Debug)]
+struct Job {
+    message_id: String,
+    body: String,
+    receive_count: u32,
+    item: WorkItem,
+    mapping: StoredMapping,
+    key: String,
+    version: i64,
+    claimed: bool,
+    claimed_at: Instant,
+    prior: LedgerEntry,
+    properties: BTreeMap<String, String>,
+    hubspot_id: Option<String>,
+    parents: BTreeMap<String, ParentLink>,
+    waiting_for: Vec<String>,
+    error: Option<ErrorRecord>,
+    st: St,
+}
+
+/// Import id -> (synced, failed) of this batch.
+type Progress = HashMap<String, (u64, u64)>;
+
+fn count(progress: &mut Progress, item: &WorkItem, synced: bool) {
+    if let Source::Import { import_id } = &item.source {
+        let e = progress.entry(import_id.clone()).or_default();
+        if synced {
+            e.0 += 1;
+        } else {
+            e.1 += 1;
+        }
+    }
+}
+
+/// How one record ended.
+#[derive(Debug, Default)]
+struct Done {
+    /// The message id to hand back.
+    back: Option<String>,
+    waiting: bool,
+    failed: bool,
+    deleted: bool,
+    lost: bool,
+    /// (import id, synced) for acked import items.
+    import: Option<(String, bool)>,
+}
+
+/// (child HubSpot id, parent HubSpot id, job index).
+type PairOf = (String, String, usize);
+/// (child HubSpot id, parent HubSpot id, job index, association index).
+type NewPair = (String, String, usize, usize);
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Job {
+    fn retry(&mut self, why: impl Into<String>) {
+        if matches!(self.st, St::Active | St::Written) {
+            self.st = St::Retry(why.into());
+        }
+    }
+
+    fn fail(
+        &mut self,
+        category: ErrorCategory,
+        field: Option<String>,
+        value: Option<String>,
+        message: String,
+    ) {
+        self.error = Some(self.error_record(category, field, value, message));
+        if self.st == St::Active {
+            self.st = St::Failed;
+        }
+    }
+
+    fn error_record(
+        &self,
+        category: ErrorCategory,
+        field: Option<String>,
+        value: Option<String>,
+        message: String,
+    ) -> ErrorRecord {
+        ErrorRecord {
+            id: self.key.clone(),
+            category,
+            object: self.item.sobject.clone(),
+            record_id: self.item.record_id.clone(),
+            field,
+            value,
+            message,
+            attempts: self.receive_count,
+            work_item: self.body.clone(),
+            at: OffsetDateTime::now_utc(),
+        }
+    }
+
+    fn hs_object(&self) -> &str {
+        &self.mapping.mapping.hubspot_object
+    }
+
+    fn id_property(&self) -> &str {
+        &self.mapping.mapping.id_property
+    }
+}
+
+fn field_value<'a>(item: &'a WorkItem, name: &str) -> Option<&'a Option<String>> {
+    item.fields.get(name).or_else(|| {
+        item.fields
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    })
+}
+
+fn conversion_category(e: &ConversionError) -> ErrorCategory {
+    match e {
+        ConversionError::NotAnOption { .. } => ErrorCategory::Picklist,
+        _ => ErrorCategory::Validation,
+    }
+}
+
+impl Engine {
+    pub fn new(
+        mappings: Arc<CachedMappings>,
+        ledger: Arc<dyn Ledger>,
+        hubspot: Arc<dyn HubSpotWriter>,
+        errors: Arc<dyn ErrorStore>,
+        config: EngineConfig,
+    ) -> Self {
+        Self {
+            mappings,
+            ledger,
+            hubspot,
+            errors,
+            config,
+            schemas: Mutex::new(HashMap::new()),
+            parents_by_property: Mutex::new(HashMap::new()),
+            daily_until: Mutex::new(None),
+            imports: None,
+        }
+    }
+
+    /// Keeps the counters (`synced`, `failed`) of the imports whose items pass through.
+    #[must_use]
+    pub fn with_imports(mut self, imports: Arc<dyn ImportStore>) -> Self {
+        self.imports = Some(imports);
+        self
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Processes one batch. Never fails: what cannot be done now is in `retry`.
+    pub async fn process(&self, messages: Vec<InMessage>) -> BatchResult {
+        let started = Instant::now();
+        let before = self.hubspot.stats();
+        let mut report = BatchReport {
+            records_in: messages.len() as u64,
+            ..BatchReport::default()
+        };
+        let mut retry: Vec<String> = Vec::new();
+        let mut progress = Progress::default();
+        let mut jobs = self
+            .prepare(messages, &mut report, &mut retry, &mut progress)
+            .await;
+
+        if self.daily_stopped(&mut report) {
+            // No claim, no call: everything waits for the daily reset.
+            for j in &mut jobs {
+                j.retry("HubSpot daily limit reached");
+            }
+        } else {
+            self.claim(&mut jobs, &mut report).await;
+            self.convert(&mut jobs).await;
+            self.write(&mut jobs, &mut report).await;
+            self.associate(&mut jobs, &mut report).await;
+        }
+        self.finish(jobs, &mut report, &mut retry, &mut progress)
+            .await;
+        self.record_progress(progress).await;
+
+        let after = self.hubspot.stats();
+        report.hubspot_calls = after.calls.saturating_sub(before.calls);
+        report.rate_limited = after.rate_limited.saturating_sub(before.rate_limited);
+        report.retried = retry.len() as u64;
+        report.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+        BatchResult { retry, report }
+    }
+
+    /// Adds this batch's import outcomes to the import records (best effort: a failure is
+    /// logged, the batch is not retried for it, which would count the others twice).
+    async fn record_progress(&self, progress: Progress) {
+        let Some(store) = &self.imports else {
+            return;
+        };
+        for (id, (synced, failed)) in progress {
+            if let Err(e) = store.record_progress(&id, synced, failed).await {
+                tracing::warn!(import_id = %id, synced, failed, error = %e, "import counters not updated");
+            }
+        }
+    }
+
+    fn daily_stopped(&self, report: &mut BatchReport) -> bool {
+        let mut d = lock(&self.daily_until);
+        match *d {
+            Some(until) if OffsetDateTime::now_utc() < until => {
+                report.daily_limit = true;
+                true
+            }
+            Some(_) => {
+                *d = None;
+                false
+            }
+            None => false,
+        }
+    }
+
+    fn note_daily(&self, e: &WriteError, report: &mut BatchReport) {
+        if let WriteErrorKind::DailyLimit { reset_at } = e.kind {
+            *lock(&self.daily_until) = Some(reset_at);
+            report.daily_limit = true;
+            tracing::error!(%reset_at, "HubSpot daily API limit reached: writes stop until the reset; every record goes back to the queue");
+        }
+    }
+
+    /// Decode, mapping filters, versions, collapse.
+    async fn prepare(
+        &self,
+        messages: Vec<InMessage>,
+        report: &mut BatchReport,
+        retry: &mut Vec<String>,
+        progress: &mut Progress,
+    ) -> Vec<Job> {
+        let mut decoded = Vec::with_capacity(messages.len());
+        for m in messages {
+            match WorkItem::from_json(&m.body) {
+                Ok(item) => decoded.push((m, item)),
+                Err(WorkItemError::UnknownVersion { version }) => {
+                    tracing::warn!(message_id = %m.message_id, version, "work item of an unknown schema version; back to the queue (DLQ after maxReceiveCount)");
+                    retry.push(m.message_id);
+                }
+                Err(e) => {
+                    report.undecodable += 1;
+                    report.failed += 1;
+                    tracing::error!(message_id = %m.message_id, error = %e, "undecodable message; recorded as an error");
+                    let rec = ErrorRecord {
+                        id: format!("undecodable#{}", m.message_id),
+                        category: ErrorCategory::Unknown,
+                        object: String::new(),
+                        record_id: String::new(),
+                        field: None,
+                        value: None,
+                        message: e.to_string(),
+                        attempts: m.receive_count,
+                        work_item: m.body.clone(),
+                        at: OffsetDateTime::now_utc(),
+                    };
+                    if let Err(e) = self.errors.put(&rec).await {
+                        tracing::warn!(error = %e, "could not record the error; back to the queue");
+                        retry.push(m.message_id);
+                    }
+                }
+            }
+        }
+        if decoded.is_empty() {
+            return Vec::new();
+        }
+        let mappings = match self.mappings.get().await {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(error = %e, "mappings unavailable; the whole batch goes back to the queue");
+                retry.extend(decoded.into_iter().map(|(m, _)| m.message_id));
+                return Vec::new();
+            }
+        };
+        let mut by_key: HashMap<String, usize> = HashMap::new();
+        let mut jobs: Vec<Job> = Vec::new();
+        for (m, item) in decoded {
+            let Some(stored) = mappings.get(&mapping_key(&item.sobject)) else {
+                count(progress, &item, false);
+                report.dropped_unmapped += 1;
+                tracing::debug!(sobject = %item.sobject, "no mapping; dropped");
+                continue;
+            };
+            if stored.mapping.state != State::Enabled {
+                count(progress, &item, false);
+                report.dropped_paused += 1;
+                continue;
+            }
+            let (version, source) = record_version(&item, &stored.mapping.version_field);
+            if source == VersionSource::ReceivedAt {
+                report.versions_from_received_at += 1;
+                tracing::warn!(
+                    sobject = %item.sobject, record_id = %item.record_id, field = %stored.mapping.version_field,
+                    "no readable version field: ordering by receive time (select SystemModstamp in the outbound message)"
+                );
+            }
+            if matches!(item.source, Source::OutboundMessage { .. })
+                && let Some(enabled_at) = stored.enabled_at
+                && version < millis(enabled_at)
+            {
+                report.dropped_before_enable += 1;
+                continue;
+            }
+            let key = ledger_key(&item.sobject, &item.record_id);
+            let job = Job {
+                message_id: m.message_id,
+                body: m.body,
+                receive_count: m.receive_count,
+                mapping: stored.clone(),
+                key: key.clone(),
+                version,
+                claimed: false,
+                claimed_at: Instant::now(),
+                prior: LedgerEntry::default(),
+                properties: BTreeMap::new(),
+                hubspot_id: None,
+                parents: BTreeMap::new(),
+                waiting_for: Vec::new(),
+                error: None,
+                st: St::Active,
+                item,
+            };
+            match by_key.get(&key) {
+                Some(&i) => {
+                    report.duplicates += 1;
+                    let rank = |j: &Job| (j.version, j.item.op == Op::Delete, j.item.received_at);
+                    // The superseded one is acked: synced by the newer version.
+                    if rank(&job) > rank(&jobs[i]) {
+                        count(progress, &jobs[i].item, true);
+                        jobs[i] = job;
+                    } else {
+                        count(progress, &job.item, true);
+                    }
+                }
+                None => {
+                    by_key.insert(key, jobs.len());
+                    jobs.push(job);
+                }
+            }
+        }
+        jobs
+    }
+
+    async fn claim(&self, jobs: &mut [Job], report: &mut BatchReport) {
+        let now = millis(OffsetDateTime::now_utc());
+        let lease = i64::try_from(self.config.lease.as_millis()).unwrap_or(i64::MAX / 4);
+        let owner = self.config.owner.as_str();
+        let ledger = &self.ledger;
+        let wanted: Vec<(usize, String, i64)> = jobs
+            .iter()
+            .enumerate()
+            .map(|(i, j)| (i, j.key.clone(), j.version))
+            .collect();
+        let answers: Vec<_> = stream::iter(wanted)
+            .map(|(i, key, version)| async move {
+                (i, ledger.claim(&key, version, owner, now, lease).await)
+            })
+            .buffer_unordered(self.config.concurrency.max(1))
+            .collect()
+            .await;
+        for (i, answer) in answers {
+            let j = &mut jobs[i];
+            match answer {
+                Ok(Claim::Claimed(prior)) => {
+                    j.claimed = true;
+                    j.claimed_at = Instant::now();
+                    j.prior = prior;
+                }
+                Ok(Claim::Stale { stored, deleted }) => {
+                    report.dropped_stale += 1;
+                    tracing::debug!(key = %j.key, version = j.version, stored, deleted, "stale version dropped");
+                    j.st = St::Dropped;
+                }
+                Ok(Claim::Leased { owner, until }) => {
+                    report.leased += 1;
+                    j.retry(format!("lease held by {owner} until {until}"));
+                }
+                Err(e) => {
+                    tracing::warn!(key = %j.key, error = %e, "claim failed");
+                    j.retry(format!("claim failed: {e}"));
+                }
+            }
+        }
+    }
+
+    async fn schema(&self, object: &str) -> Result<Option<Arc<HsObject>>, WriteError> {
+        if let Some((at, o)) = lock(&self.schemas).get(object)
+            && at.elapsed() < self.config.schema_ttl
+        {
+            return Ok(Some(o.clone()));
+        }
+        let found = self.hubspot.describe(object).await?;
+        Ok(found.map(|o| {
+            let o = Arc::new(o);
+            lock(&self.schemas).insert(object.to_owned(), (Instant::now(), o.clone()));
+            o
+        }))
+    }
+
+    /// Salesforce values -> HubSpot properties, for active upserts.
+    async fn convert(&self, jobs: &mut [Job]) {
+        let mut objects: Vec<String> = jobs
+            .iter()
+            .filter(|j| j.st == St::Active && j.item.op == Op::Upsert)
+            .map(|j| j.hs_object().to_owned())
+            .collect();
+        objects.sort();
+        objects.dedup();
+        let mut schemas: HashMap<String, Result<Option<Arc<HsObject>>, WriteError>> =
+            HashMap::new();
+        for o in objects {
+            let s = self.schema(&o).await;
+            schemas.insert(o, s);
+        }
+        for j in jobs
+            .iter_mut()
+            .filter(|j| j.st == St::Active && j.item.op == Op::Upsert)
+        {
+            let object = match schemas.get(j.hs_object()) {
+                Some(Ok(Some(o))) => o.clone(),
+                Some(Ok(None)) => {
+                    let msg = format!(
+                        "HubSpot object {} does not exist (deleted or renamed?); fix the mapping and replay",
+                        j.hs_object()
+                    );
+                    j.fail(ErrorCategory::NotFound, None, None, msg);
+                    continue;
+                }
+                Some(Err(e)) if matches!(e.kind, WriteErrorKind::Permanent { .. }) => {
+                    let category = match e.kind {
+                        WriteErrorKind::Permanent { category } => category,
+                        _ => ErrorCategory::Unknown,
+                    };
+                    j.fail(category, None, None, e.to_string());
+                    continue;
+                }
+                Some(Err(e)) => {
+                    j.retry(format!("HubSpot schema unavailable: {e}"));
+                    continue;
+                }
+                None => {
+                    j.retry("HubSpot schema unavailable");
+                    continue;
+                }
+            };
+            let mut props = BTreeMap::new();
+            props.insert(j.id_property().to_owned(), j.item.record_id.clone());
+            let mut problem = None;
+            for rule in &j.mapping.mapping.fields {
+                // Salesforce leaves null fields out of outbound messages: absent is null (the
+                // property is cleared, or gets the field's default).
+                let value = field_value(&j.item, &rule.salesforce).cloned().flatten();
+                let Some(prop) = object.property(&rule.hubspot) else {
+                    problem = Some((
+                        ErrorCategory::NotFound,
+                        rule.salesforce.clone(),
+                        value.clone(),
+                        format!(
+                            "HubSpot property {} of {} does not exist (deleted?); restore it or fix the mapping, then replay",
+                            rule.hubspot,
+                            j.hs_object()
+                        ),
+                    ));
+                    break;
+                };
+                let sf = infer_sf_type(prop, value.as_deref());
+                match convert(value.as_deref(), &sf, prop, rule) {
+                    Ok(v) => {
+                        props.insert(rule.hubspot.clone(), v);
+                    }
+                    Err(e) => {
+                        problem = Some((
+                            conversion_category(&e),
+                            rule.salesforce.clone(),
+                            value.clone(),
+                            format!("{} -> {}: {e}", rule.salesforce, rule.hubspot),
+                        ));
+                        break;
+                    }
+                }
+            }
+            match problem {
+                Some((category, field, value, message)) => {
+                    j.fail(category, Some(field), value, message);
+                }
+                None => j.properties = props,
+            }
+        }
+    }
+
+    /// Upserts and archives, by HubSpot object, in chunks of 100.
+    async fn write(&self, jobs: &mut [Job], report: &mut BatchReport) {
+        // Upserts.
+        let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+        for (i, j) in jobs.iter().enumerate() {
+            if j.st == St::Active && j.item.op == Op::Upsert {
+                groups
+                    .entry((j.hs_object().to_owned(), j.id_property().to_owned()))
+                    .or_default()
+                    .push(i);
+            }
+        }
+        let mut calls = Vec::new();
+        for ((object, id_property), idx) in groups {
+            for chunk in idx.chunks(CHUNK) {
+                let records: Vec<UpsertRecord> = chunk
+                    .iter()
+                    .map(|&i| UpsertRecord {
+                        id: jobs[i].item.record_id.clone(),
+                        properties: jobs[i].properties.clone(),
+                    })
+                    .collect();
+                let oldest_claim = chunk
+                    .iter()
+                    .map(|&i| jobs[i].claimed_at)
+                    .min()
+                    .unwrap_or_else(Instant::now);
+                calls.push((
+                    object.clone(),
+                    id_property.clone(),
+                    chunk.to_vec(),
+                    records,
+                    oldest_claim,
+                ));
+            }
+        }
+        let hubspot = &self.hubspot;
+        let guard = self.config.lease / 2;
+        // A chunk starts only with half of its records' leases left, and not after the daily
+        // limit stopped another chunk of this batch.
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let stop = &stop;
+        let results: Vec<_> = stream::iter(calls)
+            .map(
+                |(object, id_property, idx, records, oldest_claim)| async move {
+                    if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                        return (idx, Err("HubSpot daily limit reached"));
+                    }
+                    if oldest_claim.elapsed() > guard {
+                        return (idx, Err("lease too short to start the write"));
+                    }
+                    let r = hubspot.upsert(&object, &id_property, records).await;
+                    if let Err(e) = &r
+                        && matches!(e.kind, WriteErrorKind::DailyLimit { .. })
+                    {
+                        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+                    }
+                    (idx, Ok(r))
+                },
+            )
+            .buffer_unordered(4)
+            .collect()
+            .await;
+        let now = OffsetDateTime::now_utc();
+        let now_ms = millis(now);
+        for (idx, result) in results {
+            let result = match result {
+                Ok(r) => r,
+                Err(why) => {
+                    for i in idx {
+                        jobs[i].retry(why);
+                    }
+                    continue;
+                }
+            };
+            match result {
+                Ok(mut outcomes) => {
+                    for i in idx {
+                        let j = &mut jobs[i];
+                        match outcomes.remove(&j.item.record_id) {
+                            Some(Ok(up)) => {
+                                report.upserted += 1;
+                                report.created += u64::from(up.created);
+                                #[allow(clippy::cast_precision_loss)]
+                                {
+                                    let lv = (now_ms - j.version).max(0) as f64;
+                                    let lr = (now_ms - millis(j.item.received_at)).max(0) as f64;
+                                    report.written += 1;
+                                    report.latency_version_ms_sum += lv;
+                                    report.latency_version_ms_max =
+                                        report.latency_version_ms_max.max(lv);
+                                    report.latency_received_ms_sum += lr;
+                                    report.latency_received_ms_max =
+                                        report.latency_received_ms_max.max(lr);
+                                }
+                                j.hubspot_id = Some(up.hubspot_id);
+                                j.st = St::Written;
+                            }
+                            Some(Err(f)) if f.retryable => j.retry(f.message),
+                            Some(Err(f)) => {
+                                let WriteFailure {
+                                    category,
+                                    property,
+                                    value,
+                                    message,
+                                    ..
+                                } = f;
+                                let field = property.map(|p| {
+                                    j.mapping
+                                        .mapping
+                                        .fields
+                                        .iter()
+                                        .find(|r| r.hubspot == p)
+                                        .map_or(p, |r| format!("{} -> {}", r.salesforce, r.hubspot))
+                                });
+                                j.fail(category, field, value, message);
+                            }
+                            None => j.retry("HubSpot answered without this record"),
+                        }
+                    }
+                }
+                Err(e) => {
+                    self.note_daily(&e, report);
+                    for i in idx {
+                        self.call_failed(&mut jobs[i], &e);
+                    }
+                }
+            }
+        }
+        if report.daily_limit {
+            for j in jobs.iter_mut().filter(|j| j.st == St::Active) {
+                j.retry("HubSpot daily limit reached");
+            }
+            return;
+        }
+
+        // Deletes.
+        let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+        for (i, j) in jobs.iter_mut().enumerate() {
+            if j.st == St::Active && j.item.op == Op::Delete {
+                match j.mapping.mapping.on_delete {
+                    OnDelete::Archive => groups
+                        .entry((j.hs_object().to_owned(), j.id_property().to_owned()))
+                        .or_default()
+                        .push(i),
+                    OnDelete::Keep => j.st = St::Written,
+                }
+            }
+        }
+        for ((object, id_property), idx) in groups {
+            for chunk in idx.chunks(CHUNK) {
+                if report.daily_limit || chunk.iter().any(|&i| jobs[i].claimed_at.elapsed() > guard)
+                {
+                    for &i in chunk {
+                        jobs[i].retry("lease too short to start the write, or the daily limit");
+                    }
+                    continue;
+                }
+                let ids: Vec<String> = chunk
+                    .iter()
+                    .map(|&i| jobs[i].item.record_id.clone())
+                    .collect();
+                match self.hubspot.archive(&object, &id_property, &ids).await {
+                    Ok(()) => {
+                        for &i in chunk {
+                            report.archived += 1;
+                            jobs[i].st = St::Written;
+                        }
+                    }
+                    Err(e) => {
+                        self.note_daily(&e, report);
+                        for &i in chunk {
+                            self.call_failed(&mut jobs[i], &e);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn call_failed(&self, j: &mut Job, e: &WriteError) {
+        match e.kind {
+            WriteErrorKind::Permanent { category } => {
+                j.fail(category, None, None, e.to_string());
+            }
+            _ => j.retry(e.to_string()),
+        }
+    }
+
+    /// Makes associations match lookups for written upserts.
+    async fn associate(&self, jobs: &mut [Job], report: &mut BatchReport) {
+        // Batch-local HubSpot ids, by ledger key: parents written in this batch.
+        let local: HashMap<String, String> = jobs
+            .iter()
+            .filter(|j| j.st == St::Written && j.item.op == Op::Upsert)
+            .filter_map(|j| j.hubspot_id.clone().map(|h| (j.key.clone(), h)))
+            .collect();
+
+        // What each job needs: (job, lookup, new parent sf id or None) plus carried links.
+        struct Need {
+            job: usize,
+            assoc: usize,
+            new: Option<String>,
+            old: Option<String>,
+        }
+        let mut needs: Vec<Need> = Vec::new();
+        for (i, j) in jobs.iter_mut().enumerate() {
+            if !(j.st == St::Written && j.item.op == Op::Upsert) {
+                continue;
+            }
+            let same_record = !j.prior.deleted && j.prior.hubspot_id == j.hubspot_id;
+            for (a, am) in j.mapping.mapping.associations.iter().enumerate() {
+                let prior = if same_record {
+                    j.prior.parents.get(&am.lookup).cloned()
+                } else {
+                    None
+                };
+                // Salesforce leaves null fields out of outbound messages: absent is null.
+                let new = field_value(&j.item, &am.lookup)
+                    .cloned()
+                    .flatten()
+                    .filter(|v| !v.trim().is_empty());
+                if let (Some(p), Some(n)) = (&prior, &new)
+                    && p.salesforce_id == *n
+                    && p.hubspot_id.is_some()
+                {
+                    j.parents.insert(am.lookup.clone(), p.clone());
+                    continue;
+                }
+                needs.push(Need {
+                    job: i,
+                    assoc: a,
+                    new,
+                    old: prior.and_then(|p| p.hubspot_id),
+                });
+            }
+        }
+        if needs.is_empty() {
+            return;
+        }
+
+        // Resolve parents: through the ledger (mapping) or a HubSpot property, batched.
+        let mut resolved: HashMap<(usize, usize), Option<String>> = HashMap::new();
+        let mut ledger_keys: Vec<String> = Vec::new();
+        let mut by_property: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+        for n in &needs {
+            let Some(parent) = &n.new else { continue };
+            let am = &jobs[n.job].mapping.mapping.associations[n.assoc];
+            match &am.find_parent_by {
+                FindParentBy::Mapping(obj) => {
+                    let k = ledger_key(obj, parent);
+                    if !local.contains_key(&k) {
+                        ledger_keys.push(k);
+                    }
+                }
+                FindParentBy::Property(prop) => {
+                    let ck = (am.to.clone(), prop.clone(), parent.clone());
+                    if !lock(&self.parents_by_property).contains_key(&ck) {
+                        by_property
+                            .entry((am.to.clone(), prop.clone()))
+                            .or_default()
+                            .push(parent.clone());
+                    }
+                }
+            }
+        }
+        ledger_keys.sort();
+        ledger_keys.dedup();
+        let from_ledger = if ledger_keys.is_empty() {
+            Ok(HashMap::new())
+        } else {
+            self.ledger.get_many(&ledger_keys).await
+        };
+        let mut property_errors: HashMap<(String, String), String> = HashMap::new();
+        for ((to, prop), mut values) in by_property {
+            values.sort();
+            values.dedup();
+            match self.hubspot.find_by_property(&to, &prop, &values).await {
+                Ok(found) => {
+                    let mut cache = lock(&self.parents_by_property);
+                    if cache.len() > PARENT_CACHE_MAX {
+                        cache.clear();
+                    }
+                    for (v, id) in found {
+                        cache.insert((to.clone(), prop.clone(), v), id);
+                    }
+                }
+                Err(e) => {
+                    self.note_daily(&e, report);
+                    property_errors.insert((to, prop), e.to_string());
+                }
+            }
+        }
+        for n in &needs {
+            let Some(parent) = &n.new else { continue };
+            let j = &jobs[n.job];
+            let am = &j.mapping.mapping.associations[n.assoc];
+            let id = match &am.find_parent_by {
+                FindParentBy::Mapping(obj) => {
+                    let k = ledger_key(obj, parent);
+                    if let Some(h) = local.get(&k) {
+                        Ok(Some(h.clone()))
+                    } else {
+                        match &from_ledger {
+                            Ok(m) => Ok(m
+                                .get(&k)
+                                .filter(|e| !e.deleted)
+                                .and_then(|e| e.hubspot_id.clone())),
+                            Err(e) => Err(e.to_string()),
+                        }
+                    }
+                }
+                FindParentBy::Property(prop) => {
+                    if let Some(e) = property_errors.get(&(am.to.clone(), prop.clone())) {
+                        Err(e.clone())
+                    } else {
+                        Ok(lock(&self.parents_by_property)
+                            .get(&(am.to.clone(), prop.clone(), parent.clone()))
+                            .cloned())
+                    }
+                }
+            };
+            match id {
+                Ok(id) => {
+                    resolved.insert((n.job, n.assoc), id);
+                }
+                Err(e) => {
+                    let j = &mut jobs[n.job];
+                    j.retry(format!("finding parent {parent} failed: {e}"));
+                }
+            }
+        }
+
+        // Archive old associations, create new ones, grouped by (from, to, label).
+        let mut removals: BTreeMap<(String, String), Vec<PairOf>> = BTreeMap::new();
+        let mut creations: BTreeMap<(String, String, Option<String>), Vec<NewPair>> =
+            BTreeMap::new();
+        for n in &needs {
+            let j = &mut jobs[n.job];
+            if j.st != St::Written {
+                continue;
+            }
+            let Some(child) = j.hubspot_id.clone() else {
+                continue;
+            };
+            let am = j.mapping.mapping.associations[n.assoc].clone();
+            let new_hs = resolved.get(&(n.job, n.assoc)).cloned().flatten();
+            if let Some(old) = &n.old
+                && new_hs.as_ref() != Some(old)
+            {
+                removals
+                    .entry((j.hs_object().to_owned(), am.to.clone()))
+                    .or_default()
+                    .push((child.clone(), old.clone(), n.job));
+            }
+            match (&n.new, new_hs) {
+                (None, _) => {}
+                (Some(parent), None) => {
+                    j.waiting_for.push(format!("{} {parent}", am.lookup));
+                    j.parents.insert(
+                        am.lookup.clone(),
+                        ParentLink {
+                            salesforce_id: parent.clone(),
+                            hubspot_id: None,
+                        },
+                    );
+                }
+                (Some(_), Some(p)) if n.old.as_ref() == Some(&p) => {
+                    // Same HubSpot parent (the lookup's id changed form): nothing to do.
+                    j.parents.insert(
+                        am.lookup.clone(),
+                        ParentLink {
+                            salesforce_id: n.new.clone().unwrap_or_default(),
+                            hubspot_id: Some(p),
+                        },
+                    );
+                }
+                (Some(_), Some(p)) => {
+                    creations
+                        .entry((j.hs_object().to_owned(), am.to.clone(), am.label.clone()))
+                        .or_default()
+                        .push((child.clone(), p, n.job, n.assoc));
+                }
+            }
+        }
+        for ((from, to), pairs) in removals {
+            for chunk in pairs.chunks(CHUNK) {
+                let p: Vec<(String, String)> = chunk
+                    .iter()
+                    .map(|(a, b, _)| (a.clone(), b.clone()))
+                    .collect();
+                match self.hubspot.unassociate(&from, &to, &p).await {
+                    Ok(()) => report.associations_removed += p.len() as u64,
+                    Err(e) => {
+                        self.note_daily(&e, report);
+                        for (_, _, i) in chunk {
+                            jobs[*i].retry(format!("removing the old association failed: {e}"));
+                        }
+                    }
+                }
+            }
+        }
+        for ((from, to, label), pairs) in creations {
+            for chunk in pairs.chunks(CHUNK) {
+                let p: Vec<(String, String)> = chunk
+                    .iter()
+                    .map(|(a, b, _, _)| (a.clone(), b.clone()))
+                    .collect();
+                match self
+                    .hubspot
+                    .associate(&from, &to, &p, label.as_deref())
+                    .await
+                {
+                    Ok(failures) => {
+                        for (child, parent, i, a) in chunk {
+                            let j = &mut jobs[*i];
+                            let am = &j.mapping.mapping.associations[*a];
+                            let lookup = am.lookup.clone();
+                            let sf_parent = field_value(&j.item, &lookup)
+                                .cloned()
+                                .flatten()
+                                .or_else(|| {
+                                    j.prior
+                                        .parents
+                                        .get(&lookup)
+                                        .map(|p| p.salesforce_id.clone())
+                                })
+                                .unwrap_or_default();
+                            match failures
+                                .iter()
+                                .find(|((c, p), _)| c == child && p == parent)
+                            {
+                                None => {
+                                    report.associations_created += 1;
+                                    j.parents.insert(
+                                        lookup,
+                                        ParentLink {
+                                            salesforce_id: sf_parent,
+                                            hubspot_id: Some(parent.clone()),
+                                        },
+                                    );
+                                }
+                                Some((_, f)) if f.retryable => j.retry(f.message.clone()),
+                                Some((_, f)) => {
+                                    let rec = j.error_record(
+                                        ErrorCategory::Association,
+                                        Some(lookup),
+                                        Some(sf_parent),
+                                        f.message.clone(),
+                                    );
+                                    j.error = Some(rec);
+                                }
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        self.note_daily(&e, report);
+                        for (_, _, i, _) in chunk {
+                            let j = &mut jobs[*i];
+                            match e.kind {
+                                WriteErrorKind::Permanent { category } => {
+                                    let rec = j.error_record(
+                                        category,
+                                        None,
+                                        None,
+                                        format!("association failed: {e}"),
+                                    );
+                                    j.error = Some(rec);
+                                }
+                                _ => j.retry(format!("association failed: {e}")),
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Commits what was written, releases what was not, records errors.
+    async fn finish(
+        &self,
+        jobs: Vec<Job>,
+        report: &mut BatchReport,
+        retry: &mut Vec<String>,
+        progress: &mut Progress,
+    ) {
+        let now = OffsetDateTime::now_utc();
+        let owner = self.config.owner.as_str();
+        let parent_wait =
+            time::Duration::try_from(self.config.parent_wait).unwrap_or(time::Duration::MAX);
+        let outcomes: Vec<Option<String>> = stream::iter(jobs)
+            .map(|mut j| async move {
+                let span = tracing::info_span!(
+                    "record",
+                    message_id = %j.message_id,
+                    key = %j.key,
+                    version = j.version,
+                    op = ?j.item.op,
+                );
+                async move {
+                    let mut back = false;
+                    let mut waiting = false;
+                    let mut failed = false;
+                    match &j.st {
+                        St::Written => {
+                            if !j.waiting_for.is_empty() {
+                                waiting = true;
+                                let last = self.config.max_receives > 0
+                                    && j.receive_count >= self.config.max_receives;
+                                if last || now - j.item.received_at > parent_wait {
+                                    let msg = if last {
+                                        format!(
+                                            "waiting for parent {}: still missing at delivery {} (the queue's last); sync the parent, then replay",
+                                            j.waiting_for.join(", "),
+                                            j.receive_count
+                                        )
+                                    } else {
+                                        format!(
+                                            "waiting for parent {} for longer than {} s; sync the parent, then replay",
+                                            j.waiting_for.join(", "),
+                                            self.config.parent_wait.as_secs()
+                                        )
+                                    };
+                                    j.error = Some(j.error_record(
+                                        ErrorCategory::Association,
+                                        j.waiting_for.first().cloned(),
+                                        None,
+                                        msg,
+                                    ));
+                                } else {
+                                    back = true;
+                                }
+                            }
+                            let deleted = j.item.op == Op::Delete;
+                            let commit = Commit {
+                                version: j.version,
+                                hubspot_id: if deleted {
+                                    j.prior.hubspot_id.clone()
+                                } else {
+                                    j.hubspot_id.clone()
+                                },
+                                parents: if deleted { BTreeMap::new() } else { j.parents.clone() },
+                                deleted,
+                                waiting,
+                            };
+                            match self.ledger.commit(&j.key, owner, &commit).await {
+                                Ok(true) => tracing::debug!(waiting, "committed"),
+                                Ok(false) => {
+                                    tracing::warn!("lease lost before the commit; back to the queue");
+                                    return Done {
+                                        back: Some(j.message_id),
+                                        lost: true,
+                                        ..Done::default()
+                                    };
+                                }
+                                Err(e) => {
+                                    tracing::warn!(error = %e, "commit failed; back to the queue");
+                                    return Done {
+                                        back: Some(j.message_id),
+                                        ..Done::default()
+                                    };
+                                }
+                            }
+                        }
+                        St::Retry(why) => {
+                            if !why.is_empty() {
+                                tracing::info!(reason = %why, "back to the queue");
+                            }
+                            back = true;
+                            if j.claimed
+                                && let Err(e) = self.ledger.release(&j.key, owner).await
+                            {
+                                tracing::warn!(error = %e, "lease release failed (it expires)");
+                            }
+                        }
+                        St::Failed => {
+                            if j.claimed
+                                && let Err(e) = self.ledger.release(&j.key, owner).await
+                            {
+                                tracing::warn!(error = %e, "lease release failed (it expires)");
+                            }
+                        }
+                        St::Dropped => {}
+                        St::Active => {
+                            back = true;
+                            if j.claimed {
+                                let _ = self.ledger.release(&j.key, owner).await;
+                            }
+                        }
+                    }
+                    if let Some(rec) = &j.error {
+                        failed = true;
+                        tracing::warn!(category = rec.category.as_str(), field = ?rec.field, message = %rec.message, "record failed; error recorded");
+                        if let Err(e) = self.errors.put(rec).await {
+                            tracing::warn!(error = %e, "could not record the error; back to the queue");
+                            back = true;
+                        }
+                    }
+                    let deleted = j.st == St::Written && j.item.op == Op::Delete;
+                    // Import counters: acked records only (synced, or stale = a newer version is
+                    // there; failed = an error record).
+                    let import = match &j.item.source {
+                        Source::Import { import_id } if !back => {
+                            Some((import_id.clone(), !failed))
+                        }
+                        _ => None,
+                    };
+                    Done {
+                        back: back.then_some(j.message_id),
+                        waiting,
+                        failed,
+                        deleted,
+                        lost: false,
+                        import,
+                    }
+                }
+                .instrument(span)
+                .await
+            })
+            .buffer_unordered(self.config.concurrency.max(1))
+            .map(|d| {
+                report.waiting += u64::from(d.waiting);
+                report.failed += u64::from(d.failed);
+                report.tombstoned += u64::from(d.deleted);
+                report.lost_leases += u64::from(d.lost);
+                if let Some((id, synced)) = d.import {
+                    let e = progress.entry(id).or_default();
+                    if synced {
+                        e.0 += 1;
+                    } else {
+                        e.1 += 1;
+                    }
+                }
+                d.back
+            })
+            .collect()
+            .await;
+        retry.extend(outcomes.into_iter().flatten());
+    }
+}
+
+#[cfg(test)]
+mod tests;

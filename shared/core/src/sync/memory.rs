@@ -1,0 +1,504 @@
+//! In-memory implementations of the sync ports, for unit tests, `sfhs dev` and load harnesses.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use async_trait::async_trait;
+
+use super::ports::{
+    Claim, Commit, ErrorCategory, ErrorRecord, ErrorStore, ErrorStoreError, HubSpotWriter, Ledger,
+    LedgerEntry, LedgerError, UpsertRecord, Upserted, WriteError, WriteErrorKind, WriteFailure,
+    WriterStats,
+};
+use crate::mapping::schema::HsObject;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The claim rule, shared with the DynamoDB adapter's tests: what a claim of `version` by
+/// `owner` at `now_ms` answers given the stored entry.
+pub fn decide_claim(
+    entry: Option<&LedgerEntry>,
+    version: i64,
+    owner: &str,
+    now_ms: i64,
+) -> Option<Claim> {
+    let e = entry?;
+    if let Some(stored) = e.version
+        && (stored > version || (stored == version && !e.waiting))
+    {
+        return Some(Claim::Stale {
+            stored,
+            deleted: e.deleted,
+        });
+    }
+    match (&e.lease_owner, e.lease_until) {
+        (Some(o), Some(until)) if o != owner && until >= now_ms => Some(Claim::Leased {
+            owner: o.clone(),
+            until,
+        }),
+        _ => None,
+    }
+}
+
+/// The ledger in memory.
+#[derive(Debug, Default)]
+pub struct MemoryLedger {
+    items: Mutex<HashMap<String, LedgerEntry>>,
+    unavailable: Mutex<usize>,
+}
+
+impl MemoryLedger {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn entry(&self, key: &str) -> Option<LedgerEntry> {
+        lock(&self.items).get(key).cloned()
+    }
+
+    pub fn len(&self) -> usize {
+        lock(&self.items).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Puts an entry as is (test set-up: a lease held by someone else, a parent synced).
+    pub fn insert(&self, key: &str, entry: LedgerEntry) {
+        lock(&self.items).insert(key.to_owned(), entry);
+    }
+
+    /// The next `n` calls fail (retryable).
+    pub fn fail_next_calls(&self, n: usize) {
+        *lock(&self.unavailable) = n;
+    }
+
+    fn fault(&self, operation: &'static str) -> Result<(), LedgerError> {
+        let mut n = lock(&self.unavailable);
+        if *n > 0 {
+            *n -= 1;
+            return Err(LedgerError {
+                operation,
+                message: "injected failure".into(),
+                retryable: true,
+                source: None,
+            });
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Ledger for MemoryLedger {
+    async fn claim(
+        &self,
+        key: &str,
+        version: i64,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<Claim, LedgerError> {
+        self.fault("claim")?;
+        let mut items = lock(&self.items);
+        if let Some(refused) = decide_claim(items.get(key), version, owner, now_ms) {
+            return Ok(refused);
+        }
+        let e = items.entry(key.to_owned()).or_default();
+        let before = e.clone();
+        e.lease_owner = Some(owner.to_owned());
+        e.lease_until = Some(now_ms + lease_ms);
+        Ok(Claim::Claimed(before))
+    }
+
+    async fn commit(&self, key: &str, owner: &str, c: &Commit) -> Result<bool, LedgerError> {
+        self.fault("commit")?;
+        let mut items = lock(&self.items);
+        let Some(e) = items.get_mut(key) else {
+            return Ok(false);
+        };
+        if e.lease_owner.as_deref() != Some(owner) {
+            return Ok(false);
+        }
+        *e = LedgerEntry {
+            version: Some(c.version),
+            hubspot_id: c.hubspot_id.clone(),
+            parents: c.parents.clone(),
+            deleted: c.deleted,
+            waiting: c.waiting,
+            lease_owner: None,
+            lease_until: None,
+        };
+        Ok(true)
+    }
+
+    async fn release(&self, key: &str, owner: &str) -> Result<(), LedgerError> {
+        let mut items = lock(&self.items);
+        if let Some(e) = items.get_mut(key)
+            && e.lease_owner.as_deref() == Some(owner)
+        {
+            e.lease_owner = None;
+            e.lease_until = None;
+        }
+        Ok(())
+    }
+
+    async fn get_many(&self, keys: &[String]) -> Result<HashMap<String, LedgerEntry>, LedgerError> {
+        self.fault("get_many")?;
+        let items = lock(&self.items);
+        Ok(keys
+            .iter()
+            .filter_map(|k| items.get(k).map(|e| (k.clone(), e.clone())))
+            .collect())
+    }
+}
+
+/// The errors table in memory.
+#[derive(Debug, Default)]
+pub struct MemoryErrorStore {
+    records: Mutex<BTreeMap<String, ErrorRecord>>,
+}
+
+impl MemoryErrorStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn records(&self) -> Vec<ErrorRecord> {
+        lock(&self.records).values().cloned().collect()
+    }
+
+    pub fn get(&self, id: &str) -> Option<ErrorRecord> {
+        lock(&self.records).get(id).cloned()
+    }
+}
+
+#[async_trait]
+impl ErrorStore for MemoryErrorStore {
+    async fn put(&self, record: &ErrorRecord) -> Result<(), ErrorStoreError> {
+        lock(&self.records).insert(record.id.clone(), record.clone());
+        Ok(())
+    }
+
+    async fn list(&self) -> Result<Vec<ErrorRecord>, ErrorStoreError> {
+        let mut all: Vec<ErrorRecord> = lock(&self.records).values().cloned().collect();
+        all.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.id.cmp(&b.id)));
+        Ok(all)
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<ErrorRecord>, ErrorStoreError> {
+        Ok(lock(&self.records).get(id).cloned())
+    }
+
+    async fn delete(&self, id: &str) -> Result<(), ErrorStoreError> {
+        lock(&self.records).remove(id);
+        Ok(())
+    }
+}
+
+/// One record of [`MemoryHubSpot`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemRecord {
+    pub hubspot_id: String,
+    pub properties: BTreeMap<String, String>,
+    pub archived: bool,
+}
+
+#[derive(Debug, Default)]
+struct HubState {
+    schemas: HashMap<String, HsObject>,
+    /// object -> HubSpot id -> record.
+    records: HashMap<String, BTreeMap<String, MemRecord>>,
+    /// (from object, from id, to object, to id, label).
+    associations: BTreeSet<(String, String, String, String, Option<String>)>,
+    next_id: u64,
+    calls: u64,
+    fail_calls: usize,
+    daily: bool,
+    /// Values refused whatever the property (validation failures).
+    bad_values: BTreeSet<String>,
+}
+
+/// A small HubSpot in memory: schemas, records keyed by a unique property, associations, and
+/// injectable faults. Values are not type-checked (the engine's conversion does that);
+/// [`MemoryHubSpot::refuse_value`] makes HubSpot reject a value.
+#[derive(Debug, Default)]
+pub struct MemoryHubSpot {
+    state: Mutex<HubState>,
+}
+
+impl MemoryHubSpot {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers an object (under its fully qualified name and its type id).
+    pub fn add_object(&self, object: HsObject) {
+        let mut s = lock(&self.state);
+        s.schemas
+            .insert(object.object_type_id.clone(), object.clone());
+        s.schemas
+            .insert(object.fully_qualified_name.to_ascii_lowercase(), object);
+    }
+
+    /// Puts a record directly (a parent synced by HubSpot's own integration).
+    pub fn put_record(&self, object: &str, properties: BTreeMap<String, String>) -> String {
+        let mut s = lock(&self.state);
+        s.next_id += 1;
+        let id = s.next_id.to_string();
+        let name = Self::canonical(&s, object);
+        s.records.entry(name).or_default().insert(
+            id.clone(),
+            MemRecord {
+                hubspot_id: id.clone(),
+                properties,
+                archived: false,
+            },
+        );
+        id
+    }
+
+    /// The next `n` calls fail as a whole (retryable, like a 503 through every retry).
+    pub fn fail_next_calls(&self, n: usize) {
+        lock(&self.state).fail_calls = n;
+    }
+
+    /// Every call fails with the daily limit until cleared.
+    pub fn set_daily_limit(&self, on: bool) {
+        lock(&self.state).daily = on;
+    }
+
+    /// HubSpot rejects this value in any property.
+    pub fn refuse_value(&self, value: &str) {
+        lock(&self.state).bad_values.insert(value.to_owned());
+    }
+
+    pub fn calls(&self) -> u64 {
+        lock(&self.state).calls
+    }
+
+    /// Live and archived records of an object.
+    pub fn records(&self, object: &str) -> Vec<MemRecord> {
+        let s = lock(&self.state);
+        let name = Self::canonical(&s, object);
+        s.records
+            .get(&name)
+            .map(|r| r.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The live record whose `property` is `value`.
+    pub fn find(&self, object: &str, property: &str, value: &str) -> Option<MemRecord> {
+        self.records(object)
+            .into_iter()
+            .find(|r| !r.archived && r.properties.get(property).map(String::as_str) == Some(value))
+    }
+
+    /// HubSpot ids associated from `from_id` to records of `to`, with labels.
+    pub fn associations(
+        &self,
+        from: &str,
+        from_id: &str,
+        to: &str,
+    ) -> Vec<(String, Option<String>)> {
+        let s = lock(&self.state);
+        let (f, t) = (Self::canonical(&s, from), Self::canonical(&s, to));
+        s.associations
+            .iter()
+            .filter(|(fo, fi, to_o, _, _)| *fo == f && fi == from_id && *to_o == t)
+            .map(|(_, _, _, ti, l)| (ti.clone(), l.clone()))
+            .collect()
+    }
+
+    fn canonical(s: &HubState, object: &str) -> String {
+        s.schemas
+            .get(&object.to_ascii_lowercase())
+            .or_else(|| s.schemas.get(object))
+            .map_or_else(
+                || object.to_ascii_lowercase(),
+                |o| o.fully_qualified_name.to_ascii_lowercase(),
+            )
+    }
+
+    fn call(&self, operation: &'static str) -> Result<MutexGuard<'_, HubState>, WriteError> {
+        let mut s = lock(&self.state);
+        s.calls += 1;
+        if s.daily {
+            return Err(WriteError {
+                operation,
+                kind: WriteErrorKind::DailyLimit {
+                    reset_at: time::OffsetDateTime::now_utc() + time::Duration::hours(1),
+                },
+                message: "daily limit (injected)".into(),
+                source: None,
+            });
+        }
+        if s.fail_calls > 0 {
+            s.fail_calls -= 1;
+            return Err(WriteError {
+                operation,
+                kind: WriteErrorKind::Retryable,
+                message: "HTTP 503 (injected)".into(),
+                source: None,
+            });
+        }
+        Ok(s)
+    }
+}
+
+#[async_trait]
+impl HubSpotWriter for MemoryHubSpot {
+    async fn describe(&self, object: &str) -> Result<Option<HsObject>, WriteError> {
+        let s = lock(&self.state);
+        Ok(s.schemas
+            .get(&object.to_ascii_lowercase())
+            .or_else(|| s.schemas.get(object))
+            .cloned())
+    }
+
+    async fn upsert(
+        &self,
+        object: &str,
+        id_property: &str,
+        records: Vec<UpsertRecord>,
+    ) -> Result<HashMap<String, Result<Upserted, WriteFailure>>, WriteError> {
+        let mut s = self.call("upsert")?;
+        let name = Self::canonical(&s, object);
+        let mut out = HashMap::new();
+        for r in records {
+            if let Some((p, v)) = r.properties.iter().find(|(_, v)| s.bad_values.contains(*v)) {
+                out.insert(
+                    r.id.clone(),
+                    Err(WriteFailure {
+                        category: ErrorCategory::Validation,
+                        property: Some(p.clone()),
+                        value: Some(v.clone()),
+                        message: format!("Property values were not valid: {p}={v:?}"),
+                        retryable: false,
+                    }),
+                );
+                continue;
+            }
+            let existing = s.records.get(&name).and_then(|recs| {
+                recs.values()
+                    .find(|x| !x.archived && x.properties.get(id_property) == Some(&r.id))
+                    .map(|x| x.hubspot_id.clone())
+            });
+            let (hubspot_id, created) = match existing {
+                Some(id) => (id, false),
+                None => {
+                    s.next_id += 1;
+                    (s.next_id.to_string(), true)
+                }
+            };
+            let rec = s
+                .records
+                .entry(name.clone())
+                .or_default()
+                .entry(hubspot_id.clone())
+                .or_insert_with(|| MemRecord {
+                    hubspot_id: hubspot_id.clone(),
+                    properties: BTreeMap::new(),
+                    archived: false,
+                });
+            rec.properties.insert(id_property.to_owned(), r.id.clone());
+            for (k, v) in r.properties {
+                rec.properties.insert(k, v);
+            }
+            out.insert(
+                r.id,
+                Ok(Upserted {
+                    hubspot_id,
+                    created,
+                }),
+            );
+        }
+        Ok(out)
+    }
+
+    async fn archive(
+        &self,
+        object: &str,
+        id_property: &str,
+        ids: &[String],
+    ) -> Result<(), WriteError> {
+        let mut s = self.call("archive")?;
+        let name = Self::canonical(&s, object);
+        if let Some(recs) = s.records.get_mut(&name) {
+            for r in recs.values_mut() {
+                if r.properties
+                    .get(id_property)
+                    .is_some_and(|v| ids.contains(v))
+                {
+                    r.archived = true;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn associate(
+        &self,
+        from: &str,
+        to: &str,
+        pairs: &[(String, String)],
+        label: Option<&str>,
+    ) -> Result<Vec<((String, String), WriteFailure)>, WriteError> {
+        let mut s = self.call("associate")?;
+        let (f, t) = (Self::canonical(&s, from), Self::canonical(&s, to));
+        for (a, b) in pairs {
+            s.associations.insert((
+                f.clone(),
+                a.clone(),
+                t.clone(),
+                b.clone(),
+                label.map(str::to_owned),
+            ));
+        }
+        Ok(Vec::new())
+    }
+
+    async fn unassociate(
+        &self,
+        from: &str,
+        to: &str,
+        pairs: &[(String, String)],
+    ) -> Result<(), WriteError> {
+        let mut s = self.call("unassociate")?;
+        let (f, t) = (Self::canonical(&s, from), Self::canonical(&s, to));
+        s.associations.retain(|(fo, fi, to_o, ti, _)| {
+            !(*fo == f && *to_o == t && pairs.iter().any(|(a, b)| a == fi && b == ti))
+        });
+        Ok(())
+    }
+
+    async fn find_by_property(
+        &self,
+        object: &str,
+        property: &str,
+        values: &[String],
+    ) -> Result<HashMap<String, String>, WriteError> {
+        let s = self.call("find_by_property")?;
+        let name = Self::canonical(&s, object);
+        let mut out = HashMap::new();
+        if let Some(recs) = s.records.get(&name) {
+            for r in recs.values().filter(|r| !r.archived) {
+                if let Some(v) = r.properties.get(property)
+                    && values.contains(v)
+                {
+                    out.insert(v.clone(), r.hubspot_id.clone());
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn stats(&self) -> WriterStats {
+        WriterStats {
+            calls: self.calls(),
+            rate_limited: 0,
+        }
+    }
+}

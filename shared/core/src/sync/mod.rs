@@ -1,0 +1,20 @@
+//! The sync engine: turns a batch of queue messages (work items) into HubSpot writes, holding the
+//! invariants of the design (newest version wins, no duplicates, associations follow lookups,
+//! limits respected, bad records reported and acked). See `docs/worker.md`.
+//!
+//! The engine talks to the outside through three ports ([`ports::Ledger`],
+//! [`ports::HubSpotWriter`], [`ports::ErrorStore`]) and the mapping cache; the worker Lambda and
+//! the tests plug in real adapters or the in-memory ones of [`memory`].
+
+mod engine;
+pub mod memory;
+pub mod ports;
+mod version;
+
+pub use engine::{BatchReport, BatchResult, Engine, EngineConfig, InMessage};
+pub use ports::{
+    Claim, Commit, ErrorCategory, ErrorRecord, ErrorStore, ErrorStoreError, HubSpotWriter, Ledger,
+    LedgerEntry, LedgerError, ParentLink, UpsertRecord, Upserted, WriteError, WriteErrorKind,
+    WriteFailure, WriterStats, ledger_key,
+};
+pub use version::{VersionSource, record_version};

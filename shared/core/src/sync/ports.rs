@@ -1,0 +1,304 @@
+//! The ports the sync engine needs: the ledger (records table), the HubSpot writer, the error
+//! store. Each has an in-memory implementation in [`super::memory`] and a real adapter elsewhere
+//! (DynamoDB in `sfhs-aws`, the HubSpot client in `sfhs-hubspot`).
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::mapping::schema::HsObject;
+
+/// A boxed error source, kept for the cause chain.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+// ----- ledger ------------------------------------------------------------------------------------
+
+/// The ledger key of a record: `{sobject lowercased}#{record id}`.
+pub fn ledger_key(sobject: &str, record_id: &str) -> String {
+    format!("{}#{record_id}", sobject.to_ascii_lowercase())
+}
+
+/// The parent a lookup points to, as applied in HubSpot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParentLink {
+    /// The parent's Salesforce id (the lookup's value).
+    pub salesforce_id: String,
+    /// The parent's HubSpot id once the association exists; `None` while the child waits for
+    /// the parent to sync.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hubspot_id: Option<String>,
+}
+
+/// One record of the ledger.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    /// The newest applied version (epoch milliseconds).
+    pub version: Option<i64>,
+    /// The HubSpot record id.
+    pub hubspot_id: Option<String>,
+    /// Current parent per lookup field.
+    pub parents: BTreeMap<String, ParentLink>,
+    /// Tombstone: `version` is the deletion's version.
+    pub deleted: bool,
+    /// The version's values are written but an association waits for its parent: the same
+    /// version may be claimed again.
+    pub waiting: bool,
+    pub lease_owner: Option<String>,
+    /// Lease expiry (epoch milliseconds).
+    pub lease_until: Option<i64>,
+}
+
+/// The answer to a claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// The record is leased to the caller; the entry as it was before the claim.
+    Claimed(LedgerEntry),
+    /// The ledger holds this version or a newer one (or a newer tombstone).
+    Stale { stored: i64, deleted: bool },
+    /// Another worker holds the lease.
+    Leased { owner: String, until: i64 },
+}
+
+/// What a commit writes (the lease is released with it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Commit {
+    pub version: i64,
+    pub hubspot_id: Option<String>,
+    pub parents: BTreeMap<String, ParentLink>,
+    pub deleted: bool,
+    pub waiting: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("records ledger: {operation} failed: {message}")]
+pub struct LedgerError {
+    pub operation: &'static str,
+    pub message: String,
+    pub retryable: bool,
+    #[source]
+    pub source: Option<BoxError>,
+}
+
+impl LedgerError {
+    pub fn is_retryable(&self) -> bool {
+        self.retryable
+    }
+}
+
+/// The records table.
+#[async_trait]
+pub trait Ledger: Send + Sync + fmt::Debug {
+    /// Leases `key` to `owner` until `now_ms + lease_ms` if the lease is free, expired or the
+    /// owner's, AND the stored version is older than `version` (or equal while `waiting`).
+    async fn claim(
+        &self,
+        key: &str,
+        version: i64,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<Claim, LedgerError>;
+
+    /// Writes the record's new state and releases the lease, if `owner` still holds it.
+    /// `Ok(false)`: the lease was lost (nothing written).
+    async fn commit(&self, key: &str, owner: &str, commit: &Commit) -> Result<bool, LedgerError>;
+
+    /// Releases the lease without changing the record (no-op if `owner` does not hold it).
+    async fn release(&self, key: &str, owner: &str) -> Result<(), LedgerError>;
+
+    /// Reads entries (absent keys are left out).
+    async fn get_many(&self, keys: &[String]) -> Result<HashMap<String, LedgerEntry>, LedgerError>;
+}
+
+// ----- errors table ------------------------------------------------------------------------------
+
+/// Why a record could not be synced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCategory {
+    Validation,
+    Picklist,
+    Association,
+    Permission,
+    NotFound,
+    RateLimit,
+    Unknown,
+}
+
+impl ErrorCategory {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Validation => "validation",
+            Self::Picklist => "picklist",
+            Self::Association => "association",
+            Self::Permission => "permission",
+            Self::NotFound => "not_found",
+            Self::RateLimit => "rate_limit",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+/// One record that failed permanently, with what is needed to understand and replay it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorRecord {
+    /// `{sobject lowercased}#{record id}` (the newest error of a record replaces older ones), or
+    /// `undecodable#{message id}`.
+    pub id: String,
+    pub category: ErrorCategory,
+    /// The Salesforce object (empty when the message could not be read).
+    pub object: String,
+    pub record_id: String,
+    pub field: Option<String>,
+    pub value: Option<String>,
+    pub message: String,
+    /// Deliveries of the message so far.
+    pub attempts: u32,
+    /// The work item as received (the raw body when it could not be read), for replay.
+    pub work_item: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("errors table: {message}")]
+pub struct ErrorStoreError {
+    pub message: String,
+    pub retryable: bool,
+    #[source]
+    pub source: Option<BoxError>,
+}
+
+impl ErrorStoreError {
+    pub fn is_retryable(&self) -> bool {
+        self.retryable
+    }
+}
+
+/// The errors table.
+#[async_trait]
+pub trait ErrorStore: Send + Sync + fmt::Debug {
+    async fn put(&self, record: &ErrorRecord) -> Result<(), ErrorStoreError>;
+    /// Every error record, newest first.
+    async fn list(&self) -> Result<Vec<ErrorRecord>, ErrorStoreError>;
+    async fn get(&self, id: &str) -> Result<Option<ErrorRecord>, ErrorStoreError>;
+    /// Removes a record (after a successful replay).
+    async fn delete(&self, id: &str) -> Result<(), ErrorStoreError>;
+}
+
+// ----- HubSpot -----------------------------------------------------------------------------------
+
+/// One record to upsert: `id` is the Salesforce id (the id property's value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpsertRecord {
+    pub id: String,
+    pub properties: BTreeMap<String, String>,
+}
+
+/// A record HubSpot wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upserted {
+    pub hubspot_id: String,
+    pub created: bool,
+}
+
+/// A record (or pair) HubSpot refused while the rest of the call went through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteFailure {
+    pub category: ErrorCategory,
+    pub property: Option<String>,
+    pub value: Option<String>,
+    pub message: String,
+    pub retryable: bool,
+}
+
+/// How a whole HubSpot call failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteErrorKind {
+    /// The daily budget is spent: stop writing until `reset_at`.
+    DailyLimit { reset_at: OffsetDateTime },
+    /// 429s, 5xx, timeouts that outlasted the client's retries.
+    Retryable,
+    /// The request itself is refused (auth, scopes, a vanished object).
+    Permanent { category: ErrorCategory },
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("HubSpot {operation} failed: {message}")]
+pub struct WriteError {
+    pub operation: &'static str,
+    pub kind: WriteErrorKind,
+    pub message: String,
+    #[source]
+    pub source: Option<BoxError>,
+}
+
+impl WriteError {
+    pub fn is_retryable(&self) -> bool {
+        self.kind == WriteErrorKind::Retryable
+    }
+}
+
+/// Call counters of a writer, for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriterStats {
+    pub calls: u64,
+    pub rate_limited: u64,
+}
+
+/// What the engine needs of HubSpot.
+#[async_trait]
+pub trait HubSpotWriter: Send + Sync + fmt::Debug {
+    /// The object's schema (`Ok(None)` when it does not exist).
+    async fn describe(&self, object: &str) -> Result<Option<HsObject>, WriteError>;
+
+    /// Upserts by the unique `id_property`. One result per input id (inputs have unique ids).
+    async fn upsert(
+        &self,
+        object: &str,
+        id_property: &str,
+        records: Vec<UpsertRecord>,
+    ) -> Result<HashMap<String, Result<Upserted, WriteFailure>>, WriteError>;
+
+    /// Archives the records holding `ids` in `id_property`; ids HubSpot does not have are fine.
+    async fn archive(
+        &self,
+        object: &str,
+        id_property: &str,
+        ids: &[String],
+    ) -> Result<(), WriteError>;
+
+    /// Creates associations `(from HubSpot id, to HubSpot id)` with the label's type (`None`:
+    /// the default association). Returns the pairs that failed.
+    async fn associate(
+        &self,
+        from: &str,
+        to: &str,
+        pairs: &[(String, String)],
+        label: Option<&str>,
+    ) -> Result<Vec<((String, String), WriteFailure)>, WriteError>;
+
+    /// Removes every association between each pair.
+    async fn unassociate(
+        &self,
+        from: &str,
+        to: &str,
+        pairs: &[(String, String)],
+    ) -> Result<(), WriteError>;
+
+    /// HubSpot ids of the records of `object` whose `property` holds one of `values`
+    /// (value -> HubSpot id; values not found are absent). Batched by the implementation.
+    async fn find_by_property(
+        &self,
+        object: &str,
+        property: &str,
+        values: &[String],
+    ) -> Result<HashMap<String, String>, WriteError>;
+
+    fn stats(&self) -> WriterStats {
+        WriterStats::default()
+    }
+}

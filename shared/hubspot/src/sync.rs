@@ -1,0 +1,233 @@
+//! The sync engine's HubSpot port ([`HubSpotWriter`]) on the production client: the engine sees
+//! only the domain's types; every client type and error is converted here.
+
+use std::collections::{HashMap, HashSet};
+
+use async_trait::async_trait;
+use sfhs_core::mapping::schema::HsObject;
+use sfhs_core::sync::{
+    ErrorCategory, HubSpotWriter, UpsertRecord, Upserted, WriteError, WriteErrorKind, WriteFailure,
+    WriterStats,
+};
+
+use crate::client::HubSpotClient;
+use crate::error::{Error, RecordFailure};
+use crate::types::{AssociationPair, AssociationType, UpsertInput};
+
+/// The category of a refusal, from HubSpot's status and error code.
+pub fn category(status: u16, code: Option<&str>, category: Option<&str>) -> ErrorCategory {
+    match (status, code, category) {
+        (_, Some("INVALID_OPTION"), _) => ErrorCategory::Picklist,
+        (_, Some("PROPERTY_DOESNT_EXIST"), _) | (404, _, _) | (_, _, Some("OBJECT_NOT_FOUND")) => {
+            ErrorCategory::NotFound
+        }
+        (401 | 403, _, _) => ErrorCategory::Permission,
+        (429, _, _) => ErrorCategory::RateLimit,
+        (400 | 409 | 422, _, _) => ErrorCategory::Validation,
+        _ => ErrorCategory::Unknown,
+    }
+}
+
+fn write_error(operation: &'static str, e: Error) -> WriteError {
+    let kind = match &e {
+        Error::DailyLimit { reset_at, .. } => WriteErrorKind::DailyLimit {
+            reset_at: *reset_at,
+        },
+        e if e.is_retryable() => WriteErrorKind::Retryable,
+        Error::Auth { .. } => WriteErrorKind::Permanent {
+            category: ErrorCategory::Permission,
+        },
+        e => WriteErrorKind::Permanent {
+            category: category(
+                e.status().unwrap_or(0),
+                e.body().and_then(|b| b.code()).as_deref(),
+                e.category(),
+            ),
+        },
+    };
+    WriteError {
+        operation,
+        kind,
+        message: e.to_string(),
+        source: Some(Box::new(e)),
+    }
+}
+
+fn failure(f: &RecordFailure) -> WriteFailure {
+    WriteFailure {
+        category: category(f.status, f.code.as_deref(), f.category.as_deref()),
+        property: f.property.clone(),
+        value: f.value.clone(),
+        message: f.message.clone(),
+        retryable: f.status == 429 || f.status == 423 || f.status >= 500,
+    }
+}
+
+#[async_trait]
+impl HubSpotWriter for HubSpotClient {
+    async fn describe(&self, object: &str) -> Result<Option<HsObject>, WriteError> {
+        crate::domain::describe(self, object)
+            .await
+            .map_err(|e| write_error("describe", e))
+    }
+
+    async fn upsert(
+        &self,
+        object: &str,
+        id_property: &str,
+        records: Vec<UpsertRecord>,
+    ) -> Result<HashMap<String, Result<Upserted, WriteFailure>>, WriteError> {
+        let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
+        let inputs = records
+            .into_iter()
+            .map(|r| {
+                let mut properties = r.properties;
+                // Echoed back in the result, which is how results are matched to inputs.
+                properties.insert(id_property.to_owned(), r.id.clone());
+                UpsertInput {
+                    id: r.id,
+                    properties,
+                }
+            })
+            .collect();
+        let out = self
+            .batch_upsert(object, id_property, inputs)
+            .await
+            .map_err(|e| write_error("batch upsert", e))?;
+        let mut results = HashMap::with_capacity(ids.len());
+        for rec in out.successes {
+            if let Some(id) = rec.get(id_property) {
+                results.insert(
+                    id.to_owned(),
+                    Ok(Upserted {
+                        hubspot_id: rec.id.clone(),
+                        created: rec.new.unwrap_or(false),
+                    }),
+                );
+            }
+        }
+        for f in &out.failures {
+            for id in &f.ids {
+                results.insert(id.clone(), Err(failure(f)));
+            }
+        }
+        Ok(results)
+    }
+
+    async fn archive(
+        &self,
+        object: &str,
+        id_property: &str,
+        ids: &[String],
+    ) -> Result<(), WriteError> {
+        self.batch_archive_by_property(object, id_property, ids)
+            .await
+            .map(|_| ())
+            .map_err(|e| write_error("archive", e))
+    }
+
+    async fn associate(
+        &self,
+        from: &str,
+        to: &str,
+        pairs: &[(String, String)],
+        label: Option<&str>,
+    ) -> Result<Vec<((String, String), WriteFailure)>, WriteError> {
+        let input: Vec<AssociationPair> = pairs
+            .iter()
+            .map(|(a, b)| AssociationPair::new(a.clone(), b.clone()))
+            .collect();
+        let out = match label {
+            None => self.batch_associate_default(from, to, &input).await,
+            Some(label) => {
+                let labels = self
+                    .association_labels(from, to)
+                    .await
+                    .map_err(|e| write_error("association labels", e))?;
+                let Some(found) = labels
+                    .iter()
+                    .find(|l| l.label.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(label)))
+                else {
+                    return Err(WriteError {
+                        operation: "associate",
+                        kind: WriteErrorKind::Permanent {
+                            category: ErrorCategory::Association,
+                        },
+                        message: format!(
+                            "HubSpot has no association label {label:?} from {from} to {to}; create it or fix the mapping"
+                        ),
+                        source: None,
+                    });
+                };
+                self.batch_associate(from, to, &input, &[AssociationType::from(found)])
+                    .await
+            }
+        }
+        .map_err(|e| write_error("associate", e))?;
+        if out.failures.is_empty() {
+            return Ok(Vec::new());
+        }
+        let done: HashSet<(&str, &str)> = out
+            .successes
+            .iter()
+            .map(|p| (p.from_id.as_str(), p.to_id.as_str()))
+            .collect();
+        let first = out.failures.first().map(failure);
+        Ok(pairs
+            .iter()
+            .filter(|(a, b)| !done.contains(&(a.as_str(), b.as_str())))
+            .map(|p| {
+                let mut f = first.clone().unwrap_or(WriteFailure {
+                    category: ErrorCategory::Association,
+                    property: None,
+                    value: None,
+                    message: "association refused".into(),
+                    retryable: false,
+                });
+                if f.category != ErrorCategory::Permission {
+                    f.category = ErrorCategory::Association;
+                }
+                (p.clone(), f)
+            })
+            .collect())
+    }
+
+    async fn unassociate(
+        &self,
+        from: &str,
+        to: &str,
+        pairs: &[(String, String)],
+    ) -> Result<(), WriteError> {
+        let input: Vec<AssociationPair> = pairs
+            .iter()
+            .map(|(a, b)| AssociationPair::new(a.clone(), b.clone()))
+            .collect();
+        self.batch_archive_associations(from, to, &input)
+            .await
+            .map_err(|e| write_error("archive associations", e))
+    }
+
+    async fn find_by_property(
+        &self,
+        object: &str,
+        property: &str,
+        values: &[String],
+    ) -> Result<HashMap<String, String>, WriteError> {
+        let found = self
+            .search_by_property(object, property, values, &[property])
+            .await
+            .map_err(|e| write_error("search", e))?;
+        Ok(found
+            .into_iter()
+            .filter_map(|r| r.get(property).map(|v| (v.to_owned(), r.id.clone())))
+            .collect())
+    }
+
+    fn stats(&self) -> WriterStats {
+        let s = HubSpotClient::stats(self);
+        WriterStats {
+            calls: s.requests,
+            rate_limited: s.rate_limited,
+        }
+    }
+}

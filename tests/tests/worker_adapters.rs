@@ -1,0 +1,344 @@
+//! The sync engine's adapters for real: the HubSpot writer (the production client against the
+//! simulator over HTTP) and the DynamoDB ledger and errors table (moto's server over HTTP).
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+
+use sfhs_aws::dynamo::create_table;
+use sfhs_aws::ledger::{DynamoErrorStore, DynamoLedger};
+use sfhs_core::sync::{
+    Claim, Commit, ErrorCategory, ErrorRecord, ErrorStore, HubSpotWriter, Ledger, ParentLink,
+    UpsertRecord, WriteErrorKind,
+};
+use sfhs_hubspot_sim::{Fault, FaultKind};
+use sfhs_tests::aws::dynamodb;
+use sfhs_tests::moto::{moto, unique};
+use sfhs_tests::portal::{INVOICE, LINE, seed_companies, setup_portal, start_hubspot};
+use time::OffsetDateTime;
+
+fn rec(id: &str, props: &[(&str, &str)]) -> UpsertRecord {
+    UpsertRecord {
+        id: id.into(),
+        properties: props
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+    }
+}
+
+#[tokio::test]
+async fn hubspot_writer_on_the_simulator() {
+    let (sim, client) = start_hubspot(10_000).await;
+    setup_portal(&sim.base_url(), &client).await;
+    let w: &dyn HubSpotWriter = &client;
+
+    let schema = w.describe(INVOICE).await.unwrap().unwrap();
+    assert!(schema.property("salesforce_id").unwrap().has_unique_value);
+    assert!(w.describe("p12345678_nothing").await.unwrap().is_none());
+    assert!(w.describe("companies").await.unwrap().is_some());
+
+    // Per-record outcomes: created, and one value HubSpot refuses (isolated from the others).
+    let out = w
+        .upsert(
+            INVOICE,
+            "salesforce_id",
+            vec![
+                rec("a1", &[("invoice_number", "INV-1"), ("amount", "10")]),
+                rec("a2", &[("amount", "ten")]),
+                rec("a3", &[("status", "lost")]),
+                rec("a4", &[("invoice_number", "INV-4")]),
+            ],
+        )
+        .await
+        .unwrap();
+    let a1 = out["a1"].clone().unwrap();
+    assert!(a1.created);
+    assert!(out["a4"].as_ref().unwrap().created);
+    let f2 = out["a2"].clone().unwrap_err();
+    assert_eq!(
+        (
+            f2.category,
+            f2.property.as_deref(),
+            f2.value.as_deref(),
+            f2.retryable
+        ),
+        (
+            ErrorCategory::Validation,
+            Some("amount"),
+            Some("ten"),
+            false
+        ),
+        "{f2:?}"
+    );
+    let f3 = out["a3"].clone().unwrap_err();
+    assert_eq!(f3.category, ErrorCategory::Picklist, "{f3:?}");
+    let again = w
+        .upsert(
+            INVOICE,
+            "salesforce_id",
+            vec![rec("a1", &[("amount", "11")])],
+        )
+        .await
+        .unwrap();
+    let again = again["a1"].clone().unwrap();
+    assert_eq!(
+        (again.hubspot_id.as_str(), again.created),
+        (a1.hubspot_id.as_str(), false)
+    );
+
+    // Parents by property (companies synced by HubSpot's own integration).
+    let companies = seed_companies(&sim, &["001A".into(), "001B".into()]).await;
+    let found = w
+        .find_by_property(
+            "companies",
+            "salesforceaccountid",
+            &["001A".into(), "001B".into(), "001Z".into()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 2);
+    assert_eq!(found["001A"], companies[0].1);
+
+    // Associations: labelled and default; archive.
+    let line = w
+        .upsert(
+            LINE,
+            "salesforce_id",
+            vec![rec("l1", &[("line_name", "L")])],
+        )
+        .await
+        .unwrap()["l1"]
+        .clone()
+        .unwrap();
+    let failed = w
+        .associate(
+            LINE,
+            INVOICE,
+            &[(line.hubspot_id.clone(), a1.hubspot_id.clone())],
+            Some("Invoice line"),
+        )
+        .await
+        .unwrap();
+    assert!(failed.is_empty(), "{failed:?}");
+    let read = client
+        .read_associations(LINE, INVOICE, std::slice::from_ref(&line.hubspot_id))
+        .await
+        .unwrap();
+    assert_eq!(read[&line.hubspot_id], vec![a1.hubspot_id.clone()]);
+    let no_label = w
+        .associate(
+            LINE,
+            INVOICE,
+            &[(line.hubspot_id.clone(), a1.hubspot_id.clone())],
+            Some("No such label"),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        no_label.kind,
+        WriteErrorKind::Permanent {
+            category: ErrorCategory::Association
+        }
+    );
+    let pair = (a1.hubspot_id.clone(), companies[0].1.clone());
+    assert!(
+        w.associate(INVOICE, "companies", std::slice::from_ref(&pair), None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    w.unassociate(
+        LINE,
+        INVOICE,
+        &[(line.hubspot_id.clone(), a1.hubspot_id.clone())],
+    )
+    .await
+    .unwrap();
+    let read = client
+        .read_associations(LINE, INVOICE, std::slice::from_ref(&line.hubspot_id))
+        .await
+        .unwrap();
+    assert!(read.get(&line.hubspot_id).is_none_or(Vec::is_empty));
+
+    // Archive by the id property; unknown ids are fine.
+    w.archive(INVOICE, "salesforce_id", &["a4".into(), "zzz".into()])
+        .await
+        .unwrap();
+    let live = sfhs_tests::portal::records_by_salesforce_id(&sim, INVOICE);
+    assert!(live.contains_key("a1") && !live.contains_key("a4"));
+
+    // Whole-call failures: retryable after the client's retries; the daily limit.
+    sim.inject(Fault::new(FaultKind::ServiceUnavailable).times(50));
+    let e = w
+        .upsert(INVOICE, "salesforce_id", vec![rec("a9", &[])])
+        .await
+        .unwrap_err();
+    assert!(e.is_retryable(), "{e}");
+    sim.clear_faults();
+    sim.exhaust_daily();
+    let e = w
+        .upsert(INVOICE, "salesforce_id", vec![rec("a9", &[])])
+        .await
+        .unwrap_err();
+    assert!(matches!(e.kind, WriteErrorKind::DailyLimit { .. }), "{e}");
+    let stats = w.stats();
+    println!("HubSpot writer stats: {stats:?}");
+    assert!(stats.calls > 10);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
+    let client = dynamodb(&moto().endpoint);
+    let table = unique("records");
+    create_table(&client, &table).await.unwrap();
+    let ledger = DynamoLedger::new(client.clone(), &table);
+    let now = 1_000_000;
+    let key = "invoice__c#a1";
+
+    assert_eq!(
+        ledger.claim(key, 10, "w1", now, 5_000).await.unwrap(),
+        Claim::Claimed(Default::default())
+    );
+    // Another worker: the lease is held (whatever the version).
+    match ledger.claim(key, 11, "w2", now + 1, 5_000).await.unwrap() {
+        Claim::Leased { owner, until } => assert_eq!((owner.as_str(), until), ("w1", now + 5_000)),
+        other => panic!("{other:?}"),
+    }
+    // The owner may claim again (a redelivery in its own batch).
+    assert!(matches!(
+        ledger.claim(key, 10, "w1", now + 2, 5_000).await.unwrap(),
+        Claim::Claimed(_)
+    ));
+    // Commit by someone else: refused; by the owner: done, lease released.
+    let parents = BTreeMap::from([(
+        "Invoice__c".to_owned(),
+        ParentLink {
+            salesforce_id: "a0P".into(),
+            hubspot_id: Some("77".into()),
+        },
+    )]);
+    let commit = Commit {
+        version: 10,
+        hubspot_id: Some("42".into()),
+        parents: parents.clone(),
+        deleted: false,
+        waiting: false,
+    };
+    assert!(!ledger.commit(key, "w2", &commit).await.unwrap());
+    assert!(ledger.commit(key, "w1", &commit).await.unwrap());
+    let got = ledger
+        .get_many(&[key.to_owned(), "nope#1".into()])
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 1);
+    let e = &got[key];
+    assert_eq!((e.version, e.hubspot_id.as_deref()), (Some(10), Some("42")));
+    assert_eq!(e.parents, parents);
+    assert!(e.lease_owner.is_none());
+
+    // Older or equal versions are stale, for anyone.
+    for v in [9, 10] {
+        assert_eq!(
+            ledger.claim(key, v, "w2", now + 3, 5_000).await.unwrap(),
+            Claim::Stale {
+                stored: 10,
+                deleted: false
+            }
+        );
+    }
+    // A newer version is claimed, and the claim answers the prior state.
+    match ledger.claim(key, 12, "w2", now + 4, 5_000).await.unwrap() {
+        Claim::Claimed(prior) => assert_eq!(prior.hubspot_id.as_deref(), Some("42")),
+        other => panic!("{other:?}"),
+    }
+    // Expired lease: taken over.
+    assert!(matches!(
+        ledger
+            .claim(key, 12, "w3", now + 10_000, 5_000)
+            .await
+            .unwrap(),
+        Claim::Claimed(_)
+    ));
+    ledger.release(key, "w2").await.unwrap(); // not the owner any more: no-op
+    // Waiting: the same version may be claimed again; a tombstone is stale for older upserts.
+    let waiting = Commit {
+        version: 12,
+        waiting: true,
+        ..commit.clone()
+    };
+    assert!(ledger.commit(key, "w3", &waiting).await.unwrap());
+    assert!(matches!(
+        ledger
+            .claim(key, 12, "w1", now + 10_001, 5_000)
+            .await
+            .unwrap(),
+        Claim::Claimed(_)
+    ));
+    let tomb = Commit {
+        version: 13,
+        hubspot_id: None,
+        parents: BTreeMap::new(),
+        deleted: true,
+        waiting: false,
+    };
+    assert!(ledger.commit(key, "w1", &tomb).await.unwrap());
+    assert_eq!(
+        ledger
+            .claim(key, 12, "w2", now + 10_002, 5_000)
+            .await
+            .unwrap(),
+        Claim::Stale {
+            stored: 13,
+            deleted: true
+        }
+    );
+    let e = &ledger.get_many(&[key.to_owned()]).await.unwrap()[key];
+    assert!(e.deleted && e.hubspot_id.is_none());
+
+    // Many keys at once (more than one BatchGetItem).
+    for i in 0..130 {
+        let k = format!("invoice__c#b{i}");
+        ledger.claim(&k, 1, "w1", now, 5_000).await.unwrap();
+        ledger
+            .commit(
+                &k,
+                "w1",
+                &Commit {
+                    version: 1,
+                    hubspot_id: Some(i.to_string()),
+                    parents: BTreeMap::new(),
+                    deleted: false,
+                    waiting: false,
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let keys: Vec<String> = (0..130).map(|i| format!("invoice__c#b{i}")).collect();
+    assert_eq!(ledger.get_many(&keys).await.unwrap().len(), 130);
+}
+
+#[tokio::test]
+async fn dynamodb_errors_table_keeps_what_replay_needs() {
+    let client = dynamodb(&moto().endpoint);
+    let table = unique("errors");
+    create_table(&client, &table).await.unwrap();
+    let store = DynamoErrorStore::new(client, &table);
+    let record = ErrorRecord {
+        id: "invoice__c#a1".into(),
+        category: ErrorCategory::Picklist,
+        object: "Invoice__c".into(),
+        record_id: "a1".into(),
+        field: Some("Status__c -> status".into()),
+        value: Some("Lost".into()),
+        message: "not an option".into(),
+        attempts: 2,
+        work_item: r#"{"v":1}"#.into(),
+        at: OffsetDateTime::now_utc().replace_nanosecond(0).unwrap(),
+    };
+    store.put(&record).await.unwrap();
+    assert_eq!(store.get("invoice__c#a1").await.unwrap(), Some(record));
+    assert_eq!(store.get("invoice__c#zz").await.unwrap(), None);
+}
