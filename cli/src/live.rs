@@ -89,14 +89,7 @@ impl LiveArgs {
         else {
             return Ok(None);
         };
-        let login_url = match login.as_str() {
-            "production" => LoginUrl::Production,
-            "sandbox" => LoginUrl::Sandbox,
-            url if url.starts_with("http://") || url.starts_with("https://") => {
-                LoginUrl::Custom(url.to_owned())
-            }
-            host => LoginUrl::MyDomain(host.to_owned()),
-        };
+        let login_url = LoginUrl::from_setting(login);
         let credentials = match (
             &self.salesforce_client_secret,
             &self.salesforce_username,

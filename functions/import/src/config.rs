@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use sfhs_aws::config::{ConfigError, Env};
+use sfhs_aws::config::{ConfigError, Env, number, required};
 use sfhs_core::import::RunSettings;
 use sfhs_core::queue::PublishPolicy;
 use sfhs_salesforce::{Credentials, LoginUrl};
@@ -34,46 +34,6 @@ pub struct ImportConfig {
     pub publish: PublishPolicy,
 }
 
-fn required(env: &dyn Env, var: &'static str, fix: &str) -> Result<String, ConfigError> {
-    env.get(var).ok_or_else(|| ConfigError {
-        var,
-        value: String::new(),
-        problem: format!("missing; {fix}"),
-    })
-}
-
-fn number(
-    env: &dyn Env,
-    var: &'static str,
-    default: u64,
-    min: u64,
-    max: u64,
-) -> Result<u64, ConfigError> {
-    let Some(raw) = env.get(var) else {
-        return Ok(default);
-    };
-    match raw.trim().replace('_', "").parse::<u64>() {
-        Ok(v) if (min..=max).contains(&v) => Ok(v),
-        _ => Err(ConfigError {
-            var,
-            value: raw,
-            problem: format!("expected a whole number from {min} to {max} (default {default})"),
-        }),
-    }
-}
-
-/// `production`, `sandbox`, a URL, or a My Domain host.
-pub fn login_url(raw: &str) -> LoginUrl {
-    match raw.trim() {
-        "production" => LoginUrl::Production,
-        "sandbox" => LoginUrl::Sandbox,
-        url if url.starts_with("http://") || url.starts_with("https://") => {
-            LoginUrl::Custom(url.trim_end_matches('/').to_owned())
-        }
-        host => LoginUrl::MyDomain(host.to_owned()),
-    }
-}
-
 impl ImportConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from(&sfhs_aws::config::ProcessEnv)
@@ -99,7 +59,7 @@ impl ImportConfig {
             imports_table: required(env, "SFHS_IMPORTS_TABLE", stack)?,
             import_queue_url: required(env, "SFHS_IMPORT_QUEUE_URL", stack)?,
             live_queue_url: required(env, "SFHS_LIVE_QUEUE_URL", stack)?,
-            salesforce_login_url: login_url(&required(
+            salesforce_login_url: LoginUrl::from_setting(&required(
                 env,
                 "SFHS_SALESFORCE_LOGIN_URL",
                 "set it to production, sandbox, your My Domain host, or a URL",

@@ -36,7 +36,8 @@ impl<F: Fn(&str) -> Option<String>> Env for F {
     }
 }
 
-fn required(env: &dyn Env, var: &'static str, fix: &str) -> Result<String, ConfigError> {
+/// A variable that must be set; the error says how to set it.
+pub fn required(env: &dyn Env, var: &'static str, fix: &str) -> Result<String, ConfigError> {
     env.get(var).ok_or_else(|| ConfigError {
         var,
         value: String::new(),
@@ -44,7 +45,8 @@ fn required(env: &dyn Env, var: &'static str, fix: &str) -> Result<String, Confi
     })
 }
 
-fn number<T: std::str::FromStr + PartialOrd + Copy + std::fmt::Display>(
+/// A number within `min..=max` (`_` separators allowed), `default` when unset.
+pub fn number<T: std::str::FromStr + PartialOrd + Copy + std::fmt::Display>(
     env: &dyn Env,
     var: &'static str,
     default: T,
@@ -54,7 +56,7 @@ fn number<T: std::str::FromStr + PartialOrd + Copy + std::fmt::Display>(
     let Some(raw) = env.get(var) else {
         return Ok(default);
     };
-    match raw.trim().parse::<T>() {
+    match raw.trim().replace('_', "").parse::<T>() {
         Ok(v) if v >= min && v <= max => Ok(v),
         _ => Err(ConfigError {
             var,

@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::{
 };
 use sfhs_core::mapping::store::{MappingStore, StoreError, StoredMapping, key};
 
-use crate::sdk_error::classify;
+use crate::sdk_error::{classify, is_conditional_check_failed};
 
 /// The mappings table: `pk` = lowercased Salesforce object, `version` (N), `doc` (S, the stored
 /// mapping as JSON).
@@ -42,10 +42,6 @@ where
         retryable: failure.retryable,
         source: Some(Box::new(failure)),
     }
-}
-
-fn is_conditional_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
-    matches!(err, SdkError::ServiceError(ctx) if ctx.err().code() == Some("ConditionalCheckFailedException"))
 }
 
 fn decode(item: &HashMap<String, AttributeValue>) -> Result<StoredMapping, StoreError> {
@@ -127,7 +123,7 @@ impl MappingStore for DynamoMappingStore {
         };
         match request.send().await {
             Ok(_) => Ok(()),
-            Err(e) if is_conditional_failure(&e) => {
+            Err(e) if is_conditional_check_failed(&e) => {
                 let found = self
                     .get(&next.mapping.salesforce_object)
                     .await?
@@ -154,7 +150,7 @@ impl MappingStore for DynamoMappingStore {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(e) if is_conditional_failure(&e) => {
+            Err(e) if is_conditional_check_failed(&e) => {
                 let found = self.get(salesforce_object).await?.map(|m| m.version);
                 Err(StoreError::Conflict {
                     object: salesforce_object.to_owned(),

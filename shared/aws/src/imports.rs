@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use sfhs_core::import::ports::{ImportStore, ImportStoreError, sweep_key};
 use sfhs_core::import::{ImportRecord, SweepState};
 
-use crate::sdk_error::classify;
+use crate::sdk_error::{classify, is_conditional_check_failed};
 
 /// The imports table (`SFHS_IMPORTS_TABLE`). Created like the other tables
 /// ([`crate::dynamo::create_table`]: `pk` S).
@@ -45,10 +45,6 @@ where
         retryable: failure.retryable,
         source: Some(Box::new(failure)),
     }
-}
-
-fn is_conditional_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
-    matches!(err, SdkError::ServiceError(ctx) if ctx.err().code() == Some("ConditionalCheckFailedException"))
 }
 
 fn s(v: impl Into<String>) -> AttributeValue {
@@ -139,7 +135,7 @@ impl DynamoImportStore {
                     put = put.item("synced", n(0)).item("failed", n(0));
                 }
                 put.send().await.map(|_| ()).map_err(|e| {
-                    if is_conditional_failure(&e) {
+                    if is_conditional_check_failed(&e) {
                         ImportStoreError::Conflict {
                             key: key.clone(),
                             expected,
@@ -165,7 +161,7 @@ impl DynamoImportStore {
                 .await
                 .map(|_| ())
                 .map_err(|e| {
-                    if is_conditional_failure(&e) {
+                    if is_conditional_check_failed(&e) {
                         ImportStoreError::Conflict {
                             key: key.clone(),
                             expected,
@@ -278,7 +274,7 @@ impl ImportStore for DynamoImportStore {
             .await
             .map(|_| ())
             .map_err(|e| {
-                if is_conditional_failure(&e) {
+                if is_conditional_check_failed(&e) {
                     ImportStoreError::NotFound { id: id.to_owned() }
                 } else {
                     unavailable("UpdateItem", e)

@@ -23,7 +23,7 @@ use sfhs_core::sync::{
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::sdk_error::classify;
+use crate::sdk_error::{classify, is_conditional_check_failed};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -39,10 +39,6 @@ where
         retryable: f.retryable,
         source: Some(Box::new(f)),
     }
-}
-
-fn is_conditional<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
-    matches!(err, SdkError::ServiceError(ctx) if ctx.err().code() == Some("ConditionalCheckFailedException"))
 }
 
 fn n(v: i64) -> AttributeValue {
@@ -218,7 +214,7 @@ impl Ledger for DynamoLedger {
             Ok(out) => Ok(Claim::Claimed(
                 out.attributes().map(decode_entry).unwrap_or_default(),
             )),
-            Err(e) if is_conditional(&e) => {
+            Err(e) if is_conditional_check_failed(&e) => {
                 // Why did it fail? The old item comes with the error when the service sends it;
                 // otherwise read it.
                 let old = match e.into_service_error() {
@@ -273,7 +269,7 @@ impl Ledger for DynamoLedger {
             .await
         {
             Ok(_) => Ok(true),
-            Err(e) if is_conditional(&e) => Ok(false),
+            Err(e) if is_conditional_check_failed(&e) => Ok(false),
             Err(e) => Err(ledger_error("UpdateItem", e)),
         }
     }
@@ -291,7 +287,7 @@ impl Ledger for DynamoLedger {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(e) if is_conditional(&e) => Ok(()),
+            Err(e) if is_conditional_check_failed(&e) => Ok(()),
             Err(e) => Err(ledger_error("UpdateItem", e)),
         }
     }

@@ -71,3 +71,9 @@ where
         source: Box::new(err),
     }
 }
+
+/// Whether a DynamoDB (or any) call failed on its condition expression: the expected outcome of
+/// an optimistic write that lost, not a failure of the service.
+pub fn is_conditional_check_failed<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    matches!(err, SdkError::ServiceError(ctx) if ctx.err().code() == Some("ConditionalCheckFailedException"))
+}

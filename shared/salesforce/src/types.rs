@@ -27,6 +27,19 @@ pub enum LoginUrl {
 }
 
 impl LoginUrl {
+    /// From a setting: `production`, `sandbox`, a URL (`http://...`, `https://...`), or a My
+    /// Domain host.
+    pub fn from_setting(raw: &str) -> LoginUrl {
+        match raw.trim() {
+            "production" => LoginUrl::Production,
+            "sandbox" => LoginUrl::Sandbox,
+            url if url.starts_with("http://") || url.starts_with("https://") => {
+                LoginUrl::Custom(url.trim_end_matches('/').to_owned())
+            }
+            host => LoginUrl::MyDomain(host.to_owned()),
+        }
+    }
+
     /// Base URL without trailing slash.
     pub fn base(&self) -> String {
         match self {
