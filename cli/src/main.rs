@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod deletes;
+mod demo;
 mod dev;
 mod errors;
 mod import;
@@ -32,6 +33,9 @@ enum Command {
     Mappings(mappings::Args),
     /// Run the webhook locally over HTTP on an in-memory queue, printing each work item.
     Dev(dev::Args),
+    /// The whole product end to end on the simulators, with no setup; exit 0 only if HubSpot
+    /// matches Salesforce.
+    Demo(demo::Args),
     /// Run a simulator of HubSpot or Salesforce.
     #[command(subcommand)]
     Sim(sim::Command),
@@ -51,6 +55,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Outbound(cmd) => outbound::run(cmd),
         Command::Mappings(args) => serve(mappings::run(args)),
+        Command::Demo(args) => serve(demo::run(args)),
         Command::Dev(args) => serve(async { dev::run(args).await.map(|()| ExitCode::SUCCESS) }),
         Command::Sim(cmd) => serve(async { sim::run(cmd).await.map(|()| ExitCode::SUCCESS) }),
         Command::Import(args) => serve(import::run(args)),

@@ -1,0 +1,478 @@
+//! `sfhs demo`: the main job end to end with no setup, in one process.
+//!
+//! It starts both simulators, creates the HubSpot custom objects from the Salesforce describe,
+//! applies and enables the example mappings, imports the existing records, then changes, creates
+//! and deletes records in Salesforce so that outbound messages (through the real webhook use case)
+//! and a delete sweep flow through the real sync engine, and finally compares HubSpot with
+//! Salesforce record by record. Exit status 0 only when they match.
+//!
+//! Queues, the ledger and the stores are in memory here; in AWS they are SQS and DynamoDB.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{Method, StatusCode};
+use clap::Args as ClapArgs;
+use serde_json::{Value, json};
+use sfhs_core::import::convert::fields_of;
+use sfhs_core::import::{
+    ImportRunner, MemoryContinuation, MemoryImportStore, RunOutcome, RunSettings, sweep,
+};
+use sfhs_core::mapping::generate::{hubspot_schema, object_name};
+use sfhs_core::mapping::store::{CachedMappings, MappingStore, MemoryMappingStore, next_version};
+use sfhs_core::mapping::transform::properties;
+use sfhs_core::mapping::{Mapping, parse_yaml};
+use sfhs_core::outbound::DEFAULT_MAX_BODY_BYTES;
+use sfhs_core::queue::{MemoryQueue, PublishPolicy, Publisher};
+use sfhs_core::sync::memory::{MemoryErrorStore, MemoryLedger};
+use sfhs_core::sync::{BatchReport, Engine, EngineConfig, ErrorStore, InMessage};
+use sfhs_core::webhook::{self, InboundRequest, WebhookPolicy};
+use sfhs_hubspot::{ClientConfig, HubSpotClient, SecretToken};
+use sfhs_hubspot_sim::HubSpotSim;
+use sfhs_import::salesforce::ClientReader;
+use sfhs_salesforce_sim::{OutboundConfig, OutboundTiming, SeedSize, SimBuilder};
+use time::OffsetDateTime;
+
+const MAPPINGS: [(&str, &str); 2] = [
+    (
+        "invoice.yaml",
+        include_str!("../../examples/mappings/invoice.yaml"),
+    ),
+    (
+        "invoice_line.yaml",
+        include_str!("../../examples/mappings/invoice_line.yaml"),
+    ),
+];
+
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    /// Invoices in the seeded Salesforce org (each with about two lines).
+    #[arg(long, default_value_t = 200)]
+    invoices: usize,
+}
+
+struct Pipeline {
+    engine: Engine,
+    queue: Arc<MemoryQueue>,
+    totals: BatchReport,
+    next_id: u64,
+}
+
+impl Pipeline {
+    /// Runs the engine over the queue until it is empty, handing retried messages back.
+    async fn drain(&mut self, limit: Duration) -> anyhow::Result<()> {
+        let started = Instant::now();
+        let mut pending: Vec<InMessage> = Vec::new();
+        loop {
+            for body in self.queue.drain() {
+                self.next_id += 1;
+                pending.push(InMessage {
+                    message_id: format!("m{}", self.next_id),
+                    body,
+                    receive_count: 1,
+                });
+            }
+            if pending.is_empty() {
+                return Ok(());
+            }
+            if started.elapsed() > limit {
+                bail!("{} messages still retried after {limit:?}", pending.len());
+            }
+            let mut next = Vec::new();
+            for batch in pending.chunks(100) {
+                let result = self.engine.process(batch.to_vec()).await;
+                add(&mut self.totals, &result.report);
+                next.extend(
+                    batch
+                        .iter()
+                        .filter(|m| result.retry.contains(&m.message_id))
+                        .map(|m| InMessage {
+                            receive_count: m.receive_count + 1,
+                            ..m.clone()
+                        }),
+                );
+            }
+            if !next.is_empty() {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            pending = next;
+        }
+    }
+}
+
+fn add(total: &mut BatchReport, r: &BatchReport) {
+    total.upserted += r.upserted;
+    total.created += r.created;
+    total.archived += r.archived;
+    total.dropped_stale += r.dropped_stale;
+    total.failed += r.failed;
+    total.associations_created += r.associations_created;
+    total.associations_removed += r.associations_removed;
+    total.hubspot_calls += r.hubspot_calls;
+    total.written += r.written;
+    total.latency_received_ms_sum += r.latency_received_ms_sum;
+    total.latency_received_ms_max = total.latency_received_ms_max.max(r.latency_received_ms_max);
+}
+
+async fn serve_webhook(policy: WebhookPolicy, publisher: Publisher) -> anyhow::Result<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/outbound", listener.local_addr()?);
+    let state = Arc::new((policy, publisher));
+    let router = axum::Router::new()
+        .fallback(
+            |State(s): State<Arc<(WebhookPolicy, Publisher)>>, method: Method, body: Bytes| async move {
+                let req = InboundRequest { method: method.as_str(), secret: None, body: &body, received_at: OffsetDateTime::now_utc() };
+                let reply = webhook::handle(&s.0, &s.1, req).await;
+                (StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), reply.body)
+            },
+        )
+        .with_state(state);
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    Ok(url)
+}
+
+fn step(n: u32, text: &str) {
+    println!("{n}. {text}");
+}
+
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    // HubSpot and the webhook.
+    let hs = HubSpotSim::builder()
+        .start()
+        .await
+        .context("HubSpot simulator")?;
+    let client = HubSpotClient::new(ClientConfig::new(
+        hs.base_url(),
+        SecretToken::new("pat-na1-sim"),
+    ))?;
+    let live_queue = Arc::new(MemoryQueue::new());
+    let webhook_url = serve_webhook(
+        WebhookPolicy::new(
+            [sfhs_salesforce_sim::DEFAULT_ORG_ID],
+            None,
+            "secret",
+            DEFAULT_MAX_BODY_BYTES,
+        ),
+        Publisher::new(live_queue.clone(), PublishPolicy::default()),
+    )
+    .await?;
+    // Salesforce, sending outbound messages for both objects to the webhook.
+    let sf = SimBuilder::new()
+        .seed_size(SeedSize {
+            accounts: 20,
+            invoices: args.invoices,
+            lines: args.invoices * 2,
+            shipments: 0,
+        })
+        .outbound(OutboundConfig::all_fields("Invoice__c", &webhook_url))
+        .outbound(OutboundConfig::all_fields("Invoice_Line__c", &webhook_url))
+        .outbound_timing(OutboundTiming::scaled(1000.0))
+        .start()
+        .await
+        .context("Salesforce simulator")?;
+    let sf_client = sfhs_salesforce::Client::new(sfhs_salesforce::Config::new(
+        sfhs_salesforce::LoginUrl::Custom(sf.base_url().to_owned()),
+        sfhs_salesforce::Credentials::ClientCredentials {
+            client_id: "sim-client".into(),
+            client_secret: "sim-secret".into(),
+        },
+    ))?;
+    println!(
+        "HubSpot simulator {}, Salesforce simulator {}, webhook {webhook_url}",
+        hs.base_url(),
+        sf.base_url()
+    );
+
+    step(
+        1,
+        "create the HubSpot custom objects from the Salesforce describe",
+    );
+    let mut describes = BTreeMap::new();
+    let mut created_types: BTreeMap<String, String> = BTreeMap::new();
+    for object in ["Invoice__c", "Invoice_Line__c"] {
+        let d = sfhs_salesforce::domain::describe(&sf_client, object)
+            .await?
+            .context("describe")?;
+        let mut schema = hubspot_schema(&d, &object_name(object));
+        // Lookups to objects created before become association types too.
+        for target in d.fields.iter().flat_map(|f| f.reference_to.iter()) {
+            if let (Some(type_id), Some(list)) = (
+                created_types.get(target),
+                schema["associatedObjects"].as_array_mut(),
+            ) {
+                list.push(json!(type_id));
+            }
+        }
+        let created = client.create_schema(&schema).await?;
+        created_types.insert(object.to_owned(), created.object_type_id.clone());
+        println!(
+            "   {object} -> {} ({})",
+            created
+                .fully_qualified_name
+                .as_deref()
+                .unwrap_or(&created.name),
+            created.object_type_id
+        );
+        describes.insert(object.to_owned(), d);
+    }
+    // Companies as HubSpot's own Salesforce integration keeps them, with the account id.
+    let accounts = sf.ids("Account");
+    let inputs: Vec<Value> = accounts
+        .iter()
+        .map(|a| json!({"properties": {"name": format!("Account {a}"), "salesforceaccountid": a}}))
+        .collect();
+    let http = reqwest::Client::new();
+    for chunk in inputs.chunks(100) {
+        http.post(format!(
+            "{}/crm/objects/2026-09/companies/batch/create",
+            hs.base_url()
+        ))
+        .bearer_auth("pat-na1-sim")
+        .json(&json!({ "inputs": chunk }))
+        .send()
+        .await?
+        .error_for_status()?;
+    }
+    println!(
+        "   {} companies synced by HubSpot's own integration",
+        accounts.len()
+    );
+
+    step(2, "apply and enable the example mappings");
+    let store = Arc::new(MemoryMappingStore::new());
+    let enabled_at = OffsetDateTime::now_utc() - time::Duration::minutes(10);
+    let mut mappings: Vec<Mapping> = Vec::new();
+    for (file, text) in MAPPINGS {
+        let m = parse_yaml(file, text).map_err(|p| anyhow::anyhow!("{p}"))?;
+        store
+            .put(&next_version(None, m.clone(), enabled_at), None)
+            .await?;
+        mappings.push(m);
+    }
+    let errors = Arc::new(MemoryErrorStore::new());
+    let imports = Arc::new(MemoryImportStore::new());
+    let mut config = EngineConfig::new("demo");
+    config.parent_wait = Duration::from_secs(600);
+    let engine = Engine::new(
+        Arc::new(CachedMappings::new(store.clone(), Duration::from_secs(1))),
+        Arc::new(MemoryLedger::new()),
+        Arc::new(client.clone()),
+        errors.clone(),
+        config,
+    )
+    .with_imports(imports.clone());
+
+    step(3, "import the existing records");
+    let import_queue = Arc::new(MemoryQueue::new());
+    let reader = Arc::new(ClientReader::new(sf_client.clone()));
+    let runner = ImportRunner {
+        store: imports.clone(),
+        mappings: store.clone(),
+        reader: reader.clone(),
+        publisher: Publisher::new(import_queue.clone(), PublishPolicy::default()),
+        continuation: Arc::new(MemoryContinuation::new()),
+        settings: RunSettings::default(),
+    };
+    let mut pipeline = Pipeline {
+        engine,
+        queue: import_queue.clone(),
+        totals: BatchReport::default(),
+        next_id: 0,
+    };
+    for object in ["Invoice__c", "Invoice_Line__c"] {
+        let record = runner
+            .create(object, None, 50_000, OffsetDateTime::now_utc())
+            .await?;
+        match runner.run(&record.id, "demo", None).await? {
+            RunOutcome::Completed { .. } => {}
+            other => bail!("import of {object} did not complete: {other:?}"),
+        }
+        pipeline.drain(Duration::from_secs(120)).await?;
+        println!("   {object}: {} records imported", record.total);
+    }
+
+    step(
+        4,
+        "change, create and delete records in Salesforce (outbound messages and a sweep)",
+    );
+    let handle = sf.handle();
+    let invoices = sf.ids("Invoice__c");
+    for id in invoices.iter().take(5) {
+        handle
+            .update(
+                "Invoice__c",
+                id,
+                json!({"Name": format!("EDITED {id}"), "Amount__c": 4242.5}),
+            )
+            .map_err(sim)?;
+    }
+    let mut new_ids = Vec::new();
+    for i in 0..3 {
+        let inv = handle.create("Invoice__c", json!({"Name": format!("NEW-{i}"), "Account__c": accounts[i % accounts.len()], "Status__c": "Sent", "Amount__c": 10.5})).map_err(sim)?;
+        handle.create("Invoice_Line__c", json!({"Name": format!("NEW-{i}-L1"), "Invoice__c": inv, "Quantity__c": 2.0, "Unit_Price__c": 5.25})).map_err(sim)?;
+        new_ids.push(inv);
+    }
+    let deleted = invoices[invoices.len() - 1].clone();
+    handle
+        .delete_at(
+            "Invoice__c",
+            &deleted,
+            OffsetDateTime::now_utc() - time::Duration::minutes(2),
+        )
+        .map_err(sim)?;
+    if !sf.wait_outbound_idle(Duration::from_secs(60)).await {
+        bail!("Salesforce's outbound messages were not all acknowledged");
+    }
+    pipeline.queue = live_queue.clone();
+    pipeline.drain(Duration::from_secs(120)).await?;
+    let swept = sweep(
+        store.as_ref(),
+        imports.as_ref(),
+        reader.as_ref(),
+        &Publisher::new(live_queue.clone(), PublishPolicy::default()),
+        OffsetDateTime::now_utc(),
+        false,
+    )
+    .await?;
+    pipeline.drain(Duration::from_secs(60)).await?;
+    let outbound = sf.outbound_counters();
+    println!(
+        "   5 edited, 3 invoices with a line created, 1 deleted; outbound: {outbound:?}; sweep: {:?}",
+        swept
+            .objects
+            .iter()
+            .map(|o| format!("{}: {:?}", o.object, o.outcome))
+            .collect::<Vec<_>>()
+    );
+
+    step(5, "compare HubSpot with Salesforce, record by record");
+    let mut mismatches = Vec::new();
+    let mut compared = 0;
+    for m in &mappings {
+        let hs_object = sfhs_hubspot::domain::describe(&client, &m.hubspot_object)
+            .await?
+            .context("HubSpot object")?;
+        let in_hubspot: BTreeMap<String, Value> = hs
+            .records(&hs_object.object_type_id)
+            .into_iter()
+            .filter_map(|r| {
+                r["properties"][&m.id_property]
+                    .as_str()
+                    .map(|id| (id.to_owned(), r.clone()))
+            })
+            .collect();
+        let ids = sf.ids(&m.salesforce_object);
+        for id in &ids {
+            compared += 1;
+            let Some(row) = handle.get(&m.salesforce_object, id) else {
+                continue;
+            };
+            let raw: serde_json::Map<String, Value> = row.into_iter().collect();
+            let fields = fields_of(&raw);
+            let expected = properties(
+                m,
+                &hs_object,
+                describes.get(&m.salesforce_object),
+                id,
+                |name| {
+                    fields
+                        .iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                        .and_then(|(_, v)| v.as_deref())
+                },
+            )
+            .map_err(|e| anyhow::anyhow!("{id}: {e:?}"))?;
+            let Some(record) = in_hubspot.get(id) else {
+                mismatches.push(format!("{} {id}: missing in HubSpot", m.salesforce_object));
+                continue;
+            };
+            if record["archived"] == json!(true) {
+                mismatches.push(format!("{} {id}: archived in HubSpot", m.salesforce_object));
+            }
+            for (name, want) in &expected {
+                let got = record["properties"][name].as_str().unwrap_or_default();
+                if got != want && !same_number(got, want) {
+                    mismatches.push(format!(
+                        "{} {id}: {name} is {got:?} in HubSpot, {want:?} expected",
+                        m.salesforce_object
+                    ));
+                }
+            }
+        }
+        let extra = in_hubspot
+            .iter()
+            .filter(|(id, r)| r["archived"] != json!(true) && !ids.contains(id))
+            .count();
+        if extra > 0 {
+            mismatches.push(format!(
+                "{}: {extra} HubSpot records whose Salesforce record is gone",
+                m.salesforce_object
+            ));
+        }
+    }
+    let error_records = errors.list().await?;
+    let t = &pipeline.totals;
+    println!("\nSummary");
+    println!("  records compared          {compared}");
+    println!(
+        "  written to HubSpot        {} ({} created)",
+        t.upserted, t.created
+    );
+    println!(
+        "  associations created      {} (removed {})",
+        t.associations_created, t.associations_removed
+    );
+    println!("  archived (deletes)        {}", t.archived);
+    println!("  stale versions dropped    {}", t.dropped_stale);
+    println!("  HubSpot calls             {}", t.hubspot_calls);
+    if t.written > 0 {
+        #[allow(clippy::cast_precision_loss)]
+        let avg = t.latency_received_ms_sum / t.written as f64;
+        println!(
+            "  latency receipt -> write  avg {avg:.0} ms, max {:.0} ms",
+            t.latency_received_ms_max
+        );
+    }
+    println!("  error records             {}", error_records.len());
+    println!(
+        "  took                      {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    for e in error_records.iter().take(10) {
+        println!("  error: {} {} {}", e.object, e.record_id, e.message);
+    }
+    for m in mismatches.iter().take(20) {
+        println!("  mismatch: {m}");
+    }
+    sf.shutdown().await;
+    hs.shutdown().await;
+    if mismatches.is_empty() && error_records.is_empty() && t.archived >= 1 {
+        println!("\nHubSpot matches Salesforce.");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!(
+            "\nHubSpot does NOT match Salesforce ({} mismatches, {} errors).",
+            mismatches.len(),
+            error_records.len()
+        );
+        Ok(ExitCode::from(1))
+    }
+}
+
+fn sim(e: sfhs_salesforce_sim::SfError) -> anyhow::Error {
+    anyhow::anyhow!("the Salesforce simulator refused a change: {e:?}")
+}
+
+/// Numbers compare by value (`10.50` in Salesforce is `10.5` in HubSpot).
+fn same_number(a: &str, b: &str) -> bool {
+    match (a.parse::<f64>(), b.parse::<f64>()) {
+        (Ok(x), Ok(y)) => (x - y).abs() < 1e-9,
+        _ => false,
+    }
+}
