@@ -31,19 +31,6 @@ impl DynamoMappingStore {
     }
 }
 
-fn unavailable<E, R>(operation: &'static str, err: SdkError<E, R>) -> StoreError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    let failure = classify(operation, err);
-    StoreError::Unavailable {
-        message: failure.to_string(),
-        retryable: failure.retryable,
-        source: Some(Box::new(failure)),
-    }
-}
-
 fn decode(item: &HashMap<String, AttributeValue>) -> Result<StoredMapping, StoreError> {
     let pk = item
         .get("pk")
@@ -77,7 +64,7 @@ impl MappingStore for DynamoMappingStore {
                 .set_exclusive_start_key(start)
                 .send()
                 .await
-                .map_err(|e| unavailable("Scan", e))?;
+                .map_err(|e| StoreError::from(classify("Scan", e)))?;
             for item in page.items() {
                 out.push(decode(item)?);
             }
@@ -99,7 +86,7 @@ impl MappingStore for DynamoMappingStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| unavailable("GetItem", e))?;
+            .map_err(|e| StoreError::from(classify("GetItem", e)))?;
         out.item().map(decode).transpose()
     }
 
@@ -134,7 +121,7 @@ impl MappingStore for DynamoMappingStore {
                     found,
                 })
             }
-            Err(e) => Err(unavailable("PutItem", e)),
+            Err(e) => Err(StoreError::from(classify("PutItem", e))),
         }
     }
 
@@ -158,7 +145,7 @@ impl MappingStore for DynamoMappingStore {
                     found,
                 })
             }
-            Err(e) => Err(unavailable("DeleteItem", e)),
+            Err(e) => Err(StoreError::from(classify("DeleteItem", e))),
         }
     }
 }

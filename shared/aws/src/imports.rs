@@ -10,7 +10,6 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use sfhs_core::import::ports::{ImportStore, ImportStoreError, sweep_key};
 use sfhs_core::import::{ImportRecord, SweepState};
@@ -31,19 +30,6 @@ impl DynamoImportStore {
             client,
             table: table.into(),
         }
-    }
-}
-
-fn unavailable<E, R>(operation: &'static str, err: SdkError<E, R>) -> ImportStoreError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    let failure = classify(operation, err);
-    ImportStoreError::Unavailable {
-        message: failure.to_string(),
-        retryable: failure.retryable,
-        source: Some(Box::new(failure)),
     }
 }
 
@@ -141,7 +127,7 @@ impl DynamoImportStore {
                             expected,
                         }
                     } else {
-                        unavailable(operation, e)
+                        ImportStoreError::from(classify(operation, e))
                     }
                 })
             }
@@ -167,7 +153,7 @@ impl DynamoImportStore {
                             expected,
                         }
                     } else {
-                        unavailable(operation, e)
+                        ImportStoreError::from(classify(operation, e))
                     }
                 }),
         }
@@ -185,7 +171,7 @@ impl DynamoImportStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| unavailable("GetItem", e))?;
+            .map_err(|e| ImportStoreError::from(classify("GetItem", e)))?;
         Ok(out.item)
     }
 }
@@ -241,7 +227,7 @@ impl ImportStore for DynamoImportStore {
                 .set_exclusive_start_key(start)
                 .send()
                 .await
-                .map_err(|e| unavailable("Scan", e))?;
+                .map_err(|e| ImportStoreError::from(classify("Scan", e)))?;
             for item in page.items() {
                 out.push(decode_import(item)?);
             }
@@ -277,7 +263,7 @@ impl ImportStore for DynamoImportStore {
                 if is_conditional_check_failed(&e) {
                     ImportStoreError::NotFound { id: id.to_owned() }
                 } else {
-                    unavailable("UpdateItem", e)
+                    ImportStoreError::from(classify("UpdateItem", e))
                 }
             })
     }

@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, KeysAndAttributes, ReturnValue, ReturnValuesOnConditionCheckFailure,
@@ -26,20 +25,6 @@ use time::format_description::well_known::Rfc3339;
 use crate::sdk_error::{classify, is_conditional_check_failed};
 
 type Item = HashMap<String, AttributeValue>;
-
-fn ledger_error<E, R>(operation: &'static str, err: SdkError<E, R>) -> LedgerError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    let f = classify(operation, err);
-    LedgerError {
-        operation,
-        message: f.to_string(),
-        retryable: f.retryable,
-        source: Some(Box::new(f)),
-    }
-}
 
 fn n(v: i64) -> AttributeValue {
     AttributeValue::N(v.to_string())
@@ -119,7 +104,7 @@ impl DynamoLedger {
                 .set_exclusive_start_key(start)
                 .send()
                 .await
-                .map_err(|e| ledger_error("Scan", e))?;
+                .map_err(|e| LedgerError::from(classify("Scan", e)))?;
             for item in page.items() {
                 let pk = item
                     .get("pk")
@@ -176,7 +161,7 @@ impl DynamoLedger {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| ledger_error("GetItem", e))?;
+            .map_err(|e| LedgerError::from(classify("GetItem", e)))?;
         Ok(out.item().map(decode_entry))
     }
 }
@@ -234,7 +219,7 @@ impl Ledger for DynamoLedger {
                     }),
                 )
             }
-            Err(e) => Err(ledger_error("UpdateItem", e)),
+            Err(e) => Err(LedgerError::from(classify("UpdateItem", e))),
         }
     }
 
@@ -270,7 +255,7 @@ impl Ledger for DynamoLedger {
         {
             Ok(_) => Ok(true),
             Err(e) if is_conditional_check_failed(&e) => Ok(false),
-            Err(e) => Err(ledger_error("UpdateItem", e)),
+            Err(e) => Err(LedgerError::from(classify("UpdateItem", e))),
         }
     }
 
@@ -288,7 +273,7 @@ impl Ledger for DynamoLedger {
         match result {
             Ok(_) => Ok(()),
             Err(e) if is_conditional_check_failed(&e) => Ok(()),
-            Err(e) => Err(ledger_error("UpdateItem", e)),
+            Err(e) => Err(LedgerError::from(classify("UpdateItem", e))),
         }
     }
 
@@ -320,7 +305,7 @@ impl Ledger for DynamoLedger {
                     .request_items(&self.table, pending.clone())
                     .send()
                     .await
-                    .map_err(|e| ledger_error("BatchGetItem", e))?;
+                    .map_err(|e| LedgerError::from(classify("BatchGetItem", e)))?;
                 if let Some(items) = reply.responses().and_then(|r| r.get(&self.table)) {
                     for item in items {
                         if let Some(pk) = item.get("pk").and_then(|v| v.as_s().ok()) {
@@ -371,19 +356,6 @@ impl DynamoErrorStore {
     }
 }
 
-fn store_error<E, R>(operation: &'static str, err: SdkError<E, R>) -> ErrorStoreError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    let f = classify(operation, err);
-    ErrorStoreError {
-        message: f.to_string(),
-        retryable: f.retryable,
-        source: Some(Box::new(f)),
-    }
-}
-
 #[async_trait]
 impl ErrorStore for DynamoErrorStore {
     async fn put(&self, r: &ErrorRecord) -> Result<(), ErrorStoreError> {
@@ -415,7 +387,7 @@ impl ErrorStore for DynamoErrorStore {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| store_error("PutItem", e))
+            .map_err(|e| ErrorStoreError::from(classify("PutItem", e)))
     }
 
     async fn list(&self) -> Result<Vec<ErrorRecord>, ErrorStoreError> {
@@ -429,7 +401,7 @@ impl ErrorStore for DynamoErrorStore {
                 .set_exclusive_start_key(start)
                 .send()
                 .await
-                .map_err(|e| store_error("Scan", e))?;
+                .map_err(|e| ErrorStoreError::from(classify("Scan", e)))?;
             all.extend(page.items().iter().filter_map(decode_error));
             match page.last_evaluated_key() {
                 Some(k) if !k.is_empty() => start = Some(k.clone()),
@@ -449,7 +421,7 @@ impl ErrorStore for DynamoErrorStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| store_error("GetItem", e))?;
+            .map_err(|e| ErrorStoreError::from(classify("GetItem", e)))?;
         Ok(out.item().and_then(decode_error))
     }
 
@@ -461,7 +433,7 @@ impl ErrorStore for DynamoErrorStore {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| store_error("DeleteItem", e))
+            .map_err(|e| ErrorStoreError::from(classify("DeleteItem", e)))
     }
 }
 

@@ -77,3 +77,47 @@ where
 pub fn is_conditional_check_failed<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
     matches!(err, SdkError::ServiceError(ctx) if ctx.err().code() == Some("ConditionalCheckFailedException"))
 }
+
+// The domain's store errors, from a classified SDK failure: the message, whether a retry can
+// help, and the failure itself as the source. One place for every adapter.
+
+impl From<SdkFailure> for sfhs_core::mapping::store::StoreError {
+    fn from(f: SdkFailure) -> Self {
+        Self::Unavailable {
+            message: f.to_string(),
+            retryable: f.retryable,
+            source: Some(Box::new(f)),
+        }
+    }
+}
+
+impl From<SdkFailure> for sfhs_core::import::ports::ImportStoreError {
+    fn from(f: SdkFailure) -> Self {
+        Self::Unavailable {
+            message: f.to_string(),
+            retryable: f.retryable,
+            source: Some(Box::new(f)),
+        }
+    }
+}
+
+impl From<SdkFailure> for sfhs_core::sync::LedgerError {
+    fn from(f: SdkFailure) -> Self {
+        Self {
+            operation: f.operation,
+            message: f.to_string(),
+            retryable: f.retryable,
+            source: Some(Box::new(f)),
+        }
+    }
+}
+
+impl From<SdkFailure> for sfhs_core::sync::ErrorStoreError {
+    fn from(f: SdkFailure) -> Self {
+        Self {
+            message: f.to_string(),
+            retryable: f.retryable,
+            source: Some(Box::new(f)),
+        }
+    }
+}
