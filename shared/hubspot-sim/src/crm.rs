@@ -268,6 +268,25 @@ struct WriteInput {
     #[serde(default)]
     properties: Map<String, Value>,
     object_write_trace_id: Option<String>,
+    /// Batch create only: associations made with the new record.
+    #[serde(default)]
+    associations: Vec<InlineAssociation>,
+}
+
+/// `{to: {id}, types: [{associationCategory, associationTypeId}]}` of a created record: the
+/// target's object type is the one the type id connects to.
+#[derive(Deserialize)]
+struct InlineAssociation {
+    to: IdInput,
+    #[serde(default)]
+    types: Vec<AssocType>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AssocType {
+    association_category: String,
+    association_type_id: u32,
 }
 
 #[derive(Deserialize)]
@@ -880,8 +899,13 @@ impl Crm {
                     Err(missing)
                 }
             });
+            let checked = checked.and_then(|c| {
+                self.inline_associations(&id, &inp.associations)
+                    .map(|edges| (c, edges))
+                    .map_err(|e| vec![e])
+            });
             match checked {
-                Ok(c) => plans.push((i, c)),
+                Ok((c, edges)) => plans.push((i, c, edges)),
                 Err(errs) => {
                     let trace = traces[i].clone().unwrap_or_default();
                     for e in &errs {
@@ -902,18 +926,25 @@ impl Crm {
         }
         let store = self.stores.entry(id.clone()).or_default();
         let mut claims = HashMap::new();
-        for (_, c) in &plans {
+        for (_, c, _) in &plans {
             Self::unique_conflict(schema, store, None, c, &mut claims)?;
         }
         let unique = Self::unique_props(schema);
         let now = OffsetDateTime::now_utc();
         let searchable_at = Instant::now() + cfg.search_indexing_delay;
         let mut results = Vec::new();
-        for (i, c) in plans {
+        for (i, c, edges) in plans {
             let rid = self.next_record_id;
             self.next_record_id += 1;
             let store = self.stores.entry(id.clone()).or_default();
             store.apply(rid, &c, &unique, now, searchable_at);
+            for (def, target) in edges {
+                self.edges
+                    .insert((id.clone(), rid, def.to.clone(), target, def.type_id));
+                self.edges
+                    .insert((def.to.clone(), target, id.clone(), rid, def.inverse));
+            }
+            let store = self.stores.entry(id.clone()).or_default();
             let mut r = store.records[&rid].render(c.iter().map(|(n, _)| n.as_str()));
             if let (Some(tr), Some(o)) = (&traces[i], r.as_object_mut()) {
                 o.insert("objectWriteTraceId".into(), json!(tr));
@@ -1262,6 +1293,54 @@ impl Crm {
     pub fn archive_one(&mut self, t: &str, rid: &str) -> Answer {
         let body = json!({"inputs": [{"id": rid}]}).to_string();
         self.batch_archive(t, body.as_bytes())
+    }
+
+    /// The edges a created record's inline associations ask for: each type id must be one from
+    /// `from` (the type id names the target's object type), each target must exist.
+    fn inline_associations(
+        &self,
+        from: &str,
+        inline: &[InlineAssociation],
+    ) -> Result<Vec<(AssocDef, u64)>, PropError> {
+        let mut out = Vec::new();
+        for a in inline {
+            let target = id_string(&a.to.id).unwrap_or_default();
+            if a.types.is_empty() {
+                return Err(PropError {
+                    name: "associations".into(),
+                    value: target,
+                    code: "INVALID_ASSOCIATION",
+                    message: "Every association needs at least one type".into(),
+                });
+            }
+            for ty in &a.types {
+                let Some(def) = self.assoc_defs.iter().find(|d| {
+                    d.from == from
+                        && d.type_id == ty.association_type_id
+                        && d.category == ty.association_category
+                }) else {
+                    return Err(PropError {
+                        name: "associations".into(),
+                        value: target,
+                        code: "INVALID_ASSOCIATION",
+                        message: format!(
+                            "associationTypeId {} in category {} is not an association of {from}",
+                            ty.association_type_id, ty.association_category
+                        ),
+                    });
+                };
+                let Some(t) = self.record_exists(&def.to, &target) else {
+                    return Err(PropError {
+                        name: "associations".into(),
+                        value: target.clone(),
+                        code: "INVALID_ASSOCIATION",
+                        message: format!("No {} with id {target} exists", def.to),
+                    });
+                };
+                out.push((def.clone(), t));
+            }
+        }
+        Ok(out)
     }
 
     // ----- associations --------------------------------------------------------------------

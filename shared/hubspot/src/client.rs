@@ -16,8 +16,8 @@ use crate::config::{ApiVersion, ClientConfig, RetryPolicy, SecretToken};
 use crate::error::{ApiErrorBody, Error, RecordFailure};
 use crate::limiter::{LimiterStats, RateHeaders, RateLimiter, SearchLimiter};
 use crate::types::{
-    ArchiveOutcome, AssociationLabel, AssociationPair, AssociationType, BatchOutcome, ObjectRecord,
-    ObjectSchema, Property, UpsertInput,
+    ArchiveOutcome, AssociationLabel, AssociationPair, AssociationType, BatchOutcome, CreateInput,
+    ObjectRecord, ObjectSchema, Property, UpsertInput,
 };
 
 /// Most inputs HubSpot takes in one records batch; association batches are kept to the same.
@@ -649,6 +649,51 @@ impl HubSpotClient {
             }
         }
         Ok(())
+    }
+
+    /// Creates records with their associations, in batches of 100 (`batch/create`, the only
+    /// write that takes associations inline: one call instead of an upsert and an association
+    /// call). Each input's `trace` is its `objectWriteTraceId`; per-input refusals come back as
+    /// failures naming the trace. A whole-batch refusal (a unique value that already exists,
+    /// for one) is returned as the error: the caller decides how to write those records instead.
+    pub async fn batch_create(
+        &self,
+        object_type: &str,
+        inputs: Vec<CreateInput>,
+    ) -> Result<BatchOutcome<ObjectRecord>, Error> {
+        let path = self.objects(object_type, "/batch/create")?;
+        let inputs = dedup_keep_last(inputs, |i| i.trace.clone());
+        let mut out = BatchOutcome::default();
+        for chunk in inputs.chunks(BATCH_SIZE) {
+            let inputs: Vec<Value> = chunk
+                .iter()
+                .map(|i| {
+                    let associations: Vec<Value> = i
+                        .associations
+                        .iter()
+                        .map(|(to, ty)| json!({"to": {"id": to}, "types": [ty]}))
+                        .collect();
+                    json!({
+                        "objectWriteTraceId": i.trace,
+                        "properties": i.properties,
+                        "associations": associations,
+                    })
+                })
+                .collect();
+            let reply = self
+                .call(
+                    Method::POST,
+                    &path,
+                    &[],
+                    Some(&json!({ "inputs": inputs })),
+                    Kind::Normal,
+                )
+                .await?;
+            let r: BatchResponse<ObjectRecord> = decode(&reply, "batch create")?;
+            out.successes.extend(r.results);
+            out.failures.extend(item_failures(&r.errors, reply.status));
+        }
+        Ok(out)
     }
 
     /// Reads records by HubSpot id (`id_property` `None`) or by a unique property, in batches

@@ -27,6 +27,6 @@ pub use limiter::{LimiterStats, Permit, RateHeaders, RateLimiter, SearchLimiter}
 pub use sync::category as error_category;
 pub use types::{
     ArchiveOutcome, AssociationCategory, AssociationLabel, AssociationPair, AssociationType,
-    BatchOutcome, ObjectRecord, ObjectSchema, Property, PropertyOption, SchemaAssociation,
-    SchemaLabels, UpsertInput,
+    BatchOutcome, CreateInput, ObjectRecord, ObjectSchema, Property, PropertyOption,
+    SchemaAssociation, SchemaLabels, UpsertInput,
 };

@@ -38,6 +38,12 @@ struct State {
     daily_blocked_until: Option<OffsetDateTime>,
     calls: u64,
     waits: u64,
+    /// This process's share of the budget (0 < share <= 1): cut on a 429, grown back while
+    /// HubSpot reports room (additive increase, multiplicative decrease, as TCP does), so that
+    /// several processes of one app settle below the limit instead of racing for the last calls.
+    share: f64,
+    last_cut: Option<Instant>,
+    last_growth: Instant,
 }
 
 /// A snapshot of the limiter, for logs and tests.
@@ -62,7 +68,9 @@ pub struct LimiterStats {
 /// `max x (1 - reserved_share)` slots count at once. When a response reports fewer remaining
 /// calls than this process accounts for (other processes of the same app), the difference is
 /// added as slots, so the process slows down to the server's view; a 429 that still happens
-/// holds all callers for a pause.
+/// holds all callers for a pause and cuts this process's share of the budget by a quarter; the
+/// share grows back by one call per tenth of a window while HubSpot reports a fifth of the
+/// budget free. Several processes of one app (Lambda instances) so settle just under the limit.
 #[derive(Debug)]
 pub struct RateLimiter {
     state: Mutex<State>,
@@ -91,6 +99,9 @@ impl RateLimiter {
                 daily_blocked_until: None,
                 calls: 0,
                 waits: 0,
+                share: 1.0,
+                last_cut: None,
+                last_growth: Instant::now(),
             }),
             reserved_share: reserved_share.clamp(0.0, 0.95),
             portal_offset,
@@ -103,8 +114,8 @@ impl RateLimiter {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn capacity(&self, max: u32) -> u32 {
-        let cap = (f64::from(max) * (1.0 - self.reserved_share)).floor();
+    fn capacity(&self, max: u32, share: f64) -> u32 {
+        let cap = (f64::from(max) * (1.0 - self.reserved_share) * share).floor();
         // The value is within 1..=u32::MAX by construction.
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let cap = cap as u32;
@@ -168,7 +179,7 @@ impl RateLimiter {
                 let horizon = window + Self::margin(window);
                 st.slots
                     .retain(|s| s.done.is_none_or(|d| now.duration_since(d) < horizon));
-                let cap = self.capacity(st.max) as usize;
+                let cap = self.capacity(st.max, st.share) as usize;
                 match st.blocked_until {
                     Some(b) if b > now => Some(b - now),
                     _ if st.slots.len() < cap => {
@@ -228,6 +239,19 @@ impl RateLimiter {
             st.daily_remaining = Some(r);
         }
         if let (Some(max), Some(rem)) = (headers.max, headers.remaining) {
+            // Grow back by one call a tenth of a window while HubSpot reports a fifth of the
+            // budget free (nobody is short), never within a window of a cut.
+            let window = st.window;
+            let calm = st.last_cut.is_none_or(|c| now.duration_since(c) >= window);
+            if st.share < 1.0
+                && calm
+                && u64::from(rem) * 5 >= u64::from(max)
+                && now.duration_since(st.last_growth) >= window / 10
+            {
+                let full = f64::from(max) * (1.0 - self.reserved_share);
+                st.share = (st.share + 1.0 / full.max(1.0)).min(1.0);
+                st.last_growth = now;
+            }
             // Compare with what this process had counting when HubSpot counted this call.
             let server_used = max.saturating_sub(rem) as usize;
             let horizon = st.window + Self::margin(st.window);
@@ -253,10 +277,19 @@ impl RateLimiter {
         self.finish(permit, &RateHeaders::default());
     }
 
-    /// A rolling-window 429 arrived: hold every caller for `wait`.
+    /// A rolling-window 429 arrived: hold every caller for `wait`, and cut this process's
+    /// share by a quarter (once per half window: the calls in flight meet the same full window).
     pub fn back_off(&self, wait: Duration) {
         let mut st = self.lock();
-        let until = Instant::now() + wait;
+        let now = Instant::now();
+        let half = st.window / 2;
+        if st.last_cut.is_none_or(|c| now.duration_since(c) >= half) {
+            let full = f64::from(st.max) * (1.0 - self.reserved_share);
+            st.share = (st.share * 0.75).max(1.0 / full.max(1.0));
+            st.last_cut = Some(now);
+            st.last_growth = now;
+        }
+        let until = now + wait;
         if st.blocked_until.is_none_or(|b| b < until) {
             st.blocked_until = Some(until);
         }
@@ -277,7 +310,7 @@ impl RateLimiter {
         let st = self.lock();
         LimiterStats {
             max: st.max,
-            capacity: self.capacity(st.max),
+            capacity: self.capacity(st.max, st.share),
             window: st.window,
             calls: st.calls,
             waits: st.waits,
@@ -365,6 +398,41 @@ mod tests {
         l.complete(p, &RateHeaders::default());
         let blocked = tokio::time::timeout(Duration::from_millis(50), l.acquire()).await;
         assert!(blocked.is_err(), "the window is full");
+    }
+
+    #[tokio::test]
+    async fn a_429_cuts_the_share_and_room_grows_it_back() {
+        let l = RateLimiter::new(100, Duration::from_millis(200), 0.0, UtcOffset::UTC);
+        assert_eq!(l.stats().capacity, 100);
+        l.back_off(Duration::from_millis(1));
+        assert_eq!(l.stats().capacity, 75);
+        // The calls in flight meet the same full window: one cut per half window.
+        l.back_off(Duration::from_millis(1));
+        assert_eq!(l.stats().capacity, 75);
+        // No growth while HubSpot reports little room, nor within a window of the cut.
+        let tight = RateHeaders {
+            max: Some(100),
+            remaining: Some(3),
+            ..RateHeaders::default()
+        };
+        let roomy = RateHeaders {
+            remaining: Some(60),
+            ..tight
+        };
+        let p = l.acquire().await.unwrap();
+        l.complete(p, &roomy);
+        assert_eq!(l.stats().capacity, 75);
+        tokio::time::sleep(Duration::from_millis(220)).await;
+        let p = l.acquire().await.unwrap();
+        l.complete(p, &tight);
+        assert_eq!(l.stats().capacity, 75);
+        let p = l.acquire().await.unwrap();
+        l.complete(p, &roomy);
+        assert_eq!(l.stats().capacity, 76);
+        // At most one call a tenth of a window.
+        let p = l.acquire().await.unwrap();
+        l.complete(p, &roomy);
+        assert_eq!(l.stats().capacity, 76);
     }
 
     #[tokio::test]

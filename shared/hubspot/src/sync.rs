@@ -6,13 +6,13 @@ use std::collections::{HashMap, HashSet};
 use async_trait::async_trait;
 use sfhs_core::mapping::schema::HsObject;
 use sfhs_core::sync::{
-    ErrorCategory, HubSpotWriter, UpsertRecord, Upserted, WriteError, WriteErrorKind, WriteFailure,
-    WriterStats,
+    CreateRecord, ErrorCategory, HubSpotWriter, UpsertRecord, Upserted, WriteError, WriteErrorKind,
+    WriteFailure, WriterStats,
 };
 
 use crate::client::HubSpotClient;
 use crate::error::{Error, RecordFailure};
-use crate::types::{AssociationPair, AssociationType, UpsertInput};
+use crate::types::{AssociationPair, AssociationType, CreateInput, UpsertInput};
 
 /// The category of a refusal, from HubSpot's status and error code.
 pub fn category(status: u16, code: Option<&str>, category: Option<&str>) -> ErrorCategory {
@@ -60,6 +60,40 @@ fn failure(f: &RecordFailure) -> WriteFailure {
         value: f.value.clone(),
         message: f.message.clone(),
         retryable: f.status == 429 || f.status == 423 || f.status >= 500,
+    }
+}
+
+impl HubSpotClient {
+    /// The association type from `from` to `to` with `label` (`None`: the unlabelled type), from
+    /// the portal's cached labels.
+    async fn association_type(
+        &self,
+        from: &str,
+        to: &str,
+        label: Option<&str>,
+    ) -> Result<AssociationType, WriteError> {
+        let labels = self
+            .association_labels(from, to)
+            .await
+            .map_err(|e| write_error("association labels", e))?;
+        let found = labels.iter().find(|l| match (label, l.label.as_deref()) {
+            (Some(want), Some(have)) => have.eq_ignore_ascii_case(want),
+            (None, None) => true,
+            _ => false,
+        });
+        found.map(AssociationType::from).ok_or_else(|| WriteError {
+            operation: "associate",
+            kind: WriteErrorKind::Permanent {
+                category: ErrorCategory::Association,
+            },
+            message: match label {
+                Some(label) => format!(
+                    "HubSpot has no association label {label:?} from {from} to {to}; create it or fix the mapping"
+                ),
+                None => format!("HubSpot has no unlabelled association type from {from} to {to}"),
+            },
+            source: None,
+        })
     }
 }
 
@@ -114,6 +148,67 @@ impl HubSpotWriter for HubSpotClient {
         Ok(results)
     }
 
+    async fn create(
+        &self,
+        object: &str,
+        id_property: &str,
+        records: Vec<CreateRecord>,
+    ) -> Result<HashMap<String, Result<Upserted, WriteFailure>>, WriteError> {
+        // The type of each (target object, label), from the cached labels.
+        let mut types: HashMap<(String, Option<String>), AssociationType> = HashMap::new();
+        for a in records.iter().flat_map(|r| &r.associations) {
+            let key = (a.to.clone(), a.label.clone());
+            if types.contains_key(&key) {
+                continue;
+            }
+            let ty = self
+                .association_type(object, &a.to, a.label.as_deref())
+                .await?;
+            types.insert(key, ty);
+        }
+        let mut inputs = Vec::with_capacity(records.len());
+        for r in records {
+            let mut properties = r.properties;
+            properties.insert(id_property.to_owned(), r.id.clone());
+            let associations = r
+                .associations
+                .into_iter()
+                .filter_map(|a| types.get(&(a.to, a.label)).map(|ty| (a.to_id, *ty)))
+                .collect();
+            inputs.push(CreateInput {
+                trace: r.id,
+                properties,
+                associations,
+            });
+        }
+        let out = self
+            .batch_create(object, inputs)
+            .await
+            .map_err(|e| write_error("batch create", e))?;
+        let mut results = HashMap::new();
+        for rec in out.successes {
+            let id = rec
+                .object_write_trace_id
+                .clone()
+                .or_else(|| rec.get(id_property).map(str::to_owned));
+            if let Some(id) = id {
+                results.insert(
+                    id,
+                    Ok(Upserted {
+                        hubspot_id: rec.id.clone(),
+                        created: true,
+                    }),
+                );
+            }
+        }
+        for f in &out.failures {
+            for id in &f.ids {
+                results.insert(id.clone(), Err(failure(f)));
+            }
+        }
+        Ok(results)
+    }
+
     async fn archive(
         &self,
         object: &str,
@@ -140,27 +235,8 @@ impl HubSpotWriter for HubSpotClient {
         let out = match label {
             None => self.batch_associate_default(from, to, &input).await,
             Some(label) => {
-                let labels = self
-                    .association_labels(from, to)
-                    .await
-                    .map_err(|e| write_error("association labels", e))?;
-                let Some(found) = labels
-                    .iter()
-                    .find(|l| l.label.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(label)))
-                else {
-                    return Err(WriteError {
-                        operation: "associate",
-                        kind: WriteErrorKind::Permanent {
-                            category: ErrorCategory::Association,
-                        },
-                        message: format!(
-                            "HubSpot has no association label {label:?} from {from} to {to}; create it or fix the mapping"
-                        ),
-                        source: None,
-                    });
-                };
-                self.batch_associate(from, to, &input, &[AssociationType::from(found)])
-                    .await
+                let ty = self.association_type(from, to, Some(label)).await?;
+                self.batch_associate(from, to, &input, &[ty]).await
             }
         }
         .map_err(|e| write_error("associate", e))?;

@@ -101,6 +101,9 @@ pub struct ObjectRecord {
     /// Set by upserts: whether the record was created.
     #[serde(default)]
     pub new: Option<bool>,
+    /// Echoed by batch create when the input carried one.
+    #[serde(default)]
+    pub object_write_trace_id: Option<String>,
 }
 
 impl ObjectRecord {
@@ -129,6 +132,17 @@ impl UpsertInput {
                 .collect(),
         }
     }
+}
+
+/// One record to create, with the associations it is created with. `trace` becomes the input's
+/// `objectWriteTraceId` (unique within a call), which lets HubSpot refuse one input and write the
+/// others (207) and names the refused one.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CreateInput {
+    pub trace: String,
+    pub properties: BTreeMap<String, String>,
+    /// `(target HubSpot id, type)`; the type id names the target's object type.
+    pub associations: Vec<(String, AssociationType)>,
 }
 
 /// The result of a batch operation split per input.

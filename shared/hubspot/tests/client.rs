@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use common::{TOKEN, config, setup, sim};
 use sfhs_hubspot::{
-    ApiVersion, AssociationPair, AssociationType, ClientConfig, Error, HubSpotClient, SecretToken,
-    UpsertInput,
+    ApiVersion, AssociationPair, AssociationType, ClientConfig, CreateInput, Error, HubSpotClient,
+    SecretToken, UpsertInput,
 };
 use sfhs_hubspot_sim::{Fault, FaultKind, PartialStatus};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -230,6 +230,60 @@ async fn associations_end_to_end() {
             .await
             .unwrap();
         assert_eq!(read[&w1], vec![http[1].clone()]);
+    }
+}
+
+fn create_input(id: &str, to: Option<(&str, AssociationType)>) -> CreateInput {
+    CreateInput {
+        trace: id.into(),
+        properties: [("sf_id", id), ("name", id)]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+        associations: to.map(|(t, ty)| (t.to_owned(), ty)).into_iter().collect(),
+    }
+}
+
+#[tokio::test]
+async fn batch_create_carries_associations_and_names_refused_inputs() {
+    for version in [ApiVersion::V2026_09, ApiVersion::Legacy] {
+        let (sim, client, t) = setup(version, |b| b).await;
+        let contacts = reqwest_free_create_contacts(&sim.base_url(), 1).await;
+        let labels = client.association_labels(&t, "contacts").await.unwrap();
+        let ty = AssociationType::from(&labels[0]);
+        let out = client
+            .batch_create(
+                &t,
+                vec![
+                    create_input("c1", Some((&contacts[0], ty))),
+                    create_input("c2", None),
+                    // A target that does not exist: this input alone is refused.
+                    create_input("c3", Some(("987654", ty))),
+                ],
+            )
+            .await
+            .unwrap();
+        assert_eq!(out.successes.len(), 2, "{version:?}");
+        let c1 = out
+            .successes
+            .iter()
+            .find(|r| r.object_write_trace_id.as_deref() == Some("c1"))
+            .unwrap();
+        assert_eq!(out.failures.len(), 1);
+        assert_eq!(out.failures[0].ids, vec!["c3".to_string()]);
+        let read = client
+            .read_associations(&t, "contacts", std::slice::from_ref(&c1.id))
+            .await
+            .unwrap();
+        assert_eq!(read[&c1.id], vec![contacts[0].clone()]);
+        // A unique value HubSpot has already: the whole call is refused, nothing written.
+        let before = sim.sim().records(&t).len();
+        let e = client
+            .batch_create(&t, vec![create_input("c1", None), create_input("c4", None)])
+            .await
+            .unwrap_err();
+        assert!(!e.is_retryable(), "{e}");
+        assert_eq!(sim.sim().records(&t).len(), before);
     }
 }
 

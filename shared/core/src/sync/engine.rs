@@ -10,8 +10,9 @@ use time::OffsetDateTime;
 use tracing::Instrument;
 
 use super::ports::{
-    Claim, Commit, ErrorCategory, ErrorRecord, ErrorStore, HubSpotWriter, Ledger, LedgerEntry,
-    ParentLink, UpsertRecord, WriteError, WriteErrorKind, WriteFailure, ledger_key,
+    Claim, Commit, CreateRecord, ErrorCategory, ErrorRecord, ErrorStore, HubSpotWriter, Ledger,
+    LedgerEntry, NewAssociation, ParentLink, UpsertRecord, Upserted, WriteError, WriteErrorKind,
+    WriteFailure, ledger_key,
 };
 use super::version::{VersionSource, millis, record_version};
 use crate::emf::Emf;
@@ -26,6 +27,12 @@ use crate::work_item::{Op, Source, WorkItem, WorkItemError};
 const CHUNK: usize = 100;
 /// Most entries kept in the cache of parents found by property.
 const PARENT_CACHE_MAX: usize = 200_000;
+/// How long an object's records are upserted rather than created after a create call found
+/// records HubSpot already had (records this ledger does not know: a lost commit, a migration).
+const CREATE_BACKOFF: Duration = Duration::from_secs(600);
+
+/// Which association of which job: (job index, association index).
+type Slot = (usize, usize);
 
 /// One queue message.
 #[derive(Debug, Clone)]
@@ -166,6 +173,8 @@ pub struct Engine {
     config: EngineConfig,
     schemas: Mutex<HashMap<String, (Instant, Arc<HsObject>)>>,
     parents_by_property: Mutex<HashMap<(String, String, String), String>>,
+    /// HubSpot object -> until when its new records are upserted instead of created.
+    create_backoff: Mutex<HashMap<String, Instant>>,
     daily_until: Mutex<Option<OffsetDateTime>>,
     imports: Option<Arc<dyn ImportStore>>,
 }
@@ -299,6 +308,33 @@ fn field_value<'a>(item: &'a WorkItem, name: &str) -> Option<&'a Option<String>>
     })
 }
 
+/// A lookup's value: Salesforce leaves null fields out of outbound messages, so absent, nil and
+/// blank all mean "no parent".
+fn lookup_value(item: &WorkItem, lookup: &str) -> Option<String> {
+    field_value(item, lookup)
+        .cloned()
+        .flatten()
+        .filter(|v| !v.trim().is_empty())
+}
+
+/// Records a write HubSpot confirmed: counters, latencies, the HubSpot id.
+fn written(j: &mut Job, up: Upserted, report: &mut BatchReport, now_ms: i64) {
+    report.upserted += 1;
+    report.created += u64::from(up.created);
+    #[allow(clippy::cast_precision_loss)]
+    {
+        let lv = (now_ms - j.version).max(0) as f64;
+        let lr = (now_ms - millis(j.item.received_at)).max(0) as f64;
+        report.written += 1;
+        report.latency_version_ms_sum += lv;
+        report.latency_version_ms_max = report.latency_version_ms_max.max(lv);
+        report.latency_received_ms_sum += lr;
+        report.latency_received_ms_max = report.latency_received_ms_max.max(lr);
+    }
+    j.hubspot_id = Some(up.hubspot_id);
+    j.st = St::Written;
+}
+
 fn conversion_category(e: &ConversionError) -> ErrorCategory {
     match e {
         ConversionError::NotAnOption { .. } => ErrorCategory::Picklist,
@@ -322,6 +358,7 @@ impl Engine {
             config,
             schemas: Mutex::new(HashMap::new()),
             parents_by_property: Mutex::new(HashMap::new()),
+            create_backoff: Mutex::new(HashMap::new()),
             daily_until: Mutex::new(None),
             imports: None,
         }
@@ -679,6 +716,16 @@ impl Engine {
 
     /// Upserts and archives, by HubSpot object, in chunks of 100.
     async fn write(&self, jobs: &mut [Job], report: &mut BatchReport) {
+        // New records with their associations in one call; the rest (and any create refused)
+        // are upserted.
+        self.create_new(jobs, report).await;
+        if report.daily_limit {
+            for j in jobs.iter_mut().filter(|j| j.st == St::Active) {
+                j.retry("HubSpot daily limit reached");
+            }
+            return;
+        }
+
         // Upserts.
         let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
         for (i, j) in jobs.iter().enumerate() {
@@ -757,24 +804,7 @@ impl Engine {
                     for i in idx {
                         let j = &mut jobs[i];
                         match outcomes.remove(&j.item.record_id) {
-                            Some(Ok(up)) => {
-                                report.upserted += 1;
-                                report.created += u64::from(up.created);
-                                #[allow(clippy::cast_precision_loss)]
-                                {
-                                    let lv = (now_ms - j.version).max(0) as f64;
-                                    let lr = (now_ms - millis(j.item.received_at)).max(0) as f64;
-                                    report.written += 1;
-                                    report.latency_version_ms_sum += lv;
-                                    report.latency_version_ms_max =
-                                        report.latency_version_ms_max.max(lv);
-                                    report.latency_received_ms_sum += lr;
-                                    report.latency_received_ms_max =
-                                        report.latency_received_ms_max.max(lr);
-                                }
-                                j.hubspot_id = Some(up.hubspot_id);
-                                j.st = St::Written;
-                            }
+                            Some(Ok(up)) => written(j, up, report, now_ms),
                             Some(Err(f)) if f.retryable => j.retry(f.message),
                             Some(Err(f)) => {
                                 let WriteFailure {
@@ -857,74 +887,191 @@ impl Engine {
         }
     }
 
-    fn call_failed(&self, j: &mut Job, e: &WriteError) {
-        match e.kind {
-            WriteErrorKind::Permanent { category } => {
-                j.fail(category, None, None, e.to_string());
+    /// Creates the records HubSpot has never had from this ledger (no HubSpot id, no tombstone)
+    /// whose parents are all known, each with its associations, in one `create` call per 100
+    /// records instead of an upsert and an association call. Records it cannot create this way
+    /// stay `Active` for the upsert path: parents not found yet, a refused value (the upsert
+    /// reports it), or a whole call refused because HubSpot had some of them already (then the
+    /// object's records are upserted for [`CREATE_BACKOFF`]).
+    async fn create_new(&self, jobs: &mut [Job], report: &mut BatchReport) {
+        let now = Instant::now();
+        let candidates: Vec<usize> = {
+            let mut backoff = lock(&self.create_backoff);
+            backoff.retain(|_, until| *until > now);
+            jobs.iter()
+                .enumerate()
+                .filter(|(_, j)| {
+                    j.st == St::Active
+                        && j.item.op == Op::Upsert
+                        && j.prior.hubspot_id.is_none()
+                        && !j.prior.deleted
+                        && !backoff.contains_key(j.hs_object())
+                })
+                .map(|(i, _)| i)
+                .collect()
+        };
+        if candidates.is_empty() {
+            return;
+        }
+        let mut wanted: Vec<(Slot, String)> = Vec::new();
+        for &i in &candidates {
+            let j = &jobs[i];
+            for (a, am) in j.mapping.mapping.associations.iter().enumerate() {
+                if let Some(parent) = lookup_value(&j.item, &am.lookup) {
+                    wanted.push(((i, a), parent));
+                }
             }
-            _ => j.retry(e.to_string()),
+        }
+        let found = self
+            .resolve_parents(jobs, &wanted, &HashMap::new(), report)
+            .await;
+        let mut links: HashMap<usize, Vec<(usize, String, String)>> = HashMap::new();
+        let mut blocked: Vec<usize> = Vec::new();
+        for ((i, a), parent) in wanted {
+            match found.get(&(i, a)) {
+                Some(Ok(Some(h))) => links.entry(i).or_default().push((a, parent, h.clone())),
+                _ => blocked.push(i),
+            }
+        }
+        let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+        for &i in &candidates {
+            if !blocked.contains(&i) {
+                let j = &jobs[i];
+                groups
+                    .entry((j.hs_object().to_owned(), j.id_property().to_owned()))
+                    .or_default()
+                    .push(i);
+            }
+        }
+        let mut calls = Vec::new();
+        for ((object, id_property), idx) in groups {
+            for chunk in idx.chunks(CHUNK) {
+                let records: Vec<CreateRecord> = chunk
+                    .iter()
+                    .map(|&i| {
+                        let j = &jobs[i];
+                        let associations = links
+                            .get(&i)
+                            .into_iter()
+                            .flatten()
+                            .map(|(a, _, h)| {
+                                let am = &j.mapping.mapping.associations[*a];
+                                NewAssociation {
+                                    to: am.to.clone(),
+                                    to_id: h.clone(),
+                                    label: am.label.clone(),
+                                }
+                            })
+                            .collect();
+                        CreateRecord {
+                            id: j.item.record_id.clone(),
+                            properties: j.properties.clone(),
+                            associations,
+                        }
+                    })
+                    .collect();
+                let oldest_claim = chunk
+                    .iter()
+                    .map(|&i| jobs[i].claimed_at)
+                    .min()
+                    .unwrap_or_else(Instant::now);
+                calls.push((
+                    object.clone(),
+                    id_property.clone(),
+                    chunk.to_vec(),
+                    records,
+                    oldest_claim,
+                ));
+            }
+        }
+        let hubspot = &self.hubspot;
+        let guard = self.config.lease / 2;
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let stop = &stop;
+        let results: Vec<_> = stream::iter(calls)
+            .map(
+                |(object, id_property, idx, records, oldest_claim)| async move {
+                    // Not started: the records stay Active and go the upsert way, which checks
+                    // the lease and the daily stop again.
+                    if stop.load(std::sync::atomic::Ordering::SeqCst)
+                        || oldest_claim.elapsed() > guard
+                    {
+                        return (object, idx, None);
+                    }
+                    let r = hubspot.create(&object, &id_property, records).await;
+                    if let Err(e) = &r
+                        && matches!(e.kind, WriteErrorKind::DailyLimit { .. })
+                    {
+                        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+                    }
+                    (object, idx, Some(r))
+                },
+            )
+            .buffer_unordered(4)
+            .collect()
+            .await;
+        let now_ms = millis(OffsetDateTime::now_utc());
+        for (object, idx, result) in results {
+            match result {
+                None => {}
+                Some(Ok(mut outcomes)) => {
+                    for i in idx {
+                        let j = &mut jobs[i];
+                        match outcomes.remove(&j.item.record_id) {
+                            Some(Ok(up)) => {
+                                written(j, up, report, now_ms);
+                                for (a, parent, h) in links.remove(&i).unwrap_or_default() {
+                                    let lookup = j.mapping.mapping.associations[a].lookup.clone();
+                                    report.associations_created += 1;
+                                    j.parents.insert(
+                                        lookup,
+                                        ParentLink {
+                                            salesforce_id: parent,
+                                            hubspot_id: Some(h),
+                                        },
+                                    );
+                                }
+                            }
+                            Some(Err(f)) if f.retryable => j.retry(f.message),
+                            // Refused or missing: the upsert path writes it or reports why.
+                            Some(Err(_)) | None => {}
+                        }
+                    }
+                }
+                Some(Err(e)) => match e.kind {
+                    WriteErrorKind::Permanent { .. } => {
+                        tracing::info!(
+                            object = %object,
+                            error = %e,
+                            "create refused; upserting this object's new records for a while"
+                        );
+                        lock(&self.create_backoff).insert(object, Instant::now() + CREATE_BACKOFF);
+                    }
+                    _ => {
+                        self.note_daily(&e, report);
+                        for i in idx {
+                            jobs[i].retry(e.to_string());
+                        }
+                    }
+                },
+            }
         }
     }
 
-    /// Makes associations match lookups for written upserts.
-    async fn associate(&self, jobs: &mut [Job], report: &mut BatchReport) {
-        // Batch-local HubSpot ids, by ledger key: parents written in this batch.
-        let local: HashMap<String, String> = jobs
-            .iter()
-            .filter(|j| j.st == St::Written && j.item.op == Op::Upsert)
-            .filter_map(|j| j.hubspot_id.clone().map(|h| (j.key.clone(), h)))
-            .collect();
-
-        // What each job needs: (job, lookup, new parent sf id or None) plus carried links.
-        struct Need {
-            job: usize,
-            assoc: usize,
-            new: Option<String>,
-            old: Option<String>,
-        }
-        let mut needs: Vec<Need> = Vec::new();
-        for (i, j) in jobs.iter_mut().enumerate() {
-            if !(j.st == St::Written && j.item.op == Op::Upsert) {
-                continue;
-            }
-            let same_record = !j.prior.deleted && j.prior.hubspot_id == j.hubspot_id;
-            for (a, am) in j.mapping.mapping.associations.iter().enumerate() {
-                let prior = if same_record {
-                    j.prior.parents.get(&am.lookup).cloned()
-                } else {
-                    None
-                };
-                // Salesforce leaves null fields out of outbound messages: absent is null.
-                let new = field_value(&j.item, &am.lookup)
-                    .cloned()
-                    .flatten()
-                    .filter(|v| !v.trim().is_empty());
-                if let (Some(p), Some(n)) = (&prior, &new)
-                    && p.salesforce_id == *n
-                    && p.hubspot_id.is_some()
-                {
-                    j.parents.insert(am.lookup.clone(), p.clone());
-                    continue;
-                }
-                needs.push(Need {
-                    job: i,
-                    assoc: a,
-                    new,
-                    old: prior.and_then(|p| p.hubspot_id),
-                });
-            }
-        }
-        if needs.is_empty() {
-            return;
-        }
-
-        // Resolve parents: through the ledger (mapping) or a HubSpot property, batched.
-        let mut resolved: HashMap<(usize, usize), Option<String>> = HashMap::new();
+    /// HubSpot ids of the parents `wanted` names (Salesforce ids): written in this batch
+    /// (`local`, by ledger key), from the ledger (mapping lookups) or from a HubSpot property
+    /// (batched and cached). `Ok(None)`: not synced yet; `Err`: the lookup itself failed.
+    async fn resolve_parents(
+        &self,
+        jobs: &[Job],
+        wanted: &[(Slot, String)],
+        local: &HashMap<String, String>,
+        report: &mut BatchReport,
+    ) -> HashMap<Slot, Result<Option<String>, String>> {
         let mut ledger_keys: Vec<String> = Vec::new();
         let mut by_property: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
-        for n in &needs {
-            let Some(parent) = &n.new else { continue };
-            let am = &jobs[n.job].mapping.mapping.associations[n.assoc];
+        for ((i, a), parent) in wanted {
+            let am = &jobs[*i].mapping.mapping.associations[*a];
             match &am.find_parent_by {
                 FindParentBy::Mapping(obj) => {
                     let k = ledger_key(obj, parent);
@@ -970,10 +1117,9 @@ impl Engine {
                 }
             }
         }
-        for n in &needs {
-            let Some(parent) = &n.new else { continue };
-            let j = &jobs[n.job];
-            let am = &j.mapping.mapping.associations[n.assoc];
+        let mut out = HashMap::with_capacity(wanted.len());
+        for ((i, a), parent) in wanted {
+            let am = &jobs[*i].mapping.mapping.associations[*a];
             let id = match &am.find_parent_by {
                 FindParentBy::Mapping(obj) => {
                     let k = ledger_key(obj, parent);
@@ -999,14 +1145,90 @@ impl Engine {
                     }
                 }
             };
-            match id {
-                Ok(id) => {
-                    resolved.insert((n.job, n.assoc), id);
+            out.insert((*i, *a), id);
+        }
+        out
+    }
+
+    fn call_failed(&self, j: &mut Job, e: &WriteError) {
+        match e.kind {
+            WriteErrorKind::Permanent { category } => {
+                j.fail(category, None, None, e.to_string());
+            }
+            _ => j.retry(e.to_string()),
+        }
+    }
+
+    /// Makes associations match lookups for written upserts.
+    async fn associate(&self, jobs: &mut [Job], report: &mut BatchReport) {
+        // Batch-local HubSpot ids, by ledger key: parents written in this batch.
+        let local: HashMap<String, String> = jobs
+            .iter()
+            .filter(|j| j.st == St::Written && j.item.op == Op::Upsert)
+            .filter_map(|j| j.hubspot_id.clone().map(|h| (j.key.clone(), h)))
+            .collect();
+
+        // What each job needs: (job, lookup, new parent sf id or None) plus carried links.
+        struct Need {
+            job: usize,
+            assoc: usize,
+            new: Option<String>,
+            old: Option<String>,
+        }
+        let mut needs: Vec<Need> = Vec::new();
+        for (i, j) in jobs.iter_mut().enumerate() {
+            if !(j.st == St::Written && j.item.op == Op::Upsert) {
+                continue;
+            }
+            let same_record = !j.prior.deleted && j.prior.hubspot_id == j.hubspot_id;
+            for (a, am) in j.mapping.mapping.associations.iter().enumerate() {
+                let prior = if same_record {
+                    j.prior.parents.get(&am.lookup).cloned()
+                } else {
+                    None
+                };
+                // Salesforce leaves null fields out of outbound messages: absent is null.
+                let new = lookup_value(&j.item, &am.lookup);
+                // Made with the record by `create`.
+                if let (Some(done), Some(n)) = (j.parents.get(&am.lookup), &new)
+                    && done.salesforce_id == *n
+                    && done.hubspot_id.is_some()
+                {
+                    continue;
                 }
-                Err(e) => {
-                    let j = &mut jobs[n.job];
-                    j.retry(format!("finding parent {parent} failed: {e}"));
+                if let (Some(p), Some(n)) = (&prior, &new)
+                    && p.salesforce_id == *n
+                    && p.hubspot_id.is_some()
+                {
+                    j.parents.insert(am.lookup.clone(), p.clone());
+                    continue;
                 }
+                needs.push(Need {
+                    job: i,
+                    assoc: a,
+                    new,
+                    old: prior.and_then(|p| p.hubspot_id),
+                });
+            }
+        }
+        if needs.is_empty() {
+            return;
+        }
+
+        // Resolve parents: through the ledger (mapping) or a HubSpot property, batched.
+        let wanted: Vec<(Slot, String)> = needs
+            .iter()
+            .filter_map(|n| n.new.clone().map(|p| ((n.job, n.assoc), p)))
+            .collect();
+        let found = self.resolve_parents(jobs, &wanted, &local, report).await;
+        let mut resolved: HashMap<Slot, Option<String>> = HashMap::new();
+        for ((i, a), parent) in wanted {
+            match found.get(&(i, a)) {
+                Some(Ok(id)) => {
+                    resolved.insert((i, a), id.clone());
+                }
+                Some(Err(e)) => jobs[i].retry(format!("finding parent {parent} failed: {e}")),
+                None => jobs[i].retry(format!("finding parent {parent} failed")),
             }
         }
 

@@ -1,14 +1,14 @@
 //! In-memory implementations of the sync ports, for unit tests, `sfhs dev` and load harnesses.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 
 use super::ports::{
-    Claim, Commit, ErrorCategory, ErrorRecord, ErrorStore, ErrorStoreError, HubSpotWriter, Ledger,
-    LedgerEntry, LedgerError, UpsertRecord, Upserted, WriteError, WriteErrorKind, WriteFailure,
-    WriterStats,
+    Claim, Commit, CreateRecord, ErrorCategory, ErrorRecord, ErrorStore, ErrorStoreError,
+    HubSpotWriter, Ledger, LedgerEntry, LedgerError, UpsertRecord, Upserted, WriteError,
+    WriteErrorKind, WriteFailure, WriterStats,
 };
 use crate::mapping::schema::HsObject;
 
@@ -412,6 +412,78 @@ impl HubSpotWriter for MemoryHubSpot {
                 Ok(Upserted {
                     hubspot_id,
                     created,
+                }),
+            );
+        }
+        Ok(out)
+    }
+
+    async fn create(
+        &self,
+        object: &str,
+        id_property: &str,
+        records: Vec<CreateRecord>,
+    ) -> Result<HashMap<String, Result<Upserted, WriteFailure>>, WriteError> {
+        let mut s = self.call("create")?;
+        let name = Self::canonical(&s, object);
+        // Like HubSpot: a unique value that exists fails the whole call, nothing is written.
+        let taken: HashSet<String> = s
+            .records
+            .get(&name)
+            .map(|recs| {
+                recs.values()
+                    .filter(|x| !x.archived)
+                    .filter_map(|x| x.properties.get(id_property).cloned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(r) = records.iter().find(|r| taken.contains(&r.id)) {
+            return Err(WriteError {
+                operation: "create",
+                kind: WriteErrorKind::Permanent {
+                    category: ErrorCategory::Validation,
+                },
+                message: format!("{id_property} {} already exists", r.id),
+                source: None,
+            });
+        }
+        let mut out = HashMap::new();
+        for r in records {
+            if let Some((p, v)) = r.properties.iter().find(|(_, v)| s.bad_values.contains(*v)) {
+                out.insert(
+                    r.id.clone(),
+                    Err(WriteFailure {
+                        category: ErrorCategory::Validation,
+                        property: Some(p.clone()),
+                        value: Some(v.clone()),
+                        message: format!("Property values were not valid: {p}={v:?}"),
+                        retryable: false,
+                    }),
+                );
+                continue;
+            }
+            s.next_id += 1;
+            let hubspot_id = s.next_id.to_string();
+            let mut properties = r.properties;
+            properties.insert(id_property.to_owned(), r.id.clone());
+            s.records.entry(name.clone()).or_default().insert(
+                hubspot_id.clone(),
+                MemRecord {
+                    hubspot_id: hubspot_id.clone(),
+                    properties,
+                    archived: false,
+                },
+            );
+            for a in r.associations {
+                let t = Self::canonical(&s, &a.to);
+                s.associations
+                    .insert((name.clone(), hubspot_id.clone(), t, a.to_id, a.label));
+            }
+            out.insert(
+                r.id,
+                Ok(Upserted {
+                    hubspot_id,
+                    created: true,
                 }),
             );
         }

@@ -13,8 +13,8 @@ mod version;
 
 pub use engine::{BatchReport, BatchResult, Engine, EngineConfig, InMessage};
 pub use ports::{
-    Claim, Commit, ErrorCategory, ErrorRecord, ErrorStore, ErrorStoreError, HubSpotWriter, Ledger,
-    LedgerEntry, LedgerError, ParentLink, UpsertRecord, Upserted, WriteError, WriteErrorKind,
-    WriteFailure, WriterStats, ledger_key,
+    Claim, Commit, CreateRecord, ErrorCategory, ErrorRecord, ErrorStore, ErrorStoreError,
+    HubSpotWriter, Ledger, LedgerEntry, LedgerError, NewAssociation, ParentLink, UpsertRecord,
+    Upserted, WriteError, WriteErrorKind, WriteFailure, WriterStats, ledger_key,
 };
 pub use version::{VersionSource, record_version};

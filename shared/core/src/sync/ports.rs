@@ -198,6 +198,23 @@ pub struct UpsertRecord {
     pub properties: BTreeMap<String, String>,
 }
 
+/// A record to create with the associations it is created with (`id` as in [`UpsertRecord`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateRecord {
+    pub id: String,
+    pub properties: BTreeMap<String, String>,
+    pub associations: Vec<NewAssociation>,
+}
+
+/// An association made with a created record: to the HubSpot record `to_id` of object `to`,
+/// with the label's type (`None`: the unlabelled type).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAssociation {
+    pub to: String,
+    pub to_id: String,
+    pub label: Option<String>,
+}
+
 /// A record HubSpot wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upserted {
@@ -261,6 +278,16 @@ pub trait HubSpotWriter: Send + Sync + fmt::Debug {
         object: &str,
         id_property: &str,
         records: Vec<UpsertRecord>,
+    ) -> Result<HashMap<String, Result<Upserted, WriteFailure>>, WriteError>;
+
+    /// Creates records, each with its associations, in one call (one result per input id).
+    /// A whole-call `Permanent` error (one of the values of `id_property` exists already, an
+    /// association type HubSpot lacks) writes nothing: the caller upserts those records instead.
+    async fn create(
+        &self,
+        object: &str,
+        id_property: &str,
+        records: Vec<CreateRecord>,
     ) -> Result<HashMap<String, Result<Upserted, WriteFailure>>, WriteError>;
 
     /// Archives the records holding `ids` in `id_property`; ids HubSpot does not have are fine.

@@ -619,8 +619,8 @@ async fn parents_in_a_native_synced_object_are_found_by_property_and_cached() {
     let r = w.engine.process(msgs(&batch)).await;
     assert!(r.retry.is_empty(), "{r:?}");
     assert_eq!(r.report.associations_created, 2);
-    // upsert + one lookup for both + associate
-    assert_eq!(r.report.hubspot_calls, 3);
+    // One lookup for both, then one create that carries the associations.
+    assert_eq!(r.report.hubspot_calls, 2);
     let a1 = hs_id(&w, INVOICE, "a1");
     assert_eq!(
         w.hub.associations(INVOICE, &a1, "companies"),
@@ -636,7 +636,7 @@ async fn parents_in_a_native_synced_object_are_found_by_property_and_cached() {
             &[("Account__c", Some("001A"))],
         )]))
         .await;
-    assert_eq!(r.report.hubspot_calls, 2);
+    assert_eq!(r.report.hubspot_calls, 1);
 }
 
 #[tokio::test]
@@ -854,5 +854,91 @@ async fn no_write_starts_with_less_than_half_of_the_lease_left() {
             .unwrap()
             .lease_owner
             .is_none()
+    );
+}
+
+#[tokio::test]
+async fn new_records_are_created_with_their_associations_in_one_call() {
+    let w = world().await;
+    w.engine
+        .process(msgs(&[item("Invoice__c", "a1", 1, &[("Name", Some("I"))])]))
+        .await;
+    let batch: Vec<WorkItem> = (0..150)
+        .map(|n| line(&format!("l{n}"), 1, Some("a1")))
+        .collect();
+    let r = w.engine.process(msgs(&batch)).await;
+    assert!(r.retry.is_empty(), "{r:?}");
+    assert_eq!(r.report.created, 150);
+    assert_eq!(r.report.associations_created, 150);
+    // Two creates of 100 and 50, no upsert, no association call.
+    assert_eq!(r.report.hubspot_calls, 2);
+    let a1 = hs_id(&w, INVOICE, "a1");
+    assert_eq!(
+        line_parents(&w, "l149"),
+        vec![(a1.clone(), Some("Invoice line".into()))]
+    );
+    let entry = w.ledger.entry("invoice_line__c#l7").unwrap();
+    assert_eq!(
+        entry.parents["Invoice__c"].hubspot_id.as_deref(),
+        Some(a1.as_str())
+    );
+    // An update of a known record is an upsert: its association is left alone.
+    let r = w.engine.process(msgs(&[line("l7", 2, Some("a1"))])).await;
+    assert_eq!((r.report.created, r.report.upserted), (0, 1));
+    assert_eq!(r.report.hubspot_calls, 1);
+}
+
+#[tokio::test]
+async fn records_hubspot_has_but_the_ledger_does_not_are_upserted_not_duplicated() {
+    let w = world().await;
+    // In HubSpot already (a lost ledger commit, a migration), unknown to the ledger.
+    let existing = w.hub.put_record(
+        INVOICE,
+        BTreeMap::from([("salesforce_id".to_string(), "a1".to_string())]),
+    );
+    let r = w
+        .engine
+        .process(msgs(&[
+            item("Invoice__c", "a1", 1, &[("Name", Some("one"))]),
+            item("Invoice__c", "a2", 1, &[("Name", Some("two"))]),
+        ]))
+        .await;
+    assert!(r.retry.is_empty(), "{r:?}");
+    assert_eq!(r.report.upserted, 2);
+    assert_eq!(hs_id(&w, INVOICE, "a1"), existing);
+    let live = w
+        .hub
+        .records(INVOICE)
+        .iter()
+        .filter(|r| !r.archived)
+        .count();
+    assert_eq!(live, 2, "no duplicate of a1");
+    // The refused create costs one call; for a while the object's new records are upserted.
+    assert_eq!(r.report.hubspot_calls, 2);
+    let r = w
+        .engine
+        .process(msgs(&[item("Invoice__c", "a3", 1, &[("Name", Some("3"))])]))
+        .await;
+    assert_eq!(r.report.hubspot_calls, 1);
+    assert_eq!(r.report.created, 1);
+}
+
+#[tokio::test]
+async fn a_child_whose_parent_is_unknown_is_upserted_and_waits() {
+    let w = world().await;
+    let r = w.engine.process(msgs(&[line("l1", 1, Some("a9"))])).await;
+    // Not created with a link it cannot have: upserted, then it waits for a9.
+    assert_eq!(r.report.created, 1);
+    assert_eq!(r.report.waiting, 1);
+    assert_eq!(r.retry.len(), 1);
+    w.engine
+        .process(msgs(&[item("Invoice__c", "a9", 1, &[("Name", Some("I"))])]))
+        .await;
+    let r = w.engine.process(msgs(&[line("l1", 1, Some("a9"))])).await;
+    assert!(r.retry.is_empty(), "{r:?}");
+    let a9 = hs_id(&w, INVOICE, "a9");
+    assert_eq!(
+        line_parents(&w, "l1"),
+        vec![(a9, Some("Invoice line".into()))]
     );
 }
