@@ -118,6 +118,22 @@ impl LiveArgs {
     }
 }
 
+impl LiveArgs {
+    /// The HubSpot client, if a token is set (and not `--offline`).
+    pub fn hubspot_client(&self) -> anyhow::Result<Option<HubSpotClient>> {
+        match (&self.hubspot_token, self.offline) {
+            (Some(token), false) => {
+                let mut config = ClientConfig::new(&self.hubspot_url, SecretToken::new(token));
+                config.api_version = self.hubspot_api_version;
+                Ok(Some(
+                    HubSpotClient::new(config).context("cannot build the HubSpot client")?,
+                ))
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
 /// Connected clients.
 pub struct Sources {
     hubspot: Option<HubSpotClient>,
@@ -127,14 +143,7 @@ pub struct Sources {
 
 impl Sources {
     pub fn connect(args: &LiveArgs) -> anyhow::Result<Self> {
-        let hubspot = match (&args.hubspot_token, args.offline) {
-            (Some(token), false) => {
-                let mut config = ClientConfig::new(&args.hubspot_url, SecretToken::new(token));
-                config.api_version = args.hubspot_api_version;
-                Some(HubSpotClient::new(config).context("cannot build the HubSpot client")?)
-            }
-            _ => None,
-        };
+        let hubspot = args.hubspot_client()?;
         let salesforce = if args.offline {
             None
         } else {

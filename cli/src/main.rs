@@ -13,6 +13,7 @@ mod live;
 mod mappings;
 mod outbound;
 mod preview;
+mod reconcile;
 mod sim;
 mod status;
 
@@ -43,6 +44,8 @@ enum Command {
     Import(import::Args),
     /// Salesforce deletes: sweep them onto the live queue now.
     Deletes(deletes::Args),
+    /// Compare an object in Salesforce, the ledger and HubSpot; enqueue the repairs.
+    Reconcile(reconcile::Args),
     /// Records the worker could not write: list, show, replay.
     Errors(errors::Args),
     /// Per object: synced, waiting, errors, last sync; queue depths.
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
         Command::Sim(cmd) => serve(async { sim::run(cmd).await.map(|()| ExitCode::SUCCESS) }),
         Command::Import(args) => serve(import::run(args)),
         Command::Deletes(args) => serve(deletes::run(args)),
+        Command::Reconcile(args) => serve(reconcile::run(args)),
         Command::Errors(args) => serve(errors::run(args)),
         Command::Status(args) => serve(status::run(args)),
     }

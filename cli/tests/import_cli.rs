@@ -203,3 +203,131 @@ async fn count_start_list_show_cancel_and_sweep() {
     let o = sfhs(&e, &["deletes", "sweep"]);
     assert!(text(&o).contains("enqueued 0 deletes"), "{}", text(&o));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reconcile_finds_missing_stale_and_orphans_and_enqueues_the_repairs() {
+    use sfhs_hubspot::UpsertInput;
+    use sfhs_tests::portal::{INVOICE as HS_INVOICE, TOKEN, mappings, setup_portal, start_hubspot};
+
+    let sim = SimBuilder::new()
+        .seed_size(SeedSize {
+            accounts: 5,
+            invoices: 40,
+            lines: 0,
+            shipments: 0,
+        })
+        .start()
+        .await
+        .expect("salesforce sim");
+    let (hs, client) = start_hubspot(190).await;
+    setup_portal(&hs.base_url(), &client).await;
+    let endpoint = &moto().endpoint;
+    let db = dynamodb(endpoint);
+    let q = sqs(endpoint);
+    let e = Env {
+        salesforce: sim.base_url().to_owned(),
+        imports: unique("imports"),
+        mappings: unique("mappings"),
+        import_queue: create_queue(&q, &unique("import")).await,
+        live_queue: create_queue(&q, &unique("live")).await,
+    };
+    let records = unique("records");
+    for t in [&e.mappings, &records] {
+        create_table(&db, t).await.expect("table");
+    }
+    let invoice = mappings()
+        .into_iter()
+        .find(|m| m.salesforce_object == "Invoice__c")
+        .expect("invoice mapping");
+    let now = OffsetDateTime::now_utc();
+    DynamoMappingStore::new(db.clone(), &e.mappings)
+        .put(
+            &StoredMapping {
+                mapping: invoice,
+                version: 1,
+                updated_at: now,
+                enabled_at: Some(now),
+            },
+            None,
+        )
+        .await
+        .expect("mapping stored");
+    // HubSpot has one of the invoices (unknown to the ledger: stale) and one Salesforce lost.
+    let ids = sim.ids("Invoice__c");
+    client
+        .batch_upsert(
+            HS_INVOICE,
+            "salesforce_id",
+            vec![
+                UpsertInput::new(ids[0].clone(), [("invoice_number", "old")]),
+                UpsertInput::new("a00000000000GONE", [("invoice_number", "gone")]),
+            ],
+        )
+        .await
+        .expect("seed HubSpot");
+
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_sfhs"))
+            .arg("reconcile")
+            .args(args)
+            .envs(child_env(endpoint))
+            .env("SFHS_SALESFORCE_LOGIN_URL", &e.salesforce)
+            .env("SFHS_SALESFORCE_CLIENT_ID", "sim-client")
+            .env("SFHS_SALESFORCE_CLIENT_SECRET", "sim-secret")
+            .env("SFHS_MAPPINGS_TABLE", &e.mappings)
+            .env("SFHS_RECORDS_TABLE", &records)
+            .env("SFHS_IMPORT_QUEUE_URL", &e.import_queue)
+            .env("SFHS_HUBSPOT_BASE_URL", hs.base_url())
+            .env("SFHS_HUBSPOT_TOKEN", TOKEN)
+            .output()
+            .expect("run sfhs")
+    };
+    let o = run(&["Invoice__c", "--dry-run", "--json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let r = json(&o);
+    assert_eq!(
+        (
+            &r["salesforce"],
+            &r["hubspot"],
+            &r["missing"],
+            &r["stale"],
+            &r["orphans"]
+        ),
+        (
+            &Value::from(40),
+            &Value::from(2),
+            &Value::from(39),
+            &Value::from(1),
+            &Value::from(1)
+        ),
+        "{r}"
+    );
+    assert_eq!(r["orphan_ids"][0], "a00000000000GONE");
+    assert!(drain(&q, &e.import_queue).await.is_empty());
+
+    let o = run(&["Invoice__c"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("enqueued 40 upserts and 1 deletes"),
+        "{}",
+        text(&o)
+    );
+    let items: Vec<WorkItem> = drain(&q, &e.import_queue)
+        .await
+        .iter()
+        .map(|b| WorkItem::from_json(b).expect("work item"))
+        .collect();
+    assert_eq!(items.len(), 41);
+    let deletes: Vec<&WorkItem> = items.iter().filter(|i| i.op == Op::Delete).collect();
+    assert_eq!(deletes.len(), 1);
+    assert_eq!(deletes[0].record_id, "a00000000000GONE");
+
+    // An unknown object is a clear error, exit 2.
+    let o = run(&["Nope__c", "--dry-run"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).contains("no mapping of \"Nope__c\""),
+        "{}",
+        text(&o)
+    );
+}

@@ -198,17 +198,27 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
     let key = "invoice__c#a1";
 
     assert_eq!(
-        ledger.claim(key, 10, "w1", now, 5_000).await.unwrap(),
+        ledger
+            .claim(key, 10, false, "w1", now, 5_000)
+            .await
+            .unwrap(),
         Claim::Claimed(Default::default())
     );
     // Another worker: the lease is held (whatever the version).
-    match ledger.claim(key, 11, "w2", now + 1, 5_000).await.unwrap() {
+    match ledger
+        .claim(key, 11, false, "w2", now + 1, 5_000)
+        .await
+        .unwrap()
+    {
         Claim::Leased { owner, until } => assert_eq!((owner.as_str(), until), ("w1", now + 5_000)),
         other => panic!("{other:?}"),
     }
     // The owner may claim again (a redelivery in its own batch).
     assert!(matches!(
-        ledger.claim(key, 10, "w1", now + 2, 5_000).await.unwrap(),
+        ledger
+            .claim(key, 10, false, "w1", now + 2, 5_000)
+            .await
+            .unwrap(),
         Claim::Claimed(_)
     ));
     // Commit by someone else: refused; by the owner: done, lease released.
@@ -241,22 +251,50 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
     // Older or equal versions are stale, for anyone.
     for v in [9, 10] {
         assert_eq!(
-            ledger.claim(key, v, "w2", now + 3, 5_000).await.unwrap(),
+            ledger
+                .claim(key, v, false, "w2", now + 3, 5_000)
+                .await
+                .unwrap(),
             Claim::Stale {
                 stored: 10,
                 deleted: false
             }
         );
     }
+    // A reconcile's replay of the applied version is claimed (HubSpot lost the record); an
+    // older one is still stale.
+    assert_eq!(
+        ledger
+            .claim(key, 9, true, "w2", now + 3, 5_000)
+            .await
+            .unwrap(),
+        Claim::Stale {
+            stored: 10,
+            deleted: false
+        }
+    );
+    match ledger
+        .claim(key, 10, true, "w2", now + 3, 5_000)
+        .await
+        .unwrap()
+    {
+        Claim::Claimed(prior) => assert_eq!(prior.version, Some(10)),
+        other => panic!("{other:?}"),
+    }
+    ledger.release(key, "w2").await.unwrap();
     // A newer version is claimed, and the claim answers the prior state.
-    match ledger.claim(key, 12, "w2", now + 4, 5_000).await.unwrap() {
+    match ledger
+        .claim(key, 12, false, "w2", now + 4, 5_000)
+        .await
+        .unwrap()
+    {
         Claim::Claimed(prior) => assert_eq!(prior.hubspot_id.as_deref(), Some("42")),
         other => panic!("{other:?}"),
     }
     // Expired lease: taken over.
     assert!(matches!(
         ledger
-            .claim(key, 12, "w3", now + 10_000, 5_000)
+            .claim(key, 12, false, "w3", now + 10_000, 5_000)
             .await
             .unwrap(),
         Claim::Claimed(_)
@@ -271,7 +309,7 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
     assert!(ledger.commit(key, "w3", &waiting).await.unwrap());
     assert!(matches!(
         ledger
-            .claim(key, 12, "w1", now + 10_001, 5_000)
+            .claim(key, 12, false, "w1", now + 10_001, 5_000)
             .await
             .unwrap(),
         Claim::Claimed(_)
@@ -286,7 +324,7 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
     assert!(ledger.commit(key, "w1", &tomb).await.unwrap());
     assert_eq!(
         ledger
-            .claim(key, 12, "w2", now + 10_002, 5_000)
+            .claim(key, 12, false, "w2", now + 10_002, 5_000)
             .await
             .unwrap(),
         Claim::Stale {
@@ -300,7 +338,7 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
     // Many keys at once (more than one BatchGetItem).
     for i in 0..130 {
         let k = format!("invoice__c#b{i}");
-        ledger.claim(&k, 1, "w1", now, 5_000).await.unwrap();
+        ledger.claim(&k, 1, false, "w1", now, 5_000).await.unwrap();
         ledger
             .commit(
                 &k,

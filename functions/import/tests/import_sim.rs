@@ -47,13 +47,13 @@ fields:
   - {salesforce: Name, hubspot: name}
 "#;
 
-/// Records of the REST and Bulk import tests: `SFHS_IMPORT_TEST_RECORDS` (default 2,500; the
-/// issue's 25,000 runs with `SFHS_IMPORT_TEST_RECORDS=25000`).
+/// Records of the REST and Bulk import tests: `SFHS_IMPORT_TEST_RECORDS` (default 25,000, the
+/// issue's figure).
 fn test_records() -> usize {
     std::env::var("SFHS_IMPORT_TEST_RECORDS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(2500)
+        .unwrap_or(25_000)
 }
 
 async fn sim(invoices: usize) -> Sim {

@@ -172,25 +172,35 @@ impl Ledger for DynamoLedger {
         &self,
         key: &str,
         version: i64,
+        replay: bool,
         owner: &str,
         now_ms: i64,
         lease_ms: i64,
     ) -> Result<Claim, LedgerError> {
-        let result = self
+        let lease_free =
+            "(attribute_not_exists(lease_until) OR lease_until < :now OR lease_owner = :o)";
+        let request = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("pk", s(key))
             .update_expression("SET lease_owner = :o, lease_until = :until")
-            .condition_expression(
-                "(attribute_not_exists(lease_until) OR lease_until < :now OR lease_owner = :o) \
-                 AND (attribute_not_exists(version) OR version < :v OR (version = :v AND waiting = :t))",
-            )
             .expression_attribute_values(":o", s(owner))
             .expression_attribute_values(":until", n(now_ms + lease_ms))
             .expression_attribute_values(":now", n(now_ms))
-            .expression_attribute_values(":v", n(version))
-            .expression_attribute_values(":t", AttributeValue::Bool(true))
+            .expression_attribute_values(":v", n(version));
+        let request = if replay {
+            request.condition_expression(format!(
+                "{lease_free} AND (attribute_not_exists(version) OR version <= :v)"
+            ))
+        } else {
+            request
+                .condition_expression(format!(
+                    "{lease_free} AND (attribute_not_exists(version) OR version < :v OR (version = :v AND waiting = :t))"
+                ))
+                .expression_attribute_values(":t", AttributeValue::Bool(true))
+        };
+        let result = request
             .return_values(ReturnValue::AllOld)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
@@ -213,10 +223,12 @@ impl Ledger for DynamoLedger {
                     None => self.get(key).await?,
                 };
                 Ok(
-                    decide_claim(old.as_ref(), version, owner, now_ms).unwrap_or(Claim::Leased {
-                        owner: "(changed meanwhile)".into(),
-                        until: now_ms,
-                    }),
+                    decide_claim(old.as_ref(), version, replay, owner, now_ms).unwrap_or(
+                        Claim::Leased {
+                            owner: "(changed meanwhile)".into(),
+                            until: now_ms,
+                        },
+                    ),
                 )
             }
             Err(e) => Err(LedgerError::from(classify("UpdateItem", e))),

@@ -57,6 +57,8 @@ pub enum Source {
     Import { import_id: String },
     /// The delete sweep.
     DeleteSweep,
+    /// `sfhs reconcile`: a record missing or stale in HubSpot, or one gone from Salesforce.
+    Reconcile,
 }
 
 impl WorkItem {

@@ -696,6 +696,42 @@ impl HubSpotClient {
         Ok(out)
     }
 
+    /// Every live record of an object with the given properties, paging through
+    /// `GET .../{type}?limit=100&after=...` (one call per 100 records; the budget applies).
+    pub async fn list_all(
+        &self,
+        object_type: &str,
+        properties: &[&str],
+    ) -> Result<Vec<ObjectRecord>, Error> {
+        #[derive(Deserialize)]
+        struct Page {
+            #[serde(default)]
+            results: Vec<ObjectRecord>,
+            paging: Option<Paging>,
+        }
+        let path = self.objects(object_type, "")?;
+        let mut out = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let mut query = vec![
+                ("limit", BATCH_SIZE.to_string()),
+                ("properties", properties.join(",")),
+            ];
+            if let Some(a) = &after {
+                query.push(("after", a.clone()));
+            }
+            let reply = self
+                .call(Method::GET, &path, &query, None, Kind::Normal)
+                .await?;
+            let page: Page = decode(&reply, "list records")?;
+            out.extend(page.results);
+            match page.paging.and_then(|p| p.next) {
+                Some(n) if Some(&n.after) != after.as_ref() => after = Some(n.after),
+                _ => return Ok(out),
+            }
+        }
+    }
+
     /// Reads records by HubSpot id (`id_property` `None`) or by a unique property, in batches
     /// of 100. Ids HubSpot does not find come back as failures with status 404.
     pub async fn batch_read(

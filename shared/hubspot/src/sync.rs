@@ -299,6 +299,21 @@ impl HubSpotWriter for HubSpotClient {
             .collect())
     }
 
+    async fn all_values(
+        &self,
+        object: &str,
+        property: &str,
+    ) -> Result<HashMap<String, String>, WriteError> {
+        let records = self
+            .list_all(object, &[property])
+            .await
+            .map_err(|e| write_error("list records", e))?;
+        Ok(records
+            .into_iter()
+            .filter_map(|r| r.get(property).map(|v| (v.to_owned(), r.id.clone())))
+            .collect())
+    }
+
     fn stats(&self) -> WriterStats {
         let s = HubSpotClient::stats(self);
         WriterStats {

@@ -12,6 +12,7 @@ pub mod convert;
 pub mod model;
 pub mod ports;
 pub mod progress;
+pub mod reconcile;
 pub mod run;
 pub mod sweep;
 
@@ -20,5 +21,6 @@ pub use ports::{
     Continuation, ImportStore, ImportStoreError, MemoryContinuation, MemoryImportStore, ReadError,
     RestPage, SalesforceReader,
 };
+pub use reconcile::{ReconcileError, ReconcileReport, Reconciler};
 pub use run::{ImportRunner, RunOutcome, RunSettings};
 pub use sweep::{SweepObjectReport, SweepOutcome, SweepReport, sweep};

@@ -572,14 +572,21 @@ impl Engine {
         let lease = i64::try_from(self.config.lease.as_millis()).unwrap_or(i64::MAX / 4);
         let owner = self.config.owner.as_str();
         let ledger = &self.ledger;
-        let wanted: Vec<(usize, String, i64)> = jobs
+        let wanted: Vec<(usize, String, i64, bool)> = jobs
             .iter()
             .enumerate()
-            .map(|(i, j)| (i, j.key.clone(), j.version))
+            .map(|(i, j)| {
+                // A reconcile repairs records HubSpot lost at a version the ledger applied.
+                let replay = j.item.source == Source::Reconcile && j.item.op == Op::Upsert;
+                (i, j.key.clone(), j.version, replay)
+            })
             .collect();
         let answers: Vec<_> = stream::iter(wanted)
-            .map(|(i, key, version)| async move {
-                (i, ledger.claim(&key, version, owner, now, lease).await)
+            .map(|(i, key, version, replay)| async move {
+                (
+                    i,
+                    ledger.claim(&key, version, replay, owner, now, lease).await,
+                )
             })
             .buffer_unordered(self.config.concurrency.max(1))
             .collect()

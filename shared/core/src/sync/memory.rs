@@ -21,12 +21,13 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub fn decide_claim(
     entry: Option<&LedgerEntry>,
     version: i64,
+    replay: bool,
     owner: &str,
     now_ms: i64,
 ) -> Option<Claim> {
     let e = entry?;
     if let Some(stored) = e.version
-        && (stored > version || (stored == version && !e.waiting))
+        && (stored > version || (stored == version && !e.waiting && !replay))
     {
         return Some(Claim::Stale {
             stored,
@@ -97,13 +98,14 @@ impl Ledger for MemoryLedger {
         &self,
         key: &str,
         version: i64,
+        replay: bool,
         owner: &str,
         now_ms: i64,
         lease_ms: i64,
     ) -> Result<Claim, LedgerError> {
         self.fault("claim")?;
         let mut items = lock(&self.items);
-        if let Some(refused) = decide_claim(items.get(key), version, owner, now_ms) {
+        if let Some(refused) = decide_claim(items.get(key), version, replay, owner, now_ms) {
             return Ok(refused);
         }
         let e = items.entry(key.to_owned()).or_default();
@@ -565,6 +567,28 @@ impl HubSpotWriter for MemoryHubSpot {
             }
         }
         Ok(out)
+    }
+
+    async fn all_values(
+        &self,
+        object: &str,
+        property: &str,
+    ) -> Result<HashMap<String, String>, WriteError> {
+        let s = self.call("all_values")?;
+        let name = Self::canonical(&s, object);
+        Ok(s.records
+            .get(&name)
+            .map(|recs| {
+                recs.values()
+                    .filter(|r| !r.archived)
+                    .filter_map(|r| {
+                        r.properties
+                            .get(property)
+                            .map(|v| (v.clone(), r.hubspot_id.clone()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 
     fn stats(&self) -> WriterStats {

@@ -92,11 +92,13 @@ impl LedgerError {
 #[async_trait]
 pub trait Ledger: Send + Sync + fmt::Debug {
     /// Leases `key` to `owner` until `now_ms + lease_ms` if the lease is free, expired or the
-    /// owner's, AND the stored version is older than `version` (or equal while `waiting`).
+    /// owner's, AND the stored version is older than `version` (or equal while `waiting`, or
+    /// when `replay`: a repair of a record HubSpot lost, whose version the ledger has applied).
     async fn claim(
         &self,
         key: &str,
         version: i64,
+        replay: bool,
         owner: &str,
         now_ms: i64,
         lease_ms: i64,
@@ -323,6 +325,14 @@ pub trait HubSpotWriter: Send + Sync + fmt::Debug {
         object: &str,
         property: &str,
         values: &[String],
+    ) -> Result<HashMap<String, String>, WriteError>;
+
+    /// Every live record's value of `property` (value -> HubSpot id): one call per 100
+    /// records, for reconciling, never on the sync path.
+    async fn all_values(
+        &self,
+        object: &str,
+        property: &str,
     ) -> Result<HashMap<String, String>, WriteError>;
 
     fn stats(&self) -> WriterStats {

@@ -733,11 +733,14 @@ impl Ledger for StealingLedger {
         &self,
         key: &str,
         version: i64,
+        replay: bool,
         owner: &str,
         now_ms: i64,
         lease_ms: i64,
     ) -> Result<Claim, crate::sync::LedgerError> {
-        self.0.claim(key, version, owner, now_ms, lease_ms).await
+        self.0
+            .claim(key, version, replay, owner, now_ms, lease_ms)
+            .await
     }
 
     async fn commit(
