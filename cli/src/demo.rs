@@ -24,6 +24,7 @@ use sfhs_core::import::{
     ImportRunner, MemoryContinuation, MemoryImportStore, RunOutcome, RunSettings, sweep,
 };
 use sfhs_core::mapping::generate::{hubspot_schema, object_name};
+use sfhs_core::mapping::schema::SfObject;
 use sfhs_core::mapping::store::{CachedMappings, MappingStore, MemoryMappingStore, next_version};
 use sfhs_core::mapping::transform::properties;
 use sfhs_core::mapping::{Mapping, parse_yaml};
@@ -38,7 +39,7 @@ use sfhs_import::salesforce::ClientReader;
 use sfhs_salesforce_sim::{OutboundConfig, OutboundTiming, SeedSize, SimBuilder};
 use time::OffsetDateTime;
 
-const MAPPINGS: [(&str, &str); 2] = [
+pub(crate) const EXAMPLE_MAPPINGS: [(&str, &str); 2] = [
     (
         "invoice.yaml",
         include_str!("../../examples/mappings/invoice.yaml"),
@@ -193,62 +194,22 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         1,
         "create the HubSpot custom objects from the Salesforce describe",
     );
-    let mut describes = BTreeMap::new();
-    let mut created_types: BTreeMap<String, String> = BTreeMap::new();
-    for object in ["Invoice__c", "Invoice_Line__c"] {
-        let d = sfhs_salesforce::domain::describe(&sf_client, object)
-            .await?
-            .context("describe")?;
-        let mut schema = hubspot_schema(&d, &object_name(object));
-        // Lookups to objects created before become association types too.
-        for target in d.fields.iter().flat_map(|f| f.reference_to.iter()) {
-            if let (Some(type_id), Some(list)) = (
-                created_types.get(target),
-                schema["associatedObjects"].as_array_mut(),
-            ) {
-                list.push(json!(type_id));
-            }
-        }
-        let created = client.create_schema(&schema).await?;
-        created_types.insert(object.to_owned(), created.object_type_id.clone());
-        println!(
-            "   {object} -> {} ({})",
-            created
-                .fully_qualified_name
-                .as_deref()
-                .unwrap_or(&created.name),
-            created.object_type_id
-        );
-        describes.insert(object.to_owned(), d);
-    }
-    // Companies as HubSpot's own Salesforce integration keeps them, with the account id.
     let accounts = sf.ids("Account");
-    let inputs: Vec<Value> = accounts
-        .iter()
-        .map(|a| json!({"properties": {"name": format!("Account {a}"), "salesforceaccountid": a}}))
-        .collect();
-    let http = reqwest::Client::new();
-    for chunk in inputs.chunks(100) {
-        http.post(format!(
-            "{}/crm/objects/2026-09/companies/batch/create",
-            hs.base_url()
-        ))
-        .bearer_auth("pat-na1-sim")
-        .json(&json!({ "inputs": chunk }))
-        .send()
-        .await?
-        .error_for_status()?;
-    }
-    println!(
-        "   {} companies synced by HubSpot's own integration",
-        accounts.len()
-    );
+    let describes = simulated_portal(
+        &client,
+        &hs.base_url(),
+        &sf_client,
+        &["Invoice__c", "Invoice_Line__c"],
+        &accounts,
+        &|line| println!("{line}"),
+    )
+    .await?;
 
     step(2, "apply and enable the example mappings");
     let store = Arc::new(MemoryMappingStore::new());
     let enabled_at = OffsetDateTime::now_utc() - time::Duration::minutes(10);
     let mut mappings: Vec<Mapping> = Vec::new();
-    for (file, text) in MAPPINGS {
+    for (file, text) in EXAMPLE_MAPPINGS {
         let m = parse_yaml(file, text).map_err(|p| anyhow::anyhow!("{p}"))?;
         store
             .put(&next_version(None, m.clone(), enabled_at), None)
@@ -463,6 +424,67 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
         Ok(ExitCode::from(1))
     }
+}
+
+/// Makes a fresh HubSpot simulator look like a customer's portal for `objects`: a custom object
+/// per Salesforce object, created from its describe (lookups to objects created before become
+/// association types), and companies for `accounts` as HubSpot's own Salesforce integration
+/// keeps them (`salesforceaccountid`). Returns the describes.
+pub(crate) async fn simulated_portal(
+    client: &HubSpotClient,
+    hubspot_base_url: &str,
+    sf_client: &sfhs_salesforce::Client,
+    objects: &[&str],
+    accounts: &[String],
+    say: &dyn Fn(&str),
+) -> anyhow::Result<BTreeMap<String, SfObject>> {
+    let mut describes = BTreeMap::new();
+    let mut created_types: BTreeMap<String, String> = BTreeMap::new();
+    for object in objects {
+        let d = sfhs_salesforce::domain::describe(sf_client, object)
+            .await?
+            .with_context(|| format!("Salesforce has no object {object}"))?;
+        let mut schema = hubspot_schema(&d, &object_name(object));
+        for target in d.fields.iter().flat_map(|f| f.reference_to.iter()) {
+            if let (Some(type_id), Some(list)) = (
+                created_types.get(target),
+                schema["associatedObjects"].as_array_mut(),
+            ) {
+                list.push(json!(type_id));
+            }
+        }
+        let created = client.create_schema(&schema).await?;
+        created_types.insert((*object).to_owned(), created.object_type_id.clone());
+        say(&format!(
+            "   {object} -> {} ({})",
+            created
+                .fully_qualified_name
+                .as_deref()
+                .unwrap_or(&created.name),
+            created.object_type_id
+        ));
+        describes.insert((*object).to_owned(), d);
+    }
+    let inputs: Vec<Value> = accounts
+        .iter()
+        .map(|a| json!({"properties": {"name": format!("Account {a}"), "salesforceaccountid": a}}))
+        .collect();
+    let http = reqwest::Client::new();
+    for chunk in inputs.chunks(100) {
+        http.post(format!(
+            "{hubspot_base_url}/crm/objects/2026-09/companies/batch/create"
+        ))
+        .bearer_auth("pat-na1-sim")
+        .json(&json!({ "inputs": chunk }))
+        .send()
+        .await?
+        .error_for_status()?;
+    }
+    say(&format!(
+        "   {} companies synced by HubSpot's own integration",
+        accounts.len()
+    ));
+    Ok(describes)
 }
 
 fn sim(e: sfhs_salesforce_sim::SfError) -> anyhow::Error {

@@ -1,33 +1,65 @@
-//! `sfhs dev`: the webhook on this machine, over plain HTTP, on an in-memory queue. Point a
-//! Salesforce outbound message (through a tunnel) or `curl` at the printed URL; every work item the
-//! webhook enqueues is printed on stdout as one JSON line.
+//! `sfhs dev`: the whole product on this machine, in one process: the webhook over plain HTTP, the
+//! worker on the live and import queues, and the import function (imports on demand, the delete
+//! sweep and import resumption on a timer), all on an embedded store kept on disk
+//! (`--data-dir`), so that a restart loses nothing.
 //!
-//! It runs the same use case as the Lambda (`sfhs_core::webhook::handle`); only the HTTP framing
-//! differs. The worker and the import join it as they are built.
+//! HubSpot is the in-process simulator unless a token is given (`SFHS_HUBSPOT_TOKEN`, with
+//! `SFHS_HUBSPOT_BASE_URL` for a simulator of your own); Salesforce is the simulator, which sends
+//! its outbound messages to this webhook, unless a real org is configured
+//! (`SFHS_SALESFORCE_LOGIN_URL` and credentials). Every use case is the one the Lambda functions
+//! run; only the framing differs.
+//!
+//! The first line on stdout is the webhook's URL. Each record's journey is logged on stderr.
 
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
-use anyhow::Context as _;
+use anyhow::{Context as _, bail};
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{Path as UrlPath, Query, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use clap::Args as ClapArgs;
+use serde_json::{Value, json};
+use sfhs_core::import::{ImportRunner, ImportStore, MemoryContinuation, RunSettings};
+use sfhs_core::mapping::store::{CachedMappings, MappingStore, next_version};
+use sfhs_core::mapping::{Mapping, parse_yaml};
 use sfhs_core::outbound::DEFAULT_MAX_BODY_BYTES;
-use sfhs_core::queue::{MemoryQueue, PublishPolicy, Publisher};
+use sfhs_core::queue::{PublishPolicy, Publisher};
+use sfhs_core::sync::{Engine, EngineConfig, ErrorStore, InMessage};
 use sfhs_core::webhook::{self, InboundRequest, UrlSecret, WebhookPolicy};
-use std::collections::HashMap;
-use std::io::Write as _;
+use sfhs_core::work_item::WorkItem;
+use sfhs_hubspot::HubSpotClient;
+use sfhs_hubspot_sim::{HubSpotSim, RunningSim};
+use sfhs_import::handler::Deps;
+use sfhs_import::salesforce::ClientReader;
+use sfhs_local::{LocalQueue, LocalStore};
+use sfhs_salesforce_sim::{OutboundConfig, OutboundTiming, SeedSize, SimBuilder};
 use time::OffsetDateTime;
+
+use crate::demo::{EXAMPLE_MAPPINGS, simulated_portal};
+use crate::live::LiveArgs;
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
-    /// Org ids allowed to send (15 or 18 characters); repeat for several.
+    /// Directory of the embedded store (queues, ledger, errors, imports, mappings).
+    #[arg(long, default_value = ".sfhs-dev")]
+    data_dir: PathBuf,
+    /// Directory of mapping files to apply and enable at start (default: the examples, which fit
+    /// the simulators).
+    #[arg(long)]
+    mappings: Option<PathBuf>,
+    /// Org ids allowed to send (15 or 18 characters); repeat for several. The Salesforce
+    /// simulator's org is always allowed.
     #[arg(long = "org-id", default_value = "00Dxx0000001gPF")]
     org_ids: Vec<String>,
     /// URL secret expected in the `secret` query parameter (none by default in dev).
@@ -36,27 +68,80 @@ pub struct Args {
     /// Largest body accepted, in bytes.
     #[arg(long, default_value_t = DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
+    /// Invoices in the Salesforce simulator's org (each with about two lines).
+    #[arg(long, default_value_t = 50)]
+    invoices: usize,
+    /// Import the existing records of every mapping at start.
+    #[arg(long)]
+    import: bool,
+    /// Accept and queue only: no worker (messages wait on disk for the next run).
+    #[arg(long)]
+    no_worker: bool,
+    /// Seconds between delete sweeps (which also resume unfinished imports).
+    #[arg(long, default_value_t = 300)]
+    sweep_seconds: u64,
+    #[command(flatten)]
+    live: LiveArgs,
 }
 
-#[derive(Debug)]
+/// Deliveries before a message goes to the dead-letter queue (the template's maxReceiveCount).
+const MAX_RECEIVES: u32 = 8;
+/// How long a taken message stays invisible (it comes back after a crash).
+const VISIBILITY: Duration = Duration::from_secs(60);
+
 struct App {
     policy: WebhookPolicy,
     publisher: Publisher,
-    queue: Arc<MemoryQueue>,
+    store: LocalStore,
+    queues: Vec<LocalQueue>,
+    deps: Deps,
+    webhook_url: String,
+    hubspot: String,
+    salesforce: String,
+}
+
+fn step(text: &str) {
+    eprintln!("sfhs dev: {text}");
+}
+
+/// The mapping files of `dir` (`*.yaml`, `*.yml`), or the built-in examples.
+fn load_mappings(dir: Option<&Path>) -> anyhow::Result<Vec<Mapping>> {
+    let Some(dir) = dir else {
+        return EXAMPLE_MAPPINGS
+            .iter()
+            .map(|(f, t)| parse_yaml(f, t).map_err(|p| anyhow::anyhow!("{p}")))
+            .collect();
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read the mappings directory {}", dir.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        bail!("no mapping files (*.yaml) in {}", dir.display());
+    }
+    files
+        .iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read {}", p.display()))?;
+            parse_yaml(&p.display().to_string(), &text).map_err(|e| anyhow::anyhow!("{e}"))
+        })
+        .collect()
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    let queue = Arc::new(MemoryQueue::new());
-    let app = Arc::new(App {
-        policy: WebhookPolicy::new(
-            &args.org_ids,
-            args.secret.clone().map(UrlSecret::new),
-            "secret",
-            args.max_body_bytes,
-        ),
-        publisher: Publisher::new(queue.clone(), PublishPolicy::default()),
-        queue,
-    });
+    sfhs_aws::telemetry::init();
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
+    let store = LocalStore::open(&args.data_dir.join("sfhs.redb"))?;
+    let live = LocalQueue::new(&store, "live");
+    let imports_queue = LocalQueue::new(&store, "import");
+    let dead = LocalQueue::new(&store, "dead");
+    let mappings = load_mappings(args.mappings.as_deref())?;
+
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;
@@ -66,21 +151,375 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     } else {
         ""
     };
-    println!("http://{addr}/outbound{query}");
-    eprintln!(
-        "sfhs dev: webhook listening; send outbound messages to http://{addr}/outbound{query} (orgs: {})",
-        args.org_ids.join(", ")
+    let webhook_url = format!("http://{addr}/outbound");
+    // First on stdout, before anything else: scripts and tests read it.
+    println!("{webhook_url}{query}");
+    {
+        use std::io::Write as _;
+        std::io::stdout().flush().ok();
+    }
+
+    // Salesforce: a real org, or the simulator sending its outbound messages here.
+    let mut org_ids = args.org_ids.clone();
+    let (sf_client, sf_sim, salesforce) = match args.live.salesforce()? {
+        Some(client) => (
+            client,
+            None,
+            "your org (SFHS_SALESFORCE_LOGIN_URL)".to_owned(),
+        ),
+        None => {
+            let target = match &args.secret {
+                Some(s) => format!("{webhook_url}?secret={s}"),
+                None => webhook_url.clone(),
+            };
+            let mut builder = SimBuilder::new()
+                .seed_size(SeedSize {
+                    accounts: 10,
+                    invoices: args.invoices,
+                    lines: args.invoices * 2,
+                    shipments: 0,
+                })
+                .outbound_timing(OutboundTiming::scaled(1000.0));
+            for m in &mappings {
+                builder =
+                    builder.outbound(OutboundConfig::all_fields(&m.salesforce_object, &target));
+            }
+            let sim = builder.start().await.context("Salesforce simulator")?;
+            org_ids.push(sim.org_id());
+            let client = sfhs_salesforce::Client::new(sfhs_salesforce::Config::new(
+                sfhs_salesforce::LoginUrl::Custom(sim.base_url().to_owned()),
+                sfhs_salesforce::Credentials::ClientCredentials {
+                    client_id: "sim-client".into(),
+                    client_secret: "sim-secret".into(),
+                },
+            ))?;
+            let url = format!("the simulator at {}", sim.base_url());
+            (client, Some(sim), url)
+        }
+    };
+
+    // HubSpot: a token's portal, or the simulator made to look like one.
+    let (client, _hs_sim, hubspot): (HubSpotClient, Option<RunningSim>, String) = match args
+        .live
+        .hubspot_client()?
+    {
+        Some(client) => (client, None, args.live.hubspot_url.clone()),
+        None => {
+            let sim = HubSpotSim::builder()
+                .start()
+                .await
+                .context("HubSpot simulator")?;
+            let client = HubSpotClient::new(sfhs_hubspot::ClientConfig::new(
+                sim.base_url(),
+                sfhs_hubspot::SecretToken::new("pat-na1-sim"),
+            ))?;
+            let accounts = sf_sim
+                .as_ref()
+                .map(|s| s.ids("Account"))
+                .unwrap_or_default();
+            let objects: Vec<&str> = mappings
+                .iter()
+                .map(|m| m.salesforce_object.as_str())
+                .collect();
+            step("the HubSpot simulator starts empty: creating the objects from the describe");
+            simulated_portal(
+                &client,
+                &sim.base_url(),
+                &sf_client,
+                &objects,
+                &accounts,
+                &|line| step(line.trim()),
+            )
+            .await?;
+            // Its records are gone; the ledger's HubSpot ids with them. Queued messages stay.
+            let cleared = store.reset_ledger()?;
+            if cleared > 0 {
+                step(&format!(
+                    "the records ledger is reset ({cleared} entries pointed into the previous simulator); queued messages are kept"
+                ));
+            }
+            let url = format!("the simulator at {}", sim.base_url());
+            (client, Some(sim), url)
+        }
+    };
+
+    // The mappings, applied and enabled.
+    let now = OffsetDateTime::now_utc();
+    for m in mappings {
+        let current = MappingStore::get(&store, &m.salesforce_object).await?;
+        if current.as_ref().map(|c| &c.mapping) != Some(&m) {
+            let expected = current.as_ref().map(|c| c.version);
+            MappingStore::put(&store, &next_version(current.as_ref(), m, now), expected).await?;
+        }
+    }
+    for m in MappingStore::list(&store).await? {
+        step(&format!(
+            "mapping {} -> {} v{} ({:?})",
+            m.mapping.salesforce_object, m.mapping.hubspot_object, m.version, m.mapping.state
+        ));
+    }
+
+    let shared: Arc<LocalStore> = Arc::new(store.clone());
+    let mut config = EngineConfig::new(format!("dev-{}", std::process::id()));
+    config.max_receives = MAX_RECEIVES;
+    let engine = Arc::new(
+        Engine::new(
+            Arc::new(CachedMappings::new(shared.clone(), Duration::from_secs(5))),
+            shared.clone(),
+            Arc::new(client),
+            shared.clone(),
+            config,
+        )
+        .with_imports(shared.clone()),
     );
-    std::io::stdout().flush().ok();
-    let router = Router::new().fallback(outbound).with_state(app).layer(
-        axum::extract::DefaultBodyLimit::max(args.max_body_bytes + 1),
-    );
+    let deps = Deps {
+        runner: ImportRunner {
+            store: shared.clone(),
+            mappings: shared.clone(),
+            reader: Arc::new(ClientReader::new(sf_client)),
+            publisher: Publisher::new(Arc::new(imports_queue.clone()), PublishPolicy::default()),
+            continuation: Arc::new(MemoryContinuation::new()),
+            settings: RunSettings::default(),
+        },
+        live: Publisher::new(Arc::new(live.clone()), PublishPolicy::default()),
+    };
+    let app = Arc::new(App {
+        policy: WebhookPolicy::new(
+            &org_ids,
+            args.secret.clone().map(UrlSecret::new),
+            "secret",
+            args.max_body_bytes,
+        ),
+        publisher: Publisher::new(Arc::new(live.clone()), PublishPolicy::default()),
+        store: store.clone(),
+        queues: vec![live.clone(), imports_queue.clone(), dead.clone()],
+        deps: deps.clone(),
+        webhook_url: webhook_url.clone(),
+        hubspot: hubspot.clone(),
+        salesforce: salesforce.clone(),
+    });
+
+    step(&format!(
+        "send outbound messages to {webhook_url}{query} (orgs: {})",
+        org_ids.join(", ")
+    ));
+    step(&format!("HubSpot: {hubspot}; Salesforce: {salesforce}"));
+    step(&format!(
+        "store: {} (GET http://{addr}/status; POST http://{addr}/imports/OBJECT starts an import)",
+        args.data_dir.join("sfhs.redb").display()
+    ));
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    if args.no_worker {
+        step("--no-worker: messages are queued on disk, not synced");
+    } else {
+        for (queue, name) in [(live.clone(), "live"), (imports_queue.clone(), "import")] {
+            let (engine, dead, stop) = (engine.clone(), dead.clone(), stop.clone());
+            tasks.push(tokio::spawn(async move {
+                work(engine, queue, dead, name, stop).await;
+            }));
+        }
+    }
+    if args.import {
+        for m in MappingStore::list(&store).await? {
+            start_import(&deps, &m.mapping.salesforce_object).await?;
+        }
+    }
+    {
+        let (deps, stop) = (deps.clone(), stop.clone());
+        let every = Duration::from_secs(args.sweep_seconds.max(1));
+        tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            while !stop.load(Ordering::SeqCst) {
+                tick.tick().await;
+                match sfhs_import::handler::handle(&deps, &json!({"sweep": true}), "dev", None)
+                    .await
+                {
+                    Ok(r) => tracing::info!(deletes = %r["deletes"], gaps = %r["gaps"], resumed = %r["resumed"], "sweep"),
+                    Err(e) => tracing::warn!(error = %e, "sweep failed"),
+                }
+            }
+        }));
+    }
+
+    let router = Router::new()
+        .route("/status", get(status))
+        .route("/imports/{object}", post(import))
+        .fallback(outbound)
+        .with_state(app)
+        .layer(axum::extract::DefaultBodyLimit::max(
+            args.max_body_bytes + 1,
+        ));
     axum::serve(listener, router)
         .with_graceful_shutdown(async {
             tokio::signal::ctrl_c().await.ok();
         })
         .await?;
+    stop.store(true, Ordering::SeqCst);
+    step("stopping; what is queued stays on disk");
+    for t in tasks {
+        t.abort();
+    }
     Ok(())
+}
+
+/// Records an import and runs it in the background (the import function's use case).
+async fn start_import(deps: &Deps, object: &str) -> anyhow::Result<Value> {
+    let record = deps
+        .runner
+        .create(object, None, 50_000, OffsetDateTime::now_utc())
+        .await?;
+    step(&format!(
+        "import {} of {}: {} records ({:?})",
+        record.id, record.object, record.total, record.method
+    ));
+    let (runner, id) = (deps.runner.clone(), record.id.clone());
+    tokio::spawn(async move {
+        match runner.run(&id, "dev", None).await {
+            Ok(outcome) => step(&format!("import {id}: {outcome:?}")),
+            Err(e) => step(&format!("import {id} failed: {e}")),
+        }
+    });
+    Ok(serde_json::to_value(&record)?)
+}
+
+/// The worker on one queue: batches of up to 100 (waiting up to a second to fill them), failed
+/// messages again with growing delays, the dead-letter queue after [`MAX_RECEIVES`].
+async fn work(
+    engine: Arc<Engine>,
+    queue: LocalQueue,
+    dead: LocalQueue,
+    name: &'static str,
+    stop: Arc<AtomicBool>,
+) {
+    let mut waited = Duration::ZERO;
+    while !stop.load(Ordering::SeqCst) {
+        let (visible, _) = queue.depth().unwrap_or((0, 0));
+        if visible == 0 || (visible < 100 && waited < Duration::from_secs(1)) {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            waited += Duration::from_millis(200);
+            continue;
+        }
+        waited = Duration::ZERO;
+        let batch = match queue.receive(100, VISIBILITY) {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::warn!(queue = name, error = %e, "receive failed");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if batch.is_empty() {
+            continue;
+        }
+        let result = engine.process(batch.clone()).await;
+        let mut acked = Vec::new();
+        for m in &batch {
+            let what = journey_name(m);
+            if !result.retry.contains(&m.message_id) {
+                eprintln!("  {name}: {what}: done");
+                acked.push(m.message_id.clone());
+            } else if m.receive_count >= MAX_RECEIVES {
+                eprintln!(
+                    "  {name}: {what}: dead-lettered after {} deliveries",
+                    m.receive_count
+                );
+                if dead.push(std::slice::from_ref(&m.body)).is_ok() {
+                    acked.push(m.message_id.clone());
+                }
+            } else {
+                let delay = Duration::from_secs(5 * 2u64.pow(m.receive_count.min(8) - 1))
+                    .min(Duration::from_secs(900));
+                eprintln!("  {name}: {what}: again in {} s", delay.as_secs());
+                if let Err(e) = queue.retry(&m.message_id, delay) {
+                    tracing::warn!(error = %e, "could not delay the message; it comes back after its visibility timeout");
+                }
+            }
+        }
+        if let Err(e) = queue.ack(&acked) {
+            tracing::warn!(queue = name, error = %e, "ack failed; the messages come back");
+        }
+        let r = &result.report;
+        eprintln!(
+            "sfhs dev: {name} batch of {}: {} written ({} created), {} archived, {} associations, {} waiting, {} failed, {} stale, {} again; {} HubSpot calls",
+            r.records_in,
+            r.upserted,
+            r.created,
+            r.archived,
+            r.associations_created,
+            r.waiting,
+            r.failed,
+            r.dropped_stale,
+            result.retry.len(),
+            r.hubspot_calls
+        );
+    }
+}
+
+fn journey_name(m: &InMessage) -> String {
+    match WorkItem::from_json(&m.body) {
+        Ok(i) => format!(
+            "{:?} {} {} (delivery {})",
+            i.op, i.sobject, i.record_id, m.receive_count
+        ),
+        Err(_) => format!("message {} (not a work item)", m.message_id),
+    }
+}
+
+async fn status(State(app): State<Arc<App>>) -> Response {
+    match status_json(&app).await {
+        Ok(v) => axum::Json(v).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+async fn status_json(app: &App) -> anyhow::Result<Value> {
+    let mut queues = serde_json::Map::new();
+    for q in &app.queues {
+        let (visible, hidden) = q.depth()?;
+        queues.insert(
+            q.name().to_owned(),
+            json!({"visible": visible, "in_flight_or_delayed": hidden}),
+        );
+    }
+    let mut ledger: BTreeMap<String, BTreeMap<&str, u64>> = BTreeMap::new();
+    for (key, e) in app.store.ledger_entries()? {
+        let object = key.split('#').next().unwrap_or_default().to_owned();
+        let counts = ledger.entry(object).or_default();
+        let kind = if e.deleted {
+            "deleted"
+        } else if e.waiting {
+            "waiting"
+        } else if e.version.is_some() {
+            "synced"
+        } else {
+            "pending"
+        };
+        *counts.entry(kind).or_default() += 1;
+    }
+    let errors = ErrorStore::list(&app.store).await?;
+    let imports = ImportStore::list(&app.store).await?;
+    Ok(json!({
+        "webhook": app.webhook_url,
+        "hubspot": app.hubspot,
+        "salesforce": app.salesforce,
+        "queues": queues,
+        "ledger": ledger,
+        "errors": errors.len(),
+        "imports": imports,
+    }))
+}
+
+async fn import(State(app): State<Arc<App>>, UrlPath(object): UrlPath<String>) -> Response {
+    match start_import(&app.deps, &object).await {
+        Ok(v) => (StatusCode::ACCEPTED, axum::Json(v)).into_response(),
+        Err(e) => (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error": format!("{e:#}")})),
+        )
+            .into_response(),
+    }
 }
 
 async fn outbound(
@@ -97,7 +536,7 @@ async fn outbound(
     };
     let reply = webhook::handle(&app.policy, &app.publisher, req).await;
     eprintln!(
-        "sfhs dev: {} {} org={} notifications={}{}",
+        "sfhs dev: webhook {} {} org={} notifications={}{}",
         reply.status,
         reply.outcome.as_str(),
         reply.org_id.as_deref().unwrap_or("-"),
@@ -108,13 +547,6 @@ async fn outbound(
             .map(|d| format!(" ({d})"))
             .unwrap_or_default()
     );
-    {
-        let mut out = std::io::stdout().lock();
-        for item in app.queue.drain() {
-            writeln!(out, "{item}").ok();
-        }
-        out.flush().ok();
-    }
     let mut response = (
         StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         reply.body,
@@ -122,12 +554,12 @@ async fn outbound(
         .into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static(reply.content_type),
+        HeaderValue::from_static("text/xml; charset=utf-8"),
     );
-    if let Some(allow) = reply.allow {
+    if reply.status == 405 {
         response
             .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static(allow));
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
     }
     response
 }

@@ -158,13 +158,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             } else {
                 println!("{object}: {total} records");
                 println!(
-                    "HubSpot calls: {} ({} upserts + {} association batches for {associations} association(s))",
-                    e.calls, e.upsert_calls, e.association_calls
+                    "HubSpot calls: {} batch writes, each creating up to 100 records with their {associations} association(s); {} if HubSpot has the records already (+{} association batches)",
+                    e.calls, e.calls_if_in_hubspot, e.association_calls
                 );
                 println!(
-                    "duration at {} calls / 10 s: about {}",
+                    "duration at {} calls / 10 s: about {} ({} if HubSpot has them)",
                     e.rate_limit_per_10s,
-                    human_duration(Duration::from_secs(e.duration_seconds))
+                    human_duration(Duration::from_secs(e.duration_seconds)),
+                    human_duration(Duration::from_secs(e.duration_if_in_hubspot_seconds))
                 );
             }
             Ok(ExitCode::SUCCESS)

@@ -108,12 +108,14 @@ async fn count_start_list_show_cancel_and_sweep() {
         .await
         .expect("mapping stored");
 
-    // count: the total and the estimate (upserts + one association batch each).
+    // count: the total and the estimate (creates carrying their associations; upserts and one
+    // association batch each when HubSpot has the records).
     let o = sfhs(&e, &["import", "count", "Invoice__c", "--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let v = json(&o);
     assert_eq!(v["estimate"]["total"], 300);
-    assert_eq!(v["estimate"]["calls"], 6);
+    assert_eq!(v["estimate"]["calls"], 3);
+    assert_eq!(v["estimate"]["calls_if_in_hubspot"], 6);
     let o = sfhs(
         &e,
         &["import", "count", "Invoice__c", "--where", "Amount__c < 0"],

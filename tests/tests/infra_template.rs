@@ -72,6 +72,7 @@ fn attributes(resource_type: &str) -> &'static [&'static str] {
         "AWS::Logs::LogGroup" => &["Arn"],
         "AWS::Serverless::Function" => &["Arn"],
         "AWS::SecretsManager::Secret" => &["Id"],
+        "AWS::ApiGatewayV2::DomainName" => &["RegionalDomainName", "RegionalHostedZoneId"],
         _ => &[],
     }
 }

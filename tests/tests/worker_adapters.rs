@@ -281,7 +281,7 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
         Claim::Claimed(prior) => assert_eq!(prior.version, Some(10)),
         other => panic!("{other:?}"),
     }
-    ledger.release(key, "w2").await.unwrap();
+    ledger.release(key, "w2", None).await.unwrap();
     // A newer version is claimed, and the claim answers the prior state.
     match ledger
         .claim(key, 12, false, "w2", now + 4, 5_000)
@@ -299,7 +299,7 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
             .unwrap(),
         Claim::Claimed(_)
     ));
-    ledger.release(key, "w2").await.unwrap(); // not the owner any more: no-op
+    ledger.release(key, "w2", Some("99")).await.unwrap(); // not the owner any more: no-op
     // Waiting: the same version may be claimed again; a tombstone is stale for older upserts.
     let waiting = Commit {
         version: 12,
@@ -334,6 +334,19 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
     );
     let e = &ledger.get_many(&[key.to_owned()]).await.unwrap()[key];
     assert!(e.deleted && e.hubspot_id.is_none());
+    // Written but not committed (an association to retry): the release keeps the HubSpot id,
+    // not a version.
+    assert!(matches!(
+        ledger
+            .claim(key, 14, false, "w2", now + 10_003, 5_000)
+            .await
+            .unwrap(),
+        Claim::Claimed(_)
+    ));
+    ledger.release(key, "w2", Some("55")).await.unwrap();
+    let e = &ledger.get_many(&[key.to_owned()]).await.unwrap()[key];
+    assert_eq!((e.version, e.hubspot_id.as_deref()), (Some(13), Some("55")));
+    assert!(e.lease_owner.is_none());
 
     // Many keys at once (more than one BatchGetItem).
     for i in 0..130 {

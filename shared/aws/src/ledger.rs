@@ -271,17 +271,26 @@ impl Ledger for DynamoLedger {
         }
     }
 
-    async fn release(&self, key: &str, owner: &str) -> Result<(), LedgerError> {
-        let result = self
+    async fn release(
+        &self,
+        key: &str,
+        owner: &str,
+        hubspot_id: Option<&str>,
+    ) -> Result<(), LedgerError> {
+        let request = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("pk", s(key))
-            .update_expression("REMOVE lease_owner, lease_until")
             .condition_expression("lease_owner = :o")
-            .expression_attribute_values(":o", s(owner))
-            .send()
-            .await;
+            .expression_attribute_values(":o", s(owner));
+        let request = match hubspot_id {
+            Some(h) => request
+                .update_expression("REMOVE lease_owner, lease_until SET hubspot_id = :h")
+                .expression_attribute_values(":h", s(h)),
+            None => request.update_expression("REMOVE lease_owner, lease_until"),
+        };
+        let result = request.send().await;
         match result {
             Ok(_) => Ok(()),
             Err(e) if is_conditional_check_failed(&e) => Ok(()),

@@ -38,10 +38,13 @@ struct State {
     daily_blocked_until: Option<OffsetDateTime>,
     calls: u64,
     waits: u64,
-    /// This process's share of the budget (0 < share <= 1): cut on a 429, grown back while
-    /// HubSpot reports room (additive increase, multiplicative decrease, as TCP does), so that
+    /// This process's share of the budget (0 < share <= ceiling): cut on a 429, grown back
+    /// after a calm window (additive increase, multiplicative decrease, as TCP does), so that
     /// several processes of one app settle below the limit instead of racing for the last calls.
     share: f64,
+    /// Where the share stops growing: just under the level that met a 429 (TCP's slow-start
+    /// threshold, in spirit); it creeps back up while no 429 comes.
+    ceiling: f64,
     last_cut: Option<Instant>,
     last_growth: Instant,
 }
@@ -68,9 +71,9 @@ pub struct LimiterStats {
 /// `max x (1 - reserved_share)` slots count at once. When a response reports fewer remaining
 /// calls than this process accounts for (other processes of the same app), the difference is
 /// added as slots, so the process slows down to the server's view; a 429 that still happens
-/// holds all callers for a pause and cuts this process's share of the budget by a quarter; the
-/// share grows back by one call per tenth of a window while HubSpot reports a fifth of the
-/// budget free. Several processes of one app (Lambda instances) so settle just under the limit.
+/// holds all callers for a pause, cuts this process's share of the budget by a tenth and caps
+/// its regrowth just under the level that met the 429 (once per half window); a window without a
+/// 429 later, the share grows back by 1% of the budget per tenth of a window. Several processes of one app (Lambda instances) so settle just under the limit.
 #[derive(Debug)]
 pub struct RateLimiter {
     state: Mutex<State>,
@@ -100,6 +103,7 @@ impl RateLimiter {
                 calls: 0,
                 waits: 0,
                 share: 1.0,
+                ceiling: 1.0,
                 last_cut: None,
                 last_growth: Instant::now(),
             }),
@@ -239,17 +243,15 @@ impl RateLimiter {
             st.daily_remaining = Some(r);
         }
         if let (Some(max), Some(rem)) = (headers.max, headers.remaining) {
-            // Grow back by one call a tenth of a window while HubSpot reports a fifth of the
-            // budget free (nobody is short), never within a window of a cut.
+            // Once a whole window has passed without a 429, grow back by 1% of the budget a
+            // tenth of a window up to the ceiling, and the ceiling by 0.05% (the other
+            // processes' calls are counted as slots already, so the share only recovers from
+            // the cut, it does not make room for them).
             let window = st.window;
             let calm = st.last_cut.is_none_or(|c| now.duration_since(c) >= window);
-            if st.share < 1.0
-                && calm
-                && u64::from(rem) * 5 >= u64::from(max)
-                && now.duration_since(st.last_growth) >= window / 10
-            {
-                let full = f64::from(max) * (1.0 - self.reserved_share);
-                st.share = (st.share + 1.0 / full.max(1.0)).min(1.0);
+            if calm && now.duration_since(st.last_growth) >= window / 10 {
+                st.ceiling = (st.ceiling + 0.0005).min(1.0);
+                st.share = (st.share + 0.01).min(st.ceiling);
                 st.last_growth = now;
             }
             // Compare with what this process had counting when HubSpot counted this call.
@@ -277,15 +279,18 @@ impl RateLimiter {
         self.finish(permit, &RateHeaders::default());
     }
 
-    /// A rolling-window 429 arrived: hold every caller for `wait`, and cut this process's
-    /// share by a quarter (once per half window: the calls in flight meet the same full window).
+    /// A rolling-window 429 arrived: hold every caller for `wait`, cut this process's share by
+    /// a tenth and its ceiling to just under where the 429 came (once per half window: the calls
+    /// in flight meet the same full window).
     pub fn back_off(&self, wait: Duration) {
         let mut st = self.lock();
         let now = Instant::now();
         let half = st.window / 2;
         if st.last_cut.is_none_or(|c| now.duration_since(c) >= half) {
             let full = f64::from(st.max) * (1.0 - self.reserved_share);
-            st.share = (st.share * 0.75).max(1.0 / full.max(1.0));
+            let floor = 1.0 / full.max(1.0);
+            st.ceiling = (st.share * 0.97).max(floor);
+            st.share = (st.share * 0.9).max(floor);
             st.last_cut = Some(now);
             st.last_growth = now;
         }
@@ -405,34 +410,34 @@ mod tests {
         let l = RateLimiter::new(100, Duration::from_millis(200), 0.0, UtcOffset::UTC);
         assert_eq!(l.stats().capacity, 100);
         l.back_off(Duration::from_millis(1));
-        assert_eq!(l.stats().capacity, 75);
+        assert_eq!(l.stats().capacity, 90);
         // The calls in flight meet the same full window: one cut per half window.
         l.back_off(Duration::from_millis(1));
-        assert_eq!(l.stats().capacity, 75);
-        // No growth while HubSpot reports little room, nor within a window of the cut.
-        let tight = RateHeaders {
+        assert_eq!(l.stats().capacity, 90);
+        // No growth within a window of the cut.
+        let headers = RateHeaders {
             max: Some(100),
-            remaining: Some(3),
+            remaining: Some(60),
             ..RateHeaders::default()
         };
-        let roomy = RateHeaders {
-            remaining: Some(60),
-            ..tight
-        };
         let p = l.acquire().await.unwrap();
-        l.complete(p, &roomy);
-        assert_eq!(l.stats().capacity, 75);
+        l.complete(p, &headers);
+        assert_eq!(l.stats().capacity, 90);
         tokio::time::sleep(Duration::from_millis(220)).await;
         let p = l.acquire().await.unwrap();
-        l.complete(p, &tight);
-        assert_eq!(l.stats().capacity, 75);
+        l.complete(p, &headers);
+        assert_eq!(l.stats().capacity, 91);
+        // At most once a tenth of a window.
         let p = l.acquire().await.unwrap();
-        l.complete(p, &roomy);
-        assert_eq!(l.stats().capacity, 76);
-        // At most one call a tenth of a window.
-        let p = l.acquire().await.unwrap();
-        l.complete(p, &roomy);
-        assert_eq!(l.stats().capacity, 76);
+        l.complete(p, &headers);
+        assert_eq!(l.stats().capacity, 91);
+        // Up to the ceiling, 97% of where the 429 came, which then creeps up.
+        for _ in 0..12 {
+            tokio::time::sleep(Duration::from_millis(25)).await;
+            let p = l.acquire().await.unwrap();
+            l.complete(p, &headers);
+        }
+        assert_eq!(l.stats().capacity, 97);
     }
 
     #[tokio::test]

@@ -13,9 +13,10 @@
 //! heap allocated during each run above what was allocated before it (the simulator's records are
 //! allocated before; its per-request buffers are counted, so this is an upper bound). Phase 2,
 //! throughput: the import of `SFHS_LOAD_RECORDS` invoices, each with an association to its
-//! company (found by `salesforceaccountid`), worked by `SFHS_LOAD_WORKERS` engines with their own
-//! clients (like Lambda instances) from an in-memory queue, from the import's start until the last
-//! record is in HubSpot.
+//! company (found by `salesforceaccountid`), worked by `SFHS_LOAD_WORKERS` engines (default 2) with
+//! their own clients in batches of `SFHS_LOAD_BATCH` (default 1,000), as the template's import
+//! queue runs them (`ImportMaxConcurrency` 2, `BatchSize` 1,000), from an in-memory queue, from the
+//! import's start until the last record is in HubSpot.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -240,8 +241,8 @@ async fn main() -> anyhow::Result<()> {
     let records = usize::try_from(env("SFHS_LOAD_RECORDS", 200_000))?;
     let window = Duration::from_millis(env("SFHS_LOAD_WINDOW_MS", 10_000));
     let limit = u32::try_from(env("SFHS_LOAD_LIMIT", 190))?;
-    let workers = usize::try_from(env("SFHS_LOAD_WORKERS", 5))?;
-    let batch = usize::try_from(env("SFHS_LOAD_BATCH", 100))?;
+    let workers = usize::try_from(env("SFHS_LOAD_WORKERS", 2))?;
+    let batch = usize::try_from(env("SFHS_LOAD_BATCH", 1000))?;
     let accounts = 500;
 
     memory_phase(records).await?;
@@ -260,15 +261,18 @@ async fn main() -> anyhow::Result<()> {
     let ledger = Arc::new(MemoryLedger::new());
     let errors = Arc::new(MemoryErrorStore::new());
     let mut engines: Vec<Arc<Engine>> = Vec::new();
+    let mut clients: Vec<Arc<HubSpotClient>> = Vec::new();
     for w in 0..workers {
         let mut cfg = client_config(&hs.base_url());
         cfg.retry = sfhs_hubspot::RetryPolicy::default();
         cfg.initial_burst_limit = limit / u32::try_from(workers.max(1))?;
         cfg.initial_burst_window = window;
+        let client = Arc::new(HubSpotClient::new(cfg)?);
+        clients.push(client.clone());
         engines.push(Arc::new(engine(
             store.clone(),
             ledger.clone(),
-            Arc::new(HubSpotClient::new(cfg)?),
+            client,
             errors.clone(),
             &format!("w{w}"),
             Duration::from_secs(3600),
@@ -279,9 +283,37 @@ async fn main() -> anyhow::Result<()> {
     hs.reset_counters();
     let started = Instant::now();
     let importing = tokio::spawn(async move { import(&r).await });
+    // Every 10 s: records written so far, HubSpot calls and 429s (where the time goes).
+    let written = Arc::new(AtomicU64::new(0));
+    let monitor = {
+        let (written, counters, clients) = (written.clone(), hs.sim().clone(), clients.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(10));
+            tick.tick().await;
+            let t0 = Instant::now();
+            loop {
+                tick.tick().await;
+                let c = counters.counters();
+                let shares: Vec<String> = clients
+                    .iter()
+                    .map(|c| c.limiter().stats().capacity.to_string())
+                    .collect();
+                println!(
+                    "  t={:>4.0} s  written {:>7}  calls {:>5}  searches {:>4}  429s rolling {:>3} search {:>3}  capacities {}",
+                    t0.elapsed().as_secs_f64(),
+                    written.load(Ordering::Relaxed),
+                    c.calls,
+                    c.endpoint_calls("search"),
+                    c.rate_limited_rolling,
+                    c.rate_limited_search,
+                    shares.join("/")
+                );
+            }
+        })
+    };
     let mut tasks = Vec::new();
     for e in &engines {
-        let (e, queue) = (e.clone(), queue.clone());
+        let (e, queue, written) = (e.clone(), queue.clone(), written.clone());
         let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
         tasks.push((
             done.clone(),
@@ -297,6 +329,7 @@ async fn main() -> anyhow::Result<()> {
                         continue;
                     }
                     let r = e.process(b.clone()).await;
+                    written.fetch_add(r.report.written, Ordering::Relaxed);
                     add(&mut total, &r.report);
                     queue.done(b, &r.retry);
                 }
@@ -312,6 +345,7 @@ async fn main() -> anyhow::Result<()> {
         add(&mut t, &task.await?);
     }
     let elapsed = started.elapsed().as_secs_f64();
+    monitor.abort();
     let c = hs.counters();
     let writes = c.endpoint_calls("{object_type}/batch/create") + c.endpoint_calls("batch/upsert");
     let allowed = f64::from(limit) * elapsed / window.as_secs_f64();

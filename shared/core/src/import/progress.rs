@@ -61,30 +61,40 @@ impl Progress {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Estimate {
     pub total: u64,
-    /// Batch upserts: `ceil(total / 100)`.
-    pub upsert_calls: u64,
-    /// Association batches: `ceil(total / 100)` per association of the mapping.
+    /// Batch writes: `ceil(total / 100)`. Records new to HubSpot are created with their
+    /// associations in these calls.
+    pub write_calls: u64,
+    /// Association batches for records HubSpot has already (upserted, then associated):
+    /// `ceil(total / 100)` per association of the mapping.
     pub association_calls: u64,
+    /// Calls when the records are new to HubSpot (a first import).
     pub calls: u64,
+    /// Calls when HubSpot has them all already (a re-import).
+    pub calls_if_in_hubspot: u64,
     /// Calls per 10 seconds allowed to this system.
     pub rate_limit_per_10s: u64,
-    /// At that rate, if nothing else uses the budget.
+    /// At that rate, if nothing else uses the budget: for `calls`, and for
+    /// `calls_if_in_hubspot`.
     pub duration_seconds: u64,
+    pub duration_if_in_hubspot_seconds: u64,
 }
 
 impl Estimate {
     pub fn new(total: u64, associations: usize, rate_limit_per_10s: u64) -> Self {
-        let upsert_calls = total.div_ceil(RECORDS_PER_CALL);
-        let association_calls = upsert_calls * associations as u64;
-        let calls = upsert_calls + association_calls;
+        let write_calls = total.div_ceil(RECORDS_PER_CALL);
+        let association_calls = write_calls * associations as u64;
+        let calls = write_calls;
+        let calls_if_in_hubspot = write_calls + association_calls;
         let rate = rate_limit_per_10s.max(1);
         Self {
             total,
-            upsert_calls,
+            write_calls,
             association_calls,
             calls,
+            calls_if_in_hubspot,
             rate_limit_per_10s: rate,
             duration_seconds: (calls * 10).div_ceil(rate),
+            duration_if_in_hubspot_seconds: (calls_if_in_hubspot * 10).div_ceil(rate),
         }
     }
 }
@@ -108,10 +118,12 @@ mod tests {
     #[test]
     fn estimate_rounds_up_and_counts_associations() {
         let e = Estimate::new(25_001, 1, 190);
-        assert_eq!(e.upsert_calls, 251);
+        assert_eq!(e.write_calls, 251);
+        assert_eq!(e.calls, 251, "new records carry their associations");
+        assert_eq!(e.duration_seconds, 14); // 2510 / 190 = 13.2
         assert_eq!(e.association_calls, 251);
-        assert_eq!(e.calls, 502);
-        assert_eq!(e.duration_seconds, 27); // 5020 / 190 = 26.4
+        assert_eq!(e.calls_if_in_hubspot, 502);
+        assert_eq!(e.duration_if_in_hubspot_seconds, 27); // 5020 / 190 = 26.4
         assert_eq!(Estimate::new(0, 2, 0).calls, 0);
     }
 

@@ -57,6 +57,10 @@ pub struct EngineConfig {
     pub schema_ttl: Duration,
     /// Ledger calls in flight at once.
     pub concurrency: usize,
+    /// HubSpot writes (chunks of 100) in flight at once for one batch: a batch of 1,000 (the
+    /// import queue's) goes out in one round, so that few workers keep the budget busy (the
+    /// rate limiter still paces them).
+    pub write_concurrency: usize,
     /// The queue's `maxReceiveCount` (0: unknown). A child still waiting for its parent on its
     /// last delivery becomes an error record instead of going to the DLQ.
     pub max_receives: u32,
@@ -70,6 +74,7 @@ impl EngineConfig {
             parent_wait: Duration::from_secs(24 * 3600),
             schema_ttl: Duration::from_secs(60),
             concurrency: 16,
+            write_concurrency: 10,
             max_receives: 0,
         }
     }
@@ -791,7 +796,7 @@ impl Engine {
                     (idx, Ok(r))
                 },
             )
-            .buffer_unordered(4)
+            .buffer_unordered(self.config.write_concurrency.max(1))
             .collect()
             .await;
         let now = OffsetDateTime::now_utc();
@@ -1014,7 +1019,7 @@ impl Engine {
                     (object, idx, Some(r))
                 },
             )
-            .buffer_unordered(4)
+            .buffer_unordered(self.config.write_concurrency.max(1))
             .collect()
             .await;
         let now_ms = millis(OffsetDateTime::now_utc());
@@ -1476,14 +1481,20 @@ impl Engine {
                             }
                             back = true;
                             if j.claimed
-                                && let Err(e) = self.ledger.release(&j.key, owner).await
+                                && let Err(e) = self
+                                    .ledger
+                                    .release(&j.key, owner, j.hubspot_id.as_deref())
+                                    .await
                             {
                                 tracing::warn!(error = %e, "lease release failed (it expires)");
                             }
                         }
                         St::Failed => {
                             if j.claimed
-                                && let Err(e) = self.ledger.release(&j.key, owner).await
+                                && let Err(e) = self
+                                    .ledger
+                                    .release(&j.key, owner, j.hubspot_id.as_deref())
+                                    .await
                             {
                                 tracing::warn!(error = %e, "lease release failed (it expires)");
                             }
@@ -1492,7 +1503,7 @@ impl Engine {
                         St::Active => {
                             back = true;
                             if j.claimed {
-                                let _ = self.ledger.release(&j.key, owner).await;
+                                let _ = self.ledger.release(&j.key, owner, None).await;
                             }
                         }
                     }

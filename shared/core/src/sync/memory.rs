@@ -136,13 +136,21 @@ impl Ledger for MemoryLedger {
         Ok(true)
     }
 
-    async fn release(&self, key: &str, owner: &str) -> Result<(), LedgerError> {
+    async fn release(
+        &self,
+        key: &str,
+        owner: &str,
+        hubspot_id: Option<&str>,
+    ) -> Result<(), LedgerError> {
         let mut items = lock(&self.items);
         if let Some(e) = items.get_mut(key)
             && e.lease_owner.as_deref() == Some(owner)
         {
             e.lease_owner = None;
             e.lease_until = None;
+            if let Some(h) = hubspot_id {
+                e.hubspot_id = Some(h.to_owned());
+            }
         }
         Ok(())
     }
@@ -218,6 +226,8 @@ struct HubState {
     next_id: u64,
     calls: u64,
     fail_calls: usize,
+    /// operation -> calls of it still to fail.
+    fail_operations: HashMap<&'static str, usize>,
     daily: bool,
     /// Values refused whatever the property (validation failures).
     bad_values: BTreeSet<String>,
@@ -265,6 +275,12 @@ impl MemoryHubSpot {
     /// The next `n` calls fail as a whole (retryable, like a 503 through every retry).
     pub fn fail_next_calls(&self, n: usize) {
         lock(&self.state).fail_calls = n;
+    }
+
+    /// The next `n` calls of `operation` (`"upsert"`, `"create"`, `"find_by_property"`, ...) fail
+    /// as a whole (retryable).
+    pub fn fail_operation(&self, operation: &'static str, n: usize) {
+        lock(&self.state).fail_operations.insert(operation, n);
     }
 
     /// Every call fails with the daily limit until cleared.
@@ -337,8 +353,12 @@ impl MemoryHubSpot {
                 source: None,
             });
         }
-        if s.fail_calls > 0 {
-            s.fail_calls -= 1;
+        let by_operation = s.fail_operations.get_mut(operation).filter(|n| **n > 0);
+        let failing_operation = by_operation.map(|n| *n -= 1).is_some();
+        if failing_operation || s.fail_calls > 0 {
+            if !failing_operation {
+                s.fail_calls -= 1;
+            }
             return Err(WriteError {
                 operation,
                 kind: WriteErrorKind::Retryable,

@@ -108,8 +108,15 @@ pub trait Ledger: Send + Sync + fmt::Debug {
     /// `Ok(false)`: the lease was lost (nothing written).
     async fn commit(&self, key: &str, owner: &str, commit: &Commit) -> Result<bool, LedgerError>;
 
-    /// Releases the lease without changing the record (no-op if `owner` does not hold it).
-    async fn release(&self, key: &str, owner: &str) -> Result<(), LedgerError>;
+    /// Releases the lease without changing the record's version (no-op if `owner` does not hold
+    /// it). `hubspot_id`: the record was written to HubSpot in this attempt (its association or
+    /// its commit still to come), so the next attempt upserts it instead of creating it again.
+    async fn release(
+        &self,
+        key: &str,
+        owner: &str,
+        hubspot_id: Option<&str>,
+    ) -> Result<(), LedgerError>;
 
     /// Reads entries (absent keys are left out).
     async fn get_many(&self, keys: &[String]) -> Result<HashMap<String, LedgerEntry>, LedgerError>;

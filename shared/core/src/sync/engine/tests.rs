@@ -755,8 +755,13 @@ impl Ledger for StealingLedger {
         self.0.commit(key, owner, commit).await
     }
 
-    async fn release(&self, key: &str, owner: &str) -> Result<(), crate::sync::LedgerError> {
-        self.0.release(key, owner).await
+    async fn release(
+        &self,
+        key: &str,
+        owner: &str,
+        hubspot_id: Option<&str>,
+    ) -> Result<(), crate::sync::LedgerError> {
+        self.0.release(key, owner, hubspot_id).await
     }
 
     async fn get_many(
@@ -944,4 +949,40 @@ async fn a_child_whose_parent_is_unknown_is_upserted_and_waits() {
         line_parents(&w, "l1"),
         vec![(a9, Some("Invoice line".into()))]
     );
+}
+
+#[tokio::test]
+async fn a_record_written_before_its_association_failed_is_upserted_next_time() {
+    let w = world().await;
+    w.hub.put_record(
+        "companies",
+        BTreeMap::from([("salesforceaccountid".to_string(), "001A".to_string())]),
+    );
+    // The parent lookup fails twice: before the create (so the record is upserted without its
+    // link) and again for the association (so the message goes back).
+    w.hub.fail_operation("find_by_property", 2);
+    let batch = [item("Invoice__c", "a1", 1, &[("Account__c", Some("001A"))])];
+    let r = w.engine.process(msgs(&batch)).await;
+    assert_eq!(r.retry.len(), 1);
+    assert_eq!(r.report.created, 1);
+    let e = w.ledger.entry("invoice__c#a1").unwrap();
+    assert!(e.hubspot_id.is_some(), "the HubSpot id is kept: {e:?}");
+    assert_eq!(e.version, None, "no version is committed");
+    // The redelivery upserts the same record (not a create HubSpot would refuse) and links it.
+    let r = w.engine.process(msgs(&batch)).await;
+    assert!(r.retry.is_empty(), "{r:?}");
+    assert_eq!((r.report.created, r.report.upserted), (0, 1));
+    assert_eq!(r.report.associations_created, 1);
+    assert_eq!(w.hub.records(INVOICE).len(), 1);
+    // No create was refused, so new records are still created with their links.
+    let r = w
+        .engine
+        .process(msgs(&[item(
+            "Invoice__c",
+            "a2",
+            1,
+            &[("Account__c", Some("001A"))],
+        )]))
+        .await;
+    assert_eq!((r.report.created, r.report.hubspot_calls), (1, 1));
 }

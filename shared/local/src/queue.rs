@@ -1,0 +1,190 @@
+//! A queue on disk with SQS's delivery rules: a received message is invisible for a visibility
+//! timeout, then delivered again unless it was acknowledged; each delivery counts.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redb::ReadableTable;
+use serde::{Deserialize, Serialize};
+use sfhs_core::queue::{EntryFailure, QueueEntry, QueueError, WorkQueue};
+use sfhs_core::sync::InMessage;
+use time::OffsetDateTime;
+
+use crate::{LocalError, LocalStore, META, QUEUES, get_in, put_in};
+
+/// A message as received: its id (for [`LocalQueue::ack`] and [`LocalQueue::retry`]), body and
+/// delivery count.
+pub type Received = InMessage;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Stored {
+    body: String,
+    receive_count: u32,
+    visible_at_ms: i64,
+}
+
+/// One named queue of a [`LocalStore`].
+#[derive(Debug, Clone)]
+pub struct LocalQueue {
+    store: LocalStore,
+    name: String,
+}
+
+fn now_ms() -> i64 {
+    i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
+}
+
+fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
+}
+
+impl LocalQueue {
+    pub fn new(store: &LocalStore, name: &str) -> Self {
+        Self {
+            store: store.clone(),
+            name: name.to_owned(),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn prefix(&self) -> String {
+        format!("{}#", self.name)
+    }
+
+    /// Puts bodies on the queue, in order.
+    pub fn push(&self, bodies: &[String]) -> Result<(), LocalError> {
+        let seq_key = format!("seq#{}", self.name);
+        self.store.write("enqueue", |tx| {
+            let mut meta = tx
+                .open_table(META)
+                .map_err(|e| LocalError::storage("enqueue", e))?;
+            let mut next: u64 = get_in(&meta, "sequence", &seq_key)?.unwrap_or(0);
+            let mut q = tx
+                .open_table(QUEUES)
+                .map_err(|e| LocalError::storage("enqueue", e))?;
+            let now = now_ms();
+            for body in bodies {
+                next += 1;
+                let key = format!("{}{next:020}", self.prefix());
+                put_in(
+                    &mut q,
+                    &key,
+                    &Stored {
+                        body: body.clone(),
+                        receive_count: 0,
+                        visible_at_ms: now,
+                    },
+                )?;
+            }
+            put_in(&mut meta, &seq_key, &next)
+        })
+    }
+
+    /// Takes up to `max` visible messages, oldest first; each is invisible for `visibility`.
+    pub fn receive(&self, max: usize, visibility: Duration) -> Result<Vec<Received>, LocalError> {
+        let prefix = self.prefix();
+        let end = format!("{}$", self.name);
+        self.store.write("receive", |tx| {
+            let mut q = tx
+                .open_table(QUEUES)
+                .map_err(|e| LocalError::storage("receive", e))?;
+            let now = now_ms();
+            let mut picked: Vec<(String, Stored)> = Vec::new();
+            for row in q
+                .range(prefix.as_str()..end.as_str())
+                .map_err(|e| LocalError::storage("receive", e))?
+            {
+                if picked.len() >= max {
+                    break;
+                }
+                let (k, v) = row.map_err(|e| LocalError::storage("receive", e))?;
+                let key = k.value().to_owned();
+                let m: Stored =
+                    serde_json::from_str(v.value()).map_err(|source| LocalError::Corrupt {
+                        what: "queued message",
+                        key: key.clone(),
+                        source,
+                    })?;
+                if m.visible_at_ms <= now {
+                    picked.push((key, m));
+                }
+            }
+            let mut out = Vec::with_capacity(picked.len());
+            for (key, mut m) in picked {
+                m.receive_count += 1;
+                m.visible_at_ms = now + ms(visibility);
+                put_in(&mut q, &key, &m)?;
+                out.push(InMessage {
+                    message_id: key,
+                    body: m.body,
+                    receive_count: m.receive_count,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    /// Removes delivered messages (unknown ids are fine).
+    pub fn ack(&self, ids: &[String]) -> Result<(), LocalError> {
+        self.store.write("ack", |tx| {
+            let mut q = tx
+                .open_table(QUEUES)
+                .map_err(|e| LocalError::storage("ack", e))?;
+            for id in ids {
+                q.remove(id.as_str())
+                    .map_err(|e| LocalError::storage("ack", e))?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Makes a delivered message visible again after `delay` (SQS's ChangeMessageVisibility).
+    pub fn retry(&self, id: &str, delay: Duration) -> Result<(), LocalError> {
+        self.store.write("retry", |tx| {
+            let mut q = tx
+                .open_table(QUEUES)
+                .map_err(|e| LocalError::storage("retry", e))?;
+            if let Some(mut m) = get_in::<Stored>(&q, "queued message", id)? {
+                m.visible_at_ms = now_ms() + ms(delay);
+                put_in(&mut q, id, &m)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Messages on the queue: (visible now, in flight or delayed).
+    pub fn depth(&self) -> Result<(u64, u64), LocalError> {
+        let now = now_ms();
+        let prefix = self.prefix();
+        let mut visible = 0;
+        let mut hidden = 0;
+        for (key, m) in self.store.all::<Stored>(QUEUES, "queued message")? {
+            if !key.starts_with(&prefix) {
+                continue;
+            }
+            if m.visible_at_ms <= now {
+                visible += 1;
+            } else {
+                hidden += 1;
+            }
+        }
+        Ok((visible, hidden))
+    }
+}
+
+#[async_trait]
+impl WorkQueue for LocalQueue {
+    async fn send_batch(&self, entries: &[QueueEntry]) -> Result<Vec<EntryFailure>, QueueError> {
+        let bodies: Vec<String> = entries.iter().map(|e| e.body.clone()).collect();
+        self.push(&bodies).map_err(|e| QueueError {
+            operation: "enqueue",
+            message: e.to_string(),
+            retryable: true,
+            source: Some(Box::new(e)),
+        })?;
+        Ok(Vec::new())
+    }
+}

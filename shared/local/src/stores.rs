@@ -1,0 +1,404 @@
+//! The ledger and the errors, imports and mappings stores on a [`LocalStore`], with the same
+//! conditions as their DynamoDB adapters (each conditional write is one transaction).
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use sfhs_core::import::ports::sweep_key;
+use sfhs_core::import::{ImportRecord, ImportStore, ImportStoreError, SweepState};
+use sfhs_core::mapping::store::{MappingStore, StoreError, StoredMapping, key as mapping_key};
+use sfhs_core::sync::memory::decide_claim;
+use sfhs_core::sync::{
+    Claim, Commit, ErrorRecord, ErrorStore, ErrorStoreError, Ledger, LedgerEntry, LedgerError,
+};
+
+use crate::{ERRORS, IMPORTS, LEDGER, LocalError, LocalStore, MAPPINGS, SWEEPS, get_in, put_in};
+
+fn ledger_error(operation: &'static str, e: LocalError) -> LedgerError {
+    LedgerError {
+        operation,
+        message: e.to_string(),
+        retryable: !matches!(e, LocalError::Corrupt { .. }),
+        source: Some(Box::new(e)),
+    }
+}
+
+fn errors_error(e: LocalError) -> ErrorStoreError {
+    ErrorStoreError {
+        message: e.to_string(),
+        retryable: !matches!(e, LocalError::Corrupt { .. }),
+        source: Some(Box::new(e)),
+    }
+}
+
+fn imports_error(e: LocalError) -> ImportStoreError {
+    match e {
+        LocalError::Corrupt { key, source, .. } => ImportStoreError::Corrupt {
+            key,
+            message: source.to_string(),
+        },
+        e => ImportStoreError::Unavailable {
+            message: e.to_string(),
+            retryable: true,
+            source: Some(Box::new(e)),
+        },
+    }
+}
+
+fn mappings_error(e: LocalError) -> StoreError {
+    match e {
+        LocalError::Corrupt { key, source, .. } => StoreError::Corrupt {
+            object: key,
+            message: source.to_string(),
+        },
+        e => StoreError::Unavailable {
+            message: e.to_string(),
+            retryable: true,
+            source: Some(Box::new(e)),
+        },
+    }
+}
+
+/// A conditional write that found another state: carried out of the transaction.
+enum Outcome<T> {
+    Done(T),
+    Refused(T),
+}
+
+#[async_trait]
+impl Ledger for LocalStore {
+    async fn claim(
+        &self,
+        key: &str,
+        version: i64,
+        replay: bool,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<Claim, LedgerError> {
+        self.write("claim", |tx| {
+            let mut t = tx
+                .open_table(LEDGER)
+                .map_err(|e| LocalError::storage("claim", e))?;
+            let current: Option<LedgerEntry> = get_in(&t, "ledger entry", key)?;
+            if let Some(refused) = decide_claim(current.as_ref(), version, replay, owner, now_ms) {
+                return Ok(refused);
+            }
+            let before = current.unwrap_or_default();
+            let mut next = before.clone();
+            next.lease_owner = Some(owner.to_owned());
+            next.lease_until = Some(now_ms + lease_ms);
+            put_in(&mut t, key, &next)?;
+            Ok(Claim::Claimed(before))
+        })
+        .map_err(|e| ledger_error("claim", e))
+    }
+
+    async fn commit(&self, key: &str, owner: &str, c: &Commit) -> Result<bool, LedgerError> {
+        self.write("commit", |tx| {
+            let mut t = tx
+                .open_table(LEDGER)
+                .map_err(|e| LocalError::storage("commit", e))?;
+            let current: Option<LedgerEntry> = get_in(&t, "ledger entry", key)?;
+            if current.and_then(|e| e.lease_owner).as_deref() != Some(owner) {
+                return Ok(false);
+            }
+            let next = LedgerEntry {
+                version: Some(c.version),
+                hubspot_id: c.hubspot_id.clone(),
+                parents: c.parents.clone(),
+                deleted: c.deleted,
+                waiting: c.waiting,
+                lease_owner: None,
+                lease_until: None,
+            };
+            put_in(&mut t, key, &next)?;
+            Ok(true)
+        })
+        .map_err(|e| ledger_error("commit", e))
+    }
+
+    async fn release(
+        &self,
+        key: &str,
+        owner: &str,
+        hubspot_id: Option<&str>,
+    ) -> Result<(), LedgerError> {
+        self.write("release", |tx| {
+            let mut t = tx
+                .open_table(LEDGER)
+                .map_err(|e| LocalError::storage("release", e))?;
+            if let Some(mut e) = get_in::<LedgerEntry>(&t, "ledger entry", key)?
+                && e.lease_owner.as_deref() == Some(owner)
+            {
+                e.lease_owner = None;
+                e.lease_until = None;
+                if let Some(h) = hubspot_id {
+                    e.hubspot_id = Some(h.to_owned());
+                }
+                put_in(&mut t, key, &e)?;
+            }
+            Ok(())
+        })
+        .map_err(|e| ledger_error("release", e))
+    }
+
+    async fn get_many(&self, keys: &[String]) -> Result<HashMap<String, LedgerEntry>, LedgerError> {
+        let mut out = HashMap::new();
+        for k in keys {
+            if let Some(e) = self
+                .get::<LedgerEntry>(LEDGER, "ledger entry", k)
+                .map_err(|e| ledger_error("get", e))?
+            {
+                out.insert(k.clone(), e);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl LocalStore {
+    /// Every ledger entry, by key (`sfhs dev`'s status).
+    pub fn ledger_entries(&self) -> Result<Vec<(String, LedgerEntry)>, LocalError> {
+        self.all(LEDGER, "ledger entry")
+    }
+
+    /// Empties the ledger (its HubSpot ids point into a HubSpot that is gone, such as a
+    /// simulator of an earlier run); returns how many entries it held.
+    pub fn reset_ledger(&self) -> Result<u64, LocalError> {
+        self.write("reset ledger", |tx| {
+            let mut t = tx
+                .open_table(LEDGER)
+                .map_err(|e| LocalError::storage("reset ledger", e))?;
+            let mut n = 0;
+            t.retain(|_, _| {
+                n += 1;
+                false
+            })
+            .map_err(|e| LocalError::storage("reset ledger", e))?;
+            Ok(n)
+        })
+    }
+}
+
+#[async_trait]
+impl ErrorStore for LocalStore {
+    async fn put(&self, record: &ErrorRecord) -> Result<(), ErrorStoreError> {
+        self.write("put error", |tx| {
+            let mut t = tx
+                .open_table(ERRORS)
+                .map_err(|e| LocalError::storage("put error", e))?;
+            put_in(&mut t, &record.id, record)
+        })
+        .map_err(errors_error)
+    }
+
+    async fn list(&self) -> Result<Vec<ErrorRecord>, ErrorStoreError> {
+        let mut all: Vec<ErrorRecord> = self
+            .all(ERRORS, "error record")
+            .map_err(errors_error)?
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect();
+        all.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.id.cmp(&b.id)));
+        Ok(all)
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<ErrorRecord>, ErrorStoreError> {
+        LocalStore::get(self, ERRORS, "error record", id).map_err(errors_error)
+    }
+
+    async fn delete(&self, id: &str) -> Result<(), ErrorStoreError> {
+        self.write("delete error", |tx| {
+            let mut t = tx
+                .open_table(ERRORS)
+                .map_err(|e| LocalError::storage("delete error", e))?;
+            t.remove(id)
+                .map_err(|e| LocalError::storage("delete error", e))?;
+            Ok(())
+        })
+        .map_err(errors_error)
+    }
+}
+
+#[async_trait]
+impl ImportStore for LocalStore {
+    async fn put(
+        &self,
+        next: &ImportRecord,
+        expected: Option<u64>,
+    ) -> Result<(), ImportStoreError> {
+        let outcome = self
+            .write("put import", |tx| {
+                let mut t = tx
+                    .open_table(IMPORTS)
+                    .map_err(|e| LocalError::storage("put import", e))?;
+                let current: Option<ImportRecord> = get_in(&t, "import", &next.id)?;
+                if current.as_ref().map(|c| c.revision) != expected {
+                    return Ok(Outcome::Refused(()));
+                }
+                // The worker's counters are not the runner's to overwrite.
+                let mut stored = next.clone();
+                if let Some(c) = current {
+                    stored.synced = c.synced;
+                    stored.failed = c.failed;
+                } else {
+                    stored.synced = 0;
+                    stored.failed = 0;
+                }
+                put_in(&mut t, &next.id, &stored)?;
+                Ok(Outcome::Done(()))
+            })
+            .map_err(imports_error)?;
+        match outcome {
+            Outcome::Done(()) => Ok(()),
+            Outcome::Refused(()) => Err(ImportStoreError::Conflict {
+                key: next.id.clone(),
+                expected,
+            }),
+        }
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<ImportRecord>, ImportStoreError> {
+        LocalStore::get(self, IMPORTS, "import", id).map_err(imports_error)
+    }
+
+    async fn list(&self) -> Result<Vec<ImportRecord>, ImportStoreError> {
+        // Ids start with their creation time: newest first.
+        let mut all: Vec<ImportRecord> = self
+            .all(IMPORTS, "import")
+            .map_err(imports_error)?
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect();
+        all.reverse();
+        Ok(all)
+    }
+
+    async fn record_progress(
+        &self,
+        id: &str,
+        synced: u64,
+        failed: u64,
+    ) -> Result<(), ImportStoreError> {
+        let found = self
+            .write("import progress", |tx| {
+                let mut t = tx
+                    .open_table(IMPORTS)
+                    .map_err(|e| LocalError::storage("import progress", e))?;
+                let Some(mut r) = get_in::<ImportRecord>(&t, "import", id)? else {
+                    return Ok(false);
+                };
+                r.synced += synced;
+                r.failed += failed;
+                put_in(&mut t, id, &r)?;
+                Ok(true)
+            })
+            .map_err(imports_error)?;
+        if found {
+            Ok(())
+        } else {
+            Err(ImportStoreError::NotFound { id: id.to_owned() })
+        }
+    }
+
+    async fn get_sweep(&self, object: &str) -> Result<Option<SweepState>, ImportStoreError> {
+        LocalStore::get(self, SWEEPS, "sweep state", &sweep_key(object)).map_err(imports_error)
+    }
+
+    async fn put_sweep(
+        &self,
+        next: &SweepState,
+        expected: Option<u64>,
+    ) -> Result<(), ImportStoreError> {
+        let key = sweep_key(&next.object);
+        let outcome = self
+            .write("put sweep", |tx| {
+                let mut t = tx
+                    .open_table(SWEEPS)
+                    .map_err(|e| LocalError::storage("put sweep", e))?;
+                let current: Option<SweepState> = get_in(&t, "sweep state", &key)?;
+                if current.map(|c| c.revision) != expected {
+                    return Ok(Outcome::Refused(()));
+                }
+                put_in(&mut t, &key, next)?;
+                Ok(Outcome::Done(()))
+            })
+            .map_err(imports_error)?;
+        match outcome {
+            Outcome::Done(()) => Ok(()),
+            Outcome::Refused(()) => Err(ImportStoreError::Conflict { key, expected }),
+        }
+    }
+}
+
+#[async_trait]
+impl MappingStore for LocalStore {
+    async fn list(&self) -> Result<Vec<StoredMapping>, StoreError> {
+        Ok(self
+            .all(MAPPINGS, "mapping")
+            .map_err(mappings_error)?
+            .into_iter()
+            .map(|(_, m)| m)
+            .collect())
+    }
+
+    async fn get(&self, salesforce_object: &str) -> Result<Option<StoredMapping>, StoreError> {
+        LocalStore::get(self, MAPPINGS, "mapping", &mapping_key(salesforce_object))
+            .map_err(mappings_error)
+    }
+
+    async fn put(&self, next: &StoredMapping, expected: Option<u64>) -> Result<(), StoreError> {
+        let found = self
+            .write("put mapping", |tx| {
+                let mut t = tx
+                    .open_table(MAPPINGS)
+                    .map_err(|e| LocalError::storage("put mapping", e))?;
+                let current: Option<StoredMapping> = get_in(&t, "mapping", &next.key())?;
+                let found = current.map(|c| c.version);
+                if found != expected {
+                    return Ok(Outcome::Refused(found));
+                }
+                put_in(&mut t, &next.key(), next)?;
+                Ok(Outcome::Done(found))
+            })
+            .map_err(mappings_error)?;
+        match found {
+            Outcome::Done(_) => Ok(()),
+            Outcome::Refused(found) => Err(StoreError::Conflict {
+                object: next.mapping.salesforce_object.clone(),
+                expected,
+                found,
+            }),
+        }
+    }
+
+    async fn delete(&self, salesforce_object: &str, expected: u64) -> Result<(), StoreError> {
+        let key = mapping_key(salesforce_object);
+        let found = self
+            .write("delete mapping", |tx| {
+                let mut t = tx
+                    .open_table(MAPPINGS)
+                    .map_err(|e| LocalError::storage("delete mapping", e))?;
+                let found = get_in::<StoredMapping>(&t, "mapping", &key)?.map(|c| c.version);
+                if found != Some(expected) {
+                    return Ok(Outcome::Refused(found));
+                }
+                t.remove(key.as_str())
+                    .map_err(|e| LocalError::storage("delete mapping", e))?;
+                Ok(Outcome::Done(found))
+            })
+            .map_err(mappings_error)?;
+        match found {
+            Outcome::Done(_) => Ok(()),
+            Outcome::Refused(found) => Err(StoreError::Conflict {
+                object: salesforce_object.to_owned(),
+                expected: Some(expected),
+                found,
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,202 @@
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use sfhs_core::import::{ImportMethod, ImportRecord, ImportStatus, ImportStore, ImportStoreError};
+use sfhs_core::mapping::parse_yaml;
+use sfhs_core::mapping::store::{MappingStore, StoreError, next_version};
+use sfhs_core::sync::{Claim, Commit, ErrorCategory, ErrorRecord, ErrorStore, Ledger};
+use time::OffsetDateTime;
+
+use crate::{LocalQueue, LocalStore};
+
+fn open(dir: &tempfile::TempDir) -> LocalStore {
+    LocalStore::open(&dir.path().join("sfhs.redb")).unwrap()
+}
+
+#[tokio::test]
+async fn queue_follows_sqs_delivery_rules_and_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let q = LocalQueue::new(&store, "live");
+    let other = LocalQueue::new(&store, "import");
+    q.push(&["a".into(), "b".into(), "c".into()]).unwrap();
+    other.push(&["x".into()]).unwrap();
+
+    let first = q.receive(2, Duration::from_secs(60)).unwrap();
+    assert_eq!(
+        first.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(),
+        ["a", "b"]
+    );
+    assert!(first.iter().all(|m| m.receive_count == 1));
+    // Taken messages are invisible; the other queue is separate.
+    let rest = q.receive(10, Duration::from_secs(60)).unwrap();
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].body, "c");
+    assert_eq!(q.depth().unwrap(), (0, 3));
+    q.ack(&[first[0].message_id.clone()]).unwrap();
+    // A retry with no delay is visible again, its count goes on.
+    q.retry(&first[1].message_id, Duration::ZERO).unwrap();
+    let again = q.receive(10, Duration::from_millis(1)).unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!((again[0].body.as_str(), again[0].receive_count), ("b", 2));
+
+    // The process stops with "b" and "c" in flight: after a restart nothing is lost, and each
+    // comes back once its visibility timeout has passed.
+    drop((q, other, store));
+    let store = open(&dir);
+    let q = LocalQueue::new(&store, "live");
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let back = q.receive(10, Duration::from_secs(60)).unwrap();
+    assert_eq!(
+        back.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(),
+        ["b"],
+        "c is still invisible (60 s), b's 1 ms have passed"
+    );
+    assert_eq!(back[0].receive_count, 3);
+    assert_eq!(q.depth().unwrap(), (0, 2));
+    assert_eq!(LocalQueue::new(&store, "import").depth().unwrap(), (1, 0));
+}
+
+#[tokio::test]
+async fn ledger_claims_commits_and_keeps_its_state_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let key = "invoice__c#a1";
+    assert_eq!(
+        store
+            .claim(key, 10, false, "w1", 1_000, 5_000)
+            .await
+            .unwrap(),
+        Claim::Claimed(Default::default())
+    );
+    assert!(matches!(
+        store
+            .claim(key, 11, false, "w2", 1_001, 5_000)
+            .await
+            .unwrap(),
+        Claim::Leased { .. }
+    ));
+    let commit = Commit {
+        version: 10,
+        hubspot_id: Some("42".into()),
+        parents: Default::default(),
+        deleted: false,
+        waiting: false,
+    };
+    assert!(!store.commit(key, "w2", &commit).await.unwrap());
+    assert!(store.commit(key, "w1", &commit).await.unwrap());
+    drop(store);
+
+    let store = open(&dir);
+    let got = store
+        .get_many(&[key.to_owned(), "x#1".into()])
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[key].hubspot_id.as_deref(), Some("42"));
+    assert!(got[key].lease_owner.is_none());
+    assert!(matches!(
+        store
+            .claim(key, 10, false, "w2", 2_000, 5_000)
+            .await
+            .unwrap(),
+        Claim::Stale { stored: 10, .. }
+    ));
+    assert!(matches!(
+        store
+            .claim(key, 10, true, "w2", 2_000, 5_000)
+            .await
+            .unwrap(),
+        Claim::Claimed(_)
+    ));
+    store.release(key, "w2", Some("43")).await.unwrap();
+    let e = &store.get_many(&[key.to_owned()]).await.unwrap()[key];
+    assert!(e.lease_owner.is_none());
+    assert_eq!((e.version, e.hubspot_id.as_deref()), (Some(10), Some("43")));
+}
+
+#[tokio::test]
+async fn errors_imports_and_mappings_keep_their_conditions() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let now = OffsetDateTime::now_utc();
+
+    let err = ErrorRecord {
+        id: "invoice__c#a1".into(),
+        category: ErrorCategory::Picklist,
+        object: "Invoice__c".into(),
+        record_id: "a1".into(),
+        field: Some("Status__c -> status".into()),
+        value: Some("Weird".into()),
+        message: "not an option".into(),
+        attempts: 1,
+        work_item: "{}".into(),
+        at: now,
+    };
+    ErrorStore::put(&store, &err).await.unwrap();
+    assert_eq!(ErrorStore::list(&store).await.unwrap(), vec![err.clone()]);
+    ErrorStore::delete(&store, &err.id).await.unwrap();
+    assert!(ErrorStore::get(&store, &err.id).await.unwrap().is_none());
+
+    let record = ImportRecord::new(
+        "20261128-1".into(),
+        "Invoice__c".into(),
+        None,
+        10,
+        50_000,
+        now,
+    );
+    assert_eq!(record.method, ImportMethod::Rest);
+    ImportStore::put(&store, &record, None).await.unwrap();
+    assert!(matches!(
+        ImportStore::put(&store, &record, None).await,
+        Err(ImportStoreError::Conflict { .. })
+    ));
+    store.record_progress(&record.id, 3, 1).await.unwrap();
+    // The runner's next write keeps the worker's counters.
+    let mut next = record.clone();
+    next.revision += 1;
+    next.status = ImportStatus::Running;
+    ImportStore::put(&store, &next, Some(record.revision))
+        .await
+        .unwrap();
+    let got = ImportStore::get(&store, &record.id).await.unwrap().unwrap();
+    assert_eq!(
+        (got.synced, got.failed, got.status),
+        (3, 1, ImportStatus::Running)
+    );
+    assert!(matches!(
+        store.record_progress("nope", 1, 0).await,
+        Err(ImportStoreError::NotFound { .. })
+    ));
+
+    let mapping = parse_yaml(
+        "m.yaml",
+        "salesforce_object: X__c\nhubspot_object: p1_x\nid_property: sfid\nstate: enabled\nfields:\n  - {salesforce: Name, hubspot: name}\n",
+    )
+    .unwrap();
+    let v1 = next_version(None, mapping.clone(), now);
+    MappingStore::put(&store, &v1, None).await.unwrap();
+    assert!(matches!(
+        MappingStore::put(&store, &v1, None).await,
+        Err(StoreError::Conflict { found: Some(1), .. })
+    ));
+    let v2 = next_version(Some(&v1), mapping, now);
+    MappingStore::put(&store, &v2, Some(1)).await.unwrap();
+    drop(store);
+    let store = open(&dir);
+    assert_eq!(MappingStore::get(&store, "x__c").await.unwrap(), Some(v2));
+    assert!(MappingStore::delete(&store, "X__c", 1).await.is_err());
+    MappingStore::delete(&store, "X__c", 2).await.unwrap();
+    assert!(MappingStore::list(&store).await.unwrap().is_empty());
+}
+
+#[test]
+fn a_second_process_on_the_same_file_is_refused_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let _first = open(&dir);
+    let second = LocalStore::open(&dir.path().join("sfhs.redb"));
+    let e = second.unwrap_err().to_string();
+    assert!(e.contains("another `sfhs dev` may hold it"), "{e}");
+}
