@@ -3,6 +3,7 @@
 //!
 //! Exit statuses: 0 done, 1 problems (a failed import, a refused cancel), 2 could not run.
 
+use std::io::IsTerminal as _;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -66,7 +67,8 @@ enum Command {
         /// Run the import in this process, onto the import queue (`--queue-url`).
         #[arg(long)]
         local: bool,
-        /// Wait until every page is enqueued, printing progress.
+        /// Wait until every page is enqueued, showing progress (a bar in a terminal, a line per poll
+        /// otherwise).
         #[arg(long)]
         wait: bool,
         /// The import queue (with --local).
@@ -235,22 +237,56 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                     }
                 }
             } else if *wait {
+                // A bar in a terminal; a line per poll otherwise (logs, CI).
+                let bar = (!common.json && std::io::stdout().is_terminal()).then(|| {
+                    let bar = indicatif::ProgressBar::new(record.total);
+                    bar.set_style(
+                        indicatif::ProgressStyle::with_template(
+                            "{spinner} [{bar:40}] {pos}/{len} enqueued ({percent}%), {msg}",
+                        )
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                        .progress_chars("=> "),
+                    );
+                    bar.enable_steady_tick(Duration::from_millis(200));
+                    bar
+                });
                 loop {
                     let Some(r) = store.get(&record.id).await? else {
                         bail!("import {} disappeared", record.id);
                     };
-                    if !common.json {
-                        println!(
-                            "{}: {} of {} enqueued",
+                    let p = Progress::of(&r, OffsetDateTime::now_utc());
+                    let eta = p
+                        .eta_seconds
+                        .map(|s| format!(", ETA {}", human_duration(Duration::from_secs(s))))
+                        .unwrap_or_default();
+                    match &bar {
+                        Some(bar) => {
+                            bar.set_position(r.enqueued);
+                            bar.set_message(format!(
+                                "{}: synced {}, failed {}{eta}",
+                                r.status.as_str(),
+                                r.synced,
+                                r.failed
+                            ));
+                        }
+                        None if !common.json => println!(
+                            "{}: {} of {} enqueued, {} synced, {} failed{eta}",
                             r.status.as_str(),
                             r.enqueued,
-                            r.total
-                        );
+                            r.total,
+                            r.synced,
+                            r.failed
+                        ),
+                        None => {}
                     }
                     if r.status.is_final() {
+                        if let Some(bar) = &bar {
+                            bar.finish();
+                        }
                         break;
                     }
-                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    tokio::time::sleep(Duration::from_secs(if bar.is_some() { 1 } else { 5 }))
+                        .await;
                 }
             } else if !common.json {
                 println!(

@@ -5,19 +5,19 @@
 //! the configuration and the thin handler. See `docs/import.md`.
 
 pub mod config;
+pub mod continuation;
 pub mod handler;
 pub mod salesforce;
 
+pub use continuation::LambdaContinuation;
 pub use handler::{Deps, Event, HandlerError, handle};
 
 use async_trait::async_trait;
 use sfhs_core::import::ports::{Continuation, ContinuationError};
 
-/// The continuation in Lambda: the import is checkpointed with its lease let go, and the
-/// scheduled tick (EventBridge, every 5 minutes) resumes it (see [`handler::handle`]).
-///
-/// A direct `lambda:Invoke` (InvocationType `Event`) of the function itself would resume it at
-/// once; it needs `aws-sdk-lambda`, which this workspace does not build yet.
+/// The continuation without a function to invoke: the import is checkpointed with its lease let
+/// go, and the scheduled tick (EventBridge, every 5 minutes) resumes it (see
+/// [`handler::handle`]). In Lambda the function uses [`LambdaContinuation`] instead.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ScheduledContinuation;
 

@@ -10,10 +10,13 @@ use sfhs_aws::imports::DynamoImportStore;
 use sfhs_aws::secrets::Secrets;
 use sfhs_aws::sqs::SqsQueue;
 use sfhs_core::import::ImportRunner;
+use sfhs_core::import::ports::Continuation;
 use sfhs_core::queue::Publisher;
 use sfhs_import::config::{ImportConfig, credentials_from_secret};
 use sfhs_import::salesforce::ClientReader;
-use sfhs_import::{Deps, ScheduledContinuation, deadline_from_epoch_ms, handle};
+use sfhs_import::{
+    Deps, LambdaContinuation, ScheduledContinuation, deadline_from_epoch_ms, handle,
+};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -30,6 +33,14 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     salesforce.api_version = cfg.salesforce_api_version.clone();
     let client = sfhs_salesforce::Client::new(salesforce)?;
     let dynamo = aws_sdk_dynamodb::Client::new(&aws);
+    // Near its deadline a run hands over to a fresh invocation of this function.
+    let continuation: Arc<dyn Continuation> = match std::env::var("AWS_LAMBDA_FUNCTION_NAME") {
+        Ok(name) if !name.is_empty() => Arc::new(LambdaContinuation::new(
+            aws_sdk_lambda::Client::new(&aws),
+            name,
+        )),
+        _ => Arc::new(ScheduledContinuation),
+    };
     let sqs = aws_sdk_sqs::Client::new(&aws);
     let deps = Deps {
         runner: ImportRunner {
@@ -40,7 +51,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                 Arc::new(SqsQueue::new(sqs.clone(), &cfg.import_queue_url)),
                 cfg.publish.clone(),
             ),
-            continuation: Arc::new(ScheduledContinuation),
+            continuation,
             settings: cfg.run.clone(),
         },
         live: Publisher::new(
