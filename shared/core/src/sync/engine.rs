@@ -313,6 +313,65 @@ fn field_value<'a>(item: &'a WorkItem, name: &str) -> Option<&'a Option<String>>
     })
 }
 
+/// Per-record results of one HubSpot write, by Salesforce id.
+type Outcomes = HashMap<String, Result<Upserted, WriteFailure>>;
+
+/// One HubSpot write of up to 100 records of one object: the jobs it carries (`idx`), their
+/// payload in the same order, and the oldest claim among them.
+struct ChunkCall<R> {
+    object: String,
+    id_property: String,
+    idx: Vec<usize>,
+    records: Vec<R>,
+    oldest_claim: Instant,
+}
+
+/// Why a chunk was not sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NotSent {
+    DailyLimit,
+    LeaseShort,
+}
+
+impl NotSent {
+    fn reason(self) -> &'static str {
+        match self {
+            Self::DailyLimit => "HubSpot daily limit reached",
+            Self::LeaseShort => "lease too short to start the write",
+        }
+    }
+}
+
+/// The jobs `idx` grouped by (HubSpot object, id property), in chunks of [`CHUNK`], each record
+/// made by `record`.
+fn chunk_calls<R>(jobs: &[Job], idx: &[usize], record: impl Fn(&Job) -> R) -> Vec<ChunkCall<R>> {
+    let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    for &i in idx {
+        let j = &jobs[i];
+        groups
+            .entry((j.hs_object().to_owned(), j.id_property().to_owned()))
+            .or_default()
+            .push(i);
+    }
+    let mut calls = Vec::new();
+    for ((object, id_property), members) in groups {
+        for chunk in members.chunks(CHUNK) {
+            calls.push(ChunkCall {
+                object: object.clone(),
+                id_property: id_property.clone(),
+                idx: chunk.to_vec(),
+                records: chunk.iter().map(|&i| record(&jobs[i])).collect(),
+                oldest_claim: chunk
+                    .iter()
+                    .map(|&i| jobs[i].claimed_at)
+                    .min()
+                    .unwrap_or_else(Instant::now),
+            });
+        }
+    }
+    calls
+}
+
 /// A lookup's value: Salesforce leaves null fields out of outbound messages, so absent, nil and
 /// blank all mean "no parent".
 fn lookup_value(item: &WorkItem, lookup: &str) -> Option<String> {
@@ -739,74 +798,26 @@ impl Engine {
         }
 
         // Upserts.
-        let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
-        for (i, j) in jobs.iter().enumerate() {
-            if j.st == St::Active && j.item.op == Op::Upsert {
-                groups
-                    .entry((j.hs_object().to_owned(), j.id_property().to_owned()))
-                    .or_default()
-                    .push(i);
-            }
-        }
-        let mut calls = Vec::new();
-        for ((object, id_property), idx) in groups {
-            for chunk in idx.chunks(CHUNK) {
-                let records: Vec<UpsertRecord> = chunk
-                    .iter()
-                    .map(|&i| UpsertRecord {
-                        id: jobs[i].item.record_id.clone(),
-                        properties: jobs[i].properties.clone(),
-                    })
-                    .collect();
-                let oldest_claim = chunk
-                    .iter()
-                    .map(|&i| jobs[i].claimed_at)
-                    .min()
-                    .unwrap_or_else(Instant::now);
-                calls.push((
-                    object.clone(),
-                    id_property.clone(),
-                    chunk.to_vec(),
-                    records,
-                    oldest_claim,
-                ));
-            }
-        }
+        let upserts: Vec<usize> = (0..jobs.len())
+            .filter(|&i| jobs[i].st == St::Active && jobs[i].item.op == Op::Upsert)
+            .collect();
+        let calls = chunk_calls(jobs, &upserts, |j| UpsertRecord {
+            id: j.item.record_id.clone(),
+            properties: j.properties.clone(),
+        });
         let hubspot = &self.hubspot;
-        let guard = self.config.lease / 2;
-        // A chunk starts only with half of its records' leases left, and not after the daily
-        // limit stopped another chunk of this batch.
-        let stop = std::sync::atomic::AtomicBool::new(false);
-        let stop = &stop;
-        let results: Vec<_> = stream::iter(calls)
-            .map(
-                |(object, id_property, idx, records, oldest_claim)| async move {
-                    if stop.load(std::sync::atomic::Ordering::SeqCst) {
-                        return (idx, Err("HubSpot daily limit reached"));
-                    }
-                    if oldest_claim.elapsed() > guard {
-                        return (idx, Err("lease too short to start the write"));
-                    }
-                    let r = hubspot.upsert(&object, &id_property, records).await;
-                    if let Err(e) = &r
-                        && matches!(e.kind, WriteErrorKind::DailyLimit { .. })
-                    {
-                        stop.store(true, std::sync::atomic::Ordering::SeqCst);
-                    }
-                    (idx, Ok(r))
-                },
-            )
-            .buffer_unordered(self.config.write_concurrency.max(1))
-            .collect()
+        let results = self
+            .send_chunks(calls, |object, id_property, records| async move {
+                hubspot.upsert(&object, &id_property, records).await
+            })
             .await;
-        let now = OffsetDateTime::now_utc();
-        let now_ms = millis(now);
-        for (idx, result) in results {
+        let now_ms = millis(OffsetDateTime::now_utc());
+        for (_, idx, result) in results {
             let result = match result {
                 Ok(r) => r,
-                Err(why) => {
+                Err(not_sent) => {
                     for i in idx {
-                        jobs[i].retry(why);
+                        jobs[i].retry(not_sent.reason());
                     }
                     continue;
                 }
@@ -868,6 +879,7 @@ impl Engine {
                 }
             }
         }
+        let guard = self.config.lease / 2;
         for ((object, id_property), idx) in groups {
             for chunk in idx.chunks(CHUNK) {
                 if report.daily_limit || chunk.iter().any(|&i| jobs[i].claimed_at.elapsed() > guard)
@@ -945,88 +957,49 @@ impl Engine {
                 _ => blocked.push(i),
             }
         }
-        let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
-        for &i in &candidates {
-            if !blocked.contains(&i) {
-                let j = &jobs[i];
-                groups
-                    .entry((j.hs_object().to_owned(), j.id_property().to_owned()))
-                    .or_default()
-                    .push(i);
-            }
-        }
-        let mut calls = Vec::new();
-        for ((object, id_property), idx) in groups {
-            for chunk in idx.chunks(CHUNK) {
-                let records: Vec<CreateRecord> = chunk
-                    .iter()
-                    .map(|&i| {
-                        let j = &jobs[i];
-                        let associations = links
-                            .get(&i)
-                            .into_iter()
-                            .flatten()
-                            .map(|(a, _, h)| {
-                                let am = &j.mapping.mapping.associations[*a];
-                                NewAssociation {
-                                    to: am.to.clone(),
-                                    to_id: h.clone(),
-                                    label: am.label.clone(),
-                                }
-                            })
-                            .collect();
-                        CreateRecord {
-                            id: j.item.record_id.clone(),
-                            properties: j.properties.clone(),
-                            associations,
-                        }
-                    })
-                    .collect();
-                let oldest_claim = chunk
-                    .iter()
-                    .map(|&i| jobs[i].claimed_at)
-                    .min()
-                    .unwrap_or_else(Instant::now);
-                calls.push((
-                    object.clone(),
-                    id_property.clone(),
-                    chunk.to_vec(),
-                    records,
-                    oldest_claim,
-                ));
-            }
-        }
+        let creatable: Vec<usize> = candidates
+            .iter()
+            .copied()
+            .filter(|i| !blocked.contains(i))
+            .collect();
+        let calls = chunk_calls(jobs, &creatable, |j| CreateRecord {
+            id: j.item.record_id.clone(),
+            properties: j.properties.clone(),
+            associations: Vec::new(),
+        });
+        // The associations each record is created with.
+        let calls: Vec<ChunkCall<CreateRecord>> = calls
+            .into_iter()
+            .map(|mut c| {
+                for (record, &i) in c.records.iter_mut().zip(&c.idx) {
+                    let am = &jobs[i].mapping.mapping.associations;
+                    record.associations = links
+                        .get(&i)
+                        .into_iter()
+                        .flatten()
+                        .map(|(a, _, h)| NewAssociation {
+                            to: am[*a].to.clone(),
+                            to_id: h.clone(),
+                            label: am[*a].label.clone(),
+                        })
+                        .collect();
+                }
+                c
+            })
+            .collect();
         let hubspot = &self.hubspot;
-        let guard = self.config.lease / 2;
-        let stop = std::sync::atomic::AtomicBool::new(false);
-        let stop = &stop;
-        let results: Vec<_> = stream::iter(calls)
-            .map(
-                |(object, id_property, idx, records, oldest_claim)| async move {
-                    // Not started: the records stay Active and go the upsert way, which checks
-                    // the lease and the daily stop again.
-                    if stop.load(std::sync::atomic::Ordering::SeqCst)
-                        || oldest_claim.elapsed() > guard
-                    {
-                        return (object, idx, None);
-                    }
-                    let r = hubspot.create(&object, &id_property, records).await;
-                    if let Err(e) = &r
-                        && matches!(e.kind, WriteErrorKind::DailyLimit { .. })
-                    {
-                        stop.store(true, std::sync::atomic::Ordering::SeqCst);
-                    }
-                    (object, idx, Some(r))
-                },
-            )
-            .buffer_unordered(self.config.write_concurrency.max(1))
-            .collect()
+        // A chunk not sent leaves its records Active: the upsert path checks the lease and the
+        // daily stop again.
+        let results = self
+            .send_chunks(calls, |object, id_property, records| async move {
+                hubspot.create(&object, &id_property, records).await
+            })
             .await;
         let now_ms = millis(OffsetDateTime::now_utc());
         for (object, idx, result) in results {
             match result {
-                None => {}
-                Some(Ok(mut outcomes)) => {
+                Err(_) => {}
+                Ok(Ok(mut outcomes)) => {
                     for i in idx {
                         let j = &mut jobs[i];
                         match outcomes.remove(&j.item.record_id) {
@@ -1050,7 +1023,7 @@ impl Engine {
                         }
                     }
                 }
-                Some(Err(e)) => match e.kind {
+                Ok(Err(e)) => match e.kind {
                     WriteErrorKind::Permanent { .. } => {
                         tracing::info!(
                             object = %object,
@@ -1160,6 +1133,45 @@ impl Engine {
             out.insert((*i, *a), id);
         }
         out
+    }
+
+    /// Sends chunks up to `write_concurrency` at a time. A chunk starts only with half of its
+    /// records' leases left, and not after the daily limit stopped another chunk of this batch.
+    async fn send_chunks<R, F, Fut>(
+        &self,
+        calls: Vec<ChunkCall<R>>,
+        send: F,
+    ) -> Vec<(
+        String,
+        Vec<usize>,
+        Result<Result<Outcomes, WriteError>, NotSent>,
+    )>
+    where
+        F: Fn(String, String, Vec<R>) -> Fut,
+        Fut: std::future::Future<Output = Result<Outcomes, WriteError>>,
+    {
+        let guard = self.config.lease / 2;
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let (stop, send) = (&stop, &send);
+        stream::iter(calls)
+            .map(|c| async move {
+                if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    return (c.object, c.idx, Err(NotSent::DailyLimit));
+                }
+                if c.oldest_claim.elapsed() > guard {
+                    return (c.object, c.idx, Err(NotSent::LeaseShort));
+                }
+                let r = send(c.object.clone(), c.id_property, c.records).await;
+                if let Err(e) = &r
+                    && matches!(e.kind, WriteErrorKind::DailyLimit { .. })
+                {
+                    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
+                (c.object, c.idx, Ok(r))
+            })
+            .buffer_unordered(self.config.write_concurrency.max(1))
+            .collect()
+            .await
     }
 
     fn call_failed(&self, j: &mut Job, e: &WriteError) {
