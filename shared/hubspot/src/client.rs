@@ -564,6 +564,18 @@ impl HubSpotClient {
         ))
     }
 
+    /// `POST path {"inputs": [...]}`: the shape of every batch endpoint.
+    async fn post_inputs(&self, path: &str, inputs: Vec<Value>) -> Result<Reply, Error> {
+        self.call(
+            Method::POST,
+            path,
+            &[],
+            Some(&json!({ "inputs": inputs })),
+            Kind::Normal,
+        )
+        .await
+    }
+
     /// Upserts by the unique `id_property`, in batches of 100, after removing duplicate ids
     /// (the last input of an id wins).
     ///
@@ -680,15 +692,7 @@ impl HubSpotClient {
                     })
                 })
                 .collect();
-            let reply = self
-                .call(
-                    Method::POST,
-                    &path,
-                    &[],
-                    Some(&json!({ "inputs": inputs })),
-                    Kind::Normal,
-                )
-                .await?;
+            let reply = self.post_inputs(&path, inputs).await?;
             let r: BatchResponse<ObjectRecord> = decode(&reply, "batch create")?;
             out.successes.extend(r.results);
             out.failures.extend(item_failures(&r.errors, reply.status));
@@ -766,14 +770,7 @@ impl HubSpotClient {
         let ids = dedup_keep_last(ids.to_vec(), Clone::clone);
         for chunk in ids.chunks(BATCH_SIZE) {
             let inputs: Vec<Value> = chunk.iter().map(|id| json!({ "id": id })).collect();
-            self.call(
-                Method::POST,
-                &path,
-                &[],
-                Some(&json!({ "inputs": inputs })),
-                Kind::Normal,
-            )
-            .await?;
+            self.post_inputs(&path, inputs).await?;
         }
         Ok(())
     }
@@ -914,15 +911,7 @@ impl HubSpotClient {
                     v
                 })
                 .collect();
-            let reply = self
-                .call(
-                    Method::POST,
-                    path,
-                    &[],
-                    Some(&json!({ "inputs": inputs })),
-                    Kind::Normal,
-                )
-                .await?;
+            let reply = self.post_inputs(path, inputs).await?;
             #[derive(Deserialize)]
             #[serde(rename_all = "camelCase")]
             struct Created {
@@ -1031,15 +1020,7 @@ impl HubSpotClient {
         let mut out = BTreeMap::new();
         for chunk in ids.chunks(BATCH_SIZE) {
             let inputs: Vec<Value> = chunk.iter().map(|id| json!({ "id": id })).collect();
-            let reply = self
-                .call(
-                    Method::POST,
-                    &path,
-                    &[],
-                    Some(&json!({ "inputs": inputs })),
-                    Kind::Normal,
-                )
-                .await?;
+            let reply = self.post_inputs(&path, inputs).await?;
             let r: BatchResponse<Row> = decode(&reply, "association read")?;
             for row in r.results {
                 let tos = row

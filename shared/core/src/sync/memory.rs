@@ -208,6 +208,20 @@ impl ErrorStore for MemoryErrorStore {
     }
 }
 
+/// HubSpot's refusal of a record holding one of the refused values.
+fn refused(bad: &BTreeSet<String>, properties: &BTreeMap<String, String>) -> Option<WriteFailure> {
+    properties
+        .iter()
+        .find(|(_, v)| bad.contains(*v))
+        .map(|(p, v)| WriteFailure {
+            category: ErrorCategory::Validation,
+            property: Some(p.clone()),
+            value: Some(v.clone()),
+            message: format!("Property values were not valid: {p}={v:?}"),
+            retryable: false,
+        })
+}
+
 /// One record of [`MemoryHubSpot`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemRecord {
@@ -390,17 +404,8 @@ impl HubSpotWriter for MemoryHubSpot {
         let name = Self::canonical(&s, object);
         let mut out = HashMap::new();
         for r in records {
-            if let Some((p, v)) = r.properties.iter().find(|(_, v)| s.bad_values.contains(*v)) {
-                out.insert(
-                    r.id.clone(),
-                    Err(WriteFailure {
-                        category: ErrorCategory::Validation,
-                        property: Some(p.clone()),
-                        value: Some(v.clone()),
-                        message: format!("Property values were not valid: {p}={v:?}"),
-                        retryable: false,
-                    }),
-                );
+            if let Some(f) = refused(&s.bad_values, &r.properties) {
+                out.insert(r.id.clone(), Err(f));
                 continue;
             }
             let existing = s.records.get(&name).and_then(|recs| {
@@ -471,17 +476,8 @@ impl HubSpotWriter for MemoryHubSpot {
         }
         let mut out = HashMap::new();
         for r in records {
-            if let Some((p, v)) = r.properties.iter().find(|(_, v)| s.bad_values.contains(*v)) {
-                out.insert(
-                    r.id.clone(),
-                    Err(WriteFailure {
-                        category: ErrorCategory::Validation,
-                        property: Some(p.clone()),
-                        value: Some(v.clone()),
-                        message: format!("Property values were not valid: {p}={v:?}"),
-                        retryable: false,
-                    }),
-                );
+            if let Some(f) = refused(&s.bad_values, &r.properties) {
+                out.insert(r.id.clone(), Err(f));
                 continue;
             }
             s.next_id += 1;
