@@ -27,7 +27,7 @@ use sfhs_core::mapping::generate::{hubspot_schema, object_name};
 use sfhs_core::mapping::schema::SfObject;
 use sfhs_core::mapping::store::{CachedMappings, MappingStore, MemoryMappingStore, next_version};
 use sfhs_core::mapping::transform::properties;
-use sfhs_core::mapping::{Mapping, parse_yaml};
+use sfhs_core::mapping::{FindParentBy, Mapping, parse_yaml};
 use sfhs_core::outbound::DEFAULT_MAX_BODY_BYTES;
 use sfhs_core::queue::{MemoryQueue, PublishPolicy, Publisher};
 use sfhs_core::sync::memory::{MemoryErrorStore, MemoryLedger};
@@ -315,6 +315,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     step(5, "compare HubSpot with Salesforce, record by record");
     let mut mismatches = Vec::new();
     let mut compared = 0;
+    let mut associations_checked = 0;
     for m in &mappings {
         let hs_object = sfhs_hubspot::domain::describe(&client, &m.hubspot_object)
             .await?
@@ -366,6 +367,67 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        // Associations: each record linked to exactly the parent its lookup names.
+        for am in &m.associations {
+            let parent_key = match &am.find_parent_by {
+                FindParentBy::Mapping(object) => mappings
+                    .iter()
+                    .find(|p| p.salesforce_object.eq_ignore_ascii_case(object))
+                    .map(|p| p.id_property.clone())
+                    .with_context(|| format!("no mapping of {object}"))?,
+                FindParentBy::Property(property) => property.clone(),
+            };
+            let parents: BTreeMap<String, String> = hs
+                .records(&am.to)
+                .into_iter()
+                .filter(|r| r["archived"] != json!(true))
+                .filter_map(|r| {
+                    Some((
+                        r["properties"][&parent_key].as_str()?.to_owned(),
+                        r["id"].as_str()?.to_owned(),
+                    ))
+                })
+                .collect();
+            let live: Vec<(&String, String)> = ids
+                .iter()
+                .filter_map(|id| {
+                    let r = in_hubspot.get(id)?;
+                    (r["archived"] != json!(true))
+                        .then(|| r["id"].as_str().map(|h| (id, h.to_owned())))
+                        .flatten()
+                })
+                .collect();
+            let hs_ids: Vec<String> = live.iter().map(|(_, h)| h.clone()).collect();
+            let linked = client
+                .read_associations(&hs_object.object_type_id, &am.to, &hs_ids)
+                .await?;
+            for (id, hs_id) in &live {
+                let lookup = handle.get(&m.salesforce_object, id).and_then(|row| {
+                    let raw: serde_json::Map<String, Value> = row.into_iter().collect();
+                    fields_of(&raw)
+                        .into_iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case(&am.lookup))
+                        .and_then(|(_, v)| v)
+                        .filter(|v| !v.is_empty())
+                });
+                let want: Vec<String> = lookup
+                    .as_ref()
+                    .and_then(|v| parents.get(v))
+                    .cloned()
+                    .into_iter()
+                    .collect();
+                let mut got = linked.get(hs_id).cloned().unwrap_or_default();
+                got.sort();
+                if got != want {
+                    mismatches.push(format!(
+                        "{} {id}: associated with {got:?} in HubSpot, {want:?} expected ({} = {lookup:?})",
+                        m.salesforce_object, am.lookup
+                    ));
+                } else if !want.is_empty() {
+                    associations_checked += 1;
+                }
+            }
+        }
         let extra = in_hubspot
             .iter()
             .filter(|(id, r)| r["archived"] != json!(true) && !ids.contains(id))
@@ -381,6 +443,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let t = &pipeline.totals;
     println!("\nSummary");
     println!("  records compared          {compared}");
+    println!(
+        "  associations checked      {associations_checked} (each record linked to the parent its lookup names)"
+    );
     println!(
         "  written to HubSpot        {} ({} created)",
         t.upserted, t.created

@@ -22,4 +22,12 @@ fn the_demo_ends_with_hubspot_matching_salesforce() {
         out.contains("Invoice_Line__c: 80 records imported"),
         "{out}"
     );
+    // Every line and invoice is linked to the parent its lookup names (checked one by one).
+    let checked: u64 = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("associations checked"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no associations line: {out}"));
+    assert!(checked >= 100, "{checked} associations checked: {out}");
 }
