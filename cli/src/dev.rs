@@ -395,7 +395,7 @@ async fn work(
 ) {
     let mut waited = Duration::ZERO;
     while !stop.load(Ordering::SeqCst) {
-        let (visible, _) = queue.depth().unwrap_or((0, 0));
+        let visible = queue.ready(100).unwrap_or(0);
         if visible == 0 || (visible < 100 && waited < Duration::from_secs(1)) {
             tokio::time::sleep(Duration::from_millis(200)).await;
             waited += Duration::from_millis(200);

@@ -128,6 +128,21 @@ impl LocalStore {
         raw.map(|v| decode(what, key, v.value())).transpose()
     }
 
+    /// Runs `f` on the queues table in one read transaction.
+    pub(crate) fn read<T>(
+        &self,
+        f: impl FnOnce(&redb::ReadOnlyTable<&'static str, &'static str>) -> Result<T, LocalError>,
+    ) -> Result<T, LocalError> {
+        let tx = self
+            .db
+            .begin_read()
+            .map_err(|e| LocalError::storage("read", e))?;
+        let t = tx
+            .open_table(QUEUES)
+            .map_err(|e| LocalError::storage("read", e))?;
+        f(&t)
+    }
+
     /// Every value of a table, in key order.
     pub(crate) fn all<T: DeserializeOwned>(
         &self,

@@ -155,6 +155,35 @@ impl LocalQueue {
         })
     }
 
+    /// How many messages are visible now, counting no further than `up_to` (cheap to poll).
+    pub fn ready(&self, up_to: usize) -> Result<usize, LocalError> {
+        let prefix = self.prefix();
+        let end = format!("{}$", self.name);
+        let now = now_ms();
+        self.store.read(|t| {
+            let mut n = 0;
+            for row in t
+                .range(prefix.as_str()..end.as_str())
+                .map_err(|e| LocalError::storage("count", e))?
+            {
+                if n >= up_to {
+                    break;
+                }
+                let (k, v) = row.map_err(|e| LocalError::storage("count", e))?;
+                let m: Stored =
+                    serde_json::from_str(v.value()).map_err(|source| LocalError::Corrupt {
+                        what: "queued message",
+                        key: k.value().to_owned(),
+                        source,
+                    })?;
+                if m.visible_at_ms <= now {
+                    n += 1;
+                }
+            }
+            Ok(n)
+        })
+    }
+
     /// Messages on the queue: (visible now, in flight or delayed).
     pub fn depth(&self) -> Result<(u64, u64), LocalError> {
         let now = now_ms();

@@ -34,6 +34,7 @@ async fn queue_follows_sqs_delivery_rules_and_survives_a_restart() {
     assert_eq!(rest.len(), 1);
     assert_eq!(rest[0].body, "c");
     assert_eq!(q.depth().unwrap(), (0, 3));
+    assert_eq!(q.ready(10).unwrap(), 0);
     q.ack(&[first[0].message_id.clone()]).unwrap();
     // A retry with no delay is visible again, its count goes on.
     q.retry(&first[1].message_id, Duration::ZERO).unwrap();
@@ -56,6 +57,7 @@ async fn queue_follows_sqs_delivery_rules_and_survives_a_restart() {
     assert_eq!(back[0].receive_count, 3);
     assert_eq!(q.depth().unwrap(), (0, 2));
     assert_eq!(LocalQueue::new(&store, "import").depth().unwrap(), (1, 0));
+    assert_eq!(LocalQueue::new(&store, "import").ready(10).unwrap(), 1);
 }
 
 #[tokio::test]
