@@ -413,6 +413,9 @@ impl HubSpotClient {
                     };
                     let wait = self.jitter(ra.unwrap_or(base).max(Duration::from_millis(2)) * 2);
                     tracing::warn!(%url, attempt, policy = %policy_name, ?wait, "HubSpot rate limit; backing off");
+                    if kind == Kind::Search {
+                        self.inner.search_limiter.back_off();
+                    }
                     if kind == Kind::Normal {
                         self.inner.limiter.back_off(wait);
                         Duration::ZERO

@@ -324,19 +324,46 @@ impl RateLimiter {
     }
 }
 
-/// Search's own limit (HubSpot: 5 requests per second per account, no headers).
+/// Search's own limit (HubSpot: 5 requests per second per account, no headers). The limit is
+/// the account's, shared with every other process, and no header tells how much is left: a 429
+/// halves this process's rate, and each 10 s without one gives a request per second back.
 #[derive(Debug)]
 pub struct SearchLimiter {
-    per_second: u32,
+    max_per_second: u32,
+    rate: Mutex<(u32, Instant)>,
     sent: Mutex<Vec<Instant>>,
 }
 
 impl SearchLimiter {
     pub fn new(per_second: u32) -> Self {
+        let max = per_second.max(1);
         Self {
-            per_second: per_second.max(1),
+            max_per_second: max,
+            rate: Mutex::new((max, Instant::now())),
             sent: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The requests per second this process allows itself now.
+    pub fn per_second(&self) -> u32 {
+        let mut rate = self
+            .rate
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (current, since) = *rate;
+        if current < self.max_per_second && since.elapsed() >= Duration::from_secs(10) {
+            *rate = (current + 1, Instant::now());
+        }
+        rate.0
+    }
+
+    /// A search 429 arrived: halve the rate (at least one a second).
+    pub fn back_off(&self) {
+        let mut rate = self
+            .rate
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *rate = ((rate.0 / 2).max(1), Instant::now());
     }
 
     pub async fn acquire(&self) {
@@ -349,7 +376,7 @@ impl SearchLimiter {
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
                 let now = Instant::now();
                 sent.retain(|t| now.duration_since(*t) < horizon);
-                if sent.len() < self.per_second as usize {
+                if sent.len() < self.per_second() as usize {
                     sent.push(now);
                     return;
                 }
@@ -438,6 +465,17 @@ mod tests {
             l.complete(p, &headers);
         }
         assert_eq!(l.stats().capacity, 97);
+    }
+
+    #[test]
+    fn a_search_429_halves_the_search_rate() {
+        let l = SearchLimiter::new(5);
+        assert_eq!(l.per_second(), 5);
+        l.back_off();
+        assert_eq!(l.per_second(), 2);
+        l.back_off();
+        l.back_off();
+        assert_eq!(l.per_second(), 1, "never below one a second");
     }
 
     #[tokio::test]
