@@ -29,6 +29,7 @@ use clap::Args as ClapArgs;
 use serde_json::{Value, json};
 use sfhs_core::import::{ImportRunner, ImportStore, MemoryContinuation, RunSettings};
 use sfhs_core::mapping::store::{CachedMappings, MappingStore, next_version};
+use sfhs_core::mapping::validate::{Source, has_errors, validate_offline};
 use sfhs_core::mapping::{Mapping, parse_yaml};
 use sfhs_core::outbound::DEFAULT_MAX_BODY_BYTES;
 use sfhs_core::queue::{PublishPolicy, Publisher};
@@ -44,7 +45,7 @@ use sfhs_salesforce_sim::{OutboundConfig, OutboundTiming, SeedSize, SimBuilder};
 use time::OffsetDateTime;
 
 use crate::demo::{EXAMPLE_MAPPINGS, simulated_portal};
-use crate::live::LiveArgs;
+use crate::live::{LiveArgs, Sources};
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
@@ -243,7 +244,33 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         }
     };
 
-    // The mappings, applied and enabled.
+    // The mappings, checked against both live schemas, then applied and enabled.
+    let files: Vec<(String, Mapping)> = mappings
+        .iter()
+        .map(|m| (format!("{}.yaml", m.salesforce_object), m.clone()))
+        .collect();
+    let sources: Vec<Source<'_>> = files
+        .iter()
+        .map(|(file, mapping)| Source { file, mapping })
+        .collect();
+    let mut problems = validate_offline(&sources);
+    problems.extend(
+        Sources::new(
+            Some(client.clone()),
+            Some(sf_client.clone()),
+            args.live.native_synced.clone(),
+        )
+        .check(&files)
+        .await?,
+    );
+    for p in &problems {
+        step(&p.to_string());
+    }
+    if has_errors(&problems) {
+        bail!(
+            "the mappings do not fit the live schemas (above); fix them (`sfhs mappings validate DIR`) or pass --mappings DIR"
+        );
+    }
     let now = OffsetDateTime::now_utc();
     for m in mappings {
         let current = MappingStore::get(&store, &m.salesforce_object).await?;

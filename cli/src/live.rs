@@ -142,6 +142,19 @@ pub struct Sources {
 }
 
 impl Sources {
+    /// Sources over clients built elsewhere (`sfhs dev`'s, possibly on its simulators).
+    pub fn new(
+        hubspot: Option<HubSpotClient>,
+        salesforce: Option<sfhs_salesforce::Client>,
+        native_synced: Vec<String>,
+    ) -> Self {
+        Self {
+            hubspot,
+            salesforce,
+            native_synced,
+        }
+    }
+
     pub fn connect(args: &LiveArgs) -> anyhow::Result<Self> {
         let hubspot = args.hubspot_client()?;
         let salesforce = if args.offline {

@@ -190,3 +190,40 @@ async fn a_killed_dev_loses_nothing_its_webhook_acknowledged() {
     assert_eq!(s["errors"], 0, "{s:#}");
     assert_eq!(s["queues"]["dead"]["visible"], 0, "{s:#}");
 }
+
+#[test]
+fn dev_refuses_mappings_that_do_not_fit_the_live_schemas() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let maps = tempfile::tempdir().expect("temp dir");
+    // The example mapping, with one Salesforce field that does not exist.
+    let example = std::fs::read_to_string(format!(
+        "{}/../examples/mappings/invoice.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("example mapping");
+    std::fs::write(
+        maps.path().join("invoice.yaml"),
+        example.replace("salesforce: Amount__c", "salesforce: No_Such_Field__c"),
+    )
+    .expect("mapping file");
+    let out = Command::new(env!("CARGO_BIN_EXE_sfhs"))
+        .args([
+            "dev",
+            "--addr",
+            "127.0.0.1:0",
+            "--invoices",
+            "5",
+            "--data-dir",
+        ])
+        .arg(data.path())
+        .arg("--mappings")
+        .arg(maps.path())
+        .env_remove("SFHS_HUBSPOT_TOKEN")
+        .env_remove("SFHS_SALESFORCE_LOGIN_URL")
+        .output()
+        .expect("run sfhs dev");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("No_Such_Field__c"), "{err}");
+    assert!(err.contains("do not fit the live schemas"), "{err}");
+}
