@@ -83,8 +83,13 @@ enum Command {
     },
     /// The imports, newest first.
     List,
-    /// One import: progress, rate, ETA, errors.
-    Show { id: String },
+    /// One import: progress, rate, ETA, and its records the worker could not write.
+    Show {
+        id: String,
+        /// The errors table (a stack output): lists this import's error records.
+        #[arg(long, env = "SFHS_ERRORS_TABLE")]
+        errors_table: Option<String>,
+    },
     /// Stop an import; what is on the queue already still syncs.
     Cancel { id: String },
 }
@@ -331,13 +336,48 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Show { id } => {
+        Command::Show { id, errors_table } => {
             let store = imports_store(common).await?;
             let record = store
                 .get(id)
                 .await?
                 .with_context(|| format!("no import {id} (see `sfhs import list`)"))?;
-            print_one(&record, common.json)?;
+            let errors = match errors_table {
+                Some(table) => Some(import_errors(table, id).await?),
+                None => None,
+            };
+            if common.json {
+                let progress = Progress::of(&record, OffsetDateTime::now_utc());
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &json!({"import": record, "progress": progress, "errors": errors})
+                    )?
+                );
+            } else {
+                print_one(&record, false)?;
+                match &errors {
+                    Some(errors) if !errors.is_empty() => {
+                        println!("errors   {} record(s) could not be written:", errors.len());
+                        for e in errors.iter().take(20) {
+                            println!(
+                                "         {} {} [{}] {}{}",
+                                e.object,
+                                e.record_id,
+                                e.category.as_str(),
+                                e.field
+                                    .as_ref()
+                                    .map(|f| format!("{f}: "))
+                                    .unwrap_or_default(),
+                                e.message
+                            );
+                        }
+                        println!("         (`sfhs errors show ID`, `sfhs errors replay`)");
+                    }
+                    Some(_) => println!("errors   none"),
+                    None => {}
+                }
+            }
             Ok(exit_for(&record))
         }
         Command::Cancel { id } => {
@@ -367,6 +407,27 @@ fn exit_for(record: &ImportRecord) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// The error records of an import's work items.
+async fn import_errors(
+    table: &str,
+    import_id: &str,
+) -> anyhow::Result<Vec<sfhs_core::sync::ErrorRecord>> {
+    use sfhs_core::sync::ErrorStore as _;
+    use sfhs_core::work_item::{Source, WorkItem};
+    let aws = sfhs_aws::load_aws_config().await;
+    let all = sfhs_aws::ledger::DynamoErrorStore::new(aws_sdk_dynamodb::Client::new(&aws), table)
+        .list()
+        .await?;
+    Ok(all
+        .into_iter()
+        .filter(|e| {
+            WorkItem::from_json(&e.work_item).is_ok_and(
+                |w| matches!(&w.source, Source::Import { import_id: i } if i == import_id),
+            )
+        })
+        .collect())
 }
 
 fn print_one(r: &ImportRecord, as_json: bool) -> anyhow::Result<()> {

@@ -6,8 +6,10 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 use sfhs_aws::dynamo::{DynamoMappingStore, create_table};
+use sfhs_aws::ledger::DynamoErrorStore;
 use sfhs_core::mapping::store::{MappingStore, StoredMapping};
-use sfhs_core::work_item::{Op, WorkItem};
+use sfhs_core::sync::{ErrorCategory, ErrorRecord, ErrorStore};
+use sfhs_core::work_item::{Op, Source, WorkItem};
 use sfhs_salesforce_sim::{SeedSize, SimBuilder};
 use sfhs_tests::aws::{child_env, create_queue, drain, dynamodb, sqs};
 use sfhs_tests::moto::{moto, unique};
@@ -158,6 +160,49 @@ async fn count_start_list_show_cancel_and_sweep() {
     let o = sfhs(&e, &["import", "show", &id]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("300 enqueued"), "{}", text(&o));
+    // With the errors table: the import's records the worker could not write (one here, as the
+    // worker records it; another import's error is not listed).
+    let errors_table = unique("errors");
+    create_table(&db, &errors_table)
+        .await
+        .expect("errors table");
+    let errors = DynamoErrorStore::new(db.clone(), &errors_table);
+    let mine = WorkItem::from_json(&bodies[0]).expect("work item");
+    let mut other = mine.clone();
+    other.record_id = "a0Xother".into();
+    other.source = Source::Import {
+        import_id: "imp-other".into(),
+    };
+    for (item, message) in [(&mine, "not an option"), (&other, "elsewhere")] {
+        errors
+            .put(&ErrorRecord {
+                id: format!("invoice__c#{}", item.record_id),
+                category: ErrorCategory::Picklist,
+                object: "Invoice__c".into(),
+                record_id: item.record_id.clone(),
+                field: Some("Status__c -> status".into()),
+                value: Some("Weird".into()),
+                message: message.into(),
+                attempts: 1,
+                work_item: item.to_json(),
+                at: OffsetDateTime::now_utc(),
+            })
+            .await
+            .expect("error record");
+    }
+    let o = sfhs(
+        &e,
+        &["import", "show", &id, "--errors-table", &errors_table],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("1 record(s) could not be written")
+            && text(&o).contains(&mine.record_id)
+            && text(&o).contains("[picklist] Status__c -> status: not an option")
+            && !text(&o).contains("elsewhere"),
+        "{}",
+        text(&o)
+    );
     let o = sfhs(&e, &["import", "cancel", &id]);
     assert_eq!(
         o.status.code(),
