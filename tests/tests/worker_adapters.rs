@@ -4,12 +4,13 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use sfhs_aws::dynamo::create_table;
 use sfhs_aws::ledger::{DynamoErrorStore, DynamoLedger};
 use sfhs_core::sync::{
     Claim, Commit, ErrorCategory, ErrorRecord, ErrorStore, HubSpotWriter, Ledger, ParentLink,
-    UpsertRecord, WriteErrorKind,
+    UpsertRecord, WriteErrorKind, parent_key,
 };
 use sfhs_hubspot_sim::{Fault, FaultKind};
 use sfhs_tests::aws::dynamodb;
@@ -369,6 +370,37 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
     }
     let keys: Vec<String> = (0..130).map(|i| format!("invoice__c#b{i}")).collect();
     assert_eq!(ledger.get_many(&keys).await.unwrap().len(), 130);
+
+    // Parents found by a property, remembered for every worker (more than one BatchWriteItem
+    // of 25); an expired one is no answer; none of them is a record in the summary.
+    let found: Vec<(String, String)> = (0..60)
+        .map(|i| {
+            (
+                parent_key("companies", "salesforceaccountid", &format!("001P{i}")),
+                format!("{}", 9000 + i),
+            )
+        })
+        .collect();
+    ledger
+        .put_parents(&found, Duration::from_secs(3600))
+        .await
+        .unwrap();
+    let stale = parent_key("companies", "salesforceaccountid", "001OLD");
+    ledger
+        .put_parents(&[(stale.clone(), "1".into())], Duration::ZERO)
+        .await
+        .unwrap();
+    let mut asked: Vec<String> = found.iter().map(|(k, _)| k.clone()).collect();
+    asked.push(stale);
+    asked.push(parent_key("companies", "salesforceaccountid", "001NEVER"));
+    let got = ledger.get_parents(&asked).await.unwrap();
+    assert_eq!(got.len(), 60);
+    assert_eq!(got[&found[7].0], "9007");
+    let summary = ledger.summary().await.unwrap();
+    assert!(
+        summary.iter().all(|o| !o.object.starts_with('~')),
+        "{summary:?}"
+    );
 }
 
 #[tokio::test]

@@ -13,7 +13,8 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, KeysAndAttributes, ReturnValue, ReturnValuesOnConditionCheckFailure,
+    AttributeValue, KeysAndAttributes, PutRequest, ReturnValue,
+    ReturnValuesOnConditionCheckFailure, WriteRequest,
 };
 use sfhs_core::sync::memory::decide_claim;
 use sfhs_core::sync::{
@@ -111,6 +112,10 @@ impl DynamoLedger {
                     .and_then(|v| v.as_s().ok())
                     .cloned()
                     .unwrap_or_default();
+                // Remembered parents are not records.
+                if pk.starts_with('~') {
+                    continue;
+                }
                 let object = pk
                     .split_once('#')
                     .map_or(pk.as_str(), |(o, _)| o)
@@ -299,7 +304,104 @@ impl Ledger for DynamoLedger {
     }
 
     async fn get_many(&self, keys: &[String]) -> Result<HashMap<String, LedgerEntry>, LedgerError> {
-        let mut out = HashMap::new();
+        Ok(self
+            .batch_get(keys, None)
+            .await?
+            .into_iter()
+            .map(|(pk, item)| (pk, decode_entry(&item)))
+            .collect())
+    }
+
+    async fn get_parents(&self, keys: &[String]) -> Result<HashMap<String, String>, LedgerError> {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        Ok(self
+            .batch_get(keys, Some("pk, hubspot_id, expires_at"))
+            .await?
+            .into_iter()
+            .filter(|(_, item)| {
+                // DynamoDB deletes expired items late: an expired one is not an answer.
+                item.get("expires_at")
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|n| n.parse::<i64>().ok())
+                    .is_some_and(|at| at > now)
+            })
+            .filter_map(|(pk, item)| {
+                item.get("hubspot_id")
+                    .and_then(|v| v.as_s().ok())
+                    .map(|h| (pk, h.clone()))
+            })
+            .collect())
+    }
+
+    async fn put_parents(
+        &self,
+        found: &[(String, String)],
+        ttl: Duration,
+    ) -> Result<(), LedgerError> {
+        let expires_at = OffsetDateTime::now_utc().unix_timestamp()
+            + i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 4);
+        for chunk in found.chunks(25) {
+            let mut pending: Vec<WriteRequest> = Vec::with_capacity(chunk.len());
+            for (key, hubspot_id) in chunk {
+                let put = PutRequest::builder()
+                    .item("pk", s(key.clone()))
+                    .item("hubspot_id", s(hubspot_id.clone()))
+                    .item("expires_at", n(expires_at))
+                    .build()
+                    .map_err(|e| LedgerError {
+                        operation: "BatchWriteItem",
+                        message: e.to_string(),
+                        retryable: false,
+                        source: Some(Box::new(e)),
+                    })?;
+                pending.push(WriteRequest::builder().put_request(put).build());
+            }
+            // BatchWriteItem can leave items unprocessed: send those again, with backoff.
+            for attempt in 0..8u32 {
+                let reply = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, pending.clone())
+                    .send()
+                    .await
+                    .map_err(|e| LedgerError::from(classify("BatchWriteItem", e)))?;
+                match reply
+                    .unprocessed_items()
+                    .and_then(|u| u.get(&self.table))
+                    .filter(|rest| !rest.is_empty())
+                {
+                    Some(rest) if attempt < 7 => {
+                        pending = rest.clone();
+                        tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
+                    }
+                    Some(rest) => {
+                        return Err(LedgerError {
+                            operation: "BatchWriteItem",
+                            message: format!(
+                                "{} items still unprocessed after 8 attempts",
+                                rest.len()
+                            ),
+                            retryable: true,
+                            source: None,
+                        });
+                    }
+                    None => break,
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl DynamoLedger {
+    /// Items by key (absent keys are left out), 100 keys a `BatchGetItem`, unprocessed keys sent
+    /// again with backoff; `projection` limits the attributes read.
+    async fn batch_get(
+        &self,
+        keys: &[String],
+        projection: Option<&str>,
+    ) -> Result<Vec<(String, HashMap<String, AttributeValue>)>, LedgerError> {
+        let mut out = Vec::new();
         let mut keys: Vec<String> = keys.to_vec();
         keys.sort();
         keys.dedup();
@@ -311,6 +413,7 @@ impl Ledger for DynamoLedger {
                         .map(|k| HashMap::from([("pk".to_owned(), s(k.clone()))]))
                         .collect(),
                 ))
+                .set_projection_expression(projection.map(str::to_owned))
                 .consistent_read(true)
                 .build()
                 .map_err(|e| LedgerError {
@@ -330,7 +433,7 @@ impl Ledger for DynamoLedger {
                 if let Some(items) = reply.responses().and_then(|r| r.get(&self.table)) {
                     for item in items {
                         if let Some(pk) = item.get("pk").and_then(|v| v.as_s().ok()) {
-                            out.insert(pk.clone(), decode_entry(item));
+                            out.push((pk.clone(), item.clone()));
                         }
                     }
                 }

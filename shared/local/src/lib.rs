@@ -29,6 +29,7 @@ pub(crate) const SWEEPS: Table = TableDefinition::new("sweeps");
 pub(crate) const MAPPINGS: Table = TableDefinition::new("mappings");
 pub(crate) const QUEUES: Table = TableDefinition::new("queues");
 pub(crate) const META: Table = TableDefinition::new("meta");
+pub(crate) const PARENTS: Table = TableDefinition::new("parents");
 
 /// Why the local store failed.
 #[derive(Debug, thiserror::Error)]
@@ -86,7 +87,9 @@ impl LocalStore {
         })?;
         let store = Self { db: Arc::new(db) };
         store.write("create tables", |tx| {
-            for t in [LEDGER, ERRORS, IMPORTS, SWEEPS, MAPPINGS, QUEUES, META] {
+            for t in [
+                LEDGER, ERRORS, IMPORTS, SWEEPS, MAPPINGS, QUEUES, META, PARENTS,
+            ] {
                 tx.open_table(t)
                     .map_err(|e| LocalError::storage("open table", e))?;
             }

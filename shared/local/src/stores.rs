@@ -12,7 +12,13 @@ use sfhs_core::sync::{
     Claim, Commit, ErrorRecord, ErrorStore, ErrorStoreError, Ledger, LedgerEntry, LedgerError,
 };
 
-use crate::{ERRORS, IMPORTS, LEDGER, LocalError, LocalStore, MAPPINGS, SWEEPS, get_in, put_in};
+use crate::{
+    ERRORS, IMPORTS, LEDGER, LocalError, LocalStore, MAPPINGS, PARENTS, SWEEPS, get_in, put_in,
+};
+
+fn now_ms() -> i64 {
+    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
+}
 
 fn ledger_error(operation: &'static str, e: LocalError) -> LedgerError {
     LedgerError {
@@ -154,6 +160,40 @@ impl Ledger for LocalStore {
             }
         }
         Ok(out)
+    }
+
+    async fn get_parents(&self, keys: &[String]) -> Result<HashMap<String, String>, LedgerError> {
+        let now = now_ms();
+        let mut out = HashMap::new();
+        for k in keys {
+            let found: Option<(String, i64)> = self
+                .get(PARENTS, "remembered parent", k)
+                .map_err(|e| ledger_error("get parents", e))?;
+            if let Some((h, until)) = found
+                && until > now
+            {
+                out.insert(k.clone(), h);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn put_parents(
+        &self,
+        found: &[(String, String)],
+        ttl: std::time::Duration,
+    ) -> Result<(), LedgerError> {
+        let until = now_ms() + i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 4);
+        self.write("put parents", |tx| {
+            let mut t = tx
+                .open_table(PARENTS)
+                .map_err(|e| LocalError::storage("put parents", e))?;
+            for (k, h) in found {
+                put_in(&mut t, k, &(h, until))?;
+            }
+            Ok(())
+        })
+        .map_err(|e| ledger_error("put parents", e))
     }
 }
 

@@ -12,7 +12,7 @@ use tracing::Instrument;
 use super::ports::{
     Claim, Commit, CreateRecord, ErrorCategory, ErrorRecord, ErrorStore, HubSpotWriter, Ledger,
     LedgerEntry, NewAssociation, ParentLink, UpsertRecord, Upserted, WriteError, WriteErrorKind,
-    WriteFailure, ledger_key,
+    WriteFailure, ledger_key, parent_key,
 };
 use super::version::{VersionSource, millis, record_version};
 use crate::emf::Emf;
@@ -27,6 +27,10 @@ use crate::work_item::{Op, Source, WorkItem, WorkItemError};
 const CHUNK: usize = 100;
 /// Most entries kept in the cache of parents found by property.
 const PARENT_CACHE_MAX: usize = 200_000;
+/// How long a parent found by a property is remembered in the ledger for every worker (a
+/// parent merged or deleted in HubSpot meanwhile fails its association, which is an error
+/// record to replay once the memory has expired).
+const PARENT_MEMORY: Duration = Duration::from_secs(24 * 3600);
 /// How long an object's records are upserted rather than created after a create call found
 /// records HubSpot already had (records this ledger does not know: a lost commit, a migration).
 const CREATE_BACKOFF: Duration = Duration::from_secs(600);
@@ -1083,17 +1087,57 @@ impl Engine {
             self.ledger.get_many(&ledger_keys).await
         };
         let mut property_errors: HashMap<(String, String), String> = HashMap::new();
+        // What any worker found before (the ledger: no search after a cold start), then
+        // HubSpot's search for the rest, remembered for the others.
+        let keys: Vec<String> = by_property
+            .iter()
+            .flat_map(|((to, prop), values)| values.iter().map(|v| parent_key(to, prop, v)))
+            .collect();
+        let remembered = if keys.is_empty() {
+            HashMap::new()
+        } else {
+            self.ledger.get_parents(&keys).await.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "remembered parents unavailable; searching HubSpot");
+                HashMap::new()
+            })
+        };
         for ((to, prop), mut values) in by_property {
             values.sort();
             values.dedup();
-            match self.hubspot.find_by_property(&to, &prop, &values).await {
-                Ok(found) => {
-                    let mut cache = lock(&self.parents_by_property);
-                    if cache.len() > PARENT_CACHE_MAX {
-                        cache.clear();
+            let mut missing = Vec::new();
+            {
+                let mut cache = lock(&self.parents_by_property);
+                if cache.len() > PARENT_CACHE_MAX {
+                    cache.clear();
+                }
+                for v in values {
+                    match remembered.get(&parent_key(&to, &prop, &v)) {
+                        Some(h) => {
+                            cache.insert((to.clone(), prop.clone(), v), h.clone());
+                        }
+                        None => missing.push(v),
                     }
-                    for (v, id) in found {
-                        cache.insert((to.clone(), prop.clone(), v), id);
+                }
+            }
+            if missing.is_empty() {
+                continue;
+            }
+            match self.hubspot.find_by_property(&to, &prop, &missing).await {
+                Ok(found) => {
+                    let remember: Vec<(String, String)> = found
+                        .iter()
+                        .map(|(v, h)| (parent_key(&to, &prop, v), h.clone()))
+                        .collect();
+                    {
+                        let mut cache = lock(&self.parents_by_property);
+                        for (v, id) in found {
+                            cache.insert((to.clone(), prop.clone(), v), id);
+                        }
+                    }
+                    if !remember.is_empty()
+                        && let Err(e) = self.ledger.put_parents(&remember, PARENT_MEMORY).await
+                    {
+                        tracing::warn!(error = %e, "could not remember the parents found");
                     }
                 }
                 Err(e) => {

@@ -47,6 +47,8 @@ pub fn decide_claim(
 #[derive(Debug, Default)]
 pub struct MemoryLedger {
     items: Mutex<HashMap<String, LedgerEntry>>,
+    /// Parents found by a property: key -> (HubSpot id, expiry).
+    parents: Mutex<HashMap<String, (String, std::time::Instant)>>,
     unavailable: Mutex<usize>,
 }
 
@@ -162,6 +164,35 @@ impl Ledger for MemoryLedger {
             .iter()
             .filter_map(|k| items.get(k).map(|e| (k.clone(), e.clone())))
             .collect())
+    }
+
+    async fn get_parents(&self, keys: &[String]) -> Result<HashMap<String, String>, LedgerError> {
+        self.fault("get_parents")?;
+        let now = std::time::Instant::now();
+        let parents = lock(&self.parents);
+        Ok(keys
+            .iter()
+            .filter_map(|k| {
+                parents
+                    .get(k)
+                    .filter(|(_, until)| *until > now)
+                    .map(|(h, _)| (k.clone(), h.clone()))
+            })
+            .collect())
+    }
+
+    async fn put_parents(
+        &self,
+        found: &[(String, String)],
+        ttl: std::time::Duration,
+    ) -> Result<(), LedgerError> {
+        self.fault("put_parents")?;
+        let until = std::time::Instant::now() + ttl;
+        let mut parents = lock(&self.parents);
+        for (k, h) in found {
+            parents.insert(k.clone(), (h.clone(), until));
+        }
+        Ok(())
     }
 }
 

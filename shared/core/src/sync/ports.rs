@@ -17,6 +17,16 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 // ----- ledger ------------------------------------------------------------------------------------
 
 /// The ledger key of a record: `{sobject lowercased}#{record id}`.
+/// The records-table key under which a parent found by a HubSpot property is remembered for
+/// every worker (`~` keeps these apart from record keys: Salesforce names never start with it).
+pub fn parent_key(object: &str, property: &str, value: &str) -> String {
+    format!(
+        "~parent#{}#{}#{value}",
+        object.to_ascii_lowercase(),
+        property.to_ascii_lowercase()
+    )
+}
+
 pub fn ledger_key(sobject: &str, record_id: &str) -> String {
     format!("{}#{record_id}", sobject.to_ascii_lowercase())
 }
@@ -120,6 +130,17 @@ pub trait Ledger: Send + Sync + fmt::Debug {
 
     /// Reads entries (absent keys are left out).
     async fn get_many(&self, keys: &[String]) -> Result<HashMap<String, LedgerEntry>, LedgerError>;
+
+    /// HubSpot ids of parents found by a property, by [`parent_key`], remembered by any worker
+    /// and not expired (absent keys are left out).
+    async fn get_parents(&self, keys: &[String]) -> Result<HashMap<String, String>, LedgerError>;
+
+    /// Remembers parents found by a property, `(parent_key, HubSpot id)`, for `ttl`.
+    async fn put_parents(
+        &self,
+        found: &[(String, String)],
+        ttl: std::time::Duration,
+    ) -> Result<(), LedgerError>;
 }
 
 // ----- errors table ------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ use std::time::Duration;
 use sfhs_core::import::{ImportMethod, ImportRecord, ImportStatus, ImportStore, ImportStoreError};
 use sfhs_core::mapping::parse_yaml;
 use sfhs_core::mapping::store::{MappingStore, StoreError, next_version};
-use sfhs_core::sync::{Claim, Commit, ErrorCategory, ErrorRecord, ErrorStore, Ledger};
+use sfhs_core::sync::{Claim, Commit, ErrorCategory, ErrorRecord, ErrorStore, Ledger, parent_key};
 use time::OffsetDateTime;
 
 use crate::{LocalQueue, LocalStore};
@@ -116,6 +116,22 @@ async fn ledger_claims_commits_and_keeps_its_state_across_a_restart() {
     let e = &store.get_many(&[key.to_owned()]).await.unwrap()[key];
     assert!(e.lease_owner.is_none());
     assert_eq!((e.version, e.hubspot_id.as_deref()), (Some(10), Some("43")));
+
+    // Parents remembered for every worker, until they expire; not ledger entries.
+    let company = parent_key("companies", "salesforceaccountid", "001A");
+    let old = parent_key("companies", "salesforceaccountid", "001B");
+    store
+        .put_parents(&[(company.clone(), "77".into())], Duration::from_secs(60))
+        .await
+        .unwrap();
+    store
+        .put_parents(&[(old.clone(), "78".into())], Duration::ZERO)
+        .await
+        .unwrap();
+    let got = store.get_parents(&[company.clone(), old]).await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[&company], "77");
+    assert_eq!(store.ledger_entries().unwrap().len(), 1);
 }
 
 #[tokio::test]

@@ -770,6 +770,21 @@ impl Ledger for StealingLedger {
     ) -> Result<std::collections::HashMap<String, LedgerEntry>, crate::sync::LedgerError> {
         self.0.get_many(keys).await
     }
+
+    async fn get_parents(
+        &self,
+        keys: &[String],
+    ) -> Result<std::collections::HashMap<String, String>, crate::sync::LedgerError> {
+        self.0.get_parents(keys).await
+    }
+
+    async fn put_parents(
+        &self,
+        found: &[(String, String)],
+        ttl: Duration,
+    ) -> Result<(), crate::sync::LedgerError> {
+        self.0.put_parents(found, ttl).await
+    }
 }
 
 #[tokio::test]
@@ -985,4 +1000,40 @@ async fn a_record_written_before_its_association_failed_is_upserted_next_time() 
         )]))
         .await;
     assert_eq!((r.report.created, r.report.hubspot_calls), (1, 1));
+}
+
+#[tokio::test]
+async fn parents_found_by_one_worker_are_remembered_for_the_others() {
+    let w = world().await;
+    let company = w.hub.put_record(
+        "companies",
+        BTreeMap::from([("salesforceaccountid".to_string(), "001A".to_string())]),
+    );
+    let r = w
+        .engine
+        .process(msgs(&[item(
+            "Invoice__c",
+            "a1",
+            1,
+            &[("Account__c", Some("001A"))],
+        )]))
+        .await;
+    assert_eq!(r.report.hubspot_calls, 2, "one search, one create");
+    // Another worker (a fresh Lambda instance: an empty cache of its own) needs no search.
+    let other = engine_for(&w.store, &w.ledger, &w.hub, &w.errors, "w2");
+    let r = other
+        .process(msgs(&[item(
+            "Invoice__c",
+            "a2",
+            1,
+            &[("Account__c", Some("001A"))],
+        )]))
+        .await;
+    assert!(r.retry.is_empty(), "{r:?}");
+    assert_eq!(r.report.hubspot_calls, 1, "the create alone");
+    let a2 = hs_id(&w, INVOICE, "a2");
+    assert_eq!(
+        w.hub.associations(INVOICE, &a2, "companies"),
+        vec![(company, None)]
+    );
 }
