@@ -6,13 +6,60 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
     ScalarAttributeType,
 };
 use sfhs_core::mapping::store::{MappingStore, StoreError, StoredMapping, key};
 
+use crate::SdkFailure;
 use crate::sdk_error::{classify, is_conditional_check_failed};
+
+/// One DynamoDB item.
+pub(crate) type Item = HashMap<String, AttributeValue>;
+
+/// One item by `pk`, read consistently.
+pub(crate) async fn get_by_pk(
+    client: &Client,
+    table: &str,
+    pk: impl Into<String>,
+) -> Result<Option<Item>, SdkFailure> {
+    let out = client
+        .get_item()
+        .table_name(table)
+        .key("pk", AttributeValue::S(pk.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| classify("GetItem", e))?;
+    Ok(out.item)
+}
+
+/// Calls `each` on every item of a table, page by page (`customize` adds a projection, a
+/// filter or a consistent read to each page's request).
+pub(crate) async fn scan_each<E: From<SdkFailure>>(
+    client: &Client,
+    table: &str,
+    customize: impl Fn(ScanFluentBuilder) -> ScanFluentBuilder,
+    mut each: impl FnMut(&Item) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut start = None;
+    loop {
+        let page = customize(client.scan().table_name(table))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| E::from(classify("Scan", e)))?;
+        for item in page.items() {
+            each(item)?;
+        }
+        match page.last_evaluated_key {
+            Some(k) if !k.is_empty() => start = Some(k),
+            _ => return Ok(()),
+        }
+    }
+}
 
 /// The mappings table: `pk` = lowercased Salesforce object, `version` (N), `doc` (S, the stored
 /// mapping as JSON).
@@ -54,40 +101,26 @@ fn decode(item: &HashMap<String, AttributeValue>) -> Result<StoredMapping, Store
 impl MappingStore for DynamoMappingStore {
     async fn list(&self) -> Result<Vec<StoredMapping>, StoreError> {
         let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| StoreError::from(classify("Scan", e)))?;
-            for item in page.items() {
+        scan_each(
+            &self.client,
+            &self.table,
+            |b| b.consistent_read(true),
+            |item| {
                 out.push(decode(item)?);
-            }
-            match page.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => break,
-            }
-        }
+                Ok::<_, StoreError>(())
+            },
+        )
+        .await?;
         out.sort_by_key(StoredMapping::key);
         Ok(out)
     }
 
     async fn get(&self, salesforce_object: &str) -> Result<Option<StoredMapping>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(key(salesforce_object)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::from(classify("GetItem", e)))?;
-        out.item().map(decode).transpose()
+        get_by_pk(&self.client, &self.table, key(salesforce_object))
+            .await?
+            .as_ref()
+            .map(decode)
+            .transpose()
     }
 
     async fn put(&self, next: &StoredMapping, expected: Option<u64>) -> Result<(), StoreError> {

@@ -14,6 +14,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use sfhs_core::import::ports::{ImportStore, ImportStoreError, sweep_key};
 use sfhs_core::import::{ImportRecord, SweepState};
 
+use crate::dynamo::{get_by_pk, scan_each};
 use crate::sdk_error::{classify, is_conditional_check_failed};
 
 /// The imports table (`SFHS_IMPORTS_TABLE`). Created like the other tables
@@ -163,16 +164,7 @@ impl DynamoImportStore {
         &self,
         key: String,
     ) -> Result<Option<HashMap<String, AttributeValue>>, ImportStoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(key))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| ImportStoreError::from(classify("GetItem", e)))?;
-        Ok(out.item)
+        Ok(get_by_pk(&self.client, &self.table, key).await?)
     }
 }
 
@@ -214,28 +206,21 @@ impl ImportStore for DynamoImportStore {
 
     async fn list(&self) -> Result<Vec<ImportRecord>, ImportStoreError> {
         let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .consistent_read(true)
-                .filter_expression("#kind = :import")
-                .expression_attribute_names("#kind", "kind")
-                .expression_attribute_values(":import", s("import"))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| ImportStoreError::from(classify("Scan", e)))?;
-            for item in page.items() {
+        scan_each(
+            &self.client,
+            &self.table,
+            |b| {
+                b.consistent_read(true)
+                    .filter_expression("#kind = :import")
+                    .expression_attribute_names("#kind", "kind")
+                    .expression_attribute_values(":import", s("import"))
+            },
+            |item| {
                 out.push(decode_import(item)?);
-            }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
+                Ok::<_, ImportStoreError>(())
+            },
+        )
+        .await?;
         out.sort_by(|a, b| b.id.cmp(&a.id));
         Ok(out)
     }

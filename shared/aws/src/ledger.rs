@@ -23,6 +23,7 @@ use sfhs_core::sync::{
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::dynamo::{get_by_pk, scan_each};
 use crate::sdk_error::{classify, is_conditional_check_failed};
 
 type Item = HashMap<String, AttributeValue>;
@@ -95,18 +96,11 @@ impl DynamoLedger {
     /// not for the hot path.
     pub async fn summary(&self) -> Result<Vec<ObjectSummary>, LedgerError> {
         let mut by_object: std::collections::BTreeMap<String, ObjectSummary> = Default::default();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .projection_expression("pk, deleted, waiting, updated_at, hubspot_id")
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| LedgerError::from(classify("Scan", e)))?;
-            for item in page.items() {
+        scan_each(
+            &self.client,
+            &self.table,
+            |b| b.projection_expression("pk, deleted, waiting, updated_at, hubspot_id"),
+            |item| {
                 let pk = item
                     .get("pk")
                     .and_then(|v| v.as_s().ok())
@@ -114,7 +108,7 @@ impl DynamoLedger {
                     .unwrap_or_default();
                 // Remembered parents are not records.
                 if pk.starts_with('~') {
-                    continue;
+                    return Ok(());
                 }
                 let object = pk
                     .split_once('#')
@@ -148,26 +142,18 @@ impl DynamoLedger {
                 {
                     entry.last_sync = Some(at.clone());
                 }
-            }
-            match page.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => break,
-            }
-        }
+                Ok::<_, LedgerError>(())
+            },
+        )
+        .await?;
         Ok(by_object.into_values().collect())
     }
 
     async fn get(&self, key: &str) -> Result<Option<LedgerEntry>, LedgerError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(key))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| LedgerError::from(classify("GetItem", e)))?;
-        Ok(out.item().map(decode_entry))
+        Ok(get_by_pk(&self.client, &self.table, key)
+            .await?
+            .as_ref()
+            .map(decode_entry))
     }
 }
 
@@ -516,37 +502,25 @@ impl ErrorStore for DynamoErrorStore {
 
     async fn list(&self) -> Result<Vec<ErrorRecord>, ErrorStoreError> {
         let mut all = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| ErrorStoreError::from(classify("Scan", e)))?;
-            all.extend(page.items().iter().filter_map(decode_error));
-            match page.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => break,
-            }
-        }
+        scan_each(
+            &self.client,
+            &self.table,
+            |b| b,
+            |item| {
+                all.extend(decode_error(item));
+                Ok::<_, ErrorStoreError>(())
+            },
+        )
+        .await?;
         all.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.id.cmp(&b.id)));
         Ok(all)
     }
 
     async fn get(&self, id: &str) -> Result<Option<ErrorRecord>, ErrorStoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(id))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| ErrorStoreError::from(classify("GetItem", e)))?;
-        Ok(out.item().and_then(decode_error))
+        Ok(get_by_pk(&self.client, &self.table, id)
+            .await?
+            .as_ref()
+            .and_then(decode_error))
     }
 
     async fn delete(&self, id: &str) -> Result<(), ErrorStoreError> {
