@@ -125,6 +125,14 @@ impl WorkQueue for MemQueue {
     }
 }
 
+/// A load harness's setting: the variable `name` as a number, else `default`.
+pub fn knob(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// Adds a batch's counts to running totals.
 pub fn add(total: &mut BatchReport, r: &BatchReport) {
     total.records_in += r.records_in;

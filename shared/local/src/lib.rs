@@ -120,20 +120,16 @@ impl LocalStore {
         what: &'static str,
         key: &str,
     ) -> Result<Option<T>, LocalError> {
-        let tx = self
-            .db
-            .begin_read()
-            .map_err(|e| LocalError::storage("read", e))?;
-        let t = tx
-            .open_table(table)
-            .map_err(|e| LocalError::storage("read", e))?;
-        let raw = t.get(key).map_err(|e| LocalError::storage("read", e))?;
-        raw.map(|v| decode(what, key, v.value())).transpose()
+        self.read(table, |t| {
+            let raw = t.get(key).map_err(|e| LocalError::storage("read", e))?;
+            raw.map(|v| decode(what, key, v.value())).transpose()
+        })
     }
 
-    /// Runs `f` on the queues table in one read transaction.
+    /// Runs `f` on `table` in one read transaction.
     pub(crate) fn read<T>(
         &self,
+        table: Table,
         f: impl FnOnce(&redb::ReadOnlyTable<&'static str, &'static str>) -> Result<T, LocalError>,
     ) -> Result<T, LocalError> {
         let tx = self
@@ -141,7 +137,7 @@ impl LocalStore {
             .begin_read()
             .map_err(|e| LocalError::storage("read", e))?;
         let t = tx
-            .open_table(QUEUES)
+            .open_table(table)
             .map_err(|e| LocalError::storage("read", e))?;
         f(&t)
     }
@@ -152,21 +148,16 @@ impl LocalStore {
         table: Table,
         what: &'static str,
     ) -> Result<Vec<(String, T)>, LocalError> {
-        let tx = self
-            .db
-            .begin_read()
-            .map_err(|e| LocalError::storage("list", e))?;
-        let t = tx
-            .open_table(table)
-            .map_err(|e| LocalError::storage("list", e))?;
-        let mut out = Vec::new();
-        for row in t.iter().map_err(|e| LocalError::storage("list", e))? {
-            let (k, v) = row.map_err(|e| LocalError::storage("list", e))?;
-            let key = k.value().to_owned();
-            let value = decode(what, &key, v.value())?;
-            out.push((key, value));
-        }
-        Ok(out)
+        self.read(table, |t| {
+            let mut out = Vec::new();
+            for row in t.iter().map_err(|e| LocalError::storage("list", e))? {
+                let (k, v) = row.map_err(|e| LocalError::storage("list", e))?;
+                let key = k.value().to_owned();
+                let value = decode(what, &key, v.value())?;
+                out.push((key, value));
+            }
+            Ok(out)
+        })
     }
 }
 

@@ -160,7 +160,7 @@ impl LocalQueue {
         let prefix = self.prefix();
         let end = format!("{}$", self.name);
         let now = now_ms();
-        self.store.read(|t| {
+        self.store.read(QUEUES, |t| {
             let mut n = 0;
             for row in t
                 .range(prefix.as_str()..end.as_str())

@@ -36,7 +36,7 @@ use sfhs_hubspot_sim::HubSpotSim;
 use sfhs_import::salesforce::ClientReader;
 use sfhs_salesforce::{Config, Credentials, LoginUrl};
 use sfhs_salesforce_sim::{SeedSize, Sim, SimBuilder};
-use sfhs_tests::drive::{MemQueue, add};
+use sfhs_tests::drive::{MemQueue, add, knob};
 use sfhs_tests::portal::{INVOICE, client_config, engine, mappings, seed_companies, setup_portal};
 use time::OffsetDateTime;
 
@@ -45,13 +45,6 @@ static HEAP: PeakAlloc = PeakAlloc;
 
 /// Imports of at least this many records use Bulk API 2.0 (the function's default).
 const BULK_THRESHOLD: u64 = 50_000;
-
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// A queue that only counts what it is sent.
 #[derive(Debug, Default)]
@@ -85,15 +78,7 @@ async fn salesforce(invoices: usize, accounts: usize) -> anyhow::Result<Sim> {
 }
 
 fn reader(sim: &Sim) -> anyhow::Result<Arc<ClientReader>> {
-    Ok(Arc::new(ClientReader::new(sfhs_salesforce::Client::new(
-        Config::new(
-            LoginUrl::Custom(sim.base_url().to_owned()),
-            Credentials::ClientCredentials {
-                client_id: "sim-client".into(),
-                client_secret: "sim-secret".into(),
-            },
-        ),
-    )?)))
+    url_reader(sim.base_url())
 }
 
 async fn invoice_store() -> anyhow::Result<Arc<MemoryMappingStore>> {
@@ -238,11 +223,11 @@ async fn main() -> anyhow::Result<()> {
         let n = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(1000);
         return serve_salesforce(n).await;
     }
-    let records = usize::try_from(env("SFHS_LOAD_RECORDS", 200_000))?;
-    let window = Duration::from_millis(env("SFHS_LOAD_WINDOW_MS", 10_000));
-    let limit = u32::try_from(env("SFHS_LOAD_LIMIT", 190))?;
-    let workers = usize::try_from(env("SFHS_LOAD_WORKERS", 2))?;
-    let batch = usize::try_from(env("SFHS_LOAD_BATCH", 1000))?;
+    let records = usize::try_from(knob("SFHS_LOAD_RECORDS", 200_000))?;
+    let window = Duration::from_millis(knob("SFHS_LOAD_WINDOW_MS", 10_000));
+    let limit = u32::try_from(knob("SFHS_LOAD_LIMIT", 190))?;
+    let workers = usize::try_from(knob("SFHS_LOAD_WORKERS", 2))?;
+    let batch = usize::try_from(knob("SFHS_LOAD_BATCH", 1000))?;
     let accounts = 500;
 
     memory_phase(records).await?;

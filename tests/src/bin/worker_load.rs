@@ -24,18 +24,11 @@ use sfhs_core::sync::{Engine, LedgerEntry, ledger_key};
 use sfhs_core::work_item::{Op, Source, WORK_ITEM_VERSION, WorkItem};
 use sfhs_hubspot::{HubSpotClient, UpsertInput};
 use sfhs_hubspot_sim::HubSpotSim;
-use sfhs_tests::drive::{MemQueue, add};
+use sfhs_tests::drive::{MemQueue, add, knob};
 use sfhs_tests::portal::{
     INVOICE, LINE, client_config, engine, mappings, memory_store, setup_portal,
 };
 use time::OffsetDateTime;
-
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn line(i: usize, parent: &str) -> WorkItem {
     let mut fields = Fields::new();
@@ -77,13 +70,13 @@ fn peak_rss_mib() -> f64 {
 #[allow(clippy::cast_precision_loss, clippy::print_stdout)]
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> anyhow::Result<()> {
-    let records = usize::try_from(env("SFHS_LOAD_RECORDS", 100_000))?;
-    let window = Duration::from_millis(env("SFHS_LOAD_WINDOW_MS", 10_000));
-    let limit = u32::try_from(env("SFHS_LOAD_LIMIT", 190))?;
-    let workers = usize::try_from(env("SFHS_LOAD_WORKERS", 5))?;
-    let batch = usize::try_from(env("SFHS_LOAD_BATCH", 100))?;
-    let steady_secs = env("SFHS_LOAD_STEADY_SECONDS", 30);
-    let batching_window = Duration::from_secs(env("SFHS_LOAD_WINDOW_SECONDS", 1));
+    let records = usize::try_from(knob("SFHS_LOAD_RECORDS", 100_000))?;
+    let window = Duration::from_millis(knob("SFHS_LOAD_WINDOW_MS", 10_000));
+    let limit = u32::try_from(knob("SFHS_LOAD_LIMIT", 190))?;
+    let workers = usize::try_from(knob("SFHS_LOAD_WORKERS", 5))?;
+    let batch = usize::try_from(knob("SFHS_LOAD_BATCH", 100))?;
+    let steady_secs = knob("SFHS_LOAD_STEADY_SECONDS", 30);
+    let batching_window = Duration::from_secs(knob("SFHS_LOAD_WINDOW_SECONDS", 1));
     let parents = 1_000;
 
     let sim = HubSpotSim::builder()
