@@ -540,9 +540,12 @@ async fn token_never_shows_in_debug_output() {
     }
 }
 
-/// Exact request bytes, captured by a one-shot TCP server.
-#[tokio::test]
-async fn upsert_request_shape() {
+/// A one-shot HTTP server: answers the first request with `status` and the JSON `body`, and
+/// returns its exact bytes.
+async fn capture_one(
+    status: &'static str,
+    body: &'static str,
+) -> (std::net::SocketAddr, tokio::task::JoinHandle<String>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(async move {
@@ -567,14 +570,20 @@ async fn upsert_request_shape() {
                 }
             }
         }
-        let body = r#"{"status":"COMPLETE","results":[]}"#;
         let resp = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
             body.len()
         );
         s.write_all(resp.as_bytes()).await.unwrap();
         String::from_utf8(buf).unwrap()
     });
+    (addr, server)
+}
+
+/// Exact request bytes, captured by a one-shot TCP server.
+#[tokio::test]
+async fn upsert_request_shape() {
+    let (addr, server) = capture_one("200 OK", r#"{"status":"COMPLETE","results":[]}"#).await;
     let client =
         HubSpotClient::new(config(&format!("http://{addr}"), ApiVersion::V2026_09)).unwrap();
     let inputs = vec![
@@ -626,38 +635,7 @@ async fn search_429s_are_waited_out() {
 
 #[tokio::test]
 async fn association_request_shape() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move {
-        let (mut s, _) = listener.accept().await.unwrap();
-        let mut buf = Vec::new();
-        let mut chunk = [0u8; 4096];
-        loop {
-            let n = s.read(&mut chunk).await.unwrap();
-            buf.extend_from_slice(&chunk[..n]);
-            let text = String::from_utf8_lossy(&buf).to_string();
-            if let Some(i) = text.find("\r\n\r\n") {
-                let len: usize = text
-                    .lines()
-                    .find_map(|l| {
-                        l.to_ascii_lowercase()
-                            .strip_prefix("content-length:")
-                            .map(|v| v.trim().parse().unwrap())
-                    })
-                    .unwrap_or(0);
-                if buf.len() >= i + 4 + len {
-                    break;
-                }
-            }
-        }
-        let body = r#"{"status":"COMPLETE","results":[{"fromObjectTypeId":"2-1","fromObjectId":1,"toObjectTypeId":"0-1","toObjectId":2,"labels":[]}]}"#;
-        let resp = format!(
-            "HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        s.write_all(resp.as_bytes()).await.unwrap();
-        String::from_utf8(buf).unwrap()
-    });
+    let (addr, server) = capture_one("201 Created", r#"{"status":"COMPLETE","results":[{"fromObjectTypeId":"2-1","fromObjectId":1,"toObjectTypeId":"0-1","toObjectId":2,"labels":[]}]}"#).await;
     let client = HubSpotClient::new(config(&format!("http://{addr}"), ApiVersion::Legacy)).unwrap();
     let types = [AssociationType {
         association_category: sfhs_hubspot::AssociationCategory::UserDefined,
