@@ -148,6 +148,68 @@ struct BatchResponse<T> {
     errors: Vec<ApiErrorBody>,
 }
 
+/// An association write: between which object types, with which types.
+#[derive(Clone, Copy)]
+struct AssociationWrite<'a> {
+    from: &'a str,
+    to: &'a str,
+    kind: AssociationKind<'a>,
+}
+
+#[derive(Clone, Copy)]
+enum AssociationKind<'a> {
+    /// `batch/associate/default`: the portal's unlabelled type.
+    Default,
+    /// `batch/create` with these types.
+    Typed(&'a [AssociationType]),
+}
+
+impl AssociationWrite<'_> {
+    fn endpoint(&self) -> &'static str {
+        match self.kind {
+            AssociationKind::Default => "/batch/associate/default",
+            AssociationKind::Typed(_) => "/batch/create",
+        }
+    }
+}
+
+/// One result of an association write. The two create endpoints answer in different shapes
+/// (HubSpot's v4 reference; the SDK's `LabelsBetweenObjectPair` and `PublicDefaultAssociation`):
+/// either is read from either endpoint, so that a change of HubSpot's mind costs nothing.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum WrittenAssociation {
+    /// `batch/create`: `{fromObjectTypeId, fromObjectId, toObjectTypeId, toObjectId, labels}`.
+    #[serde(rename_all = "camelCase")]
+    Labelled {
+        from_object_id: Value,
+        to_object_id: Value,
+    },
+    /// `batch/associate/default`: `{from: {id}, to: {id}, associationSpec}`.
+    Default { from: IdRef, to: IdRef },
+}
+
+#[derive(Deserialize)]
+struct IdRef {
+    id: Value,
+}
+
+fn id_text(v: &Value) -> String {
+    v.as_str().map_or_else(|| v.to_string(), String::from)
+}
+
+impl WrittenAssociation {
+    fn pair(&self) -> AssociationPair {
+        match self {
+            Self::Labelled {
+                from_object_id,
+                to_object_id,
+            } => AssociationPair::new(id_text(from_object_id), id_text(to_object_id)),
+            Self::Default { from, to } => AssociationPair::new(id_text(&from.id), id_text(&to.id)),
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct Results<T> {
     #[serde(default = "Vec::new")]
@@ -599,7 +661,7 @@ impl HubSpotClient {
         while !rest.is_empty() {
             let (chunk, tail) = rest.split_at(rest.len().min(BATCH_SIZE));
             rest = tail;
-            self.upsert_chunk(&path, id_property, chunk.to_vec(), &mut out)
+            self.upsert_chunk(object_type, &path, id_property, chunk.to_vec(), &mut out)
                 .await?;
         }
         Ok(out)
@@ -607,6 +669,7 @@ impl HubSpotClient {
 
     async fn upsert_chunk(
         &self,
+        object_type: &str,
         path: &str,
         id_property: &str,
         chunk: Vec<UpsertInput>,
@@ -626,11 +689,30 @@ impl HubSpotClient {
                 .call(Method::POST, path, &[], Some(&body), Kind::Normal)
                 .await
             {
-                Ok(reply) => {
-                    let r: BatchResponse<ObjectRecord> = decode(&reply, "batch upsert")?;
-                    out.successes.extend(r.results);
-                    out.failures.extend(item_failures(&r.errors, reply.status));
-                }
+                Ok(reply) => match decode::<BatchResponse<ObjectRecord>>(&reply, "batch upsert") {
+                    Ok(r) => {
+                        out.successes.extend(r.results);
+                        out.failures.extend(item_failures(&r.errors, reply.status));
+                    }
+                    Err(e) => {
+                        tracing::error!(
+                            status = reply.status,
+                            object_type,
+                            inputs = part.len(),
+                            error = %e,
+                            "HubSpot accepted an upsert batch with an answer this client cannot \
+                             read; reading the records back to establish what was written"
+                        );
+                        let ids: Vec<String> = part.iter().map(|i| i.id.clone()).collect();
+                        let read = self
+                            .batch_read(object_type, &ids, Some(id_property), &[id_property])
+                            .await?;
+                        out.successes.extend(read.successes);
+                        out.failures.extend(read.failures.into_iter().map(|f| {
+                            RecordFailure::not_found_after_write(f.ids, reply.status, "upsert")
+                        }));
+                    }
+                },
                 Err(Error::Rejected { status, body }) if status == 400 || status == 409 => {
                     let ids: Vec<String> = part.iter().map(|i| i.id.clone()).collect();
                     if part.len() == 1 || !names_inputs(status, &body) {
@@ -897,38 +979,81 @@ impl HubSpotClient {
 
     async fn associate_batches(
         &self,
-        path: &str,
+        write: AssociationWrite<'_>,
         pairs: &[AssociationPair],
-        types: Option<&[AssociationType]>,
     ) -> Result<BatchOutcome<AssociationPair>, Error> {
         let pairs = dedup_keep_last(pairs.to_vec(), Clone::clone);
+        let path = self.assoc(write.from, write.to, write.endpoint())?;
         let mut out = BatchOutcome::default();
         for chunk in pairs.chunks(BATCH_SIZE) {
             let inputs: Vec<Value> = chunk
                 .iter()
                 .map(|p| {
                     let mut v = json!({"from": {"id": p.from_id}, "to": {"id": p.to_id}});
-                    if let (Some(t), Some(o)) = (types, v.as_object_mut()) {
+                    if let (AssociationKind::Typed(t), Some(o)) = (write.kind, v.as_object_mut()) {
                         o.insert("types".into(), json!(t));
                     }
                     v
                 })
                 .collect();
-            let reply = self.post_inputs(path, inputs).await?;
-            #[derive(Deserialize)]
-            #[serde(rename_all = "camelCase")]
-            struct Created {
-                from_object_id: Value,
-                to_object_id: Value,
+            let reply = self.post_inputs(&path, inputs).await?;
+            match decode::<BatchResponse<WrittenAssociation>>(&reply, "association batch") {
+                Ok(r) => {
+                    out.successes
+                        .extend(r.results.iter().map(WrittenAssociation::pair));
+                    out.failures.extend(item_failures(&r.errors, reply.status));
+                }
+                Err(e) => {
+                    // HubSpot said yes; only its answer surprised us. The truth is in HubSpot:
+                    // read the pairs back rather than record a write that happened as failed.
+                    tracing::error!(
+                        status = reply.status,
+                        endpoint = write.endpoint(),
+                        from = write.from,
+                        to = write.to,
+                        pairs = chunk.len(),
+                        error = %e,
+                        "HubSpot accepted an association batch with an answer this client cannot \
+                         read; reading the associations back to establish what was written"
+                    );
+                    let settled = self
+                        .settle_associations(&write, chunk, reply.status)
+                        .await?;
+                    out.successes.extend(settled.successes);
+                    out.failures.extend(settled.failures);
+                }
             }
-            let r: BatchResponse<Created> = decode(&reply, "association batch")?;
-            let s = |v: &Value| v.as_str().map_or_else(|| v.to_string(), String::from);
-            out.successes.extend(
-                r.results
-                    .iter()
-                    .map(|c| AssociationPair::new(s(&c.from_object_id), s(&c.to_object_id))),
-            );
-            out.failures.extend(item_failures(&r.errors, reply.status));
+        }
+        Ok(out)
+    }
+
+    /// Which of `pairs` HubSpot holds now, after a write whose answer could not be read.
+    async fn settle_associations(
+        &self,
+        write: &AssociationWrite<'_>,
+        pairs: &[AssociationPair],
+        status: u16,
+    ) -> Result<BatchOutcome<AssociationPair>, Error> {
+        let mut from_ids: Vec<String> = pairs.iter().map(|p| p.from_id.clone()).collect();
+        from_ids.sort();
+        from_ids.dedup();
+        let held = self
+            .read_associations(write.from, write.to, &from_ids)
+            .await?;
+        let mut out = BatchOutcome::default();
+        for p in pairs {
+            if held
+                .get(&p.from_id)
+                .is_some_and(|tos| tos.contains(&p.to_id))
+            {
+                out.successes.push(p.clone());
+            } else {
+                out.failures.push(RecordFailure::not_found_after_write(
+                    vec![p.from_id.clone()],
+                    status,
+                    "association",
+                ));
+            }
         }
         Ok(out)
     }
@@ -946,8 +1071,12 @@ impl HubSpotClient {
                 "batch_associate needs at least one association type".into(),
             ));
         }
-        self.associate_batches(&self.assoc(from, to, "/batch/create")?, pairs, Some(types))
-            .await
+        let write = AssociationWrite {
+            from,
+            to,
+            kind: AssociationKind::Typed(types),
+        };
+        self.associate_batches(write, pairs).await
     }
 
     /// Associates pairs with the default (unlabelled) type.
@@ -957,12 +1086,12 @@ impl HubSpotClient {
         to: &str,
         pairs: &[AssociationPair],
     ) -> Result<BatchOutcome<AssociationPair>, Error> {
-        self.associate_batches(
-            &self.assoc(from, to, "/batch/associate/default")?,
-            pairs,
-            None,
-        )
-        .await
+        let write = AssociationWrite {
+            from,
+            to,
+            kind: AssociationKind::Default,
+        };
+        self.associate_batches(write, pairs).await
     }
 
     /// Removes every association between each pair, 100 inputs a batch.
@@ -1010,12 +1139,8 @@ impl HubSpotClient {
             to_object_id: Value,
         }
         #[derive(Deserialize)]
-        struct FromId {
-            id: String,
-        }
-        #[derive(Deserialize)]
         struct Row {
-            from: FromId,
+            from: IdRef,
             #[serde(default)]
             to: Vec<To>,
         }
@@ -1026,16 +1151,8 @@ impl HubSpotClient {
             let reply = self.post_inputs(&path, inputs).await?;
             let r: BatchResponse<Row> = decode(&reply, "association read")?;
             for row in r.results {
-                let tos = row
-                    .to
-                    .iter()
-                    .map(|t| {
-                        t.to_object_id
-                            .as_str()
-                            .map_or_else(|| t.to_object_id.to_string(), String::from)
-                    })
-                    .collect();
-                out.insert(row.from.id, tos);
+                let tos = row.to.iter().map(|t| id_text(&t.to_object_id)).collect();
+                out.insert(id_text(&row.from.id), tos);
             }
         }
         Ok(out)

@@ -260,6 +260,9 @@ pub struct RecordFailure {
     pub property: Option<String>,
     pub value: Option<String>,
     pub correlation_id: Option<String>,
+    /// Whether sending the input again can help (rate limits, locks, server errors, and writes
+    /// whose outcome could not be established).
+    pub retryable: bool,
 }
 
 impl RecordFailure {
@@ -276,6 +279,25 @@ impl RecordFailure {
             property: body.property(),
             value: body.value(),
             correlation_id: body.correlation_id.clone(),
+            retryable: status == 429 || status == 423 || status >= 500,
+        }
+    }
+
+    /// An input HubSpot accepted (2xx) whose effect is not there when read back: sending it again
+    /// is the way to settle it.
+    pub(crate) fn not_found_after_write(ids: Vec<String>, status: u16, what: &str) -> Self {
+        Self {
+            ids,
+            status,
+            category: None,
+            code: None,
+            message: format!(
+                "HubSpot answered {status} to the {what} write, but reading it back does not show it"
+            ),
+            property: None,
+            value: None,
+            correlation_id: None,
+            retryable: true,
         }
     }
 }

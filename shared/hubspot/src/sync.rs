@@ -59,7 +59,7 @@ fn failure(f: &RecordFailure) -> WriteFailure {
         property: f.property.clone(),
         value: f.value.clone(),
         message: f.message.clone(),
-        retryable: f.status == 429 || f.status == 423 || f.status >= 500,
+        retryable: f.retryable,
     }
 }
 
