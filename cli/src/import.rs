@@ -424,7 +424,7 @@ async fn import_errors(
         .into_iter()
         .filter(|e| {
             WorkItem::from_json(&e.work_item).is_ok_and(
-                |w| matches!(&w.source, Source::Import { import_id: i } if i == import_id),
+                |w| matches!(&w.source, Source::Import { import_id: i, .. } if i == import_id),
             )
         })
         .collect())

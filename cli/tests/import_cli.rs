@@ -172,6 +172,7 @@ async fn count_start_list_show_cancel_and_sweep() {
     other.record_id = "a0Xother".into();
     other.source = Source::Import {
         import_id: "imp-other".into(),
+        force: false,
     };
     for (item, message) in [(&mine, "not an option"), (&other, "elsewhere")] {
         errors

@@ -127,7 +127,7 @@ async fn imported_records_land_once_live_changes_win_and_deletes_are_archived() 
         &raw,
         &sf.org_id(),
         "Invoice__c",
-        "-",
+        Source::Reconcile,
         OffsetDateTime::now_utc(),
     )
     .unwrap();

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use sfhs_aws::dynamo::create_table;
 use sfhs_aws::imports::DynamoImportStore;
 use sfhs_core::import::model::new_import_id;
-use sfhs_core::import::ports::{ImportStore, ImportStoreError};
+use sfhs_core::import::ports::{ImportProgress, ImportStore, ImportStoreError};
 use sfhs_core::import::{Checkpoint, ImportRecord, ImportStatus, SweepGap, SweepState};
 use sfhs_tests::aws::dynamodb;
 use sfhs_tests::moto::{moto, unique};
@@ -93,7 +93,16 @@ async fn worker_counters_are_atomic_and_survive_import_writes() {
         let store = store.clone();
         let id = r.id.clone();
         tasks.push(tokio::spawn(async move {
-            store.record_progress(&id, 10, i % 2).await
+            store
+                .record_progress(
+                    &id,
+                    ImportProgress {
+                        synced: 10,
+                        failed: i % 2,
+                        unchanged: 1,
+                    },
+                )
+                .await
         }));
     }
     for t in tasks {
@@ -104,9 +113,18 @@ async fn worker_counters_are_atomic_and_survive_import_writes() {
     let claimed = r.claim("a", now, now).unwrap();
     store.put(&claimed, Some(r.revision)).await.unwrap();
     let got = store.get(&r.id).await.unwrap().unwrap();
-    assert_eq!((got.synced, got.failed), (200, 10));
+    assert_eq!((got.synced, got.failed, got.unchanged), (200, 10, 20));
     assert!(matches!(
-        store.record_progress("imp-missing", 1, 0).await,
+        store
+            .record_progress(
+                "imp-missing",
+                ImportProgress {
+                    synced: 1,
+                    failed: 0,
+                    unchanged: 0
+                }
+            )
+            .await,
         Err(ImportStoreError::NotFound { .. })
     ));
 

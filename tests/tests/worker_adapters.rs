@@ -236,6 +236,7 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
         parents: parents.clone(),
         deleted: false,
         waiting: false,
+        digest: None,
     };
     assert!(!ledger.commit(key, "w2", &commit).await.unwrap());
     assert!(ledger.commit(key, "w1", &commit).await.unwrap());
@@ -321,6 +322,7 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
         parents: BTreeMap::new(),
         deleted: true,
         waiting: false,
+        digest: None,
     };
     assert!(ledger.commit(key, "w1", &tomb).await.unwrap());
     assert_eq!(
@@ -363,6 +365,7 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
                     parents: BTreeMap::new(),
                     deleted: false,
                     waiting: false,
+                    digest: None,
                 },
             )
             .await

@@ -42,6 +42,7 @@ fn item(i: usize) -> WorkItem {
         fields,
         source: Source::Import {
             import_id: "load".into(),
+            force: false,
         },
         received_at: OffsetDateTime::now_utc(),
     }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sfhs_core::import::ports::{ImportStore, ImportStoreError};
+use sfhs_core::import::ports::{ImportProgress, ImportStore, ImportStoreError};
 use sfhs_core::import::{
     ImportMethod, ImportRecord, ImportRunner, ImportStatus, MemoryContinuation, MemoryImportStore,
     RunOutcome, RunSettings, SweepOutcome, SweepState, sweep,
@@ -210,7 +210,8 @@ async fn rest_import_enqueues_every_record_once() {
     assert_eq!(
         item.source,
         Source::Import {
-            import_id: record.id.clone()
+            import_id: record.id.clone(),
+            force: false,
         }
     );
     for field in [
@@ -293,8 +294,12 @@ impl ImportStore for CrashingStore {
     async fn list(&self) -> Result<Vec<ImportRecord>, ImportStoreError> {
         self.inner.list().await
     }
-    async fn record_progress(&self, id: &str, s: u64, f: u64) -> Result<(), ImportStoreError> {
-        self.inner.record_progress(id, s, f).await
+    async fn record_progress(
+        &self,
+        id: &str,
+        progress: ImportProgress,
+    ) -> Result<(), ImportStoreError> {
+        self.inner.record_progress(id, progress).await
     }
     async fn get_sweep(&self, object: &str) -> Result<Option<SweepState>, ImportStoreError> {
         self.inner.get_sweep(object).await

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
-use sfhs_core::import::ports::{ImportStore, ImportStoreError, sweep_key};
+use sfhs_core::import::ports::{ImportProgress, ImportStore, ImportStoreError, sweep_key};
 use sfhs_core::import::{ImportRecord, SweepState};
 
 use crate::dynamo::{get_by_pk, scan_each};
@@ -83,6 +83,7 @@ fn decode_import(item: &HashMap<String, AttributeValue>) -> Result<ImportRecord,
     let mut record: ImportRecord = serde_json::from_str(raw).map_err(corrupt(key))?;
     record.synced = number(item, "synced");
     record.failed = number(item, "failed");
+    record.unchanged = number(item, "unchanged");
     Ok(record)
 }
 
@@ -119,7 +120,10 @@ impl DynamoImportStore {
                     .item("revision", n(revision))
                     .condition_expression("attribute_not_exists(pk)");
                 if kind == "import" {
-                    put = put.item("synced", n(0)).item("failed", n(0));
+                    put = put
+                        .item("synced", n(0))
+                        .item("failed", n(0))
+                        .item("unchanged", n(0));
                 }
                 put.send().await.map(|_| ()).map_err(|e| {
                     if is_conditional_check_failed(&e) {
@@ -178,6 +182,7 @@ impl ImportStore for DynamoImportStore {
         let mut doc = next.clone();
         doc.synced = 0;
         doc.failed = 0;
+        doc.unchanged = 0;
         self.write_doc(
             next.id.clone(),
             "import",
@@ -228,18 +233,18 @@ impl ImportStore for DynamoImportStore {
     async fn record_progress(
         &self,
         id: &str,
-        synced: u64,
-        failed: u64,
+        progress: ImportProgress,
     ) -> Result<(), ImportStoreError> {
         self.client
             .update_item()
             .table_name(&self.table)
             .key("pk", s(id))
-            .update_expression("ADD synced :s, failed :f")
+            .update_expression("ADD synced :s, failed :f, unchanged :u")
             .condition_expression("attribute_exists(pk) AND #kind = :import")
             .expression_attribute_names("#kind", "kind")
-            .expression_attribute_values(":s", n(synced))
-            .expression_attribute_values(":f", n(failed))
+            .expression_attribute_values(":s", n(progress.synced))
+            .expression_attribute_values(":f", n(progress.failed))
+            .expression_attribute_values(":u", n(progress.unchanged))
             .expression_attribute_values(":import", s("import"))
             .send()
             .await

@@ -62,6 +62,7 @@ pub fn decode_entry(item: &Item) -> LedgerEntry {
         waiting: flag("waiting"),
         lease_owner: text("lease_owner"),
         lease_until: num("lease_until"),
+        digest: text("digest"),
     }
 }
 
@@ -251,6 +252,13 @@ impl Ledger for DynamoLedger {
             }
             None => remove.push_str(", hubspot_id"),
         }
+        match &c.digest {
+            Some(d) => {
+                set.push_str(", digest = :dg");
+                request = request.expression_attribute_values(":dg", s(d.clone()));
+            }
+            None => remove.push_str(", digest"),
+        }
         match request
             .update_expression(format!("{set} {remove}"))
             .send()
@@ -277,7 +285,7 @@ impl Ledger for DynamoLedger {
             .expression_attribute_values(":o", s(owner));
         let request = match hubspot_id {
             Some(h) => request
-                .update_expression("REMOVE lease_owner, lease_until SET hubspot_id = :h")
+                .update_expression("REMOVE lease_owner, lease_until, digest SET hubspot_id = :h")
                 .expression_attribute_values(":h", s(h)),
             None => request.update_expression("REMOVE lease_owner, lease_until"),
         };

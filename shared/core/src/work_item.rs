@@ -54,7 +54,12 @@ pub enum Source {
         action_id: Option<String>,
     },
     /// A page of an import.
-    Import { import_id: String },
+    Import {
+        import_id: String,
+        /// `sfhs import start --force`: written even when HubSpot holds the record unchanged.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        force: bool,
+    },
     /// The delete sweep.
     DeleteSweep,
     /// `sfhs reconcile`: a record missing or stale in HubSpot, or one gone from Salesforce.

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use sfhs_core::import::ports::sweep_key;
+use sfhs_core::import::ports::{ImportProgress, sweep_key};
 use sfhs_core::import::{ImportRecord, ImportStore, ImportStoreError, SweepState};
 use sfhs_core::mapping::store::{MappingStore, StoreError, StoredMapping, key as mapping_key};
 use sfhs_core::sync::memory::decide_claim;
@@ -117,6 +117,7 @@ impl Ledger for LocalStore {
                 waiting: c.waiting,
                 lease_owner: None,
                 lease_until: None,
+                digest: c.digest.clone(),
             };
             put_in(&mut t, key, &next)?;
             Ok(true)
@@ -141,6 +142,7 @@ impl Ledger for LocalStore {
                 e.lease_until = None;
                 if let Some(h) = hubspot_id {
                     e.hubspot_id = Some(h.to_owned());
+                    e.digest = None;
                 }
                 put_in(&mut t, key, &e)?;
             }
@@ -282,9 +284,11 @@ impl ImportStore for LocalStore {
                 if let Some(c) = current {
                     stored.synced = c.synced;
                     stored.failed = c.failed;
+                    stored.unchanged = c.unchanged;
                 } else {
                     stored.synced = 0;
                     stored.failed = 0;
+                    stored.unchanged = 0;
                 }
                 put_in(&mut t, &next.id, &stored)?;
                 Ok(Outcome::Done(()))
@@ -318,8 +322,7 @@ impl ImportStore for LocalStore {
     async fn record_progress(
         &self,
         id: &str,
-        synced: u64,
-        failed: u64,
+        progress: ImportProgress,
     ) -> Result<(), ImportStoreError> {
         let found = self
             .write("import progress", |tx| {
@@ -329,8 +332,7 @@ impl ImportStore for LocalStore {
                 let Some(mut r) = get_in::<ImportRecord>(&t, "import", id)? else {
                     return Ok(false);
                 };
-                r.synced += synced;
-                r.failed += failed;
+                progress.add_to(&mut r);
                 put_in(&mut t, id, &r)?;
                 Ok(true)
             })

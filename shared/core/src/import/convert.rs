@@ -62,12 +62,12 @@ pub fn fields_of(record: &RawRecord) -> Fields {
     fields
 }
 
-/// One imported record as an upsert work item tagged with the import.
+/// One imported record as an upsert work item from `source` (an import, or a reconcile).
 pub fn to_work_item(
     record: &RawRecord,
     org_id: &str,
     object: &str,
-    import_id: &str,
+    source: Source,
     received_at: OffsetDateTime,
 ) -> Result<WorkItem, ConvertError> {
     let record_id = record
@@ -85,9 +85,7 @@ pub fn to_work_item(
         sobject: object.to_owned(),
         record_id: record_id.to_owned(),
         fields: fields_of(record),
-        source: Source::Import {
-            import_id: import_id.to_owned(),
-        },
+        source,
         received_at,
     })
 }
@@ -137,7 +135,10 @@ mod tests {
             &record,
             "00D",
             "Invoice__c",
-            "imp-1",
+            Source::Import {
+                import_id: "imp-1".into(),
+                force: false,
+            },
             datetime!(2026-11-28 10:00 UTC),
         )
         .unwrap();
@@ -146,7 +147,8 @@ mod tests {
         assert_eq!(
             item.source,
             Source::Import {
-                import_id: "imp-1".into()
+                import_id: "imp-1".into(),
+                force: false,
             }
         );
         let got: Vec<(&str, Option<&str>)> = item
@@ -171,7 +173,7 @@ mod tests {
                 &no_id,
                 "00D",
                 "Invoice__c",
-                "i",
+                Source::Reconcile,
                 datetime!(2026-11-28 10:00 UTC)
             ),
             Err(ConvertError::MissingId { .. })

@@ -18,8 +18,8 @@ pub mod sweep;
 
 pub use model::{Checkpoint, ImportMethod, ImportRecord, ImportStatus, SweepGap, SweepState};
 pub use ports::{
-    Continuation, ImportStore, ImportStoreError, MemoryContinuation, MemoryImportStore, ReadError,
-    RestPage, SalesforceReader,
+    Continuation, ImportProgress, ImportStore, ImportStoreError, MemoryContinuation,
+    MemoryImportStore, ReadError, RestPage, SalesforceReader,
 };
 pub use reconcile::{ReconcileError, ReconcileReport, Reconciler};
 pub use run::{ImportRunner, RunOutcome, RunSettings};

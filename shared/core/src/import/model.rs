@@ -121,6 +121,13 @@ pub struct ImportRecord {
     pub synced: u64,
     /// Added to by the worker (atomic counter; never written by the import run).
     pub failed: u64,
+    /// Of `synced`: records HubSpot already held as they are (nothing written). Added to by the
+    /// worker.
+    #[serde(default)]
+    pub unchanged: u64,
+    /// `sfhs import start --force`: write every record, even one HubSpot holds unchanged.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub force: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub created: OffsetDateTime,
     #[serde(default, with = "time::serde::rfc3339::option")]
@@ -179,6 +186,8 @@ impl ImportRecord {
             enqueued: 0,
             synced: 0,
             failed: 0,
+            unchanged: 0,
+            force: false,
             created: now,
             started: None,
             finished: None,

@@ -57,8 +57,7 @@ pub trait ImportStore: Send + Sync + fmt::Debug {
     async fn record_progress(
         &self,
         id: &str,
-        synced: u64,
-        failed: u64,
+        progress: ImportProgress,
     ) -> Result<(), ImportStoreError>;
     async fn get_sweep(&self, object: &str) -> Result<Option<SweepState>, ImportStoreError>;
     /// Writes `next` if the stored revision is `expected` (`None`: no state yet).
@@ -125,15 +124,13 @@ impl ImportStore for MemoryImportStore {
     async fn record_progress(
         &self,
         id: &str,
-        synced: u64,
-        failed: u64,
+        progress: ImportProgress,
     ) -> Result<(), ImportStoreError> {
         let mut imports = lock(&self.imports);
         let record = imports
             .get_mut(id)
             .ok_or_else(|| ImportStoreError::NotFound { id: id.to_owned() })?;
-        record.synced += synced;
-        record.failed += failed;
+        progress.add_to(record);
         Ok(())
     }
 
@@ -260,5 +257,24 @@ impl Continuation for MemoryContinuation {
     async fn continue_import(&self, import_id: &str) -> Result<(), ContinuationError> {
         lock(&self.pending).push(import_id.to_owned());
         Ok(())
+    }
+}
+
+/// What the worker adds to an import's counters for one batch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportProgress {
+    /// Records acked as synced (written, or HubSpot already held them as they are).
+    pub synced: u64,
+    pub failed: u64,
+    /// Of `synced`: records HubSpot already held as they are (nothing written).
+    pub unchanged: u64,
+}
+
+impl ImportProgress {
+    /// Adds these counts to a stored record (the in-memory and local stores).
+    pub fn add_to(self, record: &mut ImportRecord) {
+        record.synced += self.synced;
+        record.failed += self.failed;
+        record.unchanged += self.unchanged;
     }
 }

@@ -129,9 +129,7 @@ impl Reconciler<'_> {
         loop {
             let mut items: Vec<WorkItem> = Vec::with_capacity(page.records.len());
             for raw in &page.records {
-                let mut item = to_work_item(raw, &org_id, object, "reconcile", now)?;
-                item.source = Source::Reconcile;
-                items.push(item);
+                items.push(to_work_item(raw, &org_id, object, Source::Reconcile, now)?);
             }
             report.salesforce += items.len() as u64;
             let keys: Vec<String> = items

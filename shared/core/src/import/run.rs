@@ -18,6 +18,7 @@ use super::ports::{
 };
 use crate::mapping::store::{MappingStore, StoreError};
 use crate::queue::{PublishError, Publisher};
+use crate::work_item::Source;
 
 /// Knobs of a run.
 #[derive(Debug, Clone)]
@@ -288,7 +289,11 @@ impl ImportRunner {
             let received_at = OffsetDateTime::now_utc();
             let mut items = Vec::with_capacity(page.records.len());
             for raw in &page.records {
-                match to_work_item(raw, &org_id, &record.object, &record.id, received_at) {
+                let source = Source::Import {
+                    import_id: record.id.clone(),
+                    force: record.force,
+                };
+                match to_work_item(raw, &org_id, &record.object, source, received_at) {
                     Ok(item) => items.push(item),
                     Err(e @ ConvertError::MissingId { .. }) => {
                         let error = e.to_string();

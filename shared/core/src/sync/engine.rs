@@ -9,6 +9,7 @@ use futures::stream::{self, StreamExt};
 use time::OffsetDateTime;
 use tracing::Instrument;
 
+use super::digest::content_digest;
 use super::ports::{
     Claim, Commit, CreateRecord, ErrorCategory, ErrorRecord, ErrorStore, HubSpotWriter, Ledger,
     LedgerEntry, NewAssociation, ParentLink, UpsertRecord, Upserted, WriteError, WriteErrorKind,
@@ -16,7 +17,7 @@ use super::ports::{
 };
 use super::version::{VersionSource, millis, record_version};
 use crate::emf::Emf;
-use crate::import::ImportStore;
+use crate::import::{ImportProgress, ImportStore};
 use crate::mapping::convert::{ConversionError, convert, infer_sf_type};
 use crate::mapping::schema::HsObject;
 use crate::mapping::store::{CachedMappings, StoredMapping, key as mapping_key};
@@ -95,6 +96,9 @@ pub struct BatchReport {
     pub duplicates: u64,
     pub dropped_stale: u64,
     pub leased: u64,
+    /// New versions HubSpot already holds as they are (same content digest): committed, not
+    /// written.
+    pub unchanged: u64,
     pub upserted: u64,
     pub created: u64,
     pub archived: u64,
@@ -134,6 +138,7 @@ impl BatchReport {
             .count("RecordsIn", self.records_in)
             .count("Undecodable", self.undecodable)
             .count("Upserted", self.upserted)
+            .count("Unchanged", self.unchanged)
             .count("Created", self.created)
             .count("Archived", self.archived)
             .count("DroppedStale", self.dropped_stale)
@@ -198,6 +203,9 @@ enum St {
     Failed,
     /// Written (or archived); commit.
     Written,
+    /// HubSpot already holds this content (the ledger's digest): commit the version, write
+    /// nothing.
+    Unchanged,
     /// Stale: nothing to do, ack.
     Dropped,
 }
@@ -218,20 +226,69 @@ struct Job {
     hubspot_id: Option<String>,
     parents: BTreeMap<String, ParentLink>,
     waiting_for: Vec<String>,
+    /// The content digest of `properties` and the associations (active upserts, once converted).
+    digest: Option<String>,
     error: Option<ErrorRecord>,
     st: St,
 }
 
-/// Import id -> (synced, failed) of this batch.
-type Progress = HashMap<String, (u64, u64)>;
+/// Import id -> what this batch adds to its counters.
+type Progress = HashMap<String, ImportProgress>;
+
+/// How an import's record ended, for its counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tally {
+    Synced,
+    Unchanged,
+    Failed,
+}
+
+fn tally(progress: &mut Progress, import_id: &str, how: Tally) {
+    let e = progress.entry(import_id.to_owned()).or_default();
+    match how {
+        Tally::Synced => e.synced += 1,
+        Tally::Unchanged => {
+            e.synced += 1;
+            e.unchanged += 1;
+        }
+        Tally::Failed => e.failed += 1,
+    }
+}
 
 fn count(progress: &mut Progress, item: &WorkItem, synced: bool) {
-    if let Source::Import { import_id } = &item.source {
-        let e = progress.entry(import_id.clone()).or_default();
-        if synced {
-            e.0 += 1;
-        } else {
-            e.1 += 1;
+    if let Source::Import { import_id, .. } = &item.source {
+        let how = if synced { Tally::Synced } else { Tally::Failed };
+        tally(progress, import_id, how);
+    }
+}
+
+/// Whether a work item is written even when HubSpot holds its content already: a reconcile
+/// repairs what was changed by hand in HubSpot; `import start --force` rewrites everything.
+fn rewrites(item: &WorkItem) -> bool {
+    matches!(
+        item.source,
+        Source::Reconcile | Source::Import { force: true, .. }
+    )
+}
+
+/// Invariant 10: a record whose new version converts to what the ledger last wrote (same
+/// digest, nothing pending) is not written again; it is committed at its new version.
+fn skip_unchanged(jobs: &mut [Job], report: &mut BatchReport) {
+    for j in jobs
+        .iter_mut()
+        .filter(|j| j.st == St::Active && j.item.op == Op::Upsert && !rewrites(&j.item))
+    {
+        let p = &j.prior;
+        if j.digest.is_some()
+            && p.digest == j.digest
+            && !p.deleted
+            && !p.waiting
+            && p.hubspot_id.is_some()
+        {
+            j.hubspot_id = p.hubspot_id.clone();
+            j.parents = p.parents.clone();
+            j.st = St::Unchanged;
+            report.unchanged += 1;
         }
     }
 }
@@ -245,8 +302,8 @@ struct Done {
     failed: bool,
     deleted: bool,
     lost: bool,
-    /// (import id, synced) for acked import items.
-    import: Option<(String, bool)>,
+    /// How an acked import item ended, for its import's counters.
+    import: Option<(String, Tally)>,
 }
 
 /// (child HubSpot id, parent HubSpot id, job index).
@@ -465,6 +522,7 @@ impl Engine {
         } else {
             self.claim(&mut jobs, &mut report).await;
             self.convert(&mut jobs).await;
+            skip_unchanged(&mut jobs, &mut report);
             self.write(&mut jobs, &mut report).await;
             self.associate(&mut jobs, &mut report).await;
         }
@@ -486,9 +544,9 @@ impl Engine {
         let Some(store) = &self.imports else {
             return;
         };
-        for (id, (synced, failed)) in progress {
-            if let Err(e) = store.record_progress(&id, synced, failed).await {
-                tracing::warn!(import_id = %id, synced, failed, error = %e, "import counters not updated");
+        for (id, p) in progress {
+            if let Err(e) = store.record_progress(&id, p).await {
+                tracing::warn!(import_id = %id, synced = p.synced, failed = p.failed, unchanged = p.unchanged, error = %e, "import counters not updated");
             }
         }
     }
@@ -610,6 +668,7 @@ impl Engine {
                 hubspot_id: None,
                 parents: BTreeMap::new(),
                 waiting_for: Vec::new(),
+                digest: None,
                 error: None,
                 st: St::Active,
                 item,
@@ -644,8 +703,11 @@ impl Engine {
             .iter()
             .enumerate()
             .map(|(i, j)| {
-                // A reconcile repairs records HubSpot lost at a version the ledger applied.
-                let replay = j.item.source == Source::Reconcile && j.item.op == Op::Upsert;
+                // A reconcile repairs records HubSpot lost at a version the ledger applied; an
+                // import may carry a version the ledger applied under another mapping (the
+                // digest then tells whether HubSpot's content changes).
+                let replay = matches!(j.item.source, Source::Reconcile | Source::Import { .. })
+                    && j.item.op == Op::Upsert;
                 (i, j.key.clone(), j.version, replay)
             })
             .collect();
@@ -784,7 +846,15 @@ impl Engine {
                 Some((category, field, value, message)) => {
                     j.fail(category, Some(field), value, message);
                 }
-                None => j.properties = props,
+                None => {
+                    j.digest = Some(content_digest(
+                        j.hs_object(),
+                        &props,
+                        &j.mapping.mapping.associations,
+                        |a| lookup_value(&j.item, &a.lookup),
+                    ));
+                    j.properties = props;
+                }
             }
         }
     }
@@ -1471,7 +1541,7 @@ impl Engine {
                     let mut waiting = false;
                     let mut failed = false;
                     match &j.st {
-                        St::Written => {
+                        St::Written | St::Unchanged => {
                             if !j.waiting_for.is_empty() {
                                 waiting = true;
                                 let last = self.config.max_receives > 0
@@ -1511,6 +1581,7 @@ impl Engine {
                                 parents: if deleted { BTreeMap::new() } else { j.parents.clone() },
                                 deleted,
                                 waiting,
+                                digest: if deleted || waiting { None } else { j.digest.clone() },
                             };
                             match self.ledger.commit(&j.key, owner, &commit).await {
                                 Ok(true) => tracing::debug!(waiting, "committed"),
@@ -1575,8 +1646,15 @@ impl Engine {
                     // Import counters: acked records only (synced, or stale = a newer version is
                     // there; failed = an error record).
                     let import = match &j.item.source {
-                        Source::Import { import_id } if !back => {
-                            Some((import_id.clone(), !failed))
+                        Source::Import { import_id, .. } if !back => {
+                            let how = if failed {
+                                Tally::Failed
+                            } else if j.st == St::Unchanged {
+                                Tally::Unchanged
+                            } else {
+                                Tally::Synced
+                            };
+                            Some((import_id.clone(), how))
                         }
                         _ => None,
                     };
@@ -1598,13 +1676,8 @@ impl Engine {
                 report.failed += u64::from(d.failed);
                 report.tombstoned += u64::from(d.deleted);
                 report.lost_leases += u64::from(d.lost);
-                if let Some((id, synced)) = d.import {
-                    let e = progress.entry(id).or_default();
-                    if synced {
-                        e.0 += 1;
-                    } else {
-                        e.1 += 1;
-                    }
+                if let Some((id, how)) = d.import {
+                    tally(progress, &id, how);
                 }
                 d.back
             })
@@ -1616,3 +1689,5 @@ impl Engine {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod unchanged_tests;

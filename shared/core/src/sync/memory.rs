@@ -134,6 +134,7 @@ impl Ledger for MemoryLedger {
             waiting: c.waiting,
             lease_owner: None,
             lease_until: None,
+            digest: c.digest.clone(),
         };
         Ok(true)
     }
@@ -152,6 +153,7 @@ impl Ledger for MemoryLedger {
             e.lease_until = None;
             if let Some(h) = hubspot_id {
                 e.hubspot_id = Some(h.to_owned());
+                e.digest = None;
             }
         }
         Ok(())

@@ -6,6 +6,7 @@
 //! [`ports::HubSpotWriter`], [`ports::ErrorStore`]) and the mapping cache; the worker Lambda and
 //! the tests plug in real adapters or the in-memory ones of [`memory`].
 
+pub mod digest;
 mod engine;
 pub mod memory;
 pub mod ports;

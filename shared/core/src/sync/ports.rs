@@ -59,6 +59,10 @@ pub struct LedgerEntry {
     pub lease_owner: Option<String>,
     /// Lease expiry (epoch milliseconds).
     pub lease_until: Option<i64>,
+    /// What HubSpot holds of the record as this ledger last wrote it (properties as sent and
+    /// associations; see [`crate::sync::digest`]). `None`: unknown, the next version is written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
 }
 
 /// The answer to a claim.
@@ -80,6 +84,9 @@ pub struct Commit {
     pub parents: BTreeMap<String, ParentLink>,
     pub deleted: bool,
     pub waiting: bool,
+    /// The content digest of what was written; `None` when it is not known to be complete in
+    /// HubSpot (a delete, a record waiting for a parent).
+    pub digest: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -120,7 +127,8 @@ pub trait Ledger: Send + Sync + fmt::Debug {
 
     /// Releases the lease without changing the record's version (no-op if `owner` does not hold
     /// it). `hubspot_id`: the record was written to HubSpot in this attempt (its association or
-    /// its commit still to come), so the next attempt upserts it instead of creating it again.
+    /// its commit still to come), so the next attempt upserts it instead of creating it again;
+    /// the stored digest is then forgotten, since HubSpot may hold other content now.
     async fn release(
         &self,
         key: &str,

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use sfhs_core::import::{ImportMethod, ImportRecord, ImportStatus, ImportStore, ImportStoreError};
+use sfhs_core::import::{
+    ImportMethod, ImportProgress, ImportRecord, ImportStatus, ImportStore, ImportStoreError,
+};
 use sfhs_core::mapping::parse_yaml;
 use sfhs_core::mapping::store::{MappingStore, StoreError, next_version};
 use sfhs_core::sync::{Claim, Commit, ErrorCategory, ErrorRecord, ErrorStore, Ledger, parent_key};
@@ -85,6 +87,7 @@ async fn ledger_claims_commits_and_keeps_its_state_across_a_restart() {
         parents: Default::default(),
         deleted: false,
         waiting: false,
+        digest: None,
     };
     assert!(!store.commit(key, "w2", &commit).await.unwrap());
     assert!(store.commit(key, "w1", &commit).await.unwrap());
@@ -171,7 +174,17 @@ async fn errors_imports_and_mappings_keep_their_conditions() {
         ImportStore::put(&store, &record, None).await,
         Err(ImportStoreError::Conflict { .. })
     ));
-    store.record_progress(&record.id, 3, 1).await.unwrap();
+    store
+        .record_progress(
+            &record.id,
+            ImportProgress {
+                synced: 3,
+                failed: 1,
+                unchanged: 2,
+            },
+        )
+        .await
+        .unwrap();
     // The runner's next write keeps the worker's counters.
     let mut next = record.clone();
     next.revision += 1;
@@ -181,11 +194,20 @@ async fn errors_imports_and_mappings_keep_their_conditions() {
         .unwrap();
     let got = ImportStore::get(&store, &record.id).await.unwrap().unwrap();
     assert_eq!(
-        (got.synced, got.failed, got.status),
-        (3, 1, ImportStatus::Running)
+        (got.synced, got.failed, got.unchanged, got.status),
+        (3, 1, 2, ImportStatus::Running)
     );
     assert!(matches!(
-        store.record_progress("nope", 1, 0).await,
+        store
+            .record_progress(
+                "nope",
+                ImportProgress {
+                    synced: 1,
+                    failed: 0,
+                    unchanged: 0
+                }
+            )
+            .await,
         Err(ImportStoreError::NotFound { .. })
     ));
 

@@ -15,8 +15,8 @@ use crate::outbound::Fields;
 use crate::sync::memory::{MemoryErrorStore, MemoryHubSpot, MemoryLedger};
 use crate::work_item::WORK_ITEM_VERSION;
 
-const INVOICE: &str = "p1_invoice";
-const LINE: &str = "p1_invoice_line";
+pub(super) const INVOICE: &str = "p1_invoice";
+pub(super) const LINE: &str = "p1_invoice_line";
 
 fn prop(name: &str, t: HsType, field_type: &str, options: &[&str]) -> HsProperty {
     HsProperty {
@@ -49,7 +49,7 @@ fn field(sf: &str, hs: &str) -> FieldMapping {
     }
 }
 
-fn invoice_mapping() -> Mapping {
+pub(super) fn invoice_mapping() -> Mapping {
     Mapping {
         salesforce_object: "Invoice__c".into(),
         hubspot_object: INVOICE.into(),
@@ -75,7 +75,7 @@ fn invoice_mapping() -> Mapping {
     }
 }
 
-fn line_mapping() -> Mapping {
+pub(super) fn line_mapping() -> Mapping {
     Mapping {
         salesforce_object: "Invoice_Line__c".into(),
         hubspot_object: LINE.into(),
@@ -93,15 +93,18 @@ fn line_mapping() -> Mapping {
     }
 }
 
-struct World {
-    hub: Arc<MemoryHubSpot>,
-    ledger: Arc<MemoryLedger>,
-    errors: Arc<MemoryErrorStore>,
-    store: Arc<MemoryMappingStore>,
-    engine: Engine,
+pub(super) struct World {
+    pub(super) hub: Arc<MemoryHubSpot>,
+    pub(super) ledger: Arc<MemoryLedger>,
+    pub(super) errors: Arc<MemoryErrorStore>,
+    pub(super) store: Arc<MemoryMappingStore>,
+    pub(super) engine: Engine,
 }
 
-async fn world_with(mappings: Vec<Mapping>, enabled_at: Option<OffsetDateTime>) -> World {
+pub(super) async fn world_with(
+    mappings: Vec<Mapping>,
+    enabled_at: Option<OffsetDateTime>,
+) -> World {
     let hub = Arc::new(MemoryHubSpot::new());
     hub.add_object(object(
         "2-1",
@@ -148,7 +151,7 @@ async fn world_with(mappings: Vec<Mapping>, enabled_at: Option<OffsetDateTime>) 
     }
 }
 
-fn engine_for(
+pub(super) fn engine_for(
     store: &Arc<MemoryMappingStore>,
     ledger: &Arc<MemoryLedger>,
     hub: &Arc<MemoryHubSpot>,
@@ -164,7 +167,7 @@ fn engine_for(
     )
 }
 
-async fn world() -> World {
+pub(super) async fn world() -> World {
     world_with(vec![invoice_mapping(), line_mapping()], None).await
 }
 
@@ -172,7 +175,12 @@ fn stamp(second: u32) -> String {
     format!("2026-11-28T10:00:{second:02}.000Z")
 }
 
-fn item(sobject: &str, id: &str, second: u32, fields: &[(&str, Option<&str>)]) -> WorkItem {
+pub(super) fn item(
+    sobject: &str,
+    id: &str,
+    second: u32,
+    fields: &[(&str, Option<&str>)],
+) -> WorkItem {
     let mut f = Fields::new();
     f.insert("SystemModstamp".into(), Some(stamp(second)));
     for (k, v) in fields {
@@ -193,13 +201,13 @@ fn item(sobject: &str, id: &str, second: u32, fields: &[(&str, Option<&str>)]) -
     }
 }
 
-fn delete(sobject: &str, id: &str, second: u32) -> WorkItem {
+pub(super) fn delete(sobject: &str, id: &str, second: u32) -> WorkItem {
     let mut i = item(sobject, id, second, &[]);
     i.op = Op::Delete;
     i
 }
 
-fn msgs(items: &[WorkItem]) -> Vec<InMessage> {
+pub(super) fn msgs(items: &[WorkItem]) -> Vec<InMessage> {
     items
         .iter()
         .enumerate()
@@ -211,7 +219,7 @@ fn msgs(items: &[WorkItem]) -> Vec<InMessage> {
         .collect()
 }
 
-fn inv(id: &str, second: u32, name: &str) -> WorkItem {
+pub(super) fn inv(id: &str, second: u32, name: &str) -> WorkItem {
     item(
         "Invoice__c",
         id,
@@ -220,7 +228,7 @@ fn inv(id: &str, second: u32, name: &str) -> WorkItem {
     )
 }
 
-fn name_of(w: &World, id: &str) -> Option<String> {
+pub(super) fn name_of(w: &World, id: &str) -> Option<String> {
     w.hub
         .find(INVOICE, "salesforce_id", id)
         .and_then(|r| r.properties.get("invoice_number").cloned())
@@ -304,6 +312,7 @@ async fn drops_unknown_paused_and_pre_enable_items() {
     let mut imported = inv("a1", 5, "imported");
     imported.source = Source::Import {
         import_id: "i1".into(),
+        force: false,
     };
     let r = w.engine.process(msgs(&[imported])).await;
     assert_eq!(r.report.upserted, 1);
@@ -467,7 +476,7 @@ async fn deletes_archive_and_leave_a_tombstone() {
     assert!(w.hub.find(INVOICE, "salesforce_id", "k1").is_some());
 }
 
-fn line(id: &str, second: u32, invoice: Option<&str>) -> WorkItem {
+pub(super) fn line(id: &str, second: u32, invoice: Option<&str>) -> WorkItem {
     item(
         "Invoice_Line__c",
         id,
@@ -481,7 +490,7 @@ fn line_parents(w: &World, id: &str) -> Vec<(String, Option<String>)> {
     w.hub.associations(LINE, &child.hubspot_id, INVOICE)
 }
 
-fn hs_id(w: &World, object: &str, id: &str) -> String {
+pub(super) fn hs_id(w: &World, object: &str, id: &str) -> String {
     w.hub.find(object, "salesforce_id", id).unwrap().hubspot_id
 }
 
@@ -833,6 +842,7 @@ async fn import_items_count_on_their_import() {
     let import = |mut i: WorkItem| {
         i.source = Source::Import {
             import_id: "i1".into(),
+            force: false,
         };
         i
     };
@@ -906,7 +916,13 @@ async fn new_records_are_created_with_their_associations_in_one_call() {
         Some(a1.as_str())
     );
     // An update of a known record is an upsert: its association is left alone.
-    let r = w.engine.process(msgs(&[line("l7", 2, Some("a1"))])).await;
+    let changed = item(
+        "Invoice_Line__c",
+        "l7",
+        2,
+        &[("Name", Some("renamed")), ("Invoice__c", Some("a1"))],
+    );
+    let r = w.engine.process(msgs(&[changed])).await;
     assert_eq!((r.report.created, r.report.upserted), (0, 1));
     assert_eq!(r.report.hubspot_calls, 1);
 }
