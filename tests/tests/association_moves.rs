@@ -80,11 +80,12 @@ fn line(id: &str, version: i64, invoice: Option<&str>) -> WorkItem {
 async fn moved_and_cleared_lookups_leave_exactly_the_new_association() {
     let (sim, client) = start_hubspot(100_000).await;
     setup_portal(&sim.base_url(), &client).await;
-    let accounts = ["001A00000000001AAA".to_owned(), "001A00000000002AAA".to_owned()];
-    let companies: BTreeMap<String, String> = seed_companies(&sim, &accounts)
-        .await
-        .into_iter()
-        .collect();
+    let accounts = [
+        "001A00000000001AAA".to_owned(),
+        "001A00000000002AAA".to_owned(),
+    ];
+    let companies: BTreeMap<String, String> =
+        seed_companies(&sim, &accounts).await.into_iter().collect();
     let (i1, i2) = ("a01A00000000001AAA", "a01A00000000002AAA");
     let (l1, l2) = ("a02A00000000001AAA", "a02A00000000002AAA");
 
@@ -101,13 +102,7 @@ async fn moved_and_cleared_lookups_leave_exactly_the_new_association() {
     ));
     let queue = Arc::new(MemQueue::new());
     let run = |queue: Arc<MemQueue>| {
-        run_until_drained(
-            vec![worker.clone()],
-            queue,
-            100,
-            7,
-            Duration::from_secs(60),
-        )
+        run_until_drained(vec![worker.clone()], queue, 100, 7, Duration::from_secs(60))
     };
 
     // 1. Invoices on account 1 (i2 too), both lines on invoice 1.
@@ -126,7 +121,10 @@ async fn moved_and_cleared_lookups_leave_exactly_the_new_association() {
     };
     let (h_i1, h_i2) = (hs(&hs_invoices, i1), hs(&hs_invoices, i2));
     let (h_l1, h_l2) = (hs(&hs_lines, l1), hs(&hs_lines, l2));
-    let (c1, c2) = (companies[&accounts[0]].clone(), companies[&accounts[1]].clone());
+    let (c1, c2) = (
+        companies[&accounts[0]].clone(),
+        companies[&accounts[1]].clone(),
+    );
 
     let lines_now = client
         .read_associations(LINE, INVOICE, &[h_l1.clone(), h_l2.clone()])
@@ -171,7 +169,11 @@ async fn moved_and_cleared_lookups_leave_exactly_the_new_association() {
         Some(&vec![c2.clone()]),
         "invoice 1: only the new company"
     );
-    assert_eq!(invoices_after.get(&h_i2), None, "invoice 2: no company left");
+    assert_eq!(
+        invoices_after.get(&h_i2),
+        None,
+        "invoice 2: no company left"
+    );
 
     // The ledger holds the new parents, and none for the cleared lookups.
     let parent = |key: &str, lookup: &str| {

@@ -679,7 +679,14 @@ impl Crm {
         }
         s.updated_at = OffsetDateTime::now_utc();
         let s = &self.schemas[&id];
-        Ok((StatusCode::OK, s.to_json(&self.assocs_of(&id))))
+        // PATCH answers the `ObjectTypeDefinition`: the schema without properties and associations.
+        let mut def = s.to_json(&[]);
+        if let Some(o) = def.as_object_mut() {
+            o.remove("properties");
+            o.remove("associations");
+            o.insert("portalId".into(), json!(self.portal_id));
+        }
+        Ok((StatusCode::OK, def))
     }
 
     pub fn delete_schema(&mut self, t: &str) -> Answer {
@@ -909,11 +916,13 @@ impl Crm {
                 Err(errs) => {
                     let trace = traces[i].clone().unwrap_or_default();
                     for e in &errs {
-                        let mut j = e.to_json();
+                        let mut j = standard_error(
+                            "VALIDATION_ERROR",
+                            e.message.clone(),
+                            json!({"objectWriteTraceId": [trace], "propertyName": [e.name], "value": [e.value]}),
+                        );
                         if let Some(o) = j.as_object_mut() {
-                            o.insert("status".into(), json!("error"));
-                            o.insert("category".into(), json!("VALIDATION_ERROR"));
-                            o.insert("context".into(), json!({"objectWriteTraceId": [trace], "propertyName": [e.name], "value": [e.value]}));
+                            o.insert("errors".into(), json!([e.to_json()]));
                         }
                         errors.push(j);
                     }
@@ -1392,6 +1401,7 @@ impl Crm {
         self.stores.get(t)?.live(n).map(|r| r.id)
     }
 
+    /// One `LabelsBetweenObjectPair` of `batch/create` (ids as strings, as the SDK declares them).
     fn assoc_result(&self, f: &str, fi: u64, t: &str, ti: u64, types: &[u32]) -> Value {
         let labels: Vec<Value> = types
             .iter()
@@ -1403,7 +1413,7 @@ impl Crm {
             .filter_map(|a| a.label.clone())
             .map(Value::String)
             .collect();
-        json!({"fromObjectTypeId": f, "fromObjectId": fi, "toObjectTypeId": t, "toObjectId": ti, "labels": labels})
+        json!({"fromObjectTypeId": f, "fromObjectId": fi.to_string(), "toObjectTypeId": t, "toObjectId": ti.to_string(), "labels": labels})
     }
 
     pub fn assoc_create(
@@ -1470,8 +1480,16 @@ impl Crm {
             let b = self.record_exists(&t, &ti);
             match (a, b) {
                 (Some(a), Some(b)) => planned.push((a, b, defs)),
-                (None, _) => errors.push(json!({"status": "error", "category": "OBJECT_NOT_FOUND", "message": format!("No {from} with id {fi} exists"), "context": {"fromObjectId": [fi]}})),
-                (_, None) => errors.push(json!({"status": "error", "category": "OBJECT_NOT_FOUND", "message": format!("No {to} with id {ti} exists"), "context": {"toObjectId": [ti]}})),
+                (None, _) => errors.push(standard_error(
+                    "OBJECT_NOT_FOUND",
+                    format!("No {from} with id {fi} exists"),
+                    json!({"fromObjectId": [fi]}),
+                )),
+                (_, None) => errors.push(standard_error(
+                    "OBJECT_NOT_FOUND",
+                    format!("No {to} with id {ti} exists"),
+                    json!({"toObjectId": [ti]}),
+                )),
             }
         }
         let mut results = Vec::new();
@@ -1480,8 +1498,22 @@ impl Crm {
                 self.edges.insert((f.clone(), a, t.clone(), b, d.type_id));
                 self.edges.insert((t.clone(), b, f.clone(), a, d.inverse));
             }
-            let types: Vec<u32> = defs.iter().map(|d| d.type_id).collect();
-            results.push(self.assoc_result(&f, a, &t, b, &types));
+            if default_only {
+                // `PublicDefaultAssociation`: one entry per association spec written.
+                results.extend(defs.iter().map(|d| {
+                    json!({
+                        "from": {"id": a.to_string()},
+                        "to": {"id": b.to_string()},
+                        "associationSpec": {
+                            "associationCategory": d.category,
+                            "associationTypeId": d.type_id,
+                        },
+                    })
+                }));
+            } else {
+                let types: Vec<u32> = defs.iter().map(|d| d.type_id).collect();
+                results.push(self.assoc_result(&f, a, &t, b, &types));
+            }
         }
         let ok = if default_only {
             StatusCode::OK
@@ -1495,6 +1527,57 @@ impl Crm {
             results,
             errors,
         ))
+    }
+
+    /// `GET .../objects/{type}/{id}/associations/{toType}`: the record's targets of `to`, each
+    /// with its association types, `limit` a page (HubSpot: default 500), paged by target id.
+    pub fn record_associations(
+        &self,
+        from: &str,
+        id: &str,
+        to: &str,
+        limit: usize,
+        after: Option<&str>,
+    ) -> Answer {
+        let (f, t) = self.pair(from, to)?;
+        let Ok(fi) = id.parse::<u64>() else {
+            return Err(HsError::validation(format!("Invalid object id {id}")));
+        };
+        if limit == 0 {
+            return Err(HsError::validation("limit must be at least 1"));
+        }
+        let start = match after {
+            None => 0,
+            Some(a) => a
+                .parse::<u64>()
+                .map_err(|_| HsError::validation(format!("Invalid after {a}")))?,
+        };
+        let mut by_target: BTreeMap<u64, Vec<Value>> = BTreeMap::new();
+        let lo = (f.clone(), fi, t.clone(), start, 0);
+        let hi = (f.clone(), fi, t.clone(), u64::MAX, u32::MAX);
+        for (_, _, _, ti, ty) in self.edges.range(lo..=hi) {
+            if let Some(d) = self
+                .assoc_defs
+                .iter()
+                .find(|a| a.type_id == *ty && a.from == f)
+            {
+                by_target.entry(*ti).or_default().push(Self::label_json(d));
+            }
+        }
+        let mut it = by_target.into_iter();
+        let results: Vec<Value> = it
+            .by_ref()
+            .take(limit)
+            .map(|(ti, types)| json!({"toObjectId": ti.to_string(), "associationTypes": types}))
+            .collect();
+        let mut body = json!({"results": results});
+        if let (Some((next, _)), Some(o)) = (it.next(), body.as_object_mut()) {
+            o.insert(
+                "paging".into(),
+                json!({"next": {"after": next.to_string()}}),
+            );
+        }
+        Ok((StatusCode::OK, body))
     }
 
     pub fn assoc_read(&self, from: &str, to: &str, body: &[u8], cfg: &SimConfig) -> Answer {
@@ -1527,7 +1610,7 @@ impl Crm {
             }
             let to: Vec<Value> = by_target
                 .into_iter()
-                .map(|(ti, types)| json!({"toObjectId": ti, "associationTypes": types}))
+                .map(|(ti, types)| json!({"toObjectId": ti.to_string(), "associationTypes": types}))
                 .collect();
             results.push(json!({"from": {"id": fi.to_string()}, "to": to}));
         }
@@ -1645,14 +1728,29 @@ impl Crm {
     }
 }
 
+/// One entry of a batch answer's `errors`, HubSpot's `StandardError`: `status`, `category`,
+/// `message`, `context` (lists of strings), `errors` and `links` are all required by its spec.
+fn standard_error(category: &str, message: String, context: Value) -> Value {
+    json!({
+        "status": "error",
+        "category": category,
+        "message": message,
+        "context": context,
+        "errors": [],
+        "links": {},
+    })
+}
+
 fn not_found_errors(singular: &str, missing: Vec<String>) -> Vec<Value> {
     if missing.is_empty() {
         return vec![];
     }
-    vec![json!({
-        "status": "error",
-        "category": "OBJECT_NOT_FOUND",
-        "message": format!("Could not get some {} objects, they may be deleted or not exist. Check that ids are valid.", singular.to_ascii_uppercase()),
-        "context": {"ids": missing},
-    })]
+    vec![standard_error(
+        "OBJECT_NOT_FOUND",
+        format!(
+            "Could not get some {} objects, they may be deleted or not exist. Check that ids are valid.",
+            singular.to_ascii_uppercase()
+        ),
+        json!({"ids": missing}),
+    )]
 }

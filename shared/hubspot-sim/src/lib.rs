@@ -15,10 +15,12 @@ mod search;
 
 pub mod cli;
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -49,10 +51,27 @@ impl SimState {
     }
 }
 
+/// Most requests [`Sim::requests`] keeps; older ones are dropped first.
+pub const REQUEST_LOG_CAP: usize = 50_000;
+
+/// One request an API path received (never a `/_sim/` one), as the client sent it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RecordedRequest {
+    pub method: String,
+    pub path: String,
+    /// The raw query string, without `?`; empty when there is none.
+    pub query: String,
+    /// The JSON body; `Null` when the body is empty or not JSON.
+    pub body: Value,
+}
+
 /// Shared handle to the simulator's state; cheap to clone.
 #[derive(Clone)]
 pub struct Sim {
     inner: Arc<Mutex<SimState>>,
+    /// Kept apart from the state: [`Sim::reset`] keeps the log, and recording never waits on
+    /// a handler.
+    requests: Arc<Mutex<VecDeque<RecordedRequest>>>,
 }
 
 impl std::fmt::Debug for Sim {
@@ -65,7 +84,32 @@ impl Sim {
     pub fn new(config: SimConfig) -> Self {
         Self {
             inner: Arc::new(Mutex::new(SimState::new(config))),
+            requests: Arc::new(Mutex::new(VecDeque::new())),
         }
+    }
+
+    fn request_log(&self) -> MutexGuard<'_, VecDeque<RecordedRequest>> {
+        self.requests
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn record(&self, request: RecordedRequest) {
+        let mut log = self.request_log();
+        while log.len() >= REQUEST_LOG_CAP {
+            log.pop_front();
+        }
+        log.push_back(request);
+    }
+
+    /// The requests the API paths received, oldest first (at most [`REQUEST_LOG_CAP`]).
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.request_log().iter().cloned().collect()
+    }
+
+    /// Forgets the recorded requests.
+    pub fn clear_requests(&self) {
+        self.request_log().clear();
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, SimState> {
@@ -274,5 +318,30 @@ impl Drop for RunningSim {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_log_keeps_the_latest_requests_up_to_its_cap() {
+        let sim = Sim::new(SimConfig::default());
+        for i in 0..REQUEST_LOG_CAP + 3 {
+            sim.record(RecordedRequest {
+                method: "GET".into(),
+                path: format!("/r/{i}"),
+                query: String::new(),
+                body: Value::Null,
+            });
+        }
+        let log = sim.requests();
+        assert_eq!(log.len(), REQUEST_LOG_CAP);
+        assert_eq!(log.first().map(|r| r.path.as_str()), Some("/r/3"));
+        let last = format!("/r/{}", REQUEST_LOG_CAP + 2);
+        assert_eq!(log.last().map(|r| r.path.as_str()), Some(last.as_str()));
+        sim.clear_requests();
+        assert!(sim.requests().is_empty());
     }
 }

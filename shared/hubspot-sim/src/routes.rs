@@ -4,18 +4,18 @@
 use std::collections::HashMap;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
-use axum::middleware::from_fn_with_state;
+use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use crate::Sim;
 use crate::crm::Answer;
 use crate::error::HsError;
 use crate::gate::{Fault, gate};
+use crate::{RecordedRequest, Sim};
 
 type Params = Path<HashMap<String, String>>;
 type Q = Query<Vec<(String, String)>>;
@@ -40,6 +40,11 @@ struct QueryArgs {
     after: u64,
 }
 
+/// A query boolean as HubSpot reads it: `true` in any case (Python's SDK sends `True`).
+fn query_bool(v: &str) -> bool {
+    v.eq_ignore_ascii_case("true")
+}
+
 fn query_args(q: &[(String, String)]) -> QueryArgs {
     let mut a = QueryArgs {
         properties: vec![],
@@ -53,7 +58,7 @@ fn query_args(q: &[(String, String)]) -> QueryArgs {
             "properties" => a
                 .properties
                 .extend(v.split(',').filter(|s| !s.is_empty()).map(String::from)),
-            "archived" => a.archived = v == "true",
+            "archived" => a.archived = query_bool(v),
             "idProperty" => a.id_property = Some(v.clone()),
             "limit" => a.limit = v.parse().unwrap_or(10),
             "after" => a.after = v.parse().unwrap_or(0),
@@ -96,6 +101,14 @@ pub fn router(sim: Sim) -> Router {
                 post(batch_archive),
             )
             .route(&format!("{base}/{{object_type}}/search"), post(search));
+    }
+    // One record's associations to a type: v4 legacy path, and the date-versioned one under
+    // the objects API (`/crm/objects/2026-03/{objectType}/{objectId}/associations/{toObjectType}`).
+    for base in ["/crm/v4/objects", "/crm/objects/{ver}"] {
+        api = api.route(
+            &format!("{base}/{{object_type}}/{{record_id}}/associations/{{to}}"),
+            get(record_associations),
+        );
     }
     for base in [
         "/crm-object-schemas/v3/schemas",
@@ -148,10 +161,38 @@ pub fn router(sim: Sim) -> Router {
         .route("/_sim/config", get(sim_config).patch(sim_patch_config))
         .route("/_sim/limits/reset", post(sim_reset_limits))
         .route("/_sim/limits/exhaust-daily", post(sim_exhaust_daily))
-        .route("/_sim/reset", post(sim_reset));
+        .route("/_sim/reset", post(sim_reset))
+        .route(
+            "/_sim/requests",
+            get(sim_requests).delete(sim_clear_requests),
+        );
     api.merge(control)
         .fallback(|| async { HsError::not_found("Route not found").into_response() })
+        .layer(from_fn_with_state(sim.clone(), record))
         .with_state(sim)
+}
+
+/// Appends every request outside `/_sim/` to the simulator's request log, body parsed as JSON,
+/// then passes it on unchanged.
+async fn record(State(sim): State<Sim>, req: Request, next: Next) -> Response {
+    if req.uri().path().starts_with("/_sim/") {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(b) => b,
+        Err(e) => {
+            return HsError::validation(format!("Unreadable request body: {e}")).into_response();
+        }
+    };
+    sim.record(RecordedRequest {
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_string(),
+        query: parts.uri.query().unwrap_or_default().to_string(),
+        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    });
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 // ----- records --------------------------------------------------------------------------------
@@ -329,6 +370,25 @@ async fn assoc_default(State(sim): State<Sim>, Path(pp): Params, body: Bytes) ->
     )
 }
 
+async fn record_associations(State(sim): State<Sim>, Path(pp): Params, Query(q): Q) -> Response {
+    let mut limit = 500;
+    let mut after = None;
+    for (k, v) in &q {
+        match k.as_str() {
+            "limit" => limit = v.parse().unwrap_or(500),
+            "after" => after = Some(v.as_str()),
+            _ => {}
+        }
+    }
+    respond(sim.lock().crm.record_associations(
+        p(&pp, "object_type"),
+        p(&pp, "record_id"),
+        p(&pp, "to"),
+        limit,
+        after,
+    ))
+}
+
 async fn assoc_read(State(sim): State<Sim>, Path(pp): Params, body: Bytes) -> Response {
     let st = sim.lock();
     respond(
@@ -450,6 +510,15 @@ async fn sim_reset_limits(State(sim): State<Sim>) -> Response {
 
 async fn sim_exhaust_daily(State(sim): State<Sim>) -> Response {
     sim.exhaust_daily();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn sim_requests(State(sim): State<Sim>) -> Response {
+    axum::Json(json!({"results": sim.requests()})).into_response()
+}
+
+async fn sim_clear_requests(State(sim): State<Sim>) -> Response {
+    sim.clear_requests();
     StatusCode::NO_CONTENT.into_response()
 }
 

@@ -835,7 +835,10 @@ impl HubSpotClient {
         let mut out = BatchOutcome::default();
         for chunk in ids.chunks(BATCH_SIZE) {
             let inputs: Vec<Value> = chunk.iter().map(|id| json!({ "id": id })).collect();
-            let mut body = json!({"inputs": inputs, "properties": properties});
+            // `propertiesWithHistory` is required by HubSpot's BatchReadInput (its SDK refuses the
+            // body without it).
+            let mut body =
+                json!({"inputs": inputs, "properties": properties, "propertiesWithHistory": []});
             if let (Some(p), Some(o)) = (id_property, body.as_object_mut()) {
                 o.insert("idProperty".into(), json!(p));
             }

@@ -26,6 +26,15 @@ pub struct Args {
     /// OAuth client secret.
     #[arg(long, default_value = crate::DEFAULT_CLIENT_SECRET)]
     pub client_secret: String,
+    /// Username of the API user (username-password flow).
+    #[arg(long, default_value = crate::DEFAULT_USERNAME)]
+    pub username: String,
+    /// Password of the API user (username-password flow).
+    #[arg(long, default_value = crate::DEFAULT_PASSWORD)]
+    pub password: String,
+    /// A refresh token that `grant_type=refresh_token` accepts (repeatable).
+    #[arg(long, value_name = "TOKEN")]
+    pub refresh_token: Vec<String>,
     /// RSA public key (PEM) that JWT bearer assertions must verify against.
     #[arg(long, value_name = "FILE")]
     pub jwt_public_key: Option<PathBuf>,
@@ -35,6 +44,10 @@ pub struct Args {
     /// Accounts to generate (invoices x3, lines x6, shipments x0.75).
     #[arg(long, default_value_t = 400)]
     pub accounts: usize,
+    /// Deleted/updated-record windows are cut to this many milliseconds (Salesforce ignores
+    /// seconds: 60000). Tests lower it to see changes of the current minute.
+    #[arg(long, default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub replication_granularity_ms: u64,
     /// Divide outbound retry delays and the 24-hour drop by this factor.
     #[arg(long, default_value_t = 1.0)]
     pub outbound_time_scale: f64,
@@ -46,6 +59,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .addr(args.addr)
         .org_id(&args.org_id)
         .client(&args.client_id, &args.client_secret)
+        .user(&args.username, &args.password)
         .seed(args.seed)
         .seed_size(SeedSize {
             accounts: args.accounts,
@@ -55,6 +69,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         });
     if args.outbound_time_scale > 1.0 {
         builder = builder.outbound_timing(OutboundTiming::scaled(args.outbound_time_scale));
+    }
+    builder = builder.knobs(crate::Knobs {
+        deleted_granularity: std::time::Duration::from_millis(args.replication_granularity_ms),
+        ..crate::Knobs::default()
+    });
+    for token in &args.refresh_token {
+        builder = builder.refresh_token(token);
     }
     if let Some(path) = &args.jwt_public_key {
         let pem = std::fs::read(path)

@@ -1,8 +1,10 @@
 #![recursion_limit = "256"]
 //! An in-memory Salesforce org behind Salesforce's own HTTP API, for tests and `sfhs dev`.
 //!
-//! - OAuth token endpoint (JWT bearer verified against a configured public key; client
-//!   credentials), tokens that expire.
+//! - OAuth: token endpoint (JWT bearer verified against a configured public key; client
+//!   credentials, in the form or HTTP Basic; username-password; web server flow with an
+//!   auto-approving `/services/oauth2/authorize`; refresh token), tokens that expire.
+//! - `/limits`, sObject basic info, updated and deleted records by time window.
 //! - describeGlobal, describe, SOQL subset with REST paging, Bulk API 2.0 query jobs with CSV
 //!   result pages and locators, deleted records, REST create/read/update/delete.
 //! - `Sforce-Limit-Info` on every API response and an allocation that runs out.
@@ -43,6 +45,10 @@ pub use schema::SeedSize;
 pub const DEFAULT_CLIENT_ID: &str = "sim-client";
 /// Default OAuth client secret.
 pub const DEFAULT_CLIENT_SECRET: &str = "sim-secret";
+/// Default username of the simulated API user (username-password flow).
+pub const DEFAULT_USERNAME: &str = "sim-user@example.com";
+/// Default password of the simulated API user (username-password flow).
+pub const DEFAULT_PASSWORD: &str = "sim-password";
 /// Default org id (15 characters; the 18-character form is used on the wire).
 pub const DEFAULT_ORG_ID: &str = "00D5g000001SIMu";
 
@@ -63,7 +69,8 @@ pub struct Knobs {
     pub deleted_id_limit: usize,
     /// Deleted ids are kept this long (`earliestDateAvailable`).
     pub deleted_retention: Duration,
-    /// Deleted-record windows are truncated to this (Salesforce: one minute, seconds ignored).
+    /// Deleted- and updated-record windows are truncated to this (Salesforce: one minute,
+    /// seconds ignored).
     pub deleted_granularity: Duration,
 }
 
@@ -117,6 +124,8 @@ pub(crate) struct Settings {
     pub client_secret: String,
     pub jwt_key: Option<jsonwebtoken::DecodingKey>,
     pub api_version: String,
+    pub username: String,
+    pub password: String,
 }
 
 #[derive(Debug, Default)]
@@ -127,6 +136,11 @@ pub(crate) struct AuthState {
     pub rng_state: u64,
     /// Tokens issued since start.
     pub issued: u64,
+    /// Refresh tokens accepted by `grant_type=refresh_token` (issued by the web server flow, or
+    /// configured with [`SimBuilder::refresh_token`]).
+    pub refresh_tokens: std::collections::HashSet<String>,
+    /// Unused authorization codes -> the `redirect_uri` they were issued for.
+    pub codes: std::collections::HashMap<String, String>,
 }
 
 pub(crate) struct Shared {
@@ -134,6 +148,8 @@ pub(crate) struct Shared {
     pub knobs: Mutex<Knobs>,
     pub auth: Mutex<AuthState>,
     pub api_used: AtomicU64,
+    /// Bulk API 2.0 query jobs created since start (`DailyBulkV2QueryJobs` of `/limits`).
+    pub bulk_jobs_created: AtomicU64,
     pub base_url: String,
     pub settings: Settings,
     pub outbound: Mutex<outbound::OutboundState>,
@@ -195,6 +211,9 @@ pub struct SimBuilder {
     outbound: Vec<OutboundConfig>,
     outbound_url_all: Option<String>,
     api_version: String,
+    username: String,
+    password: String,
+    refresh_tokens: Vec<String>,
 }
 
 impl Default for SimBuilder {
@@ -219,6 +238,9 @@ impl SimBuilder {
             outbound: Vec::new(),
             outbound_url_all: None,
             api_version: "62.0".to_owned(),
+            username: DEFAULT_USERNAME.to_owned(),
+            password: DEFAULT_PASSWORD.to_owned(),
+            refresh_tokens: Vec::new(),
         }
     }
 
@@ -238,6 +260,20 @@ impl SimBuilder {
     pub fn client(mut self, id: &str, secret: &str) -> Self {
         self.client_id = id.to_owned();
         self.client_secret = secret.to_owned();
+        self
+    }
+
+    /// The API user's username and password for the username-password flow.
+    pub fn user(mut self, username: &str, password: &str) -> Self {
+        self.username = username.to_owned();
+        self.password = password.to_owned();
+        self
+    }
+
+    /// A refresh token that `grant_type=refresh_token` accepts (as if the web server flow had
+    /// issued it earlier). Refresh tokens the simulator issues are accepted too.
+    pub fn refresh_token(mut self, token: &str) -> Self {
+        self.refresh_tokens.push(token.to_owned());
         self
     }
 
@@ -334,15 +370,19 @@ impl SimBuilder {
             knobs: Mutex::new(self.knobs),
             auth: Mutex::new(AuthState {
                 rng_state: self.seed ^ (OffsetDateTime::now_utc().unix_timestamp_nanos() as u64),
+                refresh_tokens: self.refresh_tokens.into_iter().collect(),
                 ..AuthState::default()
             }),
             api_used: AtomicU64::new(0),
+            bulk_jobs_created: AtomicU64::new(0),
             base_url: base_url.clone(),
             settings: Settings {
                 client_id: self.client_id,
                 client_secret: self.client_secret,
                 jwt_key,
                 api_version: self.api_version,
+                username: self.username,
+                password: self.password,
             },
             outbound: Mutex::new(outbound_state),
             outbound_wake: Notify::new(),

@@ -62,12 +62,22 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     let data = Router::new()
         .route("/services/data/{v}/sobjects", get(describe_global))
         .route("/services/data/{v}/sobjects/", get(describe_global))
-        .route("/services/data/{v}/sobjects/{obj}", post(create))
-        .route("/services/data/{v}/sobjects/{obj}/", post(create))
+        .route("/services/data/{v}/limits", get(limits))
+        .route("/services/data/{v}/limits/", get(limits))
+        .route(
+            "/services/data/{v}/sobjects/{obj}",
+            get(basic_info).post(create),
+        )
+        .route(
+            "/services/data/{v}/sobjects/{obj}/",
+            get(basic_info).post(create),
+        )
         .route("/services/data/{v}/sobjects/{obj}/describe", get(describe))
         .route("/services/data/{v}/sobjects/{obj}/describe/", get(describe))
         .route("/services/data/{v}/sobjects/{obj}/deleted", get(deleted))
         .route("/services/data/{v}/sobjects/{obj}/deleted/", get(deleted))
+        .route("/services/data/{v}/sobjects/{obj}/updated", get(updated))
+        .route("/services/data/{v}/sobjects/{obj}/updated/", get(updated))
         .route(
             "/services/data/{v}/sobjects/{obj}/{id}",
             get(get_record).patch(update).delete(delete),
@@ -91,6 +101,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route_layer(middleware::from_fn_with_state(shared.clone(), api_gate));
     Router::new()
         .route("/services/oauth2/token", post(token))
+        .route("/services/oauth2/authorize", get(authorize))
         .route("/services/data", get(versions))
         .route("/services/data/", get(versions))
         .merge(data)
@@ -180,19 +191,145 @@ struct JwtClaims {
 }
 
 fn new_token(shared: &Shared) -> String {
-    let mut auth = shared.auth_lock();
-    let mut rng = crate::schema::Rng::new(auth.rng_state);
-    let (a, b) = (rng.next_u64(), rng.next_u64());
-    auth.rng_state = rng.next_u64();
     let org = shared.org_lock().org_id[..15].to_owned();
-    let token = format!("{org}!AQ{a:016x}{b:016x}");
+    let token = format!("{org}!AQ{}", random_hex(shared));
+    let mut auth = shared.auth_lock();
     auth.tokens
         .insert(token.clone(), (std::time::Instant::now(), Duration::ZERO));
     auth.issued += 1;
     token
 }
 
-async fn token(State(shared): S, body: Bytes) -> Response {
+/// `client_id` and `client_secret` from the form, else from `Authorization: Basic` (RFC 6749
+/// section 2.3.1; simple-salesforce sends client credentials that way).
+fn client_auth(headers: &HeaderMap, form: &Map<String, Value>) -> (String, String) {
+    let field = |k: &str| {
+        form.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (id, secret) = (field("client_id"), field("client_secret"));
+    if !id.is_empty() {
+        return (id, secret);
+    }
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .ok()
+        })
+        .and_then(|b| String::from_utf8(b).ok());
+    match basic.as_deref().and_then(|b| b.split_once(':')) {
+        Some((id, secret)) => (id.to_owned(), secret.to_owned()),
+        None => (id, secret),
+    }
+}
+
+/// Checks the connected app's credentials: the OAuth error to answer, if any.
+/// `secret_required` false: a missing secret is fine (Salesforce: "Require Secret for Refresh
+/// Token Flow" off), a wrong one never is.
+fn client_refused(
+    shared: &Shared,
+    id: &str,
+    secret: &str,
+    secret_required: bool,
+) -> Option<Response> {
+    if id != shared.settings.client_id {
+        return Some(oauth_error(
+            "invalid_client_id",
+            "client identifier invalid",
+        ));
+    }
+    if (secret_required || !secret.is_empty()) && secret != shared.settings.client_secret {
+        return Some(oauth_error("invalid_client", "invalid client credentials"));
+    }
+    None
+}
+
+fn random_hex(shared: &Shared) -> String {
+    let mut auth = shared.auth_lock();
+    let mut rng = crate::schema::Rng::new(auth.rng_state);
+    let (a, b) = (rng.next_u64(), rng.next_u64());
+    auth.rng_state = rng.next_u64();
+    format!("{a:016x}{b:016x}")
+}
+
+/// The token response of the username-password, client-credentials, web server and refresh
+/// token flows: `access_token, signature, scope, instance_url, id, token_type, issued_at`, plus
+/// `refresh_token` when the flow issues one (web server flow only).
+fn token_response(shared: &Shared, refresh_token: Option<String>) -> Response {
+    let (org_id, user_id) = {
+        let org = shared.org_lock();
+        (org.org_id.clone(), org.user_id.clone())
+    };
+    let base = &shared.base_url;
+    let token = new_token(shared);
+    let mut body = json!({
+        "access_token": token,
+        "signature": "c2ltdWxhdGVkLXNpZ25hdHVyZQ==",
+        "scope": if refresh_token.is_some() { "refresh_token api" } else { "api" },
+        "instance_url": base,
+        "id": format!("{base}/id/{org_id}/{user_id}"),
+        "token_type": "Bearer",
+        "issued_at": (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).to_string(),
+    });
+    if let (Some(r), Value::Object(m)) = (refresh_token, &mut body) {
+        m.insert("refresh_token".into(), json!(r));
+    }
+    json_response(200, &body)
+}
+
+#[derive(Deserialize)]
+struct AuthorizeParams {
+    response_type: Option<String>,
+    client_id: Option<String>,
+    redirect_uri: Option<String>,
+    state: Option<String>,
+}
+
+/// `GET /services/oauth2/authorize` (web server flow): there is no user to ask, so it approves
+/// at once and redirects to `redirect_uri?code=...&state=...`.
+async fn authorize(State(shared): S, Query(p): Query<AuthorizeParams>) -> Response {
+    if p.client_id.as_deref() != Some(shared.settings.client_id.as_str()) {
+        return oauth_error("invalid_client_id", "client identifier invalid");
+    }
+    let Some(redirect) = p.redirect_uri.filter(|r| !r.is_empty()) else {
+        return oauth_error(
+            "redirect_uri_mismatch",
+            "redirect_uri must match configuration",
+        );
+    };
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    if p.response_type.as_deref() == Some("code") {
+        let code = format!("aPr{}", random_hex(&shared));
+        shared
+            .auth_lock()
+            .codes
+            .insert(code.clone(), redirect.clone());
+        query.append_pair("code", &code);
+    } else {
+        query.append_pair("error", "unsupported_response_type");
+        query.append_pair("error_description", "response type not supported");
+    }
+    if let Some(state) = &p.state {
+        query.append_pair("state", state);
+    }
+    let sep = if redirect.contains('?') { '&' } else { '?' };
+    let location = format!("{redirect}{sep}{}", query.finish());
+    match HeaderValue::from_str(&location) {
+        Ok(l) => (StatusCode::FOUND, [(header::LOCATION, l)]).into_response(),
+        Err(_) => oauth_error(
+            "redirect_uri_mismatch",
+            "redirect_uri must match configuration",
+        ),
+    }
+}
+
+async fn token(State(shared): S, headers: HeaderMap, body: Bytes) -> Response {
     let form: Map<String, Value> = url::form_urlencoded::parse(&body)
         .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
         .collect();
@@ -251,24 +388,58 @@ async fn token(State(shared): S, body: Bytes) -> Response {
             )
         }
         "client_credentials" => {
-            if field("client_id") != shared.settings.client_id
-                || field("client_secret") != shared.settings.client_secret
-            {
+            let (id, secret) = client_auth(&headers, &form);
+            if id != shared.settings.client_id || secret != shared.settings.client_secret {
                 return oauth_error("invalid_client", "invalid client credentials");
             }
-            let token = new_token(&shared);
-            json_response(
-                200,
-                &json!({
-                    "access_token": token,
-                    "signature": "c2ltdWxhdGVkLXNpZ25hdHVyZQ==",
-                    "scope": "api",
-                    "instance_url": base,
-                    "id": format!("{base}/id/{org_id}/{user_id}"),
-                    "token_type": "Bearer",
-                    "issued_at": (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).to_string(),
-                }),
-            )
+            token_response(&shared, None)
+        }
+        "password" => {
+            let (id, secret) = client_auth(&headers, &form);
+            if let Some(resp) = client_refused(&shared, &id, &secret, true) {
+                return resp;
+            }
+            if field("username") != shared.settings.username
+                || field("password") != shared.settings.password
+            {
+                return oauth_error("invalid_grant", "authentication failure");
+            }
+            // Salesforce issues no refresh token in the username-password flow.
+            token_response(&shared, None)
+        }
+        "authorization_code" => {
+            let (id, secret) = client_auth(&headers, &form);
+            if let Some(resp) = client_refused(&shared, &id, &secret, true) {
+                return resp;
+            }
+            let issued_for = shared.auth_lock().codes.remove(field("code"));
+            match issued_for {
+                None => oauth_error("invalid_grant", "invalid authorization code"),
+                Some(uri) if uri != field("redirect_uri") => oauth_error(
+                    "redirect_uri_mismatch",
+                    "redirect_uri must match configuration",
+                ),
+                Some(_) => {
+                    let refresh = format!("5Aep{}", random_hex(&shared));
+                    shared.auth_lock().refresh_tokens.insert(refresh.clone());
+                    token_response(&shared, Some(refresh))
+                }
+            }
+        }
+        "refresh_token" => {
+            let (id, secret) = client_auth(&headers, &form);
+            if let Some(resp) = client_refused(&shared, &id, &secret, false) {
+                return resp;
+            }
+            let known = shared
+                .auth_lock()
+                .refresh_tokens
+                .contains(field("refresh_token"));
+            if !known {
+                return oauth_error("invalid_grant", "expired access/refresh token");
+            }
+            // No rotation: the same refresh token stays valid, none is returned.
+            token_response(&shared, None)
         }
         _ => oauth_error("unsupported_grant_type", "grant type not supported"),
     }
@@ -413,6 +584,177 @@ async fn delete(State(shared): S, Path((_v, obj, id)): Path<(String, String, Str
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => error_response(&e),
     }
+}
+
+/// `GET /limits/`: the org's limits as `{"Name": {"Max": n, "Remaining": n}}` (REST API
+/// Developer Guide, "Limits" / "List Organization Limits"). `DailyApiRequests` follows the
+/// simulated allocation and usage, `DailyBulkV2QueryJobs` the query jobs created; the rest are
+/// a Developer Edition's fixed allocations, untouched.
+async fn limits(State(shared): S) -> Response {
+    let max = shared.knobs().api_allocation;
+    let used = shared.api_used.load(Ordering::SeqCst);
+    let jobs = shared.bulk_jobs_created.load(Ordering::SeqCst);
+    let lim = |max: u64, remaining: u64| json!({"Max": max, "Remaining": remaining.min(max)});
+    let fixed = |max: u64| lim(max, max);
+    json_response(
+        200,
+        &json!({
+            "ConcurrentAsyncGetReportInstances": fixed(200),
+            "ConcurrentSyncReportRuns": fixed(20),
+            "DailyApiRequests": lim(max, max.saturating_sub(used)),
+            "DailyAsyncApexExecutions": fixed(250_000),
+            "DailyBulkApiBatches": fixed(15_000),
+            "DailyBulkV2QueryFileStorageMB": fixed(976_562),
+            "DailyBulkV2QueryJobs": lim(10_000, 10_000u64.saturating_sub(jobs)),
+            "DailyDurableGenericStreamingApiEvents": fixed(10_000),
+            "DailyDurableStreamingApiEvents": fixed(10_000),
+            "DailyGenericStreamingApiEvents": fixed(10_000),
+            "DailyStandardVolumePlatformEvents": fixed(10_000),
+            "DailyStreamingApiEvents": fixed(10_000),
+            "DailyWorkflowEmails": fixed(390),
+            "DataStorageMB": fixed(5),
+            "DurableStreamingApiConcurrentClients": fixed(20),
+            "FileStorageMB": fixed(20),
+            "HourlyAsyncReportRuns": fixed(1_200),
+            "HourlyDashboardRefreshes": fixed(200),
+            "HourlyDashboardResults": fixed(5_000),
+            "HourlyDashboardStatuses": fixed(999_999_999),
+            "HourlyODataCallout": fixed(10_000),
+            "HourlySyncReportRuns": fixed(500),
+            "HourlyTimeBasedWorkflow": fixed(50),
+            "MassEmail": fixed(10),
+            "SingleEmail": fixed(15),
+            "StreamingApiConcurrentClients": fixed(20),
+        }),
+    )
+}
+
+/// How many records `recentItems` of sObject basic info lists.
+const RECENT_ITEMS: usize = 25;
+
+/// `GET /sobjects/{Name}/` (sObject Basic Information): `{"objectDescribe": <the object's
+/// describeGlobal entry>, "recentItems": [{attributes, Id, Name}]}`. Salesforce lists the
+/// user's recently viewed records; the simulator, having no UI, lists the most recently
+/// modified ones.
+async fn basic_info(State(shared): S, Path((v, obj)): Path<(String, String)>) -> Response {
+    let v = version(&v);
+    let org = shared.org_lock();
+    let Some(def) = org.object(&obj) else {
+        return error_response(&SfError::not_found());
+    };
+    let mut rows: Vec<&crate::Row> = org
+        .ids(&def.name)
+        .iter()
+        .filter_map(|id| org.get(&def.name, id))
+        .collect();
+    let stamp = |r: &crate::Row| {
+        r.get("SystemModstamp")
+            .and_then(Value::as_str)
+            .and_then(dates::parse)
+    };
+    rows.sort_by_key(|r| std::cmp::Reverse(stamp(r)));
+    let fields = ["Id".to_owned(), "Name".to_owned()];
+    let recent: Vec<Value> = rows
+        .into_iter()
+        .take(RECENT_ITEMS)
+        .map(|r| org.rest_record(&def.name, &v, r, Some(&fields)))
+        .collect();
+    json_response(
+        200,
+        &json!({"objectDescribe": def.global_entry(&v), "recentItems": recent}),
+    )
+}
+
+/// How far back `updated` looks (REST API Developer Guide, "sObject Get Updated": "no more
+/// than 30 days previous to the day the call is executed").
+const UPDATED_RETENTION: std::time::Duration = std::time::Duration::from_secs(30 * 86_400);
+
+/// `GET /sobjects/{Name}/updated/?start=&end=`: `{"ids": [...], "latestDateCovered": ...}`,
+/// the live records whose `SystemModstamp` is in the window (seconds ignored, like deleted).
+async fn updated(
+    State(shared): S,
+    Path((_v, obj)): Path<(String, String)>,
+    Query(params): Query<DeletedParams>,
+) -> Response {
+    let knobs = shared.knobs();
+    let (start, covered) = match replication_window(&params, UPDATED_RETENTION, &knobs) {
+        Ok(w) => w,
+        Err(e) => return error_response(&e),
+    };
+    let org = shared.org_lock();
+    let Some(def) = org.object(&obj).map(|o| o.name.clone()) else {
+        return error_response(&SfError::not_found());
+    };
+    let mut hits: Vec<(OffsetDateTime, String)> = org
+        .ids(&def)
+        .into_iter()
+        .filter_map(|id| {
+            let at = org
+                .get(&def, &id)?
+                .get("SystemModstamp")
+                .and_then(Value::as_str)
+                .and_then(dates::parse)?;
+            (at >= start && at < covered).then_some((at, id))
+        })
+        .collect();
+    if hits.len() > knobs.deleted_id_limit {
+        return error_response(&SfError::new(
+            400,
+            "EXCEEDED_ID_LIMIT",
+            format!(
+                "the number of updated records exceeds the limit of {}; use a smaller window",
+                knobs.deleted_id_limit
+            ),
+        ));
+    }
+    hits.sort();
+    let ids: Vec<String> = hits.into_iter().map(|(_, id)| id).collect();
+    json_response(
+        200,
+        &json!({"ids": ids, "latestDateCovered": dates::rest(covered)}),
+    )
+}
+
+/// The `[start, covered)` window of a replication call (deleted / updated), both truncated to
+/// the granularity, `covered` no later than now; errors as Salesforce words them.
+fn replication_window(
+    params: &DeletedParams,
+    retention: std::time::Duration,
+    knobs: &crate::Knobs,
+) -> Result<(OffsetDateTime, OffsetDateTime), SfError> {
+    let (Some(start), Some(end)) = (
+        params.start.as_deref().and_then(dates::parse),
+        params.end.as_deref().and_then(dates::parse),
+    ) else {
+        return Err(SfError::new(
+            400,
+            "INVALID_REPLICATION_DATE",
+            "start and end must be ISO 8601 date-times, e.g. 2013-05-05T00:00:00+00:00",
+        ));
+    };
+    let now = Shared::now();
+    let g = knobs.deleted_granularity;
+    let horizon = truncate(now - retention, g);
+    let start = truncate(start, g);
+    let covered = truncate(end.min(now), g);
+    if start < horizon {
+        return Err(SfError::new(
+            400,
+            "INVALID_REPLICATION_DATE",
+            format!(
+                "startDate cannot be before earliestDateAvailable {}",
+                dates::rest(horizon)
+            ),
+        ));
+    }
+    if end < start {
+        return Err(SfError::new(
+            400,
+            "INVALID_REPLICATION_DATE",
+            "endDate must be after startDate",
+        ));
+    }
+    Ok((start, covered))
 }
 
 #[derive(Deserialize)]
@@ -723,6 +1065,7 @@ async fn create_job(State(shared): S, Path(v): Path<String>, body: Bytes) -> Res
     };
     let body = job_json(&job, &org, false);
     org.jobs.insert(id, job);
+    shared.bulk_jobs_created.fetch_add(1, Ordering::SeqCst);
     json_response(200, &body)
 }
 

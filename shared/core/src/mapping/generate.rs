@@ -107,7 +107,8 @@ pub fn hubspot_schema(sf: &SfObject, name: &str) -> Value {
                 .picklist_values
                 .iter()
                 .enumerate()
-                .map(|(i, v)| json!({"label": v, "value": v, "displayOrder": i}))
+                // HubSpot's OptionInput requires all four (its SDK refuses the schema otherwise).
+                .map(|(i, v)| json!({"label": v, "value": v, "displayOrder": i, "hidden": false}))
                 .collect();
         }
         properties.push(p);
