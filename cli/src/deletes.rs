@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 use clap::{Args as ClapArgs, Subcommand};
-use sfhs_core::import::{SweepOutcome, sweep};
+use sfhs_core::import::sweep;
 use time::OffsetDateTime;
 
 use crate::import::{Common, imports_store, mapping_store, reader, sqs_publisher};
@@ -64,27 +64,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             "enqueued"
         };
         for o in &report.objects {
-            match &o.outcome {
-                SweepOutcome::Swept {
-                    from,
-                    to,
-                    deletes,
-                    gap,
-                } => {
-                    println!("{}: {verb} {deletes} deletes ({from} .. {to})", o.object);
-                    if let Some(g) = gap {
-                        println!(
-                            "{}: GAP: Salesforce no longer has deletes from {} to {}; run a reconcile of {}",
-                            o.object, g.from, g.to, o.object
-                        );
-                    }
-                }
-                SweepOutcome::Kept => {
-                    println!("{}: on_delete: keep, HubSpot left untouched", o.object);
-                }
-                SweepOutcome::Paused => println!("{}: paused, not swept", o.object),
-                SweepOutcome::Failed { error, .. } => println!("{}: FAILED: {error}", o.object),
-            }
+            println!("{}", o.describe(verb));
         }
     }
     Ok(if report.gaps() + report.failures() > 0 {

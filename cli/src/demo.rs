@@ -55,6 +55,11 @@ pub struct Args {
     /// Invoices in the seeded Salesforce org (each with about two lines).
     #[arg(long, default_value_t = 200)]
     invoices: usize,
+    /// Write every request the HubSpot simulator received to FILE, one JSON object a line
+    /// (`method`, `path`, `query`, `body`): what the product sends to HubSpot, for audit and for
+    /// the conformance suite, which checks each body against HubSpot's SDK.
+    #[arg(long, value_name = "FILE")]
+    hubspot_requests: Option<std::path::PathBuf>,
 }
 
 struct Pipeline {
@@ -108,6 +113,7 @@ impl Pipeline {
 
 fn add(total: &mut BatchReport, r: &BatchReport) {
     total.upserted += r.upserted;
+    total.unchanged += r.unchanged;
     total.created += r.created;
     total.archived += r.archived;
     total.dropped_stale += r.dropped_stale;
@@ -248,7 +254,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     for object in ["Invoice__c", "Invoice_Line__c"] {
         let record = runner
-            .create(object, None, 50_000, OffsetDateTime::now_utc())
+            .create(object, None, 50_000, false, OffsetDateTime::now_utc())
             .await?;
         match runner.run(&record.id, "demo", None).await? {
             RunOutcome::Completed { .. } => {}
@@ -279,6 +285,45 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         handle.create("Invoice_Line__c", json!({"Name": format!("NEW-{i}-L1"), "Invoice__c": inv, "Quantity__c": 2.0, "Unit_Price__c": 5.25})).map_err(sim)?;
         new_ids.push(inv);
     }
+    // Associations that follow their lookups: a line moved to another invoice, a line whose
+    // invoice is cleared, an invoice moved to another account.
+    let lines = sf.ids("Invoice_Line__c");
+    let parent_of = |id: &str| {
+        handle.get("Invoice_Line__c", id).and_then(|row| {
+            row.get("Invoice__c")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+    };
+    if let (Some(moved), Some(cleared)) = (lines.first(), lines.get(1)) {
+        let current = parent_of(moved);
+        let other = invoices
+            .iter()
+            .take(invoices.len().saturating_sub(1))
+            .find(|i| Some(i.as_str()) != current.as_deref())
+            .context("another invoice")?;
+        handle
+            .update("Invoice_Line__c", moved, json!({"Invoice__c": other}))
+            .map_err(sim)?;
+        handle
+            .update("Invoice_Line__c", cleared, json!({"Invoice__c": null}))
+            .map_err(sim)?;
+    }
+    if let Some(invoice) = invoices.get(5) {
+        handle
+            .update(
+                "Invoice__c",
+                invoice,
+                json!({"Account__c": accounts[accounts.len() - 1]}),
+            )
+            .map_err(sim)?;
+    }
+    // Edits of a field no mapping maps: Salesforce sends them, HubSpot is not written.
+    for id in lines.iter().skip(2).take(3) {
+        handle
+            .update("Invoice_Line__c", id, json!({"Discount__c": 0.5}))
+            .map_err(sim)?;
+    }
     let deleted = invoices[invoices.len() - 1].clone();
     handle
         .delete_at(
@@ -304,13 +349,18 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     pipeline.drain(Duration::from_secs(60)).await?;
     let outbound = sf.outbound_counters();
     println!(
-        "   5 edited, 3 invoices with a line created, 1 deleted; outbound: {outbound:?}; sweep: {:?}",
-        swept
-            .objects
-            .iter()
-            .map(|o| format!("{}: {:?}", o.object, o.outcome))
-            .collect::<Vec<_>>()
+        "   5 invoices edited, 3 invoices with a line created, 1 line moved to another invoice and 1 cleared,\n   1 invoice moved to another account, 3 lines edited in a field no mapping maps, 1 invoice deleted."
     );
+    println!(
+        "   Salesforce sent {} notifications in {} outbound messages ({} retried); the webhook acknowledged {}.",
+        outbound.notifications_queued,
+        outbound.messages_sent,
+        outbound.messages_retried,
+        outbound.notifications_acked
+    );
+    for o in &swept.objects {
+        println!("   Delete sweep: {}", o.describe("enqueued"));
+    }
 
     step(5, "compare HubSpot with Salesforce, record by record");
     let mut mismatches = Vec::new();
@@ -451,6 +501,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         t.upserted, t.created
     );
     println!(
+        "  unchanged (not written)   {} (HubSpot held them as they are)",
+        t.unchanged
+    );
+    println!(
         "  associations created      {} (removed {})",
         t.associations_created, t.associations_removed
     );
@@ -476,6 +530,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     for m in mismatches.iter().take(20) {
         println!("  mismatch: {m}");
     }
+    if let Some(path) = &args.hubspot_requests {
+        write_requests(path, &hs.requests())?;
+        println!("  HubSpot requests written  {}", path.display());
+    }
     sf.shutdown().await;
     hs.shutdown().await;
     if mismatches.is_empty() && error_records.is_empty() && t.archived >= 1 {
@@ -489,6 +547,23 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
         Ok(ExitCode::from(1))
     }
+}
+
+/// Writes the simulator's request log as JSON lines.
+fn write_requests(
+    path: &std::path::Path,
+    requests: &[sfhs_hubspot_sim::RecordedRequest],
+) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let file =
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    for r in requests {
+        serde_json::to_writer(&mut out, r)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// Makes a fresh HubSpot simulator look like a customer's portal for `objects`: a custom object

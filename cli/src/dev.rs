@@ -395,7 +395,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 async fn start_import(deps: &Deps, object: &str) -> anyhow::Result<Value> {
     let record = deps
         .runner
-        .create(object, None, 50_000, OffsetDateTime::now_utc())
+        .create(object, None, 50_000, false, OffsetDateTime::now_utc())
         .await?;
     step(&format!(
         "import {} of {}: {} records ({:?})",

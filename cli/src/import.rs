@@ -80,6 +80,10 @@ enum Command {
         /// Records per Salesforce page (REST: 200..2000).
         #[arg(long, env = "SFHS_IMPORT_PAGE_SIZE", default_value_t = 2000)]
         page_size: u32,
+        /// Write every record to HubSpot, even one HubSpot already holds as it is (by default
+        /// those are counted as unchanged and cost no HubSpot call).
+        #[arg(long)]
+        force: bool,
     },
     /// The imports, newest first.
     List,
@@ -185,6 +189,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             queue_url,
             bulk_threshold,
             page_size,
+            force,
         } => {
             let store = imports_store(common).await?;
             let continuation = Arc::new(MemoryContinuation::new());
@@ -216,6 +221,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                     object,
                     condition.as_deref(),
                     *bulk_threshold,
+                    *force,
                     OffsetDateTime::now_utc(),
                 )
                 .await?;
@@ -268,18 +274,20 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                         Some(bar) => {
                             bar.set_position(r.enqueued);
                             bar.set_message(format!(
-                                "{}: synced {}, failed {}{eta}",
+                                "{}: synced {} ({} unchanged), failed {}{eta}",
                                 r.status.as_str(),
                                 r.synced,
+                                r.unchanged,
                                 r.failed
                             ));
                         }
                         None if !common.json => println!(
-                            "{}: {} of {} enqueued, {} synced, {} failed{eta}",
+                            "{}: {} of {} enqueued, {} synced ({} unchanged), {} failed{eta}",
                             r.status.as_str(),
                             r.enqueued,
                             r.total,
                             r.synced,
+                            r.unchanged,
                             r.failed
                         ),
                         None => {}
@@ -317,18 +325,19 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 println!("no imports");
             } else {
                 println!(
-                    "{:<30} {:<20} {:<10} {:>9} {:>9} {:>9} {:>7}  started",
-                    "id", "object", "status", "total", "enqueued", "synced", "failed"
+                    "{:<30} {:<20} {:<10} {:>9} {:>9} {:>9} {:>9} {:>7}  started",
+                    "id", "object", "status", "total", "enqueued", "synced", "unchanged", "failed"
                 );
                 for r in &all {
                     println!(
-                        "{:<30} {:<20} {:<10} {:>9} {:>9} {:>9} {:>7}  {}",
+                        "{:<30} {:<20} {:<10} {:>9} {:>9} {:>9} {:>9} {:>7}  {}",
                         r.id,
                         r.object,
                         r.status.as_str(),
                         r.total,
                         r.enqueued,
                         r.synced,
+                        r.unchanged,
                         r.failed,
                         r.started.map_or_else(|| "-".to_owned(), |s| s.to_string())
                     );
@@ -456,6 +465,17 @@ fn print_one(r: &ImportRecord, as_json: bool) -> anyhow::Result<()> {
         "progress {} of {} synced or failed ({:.1}%), {} enqueued; synced {}, failed {}",
         progress.done, r.total, progress.percent, r.enqueued, r.synced, r.failed
     );
+    if r.unchanged > 0 || r.force {
+        println!(
+            "         {} of the synced were unchanged in HubSpot (no write){}",
+            r.unchanged,
+            if r.force {
+                "; --force: every record is written"
+            } else {
+                ""
+            }
+        );
+    }
     if let Some(rate) = progress.rate_per_second {
         println!("rate     {rate:.1} records/s");
     }

@@ -131,7 +131,7 @@ async fn a_run_at_its_budget_hands_over_by_invoking_the_function() {
         },
     };
     let record = runner
-        .create("Invoice__c", None, 50_000, OffsetDateTime::now_utc())
+        .create("Invoice__c", None, 50_000, false, OffsetDateTime::now_utc())
         .await
         .expect("import recorded");
     let outcome = runner

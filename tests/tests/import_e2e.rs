@@ -96,7 +96,7 @@ async fn imported_records_land_once_live_changes_win_and_deletes_are_archived() 
 
     // The import reads every invoice.
     let record = runner
-        .create("Invoice__c", None, 50_000, OffsetDateTime::now_utc())
+        .create("Invoice__c", None, 50_000, false, OffsetDateTime::now_utc())
         .await
         .unwrap();
     assert_eq!(record.total, INVOICES as u64);

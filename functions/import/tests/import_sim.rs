@@ -196,7 +196,7 @@ async fn rest_import_enqueues_every_record_once() {
     let rig = rig(&sim, Arc::new(MemoryImportStore::new()), settings(400)).await;
     let record = rig
         .runner
-        .create("invoice__c", None, 50_000, OffsetDateTime::now_utc())
+        .create("invoice__c", None, 50_000, false, OffsetDateTime::now_utc())
         .await
         .expect("import recorded");
     assert_eq!(record.method, ImportMethod::Rest);
@@ -252,6 +252,7 @@ async fn bulk_import_with_hand_overs_enqueues_every_record_once() {
             "Invoice__c",
             Some("Amount__c >= 0"),
             1000,
+            false,
             OffsetDateTime::now_utc(),
         )
         .await
@@ -327,7 +328,7 @@ async fn import_crashed_at_a_random_page_resumes_from_its_checkpoint() {
     let rig = rig(&sim, store, settings(400)).await;
     let record = rig
         .runner
-        .create("Invoice__c", None, 50_000, OffsetDateTime::now_utc())
+        .create("Invoice__c", None, 50_000, false, OffsetDateTime::now_utc())
         .await
         .expect("import recorded");
     let err = rig
@@ -367,7 +368,7 @@ async fn cancel_stops_the_run_and_a_second_runner_is_refused() {
     let rig = rig(&sim, Arc::new(MemoryImportStore::new()), s).await;
     let record = rig
         .runner
-        .create("Invoice__c", None, 50_000, OffsetDateTime::now_utc())
+        .create("Invoice__c", None, 50_000, false, OffsetDateTime::now_utc())
         .await
         .unwrap();
     let first = rig.runner.run(&record.id, "a", None).await.unwrap();
@@ -522,7 +523,7 @@ async fn handler_runs_imports_and_the_scheduled_tick_sweeps_and_resumes() {
     };
     let record = deps
         .runner
-        .create("Invoice__c", None, 50_000, OffsetDateTime::now_utc())
+        .create("Invoice__c", None, 50_000, false, OffsetDateTime::now_utc())
         .await
         .unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(900);

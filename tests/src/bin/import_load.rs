@@ -118,6 +118,7 @@ async fn import(runner: &ImportRunner) -> anyhow::Result<(u64, &'static str)> {
             "Invoice__c",
             None,
             BULK_THRESHOLD,
+            false,
             OffsetDateTime::now_utc(),
         )
         .await?;

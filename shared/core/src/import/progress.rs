@@ -109,10 +109,32 @@ pub fn human_duration(d: Duration) -> String {
     }
 }
 
+/// `2026-11-30 23:26:05 UTC`: a time for people (seconds, no fraction, the offset named).
+pub fn human_time(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::import::model::ImportRecord;
+
+    #[test]
+    fn times_for_people() {
+        assert_eq!(
+            human_time(datetime!(2026-11-30 23:26:05.520740466 +01:00)),
+            "2026-11-30 22:26:05 UTC"
+        );
+    }
     use time::macros::datetime;
 
     #[test]

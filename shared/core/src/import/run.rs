@@ -106,12 +106,14 @@ pub struct ImportRunner {
 }
 
 impl ImportRunner {
-    /// Records a new pending import of `object` (the total from `SELECT COUNT()`).
+    /// Records a new pending import of `object` (the total from `SELECT COUNT()`). `force`:
+    /// the worker writes every record, even one HubSpot holds unchanged.
     pub async fn create(
         &self,
         object: &str,
         filter: Option<&str>,
         bulk_threshold: u64,
+        force: bool,
         now: OffsetDateTime,
     ) -> Result<ImportRecord, RunError> {
         let mapping = self
@@ -127,7 +129,7 @@ impl ImportRunner {
         let object = mapping.mapping.salesforce_object;
         let total = self.reader.count(&object, filter).await?;
         let id = super::model::new_import_id(now, random_u32());
-        let record = ImportRecord::new(
+        let mut record = ImportRecord::new(
             id,
             object,
             filter.map(str::to_owned),
@@ -135,6 +137,7 @@ impl ImportRunner {
             bulk_threshold,
             now,
         );
+        record.force = force;
         self.store.put(&record, None).await?;
         Ok(record)
     }
@@ -612,7 +615,7 @@ mod tests {
         assert!(matches!(out, RunOutcome::Failed { .. }), "{out:?}");
         assert!(
             runner
-                .create("X__c", None, 10, OffsetDateTime::now_utc())
+                .create("X__c", None, 10, false, OffsetDateTime::now_utc())
                 .await
                 .is_err()
         );

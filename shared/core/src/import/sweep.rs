@@ -42,6 +42,48 @@ pub struct SweepObjectReport {
     pub outcome: SweepOutcome,
 }
 
+impl SweepObjectReport {
+    /// One sentence for people: what the sweep did for this object (`verb`: "enqueued", or
+    /// "would enqueue" in a dry run). A gap adds a second sentence.
+    pub fn describe(&self, verb: &str) -> String {
+        use super::progress::human_time;
+        let o = &self.object;
+        match &self.outcome {
+            SweepOutcome::Swept {
+                from,
+                to,
+                deletes,
+                gap,
+            } => {
+                let plural = if *deletes == 1 { "" } else { "s" };
+                let mut s = format!(
+                    "{o}: {verb} {deletes} delete{plural} made from {} to {}.",
+                    human_time(*from),
+                    human_time(*to)
+                );
+                if let Some(g) = gap {
+                    s.push_str(&format!(
+                        " GAP: Salesforce no longer has the deletes from {} to {}; run `sfhs reconcile {o}`.",
+                        human_time(g.from),
+                        human_time(g.to)
+                    ));
+                }
+                s
+            }
+            SweepOutcome::Kept => format!("{o}: on_delete is keep, HubSpot is left untouched."),
+            SweepOutcome::Paused => format!("{o}: the mapping is paused, not swept."),
+            SweepOutcome::Failed { error, retryable } => format!(
+                "{o}: FAILED ({}): {error}",
+                if *retryable {
+                    "the next sweep tries again"
+                } else {
+                    "fix the cause"
+                }
+            ),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SweepReport {
     pub dry_run: bool,
