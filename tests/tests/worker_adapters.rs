@@ -236,7 +236,7 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
         parents: parents.clone(),
         deleted: false,
         waiting: false,
-        digest: None,
+        digest: Some("0123456789abcdef0123456789abcdef".into()),
     };
     assert!(!ledger.commit(key, "w2", &commit).await.unwrap());
     assert!(ledger.commit(key, "w1", &commit).await.unwrap());
@@ -248,6 +248,7 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
     let e = &got[key];
     assert_eq!((e.version, e.hubspot_id.as_deref()), (Some(10), Some("42")));
     assert_eq!(e.parents, parents);
+    assert_eq!(e.digest, commit.digest, "the content digest round-trips");
     assert!(e.lease_owner.is_none());
 
     // Older or equal versions are stale, for anyone.
@@ -280,10 +281,18 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
         .await
         .unwrap()
     {
-        Claim::Claimed(prior) => assert_eq!(prior.version, Some(10)),
+        Claim::Claimed(prior) => {
+            assert_eq!(prior.version, Some(10));
+            assert_eq!(prior.digest, commit.digest, "the claim answers the digest");
+        }
         other => panic!("{other:?}"),
     }
     ledger.release(key, "w2", None).await.unwrap();
+    assert_eq!(
+        ledger.get_many(&[key.to_owned()]).await.unwrap()[key].digest,
+        commit.digest,
+        "a release without a write keeps the digest"
+    );
     // A newer version is claimed, and the claim answers the prior state.
     match ledger
         .claim(key, 12, false, "w2", now + 4, 5_000)
@@ -309,6 +318,21 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
         ..commit.clone()
     };
     assert!(ledger.commit(key, "w3", &waiting).await.unwrap());
+    assert!(matches!(
+        ledger
+            .claim(key, 12, false, "w1", now + 10_001, 5_000)
+            .await
+            .unwrap(),
+        Claim::Claimed(_)
+    ));
+    // A release after a write (its association still to come) forgets the digest: HubSpot may
+    // hold other content now.
+    ledger.release(key, "w1", Some("43")).await.unwrap();
+    let e = &ledger.get_many(&[key.to_owned()]).await.unwrap()[key];
+    assert_eq!(
+        (e.hubspot_id.as_deref(), e.digest.as_deref()),
+        (Some("43"), None)
+    );
     assert!(matches!(
         ledger
             .claim(key, 12, false, "w1", now + 10_001, 5_000)

@@ -87,7 +87,7 @@ async fn ledger_claims_commits_and_keeps_its_state_across_a_restart() {
         parents: Default::default(),
         deleted: false,
         waiting: false,
-        digest: None,
+        digest: Some("d1".into()),
     };
     assert!(!store.commit(key, "w2", &commit).await.unwrap());
     assert!(store.commit(key, "w1", &commit).await.unwrap());
@@ -100,6 +100,7 @@ async fn ledger_claims_commits_and_keeps_its_state_across_a_restart() {
         .unwrap();
     assert_eq!(got.len(), 1);
     assert_eq!(got[key].hubspot_id.as_deref(), Some("42"));
+    assert_eq!(got[key].digest.as_deref(), Some("d1"), "survives a restart");
     assert!(got[key].lease_owner.is_none());
     assert!(matches!(
         store
