@@ -303,7 +303,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 }
             } else if !common.json {
                 println!(
-                    "the import function's next scheduled run (every 5 minutes) starts it; follow it with `sfhs import show {}`",
+                    "the import function's next scheduled run (every minute by default) starts it; follow it with `sfhs import show {}`",
                     record.id
                 );
             }

@@ -137,6 +137,7 @@ pub fn knob(name: &str, default: u64) -> u64 {
 pub fn add(total: &mut BatchReport, r: &BatchReport) {
     total.records_in += r.records_in;
     total.upserted += r.upserted;
+    total.unchanged += r.unchanged;
     total.created += r.created;
     total.archived += r.archived;
     total.tombstoned += r.tombstoned;

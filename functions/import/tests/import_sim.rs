@@ -460,6 +460,16 @@ async fn sweep_enqueues_deletes_once_and_reports_gaps() {
     assert!(items.iter().all(|i| i.op == Op::Delete
         && i.source == Source::DeleteSweep
         && i.sobject == "Invoice__c"));
+    // Each delete is versioned by its deletion time (to the minute), not by its receipt.
+    for i in &items {
+        let (version, source) = sfhs_core::sync::record_version(i, "SystemModstamp");
+        assert_eq!(source, sfhs_core::sync::VersionSource::LastModifiedDate);
+        let deleted_at = (now - time::Duration::minutes(10)).unix_timestamp() * 1000;
+        assert!(
+            (version - deleted_at).abs() <= 60_000,
+            "{version} vs {deleted_at}"
+        );
+    }
     let state = store.get_sweep("Invoice__c").await.unwrap().unwrap();
     assert!(
         state.checkpoint > now - time::Duration::minutes(2),

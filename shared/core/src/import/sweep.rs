@@ -205,10 +205,19 @@ async fn sweep_one(
             gap,
         });
     }
+    // Each delete carries its deletion time as its version (Salesforce's deletedDate, as
+    // `LastModifiedDate`, which versions fall back to), so it is ordered against the record's
+    // updates: an update made before the delete is stale, an undelete's later update wins.
     let items: Vec<_> = window
         .records
         .iter()
-        .map(|(id, _)| delete_item(org_id, object, id, now))
+        .map(|(id, deleted_at)| {
+            let mut item = delete_item(org_id, object, id, now);
+            if let Ok(at) = deleted_at.format(&time::format_description::well_known::Rfc3339) {
+                item.fields.insert("LastModifiedDate".into(), Some(at));
+            }
+            item
+        })
         .collect();
     publisher
         .publish(&items)

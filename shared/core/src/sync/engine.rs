@@ -639,7 +639,9 @@ impl Engine {
                 continue;
             }
             let (version, source) = record_version(&item, &stored.mapping.version_field);
-            if source == VersionSource::ReceivedAt {
+            // A delete without a version (a reconcile's orphan) is ordered by its receipt; no
+            // outbound message can be changed to carry one, so there is nothing to advise.
+            if source == VersionSource::ReceivedAt && item.op == Op::Upsert {
                 report.versions_from_received_at += 1;
                 tracing::warn!(
                     sobject = %item.sobject, record_id = %item.record_id, field = %stored.mapping.version_field,

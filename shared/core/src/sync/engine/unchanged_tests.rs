@@ -286,3 +286,30 @@ async fn two_workers_racing_on_one_record_end_on_the_newest_content() {
         assert!(e.lease_owner.is_none());
     }
 }
+
+#[tokio::test]
+async fn a_swept_delete_is_ordered_by_its_deletion_time() {
+    let w = world().await;
+    w.engine.process(msgs(&[inv("a1", 5, "v5")])).await;
+    // Deleted at second 3, before the update at 5 (an undelete came in between): stale.
+    let mut early = delete("Invoice__c", "a1", 0);
+    early.fields.clear();
+    early.fields.insert(
+        "LastModifiedDate".into(),
+        Some("2026-11-28T10:00:03.000Z".into()),
+    );
+    early.source = Source::DeleteSweep;
+    let r = w.engine.process(msgs(&[early.clone()])).await;
+    assert_eq!((r.report.dropped_stale, r.report.archived), (1, 0));
+    assert_eq!(
+        r.report.versions_from_received_at, 0,
+        "no advice for a delete"
+    );
+    // Deleted at second 7, after it: archived.
+    early.fields.insert(
+        "LastModifiedDate".into(),
+        Some("2026-11-28T10:00:07.000Z".into()),
+    );
+    let r = w.engine.process(msgs(&[early])).await;
+    assert_eq!(r.report.archived, 1);
+}
