@@ -32,7 +32,9 @@ enum Command {
     Outbound(outbound::Command),
     /// Mapping files: validate, plan, apply, enable, pause, list, show.
     Mappings(mappings::Args),
-    /// Run the webhook locally over HTTP on an in-memory queue, printing each work item.
+    /// The whole product locally in one process: the webhook over HTTP, the worker on both
+    /// queues, imports and the delete sweep, on an embedded store kept on disk; against the
+    /// simulators, or a real HubSpot portal and Salesforce org when credentials are given.
     Dev(dev::Args),
     /// The whole product end to end on the simulators, with no setup; exit 0 only if HubSpot
     /// matches Salesforce.
@@ -40,7 +42,8 @@ enum Command {
     /// Run a simulator of HubSpot or Salesforce.
     #[command(subcommand)]
     Sim(sim::Command),
-    /// Import existing Salesforce records: count, start, list, show, cancel.
+    /// Import existing Salesforce records: count, start (--force rewrites unchanged records),
+    /// list, show, cancel.
     Import(import::Args),
     /// Salesforce deletes: sweep them onto the live queue now.
     Deletes(deletes::Args),
@@ -48,7 +51,7 @@ enum Command {
     Reconcile(reconcile::Args),
     /// Records the worker could not write: list, show, replay.
     Errors(errors::Args),
-    /// Per object: synced, waiting, errors, last sync; queue depths.
+    /// Per object: synced, deleted, waiting, last sync; errors; queue depths.
     Status(status::Args),
 }
 

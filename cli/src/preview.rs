@@ -10,7 +10,7 @@ use futures::TryStreamExt as _;
 use serde_json::json;
 use sfhs_core::mapping::generate::{hubspot_schema, object_name, starter_mapping};
 use sfhs_core::mapping::transform::properties;
-use sfhs_core::mapping::{FindParentBy, Mapping, State};
+use sfhs_core::mapping::{FindParentBy, Mapping, OnDelete, State};
 use sfhs_core::outbound::{DEFAULT_MAX_BODY_BYTES, parse};
 
 use crate::live::Sources;
@@ -116,17 +116,26 @@ fn describe_mapping(m: &Mapping) {
         State::Enabled => "enabled",
         State::Paused => "paused",
     };
+    let deletes = match m.on_delete {
+        OnDelete::Archive => "archived in HubSpot",
+        OnDelete::Keep => "kept in HubSpot",
+    };
     println!(
-        "{} -> {} (upsert key {}, versions by {}, deletes: {:?}, {state})",
-        m.salesforce_object, m.hubspot_object, m.id_property, m.version_field, m.on_delete
+        "{} -> {} (upsert key {}, versions by {}, deletes {deletes}, {state})",
+        m.salesforce_object, m.hubspot_object, m.id_property, m.version_field
     );
     for f in &m.fields {
         let mut extra = Vec::new();
         if !f.value_map.is_empty() {
-            extra.push(format!("values {:?}", f.value_map));
+            let pairs: Vec<String> = f
+                .value_map
+                .iter()
+                .map(|(from, to)| format!("\"{from}\" becomes \"{to}\""))
+                .collect();
+            extra.push(pairs.join(", "));
         }
         if let Some(d) = &f.default {
-            extra.push(format!("default {d:?}"));
+            extra.push(format!("\"{d}\" when Salesforce has no value"));
         }
         println!(
             "  {} -> {}{}",
@@ -150,7 +159,7 @@ fn describe_mapping(m: &Mapping) {
             a.to,
             a.label
                 .as_deref()
-                .map(|l| format!(", label {l:?}"))
+                .map(|l| format!(", label \"{l}\""))
                 .unwrap_or_default()
         );
     }
