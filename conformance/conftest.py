@@ -47,6 +47,12 @@ class Server:
             self.proc.kill()
 
 
+@pytest.fixture(scope="session")
+def sfhs():
+    """The path of the `sfhs` binary under test."""
+    return sfhs_bin()
+
+
 @pytest.fixture(scope="module")
 def hubspot_sim():
     """`sfhs sim hubspot` on a free port; yields its base URL."""

@@ -8,22 +8,10 @@ from hs_helpers import (
     api_error,
     call,
     conforms,
-    create_widget_schema,
     deserialize,
     parse_error,
-    sdk,
     validating,
 )
-
-
-@pytest.fixture(scope="module")
-def client(hubspot_sim):
-    return sdk(hubspot_sim)
-
-
-@pytest.fixture(scope="module")
-def widget(client):
-    return create_widget_schema(client).object_type_id
 
 
 @pytest.fixture(scope="module")

@@ -8,22 +8,10 @@ from hs_helpers import (
     api_error,
     call,
     conforms,
-    create_widget_schema,
     deserialize,
     parse_error,
-    sdk,
     validating,
 )
-
-
-@pytest.fixture(scope="module")
-def client(hubspot_sim):
-    return sdk(hubspot_sim)
-
-
-@pytest.fixture(scope="module")
-def widget(client):
-    return create_widget_schema(client)
 
 
 @pytest.fixture(scope="module")
@@ -36,32 +24,32 @@ def properties_api(client):
     return validating(client.crm.properties.core_api)
 
 
-def test_create_answers_a_full_object_schema(widget):
-    assert widget.object_type_id.startswith("2-")
-    assert widget.id == widget.object_type_id[2:]
-    assert widget.fully_qualified_name == "p12345678_widget"
-    assert widget.labels.singular == "Widget"
-    assert widget.required_properties == ["name"]
-    assert widget.created_at is not None and widget.updated_at is not None
-    names = {p.name for p in widget.properties}
+def test_create_answers_a_full_object_schema(widget_schema):
+    assert widget_schema.object_type_id.startswith("2-")
+    assert widget_schema.id == widget_schema.object_type_id[2:]
+    assert widget_schema.fully_qualified_name == "p12345678_widget"
+    assert widget_schema.labels.singular == "Widget"
+    assert widget_schema.required_properties == ["name"]
+    assert widget_schema.created_at is not None and widget_schema.updated_at is not None
+    names = {p.name for p in widget_schema.properties}
     assert {"name", "sf_id", "amount", "color", "hs_object_id"} <= names
-    sf_id = next(p for p in widget.properties if p.name == "sf_id")
+    sf_id = next(p for p in widget_schema.properties if p.name == "sf_id")
     assert sf_id.has_unique_value is True
-    assert [a.to_object_type_id for a in widget.associations] == ["0-1"]
+    assert [a.to_object_type_id for a in widget_schema.associations] == ["0-1"]
 
 
-def test_get_by_object_type_id_and_fully_qualified_name(schemas_api, widget):
-    for key in (widget.object_type_id, widget.fully_qualified_name):
+def test_get_by_object_type_id_and_fully_qualified_name(schemas_api, widget_schema):
+    for key in (widget_schema.object_type_id, widget_schema.fully_qualified_name):
         s = call(schemas_api.get_by_id, key, status=200, model="ObjectSchema")
-        assert s.object_type_id == widget.object_type_id
+        assert s.object_type_id == widget_schema.object_type_id
 
 
-def test_list_holds_the_custom_schemas(schemas_api, widget):
+def test_list_holds_the_custom_schemas(schemas_api, widget_schema):
     page = call(schemas_api.get_all, status=200, model="CollectionResponseObjectSchemaNoPaging")
     assert [s.name for s in page.results] == ["widget"]
 
 
-def test_list_with_archived_false_capitalized(schemas_api, widget):
+def test_list_with_archived_false_capitalized(schemas_api, widget_schema):
     page = call(
         schemas_api.get_all,
         archived=False,
@@ -71,22 +59,22 @@ def test_list_with_archived_false_capitalized(schemas_api, widget):
     assert len(page.results) == 1
 
 
-def test_update_answers_the_object_type_definition(schemas_api, widget):
+def test_update_answers_the_object_type_definition(schemas_api, widget_schema):
     patch = deserialize(
         schemas_api,
         {"labels": {"singular": "Gadget", "plural": "Gadgets"}, "searchableProperties": ["sf_id"]},
         "ObjectTypeDefinitionPatch",
     )
     d = call(
-        schemas_api.update, widget.object_type_id, patch, status=200, model="ObjectTypeDefinition"
+        schemas_api.update, widget_schema.object_type_id, patch, status=200, model="ObjectTypeDefinition"
     )
     assert d.labels.singular == "Gadget"
     assert d.searchable_properties == ["sf_id"]
-    again = call(schemas_api.get_by_id, widget.object_type_id, status=200, model="ObjectSchema")
+    again = call(schemas_api.get_by_id, widget_schema.object_type_id, status=200, model="ObjectSchema")
     assert again.labels.plural == "Gadgets"
 
 
-def test_create_twice_is_409(client, schemas_api, widget):
+def test_create_twice_is_409(client, schemas_api, widget_schema):
     egg = deserialize(schemas_api, {**_egg(), "name": "widget"}, "ObjectSchemaEgg")
     _, body = api_error(schemas_api.create, egg, status=409)
     assert parse_error(schemas_api, body).category == "CONFLICT"
@@ -114,10 +102,10 @@ def test_delete_answers_204_and_the_schema_is_gone(schemas_api):
     api_error(schemas_api.get_by_id, created.object_type_id, status=404)
 
 
-def test_properties_list(properties_api, widget):
+def test_properties_list(properties_api, widget_schema):
     page = call(
         properties_api.get_all,
-        widget.object_type_id,
+        widget_schema.object_type_id,
         status=200,
         model="CollectionResponsePropertyNoPaging",
     )
@@ -127,25 +115,25 @@ def test_properties_list(properties_api, widget):
     assert all(p.group_name for p in page.results)
 
 
-def test_properties_list_archived_false(properties_api, widget):
+def test_properties_list_archived_false(properties_api, widget_schema):
     call(
         properties_api.get_all,
-        widget.object_type_id,
+        widget_schema.object_type_id,
         archived=False,
         status=200,
         model="CollectionResponsePropertyNoPaging",
     )
 
 
-def test_property_get_by_name(properties_api, widget):
+def test_property_get_by_name(properties_api, widget_schema):
     p = call(
-        properties_api.get_by_name, widget.object_type_id, "sf_id", status=200, model="ModelProperty"
+        properties_api.get_by_name, widget_schema.object_type_id, "sf_id", status=200, model="ModelProperty"
     )
     assert p.has_unique_value is True
     assert p.modification_metadata.archivable is True
 
 
-def test_property_create_then_get(properties_api, widget):
+def test_property_create_then_get(properties_api, widget_schema):
     body = deserialize(
         properties_api,
         {
@@ -161,57 +149,57 @@ def test_property_create_then_get(properties_api, widget):
         },
         "PropertyCreate",
     )
-    p = call(properties_api.create, widget.object_type_id, body, status=201, model="ModelProperty")
+    p = call(properties_api.create, widget_schema.object_type_id, body, status=201, model="ModelProperty")
     assert p.name == "stage" and p.group_name == "widgetinformation"
     got = call(
-        properties_api.get_by_name, widget.object_type_id, "stage", status=200, model="ModelProperty"
+        properties_api.get_by_name, widget_schema.object_type_id, "stage", status=200, model="ModelProperty"
     )
     assert [o.label for o in got.options] == ["Open", "Closed"]
 
 
-def test_property_create_twice_is_409(properties_api, widget):
+def test_property_create_twice_is_409(properties_api, widget_schema):
     body = deserialize(
         properties_api,
         {"name": "amount", "label": "Amount", "type": "number", "fieldType": "number",
          "groupName": "widgetinformation"},
         "PropertyCreate",
     )
-    _, err = api_error(properties_api.create, widget.object_type_id, body, status=409)
+    _, err = api_error(properties_api.create, widget_schema.object_type_id, body, status=409)
     assert parse_error(properties_api, err).category == "OBJECT_ALREADY_EXISTS"
 
 
-def test_property_with_invalid_field_type_pair_is_400(properties_api, widget):
+def test_property_with_invalid_field_type_pair_is_400(properties_api, widget_schema):
     body = deserialize(
         properties_api,
         {"name": "flag", "label": "Flag", "type": "bool", "fieldType": "text",
          "groupName": "widgetinformation"},
         "PropertyCreate",
     )
-    _, err = api_error(properties_api.create, widget.object_type_id, body, status=400)
+    _, err = api_error(properties_api.create, widget_schema.object_type_id, body, status=400)
     assert parse_error(properties_api, err).category == "VALIDATION_ERROR"
 
 
-def test_unknown_property_is_404(properties_api, widget):
-    _, err = api_error(properties_api.get_by_name, widget.object_type_id, "nope", status=404)
+def test_unknown_property_is_404(properties_api, widget_schema):
+    _, err = api_error(properties_api.get_by_name, widget_schema.object_type_id, "nope", status=404)
     assert parse_error(properties_api, err).category == "OBJECT_NOT_FOUND"
 
 
 @pytest.mark.parametrize("version", ["2026-03", "2026-09"])
-def test_date_versioned_schema_and_property_paths(hubspot_sim, schemas_api, properties_api, widget, version):
+def test_date_versioned_schema_and_property_paths(hubspot_sim, schemas_api, properties_api, widget_schema, version):
     sim = SimControl(hubspot_sim)
-    r = sim.raw("GET", f"/crm-object-schemas/{version}/schemas/{widget.object_type_id}")
+    r = sim.raw("GET", f"/crm-object-schemas/{version}/schemas/{widget_schema.object_type_id}")
     assert r.status_code == 200
     assert conforms(schemas_api, r.json(), "ObjectSchema").name == "widget"
     r = sim.raw("GET", f"/crm-object-schemas/{version}/schemas")
     assert r.status_code == 200
     conforms(schemas_api, r.json(), "CollectionResponseObjectSchemaNoPaging")
-    r = sim.raw("GET", f"/crm/v3/schemas/{widget.fully_qualified_name}")
+    r = sim.raw("GET", f"/crm/v3/schemas/{widget_schema.fully_qualified_name}")
     assert r.status_code == 200
     conforms(schemas_api, r.json(), "ObjectSchema")
-    r = sim.raw("GET", f"/crm/properties/{version}/{widget.object_type_id}/sf_id")
+    r = sim.raw("GET", f"/crm/properties/{version}/{widget_schema.object_type_id}/sf_id")
     assert r.status_code == 200
     assert conforms(properties_api, r.json(), "ModelProperty").has_unique_value is True
-    r = sim.raw("GET", f"/crm/properties/{version}/{widget.object_type_id}")
+    r = sim.raw("GET", f"/crm/properties/{version}/{widget_schema.object_type_id}")
     assert r.status_code == 200
     conforms(properties_api, r.json(), "CollectionResponsePropertyNoPaging")
 

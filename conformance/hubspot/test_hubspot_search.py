@@ -15,11 +15,6 @@ from hs_helpers import (
 
 
 @pytest.fixture(scope="module")
-def client(hubspot_sim):
-    return sdk(hubspot_sim)
-
-
-@pytest.fixture(scope="module")
 def search(client):
     return validating(client.crm.objects.search_api)
 

@@ -18,7 +18,6 @@ import hubspot.crm.properties as properties
 import hubspot.crm.schemas as schemas
 import pytest
 
-from conftest import sfhs_bin
 from hs_helpers import sdk, strict
 VER = r"(?:v\d|\d{4}-\d{2})"
 SEG = r"[^/]+"
@@ -91,15 +90,10 @@ def check(request, clients):
 
 
 @pytest.fixture(scope="module")
-def recorded(tmp_path_factory):
-    help_text = subprocess.run(
-        [sfhs_bin(), "demo", "--help"], capture_output=True, text=True, check=True
-    ).stdout
-    if "--hubspot-requests" not in help_text:
-        pytest.skip("`sfhs demo` does not accept --hubspot-requests yet")
+def recorded(tmp_path_factory, sfhs):
     out = tmp_path_factory.mktemp("demo") / "hubspot-requests.jsonl"
     run = subprocess.run(
-        [sfhs_bin(), "demo", "--invoices", "20", "--hubspot-requests", str(out)],
+        [sfhs, "demo", "--invoices", "20", "--hubspot-requests", str(out)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -163,32 +157,11 @@ def test_inline_associations_are_sent_somewhere(recorded):
     assert any(i.get("associations") for r in creates for i in r["body"]["inputs"])
 
 
-# Rejections found by this test and reported to the product's owner, not fixed yet: while every
-# failure is one of these, the test is an expected failure (it passes again once they are fixed;
-# any other failure fails it).
-KNOWN_PRODUCT_BUGS = [
-    (
-        "ObjectSchemaEgg: Invalid value for `hidden`, must not be `None`",
-        "schema create: enumeration options are sent as {label, value, displayOrder} without "
-        "`hidden`, which the SDK's OptionInput requires (shared/core/src/mapping/generate.rs)",
-    ),
-    (
-        "BatchReadInputSimplePublicObjectId: Invalid value for `properties_with_history`",
-        "objects batch/read is sent without `propertiesWithHistory`, which the SDK's "
-        "BatchReadInputSimplePublicObjectId requires (shared/hubspot/src/client.rs batch_read)",
-    ),
-]
-
-
 def test_every_request_body_is_accepted_by_the_sdk(recorded, clients):
-    failures, problems = [], []
+    failures = []
     for r in recorded:
         for problem in check(r, clients):
-            problems.append(problem)
             failures.append(
                 f"{r['method']} {r['path']}?{r['query']}: {problem}\n    body: {json.dumps(r['body'])[:300]}"
             )
-    known = [reason for prefix, reason in KNOWN_PRODUCT_BUGS if any(p.startswith(prefix) for p in problems)]
-    if failures and all(any(p.startswith(k) for k, _ in KNOWN_PRODUCT_BUGS) for p in problems):
-        pytest.xfail("known product bugs, reported: " + "; ".join(known))
     assert not failures, "\n".join(failures)
