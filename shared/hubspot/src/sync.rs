@@ -181,10 +181,27 @@ impl HubSpotWriter for HubSpotClient {
                 associations,
             });
         }
-        let out = self
-            .batch_create(object, inputs)
-            .await
-            .map_err(|e| write_error("batch create", e))?;
+        let ids: Vec<String> = inputs.iter().map(|i| i.trace.clone()).collect();
+        let out = match self.batch_create(object, inputs).await {
+            Ok(out) => out,
+            // HubSpot said yes; only its answer surprised the client. What was created is
+            // HubSpot's to say: read the records back by their id property (those not there are
+            // absent from the result, and the engine sends them again).
+            Err(e @ Error::Decode { .. }) => {
+                tracing::error!(object, records = ids.len(), error = %e, "HubSpot accepted a create batch with an answer this client cannot read; reading the records back to establish what was created");
+                let mut read = self
+                    .batch_read(object, &ids, Some(id_property), &[id_property])
+                    .await
+                    .map_err(|e| write_error("read back after create", e))?;
+                read.failures = read
+                    .failures
+                    .into_iter()
+                    .map(|f| RecordFailure::not_found_after_write(f.ids, 200, "create"))
+                    .collect();
+                read
+            }
+            Err(e) => return Err(write_error("batch create", e)),
+        };
         let mut results = HashMap::new();
         for rec in out.successes {
             let id = rec

@@ -527,3 +527,43 @@ async fn an_unreadable_upsert_success_is_settled_by_reading_back() {
     assert!(out.failures[0].retryable);
     assert_eq!(shared.1.lock().unwrap().requests.len(), 2);
 }
+
+/// And for creates, through the sync adapter the engine uses: created records are found by their
+/// id property; a record not there is a retryable failure, not an error record.
+#[tokio::test]
+async fn an_unreadable_create_success_is_settled_by_reading_back() {
+    use sfhs_core::sync::{CreateRecord, HubSpotWriter};
+    let (client, _) = serve(vec![
+        Canned {
+            method: Method::POST,
+            path: objects(&format!("{INVOICE}/batch/create")),
+            query: None,
+            status: 201,
+            body: r#"{"status":"COMPLETE","results":"unexpected"}"#.into(),
+        },
+        canned(
+            Method::POST,
+            &objects(&format!("{INVOICE}/batch/read")),
+            207,
+            "batch_read_multi_status.json",
+        ),
+    ])
+    .await;
+    let record = |id: &str| CreateRecord {
+        id: id.into(),
+        properties: [("name".to_string(), id.to_string())].into(),
+        associations: vec![],
+    };
+    let out = HubSpotWriter::create(
+        &client,
+        INVOICE,
+        "sf_id",
+        vec![record("a01000000000001AAA"), record("a01000000000009AAA")],
+    )
+    .await
+    .unwrap();
+    let created = out["a01000000000001AAA"].as_ref().unwrap();
+    assert_eq!(created.hubspot_id, "512");
+    let missing = out["a01000000000009AAA"].as_ref().unwrap_err();
+    assert!(missing.retryable, "{missing:?}");
+}
