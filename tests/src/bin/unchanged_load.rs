@@ -45,7 +45,7 @@ fn invoice(i: usize, second: i64, name: &str, note: Option<&str>, source: &Sourc
     f.insert("Amount__c".into(), Some(format!("{}.5", i % 1000)));
     f.insert(
         "Status__c".into(),
-        Some(if i % 2 == 0 { "Paid" } else { "Void" }.into()),
+        Some(if i.is_multiple_of(2) { "Paid" } else { "Void" }.into()),
     );
     f.insert("Description__c".into(), note.map(str::to_owned));
     WorkItem {
