@@ -6,13 +6,19 @@ use serde_json::json;
 /// An API Gateway HTTP API (payload 2.0) request, the same shape a function URL sends. The body
 /// is base64-encoded, as API Gateway does for `text/xml`.
 pub fn http_api_request(method: &str, query: &str, body: &[u8]) -> lambda_http::Request {
+    lambda_http::request::from_str(&http_api_event(method, query, body).to_string())
+        .expect("a valid HTTP API event")
+}
+
+/// The same request as the JSON event Lambda hands the function.
+pub fn http_api_event(method: &str, query: &str, body: &[u8]) -> serde_json::Value {
     let params: serde_json::Map<String, serde_json::Value> = query
         .split('&')
         .filter(|p| !p.is_empty())
         .filter_map(|p| p.split_once('='))
         .map(|(k, v)| (k.to_owned(), json!(v)))
         .collect();
-    let event = json!({
+    json!({
         "version": "2.0",
         "routeKey": "$default",
         "rawPath": "/outbound",
@@ -29,6 +35,5 @@ pub fn http_api_request(method: &str, query: &str, body: &[u8]) -> lambda_http::
         },
         "body": base64::engine::general_purpose::STANDARD.encode(body),
         "isBase64Encoded": true
-    });
-    lambda_http::request::from_str(&event.to_string()).expect("a valid HTTP API event")
+    })
 }

@@ -4,6 +4,9 @@
 //!   port and stopped when the test process ends.
 //! - [`aws`]: SDK clients pointed at it.
 //! - [`events`]: Lambda events shaped like the real ones.
+//! - [`iam`]: a second moto server that enforces IAM, the SAM template's resources on it, and a
+//!   principal per function with exactly the template's policy.
+//! - [`runtime`]: Lambda's runtime API, to run a function's real binary as Lambda does.
 //! - [`drive`]: an SQS-like queue in memory and concurrent workers over it.
 //! - [`portal`]: a HubSpot simulator set up like a customer portal (invoice objects, labels), its
 //!   mappings, and sync engines over it.
@@ -11,5 +14,7 @@
 pub mod aws;
 pub mod drive;
 pub mod events;
+pub mod iam;
 pub mod moto;
 pub mod portal;
+pub mod runtime;

@@ -22,10 +22,16 @@ pub struct Moto {
     _child: Mutex<Child>,
 }
 
+// argv: port, then optionally the server's Python code and `INITIAL_NO_AUTH_ACTION_COUNT`.
 const WATCHDOG: &str = r#"
-import subprocess, sys
-p = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", sys.argv[1]],
-                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+import os, subprocess, sys
+if len(sys.argv) > 2:
+    cmd = [sys.executable, "-c", sys.argv[2], sys.argv[1]]
+    env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT=sys.argv[3])
+else:
+    cmd = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", sys.argv[1]]
+    env = None
+p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 print("started", flush=True)
 try:
     sys.stdin.read()
@@ -53,14 +59,93 @@ fn free_port() -> u16 {
     listener.local_addr().expect("local addr").port()
 }
 
+/// moto's server with IAM enforced, for [`crate::iam`]: after `INITIAL_NO_AUTH_ACTION_COUNT`
+/// unauthenticated actions, every request must be signed by a known access key whose policies
+/// allow its action on its resource. moto resolves the resource only for some services (SQS's
+/// queue ARN) and checks `*` for the others, which no resource-scoped policy matches; this
+/// teaches it the ARNs of DynamoDB tables, Secrets Manager secrets and Lambda functions, and
+/// the IAM action of the API operations whose action has another name.
+const IAM_SERVER: &str = r#"
+import sys
+from urllib.parse import unquote
+from moto.iam import access_control
+from moto.dynamodb.responses import DynamoHandler
+from moto.secretsmanager.responses import SecretsManagerResponse
+from moto.awslambda.responses import LambdaResponse
+
+# IAM authorizes these operations with another action (SQS: a batch needs its single
+# operation's action, Service Authorization Reference; Lambda's Invoke is lambda:InvokeFunction).
+ACTIONS = {
+    "sqs:SendMessageBatch": "sqs:SendMessage",
+    "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
+    "lambda:Invoke": "lambda:InvokeFunction",
+    "lambda:InvokeAsync": "lambda:InvokeFunction",
+}
+_init = access_control.IAMRequestBase.__init__
+def _init_with_action(self, *args, **kwargs):
+    _init(self, *args, **kwargs)
+    self._action = ACTIONS.get(self._action, self._action)
+access_control.IAMRequestBase.__init__ = _init_with_action
+
+def _arn(self, service, resource):
+    if resource.startswith("arn:"):
+        return resource
+    return f"arn:aws:{service}:{self.region}:{self.current_account}:{resource}"
+
+def dynamodb_resource(self):
+    p = self.body if isinstance(self.body, dict) else {}
+    names = set()
+    if p.get("TableName"):
+        names.add(p["TableName"])
+    names.update((p.get("RequestItems") or {}).keys())
+    for item in p.get("TransactItems") or []:
+        for op in item.values():
+            if isinstance(op, dict) and op.get("TableName"):
+                names.add(op["TableName"])
+    # One resource per check: a request on several tables is checked against none (denied
+    # unless the policy allows "*").
+    return _arn(self, "dynamodb", "table/" + names.pop()) if len(names) == 1 else "*"
+
+def secret_resource(self):
+    secret_id = self._get_param("SecretId") or ""
+    if secret_id.startswith("arn:"):
+        return secret_id
+    try:
+        from moto.secretsmanager.models import secretsmanager_backends
+        return secretsmanager_backends[self.current_account][self.region].describe_secret(secret_id).arn
+    except Exception:
+        return _arn(self, "secretsmanager", "secret:" + secret_id)
+
+def lambda_resource(self):
+    if "/functions/" not in self.path:
+        return "*"
+    name = unquote(self.path.split("/functions/", 1)[1].split("/")[0].split("?")[0])
+    return _arn(self, "lambda", "function:" + name)
+
+DynamoHandler._determine_resource = dynamodb_resource
+SecretsManagerResponse._determine_resource = secret_resource
+LambdaResponse._determine_resource = lambda_resource
+
+from moto.server import main
+main(["-H", "127.0.0.1", "-p", sys.argv[1]])
+"#;
+
 impl Moto {
     fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    /// With `Some(n)`: the IAM-enforcing server, open for its first `n` actions.
+    pub(crate) fn start_with(no_auth_actions: Option<u32>) -> Self {
         let python = python();
         let port = free_port();
-        let mut child = Command::new(&python)
-            .arg("-c")
-            .arg(WATCHDOG)
-            .arg(port.to_string())
+        let mut command = Command::new(&python);
+        command.arg("-c").arg(WATCHDOG).arg(port.to_string());
+        if let Some(n) = no_auth_actions {
+            command.arg(IAM_SERVER).arg(n.to_string());
+        }
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

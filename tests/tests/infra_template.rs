@@ -210,3 +210,53 @@ fn functions_build_existing_binaries_and_get_only_variables_their_code_reads() {
     assert!(checked.contains("webhook"), "the webhook is deployed");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// The dashboard's body is JSON once substituted, every `sfhs` metric it plots is one the code
+/// emits, and every alarm of the stack is on it.
+#[test]
+fn the_dashboard_plots_metrics_the_code_emits_and_links_every_alarm() {
+    let t = template();
+    let resources = map(&map(&t)["Resources"]);
+    let body = match &map(&map(&resources["Dashboard"])["Properties"])["DashboardBody"] {
+        Value::Tagged(sub) => sub.value.as_str().unwrap_or_default().to_owned(),
+        other => panic!("DashboardBody is not a !Sub: {other:?}"),
+    };
+    let mut substituted = String::new();
+    let mut rest = body.as_str();
+    while let Some(start) = rest.find("${") {
+        substituted.push_str(&rest[..start]);
+        let end = rest[start..].find('}').expect("a closed ${...}");
+        substituted.push('x');
+        rest = &rest[start + end + 1..];
+    }
+    substituted.push_str(rest);
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&substituted).expect("the dashboard body is JSON");
+    let widgets = dashboard["widgets"].as_array().expect("widgets");
+    assert!(widgets.len() >= 10, "{}", widgets.len());
+    let code = sources(&[root().join("functions"), root().join("shared/core/src")]);
+    let mut plotted = BTreeSet::new();
+    for w in widgets {
+        for m in w["properties"]["metrics"].as_array().into_iter().flatten() {
+            if m[0] == "sfhs" {
+                plotted.insert(m[1].as_str().unwrap_or_default().to_owned());
+            }
+        }
+    }
+    assert!(plotted.contains("HubSpotCalls"), "{plotted:?}");
+    for name in &plotted {
+        assert!(
+            code.contains(&format!("\"{name}\"")),
+            "the dashboard plots sfhs/{name}, which no code emits"
+        );
+    }
+    assert!(body.contains("RecordsSettled") && code.contains("\"RecordsSettled\""));
+    for (name, r) in &resources {
+        if map(r).get("Type").and_then(Value::as_str) == Some("AWS::CloudWatch::Alarm") {
+            assert!(
+                body.contains(&format!("${{{name}.Arn}}")),
+                "alarm {name} is not on the dashboard"
+            );
+        }
+    }
+}

@@ -1,13 +1,16 @@
 //! The worker Lambda's handler: turns an SQS event into the engine's messages, runs one batch,
 //! and answers the batch item failures (`ReportBatchItemFailures`). One span per message id, one
-//! EMF metrics line per batch.
+//! EMF metrics line per batch, and one per Salesforce object of the batch (dimensions
+//! `Function=worker`, `Object`: `RecordsSettled`, `RecordsRetried`) for the dashboard.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_runtime::LambdaEvent;
 use sfhs_aws::visibility::{Delay, RetryDelays};
+use sfhs_core::emf::Emf;
 use sfhs_core::sync::{Engine, InMessage};
+use sfhs_core::work_item::WorkItem;
 use time::OffsetDateTime;
 use tracing::Instrument;
 
@@ -53,6 +56,39 @@ pub fn response(retry: Vec<String>) -> SqsBatchResponse {
     r
 }
 
+/// Messages per Salesforce object: `(settled, retried)`. Settled: acked (written, unchanged,
+/// stale, dropped or recorded as an error); retried: handed back to the queue. A body that is not
+/// a work item counts under `(undecodable)`.
+pub fn per_object(messages: &[InMessage], retry: &[String]) -> BTreeMap<String, (u64, u64)> {
+    let mut out: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for m in messages {
+        let object =
+            WorkItem::from_json(&m.body).map_or_else(|_| "(undecodable)".to_owned(), |w| w.sobject);
+        let entry = out.entry(object).or_default();
+        if retry.contains(&m.message_id) {
+            entry.1 += 1;
+        } else {
+            entry.0 += 1;
+        }
+    }
+    out
+}
+
+/// The per-object EMF lines of a batch.
+pub fn per_object_emf(counts: &BTreeMap<String, (u64, u64)>, at: OffsetDateTime) -> Vec<String> {
+    counts
+        .iter()
+        .map(|(object, (settled, retried))| {
+            Emf::new("sfhs")
+                .dimension("Function", "worker")
+                .dimension("Object", object.as_str())
+                .count("RecordsSettled", *settled)
+                .count("RecordsRetried", *retried)
+                .to_line(at)
+        })
+        .collect()
+}
+
 /// Handles one SQS batch. Never fails: what could not be done goes back as batch item failures.
 pub async fn handler(
     deps: &Deps,
@@ -88,6 +124,7 @@ pub async fn handler(
             let _s = tracing::info_span!("message", message_id = %m.message_id, receive_count = m.receive_count).entered();
             tracing::debug!(bytes = m.body.len(), "received");
         }
+        let copies = messages.clone();
         let result = deps.engine.process(messages).await;
         let mut delays = Vec::new();
         for id in &result.retry {
@@ -103,10 +140,11 @@ pub async fn handler(
             let set = r.apply(&delays).await;
             tracing::debug!(set, of = delays.len(), "retry delays set");
         }
-        println!(
-            "{}",
-            result.report.to_emf().to_line(OffsetDateTime::now_utc())
-        );
+        let now = OffsetDateTime::now_utc();
+        println!("{}", result.report.to_emf().to_line(now));
+        for line in per_object_emf(&per_object(&copies, &result.retry), now) {
+            println!("{line}");
+        }
         tracing::info!(
             upserted = result.report.upserted,
             retried = result.report.retried,
@@ -118,4 +156,46 @@ pub async fn handler(
     }
     .instrument(span)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(id: &str, body: &str) -> InMessage {
+        InMessage {
+            message_id: id.into(),
+            body: body.into(),
+            receive_count: 1,
+        }
+    }
+
+    fn item(sobject: &str) -> String {
+        serde_json::json!({
+            "v": 1, "op": "upsert", "org_id": "00Dxx0000001gPFEAY", "sobject": sobject,
+            "record_id": "a01xx0000000001AAA", "fields": {},
+            "source": {"type": "delete_sweep"}, "received_at": "2026-12-01T10:00:00Z"
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn counts_settled_and_retried_messages_per_object() {
+        let messages = [
+            msg("1", &item("Invoice__c")),
+            msg("2", &item("Invoice__c")),
+            msg("3", &item("Account")),
+            msg("4", "not json"),
+        ];
+        let counts = per_object(&messages, &["2".to_owned(), "3".to_owned()]);
+        assert_eq!(counts["Invoice__c"], (1, 1));
+        assert_eq!(counts["Account"], (0, 1));
+        assert_eq!(counts["(undecodable)"], (1, 0));
+        let lines = per_object_emf(&counts, OffsetDateTime::UNIX_EPOCH);
+        assert_eq!(lines.len(), 3);
+        let line: serde_json::Value = serde_json::from_str(&lines[2]).unwrap();
+        assert_eq!(line["Object"], "Invoice__c");
+        assert_eq!(line["RecordsSettled"].as_f64(), Some(1.0));
+        assert_eq!(line["RecordsRetried"].as_f64(), Some(1.0));
+    }
 }

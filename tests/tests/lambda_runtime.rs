@@ -1,0 +1,254 @@
+//! Each function's real binary run as Lambda runs it: started with the template's environment
+//! variables (resolved to this test's resources and simulators), signed with a principal that
+//! has only the template's policy for it (`sfhs_tests::iam`), polling Lambda's runtime API
+//! (`sfhs_tests::runtime`) for one event, which it handles end to end against moto and the
+//! simulators:
+//! - webhook: an API Gateway HTTP API event carrying an outbound message -> the SOAP ack, and the
+//!   work item on the live queue;
+//! - worker: an SQS event with a work item -> the record in the HubSpot simulator, the ledger
+//!   committed;
+//! - import: the schedule's sweep event -> a delete on the live queue; an import event -> the
+//!   records on the import queue.
+
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sfhs_aws::imports::DynamoImportStore;
+use sfhs_aws::ledger::DynamoLedger;
+use sfhs_core::import::ports::ImportStore;
+use sfhs_core::import::{ImportStatus, RunSettings};
+use sfhs_core::sync::Ledger;
+use sfhs_core::work_item::WorkItem;
+use sfhs_tests::iam::{Stack, StackInput, iam_moto, put_mapping, runner, salesforce};
+use sfhs_tests::portal::{INVOICE, TOKEN, records_by_salesforce_id, setup_portal, start_hubspot};
+use sfhs_tests::runtime::{Function, Outcome, binary};
+use time::OffsetDateTime;
+
+const ORG: &str = "00Dxx0000001gPFEAY";
+
+/// The function `id` of the template, started from binary `bin` under the runtime API.
+async fn start(stack: &Stack, id: &str, bin: &str, name: &str) -> Function {
+    let keys = stack.principal(id).await;
+    let mut env = stack.environment(id);
+    env.extend(keys.child_env(&stack.endpoint));
+    let timeout = stack
+        .property(id, "Timeout")
+        .and_then(|t| t.as_str().and_then(|s| s.parse().ok()).or(t.as_u64()))
+        .expect("the template gives the function a timeout");
+    let memory = stack
+        .property(id, "MemorySize")
+        .and_then(|t| t.as_str().and_then(|s| s.parse().ok()).or(t.as_u64()))
+        .expect("the template gives the function a memory size");
+    Function::start(
+        &binary(bin),
+        name,
+        Duration::from_secs(timeout),
+        memory,
+        env,
+    )
+    .await
+}
+
+fn response(outcome: Outcome, f: &Function) -> Value {
+    match outcome {
+        Outcome::Response(v) => v,
+        Outcome::Error(e) => panic!("{} answered an error: {e}\n{}", f.name, f.logs()),
+    }
+}
+
+fn outbound_message(record_id: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><notifications xmlns="http://soap.sforce.com/2005/09/outbound"><OrganizationId>{ORG}</OrganizationId><ActionId>04kxx00000000blCAA</ActionId><SessionId xsi:nil="true"/><EnterpriseUrl>https://x/c</EnterpriseUrl><PartnerUrl>https://x/u</PartnerUrl><Notification><Id>04lxx0000000001AAK</Id><sObject xsi:type="sf:Invoice__c" xmlns:sf="urn:sobject.enterprise.soap.sforce.com"><sf:Id>{record_id}</sf:Id><sf:Name>INV-0042</sf:Name><sf:Amount__c>42.5</sf:Amount__c><sf:SystemModstamp>2026-12-01T10:00:00.000Z</sf:SystemModstamp></sObject></Notification></notifications></soapenv:Body></soapenv:Envelope>"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn webhook_binary_acks_an_outbound_message_once_it_is_on_the_live_queue() {
+    let stack = Stack::create(StackInput {
+        secrets: vec![("UrlSecret", "s3cr3t".into())],
+        parameters: vec![("AllowedOrgIds", ORG.into())],
+    })
+    .await;
+    let mut f = start(&stack, "WebhookFunction", "webhook", "sfhs-webhook").await;
+    let record = "a01xx0000000042AAG";
+    let event = sfhs_tests::events::http_api_event(
+        "POST",
+        "secret=s3cr3t",
+        outbound_message(record).as_bytes(),
+    );
+    let outcome = f.invoke(event).await;
+    let answer = response(outcome, &f);
+    assert_eq!(answer["statusCode"], json!(200), "{answer}\n{}", f.logs());
+    let body = answer["body"].as_str().unwrap_or_default();
+    assert!(body.contains("<Ack>true</Ack>"), "{body}");
+    let queued = sfhs_tests::aws::drain(
+        &aws_sdk_sqs::Client::new(&stack.admin),
+        stack.reference("LiveQueue"),
+    )
+    .await;
+    assert_eq!(queued.len(), 1);
+    let item = WorkItem::from_json(&queued[0]).unwrap();
+    assert_eq!(
+        (item.sobject.as_str(), item.record_id.as_str()),
+        ("Invoice__c", record)
+    );
+
+    // The same process serves the next event: a wrong secret is refused, nothing enqueued.
+    let event = sfhs_tests::events::http_api_event(
+        "POST",
+        "secret=wrong",
+        outbound_message(record).as_bytes(),
+    );
+    let answer = response(f.invoke(event).await, &f);
+    assert_eq!(answer["statusCode"], json!(403), "{answer}");
+    assert!(f.is_running());
+    assert!(
+        f.logs().contains("\"NotificationsEnqueued\""),
+        "the webhook's EMF line is written: {}",
+        f.logs()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn worker_binary_writes_an_sqs_batch_to_hubspot() {
+    let (hs, client) = start_hubspot(10_000).await;
+    setup_portal(&hs.base_url(), &client).await;
+    let stack = Stack::create(StackInput {
+        secrets: vec![("HubSpotTokenSecret", TOKEN.into())],
+        parameters: vec![("HubSpotBaseUrl", hs.base_url())],
+    })
+    .await;
+    put_mapping(&stack).await;
+    let mut f = start(&stack, "WorkerFunction", "worker", "sfhs-worker").await;
+    let record = "a01xx0000000043AAG";
+    let item = json!({
+        "v": 1,
+        "op": "upsert",
+        "org_id": ORG,
+        "sobject": "Invoice__c",
+        "record_id": record,
+        "fields": {"Id": record, "Name": "INV-0043", "Amount__c": "43", "SystemModstamp": "2026-12-01T10:00:00.000Z"},
+        "source": {"type": "outbound_message", "notification_id": "04lxx0000000002AAK"},
+        "received_at": "2026-12-01T10:00:01Z"
+    });
+    let live_arn = format!(
+        "arn:aws:sqs:us-east-1:123456789012:{}",
+        stack.reference("LiveQueue").rsplit('/').next().unwrap()
+    );
+    let event = json!({"Records": [{
+        "messageId": "6f0b8e5e-0000-4000-8000-000000000001",
+        "receiptHandle": "AQEBtest",
+        "body": item.to_string(),
+        "attributes": {
+            "ApproximateReceiveCount": "1",
+            "SentTimestamp": "1796119201000",
+            "SenderId": "AIDAEXAMPLE",
+            "ApproximateFirstReceiveTimestamp": "1796119201100"
+        },
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": live_arn,
+        "awsRegion": "us-east-1"
+    }]});
+    let answer = response(f.invoke(event).await, &f);
+    assert_eq!(
+        answer["batchItemFailures"],
+        json!([]),
+        "{answer}\n{}",
+        f.logs()
+    );
+    let in_hubspot = records_by_salesforce_id(&hs, INVOICE);
+    let written = in_hubspot
+        .get(record)
+        .unwrap_or_else(|| panic!("{record} is not in HubSpot: {in_hubspot:?}\n{}", f.logs()));
+    assert_eq!(
+        written["properties"]["invoice_number"],
+        json!("INV-0043"),
+        "{written}"
+    );
+    let ledger = DynamoLedger::new(
+        aws_sdk_dynamodb::Client::new(&stack.admin),
+        stack.reference("RecordsTable"),
+    );
+    let key = format!("invoice__c#{record}");
+    let entries = ledger.get_many(std::slice::from_ref(&key)).await.unwrap();
+    let entry = entries
+        .get(&key)
+        .unwrap_or_else(|| panic!("no ledger entry {key}: {entries:?}"));
+    assert!(entry.hubspot_id.is_some(), "{entry:?}");
+    // The batch's EMF line, and the per-object one the dashboard reads.
+    let logs = f.logs();
+    assert!(logs.contains("\"Upserted\""), "{logs}");
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("\"Object\":\"Invoice__c\"") && l.contains("\"RecordsSettled\":1")),
+        "{logs}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn import_binary_sweeps_deletes_and_runs_an_import() {
+    let sf = salesforce(250).await;
+    let gone = sf.handle().ids("Invoice__c")[0].clone();
+    sf.handle()
+        .delete_at(
+            "Invoice__c",
+            &gone,
+            OffsetDateTime::now_utc() - time::Duration::minutes(5),
+        )
+        .unwrap();
+    let stack = Stack::create(StackInput {
+        secrets: vec![(
+            "SalesforceSecret",
+            r#"{"client_secret": "sim-secret"}"#.into(),
+        )],
+        parameters: vec![
+            ("SalesforceLoginUrl", sf.base_url().to_owned()),
+            ("SalesforceClientId", "sim-client".into()),
+        ],
+    })
+    .await;
+    put_mapping(&stack).await;
+    let name = stack.reference("ImportFunction").to_owned();
+    let mut f = start(&stack, "ImportFunction", "import", &name).await;
+
+    // The EventBridge schedule's input (template: Events.Sweep.Input).
+    let answer = response(f.invoke(json!({"sweep": true})).await, &f);
+    assert_eq!(answer["deletes"], json!(1), "{answer}\n{}", f.logs());
+    let live = sfhs_tests::aws::drain(
+        &aws_sdk_sqs::Client::new(&stack.admin),
+        stack.reference("LiveQueue"),
+    )
+    .await;
+    assert_eq!(live.len(), 1);
+    assert!(live[0].contains(&gone), "{}", live[0]);
+
+    // `sfhs import start` records an import (operator's credentials); the function runs it.
+    let created = runner(&stack, &iam_moto().admin, &sf, RunSettings::default())
+        .create("Invoice__c", None, 50_000, false, OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    let answer = response(f.invoke(json!({"import_id": created.id})).await, &f);
+    let imports = DynamoImportStore::new(
+        aws_sdk_dynamodb::Client::new(&stack.admin),
+        stack.reference("ImportsTable"),
+    );
+    let done = imports.get(&created.id).await.unwrap().unwrap();
+    assert_eq!(
+        done.status,
+        ImportStatus::Completed,
+        "{answer}\n{}",
+        f.logs()
+    );
+    let queued = sfhs_tests::aws::drain(
+        &aws_sdk_sqs::Client::new(&stack.admin),
+        stack.reference("ImportQueue"),
+    )
+    .await;
+    assert_eq!(queued.len() as u64, done.enqueued, "{answer}");
+    assert_eq!(queued.len(), 249, "the 250 invoices but the deleted one");
+    sf.shutdown().await;
+}
