@@ -36,7 +36,7 @@ use sfhs_core::webhook::{self, InboundRequest, WebhookPolicy};
 use sfhs_hubspot::{ClientConfig, HubSpotClient, SecretToken};
 use sfhs_hubspot_sim::HubSpotSim;
 use sfhs_import::salesforce::ClientReader;
-use sfhs_salesforce_sim::{OutboundConfig, OutboundTiming, SeedSize, SimBuilder};
+use sfhs_salesforce_sim::{OutboundTiming, SeedSize, SimBuilder};
 use time::OffsetDateTime;
 
 pub(crate) const EXAMPLE_MAPPINGS: [(&str, &str); 2] = [
@@ -169,7 +169,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Publisher::new(live_queue.clone(), PublishPolicy::default()),
     )
     .await?;
-    // Salesforce, sending outbound messages for both objects to the webhook.
+    // Salesforce; its outbound messages are set up from the mappings (step 2).
     let sf = SimBuilder::new()
         .seed_size(SeedSize {
             accounts: 20,
@@ -177,8 +177,6 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             lines: args.invoices * 2,
             shipments: 0,
         })
-        .outbound(OutboundConfig::all_fields("Invoice__c", &webhook_url))
-        .outbound(OutboundConfig::all_fields("Invoice_Line__c", &webhook_url))
         .outbound_timing(OutboundTiming::scaled(1000.0))
         .start()
         .await
@@ -211,7 +209,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     )
     .await?;
 
-    step(2, "apply and enable the example mappings");
+    step(
+        2,
+        "apply and enable the example mappings, then set Salesforce up from them (outbound messages and flows, deployed through the Metadata API)",
+    );
     let store = Arc::new(MemoryMappingStore::new());
     let enabled_at = OffsetDateTime::now_utc() - time::Duration::minutes(10);
     let mut mappings: Vec<Mapping> = Vec::new();
@@ -221,6 +222,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             .put(&next_version(None, m.clone(), enabled_at), None)
             .await?;
         mappings.push(m);
+    }
+    for line in
+        crate::salesforce::set_up_org(&sf_client, &mappings, &webhook_url, None, store.as_ref())
+            .await?
+    {
+        println!("   {line}");
     }
     let errors = Arc::new(MemoryErrorStore::new());
     let imports = Arc::new(MemoryImportStore::new());

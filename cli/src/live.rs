@@ -7,7 +7,8 @@ use anyhow::Context as _;
 use clap::Args as ClapArgs;
 use sfhs_core::mapping::schema::{HsObject, SfObject};
 use sfhs_core::mapping::validate::{Live, Lookup, Source, validate_live};
-use sfhs_core::mapping::{Mapping, Problem};
+use sfhs_core::mapping::{Mapping, Problem, Severity};
+use sfhs_core::setup::{self, LiveOutboundMessage};
 use sfhs_hubspot::{ApiVersion, ClientConfig, HubSpotClient, SecretToken};
 
 /// Where the live schemas come from.
@@ -78,6 +79,10 @@ pub struct LiveArgs {
     /// Skip every live check.
     #[arg(long, global = true)]
     pub offline: bool,
+    /// This deployment's webhook URL (the stack's `OutboundMessageUrl` output): the endpoint
+    /// the outbound messages must post to.
+    #[arg(long, global = true, env = "SFHS_WEBHOOK_URL")]
+    pub webhook_url: Option<String>,
 }
 
 impl LiveArgs {
@@ -139,6 +144,9 @@ pub struct Sources {
     hubspot: Option<HubSpotClient>,
     salesforce: Option<sfhs_salesforce::Client>,
     native_synced: Vec<String>,
+    /// Check the org's outbound messages (read through the Tooling API) too.
+    outbound_check: bool,
+    webhook_url: Option<String>,
 }
 
 impl Sources {
@@ -152,6 +160,8 @@ impl Sources {
             hubspot,
             salesforce,
             native_synced,
+            outbound_check: false,
+            webhook_url: None,
         }
     }
 
@@ -166,6 +176,8 @@ impl Sources {
             hubspot,
             salesforce,
             native_synced: args.native_synced.clone(),
+            outbound_check: true,
+            webhook_url: args.webhook_url.clone(),
         })
     }
 
@@ -209,6 +221,31 @@ impl Sources {
         Ok(found)
     }
 
+    /// The org's outbound messages, when they are to be checked and can be read; a refusal
+    /// (no permission to read setup) becomes a warning and skips the check.
+    pub async fn outbound_messages(
+        &self,
+        problems: &mut Vec<Problem>,
+    ) -> anyhow::Result<Option<Vec<LiveOutboundMessage>>> {
+        let (true, Some(client)) = (self.outbound_check, &self.salesforce) else {
+            return Ok(None);
+        };
+        match client.outbound_messages(None).await {
+            Ok(m) => Ok(Some(m)),
+            Err(e) if e.is_insufficient_access() => {
+                problems.push(Problem {
+                    severity: Severity::Warning,
+                    file: "(Salesforce)".into(),
+                    path: "outbound messages".into(),
+                    message: format!("cannot read the org's outbound messages ({e}): whether they send every mapped field is not checked"),
+                    fix: "give the Salesforce user View Setup and Configuration (docs/deploy.md)".into(),
+                });
+                Ok(None)
+            }
+            Err(e) => Err(anyhow::Error::new(e).context("cannot read the org's outbound messages")),
+        }
+    }
+
     /// Every live problem of every mapping.
     pub async fn check(&self, files: &[(String, Mapping)]) -> anyhow::Result<Vec<Problem>> {
         let mut cache = HashMap::new();
@@ -217,6 +254,7 @@ impl Sources {
             .map(|(file, mapping)| Source { file, mapping })
             .collect();
         let mut problems = Vec::new();
+        let outbound = self.outbound_messages(&mut problems).await?;
         for source in &all {
             let m = source.mapping;
             let hubspot = self.hubspot_object(&mut cache, &m.hubspot_object).await?;
@@ -235,6 +273,38 @@ impl Sources {
                 outbound_fields: None,
             };
             problems.extend(validate_live(source, &live, &all));
+            if let Some(messages) = &outbound
+                && m.state == sfhs_core::mapping::State::Enabled
+            {
+                let found = setup::find_message(
+                    &m.salesforce_object,
+                    messages,
+                    self.webhook_url.as_deref(),
+                );
+                problems.extend(setup::check_message(
+                    source,
+                    found,
+                    self.webhook_url.as_deref(),
+                ));
+                if let Some(found) = found {
+                    let fields_only = Live {
+                        hubspot: Lookup::Skipped,
+                        salesforce: Lookup::Skipped,
+                        association_targets: &[],
+                        natively_synced: &[],
+                        outbound_fields: Some(&found.fields),
+                    };
+                    problems.extend(validate_live(source, &fields_only, &all).into_iter().map(
+                        |mut p| {
+                            p.message = format!(
+                                "{} (outbound message {}.{})",
+                                p.message, found.object, found.name
+                            );
+                            p
+                        },
+                    ));
+                }
+            }
         }
         Ok(problems)
     }

@@ -14,6 +14,7 @@ mod mappings;
 mod outbound;
 mod preview;
 mod reconcile;
+mod salesforce;
 mod sim;
 mod status;
 
@@ -32,6 +33,8 @@ enum Command {
     Outbound(outbound::Command),
     /// Mapping files: validate, plan, apply, enable, pause, list, show.
     Mappings(mappings::Args),
+    /// Salesforce set-up from the mappings: outbound messages and flows (plan, apply).
+    Salesforce(salesforce::Args),
     /// The whole product locally in one process: the webhook over HTTP, the worker on both
     /// queues, imports and the delete sweep, on an embedded store kept on disk; against the
     /// simulators, or a real HubSpot portal and Salesforce org when credentials are given.
@@ -61,6 +64,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Outbound(cmd) => outbound::run(cmd),
         Command::Mappings(args) => serve(mappings::run(args)),
+        Command::Salesforce(args) => serve(salesforce::run(args)),
         Command::Demo(args) => serve(demo::run(args)),
         Command::Dev(args) => serve(async { dev::run(args).await.map(|()| ExitCode::SUCCESS) }),
         Command::Sim(cmd) => serve(async { sim::run(cmd).await.map(|()| ExitCode::SUCCESS) }),

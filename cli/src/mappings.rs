@@ -141,9 +141,9 @@ async fn store(args: &Args) -> anyhow::Result<Arc<dyn MappingStore>> {
 }
 
 /// Mapping files of a directory, sorted by name.
-struct Loaded {
-    files: Vec<(String, Mapping)>,
-    problems: Vec<Problem>,
+pub(crate) struct Loaded {
+    pub(crate) files: Vec<(String, Mapping)>,
+    pub(crate) problems: Vec<Problem>,
 }
 
 async fn load_and_check(dir: &Path, live: &crate::live::LiveArgs) -> anyhow::Result<Loaded> {
@@ -156,7 +156,7 @@ async fn load_and_check(dir: &Path, live: &crate::live::LiveArgs) -> anyhow::Res
     Ok(loaded)
 }
 
-fn load_dir(dir: &Path) -> anyhow::Result<Loaded> {
+pub(crate) fn load_dir(dir: &Path) -> anyhow::Result<Loaded> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("cannot read directory {}", dir.display()))?
         .filter_map(Result::ok)
@@ -186,7 +186,7 @@ fn load_dir(dir: &Path) -> anyhow::Result<Loaded> {
     Ok(Loaded { files, problems })
 }
 
-fn print_problems(problems: &[Problem]) {
+pub(crate) fn print_problems(problems: &[Problem]) {
     for p in problems {
         eprintln!("{p}");
     }
@@ -382,14 +382,21 @@ async fn apply(
         return Ok(ExitCode::from(1));
     }
     let lines = compute_plan(store, &loaded.files).await?;
+    let sent = sent_fields(live, &loaded.files).await?;
     let now = OffsetDateTime::now_utc();
     let mut applied = Vec::new();
     for (_, m) in &loaded.files {
         let current = store.get(&m.salesforce_object).await?;
-        if current.as_ref().is_some_and(|c| &c.mapping == m) {
+        let known = sent.get(&key(&m.salesforce_object));
+        if current.as_ref().is_some_and(|c| {
+            &c.mapping == m && (known.is_none() || c.outbound_fields.as_ref() == known)
+        }) {
             continue;
         }
-        let next = next_version(current.as_ref(), m.clone(), now);
+        let mut next = next_version(current.as_ref(), m.clone(), now);
+        if let Some(fields) = known {
+            next.outbound_fields = Some(fields.clone());
+        }
         store
             .put(&next, current.as_ref().map(|c| c.version))
             .await?;
@@ -410,6 +417,46 @@ async fn apply(
         println!("{} mapping(s) written", applied.len());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What each mapping's outbound message sends, read back from the org when Salesforce is
+/// configured (and readable): the worker then clears a field absent from a message only when
+/// the message is known to send it.
+async fn sent_fields(
+    live: &crate::live::LiveArgs,
+    files: &[(String, Mapping)],
+) -> anyhow::Result<BTreeMap<String, Vec<String>>> {
+    let mut out = BTreeMap::new();
+    let client = if live.offline {
+        None
+    } else {
+        live.salesforce()?
+    };
+    let Some(client) = client else {
+        return Ok(out);
+    };
+    let messages = match client.outbound_messages(None).await {
+        Ok(m) => m,
+        Err(e) if e.is_insufficient_access() => {
+            eprintln!(
+                "warning: cannot read the org's outbound messages ({e}); what they send is not recorded, so the worker leaves absent fields as they are"
+            );
+            return Ok(out);
+        }
+        Err(e) => {
+            return Err(anyhow::Error::new(e).context("cannot read the org's outbound messages"));
+        }
+    };
+    for (_, m) in files {
+        if let Some(found) = sfhs_core::setup::find_message(
+            &m.salesforce_object,
+            &messages,
+            live.webhook_url.as_deref(),
+        ) {
+            out.insert(key(&m.salesforce_object), found.fields.clone());
+        }
+    }
+    Ok(out)
 }
 
 async fn set_state(

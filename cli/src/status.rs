@@ -83,6 +83,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 "waiting": l.waiting,
                 "errors": errors.get(&key).copied().unwrap_or(0),
                 "last_sync": l.last_sync,
+                "fields_not_known_sent": if m.mapping.state == State::Enabled { m.fields_not_known_sent() } else { Vec::new() },
             })
         })
         .collect();
@@ -106,6 +107,19 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             o["last_sync"].as_str().unwrap_or("-"),
             o["deletes"].as_str().unwrap_or_default(),
         );
+    }
+    for o in &objects {
+        let missing: Vec<&str> = o["fields_not_known_sent"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+            .unwrap_or_default();
+        if !missing.is_empty() {
+            println!(
+                "warning: {}: the outbound message is not known to send {}; when a message lacks them, their HubSpot properties are left as they are, not cleared (fix: `sfhs salesforce apply`)",
+                o["object"].as_str().unwrap_or_default(),
+                missing.join(", ")
+            );
+        }
     }
     for d in &depths {
         println!(

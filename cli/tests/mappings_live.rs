@@ -41,6 +41,11 @@ fn sfhs(s: &Sims, args: &[&str]) -> Output {
         .env("SFHS_SALESFORCE_LOGIN_URL", &s.salesforce)
         .env("SFHS_SALESFORCE_CLIENT_ID", "sim-client")
         .env("SFHS_SALESFORCE_CLIENT_SECRET", "sim-secret")
+        .env("SFHS_WEBHOOK_URL", "http://127.0.0.1:9/outbound")
+        .env(
+            "SFHS_SALESFORCE_INTEGRATION_USER",
+            sfhs_salesforce_sim::DEFAULT_USERNAME,
+        )
         .env_remove("SFHS_MAPPINGS_TABLE")
         .output()
         .expect("run sfhs")
@@ -97,7 +102,10 @@ async fn generate_the_objects_then_the_examples_validate_and_preview() {
         assert!(out(&o).contains("created p12345678_invoice"), "{}", out(&o));
     }
 
-    // Now both sides exist: the examples are valid against the live schemas.
+    // Now both sides exist; Salesforce is set up from the mappings (outbound messages and
+    // flows): the examples are valid against the live schemas and the live outbound messages.
+    let o = sfhs(&s, &["salesforce", "apply", &examples()]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     let o = sfhs(&s, &["mappings", "validate", &examples()]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
 

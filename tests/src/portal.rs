@@ -205,13 +205,22 @@ pub fn mappings() -> Vec<Mapping> {
     .collect()
 }
 
-/// A mapping as applied (version 1, enabled without a cut-off).
+/// A mapping as applied (version 1, enabled without a cut-off), its outbound message known to
+/// send every mapped field, lookup and the version field (as `sfhs salesforce apply` deploys it).
 pub fn stored(mapping: Mapping) -> StoredMapping {
+    let outbound_fields = mapping
+        .fields
+        .iter()
+        .map(|f| f.salesforce.clone())
+        .chain(mapping.associations.iter().map(|a| a.lookup.clone()))
+        .chain([mapping.version_field.clone(), "Id".to_owned()])
+        .collect();
     StoredMapping {
         mapping,
         version: 1,
         updated_at: OffsetDateTime::now_utc(),
         enabled_at: None,
+        outbound_fields: Some(outbound_fields),
     }
 }
 

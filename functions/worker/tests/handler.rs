@@ -78,6 +78,7 @@ async fn answers_batch_item_failures_for_what_must_be_retried() {
                 version: 1,
                 updated_at: time::OffsetDateTime::now_utc(),
                 enabled_at: None,
+                outbound_fields: None,
             },
             None,
         )

@@ -7,6 +7,7 @@ pub mod import;
 pub mod mapping;
 pub mod outbound;
 pub mod queue;
+pub mod setup;
 pub mod sync;
 pub mod webhook;
 pub mod work_item;

@@ -33,6 +33,17 @@ pub(crate) enum Target<'a> {
     Path(&'a str),
 }
 
+/// A request body.
+pub(crate) enum Payload<'a> {
+    None,
+    Json(&'a serde_json::Value),
+    /// Bytes of a content type (the Metadata API's multipart deploy).
+    Raw {
+        content_type: String,
+        body: Bytes,
+    },
+}
+
 /// A successful reply.
 pub(crate) struct Reply {
     pub body: Bytes,
@@ -263,6 +274,23 @@ impl Client {
         json: Option<&serde_json::Value>,
         headers: &[(&'static str, String)],
     ) -> Result<(reqwest::Response, String), Error> {
+        let payload = match json {
+            Some(v) => Payload::Json(v),
+            None => Payload::None,
+        };
+        self.send_payload(method, target, query, payload, headers)
+            .await
+    }
+
+    /// [`Client::send`] with any body: JSON, or raw bytes of a content type (multipart).
+    pub(crate) async fn send_payload(
+        &self,
+        method: Method,
+        target: Target<'_>,
+        query: &[(&str, String)],
+        payload: Payload<'_>,
+        headers: &[(&'static str, String)],
+    ) -> Result<(reqwest::Response, String), Error> {
         let mut token = self.token().await?;
         let mut retried = false;
         loop {
@@ -291,8 +319,14 @@ impl Client {
             for (name, value) in headers {
                 req = req.header(*name, value);
             }
-            if let Some(body) = json {
-                req = req.json(body);
+            match &payload {
+                Payload::None => {}
+                Payload::Json(body) => req = req.json(body),
+                Payload::Raw { content_type, body } => {
+                    req = req
+                        .header(reqwest::header::CONTENT_TYPE, content_type.as_str())
+                        .body(body.clone());
+                }
             }
             let resp = req.send().await.map_err(|e| transport(&url, e))?;
             let status = resp.status().as_u16();

@@ -7,12 +7,15 @@
 //! - Bulk API 2.0 query jobs streamed page by page by `Sforce-Locator`.
 //! - Deleted records by time window (15-day retention, `EXCEEDED_ID_LIMIT` split).
 //! - API usage from `Sforce-Limit-Info`, with an optional stop at a share of the allocation.
+//! - Metadata API deploys (REST `deployRequest`) and Tooling API reads of outbound messages and
+//!   flows ([`metadata`]).
 
 mod bulk;
 mod client;
 pub mod datetime;
 pub mod domain;
 mod error;
+pub mod metadata;
 mod rest;
 mod types;
 

@@ -169,5 +169,6 @@ pub fn starter_mapping(sf: &SfObject, hubspot_object: &str) -> Mapping {
             })
             .collect(),
         associations: Vec::new(),
+        salesforce_trigger: None,
     }
 }

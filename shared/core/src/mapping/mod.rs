@@ -9,7 +9,8 @@ pub mod transform;
 pub mod validate;
 
 pub use model::{
-    AssociationMapping, FieldMapping, FindParentBy, Mapping, OnDelete, State, TooLong,
+    AssociationMapping, FieldMapping, FindParentBy, Mapping, MatchMode, OnDelete,
+    SalesforceTrigger, State, TooLong, TriggerCondition, TriggerOperator,
 };
 pub use validate::{Problem, Severity};
 

@@ -30,6 +30,77 @@ pub struct Mapping {
     /// Salesforce lookups that become HubSpot associations.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub associations: Vec<AssociationMapping>,
+    /// When Salesforce sends a record (the entry conditions of the record-triggered flow that
+    /// `sfhs salesforce apply` deploys); unset: on every create and update.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salesforce_trigger: Option<SalesforceTrigger>,
+}
+
+/// The entry conditions of the flow that sends the outbound message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SalesforceTrigger {
+    /// Conditions on the record's fields after the save.
+    pub conditions: Vec<TriggerCondition>,
+    /// `all` (default): every condition must hold; `any`: one is enough.
+    #[serde(default, rename = "match")]
+    pub match_mode: MatchMode,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchMode {
+    #[default]
+    All,
+    Any,
+}
+
+/// One entry condition: `{field: Status__c, operator: equals, value: Paid}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerCondition {
+    /// The Salesforce field's API name.
+    pub field: String,
+    pub operator: TriggerOperator,
+    /// The value compared with (as text); for `is_null`, `true` or `false`.
+    pub value: String,
+}
+
+/// The flow operators the conditions use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TriggerOperator {
+    Equals,
+    NotEquals,
+    GreaterThan,
+    LessThan,
+    IsNull,
+}
+
+impl TriggerOperator {
+    /// The operator's name in Flow metadata (`FlowRecordFilterOperator`).
+    pub fn flow_name(self) -> &'static str {
+        match self {
+            Self::Equals => "EqualTo",
+            Self::NotEquals => "NotEqualTo",
+            Self::GreaterThan => "GreaterThan",
+            Self::LessThan => "LessThan",
+            Self::IsNull => "IsNull",
+        }
+    }
+
+    /// The operator of a Flow metadata name.
+    pub fn from_flow_name(name: &str) -> Option<Self> {
+        [
+            Self::Equals,
+            Self::NotEquals,
+            Self::GreaterThan,
+            Self::LessThan,
+            Self::IsNull,
+        ]
+        .into_iter()
+        .find(|o| o.flow_name() == name)
+    }
 }
 
 pub fn default_version_field() -> String {

@@ -23,11 +23,37 @@ pub struct StoredMapping {
     /// When the mapping was last enabled: changes older than this are not synced.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub enabled_at: Option<OffsetDateTime>,
+    /// The fields the object's outbound message is known to send (from `sfhs salesforce apply`
+    /// or read back from the org). A field absent from a notification clears its HubSpot
+    /// property only when it is listed here; `None`: nothing is known, nothing absent is cleared
+    /// (invariant 9).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outbound_fields: Option<Vec<String>>,
 }
 
 impl StoredMapping {
     pub fn key(&self) -> String {
         key(&self.mapping.salesforce_object)
+    }
+
+    /// Whether the outbound message is known to send `field` (case-insensitive).
+    pub fn outbound_sends(&self, field: &str) -> bool {
+        self.outbound_fields
+            .as_ref()
+            .is_some_and(|f| f.iter().any(|s| s.eq_ignore_ascii_case(field)))
+    }
+
+    /// Mapped fields, lookups and the version field that the outbound message is not known to
+    /// send (all of them when nothing is known).
+    pub fn fields_not_known_sent(&self) -> Vec<String> {
+        let m = &self.mapping;
+        m.fields
+            .iter()
+            .map(|f| f.salesforce.clone())
+            .chain(m.associations.iter().map(|a| a.lookup.clone()))
+            .chain([m.version_field.clone()])
+            .filter(|f| !self.outbound_sends(f))
+            .collect()
     }
 }
 
@@ -81,7 +107,7 @@ pub trait MappingStore: Send + Sync + fmt::Debug {
 }
 
 /// The next stored form of `mapping` after `current`: version + 1, `enabled_at` set when the
-/// state turns to enabled and cleared when paused.
+/// state turns to enabled and cleared when paused; what is known of the outbound message is kept.
 pub fn next_version(
     current: Option<&StoredMapping>,
     mapping: Mapping,
@@ -99,6 +125,7 @@ pub fn next_version(
         version: current.map_or(1, |c| c.version + 1),
         updated_at: now,
         enabled_at,
+        outbound_fields: current.and_then(|c| c.outbound_fields.clone()),
     }
 }
 

@@ -293,6 +293,36 @@ fn check_one(m: &Mapping, r: &mut Report<'_>) {
             );
         }
     }
+    if let Some(t) = &m.salesforce_trigger {
+        check_trigger(t, r);
+    }
+}
+
+fn check_trigger(t: &super::model::SalesforceTrigger, r: &mut Report<'_>) {
+    use super::model::TriggerOperator;
+    if t.conditions.is_empty() {
+        r.error(
+            "salesforce_trigger.conditions",
+            "no condition",
+            "list at least one condition, or remove salesforce_trigger to send every change",
+        );
+    }
+    for (i, c) in t.conditions.iter().enumerate() {
+        if !is_api_name(&c.field) {
+            r.error(
+                format!("salesforce_trigger.conditions[{i}].field"),
+                format!("{:?} is not a Salesforce field API name", c.field),
+                "use the field's API name, like Status__c",
+            );
+        }
+        if c.operator == TriggerOperator::IsNull && !matches!(c.value.as_str(), "true" | "false") {
+            r.error(
+                format!("salesforce_trigger.conditions[{i}].value"),
+                format!("is_null takes true or false, not {:?}", c.value),
+                "write value: \"true\" (the field is empty) or \"false\"",
+            );
+        }
+    }
 }
 
 /// What a live look-up found.
@@ -452,6 +482,17 @@ pub fn validate_live(source: &Source<'_>, live: &Live<'_>, all: &[Source<'_>]) -
     if let Some(hs) = hs {
         check_association_targets(m, hs, live, &mut r);
     }
+    if let (Some(sfo), Some(t)) = (sfo, &m.salesforce_trigger) {
+        for (i, c) in t.conditions.iter().enumerate() {
+            if sfo.field(&c.field).is_none() {
+                r.error(
+                    format!("salesforce_trigger.conditions[{i}].field"),
+                    format!("{} has no field {}", m.salesforce_object, c.field),
+                    "fix the API name (describe lists them)",
+                );
+            }
+        }
+    }
     if let Some(selected) = live.outbound_fields {
         check_outbound_fields(m, selected, &mut r);
     }
@@ -604,7 +645,7 @@ fn check_outbound_fields(m: &Mapping, selected: &[String], r: &mut Report<'_>) {
                     "the outbound message does not send {}; absent means null, so every change would clear {}",
                     f.salesforce, f.hubspot
                 ),
-                format!("select {} in the outbound message", f.salesforce),
+                format!("run `sfhs salesforce apply` (it deploys an outbound message that sends {})", f.salesforce),
             );
         }
     }
@@ -612,7 +653,10 @@ fn check_outbound_fields(m: &Mapping, selected: &[String], r: &mut Report<'_>) {
         r.error(
             "version_field",
             format!("the outbound message does not send {}", m.version_field),
-            format!("select {} in the outbound message", m.version_field),
+            format!(
+                "run `sfhs salesforce apply` (it deploys an outbound message that sends {})",
+                m.version_field
+            ),
         );
     }
     for (i, a) in m.associations.iter().enumerate() {
@@ -620,7 +664,10 @@ fn check_outbound_fields(m: &Mapping, selected: &[String], r: &mut Report<'_>) {
             r.error(
                 format!("associations[{i}].lookup"),
                 format!("the outbound message does not send {}", a.lookup),
-                format!("select {} in the outbound message", a.lookup),
+                format!(
+                    "run `sfhs salesforce apply` (it deploys an outbound message that sends {})",
+                    a.lookup
+                ),
             );
         }
     }

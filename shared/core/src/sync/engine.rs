@@ -113,6 +113,9 @@ pub struct BatchReport {
     pub hubspot_calls: u64,
     pub rate_limited: u64,
     pub daily_limit: bool,
+    /// Mapped fields absent from an outbound message that is not known to send them: their
+    /// HubSpot properties were left as they are (invariant 9).
+    pub fields_not_sent: u64,
     pub written: u64,
     pub latency_version_ms_sum: f64,
     pub latency_version_ms_max: f64,
@@ -155,6 +158,7 @@ impl BatchReport {
             .count("HubSpotCalls", self.hubspot_calls)
             .count("HubSpot429s", self.rate_limited)
             .count("DailyLimitStop", u64::from(self.daily_limit))
+            .count("FieldsNotSent", self.fields_not_sent)
             .millis(
                 "LatencyFromVersion",
                 avg(self.latency_version_ms_sum, self.written),
@@ -374,6 +378,12 @@ fn field_value<'a>(item: &'a WorkItem, name: &str) -> Option<&'a Option<String>>
     })
 }
 
+/// A field absent from an outbound-message notification whose message is not known to send it:
+/// absent does not mean null there. Imports and reconciles select every field.
+fn not_known_sent(item: &WorkItem, mapping: &StoredMapping, field: &str) -> bool {
+    matches!(item.source, Source::OutboundMessage { .. }) && !mapping.outbound_sends(field)
+}
+
 /// Per-record results of one HubSpot write, by Salesforce id.
 type Outcomes = HashMap<String, Result<Upserted, WriteFailure>>;
 
@@ -521,7 +531,7 @@ impl Engine {
             }
         } else {
             self.claim(&mut jobs, &mut report).await;
-            self.convert(&mut jobs).await;
+            self.convert(&mut jobs, &mut report).await;
             skip_unchanged(&mut jobs, &mut report);
             self.write(&mut jobs, &mut report).await;
             self.associate(&mut jobs, &mut report).await;
@@ -763,7 +773,7 @@ impl Engine {
     }
 
     /// Salesforce values -> HubSpot properties, for active upserts.
-    async fn convert(&self, jobs: &mut [Job]) {
+    async fn convert(&self, jobs: &mut [Job], report: &mut BatchReport) {
         let mut objects: Vec<String> = jobs
             .iter()
             .filter(|j| j.st == St::Active && j.item.op == Op::Upsert)
@@ -813,8 +823,16 @@ impl Engine {
             let mut problem = None;
             for rule in &j.mapping.mapping.fields {
                 // Salesforce leaves null fields out of outbound messages: absent is null (the
-                // property is cleared, or gets the field's default).
-                let value = field_value(&j.item, &rule.salesforce).cloned().flatten();
+                // property is cleared, or gets the field's default), but only when the message
+                // is known to send the field. Otherwise the property is left as it is and the
+                // gap reported (invariant 9).
+                let sent = field_value(&j.item, &rule.salesforce);
+                if sent.is_none() && not_known_sent(&j.item, &j.mapping, &rule.salesforce) {
+                    report.fields_not_sent += 1;
+                    tracing::warn!(object = %j.mapping.mapping.salesforce_object, field = %rule.salesforce, property = %rule.hubspot, "field not in the outbound message and not known to be sent by it: HubSpot property left as it is (run `sfhs salesforce apply`)");
+                    continue;
+                }
+                let value = sent.cloned().flatten();
                 let Some(prop) = object.property(&rule.hubspot) else {
                     problem = Some((
                         ErrorCategory::NotFound,
@@ -1689,6 +1707,8 @@ impl Engine {
     }
 }
 
+#[cfg(test)]
+mod not_sent_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -72,6 +72,7 @@ pub(super) fn invoice_mapping() -> Mapping {
             find_parent_by: FindParentBy::Property("salesforceaccountid".into()),
             label: None,
         }],
+        salesforce_trigger: None,
     }
 }
 
@@ -90,6 +91,7 @@ pub(super) fn line_mapping() -> Mapping {
             find_parent_by: FindParentBy::Mapping("Invoice__c".into()),
             label: Some("Invoice line".into()),
         }],
+        salesforce_trigger: None,
     }
 }
 
@@ -132,6 +134,7 @@ pub(super) async fn world_with(
     let store = Arc::new(MemoryMappingStore::new());
     for m in mappings {
         let stored = StoredMapping {
+            outbound_fields: Some(sends_all(&m)),
             mapping: m,
             version: 1,
             updated_at: OffsetDateTime::now_utc(),
@@ -149,6 +152,16 @@ pub(super) async fn world_with(
         store,
         engine,
     }
+}
+
+/// Every field the outbound message must send for `m`: what `sfhs salesforce apply` deploys.
+pub(super) fn sends_all(m: &Mapping) -> Vec<String> {
+    m.fields
+        .iter()
+        .map(|f| f.salesforce.clone())
+        .chain(m.associations.iter().map(|a| a.lookup.clone()))
+        .chain([m.version_field.clone(), "Id".to_owned()])
+        .collect()
 }
 
 pub(super) fn engine_for(

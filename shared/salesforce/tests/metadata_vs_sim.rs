@@ -1,0 +1,202 @@
+//! Metadata API deploys and Tooling API read-backs of the client against the simulator over HTTP.
+
+// Test helpers outside #[test] functions unwrap too: a failure there is a test failure.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use sfhs_core::mapping::parse_yaml;
+use sfhs_core::setup::{self, SetupConfig};
+use sfhs_salesforce::metadata::{DeployOptions, package_zip};
+use sfhs_salesforce::{Client, Config, Credentials, Error, LoginUrl};
+use sfhs_salesforce_sim::{DEFAULT_USERNAME, SeedSize, Sim, SimBuilder};
+
+const INVOICE: &str = "salesforce_object: Invoice__c\nhubspot_object: p1_invoice\nid_property: salesforce_id\nstate: enabled\nfields:\n  - {salesforce: Name, hubspot: name}\n  - {salesforce: Amount__c, hubspot: amount}\nassociations:\n  - {lookup: Account__c, to: companies, find_parent_by: {property: salesforceaccountid}}\n";
+
+async fn sim() -> Sim {
+    SimBuilder::new()
+        .seed_size(SeedSize {
+            accounts: 2,
+            invoices: 2,
+            lines: 2,
+            shipments: 1,
+        })
+        .start()
+        .await
+        .unwrap()
+}
+
+fn client(sim: &Sim) -> Client {
+    Client::new(Config::new(
+        LoginUrl::Custom(sim.base_url().to_owned()),
+        Credentials::ClientCredentials {
+            client_id: sfhs_salesforce_sim::DEFAULT_CLIENT_ID.into(),
+            client_secret: sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET.into(),
+        },
+    ))
+    .unwrap()
+}
+
+fn files(yaml: &str, endpoint: &str) -> Vec<(String, String)> {
+    let m = parse_yaml("invoice.yaml", yaml).unwrap();
+    let cfg = SetupConfig {
+        webhook_url: endpoint.into(),
+        url_secret: Some("top-secret".into()),
+        secret_param: "secret".into(),
+        integration_user: DEFAULT_USERNAME.into(),
+        api_version: "62.0".into(),
+    };
+    setup::package_files(&setup::desired(&[&m], &cfg), "62.0")
+}
+
+const WAIT: Duration = Duration::from_secs(5);
+const POLL: Duration = Duration::from_millis(20);
+
+#[tokio::test]
+async fn a_deploy_is_read_back_exactly_and_a_check_only_deploy_changes_nothing() {
+    let sim = sim().await;
+    let c = client(&sim);
+    let zip = package_zip(&files(INVOICE, "http://127.0.0.1:9/outbound")).unwrap();
+    let r = c
+        .deploy(&zip, &DeployOptions::new(false), WAIT, POLL)
+        .await
+        .unwrap();
+    assert!(r.done && r.success, "{r:?}");
+    assert_eq!(r.status, "Succeeded");
+
+    let live = c.outbound_messages(None).await.unwrap();
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0].object, "Invoice__c");
+    assert_eq!(live[0].name, setup::MESSAGE_NAME);
+    assert_eq!(
+        live[0].fields,
+        ["Id", "Account__c", "Amount__c", "Name", "SystemModstamp"]
+    );
+    assert_eq!(
+        live[0].endpoint_url,
+        "http://127.0.0.1:9/outbound?secret=top-secret"
+    );
+    assert_eq!(live[0].integration_user, DEFAULT_USERNAME);
+    let flows = c.flows(&["sfhs_Invoice_c".to_owned()]).await.unwrap();
+    assert_eq!(flows.len(), 1);
+    assert!(flows[0].active);
+
+    // Validation only: succeeds, nothing changes.
+    let more = INVOICE.replace(
+        "fields:\n",
+        "fields:\n  - {salesforce: Status__c, hubspot: status}\n",
+    );
+    let zip = package_zip(&files(&more, "http://127.0.0.1:9/outbound")).unwrap();
+    let r = c
+        .deploy(&zip, &DeployOptions::new(true), WAIT, POLL)
+        .await
+        .unwrap();
+    assert!(r.success && r.check_only);
+    let again = c.outbound_messages(Some("Invoice__c")).await.unwrap();
+    assert_eq!(again, live, "a check-only deploy changes nothing");
+}
+
+#[tokio::test]
+async fn a_refused_deploy_names_component_line_and_problem_and_applies_nothing() {
+    let sim = sim().await;
+    let c = client(&sim);
+    let bad = INVOICE.replace(
+        "fields:\n",
+        "fields:\n  - {salesforce: Nope__c, hubspot: nope}\n",
+    );
+    let files = files(&bad, "http://127.0.0.1:9/outbound");
+    let workflow = &files[1].1;
+    let line = workflow
+        .lines()
+        .position(|l| l.contains("<fields>Nope__c</fields>"))
+        .unwrap()
+        + 1;
+    let zip = package_zip(&files).unwrap();
+    let err = c
+        .deploy(&zip, &DeployOptions::new(false), WAIT, POLL)
+        .await
+        .unwrap_err();
+    let Error::DeployFailed {
+        status, failures, ..
+    } = &err
+    else {
+        panic!("expected DeployFailed, got {err:?}");
+    };
+    assert_eq!(status, "Failed");
+    let f = failures
+        .iter()
+        .find(|f| f.full_name == "Invoice__c.sfhs_sync")
+        .unwrap();
+    assert_eq!(f.component_type.as_deref(), Some("WorkflowOutboundMessage"));
+    assert_eq!(f.line_number, Some(u32::try_from(line).unwrap()));
+    assert!(f.problem.as_deref().unwrap().contains("Nope__c"), "{f:?}");
+    // The flow's action names a message that was not deployed: refused too.
+    assert!(
+        failures
+            .iter()
+            .any(|f| f.component_type.as_deref() == Some("Flow")),
+        "{failures:?}"
+    );
+    assert!(!err.is_retryable());
+    assert!(c.outbound_messages(None).await.unwrap().is_empty());
+    assert!(sim.handle().deployed_flows().is_empty());
+}
+
+#[tokio::test]
+async fn a_plain_http_endpoint_elsewhere_is_refused() {
+    let sim = sim().await;
+    let c = client(&sim);
+    let zip = package_zip(&files(INVOICE, "http://sfhs.example.com/outbound")).unwrap();
+    let err = c
+        .deploy(&zip, &DeployOptions::new(false), WAIT, POLL)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::DeployFailed { failures, .. }
+            if failures.iter().any(|f| f.problem.as_deref().unwrap_or_default().contains("https"))),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_deploy_that_does_not_finish_times_out_and_applies_nothing() {
+    let sim = sim().await;
+    sim.handle()
+        .update_metadata_knobs(|k| k.never_finish = true);
+    let c = client(&sim);
+    let zip = package_zip(&files(INVOICE, "http://127.0.0.1:9/outbound")).unwrap();
+    let err = c
+        .deploy(
+            &zip,
+            &DeployOptions::new(false),
+            Duration::from_millis(200),
+            POLL,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::DeployTimeout { status, .. } if status == "InProgress"),
+        "{err:?}"
+    );
+    assert!(err.is_retryable());
+    assert!(sim.handle().deployed_outbound_messages().is_empty());
+}
+
+#[tokio::test]
+async fn missing_permissions_are_insufficient_access() {
+    let sim = sim().await;
+    sim.handle().update_metadata_knobs(|k| {
+        k.deny_deploy = true;
+        k.deny_tooling = true;
+    });
+    let c = client(&sim);
+    let zip = package_zip(&files(INVOICE, "http://127.0.0.1:9/outbound")).unwrap();
+    let err = c
+        .deploy(&zip, &DeployOptions::new(false), WAIT, POLL)
+        .await
+        .unwrap_err();
+    assert!(err.is_insufficient_access(), "{err:?}");
+    assert_eq!(err.status(), Some(403));
+    let err = c.outbound_messages(None).await.unwrap_err();
+    assert!(err.is_insufficient_access(), "{err:?}");
+}
