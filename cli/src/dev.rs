@@ -27,7 +27,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use clap::Args as ClapArgs;
 use serde_json::{Value, json};
-use sfhs_core::import::{ImportRunner, ImportStore, MemoryContinuation, RunSettings};
+use sfhs_core::import::run::runner_id;
+use sfhs_core::import::{Holder, ImportRunner, ImportStore, MemoryContinuation, RunSettings};
 use sfhs_core::mapping::store::{CachedMappings, MappingStore, next_version};
 use sfhs_core::mapping::validate::{Source, has_errors, validate_offline};
 use sfhs_core::mapping::{Mapping, parse_yaml};
@@ -41,7 +42,7 @@ use sfhs_hubspot_sim::{HubSpotSim, RunningSim};
 use sfhs_import::handler::Deps;
 use sfhs_import::salesforce::ClientReader;
 use sfhs_local::{LocalQueue, LocalStore};
-use sfhs_salesforce_sim::{OutboundConfig, OutboundTiming, SeedSize, SimBuilder};
+use sfhs_salesforce_sim::{OutboundTiming, SeedSize, SimBuilder};
 use time::OffsetDateTime;
 
 use crate::demo::{EXAMPLE_MAPPINGS, simulated_portal};
@@ -78,9 +79,12 @@ pub struct Args {
     /// Accept and queue only: no worker (messages wait on disk for the next run).
     #[arg(long)]
     no_worker: bool,
-    /// Seconds between delete sweeps (which also resume unfinished imports).
-    #[arg(long, default_value_t = 300)]
+    /// Seconds between delete sweeps (which also resume unfinished imports); 60 as deployed.
+    #[arg(long, default_value_t = 60)]
     sweep_seconds: u64,
+    /// Records per Salesforce page of an import (REST: 200..2000; Bulk pages are 5 times it).
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(200..=2000))]
+    import_page_size: u32,
     #[command(flatten)]
     live: LiveArgs,
 }
@@ -169,11 +173,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             "your org (SFHS_SALESFORCE_LOGIN_URL)".to_owned(),
         ),
         None => {
-            let target = match &args.secret {
-                Some(s) => format!("{webhook_url}?secret={s}"),
-                None => webhook_url.clone(),
-            };
-            let mut builder = SimBuilder::new()
+            let builder = SimBuilder::new()
                 .seed_size(SeedSize {
                     accounts: 10,
                     invoices: args.invoices,
@@ -181,10 +181,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                     shipments: 0,
                 })
                 .outbound_timing(OutboundTiming::scaled(1000.0));
-            for m in &mappings {
-                builder =
-                    builder.outbound(OutboundConfig::all_fields(&m.salesforce_object, &target));
-            }
+            // Its outbound messages and flows are deployed from the mappings below.
             let sim = builder.start().await.context("Salesforce simulator")?;
             org_ids.push(sim.org_id());
             let client = sfhs_salesforce::Client::new(sfhs_salesforce::Config::new(
@@ -279,6 +276,25 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             MappingStore::put(&store, &next_version(current.as_ref(), m, now), expected).await?;
         }
     }
+    if sf_sim.is_some() {
+        // The simulated org is set up as a real one is: `sfhs salesforce apply`'s deploy.
+        let applied: Vec<Mapping> = MappingStore::list(&store)
+            .await?
+            .into_iter()
+            .map(|s| s.mapping)
+            .collect();
+        for line in crate::salesforce::set_up_org(
+            &sf_client,
+            &applied,
+            &webhook_url,
+            args.secret.clone(),
+            &store,
+        )
+        .await?
+        {
+            step(&line);
+        }
+    }
     for m in MappingStore::list(&store).await? {
         step(&format!(
             "mapping {} -> {} v{} ({:?})",
@@ -306,7 +322,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             reader: Arc::new(ClientReader::new(sf_client)),
             publisher: Publisher::new(Arc::new(imports_queue.clone()), PublishPolicy::default()),
             continuation: Arc::new(MemoryContinuation::new()),
-            settings: RunSettings::default(),
+            settings: RunSettings {
+                rest_page_size: args.import_page_size,
+                bulk_page_size: args.import_page_size.saturating_mul(5),
+                ..RunSettings::default()
+            },
         },
         live: Publisher::new(Arc::new(live.clone()), PublishPolicy::default()),
     };
@@ -348,9 +368,18 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             }));
         }
     }
+    // Imports a previous run left unfinished go on at once, from their checkpoints.
+    let resumed = resume_unfinished(&deps).await?;
     if args.import {
         for m in MappingStore::list(&store).await? {
-            start_import(&deps, &m.mapping.salesforce_object).await?;
+            let object = &m.mapping.salesforce_object;
+            if resumed.iter().any(|r| r.eq_ignore_ascii_case(object)) {
+                step(&format!(
+                    "--import: {object} has an unfinished import, resumed instead of starting another"
+                ));
+                continue;
+            }
+            start_import(&deps, object).await?;
         }
     }
     {
@@ -360,7 +389,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             let mut tick = tokio::time::interval(every);
             while !stop.load(Ordering::SeqCst) {
                 tick.tick().await;
-                match sfhs_import::handler::handle(&deps, &json!({"sweep": true}), "dev", None)
+                let owner = runner_id("dev");
+                match sfhs_import::handler::handle(&deps, &json!({"sweep": true}), &owner, None)
                     .await
                 {
                     Ok(r) => tracing::info!(deletes = %r["deletes"], gaps = %r["gaps"], resumed = %r["resumed"], "sweep"),
@@ -401,14 +431,52 @@ async fn start_import(deps: &Deps, object: &str) -> anyhow::Result<Value> {
         "import {} of {}: {} records ({:?})",
         record.id, record.object, record.total, record.method
     ));
-    let (runner, id) = (deps.runner.clone(), record.id.clone());
+    spawn_run(deps, record.id.clone());
+    Ok(serde_json::to_value(&record)?)
+}
+
+/// Runs an import in the background as a runner of this process (`dev-<pid>-<hex>`: its lease
+/// names this process, and a restarted dev knows it is gone).
+fn spawn_run(deps: &Deps, id: String) {
+    let runner = deps.runner.clone();
     tokio::spawn(async move {
-        match runner.run(&id, "dev", None).await {
+        match runner.run(&id, &runner_id("dev"), None).await {
             Ok(outcome) => step(&format!("import {id}: {outcome:?}")),
             Err(e) => step(&format!("import {id} failed: {e}")),
         }
     });
-    Ok(serde_json::to_value(&record)?)
+}
+
+/// At start, the imports a previous run left unfinished: this process holds the store alone
+/// (the store file is locked while open), so a lease still held is a previous `sfhs dev`'s that
+/// was stopped or killed: it is let go, and every unfinished import runs again from its
+/// checkpoint at once. The objects of the resumed imports.
+async fn resume_unfinished(deps: &Deps) -> anyhow::Result<Vec<String>> {
+    let store = &deps.runner.store;
+    let now = OffsetDateTime::now_utc();
+    let mut objects = Vec::new();
+    for record in store.list().await? {
+        let id = record.id.clone();
+        match record.holder(now) {
+            Holder::Finished => continue,
+            Holder::Held { owner, .. } | Holder::Abandoned { owner, .. } => {
+                store
+                    .put(&record.released(None), Some(record.revision))
+                    .await?;
+                step(&format!(
+                    "import {id} of {} ({} of {} enqueued) was held by {owner}, a previous sfhs dev that stopped: resuming it from its checkpoint",
+                    record.object, record.enqueued, record.total
+                ));
+            }
+            Holder::Free { .. } => step(&format!(
+                "import {id} of {} ({} of {} enqueued) waits: resuming it",
+                record.object, record.enqueued, record.total
+            )),
+        }
+        objects.push(record.object.clone());
+        spawn_run(deps, id);
+    }
+    Ok(objects)
 }
 
 /// The worker on one queue: batches of up to 100 (waiting up to a second to fill them), failed

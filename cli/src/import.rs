@@ -1,4 +1,4 @@
-//! `sfhs import ...`: count, start, list, show, cancel imports of existing records; and
+//! `sfhs import ...`: count, start, list, show, resume, cancel imports of existing records; and
 //! `sfhs deletes sweep` (in `deletes.rs`). See `docs/import.md`.
 //!
 //! Exit statuses: 0 done, 1 problems (a failed import, a refused cancel), 2 could not run.
@@ -14,8 +14,10 @@ use serde_json::json;
 use sfhs_core::import::ports::ImportStore;
 use sfhs_core::import::ports::SalesforceReader;
 use sfhs_core::import::progress::{Estimate, Progress, human_duration};
+use sfhs_core::import::run::runner_id;
 use sfhs_core::import::{
-    ImportRecord, ImportRunner, ImportStatus, MemoryContinuation, RunOutcome, RunSettings,
+    Checkpoint, Continuation as _, Holder, ImportRecord, ImportRunner, ImportStatus,
+    MemoryContinuation, RunOutcome, RunSettings,
 };
 use sfhs_core::mapping::store::MappingStore;
 use sfhs_core::queue::{PublishPolicy, Publisher};
@@ -96,6 +98,24 @@ enum Command {
     },
     /// Stop an import; what is on the queue already still syncs.
     Cancel { id: String },
+    /// Resume an import that no live runner holds (pending, handed over, or abandoned by a
+    /// runner that stopped renewing its lease) now: invoke the import function for it, or run
+    /// it in this process with --local. Refused while a live runner holds it.
+    Resume {
+        id: String,
+        /// Run it in this process, onto the import queue (`--queue-url`).
+        #[arg(long)]
+        local: bool,
+        /// The import queue (with --local).
+        #[arg(long, env = "SFHS_IMPORT_QUEUE_URL")]
+        queue_url: Option<String>,
+        /// The import function to invoke (the ImportFunctionName stack output; without --local).
+        #[arg(long, env = "SFHS_IMPORT_FUNCTION")]
+        function: Option<String>,
+        /// Records per Salesforce page (REST: 200..2000), with --local.
+        #[arg(long, env = "SFHS_IMPORT_PAGE_SIZE", default_value_t = 2000)]
+        page_size: u32,
+    },
 }
 
 pub async fn imports_store(common: &Common) -> anyhow::Result<Arc<dyn ImportStore>> {
@@ -235,18 +255,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 );
             }
             if *local {
-                let owner = format!("cli-{}", std::process::id());
-                let mut next = Some(record.id.clone());
-                while let Some(id) = next.take() {
-                    match runner.run(&id, &owner, None).await? {
-                        RunOutcome::HandedOver { .. } => next = continuation.take().pop(),
-                        RunOutcome::Completed { .. } | RunOutcome::Cancelled => {}
-                        RunOutcome::NotRunnable { reason } => bail!(reason),
-                        RunOutcome::Failed { error } => {
-                            eprintln!("sfhs: import {id} failed: {error}");
-                        }
-                    }
-                }
+                run_here(&runner, &continuation, &record.id).await?;
             } else if *wait {
                 // A bar in a terminal; a line per poll otherwise (logs, CI).
                 let bar = (!common.json && std::io::stdout().is_terminal()).then(|| {
@@ -303,8 +312,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 }
             } else if !common.json {
                 println!(
-                    "the import function's next scheduled run (every minute by default) starts it; follow it with `sfhs import show {}`",
-                    record.id
+                    "the import function's next scheduled run (every minute by default) starts it (`sfhs import resume {id}` starts it now); follow it with `sfhs import show {id}`",
+                    id = record.id
                 );
             }
             let record = store.get(&record.id).await?.unwrap_or(record);
@@ -356,12 +365,17 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 None => None,
             };
             if common.json {
-                let progress = Progress::of(&record, OffsetDateTime::now_utc());
+                let now = OffsetDateTime::now_utc();
+                let progress = Progress::of(&record, now);
+                let holder = record.holder(now);
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(
-                        &json!({"import": record, "progress": progress, "errors": errors})
-                    )?
+                    serde_json::to_string_pretty(&json!({
+                        "import": record,
+                        "progress": progress,
+                        "holder": holder,
+                        "errors": errors
+                    }))?
                 );
             } else {
                 print_one(&record, false)?;
@@ -389,6 +403,67 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             Ok(exit_for(&record))
         }
+        Command::Resume {
+            id,
+            local,
+            queue_url,
+            function,
+            page_size,
+        } => {
+            let store = imports_store(common).await?;
+            let record = store
+                .get(id)
+                .await?
+                .with_context(|| format!("no import {id} (see `sfhs import list`)"))?;
+            let now = OffsetDateTime::now_utc();
+            if !record.holder(now).is_claimable() {
+                eprintln!(
+                    "sfhs: import {id} cannot be resumed: {}",
+                    holder_text(&record, now)
+                );
+                print_one(&record, common.json)?;
+                return Ok(ExitCode::from(1));
+            }
+            if *local {
+                let Some(url) = queue_url else {
+                    bail!(
+                        "--local needs the import queue: pass --queue-url or set SFHS_IMPORT_QUEUE_URL"
+                    );
+                };
+                let continuation = Arc::new(MemoryContinuation::new());
+                let runner = ImportRunner {
+                    store: store.clone(),
+                    mappings: mapping_store(common).await?,
+                    reader: Arc::new(reader(common)?),
+                    publisher: sqs_publisher(url).await,
+                    continuation: continuation.clone(),
+                    settings: RunSettings {
+                        rest_page_size: *page_size,
+                        bulk_page_size: page_size.saturating_mul(5),
+                        ..RunSettings::default()
+                    },
+                };
+                run_here(&runner, &continuation, id).await?;
+            } else {
+                let Some(function) = function else {
+                    bail!(
+                        "resuming needs the import function (--function or SFHS_IMPORT_FUNCTION: the ImportFunctionName stack output), or --local with the import queue"
+                    );
+                };
+                sfhs_import::LambdaContinuation::from_env(function.clone())
+                    .await
+                    .continue_import(id)
+                    .await?;
+                if !common.json {
+                    println!(
+                        "import {id} handed to {function}: it resumes from its checkpoint now (`sfhs import show {id}`)"
+                    );
+                }
+            }
+            let record = store.get(id).await?.unwrap_or(record);
+            print_one(&record, common.json)?;
+            Ok(exit_for(&record))
+        }
         Command::Cancel { id } => {
             let store = imports_store(common).await?;
             let record = store
@@ -410,11 +485,98 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Runs an import in this process until it is final, following its hand-overs.
+async fn run_here(
+    runner: &ImportRunner,
+    continuation: &MemoryContinuation,
+    id: &str,
+) -> anyhow::Result<()> {
+    let owner = runner_id("cli");
+    let mut next = Some(id.to_owned());
+    while let Some(id) = next.take() {
+        match runner.run(&id, &owner, None).await? {
+            RunOutcome::HandedOver { .. } => next = continuation.take().pop(),
+            RunOutcome::Completed { .. } | RunOutcome::Cancelled => {}
+            RunOutcome::NotRunnable { reason } => bail!(reason),
+            RunOutcome::Failed { error } => {
+                eprintln!("sfhs: import {id} failed: {error}");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Who holds the import and why it waits, for people.
+pub fn holder_text(r: &ImportRecord, now: OffsetDateTime) -> String {
+    let clock = |t: OffsetDateTime| format!("{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second());
+    let ago = |t: OffsetDateTime| {
+        human_duration(Duration::from_secs(
+            u64::try_from((now - t).whole_seconds()).unwrap_or(0),
+        ))
+    };
+    match r.holder(now) {
+        Holder::Finished => format!("{}: nobody runs it any more", r.status.as_str()),
+        Holder::Held {
+            owner,
+            until,
+            renewed,
+        } => format!(
+            "held by {owner} until {} UTC{}",
+            clock(until),
+            renewed.map_or(String::new(), |t| format!(" (renewed {} ago)", ago(t)))
+        ),
+        Holder::Abandoned { owner, until } => format!(
+            "held by a runner that stopped renewing ({owner}; its lease ran out at {} UTC, {} ago); the next tick takes it over (`sfhs import resume {}` now)",
+            clock(until),
+            ago(until),
+            r.id
+        ),
+        Holder::Free { started: false } => format!(
+            "pending: the next scheduled tick starts it (`sfhs import resume {}` now)",
+            r.id
+        ),
+        Holder::Free { started: true } => format!(
+            "waiting for a runner ({}): the hand-over invocation or the next tick resumes it from its checkpoint (`sfhs import resume {}` now)",
+            if r.last_error.is_some() {
+                "let go after a retryable error"
+            } else {
+                "handed over"
+            },
+            r.id
+        ),
+    }
+}
+
 fn exit_for(record: &ImportRecord) -> ExitCode {
     if record.status == ImportStatus::Failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// Where a resume continues, for people.
+fn checkpoint_text(c: &Checkpoint) -> Option<String> {
+    let key = match c.key() {
+        Some(Some(id)) => format!("after {id} (in Id order)"),
+        Some(None) => "from the first record".to_owned(),
+        None => {
+            "from the first record (a checkpoint of an older version, without a key)".to_owned()
+        }
+    };
+    match c {
+        Checkpoint::Start
+        | Checkpoint::Rest {
+            next_records_url: None,
+            ..
+        } => Some(key),
+        Checkpoint::Rest { .. } => Some(format!(
+            "at the query cursor while Salesforce keeps it, else {key}"
+        )),
+        Checkpoint::Bulk { job_id, .. } => Some(format!(
+            "in Bulk job {job_id} while its results are kept, else in a new job {key}"
+        )),
+        Checkpoint::Done => None,
     }
 }
 
@@ -442,9 +604,12 @@ async fn import_errors(
 fn print_one(r: &ImportRecord, as_json: bool) -> anyhow::Result<()> {
     let progress = Progress::of(r, OffsetDateTime::now_utc());
     if as_json {
+        let holder = r.holder(OffsetDateTime::now_utc());
         println!(
             "{}",
-            serde_json::to_string_pretty(&json!({"import": r, "progress": progress}))?
+            serde_json::to_string_pretty(
+                &json!({"import": r, "progress": progress, "holder": holder})
+            )?
         );
         return Ok(());
     }
@@ -461,6 +626,12 @@ fn print_one(r: &ImportRecord, as_json: bool) -> anyhow::Result<()> {
         r.status.as_str(),
         r.method.as_str()
     );
+    if !r.status.is_final() {
+        println!("runner   {}", holder_text(r, OffsetDateTime::now_utc()));
+        if let Some(line) = checkpoint_text(&r.checkpoint) {
+            println!("resumes  {line}");
+        }
+    }
     println!(
         "progress {} of {} synced or failed ({:.1}%), {} enqueued; synced {}, failed {}",
         progress.done, r.total, progress.percent, r.enqueued, r.synced, r.failed

@@ -104,6 +104,7 @@ async fn count_start_list_show_cancel_and_sweep() {
                 version: 1,
                 updated_at: now,
                 enabled_at: Some(now - time::Duration::minutes(30)),
+                outbound_fields: None,
             },
             None,
         )
@@ -295,6 +296,7 @@ async fn reconcile_finds_missing_stale_and_orphans_and_enqueues_the_repairs() {
                 version: 1,
                 updated_at: now,
                 enabled_at: Some(now),
+                outbound_fields: None,
             },
             None,
         )
@@ -378,4 +380,135 @@ async fn reconcile_finds_missing_stale_and_orphans_and_enqueues_the_repairs() {
         "{}",
         text(&o)
     );
+}
+
+/// Issue 16: `sfhs import show` says who holds an import and why it waits; `sfhs import resume`
+/// refuses an import a live runner holds, and takes over one whose runner stopped renewing,
+/// reading on from the key (the cursor is long gone) onto the queue.
+#[tokio::test(flavor = "multi_thread")]
+async fn show_says_who_holds_an_import_and_resume_takes_over_a_dead_runners() {
+    use sfhs_core::import::{Checkpoint, ImportStore as _};
+
+    let sim = SimBuilder::new()
+        .seed_size(SeedSize {
+            accounts: 10,
+            invoices: 300,
+            lines: 0,
+            shipments: 0,
+        })
+        .start()
+        .await
+        .expect("salesforce sim");
+    let endpoint = &moto().endpoint;
+    let db = dynamodb(endpoint);
+    let q = sqs(endpoint);
+    let e = Env {
+        salesforce: sim.base_url().to_owned(),
+        imports: unique("imports"),
+        mappings: unique("mappings"),
+        import_queue: create_queue(&q, &unique("import")).await,
+        live_queue: create_queue(&q, &unique("live")).await,
+    };
+    create_table(&db, &e.imports).await.expect("imports table");
+    create_table(&db, &e.mappings)
+        .await
+        .expect("mappings table");
+    let now = OffsetDateTime::now_utc();
+    DynamoMappingStore::new(db.clone(), &e.mappings)
+        .put(
+            &StoredMapping {
+                mapping: serde_norway::from_str(INVOICE).expect("mapping"),
+                version: 1,
+                updated_at: now,
+                enabled_at: Some(now),
+                outbound_fields: None,
+            },
+            None,
+        )
+        .await
+        .expect("mapping stored");
+    let store = sfhs_aws::imports::DynamoImportStore::new(db.clone(), &e.imports);
+
+    let o = sfhs(&e, &["import", "start", "Invoice__c", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let id = json(&o)["import"]["id"].as_str().expect("id").to_owned();
+    let o = sfhs(&e, &["import", "show", &id]);
+    assert!(
+        text(&o).contains("pending: the next scheduled tick starts it"),
+        "{}",
+        text(&o)
+    );
+
+    // A live runner holds it: shown, and resume is refused.
+    let pending = store.get(&id).await.expect("get").expect("stored");
+    let now = OffsetDateTime::now_utc();
+    let held = pending
+        .claim("dev-4711-beef", now, now + time::Duration::minutes(1))
+        .expect("claim");
+    store
+        .put(&held, Some(pending.revision))
+        .await
+        .expect("held");
+    let o = sfhs(&e, &["import", "show", &id]);
+    let shown = text(&o);
+    assert!(
+        shown.contains("held by dev-4711-beef until") && shown.contains("(renewed "),
+        "{shown}"
+    );
+    let o = sfhs(&e, &["import", "show", &id, "--json"]);
+    assert_eq!(json(&o)["holder"]["state"], "held", "{}", text(&o));
+    let o = sfhs(&e, &["import", "resume", &id, "--local"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("cannot be resumed: held by dev-4711-beef"),
+        "{}",
+        text(&o)
+    );
+
+    // The runner died after 100 records, its cursor 20 minutes old: its lease ran out.
+    let mut sorted = sim.handle().ids("Invoice__c");
+    sorted.sort();
+    let last = sorted[99].clone();
+    let mut dead = held.advanced(
+        Checkpoint::Rest {
+            ordered: true,
+            last_id: Some(last.clone()),
+            next_records_url: Some("/services/data/v62.0/query/01g5g00000GONE-200".into()),
+            cursor_used: Some(now - time::Duration::minutes(20)),
+        },
+        100,
+    );
+    dead.lease_until = Some(now - time::Duration::seconds(5));
+    store.put(&dead, Some(held.revision)).await.expect("dead");
+    let o = sfhs(&e, &["import", "show", &id]);
+    let shown = text(&o);
+    assert!(
+        shown.contains("held by a runner that stopped renewing (dev-4711-beef")
+            && shown.contains("the next tick takes it over")
+            && shown.contains(&format!("after {last}")),
+        "{shown}"
+    );
+    let o = sfhs(
+        &e,
+        &[
+            "import",
+            "resume",
+            &id,
+            "--local",
+            "--page-size",
+            "200",
+            "--json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v = json(&o);
+    assert_eq!(v["import"]["status"], "completed", "{v:#}");
+    assert_eq!(v["import"]["enqueued"], 300);
+    let queued: HashSet<String> = drain(&q, &e.import_queue)
+        .await
+        .iter()
+        .map(|b| WorkItem::from_json(b).expect("work item").record_id)
+        .collect();
+    let expected: HashSet<String> = sorted[100..].iter().cloned().collect();
+    assert_eq!(queued, expected, "read on after the key, none before it");
 }

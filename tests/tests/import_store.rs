@@ -64,13 +64,23 @@ async fn conditional_transitions_keep_one_runner() {
     assert_eq!(held.status, ImportStatus::Running);
 
     // Checkpoints advance; a cancel in between makes the runner's next write fail.
-    let next = held.advanced(
-        Checkpoint::Rest {
-            next_records_url: "/services/data/v62.0/query/01g-400".into(),
-        },
-        400,
-    );
+    let next = held
+        .advanced(
+            Checkpoint::Rest {
+                ordered: true,
+                last_id: Some("a015g0000000ABCAAA".into()),
+                next_records_url: Some("/services/data/v62.0/query/01g-400".into()),
+                cursor_used: Some(now),
+            },
+            400,
+        )
+        .with_lease(now, now + time::Duration::minutes(1));
     store.put(&next, Some(held.revision)).await.unwrap();
+    // The key and the lease's renewal round-trip through DynamoDB.
+    let stored = store.get(&r.id).await.unwrap().unwrap();
+    assert_eq!(stored.checkpoint, next.checkpoint);
+    assert_eq!(stored.checkpoint.key(), Some(Some("a015g0000000ABCAAA")));
+    assert_eq!(stored.lease_renewed, Some(now));
     let cancelled = next.cancelled(now).unwrap();
     store.put(&cancelled, Some(next.revision)).await.unwrap();
     let late = next.advanced(Checkpoint::Done, 400);

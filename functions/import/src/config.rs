@@ -29,7 +29,9 @@ pub struct ImportConfig {
     /// `SFHS_BULK_THRESHOLD` (default 50,000): Bulk API 2.0 from this many records on.
     pub bulk_threshold: u64,
     /// `SFHS_IMPORT_PAGE_SIZE` (REST, default 2000), `SFHS_IMPORT_BULK_PAGE_SIZE` (default
-    /// 10,000), `SFHS_DEADLINE_MARGIN_SECONDS` (default 60).
+    /// 10,000), `SFHS_DEADLINE_MARGIN_SECONDS` (default 60), `SFHS_IMPORT_LEASE_SECONDS`
+    /// (default 60, 10..600: a dead runner's import is taken over this long after its last
+    /// renewal at most; renewed every third of it).
     pub run: RunSettings,
     pub publish: PublishPolicy,
 }
@@ -42,6 +44,7 @@ impl ImportConfig {
     pub fn from(env: &dyn Env) -> Result<Self, ConfigError> {
         let stack = "set it from the stack's outputs";
         let defaults = RunSettings::default();
+        let lease = Duration::from_secs(number(env, "SFHS_IMPORT_LEASE_SECONDS", 60, 10, 600)?);
         let run = RunSettings {
             rest_page_size: number(env, "SFHS_IMPORT_PAGE_SIZE", 2000, 200, 2000)? as u32,
             bulk_page_size: number(env, "SFHS_IMPORT_BULK_PAGE_SIZE", 10_000, 100, 100_000)? as u32,
@@ -52,6 +55,9 @@ impl ImportConfig {
                 5,
                 600,
             )?),
+            lease,
+            // Three renewals per lease: one lost write does not lose the import.
+            renew_every: lease / 3,
             ..defaults
         };
         Ok(Self {
@@ -153,6 +159,15 @@ mod tests {
         assert_eq!(cfg.bulk_threshold, 50_000);
         assert_eq!(cfg.run.rest_page_size, 2000);
         assert_eq!(cfg.run.deadline_margin, Duration::from_secs(60));
+        assert_eq!(cfg.run.lease, Duration::from_secs(60));
+        assert_eq!(cfg.run.renew_every, Duration::from_secs(20));
+        let mut short = BASE.to_vec();
+        short.push(("SFHS_IMPORT_LEASE_SECONDS", "30"));
+        let cfg = ImportConfig::from(&env(&short)).unwrap();
+        assert_eq!(cfg.run.renew_every, Duration::from_secs(10));
+        let short = [BASE, &[("SFHS_IMPORT_LEASE_SECONDS", "5")]].concat();
+        let err = ImportConfig::from(&env(&short)).unwrap_err();
+        assert_eq!(err.var, "SFHS_IMPORT_LEASE_SECONDS");
         assert_eq!(
             cfg.salesforce_login_url,
             LoginUrl::Custom("http://127.0.0.1:1".into())

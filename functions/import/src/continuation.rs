@@ -1,7 +1,7 @@
 //! The hand-over in Lambda: near its deadline a run checkpoints, lets go of its lease and asks
 //! for a fresh invocation of this same function (`Invoke`, InvocationType `Event`, payload
 //! `{"import_id": "..."}`), which resumes from the checkpoint at once with a fresh 15 minutes.
-//! If that call fails, the scheduled tick (every 5 minutes) still resumes the import.
+//! If that call fails, the scheduled resume tick (every minute) still resumes the import.
 
 use async_trait::async_trait;
 use aws_sdk_lambda::primitives::Blob;
@@ -24,6 +24,12 @@ impl LambdaContinuation {
             client,
             function: function.into(),
         }
+    }
+
+    /// With the AWS configuration of the environment (the CLI: `sfhs import resume`).
+    pub async fn from_env(function: impl Into<String>) -> Self {
+        let aws = sfhs_aws::load_aws_config().await;
+        Self::new(aws_sdk_lambda::Client::new(&aws), function)
     }
 
     pub fn function(&self) -> &str {

@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use serde_json::{Value, json};
-use sfhs_core::import::{ImportRunner, ImportStatus, RunOutcome, sweep};
+use sfhs_core::import::{ImportRunner, RunOutcome, sweep};
 use sfhs_core::queue::Publisher;
 use time::OffsetDateTime;
 
@@ -21,14 +21,17 @@ pub struct Deps {
 pub enum Event {
     /// Run (or resume) one import.
     Import { import_id: String },
-    /// The scheduled tick: sweep deletes, then resume an import left without a runner.
+    /// The scheduled sweep: sweep deletes, then resume an import left without a runner.
     Sweep,
+    /// The scheduled resume tick (every minute): resume an import left without a runner
+    /// (pending, handed over, or whose runner died and stopped renewing its lease).
+    Resume,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
     #[error(
-        "unknown event; expected {{\"import_id\": \"...\"}}, {{\"sweep\": true}} or an EventBridge scheduled event"
+        "unknown event; expected {{\"import_id\": \"...\"}}, {{\"sweep\": true}}, {{\"resume\": true}} or an EventBridge scheduled event"
     )]
     UnknownEvent,
     #[error(transparent)]
@@ -75,6 +78,9 @@ impl Event {
                 import_id: id.trim().to_owned(),
             });
         }
+        if event.get("resume").and_then(Value::as_bool) == Some(true) {
+            return Ok(Self::Resume);
+        }
         let scheduled = event.get("source").and_then(Value::as_str) == Some("aws.events");
         let asked = event.get("sweep").and_then(Value::as_bool) == Some(true);
         if scheduled || asked {
@@ -102,6 +108,27 @@ fn outcome_json(import_id: &str, outcome: &RunOutcome) -> Value {
     }
 }
 
+/// The scheduled continuation: the oldest import that waits for a runner (pending, handed
+/// over, or abandoned by a runner that stopped renewing its lease) is run here, one per tick.
+/// `null` when none waits.
+pub async fn resume_one(
+    deps: &Deps,
+    invocation_id: &str,
+    deadline: Option<Instant>,
+) -> Result<Value, HandlerError> {
+    let now = OffsetDateTime::now_utc();
+    // Newest first in the store: resume the oldest waiting one.
+    for record in deps.runner.store.list().await?.iter().rev() {
+        let holder = record.holder(now);
+        if holder.is_claimable() {
+            tracing::info!(import_id = %record.id, ?holder, "resuming a waiting import");
+            let outcome = deps.runner.run(&record.id, invocation_id, deadline).await?;
+            return Ok(outcome_json(&record.id, &outcome));
+        }
+    }
+    Ok(Value::Null)
+}
+
 /// Handles one event as invocation `invocation_id`, which must end by `deadline`.
 pub async fn handle(
     deps: &Deps,
@@ -114,6 +141,9 @@ pub async fn handle(
             let outcome = deps.runner.run(&import_id, invocation_id, deadline).await?;
             Ok(outcome_json(&import_id, &outcome))
         }
+        Event::Resume => Ok(json!({
+            "resumed": resume_one(deps, invocation_id, deadline).await?,
+        })),
         Event::Sweep => {
             let now = OffsetDateTime::now_utc();
             let report = sweep(
@@ -125,19 +155,7 @@ pub async fn handle(
                 false,
             )
             .await?;
-            // The scheduled continuation: an import whose runner handed over or died (lease
-            // free or run out) is resumed here, one per tick.
-            let mut resumed = Value::Null;
-            for record in deps.runner.store.list().await? {
-                let free = record.lease_until.is_none_or(|until| until <= now);
-                let waiting =
-                    matches!(record.status, ImportStatus::Pending | ImportStatus::Running);
-                if waiting && free {
-                    let outcome = deps.runner.run(&record.id, invocation_id, deadline).await?;
-                    resumed = outcome_json(&record.id, &outcome);
-                    break;
-                }
-            }
+            let resumed = resume_one(deps, invocation_id, deadline).await?;
             Ok(json!({
                 "sweep": report,
                 "deletes": report.deletes(),
@@ -166,6 +184,10 @@ mod tests {
             Event::Sweep
         );
         assert_eq!(Event::parse(&json!({"sweep": true})).unwrap(), Event::Sweep);
+        assert_eq!(
+            Event::parse(&json!({"resume": true})).unwrap(),
+            Event::Resume
+        );
         assert!(Event::parse(&json!({"import_id": " "})).is_err());
         assert!(Event::parse(&json!({})).is_err());
     }

@@ -1,7 +1,8 @@
 //! The import function: imports existing Salesforce records onto the import queue (event
-//! `{"import_id": "..."}`), and on a schedule (`{"source": "aws.events", ...}` or
-//! `{"sweep": true}`) sweeps Salesforce deletes onto the live queue and resumes imports left
-//! without a runner. The logic is `sfhs_core::import`; this crate holds the Salesforce adapter,
+//! `{"import_id": "..."}`); on a schedule (`{"source": "aws.events", ...}` or `{"sweep": true}`)
+//! sweeps Salesforce deletes onto the live queue and resumes an import left without a runner;
+//! every minute (`{"resume": true}`) only resumes one (pending, handed over, or abandoned by a
+//! runner that stopped renewing its lease). The logic is `sfhs_core::import`; this crate holds the Salesforce adapter,
 //! the configuration and the thin handler. See `docs/import.md`.
 
 pub mod config;
@@ -16,7 +17,7 @@ use async_trait::async_trait;
 use sfhs_core::import::ports::{Continuation, ContinuationError};
 
 /// The continuation without a function to invoke: the import is checkpointed with its lease let
-/// go, and the scheduled tick (EventBridge, every 5 minutes) resumes it (see
+/// go, and the scheduled resume tick (EventBridge, every minute) resumes it (see
 /// [`handler::handle`]). In Lambda the function uses [`LambdaContinuation`] instead.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ScheduledContinuation;

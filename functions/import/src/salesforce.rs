@@ -4,7 +4,9 @@ use async_trait::async_trait;
 use futures::TryStreamExt;
 use serde_json::Value;
 use sfhs_core::import::convert::RawRecord;
-use sfhs_core::import::ports::{DeletedWindow, ReadError, RestPage, SalesforceReader};
+use sfhs_core::import::ports::{
+    DeletedWindow, ReadError, ReadErrorKind, RestPage, SalesforceReader,
+};
 use sfhs_salesforce::{BulkOperation, Client, Error, PollPolicy, QueryOptions};
 use time::OffsetDateTime;
 use tokio::sync::OnceCell;
@@ -42,7 +44,24 @@ fn read_error(operation: &'static str, e: Error) -> ReadError {
         operation,
         message: e.to_string(),
         retryable: e.is_retryable(),
+        kind: ReadErrorKind::Other,
         source: Some(Box::new(e)),
+    }
+}
+
+/// A failure to follow a cursor: says whether Salesforce dropped it (the import then reads on
+/// from its key).
+fn cursor_error(operation: &'static str, e: Error) -> ReadError {
+    let kind = if e.is_invalid_query_locator() {
+        ReadErrorKind::CursorExpired
+    } else if operation == "bulk results" && e.is_bulk_job_gone() {
+        ReadErrorKind::JobGone
+    } else {
+        ReadErrorKind::Other
+    };
+    ReadError {
+        kind,
+        ..read_error(operation, e)
     }
 }
 
@@ -72,6 +91,7 @@ impl SalesforceReader for ClientReader {
                         operation: "login",
                         message: "the token response names no org id (no `id` identity URL)".into(),
                         retryable: false,
+                        kind: ReadErrorKind::Other,
                         source: None,
                     })
             })
@@ -107,7 +127,7 @@ impl SalesforceReader for ClientReader {
             .client
             .query_page("", Some(next_records_url), QueryOptions::default())
             .await
-            .map_err(|e| read_error("query page", e))?;
+            .map_err(|e| cursor_error("query page", e))?;
         Ok(RestPage {
             records: page.records,
             next: page.next_records_url,
@@ -138,7 +158,7 @@ impl SalesforceReader for ClientReader {
             .client
             .query_job_results_page(job_id, locator, Some(max_records))
             .await
-            .map_err(|e| read_error("bulk results", e))?;
+            .map_err(|e| cursor_error("bulk results", e))?;
         let records = rows
             .into_iter()
             .map(|row| {

@@ -96,6 +96,7 @@ async fn mappings(enabled_at: OffsetDateTime) -> Arc<MemoryMappingStore> {
                     version: 1,
                     updated_at: enabled_at,
                     enabled_at: Some(enabled_at),
+                    outbound_fields: None,
                 },
                 None,
             )
@@ -566,4 +567,165 @@ async fn handler_runs_imports_and_the_scheduled_tick_sweeps_and_resumes() {
         .await
         .unwrap_err();
     assert!(!err.is_retryable());
+}
+
+/// A queue that hangs once it holds `hang_at` messages: the runner is then inside a page, with
+/// part of it on the queue, when the test kills it.
+#[derive(Debug)]
+struct HangingQueue {
+    inner: Arc<MemoryQueue>,
+    hang_at: usize,
+    hung: tokio::sync::Notify,
+}
+
+#[async_trait]
+impl sfhs_core::queue::WorkQueue for HangingQueue {
+    async fn send_batch(
+        &self,
+        entries: &[sfhs_core::queue::QueueEntry],
+    ) -> Result<Vec<sfhs_core::queue::EntryFailure>, sfhs_core::queue::QueueError> {
+        if self.inner.messages().len() >= self.hang_at {
+            self.hung.notify_one();
+            std::future::pending::<()>().await;
+        }
+        self.inner.send_batch(entries).await
+    }
+}
+
+/// Salesforce's 15 minutes and 7 days, and the one-minute lease, scaled down.
+const CURSOR_LIFE: Duration = Duration::from_millis(800);
+const LEASE: Duration = Duration::from_millis(1000);
+
+/// A Lambda invocation that dies in the middle of a page without letting go (aborted, as when
+/// it is killed at its hard limit or runs out of memory), and a pause longer than Salesforce
+/// keeps the import's cursor: the scheduled resume tick takes the import over once the dead
+/// runner's lease has run out, reads on from the key, and completes it. Every record is on the
+/// queue at least once; only the page in flight twice.
+#[tokio::test]
+async fn a_runner_killed_mid_page_is_resumed_by_the_tick_after_its_cursor_expired() {
+    use serde_json::json;
+    use sfhs_import::{Deps, ScheduledContinuation, handle};
+
+    for (method, threshold) in [(ImportMethod::Rest, 50_000), (ImportMethod::Bulk, 1)] {
+        let sim = SimBuilder::new()
+            .seed_size(SeedSize {
+                accounts: 20,
+                invoices: 3000,
+                lines: 0,
+                shipments: 0,
+            })
+            .query_cursor_idle_timeout(CURSOR_LIFE)
+            .bulk_results_retention(CURSOR_LIFE)
+            .start()
+            .await
+            .expect("simulator starts");
+        let page = 400;
+        let mut s = settings(page);
+        s.lease = LEASE;
+        s.renew_every = LEASE / 4;
+        let mut rig = rig(&sim, Arc::new(MemoryImportStore::new()), s).await;
+        rig.runner.continuation = Arc::new(ScheduledContinuation);
+        let hanging = Arc::new(HangingQueue {
+            inner: rig.queue.clone(),
+            hang_at: 5 * page as usize + 150,
+            hung: tokio::sync::Notify::new(),
+        });
+        let mut dying = rig.runner.clone();
+        dying.publisher = Publisher::new(hanging.clone(), PublishPolicy::default());
+        let record = dying
+            .create(
+                "Invoice__c",
+                Some("Amount__c >= 0 OR Amount__c = null"),
+                threshold,
+                false,
+                OffsetDateTime::now_utc(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(record.method, method);
+        let deadline = std::time::Instant::now() + Duration::from_secs(900);
+        let task = {
+            let deps = Deps {
+                runner: dying,
+                live: Publisher::new(Arc::new(MemoryQueue::new()), PublishPolicy::default()),
+            };
+            let id = record.id.clone();
+            tokio::spawn(async move {
+                handle(&deps, &json!({"import_id": id}), "req-dies", Some(deadline)).await
+            })
+        };
+        tokio::time::timeout(Duration::from_secs(60), hanging.hung.notified())
+            .await
+            .expect("the runner reached the page it dies in");
+        task.abort();
+        let died = std::time::Instant::now();
+        assert!(task.await.is_err(), "killed, not finished");
+        let dead = rig.runner.store.get(&record.id).await.unwrap().unwrap();
+        assert_eq!(dead.status, ImportStatus::Running);
+        assert_eq!(
+            dead.lease_owner.as_deref(),
+            Some("req-dies"),
+            "never let go"
+        );
+        assert_eq!(dead.enqueued, 5 * page as u64, "five pages checkpointed");
+        let on_queue = rig.queue.messages().len();
+        assert!(
+            on_queue > dead.enqueued as usize,
+            "died inside the sixth page"
+        );
+
+        // The pause: longer than Salesforce keeps the cursor (scaled).
+        tokio::time::sleep(CURSOR_LIFE + Duration::from_millis(300)).await;
+        // The resume tick, "every minute" scaled to 100 ms, until one resumes the import.
+        let deps = Deps {
+            runner: rig.runner.clone(),
+            live: Publisher::new(Arc::new(MemoryQueue::new()), PublishPolicy::default()),
+        };
+        let mut ticks = 0;
+        let (resumed_at, out) = loop {
+            ticks += 1;
+            let at = std::time::Instant::now();
+            let out = handle(
+                &deps,
+                &json!({"resume": true}),
+                &format!("req-tick-{ticks}"),
+                Some(deadline),
+            )
+            .await
+            .unwrap();
+            if !out["resumed"].is_null() && out["resumed"]["outcome"] != "not_runnable" {
+                break (at, out);
+            }
+            assert!(
+                died.elapsed() < Duration::from_secs(60),
+                "never resumed: {out}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let death_to_resume = resumed_at - died;
+        println!(
+            "{method:?}: died with {on_queue} on the queue ({} checkpointed); resumed by tick {ticks} {death_to_resume:?} after death (lease {LEASE:?}, cursor life {CURSOR_LIFE:?}, pause {:?})",
+            dead.enqueued,
+            CURSOR_LIFE + Duration::from_millis(300)
+        );
+        assert_eq!(out["resumed"]["outcome"], "completed", "{out}");
+        let done = rig.runner.store.get(&record.id).await.unwrap().unwrap();
+        assert_eq!(done.status, ImportStatus::Completed);
+        assert!(done.last_error.is_none(), "{:?}", done.last_error);
+        let seen = counts(&rig.queue);
+        let ids = sim.handle().ids("Invoice__c");
+        assert_eq!(seen.len(), ids.len(), "every record, none missed");
+        assert!(ids.iter().all(|id| seen.contains_key(id)));
+        let duplicates: usize = seen.values().map(|n| n - 1).sum();
+        assert_eq!(
+            duplicates,
+            on_queue - dead.enqueued as usize,
+            "only what the dead runner enqueued of its last page is there twice"
+        );
+        // Generous: the lease plus the pause plus a few ticks, on a loaded machine.
+        assert!(
+            death_to_resume < Duration::from_secs(30),
+            "{death_to_resume:?}"
+        );
+    }
 }

@@ -48,6 +48,14 @@ pub struct Args {
     /// seconds: 60000). Tests lower it to see changes of the current minute.
     #[arg(long, default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub replication_granularity_ms: u64,
+    /// A REST query cursor (`nextRecordsUrl`) unused this many seconds answers
+    /// `INVALID_QUERY_LOCATOR` (Salesforce: 15 minutes). Tests lower it.
+    #[arg(long, default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..))]
+    pub query_cursor_idle_seconds: u64,
+    /// A finished Bulk API 2.0 query job and its results are gone (404) this many seconds after
+    /// it completed (Salesforce: 7 days). Tests lower it.
+    #[arg(long, default_value_t = 7 * 86_400, value_parser = clap::value_parser!(u64).range(1..))]
+    pub bulk_results_retention_seconds: u64,
     /// Divide outbound retry delays and the 24-hour drop by this factor.
     #[arg(long, default_value_t = 1.0)]
     pub outbound_time_scale: f64,
@@ -72,6 +80,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     }
     builder = builder.knobs(crate::Knobs {
         deleted_granularity: std::time::Duration::from_millis(args.replication_granularity_ms),
+        query_cursor_idle_timeout: std::time::Duration::from_secs(args.query_cursor_idle_seconds),
+        bulk_results_retention: std::time::Duration::from_secs(args.bulk_results_retention_seconds),
         ..crate::Knobs::default()
     });
     for token in &args.refresh_token {
@@ -120,6 +130,8 @@ mod tests {
         assert_eq!(cmd.args.client_id, "sim-client");
         assert_eq!(cmd.args.client_secret, "sim-secret");
         assert!(cmd.args.jwt_public_key.is_none());
+        assert_eq!(cmd.args.query_cursor_idle_seconds, 15 * 60);
+        assert_eq!(cmd.args.bulk_results_retention_seconds, 7 * 86_400);
         let cmd = Cmd::try_parse_from([
             "sim",
             "--addr",
@@ -130,8 +142,14 @@ mod tests {
             "http://127.0.0.1:9000/sfdc",
             "--jwt-public-key",
             "key.pem",
+            "--query-cursor-idle-seconds",
+            "2",
+            "--bulk-results-retention-seconds",
+            "5",
         ])
         .unwrap();
+        assert_eq!(cmd.args.query_cursor_idle_seconds, 2);
+        assert_eq!(cmd.args.bulk_results_retention_seconds, 5);
         assert_eq!(cmd.args.addr.port(), 8089);
         assert_eq!(
             cmd.args.outbound_url.as_deref(),

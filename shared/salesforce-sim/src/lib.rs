@@ -7,6 +7,8 @@
 //! - `/limits`, sObject basic info, updated and deleted records by time window.
 //! - describeGlobal, describe, SOQL subset with REST paging, Bulk API 2.0 query jobs with CSV
 //!   result pages and locators, deleted records, REST create/read/update/delete.
+//! - Query cursors that expire after 15 minutes without use (`INVALID_QUERY_LOCATOR`) and Bulk
+//!   query results kept 7 days (then 404), both configurable ([`Knobs`]) and scaled down in tests.
 //! - `Sforce-Limit-Info` on every API response and an allocation that runs out.
 //! - Outbound messages on create/update, retried until acked, with fault knobs and counters.
 //!
@@ -31,12 +33,14 @@ use tokio::task::JoinHandle;
 pub mod cli;
 mod dates;
 pub mod ids;
+mod metadata;
 mod org;
 pub mod outbound;
 pub mod schema;
 mod server;
 mod soql;
 
+pub use metadata::{DeployedMessage, MetadataKnobs};
 pub use org::{Row, SfError};
 pub use outbound::{OutboundConfig, OutboundCounters, OutboundKnobs, OutboundTiming};
 pub use schema::SeedSize;
@@ -72,6 +76,12 @@ pub struct Knobs {
     /// Deleted- and updated-record windows are truncated to this (Salesforce: one minute,
     /// seconds ignored).
     pub deleted_granularity: Duration,
+    /// A REST query cursor (`nextRecordsUrl`) unused this long is dropped: following it answers
+    /// 400 `INVALID_QUERY_LOCATOR` (Salesforce: 15 minutes of inactivity).
+    pub query_cursor_idle_timeout: Duration,
+    /// A finished Bulk API 2.0 query job and its results are kept this long after the job
+    /// completed; then the job is gone (404 `NOT_FOUND`). Salesforce: 7 days.
+    pub bulk_results_retention: Duration,
 }
 
 impl Default for Knobs {
@@ -85,6 +95,8 @@ impl Default for Knobs {
             deleted_id_limit: 600_000,
             deleted_retention: Duration::from_secs(15 * 86_400),
             deleted_granularity: Duration::from_secs(60),
+            query_cursor_idle_timeout: Duration::from_secs(15 * 60),
+            bulk_results_retention: Duration::from_secs(7 * 86_400),
         }
     }
 }
@@ -154,6 +166,8 @@ pub(crate) struct Shared {
     pub settings: Settings,
     pub outbound: Mutex<outbound::OutboundState>,
     pub outbound_wake: Notify,
+    /// Deployed outbound messages and flows (`metadata.rs`).
+    pub metadata: Mutex<metadata::MetadataState>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -186,6 +200,9 @@ impl Shared {
 
     /// Queues outbound notifications for changed records and wakes the delivery loop.
     pub fn changed(&self, object: &str, id: &str) {
+        if !metadata::triggers(self, object, id) {
+            return;
+        }
         if self.outbound_lock().record_changed(object, id) {
             self.outbound_wake.notify_one();
         }
@@ -301,6 +318,18 @@ impl SimBuilder {
         self
     }
 
+    /// How long an unused REST query cursor lives (default 15 minutes, as Salesforce).
+    pub fn query_cursor_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.knobs.query_cursor_idle_timeout = timeout;
+        self
+    }
+
+    /// How long a finished Bulk query job's results are kept (default 7 days, as Salesforce).
+    pub fn bulk_results_retention(mut self, retention: Duration) -> Self {
+        self.knobs.bulk_results_retention = retention;
+        self
+    }
+
     /// Outbound delivery timing.
     pub fn outbound_timing(mut self, timing: OutboundTiming) -> Self {
         self.timing = timing;
@@ -386,6 +415,7 @@ impl SimBuilder {
             },
             outbound: Mutex::new(outbound_state),
             outbound_wake: Notify::new(),
+            metadata: Mutex::new(metadata::MetadataState::default()),
         });
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let app = server::router(shared.clone());
@@ -634,6 +664,28 @@ impl SimHandle {
         for (_, extra) in self.shared.auth_lock().tokens.values_mut() {
             *extra += by;
         }
+    }
+
+    /// Makes every open REST query cursor `by` more idle, as if that much time had passed
+    /// (cursors idle past `Knobs::query_cursor_idle_timeout` then answer
+    /// `INVALID_QUERY_LOCATOR`).
+    pub fn age_query_cursors(&self, by: Duration) {
+        for cursor in self.shared.org_lock().cursors.values_mut() {
+            cursor.idle_extra += by;
+        }
+    }
+
+    /// Makes every Bulk query job `by` older, as if that much time had passed (finished jobs past
+    /// `Knobs::bulk_results_retention` are then gone: 404 `NOT_FOUND`).
+    pub fn age_bulk_jobs(&self, by: Duration) {
+        for job in self.shared.org_lock().jobs.values_mut() {
+            job.age_extra += by;
+        }
+    }
+
+    /// Open REST query cursors (expired ones included until they are next looked at).
+    pub fn open_query_cursors(&self) -> usize {
+        self.shared.org_lock().cursors.len()
     }
 
     /// Number of access tokens issued since start.

@@ -71,6 +71,17 @@ pub struct Cursor {
     pub rows: Vec<Value>,
     pub batch: usize,
     pub version: String,
+    /// When the cursor was last used (opened or followed).
+    pub last_used: std::time::Instant,
+    /// Added idleness (`SimHandle::age_query_cursors`).
+    pub idle_extra: std::time::Duration,
+}
+
+impl Cursor {
+    /// How long the cursor has not been used.
+    pub fn idle(&self) -> std::time::Duration {
+        self.last_used.elapsed() + self.idle_extra
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,6 +115,18 @@ pub struct Job {
     pub modstamp: OffsetDateTime,
     pub polls: u32,
     pub rows: Vec<Vec<Option<String>>>,
+    /// When the job reached a final state (`JobComplete`, `Aborted`): its retention starts.
+    pub finished_at: Option<std::time::Instant>,
+    /// Added age (`SimHandle::age_bulk_jobs`).
+    pub age_extra: std::time::Duration,
+}
+
+impl Job {
+    /// Whether a finished job is past `retention` (Salesforce then answers 404 for it).
+    pub fn expired(&self, retention: std::time::Duration) -> bool {
+        self.finished_at
+            .is_some_and(|at| at.elapsed() + self.age_extra > retention)
+    }
 }
 
 /// The org.
@@ -531,6 +554,11 @@ impl Org {
     /// Drops recycle-bin entries deleted before `horizon`.
     pub fn purge_deleted(&mut self, horizon: OffsetDateTime) {
         self.recycle.retain(|d| d.at >= horizon);
+    }
+
+    /// Drops the finished Bulk jobs older than `retention` (their results are gone).
+    pub fn purge_expired_jobs(&mut self, retention: std::time::Duration) {
+        self.jobs.retain(|_, job| !job.expired(retention));
     }
 
     /// Parses a SOQL query against this org.

@@ -98,6 +98,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             "/services/data/{v}/jobs/query/{id}/results",
             get(job_results),
         )
+        .merge(crate::metadata::routes())
         .route_layer(middleware::from_fn_with_state(shared.clone(), api_gate));
     Router::new()
         .route("/services/oauth2/token", post(token))
@@ -910,6 +911,9 @@ fn run_query(
             "A query string has to be specified",
         ));
     };
+    // Locators are unique across simulator runs, as Salesforce's are: a checkpointed one from
+    // an earlier run never names another query's cursor.
+    let salt = random_hex(&shared);
     let mut org = shared.org_lock();
     let q = match org.parse(&text) {
         Ok(q) => q,
@@ -931,7 +935,10 @@ fn run_query(
     if total <= batch {
         return json_response(200, &page(&rows, 0, batch, total, None));
     }
-    let locator = org.new_id("01g");
+    // (The record id sequence moves on as it did when locators were sequential.)
+    let _ = org.new_id("01g");
+    let random = u64::from_str_radix(&salt[..16], 16).unwrap_or_default();
+    let locator = crate::ids::make("01g", random % 62u64.pow(10));
     let endpoint = if include_deleted { "queryAll" } else { "query" };
     let next = format!("/services/data/v{v}/{endpoint}/{locator}-{batch}");
     let body = page(&rows, 0, batch, total, Some(next));
@@ -944,6 +951,8 @@ fn run_query(
             rows,
             batch,
             version: v,
+            last_used: std::time::Instant::now(),
+            idle_extra: std::time::Duration::ZERO,
         },
     );
     json_response(200, &body)
@@ -964,13 +973,21 @@ async fn query_more(State(shared): S, Path((v, locator)): Path<(String, String)>
     let Ok(offset) = offset.parse::<usize>() else {
         return invalid();
     };
+    let idle_timeout = shared.knobs().query_cursor_idle_timeout;
     let mut org = shared.org_lock();
-    let Some(cursor) = org.cursors.get(id) else {
+    let Some(cursor) = org.cursors.get_mut(id) else {
         return invalid();
     };
+    // Salesforce drops a cursor after 15 minutes of inactivity.
+    if cursor.idle() > idle_timeout {
+        org.cursors.shift_remove(id);
+        return invalid();
+    }
     if offset > cursor.rows.len() || cursor.version != v {
         return invalid();
     }
+    cursor.last_used = std::time::Instant::now();
+    cursor.idle_extra = std::time::Duration::ZERO;
     let total = cursor.rows.len();
     let end = offset + cursor.batch;
     let endpoint = "query";
@@ -1062,6 +1079,8 @@ async fn create_job(State(shared): S, Path(v): Path<String>, body: Bytes) -> Res
         modstamp: now,
         polls: 0,
         rows: Vec::new(),
+        finished_at: None,
+        age_extra: std::time::Duration::ZERO,
     };
     let body = job_json(&job, &org, false);
     org.jobs.insert(id, job);
@@ -1097,8 +1116,10 @@ fn version_mismatch(job: &Job, v: &str) -> Option<Response> {
 
 async fn job_info(State(shared): S, Path((v, id)): Path<(String, String)>) -> Response {
     let v = version(&v);
-    let polls_needed = shared.knobs().bulk_polls_until_complete;
+    let knobs = shared.knobs();
+    let polls_needed = knobs.bulk_polls_until_complete;
     let mut org = shared.org_lock();
+    org.purge_expired_jobs(knobs.bulk_results_retention);
     let Some(mut job) = org.jobs.shift_remove(&id) else {
         return error_response(&SfError::new(
             404,
@@ -1134,6 +1155,7 @@ async fn job_info(State(shared): S, Path((v, id)): Path<(String, String)>) -> Re
                 .collect();
             job.rows = rows;
             job.state = JobState::JobComplete;
+            job.finished_at = Some(std::time::Instant::now());
         } else {
             job.state = JobState::InProgress;
         }
@@ -1150,6 +1172,7 @@ async fn abort_job(
     body: Bytes,
 ) -> Response {
     let v = version(&v);
+    let retention = shared.knobs().bulk_results_retention;
     let wants_abort = serde_json::from_slice::<Value>(&body)
         .ok()
         .and_then(|b| {
@@ -1159,6 +1182,7 @@ async fn abort_job(
         })
         .unwrap_or(false);
     let mut org = shared.org_lock();
+    org.purge_expired_jobs(retention);
     let Some(mut job) = org.jobs.shift_remove(&id) else {
         return error_response(&SfError::new(
             404,
@@ -1182,6 +1206,7 @@ async fn abort_job(
         ))
     } else {
         job.state = JobState::Aborted;
+        job.finished_at = Some(std::time::Instant::now());
         job.modstamp = dates::millis(Shared::now());
         json_response(200, &job_json(&job, &org, false))
     };
@@ -1190,7 +1215,10 @@ async fn abort_job(
 }
 
 async fn delete_job(State(shared): S, Path((_v, id)): Path<(String, String)>) -> Response {
-    match shared.org_lock().jobs.shift_remove(&id) {
+    let retention = shared.knobs().bulk_results_retention;
+    let mut org = shared.org_lock();
+    org.purge_expired_jobs(retention);
+    match org.jobs.shift_remove(&id) {
         Some(_) => StatusCode::NO_CONTENT.into_response(),
         None => error_response(&SfError::new(
             404,
@@ -1224,8 +1252,11 @@ async fn job_results(
     Query(params): Query<ResultParams>,
 ) -> Response {
     let v = version(&v);
-    let default_max = shared.knobs().bulk_default_max_records;
-    let org = shared.org_lock();
+    let knobs = shared.knobs();
+    let default_max = knobs.bulk_default_max_records;
+    let mut org = shared.org_lock();
+    // Results are kept 7 days after the job completed; then the job is gone.
+    org.purge_expired_jobs(knobs.bulk_results_retention);
     let Some(job) = org.jobs.get(&id) else {
         return error_response(&SfError::new(
             404,

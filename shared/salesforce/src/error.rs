@@ -112,6 +112,33 @@ pub enum Error {
         /// How long the client polled.
         waited: Duration,
     },
+    /// A Metadata API deploy ended without deploying (`Failed`, `Canceled`): nothing of it is
+    /// in the org. `failures` name the component, the line and the problem.
+    #[error("deploy {id} ended {status}: {}", deploy_summary(message.as_deref(), failures))]
+    DeployFailed {
+        /// The deploy request id (`0Af...`).
+        id: String,
+        /// The final status.
+        status: String,
+        /// Salesforce's `errorMessage`, when the deploy failed as a whole.
+        message: Option<String>,
+        /// The components Salesforce refused.
+        failures: Vec<crate::metadata::ComponentFailure>,
+    },
+    /// A Metadata API deploy did not finish within the polling timeout. It may still finish:
+    /// read its status with its id.
+    #[error("deploy {id} not finished after {waited:?} (last status {status})")]
+    DeployTimeout {
+        /// The deploy request id.
+        id: String,
+        /// The last status seen.
+        status: String,
+        /// How long the client polled.
+        waited: Duration,
+    },
+    /// The deploy package could not be built.
+    #[error("cannot build the deploy package: {0}")]
+    Package(String),
     /// A date-time from Salesforce could not be parsed.
     #[error("invalid Salesforce date-time {value:?}")]
     DateTime {
@@ -121,6 +148,16 @@ pub enum Error {
         #[source]
         source: time::error::Parse,
     },
+}
+
+fn deploy_summary(message: Option<&str>, failures: &[crate::metadata::ComponentFailure]) -> String {
+    let mut parts: Vec<String> = message.map(str::to_owned).into_iter().collect();
+    parts.extend(failures.iter().map(ToString::to_string));
+    if parts.is_empty() {
+        "no reason given".to_owned()
+    } else {
+        parts.join("; ")
+    }
 }
 
 fn summary(errors: &[ApiError]) -> String {
@@ -163,10 +200,44 @@ impl Error {
         }
     }
 
+    /// A REST query cursor (`nextRecordsUrl`) Salesforce no longer has: it drops one after 15
+    /// minutes of inactivity, or when the user opens an 11th. Running the query again helps.
+    pub fn is_invalid_query_locator(&self) -> bool {
+        matches!(self, Error::Api { errors, .. }
+            if errors.iter().any(|e| e.error_code == "INVALID_QUERY_LOCATOR"))
+    }
+
+    /// A Bulk API 2.0 query job whose results cannot be read any more: gone (404; results are
+    /// kept 7 days), or stopped (`INVALIDJOB`, `INVALIDJOBSTATE`, `INVALID_JOB`). Creating the
+    /// job again helps.
+    pub fn is_bulk_job_gone(&self) -> bool {
+        match self {
+            Error::Api { status: 404, .. } => true,
+            Error::Api { errors, .. } => errors.iter().any(|e| {
+                matches!(
+                    e.error_code.as_str(),
+                    "INVALIDJOB" | "INVALID_JOB" | "INVALIDJOBSTATE" | "INVALID_JOB_STATE"
+                )
+            }),
+            _ => false,
+        }
+    }
+
+    /// The user lacks a permission the call needs (`INSUFFICIENT_ACCESS`, e.g. "Modify
+    /// Metadata Through Metadata API Functions" for a deploy, "View Setup" for the Tooling API).
+    pub fn is_insufficient_access(&self) -> bool {
+        matches!(self, Error::Api { errors, .. }
+            if errors.iter().any(|e| e.error_code.starts_with("INSUFFICIENT_ACCESS")))
+    }
+
     /// Whether the same call can succeed if tried again later (without changing anything).
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Transport { .. } | Error::BulkJobTimeout { .. } => true,
+            // Polling again (or deploying again once it finished) can help; a refused deploy
+            // needs a change first.
+            Error::DeployTimeout { .. } => true,
+            Error::DeployFailed { .. } | Error::Package(_) => false,
             Error::Api { status, errors } => {
                 *status >= 500
                     || *status == 429

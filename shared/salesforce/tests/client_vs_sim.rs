@@ -747,3 +747,61 @@ async fn the_token_endpoint_checks_jwt_claims() {
         assert!(body["error_description"].is_string());
     }
 }
+
+/// An import checkpoints Salesforce's cursors; the client says when one is gone so that the
+/// import can fall back to its key: an idle REST cursor (15 minutes) and a Bulk job past its
+/// results' 7 days.
+#[tokio::test]
+async fn expired_query_cursors_and_gone_bulk_jobs_are_recognised() {
+    let sim = sim_with(small(), Knobs::default()).await;
+    let client = cc_client(&sim);
+    let options = QueryOptions {
+        batch_size: Some(200),
+        include_deleted: false,
+    };
+    let first = client
+        .query_page("SELECT Id FROM Invoice_Line__c ORDER BY Id", None, options)
+        .await
+        .unwrap();
+    let next = first.next_records_url.unwrap();
+    sim.age_query_cursors(Duration::from_secs(16 * 60));
+    let err = client
+        .query_page("", Some(&next), QueryOptions::default())
+        .await
+        .unwrap_err();
+    assert!(err.is_invalid_query_locator(), "{err:?}");
+    assert!(!err.is_retryable(), "the same call never succeeds again");
+    assert!(!err.is_bulk_job_gone());
+
+    let policy = PollPolicy {
+        initial: Duration::from_millis(5),
+        max: Duration::from_millis(20),
+        timeout: Duration::from_secs(10),
+    };
+    let job = client
+        .create_query_job("SELECT Id FROM Invoice__c", BulkOperation::Query)
+        .await
+        .unwrap();
+    client.wait_for_query_job(&job.id, policy).await.unwrap();
+    let (rows, locator) = client
+        .query_job_results_page(&job.id, None, Some(100))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 100);
+    sim.age_bulk_jobs(Duration::from_secs(6 * 86_400));
+    assert!(
+        client
+            .query_job_results_page(&job.id, locator.as_deref(), Some(100))
+            .await
+            .is_ok(),
+        "kept 7 days"
+    );
+    sim.age_bulk_jobs(Duration::from_secs(2 * 86_400));
+    let err = client
+        .query_job_results_page(&job.id, locator.as_deref(), Some(100))
+        .await
+        .unwrap_err();
+    assert!(err.is_bulk_job_gone(), "{err:?}");
+    assert_eq!(err.status(), Some(404));
+    assert!(!err.is_invalid_query_locator());
+}

@@ -19,8 +19,15 @@ pub enum ConvertError {
 }
 
 /// The SOQL of an import: `Id`, the version field, every mapped field and every association
-/// lookup, each once, in that order.
+/// lookup, each once, in that order; the import's filter; in `Id` order, so that the last Id on
+/// the queue is a checkpoint that never expires (see [`import_soql_after`]).
 pub fn import_soql(mapping: &Mapping, filter: Option<&str>) -> String {
+    import_soql_after(mapping, filter, None)
+}
+
+/// [`import_soql`] from the record after `after` on: `WHERE Id > 'after' AND (filter) ORDER BY
+/// Id`. The filter is kept whole in parentheses, so that an `OR` in it cannot escape the key.
+pub fn import_soql_after(mapping: &Mapping, filter: Option<&str>, after: Option<&str>) -> String {
     let mut fields: Vec<&str> = vec!["Id", mapping.version_field.as_str()];
     let mapped = mapping.fields.iter().map(|f| f.salesforce.as_str());
     let lookups = mapping.associations.iter().map(|a| a.lookup.as_str());
@@ -34,11 +41,25 @@ pub fn import_soql(mapping: &Mapping, filter: Option<&str>) -> String {
         fields.join(", "),
         mapping.salesforce_object
     );
-    if let Some(cond) = filter.map(str::trim).filter(|c| !c.is_empty()) {
-        soql.push_str(" WHERE ");
-        soql.push_str(cond);
+    let filter = filter.map(str::trim).filter(|c| !c.is_empty());
+    match (after, filter) {
+        (Some(id), Some(cond)) => {
+            soql.push_str(&format!(" WHERE Id > '{}' AND ({cond})", soql_string(id)));
+        }
+        (Some(id), None) => soql.push_str(&format!(" WHERE Id > '{}'", soql_string(id))),
+        (None, Some(cond)) => {
+            soql.push_str(" WHERE ");
+            soql.push_str(cond);
+        }
+        (None, None) => {}
     }
+    soql.push_str(" ORDER BY Id");
     soql
+}
+
+/// A value inside a SOQL string literal (`\` and `'` escaped).
+fn soql_string(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('\'', "\\'")
 }
 
 /// The field values as an outbound message would carry them: strings as they are, numbers in
@@ -199,11 +220,24 @@ associations:
         .unwrap();
         assert_eq!(
             import_soql(&mapping, Some(" Status__c = 'Paid' ")),
-            "SELECT Id, SystemModstamp, Name, Account__c FROM Invoice__c WHERE Status__c = 'Paid'"
+            "SELECT Id, SystemModstamp, Name, Account__c FROM Invoice__c WHERE Status__c = 'Paid' ORDER BY Id"
         );
         assert_eq!(
             import_soql(&mapping, None),
-            "SELECT Id, SystemModstamp, Name, Account__c FROM Invoice__c"
+            "SELECT Id, SystemModstamp, Name, Account__c FROM Invoice__c ORDER BY Id"
+        );
+        // Resumed after a key: the filter kept whole, AND-ed in parentheses.
+        assert_eq!(
+            import_soql_after(
+                &mapping,
+                Some("Status__c = 'Paid' OR Amount__c > 5"),
+                Some("a015g0000000ABC")
+            ),
+            "SELECT Id, SystemModstamp, Name, Account__c FROM Invoice__c WHERE Id > 'a015g0000000ABC' AND (Status__c = 'Paid' OR Amount__c > 5) ORDER BY Id"
+        );
+        assert_eq!(
+            import_soql_after(&mapping, None, Some("x'y")),
+            "SELECT Id, SystemModstamp, Name, Account__c FROM Invoice__c WHERE Id > 'x\\'y' ORDER BY Id"
         );
     }
 }

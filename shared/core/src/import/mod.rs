@@ -16,10 +16,12 @@ pub mod reconcile;
 pub mod run;
 pub mod sweep;
 
-pub use model::{Checkpoint, ImportMethod, ImportRecord, ImportStatus, SweepGap, SweepState};
+pub use model::{
+    Checkpoint, Holder, ImportMethod, ImportRecord, ImportStatus, SweepGap, SweepState,
+};
 pub use ports::{
     Continuation, ImportProgress, ImportStore, ImportStoreError, MemoryContinuation,
-    MemoryImportStore, ReadError, RestPage, SalesforceReader,
+    MemoryImportStore, ReadError, ReadErrorKind, RestPage, SalesforceReader,
 };
 pub use reconcile::{ReconcileError, ReconcileReport, Reconciler};
 pub use run::{ImportRunner, RunOutcome, RunSettings};

@@ -84,22 +84,90 @@ impl ImportMethod {
 }
 
 /// Where reading resumes: every page before it is on the queue.
+///
+/// The checkpoint that does not expire is the **key**: an import reads in `Id` order (`ORDER BY
+/// Id`), so `last_id` says that every record up to it is on the queue, and a resume after any
+/// pause continues with `Id > last_id` (the import's own filter kept). Salesforce's cursors (the
+/// REST `nextRecordsUrl`, a Bulk job's results) are kept too, as an optimisation while they live:
+/// Salesforce drops an idle REST cursor after 15 minutes and Bulk results after 7 days.
+///
+/// `ordered` is `false` for checkpoints written before imports read in Id order (they are still
+/// read): their `last_id` is unknown, and a resume whose cursor is gone starts again from the
+/// first record (re-sending is harmless: upserts are idempotent).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Checkpoint {
     /// Nothing read yet.
     #[default]
     Start,
-    /// REST: the next page's `nextRecordsUrl`.
-    Rest { next_records_url: String },
-    /// Bulk: the job, and the locator of the next page (`None`: the first page).
+    /// REST query.
+    Rest {
+        /// Records are read in Id order, so `last_id` is a key to resume from.
+        #[serde(default)]
+        ordered: bool,
+        /// The Id of the last record on the queue.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_id: Option<String>,
+        /// The next page's `nextRecordsUrl`, while Salesforce keeps the cursor.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next_records_url: Option<String>,
+        /// When the cursor was last used (Salesforce drops it 15 minutes after that).
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            with = "time::serde::rfc3339::option"
+        )]
+        cursor_used: Option<OffsetDateTime>,
+    },
+    /// Bulk API 2.0: the job, and the locator of the next page (`None`: the first page).
     Bulk {
         job_id: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         locator: Option<String>,
+        /// The job reads in Id order, so `last_id` is a key to resume from.
+        #[serde(default)]
+        ordered: bool,
+        /// The Id of the last record on the queue (`None`: none yet of this job's key range).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_id: Option<String>,
     },
     /// Every page read.
     Done,
+}
+
+impl Checkpoint {
+    /// The key a resume whose cursor is gone continues after: `Some(None)` from the first
+    /// record, `Some(Some(id))` after `id`; `None` when the key is unknown (an unordered
+    /// checkpoint: start again).
+    pub fn key(&self) -> Option<Option<&str>> {
+        match self {
+            Self::Start => Some(None),
+            Self::Rest {
+                ordered, last_id, ..
+            }
+            | Self::Bulk {
+                ordered, last_id, ..
+            } => ordered.then_some(last_id.as_deref()),
+            Self::Done => None,
+        }
+    }
+}
+
+/// Where a page leaves the key: the last Id of a page read in Id order after `previous`.
+/// `None` when the page breaks the order (an id not above the one before it): the key cannot
+/// be trusted from then on.
+pub fn key_after<'a>(
+    previous: Option<&'a str>,
+    ids: impl IntoIterator<Item = &'a str>,
+) -> Option<Option<&'a str>> {
+    let mut last = previous;
+    for id in ids {
+        if last.is_some_and(|l| id <= l) {
+            return None;
+        }
+        last = Some(id);
+    }
+    Some(last)
 }
 
 /// One import, as stored in the imports table.
@@ -142,9 +210,49 @@ pub struct ImportRecord {
     pub lease_owner: Option<String>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub lease_until: Option<OffsetDateTime>,
+    /// When the holder last renewed its lease (a live runner renews it well before it runs out).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub lease_renewed: Option<OffsetDateTime>,
     /// Increases by one on every write by the import run or the CLI (not by the worker's
     /// counters): the optimistic-concurrency token.
     pub revision: u64,
+}
+
+/// Who holds an import, as `sfhs import show` and the scheduled tick see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Holder {
+    /// `completed`, `failed` or `cancelled`: nobody runs it any more.
+    Finished,
+    /// A runner holds it and renews its lease while it works.
+    Held {
+        owner: String,
+        #[serde(with = "time::serde::rfc3339")]
+        until: OffsetDateTime,
+        #[serde(with = "time::serde::rfc3339::option")]
+        renewed: Option<OffsetDateTime>,
+    },
+    /// The holder stopped renewing and its lease ran out (it died, or lost its connection): the
+    /// next scheduled tick, `sfhs import resume` or `sfhs dev` takes it over.
+    Abandoned {
+        owner: String,
+        #[serde(with = "time::serde::rfc3339")]
+        until: OffsetDateTime,
+    },
+    /// Nobody holds it: `pending` (not started yet), or `running` and let go (handed over to a
+    /// fresh invocation, or after a retryable error); a runner may take it at once.
+    Free { started: bool },
+}
+
+impl Holder {
+    /// A runner may claim the import now.
+    pub fn is_claimable(&self) -> bool {
+        matches!(self, Self::Abandoned { .. } | Self::Free { .. })
+    }
 }
 
 /// Why a transition is refused.
@@ -195,7 +303,29 @@ impl ImportRecord {
             last_error: None,
             lease_owner: None,
             lease_until: None,
+            lease_renewed: None,
             revision: 0,
+        }
+    }
+
+    /// Who holds the import at `now`.
+    pub fn holder(&self, now: OffsetDateTime) -> Holder {
+        if self.status.is_final() {
+            return Holder::Finished;
+        }
+        match (&self.lease_owner, self.lease_until) {
+            (Some(owner), Some(until)) if until > now => Holder::Held {
+                owner: owner.clone(),
+                until,
+                renewed: self.lease_renewed,
+            },
+            (Some(owner), Some(until)) => Holder::Abandoned {
+                owner: owner.clone(),
+                until,
+            },
+            _ => Holder::Free {
+                started: self.started.is_some(),
+            },
         }
     }
 
@@ -225,8 +355,27 @@ impl ImportRecord {
         next.started = next.started.or(Some(now));
         next.lease_owner = Some(owner.to_owned());
         next.lease_until = Some(until);
+        next.lease_renewed = Some(now);
         next.revision += 1;
         Ok(next)
+    }
+
+    /// The holder's lease, renewed at `now` until `until` (a write of its own: the revision
+    /// changes, so a cancel or a takeover meanwhile makes it fail).
+    pub fn renewed(&self, now: OffsetDateTime, until: OffsetDateTime) -> Self {
+        let mut next = self.clone().with_lease(now, until);
+        next.revision += 1;
+        next
+    }
+
+    /// The same record with the lease extended (no revision change: combine it with a
+    /// transition, e.g. `advanced(..).with_lease(..)`).
+    pub fn with_lease(mut self, now: OffsetDateTime, until: OffsetDateTime) -> Self {
+        if self.lease_owner.is_some() {
+            self.lease_until = Some(until);
+            self.lease_renewed = Some(now);
+        }
+        self
     }
 
     /// After a page is on the queue: the new checkpoint and count.
@@ -243,6 +392,7 @@ impl ImportRecord {
         let mut next = self.clone();
         next.lease_owner = None;
         next.lease_until = None;
+        next.lease_renewed = None;
         if error.is_some() {
             next.last_error = error;
         }
@@ -377,7 +527,10 @@ mod tests {
         assert!(released.claim("c", now, until).is_ok());
         let adv = b.advanced(
             Checkpoint::Rest {
-                next_records_url: "/next".into(),
+                ordered: true,
+                last_id: Some("a01".into()),
+                next_records_url: Some("/next".into()),
+                cursor_used: Some(now),
             },
             200,
         );
@@ -404,6 +557,8 @@ mod tests {
             Checkpoint::Bulk {
                 job_id: "750x".into(),
                 locator: Some("abc".into()),
+                ordered: true,
+                last_id: Some("a01".into()),
             },
             5,
         );
@@ -412,5 +567,104 @@ mod tests {
         for s in ["pending", "running", "completed", "failed", "cancelled"] {
             assert_eq!(ImportStatus::parse(s).unwrap().as_str(), s);
         }
+    }
+
+    #[test]
+    fn checkpoints_written_before_the_key_are_still_read() {
+        // Stored by the previous version: a REST locator, a Bulk job and locator.
+        let rest: Checkpoint = serde_json::from_str(
+            r#"{"kind":"rest","next_records_url":"/services/data/v62.0/query/01g-2000"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            rest,
+            Checkpoint::Rest {
+                ordered: false,
+                last_id: None,
+                next_records_url: Some("/services/data/v62.0/query/01g-2000".into()),
+                cursor_used: None,
+            }
+        );
+        assert_eq!(rest.key(), None, "unordered: its key is unknown");
+        let bulk: Checkpoint =
+            serde_json::from_str(r#"{"kind":"bulk","job_id":"750x","locator":"MTA"}"#).unwrap();
+        assert!(matches!(
+            bulk,
+            Checkpoint::Bulk {
+                ordered: false,
+                last_id: None,
+                ..
+            }
+        ));
+        assert_eq!(Checkpoint::Start.key(), Some(None));
+        let keyed = Checkpoint::Bulk {
+            job_id: "750y".into(),
+            locator: None,
+            ordered: true,
+            last_id: Some("a01x".into()),
+        };
+        assert_eq!(keyed.key(), Some(Some("a01x")));
+        let json = serde_json::to_string(&keyed).unwrap();
+        assert_eq!(serde_json::from_str::<Checkpoint>(&json).unwrap(), keyed);
+        // A record stored without `lease_renewed` reads too.
+        let mut v = serde_json::to_value(record()).unwrap();
+        v.as_object_mut().unwrap().remove("lease_renewed");
+        assert_eq!(serde_json::from_value::<ImportRecord>(v).unwrap(), record());
+    }
+
+    #[test]
+    fn the_key_follows_id_order_and_distrusts_a_break() {
+        assert_eq!(key_after(None, ["a1", "a2", "b0"]), Some(Some("b0")));
+        assert_eq!(key_after(Some("a0"), ["a1"]), Some(Some("a1")));
+        assert_eq!(
+            key_after(Some("a5"), []),
+            Some(Some("a5")),
+            "an empty page keeps it"
+        );
+        assert_eq!(key_after(Some("a5"), ["a5"]), None, "not above the key");
+        assert_eq!(key_after(None, ["a2", "a1"]), None, "out of order");
+        // Byte order: upper case before lower case, as Salesforce orders ids.
+        assert_eq!(key_after(None, ["a01Z", "a01a"]), Some(Some("a01a")));
+    }
+
+    #[test]
+    fn holders_are_live_abandoned_or_free() {
+        let now = datetime!(2026-11-28 10:00 UTC);
+        let r = record();
+        assert_eq!(r.holder(now), Holder::Free { started: false });
+        assert!(r.holder(now).is_claimable());
+        let held = r
+            .claim("dev-1", now, now + time::Duration::minutes(1))
+            .unwrap();
+        assert_eq!(held.lease_renewed, Some(now));
+        assert!(matches!(held.holder(now), Holder::Held { ref owner, .. } if owner == "dev-1"));
+        assert!(!held.holder(now).is_claimable());
+        // Renewed: later lease, new revision.
+        let later = now + time::Duration::seconds(20);
+        let renewed = held.renewed(later, later + time::Duration::minutes(1));
+        assert_eq!(renewed.revision, held.revision + 1);
+        assert_eq!(renewed.lease_renewed, Some(later));
+        assert!(
+            renewed
+                .claim("dev-2", now + time::Duration::seconds(70), now)
+                .is_err(),
+            "the renewal holds it past the first lease"
+        );
+        // Not renewed: abandoned once the lease ran out, and claimable.
+        let after = now + time::Duration::seconds(61);
+        assert!(matches!(held.holder(after), Holder::Abandoned { .. }));
+        assert!(held.holder(after).is_claimable());
+        assert!(
+            held.claim("dev-2", after, after + time::Duration::minutes(1))
+                .is_ok()
+        );
+        // Let go: free, started.
+        assert_eq!(
+            held.released(None).holder(now),
+            Holder::Free { started: true }
+        );
+        assert_eq!(held.completed(now).holder(now), Holder::Finished);
+        // Extending the lease of a released record holds nothing.
+        assert_eq!(held.released(None).with_lease(now, after).lease_until, None);
     }
 }

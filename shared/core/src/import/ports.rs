@@ -160,6 +160,8 @@ pub struct ReadError {
     pub operation: &'static str,
     pub message: String,
     pub retryable: bool,
+    /// What the failure means for a checkpoint's cursor.
+    pub kind: ReadErrorKind,
     #[source]
     pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
@@ -168,6 +170,19 @@ impl ReadError {
     pub fn is_retryable(&self) -> bool {
         self.retryable
     }
+}
+
+/// What a Salesforce failure means for the import's checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReadErrorKind {
+    #[default]
+    Other,
+    /// The REST cursor (`nextRecordsUrl`) is gone (`INVALID_QUERY_LOCATOR`: Salesforce drops
+    /// one idle for 15 minutes): the import queries again from its key.
+    CursorExpired,
+    /// The Bulk job's results are gone (kept 7 days; 404) or the job stopped: the import creates
+    /// the job again from its key.
+    JobGone,
 }
 
 /// One page of records and where the next one is (`None`: the last page).

@@ -4,18 +4,32 @@
 //! Every page boundary is a checkpoint, written only after the page is on the queue: a crash
 //! re-sends at most the page in flight, which is harmless (upserts are idempotent and the
 //! worker's ledger drops versions it already has).
+//!
+//! The run holds the import by a short **lease** (a minute by default) that proves it is alive:
+//! every checkpoint extends it, and a timer renews it while a long page is read or enqueued.
+//! Both are writes conditional on the revision, so a cancel or a takeover stops the run at its
+//! next write. A runner that dies stops renewing: its lease runs out within a minute and the
+//! next scheduled tick (or `sfhs import resume`, or `sfhs dev` at start) takes the import over.
+//!
+//! The checkpoint that does not expire is the key (the last Id on the queue; the import reads in
+//! Id order): Salesforce's cursors are followed while they live and, once gone
+//! (`INVALID_QUERY_LOCATOR`, a Bulk job past its 7 days), the run reads on with `Id > key`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
+use tokio::sync::{Mutex, watch};
 
-use super::convert::{ConvertError, import_soql, to_work_item};
-use super::model::{Checkpoint, ImportMethod, ImportRecord, ImportStatus, TransitionError};
-use super::ports::{
-    Continuation, ContinuationError, ImportStore, ImportStoreError, ReadError, RestPage,
-    SalesforceReader,
+use super::convert::{ConvertError, RawRecord, import_soql_after, to_work_item};
+use super::model::{
+    Checkpoint, Holder, ImportMethod, ImportRecord, ImportStatus, TransitionError, key_after,
 };
+use super::ports::{
+    Continuation, ContinuationError, ImportStore, ImportStoreError, ReadError, ReadErrorKind,
+    RestPage, SalesforceReader,
+};
+use crate::mapping::Mapping;
 use crate::mapping::store::{MappingStore, StoreError};
 use crate::queue::{PublishError, Publisher};
 use crate::work_item::Source;
@@ -29,8 +43,14 @@ pub struct RunSettings {
     pub bulk_page_size: u32,
     /// Hand over when less than this is left before the deadline.
     pub deadline_margin: Duration,
-    /// The lease when the run has no deadline (in-process runs).
-    pub lease_without_deadline: Duration,
+    /// How long a claim or a renewal holds the import: a runner that stops renewing (it died)
+    /// loses it this long after its last renewal at most.
+    pub lease: Duration,
+    /// How often the lease is renewed while a page is read or enqueued (well below `lease`).
+    pub renew_every: Duration,
+    /// A REST cursor (`nextRecordsUrl`) unused longer than this is not tried on resume: the run
+    /// queries from its key at once (Salesforce drops an idle cursor after 15 minutes).
+    pub cursor_max_idle: Duration,
     /// Hand over after this many pages in one invocation (tests; `None` in production).
     pub max_pages_per_run: Option<usize>,
     /// Work items published at once (the publisher sends their batches of 10 in parallel):
@@ -44,7 +64,9 @@ impl Default for RunSettings {
             rest_page_size: 2000,
             bulk_page_size: 10_000,
             deadline_margin: Duration::from_secs(60),
-            lease_without_deadline: Duration::from_secs(15 * 60),
+            lease: Duration::from_secs(60),
+            renew_every: Duration::from_secs(20),
+            cursor_max_idle: Duration::from_secs(10 * 60),
             max_pages_per_run: None,
             publish_chunk: 500,
         }
@@ -58,9 +80,9 @@ pub enum RunOutcome {
     Completed { enqueued: u64, pages: usize },
     /// Checkpointed and handed over to a fresh invocation.
     HandedOver { enqueued: u64, pages: usize },
-    /// Cancelled by an operator (seen at a checkpoint).
+    /// Cancelled by an operator (seen at a checkpoint or a lease renewal).
     Cancelled,
-    /// Nothing to do: the import is final, or another invocation holds it.
+    /// Nothing to do: the import is final, or another invocation holds it (or took it over).
     NotRunnable { reason: String },
     /// Stopped on a permanent error; the import is `failed`.
     Failed { error: String },
@@ -105,6 +127,28 @@ pub struct ImportRunner {
     pub settings: RunSettings,
 }
 
+/// The import as this run holds it: the stored record, written by the page loop (checkpoints)
+/// and the renewal timer (leases) in turn, each write conditional on the revision.
+struct Held {
+    record: Mutex<ImportRecord>,
+}
+
+impl Held {
+    async fn snapshot(&self) -> ImportRecord {
+        self.record.lock().await.clone()
+    }
+}
+
+/// A runner id unique to this process: `<prefix>-<pid>-<4 hex>` (e.g. `dev-4711-3fa2`), for
+/// runners that have no invocation id of their own (`sfhs dev`, the CLI).
+pub fn runner_id(prefix: &str) -> String {
+    format!(
+        "{prefix}-{}-{:04x}",
+        std::process::id(),
+        random_u32() & 0xffff
+    )
+}
+
 impl ImportRunner {
     /// Records a new pending import of `object` (the total from `SELECT COUNT()`). `force`:
     /// the worker writes every record, even one HubSpot holds unchanged.
@@ -142,8 +186,18 @@ impl ImportRunner {
         Ok(record)
     }
 
-    /// Runs the import `import_id` as invocation `owner` until it completes, fails, or the
-    /// `deadline` (minus the margin) comes near.
+    /// The lease a claim or renewal at `now` takes: `settings.lease`, never past the deadline.
+    fn lease_until(&self, now: OffsetDateTime, deadline: Option<Instant>) -> OffsetDateTime {
+        let lease = deadline.map_or(self.settings.lease, |d| {
+            self.settings
+                .lease
+                .min(d.saturating_duration_since(Instant::now()))
+        });
+        now + lease
+    }
+
+    /// Runs the import `import_id` as runner `owner` (unique to the process or invocation)
+    /// until it completes, fails, or the `deadline` (minus the margin) comes near.
     pub async fn run(
         &self,
         import_id: &str,
@@ -157,10 +211,7 @@ impl ImportRunner {
             .into());
         };
         let now = OffsetDateTime::now_utc();
-        let lease = deadline.map_or(self.settings.lease_without_deadline, |d| {
-            d.saturating_duration_since(Instant::now())
-        });
-        let mut record = match stored.claim(owner, now, now + lease) {
+        let record = match stored.claim(owner, now, self.lease_until(now, deadline)) {
             Ok(r) => r,
             Err(e @ (TransitionError::Final { .. } | TransitionError::Leased { .. })) => {
                 return Ok(RunOutcome::NotRunnable {
@@ -177,18 +228,43 @@ impl ImportRunner {
             }
             Err(e) => return Err(e.into()),
         }
+        if let Holder::Abandoned {
+            owner: previous,
+            until,
+        } = stored.holder(now)
+        {
+            tracing::warn!(import_id, owner, previous, %until, "took over an import whose runner stopped renewing its lease");
+        }
         tracing::info!(import_id, owner, checkpoint = ?record.checkpoint, "import run claimed");
 
-        match self.pages(&mut record, deadline).await {
+        let held = Held {
+            record: Mutex::new(record),
+        };
+        let (done_tx, done_rx) = watch::channel(false);
+        let (lost_tx, mut lost_rx) = watch::channel(false);
+        let work = async {
+            let result = tokio::select! {
+                r = self.pages(&held, deadline) => r,
+                // The lease could not be kept (a cancel, a takeover): stop where we are; what
+                // this page put on the queue is re-sent by the next runner.
+                _ = lost_rx.wait_for(|lost| *lost) => Err(PageError::Lost),
+            };
+            // Ignored when the timer stopped first (it only stops once the lease is lost).
+            let _ = done_tx.send(true);
+            result
+        };
+        let (result, ()) = tokio::join!(work, self.keep_alive(&held, deadline, done_rx, lost_tx));
+
+        match result {
             Ok(outcome) => Ok(outcome),
             Err(PageError::Run(e)) => {
+                let record = held.snapshot().await;
                 // Let go of the lease so that a retry (or a resume) can claim it at once.
-                let released = record.released(Some(e.to_string()));
                 let permanent = !e.is_retryable();
                 let next = if permanent {
                     record.failed_with(e.to_string(), OffsetDateTime::now_utc())
                 } else {
-                    released
+                    record.released(Some(e.to_string()))
                 };
                 if let Err(store_error) = self.store.put(&next, Some(record.revision)).await {
                     tracing::warn!(import_id, error = %store_error, "could not release the import after an error");
@@ -206,31 +282,74 @@ impl ImportRunner {
         }
     }
 
-    /// The loop over pages; `record` is kept equal to the stored record.
-    async fn pages(
+    /// Renews the lease every `renew_every` until the run is done (`done`); on a conflict (a
+    /// cancel, a takeover) or a lease that ran out unrenewed, says so on `lost` and stops. A
+    /// renewal is never cut short: the run waits for it before it writes again.
+    async fn keep_alive(
         &self,
-        record: &mut ImportRecord,
+        held: &Held,
         deadline: Option<Instant>,
-    ) -> Result<RunOutcome, PageError> {
+        mut done: watch::Receiver<bool>,
+        lost: watch::Sender<bool>,
+    ) {
+        let every = self.settings.renew_every.max(Duration::from_millis(10));
+        loop {
+            tokio::select! {
+                _ = done.wait_for(|d| *d) => return,
+                () = tokio::time::sleep(every) => {}
+            }
+            let mut current = held.record.lock().await;
+            let now = OffsetDateTime::now_utc();
+            let next = current.renewed(now, self.lease_until(now, deadline));
+            match self.store.put(&next, Some(current.revision)).await {
+                Ok(()) => {
+                    tracing::debug!(import_id = %next.id, until = ?next.lease_until, "lease renewed");
+                    *current = next;
+                }
+                Err(ImportStoreError::Conflict { .. }) => {
+                    tracing::info!(import_id = %current.id, "lease renewal refused: the import was changed by someone else");
+                    let _ = lost.send(true);
+                    return;
+                }
+                Err(e) => {
+                    // Try again at the next tick, unless the lease has run out meanwhile:
+                    // someone else may take the import over now, so this run must stop.
+                    let expired = current.lease_until.is_none_or(|u| u <= now);
+                    tracing::warn!(import_id = %current.id, error = %e, expired, "lease renewal failed");
+                    if expired {
+                        let _ = lost.send(true);
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The loop over pages.
+    async fn pages(&self, held: &Held, deadline: Option<Instant>) -> Result<RunOutcome, PageError> {
+        let (object, filter) = {
+            let r = held.record.lock().await;
+            (r.object.clone(), r.filter.clone())
+        };
         let mapping = self
             .mappings
-            .get(&record.object)
+            .get(&object)
             .await
             .map_err(RunError::Mapping)?
-            .ok_or_else(|| {
-                RunError::Mapping(StoreError::NotFound {
-                    object: record.object.clone(),
-                })
-            })?
+            .ok_or_else(|| RunError::Mapping(StoreError::NotFound { object }))?
             .mapping;
-        let soql = import_soql(&mapping, record.filter.as_deref());
+        let query = Query {
+            mapping: &mapping,
+            filter: filter.as_deref(),
+        };
         let org_id = self.reader.org_id().await.map_err(RunError::from)?;
         let mut pages = 0usize;
         let mut enqueued_here = 0u64;
         loop {
+            let record = held.snapshot().await;
             let (page, next): (RestPage, Checkpoint) = match record.checkpoint.clone() {
                 Checkpoint::Done => {
-                    self.save(record, record.completed(OffsetDateTime::now_utc()))
+                    self.save(held, deadline, |r| r.completed(OffsetDateTime::now_utc()))
                         .await?;
                     return Ok(RunOutcome::Completed {
                         enqueued: enqueued_here,
@@ -238,54 +357,93 @@ impl ImportRunner {
                     });
                 }
                 Checkpoint::Start if record.method == ImportMethod::Bulk => {
-                    let job_id = self
-                        .reader
-                        .bulk_start(&soql)
-                        .await
-                        .map_err(RunError::from)?;
-                    tracing::info!(import_id = %record.id, job_id, "bulk query job complete");
-                    let next = record.advanced(
-                        Checkpoint::Bulk {
-                            job_id,
-                            locator: None,
-                        },
-                        0,
-                    );
-                    self.save(record, next).await?;
+                    let next = self.bulk_job(&query, None).await?;
+                    self.save(held, deadline, |r| r.advanced(next, 0)).await?;
                     continue;
                 }
                 Checkpoint::Start => {
-                    let page = self
-                        .reader
-                        .query_first(&soql, self.settings.rest_page_size)
-                        .await
-                        .map_err(RunError::from)?;
-                    let next = rest_next(&page);
+                    let page = self.rest_from_key(&query, None).await?;
+                    let next = rest_next(&record.id, &page, Some(None));
                     (page, next)
                 }
-                Checkpoint::Rest { next_records_url } => {
-                    let page = self
-                        .reader
-                        .query_next(&next_records_url)
-                        .await
-                        .map_err(RunError::from)?;
-                    let next = rest_next(&page);
-                    (page, next)
+                Checkpoint::Rest {
+                    ordered,
+                    last_id,
+                    next_records_url,
+                    cursor_used,
+                } => {
+                    let key = ordered.then_some(last_id.as_deref());
+                    let idle = cursor_used.map(|t| OffsetDateTime::now_utc() - t);
+                    let fresh = idle.is_none_or(|i| i < self.settings.cursor_max_idle);
+                    let from_cursor = match next_records_url.as_deref() {
+                        Some(url) if fresh => match self.reader.query_next(url).await {
+                            Ok(page) if of_object(&page, &record.object) => Some(page),
+                            Ok(_) => {
+                                tracing::warn!(import_id = %record.id, ?key, "the query cursor answers with another object's records (not this import's cursor any more); reading on from the key");
+                                None
+                            }
+                            Err(e) if e.kind == ReadErrorKind::CursorExpired => {
+                                tracing::info!(import_id = %record.id, ?key, "Salesforce dropped the query cursor; reading on from the key");
+                                None
+                            }
+                            Err(e) => return Err(RunError::from(e).into()),
+                        },
+                        Some(_) => {
+                            tracing::info!(import_id = %record.id, ?idle, ?key, "the query cursor is too old to try; reading on from the key");
+                            None
+                        }
+                        None => None,
+                    };
+                    match from_cursor {
+                        Some(page) => {
+                            let next = rest_next(&record.id, &page, key);
+                            (page, next)
+                        }
+                        // An unordered (older) checkpoint has no key: from the first record.
+                        None => {
+                            let after = key.flatten();
+                            let page = self.rest_from_key(&query, after).await?;
+                            let next = rest_next(&record.id, &page, Some(after));
+                            (page, next)
+                        }
+                    }
                 }
-                Checkpoint::Bulk { job_id, locator } => {
-                    let page = self
+                Checkpoint::Bulk {
+                    job_id,
+                    locator,
+                    ordered,
+                    last_id,
+                } => {
+                    let key = ordered.then_some(last_id.as_deref());
+                    match self
                         .reader
                         .bulk_page(&job_id, locator.as_deref(), self.settings.bulk_page_size)
                         .await
-                        .map_err(RunError::from)?;
-                    let next = match &page.next {
-                        Some(l) => Checkpoint::Bulk {
-                            job_id,
-                            locator: Some(l.clone()),
-                        },
-                        None => Checkpoint::Done,
-                    };
-                    (page, next)
+                    {
+                        Ok(page) => {
+                            let next = match &page.next {
+                                Some(l) => {
+                                    let (ordered, last_id) = advance_key(&record.id, &page, key);
+                                    Checkpoint::Bulk {
+                                        job_id,
+                                        locator: Some(l.clone()),
+                                        ordered,
+                                        last_id,
+                                    }
+                                }
+                                None => Checkpoint::Done,
+                            };
+                            (page, next)
+                        }
+                        Err(e) if e.kind == ReadErrorKind::JobGone => {
+                            let after = key.flatten();
+                            tracing::warn!(import_id = %record.id, job_id, ?after, error = %e, "the Bulk job's results are gone; creating the job again from the key");
+                            let next = self.bulk_job(&query, after).await?;
+                            self.save(held, deadline, |r| r.advanced(next, 0)).await?;
+                            continue;
+                        }
+                        Err(e) => return Err(RunError::from(e).into()),
+                    }
                 }
             };
 
@@ -300,10 +458,9 @@ impl ImportRunner {
                     Ok(item) => items.push(item),
                     Err(e @ ConvertError::MissingId { .. }) => {
                         let error = e.to_string();
-                        self.save(
-                            record,
-                            record.failed_with(error.clone(), OffsetDateTime::now_utc()),
-                        )
+                        self.save(held, deadline, |r| {
+                            r.failed_with(error.clone(), OffsetDateTime::now_utc())
+                        })
                         .await?;
                         return Ok(RunOutcome::Failed { error });
                     }
@@ -321,8 +478,8 @@ impl ImportRunner {
             pages += 1;
             enqueued_here += n;
             let done = next == Checkpoint::Done;
-            self.save(record, record.advanced(next, n)).await?;
-            tracing::info!(import_id = %record.id, page = pages, records = n, enqueued = record.enqueued, "page enqueued");
+            self.save(held, deadline, |r| r.advanced(next, n)).await?;
+            tracing::info!(import_id = %record.id, page = pages, records = n, enqueued = record.enqueued + n, "page enqueued");
             if done {
                 continue;
             }
@@ -331,7 +488,7 @@ impl ImportRunner {
             });
             let page_cap = self.settings.max_pages_per_run.is_some_and(|m| pages >= m);
             if near_deadline || page_cap {
-                self.save(record, record.released(None)).await?;
+                self.save(held, deadline, |r| r.released(None)).await?;
                 self.continuation
                     .continue_import(&record.id)
                     .await
@@ -345,9 +502,48 @@ impl ImportRunner {
         }
     }
 
-    /// Writes `next` over `current` (revision check); a conflict means a cancel or another
-    /// invocation: this run stops.
-    async fn save(&self, current: &mut ImportRecord, next: ImportRecord) -> Result<(), PageError> {
+    /// A REST query's first page, after the key `after` (`None`: from the first record).
+    async fn rest_from_key(
+        &self,
+        query: &Query<'_>,
+        after: Option<&str>,
+    ) -> Result<RestPage, RunError> {
+        let soql = import_soql_after(query.mapping, query.filter, after);
+        Ok(self
+            .reader
+            .query_first(&soql, self.settings.rest_page_size)
+            .await?)
+    }
+
+    /// Creates a Bulk query job after the key `after`, waits for it, and says where to read.
+    async fn bulk_job(
+        &self,
+        query: &Query<'_>,
+        after: Option<&str>,
+    ) -> Result<Checkpoint, RunError> {
+        let soql = import_soql_after(query.mapping, query.filter, after);
+        let job_id = self.reader.bulk_start(&soql).await?;
+        tracing::info!(job_id, ?after, "bulk query job complete");
+        Ok(Checkpoint::Bulk {
+            job_id,
+            locator: None,
+            ordered: true,
+            last_id: after.map(str::to_owned),
+        })
+    }
+
+    /// Writes `change(current)` over the stored record (revision check), with the lease
+    /// extended while the run holds it; a conflict means a cancel or another runner: this run
+    /// stops.
+    async fn save(
+        &self,
+        held: &Held,
+        deadline: Option<Instant>,
+        change: impl FnOnce(&ImportRecord) -> ImportRecord,
+    ) -> Result<(), PageError> {
+        let mut current = held.record.lock().await;
+        let now = OffsetDateTime::now_utc();
+        let next = change(&current).with_lease(now, self.lease_until(now, deadline));
         match self.store.put(&next, Some(current.revision)).await {
             Ok(()) => {
                 *current = next;
@@ -372,6 +568,12 @@ impl ImportRunner {
     }
 }
 
+/// What an import reads: the mapping's fields with the import's filter.
+struct Query<'a> {
+    mapping: &'a Mapping,
+    filter: Option<&'a str>,
+}
+
 enum PageError {
     Run(RunError),
     /// The stored record changed under this run (cancel, or another holder).
@@ -384,11 +586,57 @@ impl From<RunError> for PageError {
     }
 }
 
-fn rest_next(page: &RestPage) -> Checkpoint {
+/// Whether the records of a REST page are of `object` (`attributes.type`, whose case may differ;
+/// records without it pass): a cursor checkpointed long ago must still be this import's.
+fn of_object(page: &RestPage, object: &str) -> bool {
+    page.records.iter().all(|r| {
+        r.get("attributes")
+            .and_then(|a| a.get("type"))
+            .and_then(serde_json::Value::as_str)
+            .is_none_or(|t| t.eq_ignore_ascii_case(object))
+    })
+}
+
+fn record_id(record: &RawRecord) -> Option<&str> {
+    record
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("Id"))
+        .and_then(|(_, v)| v.as_str())
+}
+
+/// The key after `page`, read after `key` (`None`: no usable key): `(ordered, last_id)`.
+fn advance_key(
+    import_id: &str,
+    page: &RestPage,
+    key: Option<Option<&str>>,
+) -> (bool, Option<String>) {
+    let Some(previous) = key else {
+        return (false, None);
+    };
+    match key_after(previous, page.records.iter().filter_map(record_id)) {
+        Some(last) => (true, last.map(str::to_owned)),
+        None => {
+            tracing::warn!(
+                import_id,
+                "a page came out of Id order: no key from here on (a resume whose cursor is gone starts again from the first record)"
+            );
+            (false, None)
+        }
+    }
+}
+
+/// The REST checkpoint after `page`, read after `key`.
+fn rest_next(import_id: &str, page: &RestPage, key: Option<Option<&str>>) -> Checkpoint {
     match &page.next {
-        Some(url) => Checkpoint::Rest {
-            next_records_url: url.clone(),
-        },
+        Some(url) => {
+            let (ordered, last_id) = advance_key(import_id, page, key);
+            Checkpoint::Rest {
+                ordered,
+                last_id,
+                next_records_url: Some(url.clone()),
+                cursor_used: Some(OffsetDateTime::now_utc()),
+            }
+        }
         None => Checkpoint::Done,
     }
 }
@@ -414,31 +662,55 @@ mod tests {
     use crate::queue::{MemoryQueue, PublishPolicy};
     use async_trait::async_trait;
     use serde_json::{Value, json};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-    /// Pages of `per_page` records `r0..rN`; `bad` makes the record at that index lack its Id;
-    /// `permanent_error` makes every read fail with a non-retryable error.
-    #[derive(Debug)]
+    /// Pages of `per_page` records `r00000..` in Id order; `bad` makes the record at that index
+    /// lack its Id; `permanent_error` makes every read fail with a non-retryable error. Cursors
+    /// (`nextRecordsUrl`, Bulk locators) are the next index; `expire_cursors` makes them all
+    /// gone, as Salesforce after 15 minutes idle (REST) or 7 days (Bulk). A key query (`Id >
+    /// 'rNNNNN'`) starts after that record; `page_delay` makes every page slow.
+    #[derive(Debug, Default)]
     struct FakeReader {
         total: usize,
         per_page: usize,
         bad: Option<usize>,
         permanent_error: bool,
+        page_delay: Duration,
+        expire_cursors: AtomicBool,
+        /// Cursors answer with another object's records (a locator that names another query).
+        foreign_cursors: AtomicBool,
+        key_queries: AtomicUsize,
+        jobs: AtomicUsize,
+    }
+
+    fn id(i: usize) -> String {
+        format!("r{i:05}")
     }
 
     impl FakeReader {
-        fn page(&self, start: usize) -> Result<RestPage, ReadError> {
+        fn new(total: usize, per_page: usize) -> Self {
+            Self {
+                total,
+                per_page,
+                ..Self::default()
+            }
+        }
+
+        async fn page(&self, start: usize) -> Result<RestPage, ReadError> {
+            tokio::time::sleep(self.page_delay).await;
             if self.permanent_error {
                 return Err(ReadError {
                     operation: "query",
                     message: "MALFORMED_QUERY".into(),
                     retryable: false,
+                    kind: ReadErrorKind::Other,
                     source: None,
                 });
             }
             let end = (start + self.per_page).min(self.total);
             let records = (start..end)
                 .map(|i| {
-                    let mut r = json!({"Id": format!("r{i}"), "Name": format!("n{i}"), "SystemModstamp": "2026-11-28T10:00:00.000Z"});
+                    let mut r = json!({"Id": id(i), "Name": format!("n{i}"), "SystemModstamp": "2026-11-28T10:00:00.000Z"});
                     if Some(i) == self.bad
                         && let Value::Object(m) = &mut r
                     {
@@ -455,6 +727,27 @@ mod tests {
                 next: (end < self.total).then(|| end.to_string()),
             })
         }
+
+        /// Where a query starts: after its key, if it has one.
+        fn start_of(&self, soql: &str) -> usize {
+            match soql.split_once("Id > 'r") {
+                Some((_, rest)) => {
+                    self.key_queries.fetch_add(1, Ordering::SeqCst);
+                    rest[..5].parse::<usize>().map_or(0, |n| n + 1)
+                }
+                None => 0,
+            }
+        }
+
+        fn gone(&self, kind: ReadErrorKind) -> Result<RestPage, ReadError> {
+            Err(ReadError {
+                operation: "query page",
+                message: "INVALID_QUERY_LOCATOR: invalid query locator".into(),
+                retryable: false,
+                kind,
+                source: None,
+            })
+        }
     }
 
     #[async_trait]
@@ -465,22 +758,44 @@ mod tests {
         async fn count(&self, _: &str, _: Option<&str>) -> Result<u64, ReadError> {
             Ok(self.total as u64)
         }
-        async fn query_first(&self, _: &str, _: u32) -> Result<RestPage, ReadError> {
-            self.page(0)
+        async fn query_first(&self, soql: &str, _: u32) -> Result<RestPage, ReadError> {
+            assert!(soql.ends_with("ORDER BY Id"), "{soql}");
+            self.page(self.start_of(soql)).await
         }
         async fn query_next(&self, next: &str) -> Result<RestPage, ReadError> {
-            self.page(next.parse().unwrap_or(0))
+            if self.expire_cursors.load(Ordering::SeqCst) {
+                return self.gone(ReadErrorKind::CursorExpired);
+            }
+            let mut page = self.page(next.parse().unwrap_or(0)).await?;
+            if self.foreign_cursors.load(Ordering::SeqCst) {
+                for r in &mut page.records {
+                    r.insert("attributes".into(), json!({"type": "Other__c"}));
+                    r.insert("Id".into(), json!("zzz-not-this-import"));
+                }
+            }
+            Ok(page)
         }
-        async fn bulk_start(&self, _: &str) -> Result<String, ReadError> {
-            Ok("750job".into())
+        async fn bulk_start(&self, soql: &str) -> Result<String, ReadError> {
+            let n = self.jobs.fetch_add(1, Ordering::SeqCst);
+            // The job's first page starts after the key: remembered in the job id.
+            Ok(format!("750job{n}-{}", self.start_of(soql)))
         }
         async fn bulk_page(
             &self,
-            _: &str,
+            job: &str,
             locator: Option<&str>,
             _: u32,
         ) -> Result<RestPage, ReadError> {
-            self.page(locator.and_then(|l| l.parse().ok()).unwrap_or(0))
+            if self.expire_cursors.load(Ordering::SeqCst) {
+                self.expire_cursors.store(false, Ordering::SeqCst);
+                return self.gone(ReadErrorKind::JobGone);
+            }
+            let first = job
+                .rsplit_once('-')
+                .and_then(|(_, s)| s.parse().ok())
+                .unwrap_or(0);
+            self.page(locator.and_then(|l| l.parse().ok()).unwrap_or(first))
+                .await
         }
         async fn deleted(
             &self,
@@ -499,7 +814,7 @@ mod tests {
     async fn make_runner(
         reader: FakeReader,
         with_mapping: bool,
-    ) -> (ImportRunner, Arc<MemoryQueue>) {
+    ) -> (ImportRunner, Arc<MemoryQueue>, Arc<FakeReader>) {
         let mappings = Arc::new(MemoryMappingStore::new());
         if with_mapping {
             let mapping = serde_norway::from_str(
@@ -513,6 +828,7 @@ mod tests {
                         version: 1,
                         updated_at: OffsetDateTime::now_utc(),
                         enabled_at: Some(OffsetDateTime::now_utc()),
+                        outbound_fields: None,
                     },
                     None,
                 )
@@ -520,15 +836,16 @@ mod tests {
                 .unwrap();
         }
         let queue = Arc::new(MemoryQueue::new());
+        let reader = Arc::new(reader);
         let runner = ImportRunner {
             store: Arc::new(MemoryImportStore::new()),
             mappings,
-            reader: Arc::new(reader),
+            reader: reader.clone(),
             publisher: Publisher::new(queue.clone(), PublishPolicy::default()),
             continuation: Arc::new(MemoryContinuation::new()),
             settings: RunSettings::default(),
         };
-        (runner, queue)
+        (runner, queue, reader)
     }
 
     fn record(total: u64, threshold: u64) -> ImportRecord {
@@ -542,16 +859,20 @@ mod tests {
         )
     }
 
+    /// The record ids on the queue, with how often each is there.
+    fn enqueued(queue: &MemoryQueue) -> std::collections::BTreeMap<String, usize> {
+        let mut seen = std::collections::BTreeMap::new();
+        for body in queue.messages() {
+            let item = crate::work_item::WorkItem::from_json(&body).unwrap();
+            *seen.entry(item.record_id).or_insert(0) += 1;
+        }
+        seen
+    }
+
     #[tokio::test]
     async fn bulk_and_rest_runs_complete() {
         for threshold in [1, 1_000_000] {
-            let reader = FakeReader {
-                total: 45,
-                per_page: 10,
-                bad: None,
-                permanent_error: false,
-            };
-            let (runner, queue) = make_runner(reader, true).await;
+            let (runner, queue, _) = make_runner(FakeReader::new(45, 10), true).await;
             runner
                 .store
                 .put(&record(45, threshold), None)
@@ -566,19 +887,220 @@ mod tests {
                 }
             );
             assert_eq!(queue.messages().len(), 45);
+            let stored = runner.store.get("imp-1").await.unwrap().unwrap();
+            assert_eq!(stored.holder(OffsetDateTime::now_utc()), Holder::Finished);
         }
+    }
+
+    /// A resume after a pause longer than Salesforce keeps its cursors: REST queries on from
+    /// the key, Bulk creates the job again from the key; nothing is missed, nothing re-sent.
+    #[tokio::test]
+    async fn expired_cursors_fall_back_to_the_key() {
+        for threshold in [1_000_000, 1] {
+            let (mut runner, queue, reader) = make_runner(FakeReader::new(95, 10), true).await;
+            runner.settings.max_pages_per_run = Some(3);
+            runner
+                .store
+                .put(&record(95, threshold), None)
+                .await
+                .unwrap();
+            let out = runner.run("imp-1", "a", None).await.unwrap();
+            assert!(
+                matches!(out, RunOutcome::HandedOver { enqueued: 30, .. }),
+                "{out:?}"
+            );
+            let stored = runner.store.get("imp-1").await.unwrap().unwrap();
+            assert_eq!(
+                stored.checkpoint.key(),
+                Some(Some("r00029")),
+                "{:?}",
+                stored.checkpoint
+            );
+            // The pause: the cursors are gone.
+            reader.expire_cursors.store(true, Ordering::SeqCst);
+            runner.settings.max_pages_per_run = None;
+            let out = runner.run("imp-1", "b", None).await.unwrap();
+            assert!(
+                matches!(out, RunOutcome::Completed { enqueued: 65, .. }),
+                "{out:?}"
+            );
+            let seen = enqueued(&queue);
+            assert_eq!(seen.len(), 95, "every record");
+            assert!(seen.values().all(|&n| n == 1), "none twice: {seen:?}");
+            if threshold == 1 {
+                assert_eq!(reader.jobs.load(Ordering::SeqCst), 2, "the job made again");
+            }
+            assert!(reader.key_queries.load(Ordering::SeqCst) >= 1);
+        }
+    }
+
+    /// A checkpointed cursor that now answers with another object's records is not followed.
+    #[tokio::test]
+    async fn a_cursor_answering_for_another_object_is_replaced_by_the_key() {
+        let (mut runner, queue, reader) = make_runner(FakeReader::new(45, 10), true).await;
+        runner.settings.max_pages_per_run = Some(2);
+        runner
+            .store
+            .put(&record(45, 1_000_000), None)
+            .await
+            .unwrap();
+        let out = runner.run("imp-1", "a", None).await.unwrap();
+        assert!(matches!(out, RunOutcome::HandedOver { .. }), "{out:?}");
+        reader.foreign_cursors.store(true, Ordering::SeqCst);
+        runner.settings.max_pages_per_run = None;
+        let out = runner.run("imp-1", "b", None).await.unwrap();
+        assert!(matches!(out, RunOutcome::Completed { .. }), "{out:?}");
+        let seen = enqueued(&queue);
+        assert_eq!(seen.len(), 45, "{seen:?}");
+        assert!(seen.values().all(|&n| n == 1));
+    }
+
+    /// A REST cursor older than `cursor_max_idle` is not even tried; a checkpoint of the
+    /// previous version (no key) starts again from the first record when its cursor is gone.
+    #[tokio::test]
+    async fn old_cursors_and_old_checkpoints() {
+        let (runner, queue, reader) = make_runner(FakeReader::new(25, 10), true).await;
+        let mut r = record(25, 1_000_000);
+        r.checkpoint = Checkpoint::Rest {
+            ordered: true,
+            last_id: Some(id(9)),
+            next_records_url: Some("10".into()),
+            cursor_used: Some(OffsetDateTime::now_utc() - time::Duration::minutes(30)),
+        };
+        runner.store.put(&r, None).await.unwrap();
+        let out = runner.run("imp-1", "a", None).await.unwrap();
+        assert!(
+            matches!(out, RunOutcome::Completed { enqueued: 15, .. }),
+            "{out:?}"
+        );
+        assert_eq!(reader.key_queries.load(Ordering::SeqCst), 1);
+        assert_eq!(enqueued(&queue).len(), 15);
+
+        let (runner, queue, reader) = make_runner(FakeReader::new(25, 10), true).await;
+        reader.expire_cursors.store(true, Ordering::SeqCst);
+        let mut r = record(25, 1_000_000);
+        r.checkpoint = serde_json::from_str(r#"{"kind":"rest","next_records_url":"10"}"#).unwrap();
+        runner.store.put(&r, None).await.unwrap();
+        let out = runner.run("imp-1", "a", None).await.unwrap();
+        assert!(
+            matches!(out, RunOutcome::Completed { enqueued: 25, .. }),
+            "{out:?}"
+        );
+        assert_eq!(enqueued(&queue).len(), 25, "from the first record");
+    }
+
+    /// While a long page is read, the lease is renewed: nobody else can claim the import; a
+    /// cancel meanwhile stops the run at its next renewal.
+    #[tokio::test]
+    async fn the_lease_is_renewed_during_a_long_page_and_a_cancel_stops_it() {
+        let mut reader = FakeReader::new(30, 10);
+        reader.page_delay = Duration::from_secs(3);
+        let (mut runner, _, _) = make_runner(reader, true).await;
+        runner.settings.lease = Duration::from_secs(2);
+        runner.settings.renew_every = Duration::from_millis(100);
+        runner
+            .store
+            .put(&record(30, 1_000_000), None)
+            .await
+            .unwrap();
+        let task = {
+            let runner = runner.clone();
+            tokio::spawn(async move { runner.run("imp-1", "dev-1", None).await })
+        };
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        let stored = runner.store.get("imp-1").await.unwrap().unwrap();
+        assert!(stored.started.is_some());
+        assert!(
+            stored.lease_renewed > stored.started,
+            "renewed during the first page: {stored:?}"
+        );
+        // A second runner is refused: the lease is alive although the first page is longer.
+        let second = runner.run("imp-1", "dev-2", None).await.unwrap();
+        assert!(
+            matches!(second, RunOutcome::NotRunnable { .. }),
+            "{second:?}"
+        );
+        // A cancel: the run stops at its next renewal, inside the page.
+        let current = runner.store.get("imp-1").await.unwrap().unwrap();
+        let cancelled = current.cancelled(OffsetDateTime::now_utc()).unwrap();
+        runner
+            .store
+            .put(&cancelled, Some(current.revision))
+            .await
+            .unwrap();
+        let out = tokio::time::timeout(Duration::from_secs(30), task)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(out, RunOutcome::Cancelled);
+    }
+
+    /// A runner that dies mid-page (the task aborted, as a Lambda killed at its hard limit)
+    /// never lets go: its lease runs out, and then a second runner takes the import over and
+    /// completes it; every record is on the queue, the page in flight at most twice.
+    #[tokio::test]
+    async fn a_dead_runner_is_taken_over_once_its_lease_runs_out() {
+        let mut reader = FakeReader::new(50, 10);
+        reader.page_delay = Duration::from_millis(100);
+        let (mut runner, queue, _) = make_runner(reader, true).await;
+        runner.settings.lease = Duration::from_millis(500);
+        runner.settings.renew_every = Duration::from_millis(100);
+        runner
+            .store
+            .put(&record(50, 1_000_000), None)
+            .await
+            .unwrap();
+        let task = {
+            let runner = runner.clone();
+            tokio::spawn(async move { runner.run("imp-1", "lambda-req-1", None).await })
+        };
+        // Wait for two pages, then kill it inside the third.
+        loop {
+            let r = runner.store.get("imp-1").await.unwrap().unwrap();
+            if r.enqueued >= 20 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        task.abort();
+        let died = Instant::now();
+        let _ = task.await;
+        let dead = runner.store.get("imp-1").await.unwrap().unwrap();
+        let dead_until = dead.lease_until.unwrap();
+        // Refused while the dead runner's lease runs; taken over after.
+        let mut takeover = None;
+        while takeover.is_none() {
+            match runner.run("imp-1", "lambda-req-2", None).await.unwrap() {
+                RunOutcome::NotRunnable { .. } => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                out => takeover = Some(out),
+            }
+            assert!(died.elapsed() < Duration::from_secs(60), "never taken over");
+        }
+        let waited = died.elapsed();
+        println!("death to takeover: {waited:?} (lease 500 ms, renewed every 100 ms)");
+        assert!(
+            OffsetDateTime::now_utc() >= dead_until,
+            "not before the dead runner's lease ran out"
+        );
+        assert!(
+            matches!(takeover, Some(RunOutcome::Completed { .. })),
+            "{takeover:?}"
+        );
+        let seen = enqueued(&queue);
+        assert_eq!(seen.len(), 50, "every record");
+        assert!(seen.values().all(|&n| n <= 2));
     }
 
     #[tokio::test]
     async fn permanent_problems_fail_the_import() {
         // A record without Id.
-        let reader = FakeReader {
-            total: 30,
-            per_page: 10,
-            bad: Some(15),
-            permanent_error: false,
-        };
-        let (runner, queue) = make_runner(reader, true).await;
+        let mut reader = FakeReader::new(30, 10);
+        reader.bad = Some(15);
+        let (runner, queue, _) = make_runner(reader, true).await;
         runner.store.put(&record(30, 1000), None).await.unwrap();
         let out = runner.run("imp-1", "a", None).await.unwrap();
         assert!(matches!(out, RunOutcome::Failed { .. }), "{out:?}");
@@ -588,13 +1110,9 @@ mod tests {
         assert!(stored.last_error.unwrap().contains("no Id"));
 
         // A non-retryable Salesforce error.
-        let reader = FakeReader {
-            total: 30,
-            per_page: 10,
-            bad: None,
-            permanent_error: true,
-        };
-        let (runner, _) = make_runner(reader, true).await;
+        let mut reader = FakeReader::new(30, 10);
+        reader.permanent_error = true;
+        let (runner, _, _) = make_runner(reader, true).await;
         runner.store.put(&record(30, 1000), None).await.unwrap();
         let out = runner.run("imp-1", "a", None).await.unwrap();
         assert!(
@@ -603,13 +1121,7 @@ mod tests {
         );
 
         // No mapping applied.
-        let reader = FakeReader {
-            total: 30,
-            per_page: 10,
-            bad: None,
-            permanent_error: false,
-        };
-        let (runner, _) = make_runner(reader, false).await;
+        let (runner, _, _) = make_runner(FakeReader::new(30, 10), false).await;
         runner.store.put(&record(30, 1000), None).await.unwrap();
         let out = runner.run("imp-1", "a", None).await.unwrap();
         assert!(matches!(out, RunOutcome::Failed { .. }), "{out:?}");
@@ -619,5 +1131,15 @@ mod tests {
                 .await
                 .is_err()
         );
+    }
+
+    #[test]
+    fn runner_ids_are_unique_to_the_process() {
+        let a = runner_id("dev");
+        assert!(
+            a.starts_with(&format!("dev-{}-", std::process::id())),
+            "{a}"
+        );
+        assert_ne!(a, runner_id("dev"));
     }
 }
