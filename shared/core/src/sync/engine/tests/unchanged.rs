@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
-use super::tests::{
+use super::*;
+use super::{
     INVOICE, World, delete, engine_for, hs_id, inv, invoice_mapping, item, line, line_mapping,
     msgs, name_of, world, world_with,
 };
-use super::*;
 use crate::import::{ImportRecord, MemoryImportStore};
 use crate::mapping::store::{MappingStore, StoredMapping};
 

@@ -1,0 +1,69 @@
+//! Stage 2, claim: take each record's lease in the ledger, newer versions only.
+
+use std::time::Instant;
+
+use futures::stream::{self, StreamExt};
+use time::OffsetDateTime;
+
+use super::batch::Batch;
+use super::context::Context;
+use super::job::{JobState, Lease};
+use crate::sync::ports::Claim;
+use crate::sync::version::millis;
+use crate::work_item::{Op, Source};
+
+/// Pending jobs become claimed (with the ledger's prior entry), dropped (stale) or go back
+/// (lease held elsewhere, ledger unavailable).
+pub(super) async fn claim(ctx: &Context, batch: &mut Batch) {
+    let now = millis(OffsetDateTime::now_utc());
+    let lease = i64::try_from(ctx.config.lease.as_millis()).unwrap_or(i64::MAX / 4);
+    let owner = ctx.config.owner.as_str();
+    let ledger = &ctx.ledger;
+    let wanted: Vec<(usize, String, i64, bool)> = batch
+        .jobs
+        .iter()
+        .enumerate()
+        .map(|(i, j)| {
+            // A reconcile repairs records HubSpot lost at a version the ledger applied; an
+            // import may carry a version the ledger applied under another mapping (the
+            // digest then tells whether HubSpot's content changes).
+            let replay = matches!(j.item.source, Source::Reconcile | Source::Import { .. })
+                && j.item.op == Op::Upsert;
+            (i, j.key.clone(), j.version, replay)
+        })
+        .collect();
+    let answers: Vec<_> = stream::iter(wanted)
+        .map(|(i, key, version, replay)| async move {
+            (
+                i,
+                ledger.claim(&key, version, replay, owner, now, lease).await,
+            )
+        })
+        .buffer_unordered(ctx.config.concurrency.max(1))
+        .collect()
+        .await;
+    for (i, answer) in answers {
+        let j = &mut batch.jobs[i];
+        match answer {
+            Ok(Claim::Claimed(prior)) => {
+                j.state = JobState::Claimed(Lease {
+                    at: Instant::now(),
+                    prior,
+                });
+            }
+            Ok(Claim::Stale { stored, deleted }) => {
+                batch.report.dropped_stale += 1;
+                tracing::debug!(key = %j.key, version = j.version, stored, deleted, "stale version dropped");
+                j.state = JobState::Dropped;
+            }
+            Ok(Claim::Leased { owner, until }) => {
+                batch.report.leased += 1;
+                j.retry(format!("lease held by {owner} until {until}"));
+            }
+            Err(e) => {
+                tracing::warn!(key = %j.key, error = %e, "claim failed");
+                j.retry(format!("claim failed: {e}"));
+            }
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! Stage 6, commit: written and unchanged records are committed in the ledger (waiting children
+//! go back, or become errors once they waited too long), the others release their lease, error
+//! records are stored; then the import counters.
+
+use std::collections::BTreeMap;
+
+use futures::stream::{self, StreamExt};
+use time::OffsetDateTime;
+use tracing::Instrument;
+
+use super::batch::{Batch, Progress, Tally};
+use super::context::Context;
+use super::job::{Job, JobState, Lease};
+use crate::sync::ports::{Commit, ErrorCategory, ErrorRecord};
+use crate::work_item::{Op, Source};
+
+/// How one record ended.
+#[derive(Debug, Default)]
+struct Settled {
+    /// The message id to hand back.
+    back: Option<String>,
+    waiting: bool,
+    failed: bool,
+    deleted: bool,
+    lost: bool,
+    /// How an acked import item ended, for its import's counters.
+    import: Option<(String, Tally)>,
+}
+
+/// What the ledger step of one record decided.
+#[derive(Default)]
+struct LedgerStep {
+    back: bool,
+    waiting: bool,
+    /// The waiting child's error once it waited too long.
+    error: Option<ErrorRecord>,
+}
+
+/// Settles every job of the batch.
+pub(super) async fn commit(ctx: &Context, batch: &mut Batch) {
+    let jobs = std::mem::take(&mut batch.jobs);
+    let settled: Vec<Settled> = stream::iter(jobs)
+        .map(|j| {
+            let span = tracing::info_span!(
+                "record",
+                message_id = %j.message.message_id,
+                key = %j.key,
+                version = j.version,
+                op = ?j.item.op,
+            );
+            settle(ctx, j).instrument(span)
+        })
+        .buffer_unordered(ctx.config.concurrency.max(1))
+        .collect()
+        .await;
+    for d in settled {
+        batch.report.waiting += u64::from(d.waiting);
+        batch.report.failed += u64::from(d.failed);
+        batch.report.tombstoned += u64::from(d.deleted);
+        batch.report.lost_leases += u64::from(d.lost);
+        if let Some((id, how)) = d.import {
+            batch.tally(&id, how);
+        }
+        batch.retry.extend(d.back);
+    }
+}
+
+async fn settle(ctx: &Context, mut j: Job) -> Settled {
+    let state = std::mem::replace(&mut j.state, JobState::Dropped);
+    let unchanged = matches!(state, JobState::Unchanged { .. });
+    let written_delete = matches!(state, JobState::Written { .. }) && j.item.op == Op::Delete;
+    let step = match ledger_step(ctx, &j, state).await {
+        Ok(step) => step,
+        Err(lost) => {
+            return Settled {
+                back: Some(j.message.message_id),
+                lost,
+                ..Settled::default()
+            };
+        }
+    };
+    let mut back = step.back;
+    let failed = step.error.is_some();
+    if let Some(rec) = &step.error {
+        tracing::warn!(category = rec.category.as_str(), field = ?rec.field, message = %rec.message, "record failed; error recorded");
+        if let Err(e) = ctx.errors.put(rec).await {
+            tracing::warn!(error = %e, "could not record the error; back to the queue");
+            back = true;
+        }
+    }
+    // Import counters: acked records only (synced, or stale = a newer version is there;
+    // failed = an error record).
+    let import = match &j.item.source {
+        Source::Import { import_id, .. } if !back => {
+            let how = match (failed, unchanged) {
+                (true, _) => Tally::Failed,
+                (false, true) => Tally::Unchanged,
+                (false, false) => Tally::Synced,
+            };
+            Some((import_id.clone(), how))
+        }
+        _ => None,
+    };
+    Settled {
+        back: back.then_some(j.message.message_id),
+        waiting: step.waiting,
+        failed,
+        deleted: written_delete,
+        lost: false,
+        import,
+    }
+}
+
+/// Commits (written, unchanged) or releases (back, failed) one record in the ledger, with the
+/// error record to store. `Err(lost)`: not committed, back to the queue.
+async fn ledger_step(ctx: &Context, j: &Job, state: JobState) -> Result<LedgerStep, bool> {
+    let mut step = LedgerStep::default();
+    match state {
+        JobState::Written {
+            lease,
+            hubspot_id,
+            error,
+        } => {
+            step = commit_one(ctx, j, &lease, hubspot_id).await?;
+            // A child that waited too long reports that rather than an association's failure.
+            step.error = step.error.or(error);
+        }
+        JobState::Unchanged { lease } => {
+            let hubspot_id = lease.prior.hubspot_id.clone();
+            step = commit_one(ctx, j, &lease, hubspot_id).await?;
+        }
+        JobState::Retry {
+            reason,
+            lease,
+            hubspot_id,
+            error,
+        } => {
+            if !reason.is_empty() {
+                tracing::info!(reason = %reason, "back to the queue");
+            }
+            step.back = true;
+            step.error = error;
+            if lease.is_some() {
+                release(ctx, j, hubspot_id.as_deref()).await;
+            }
+        }
+        JobState::Failed { error, lease } => {
+            step.error = Some(error);
+            if lease.is_some() {
+                release(ctx, j, None).await;
+            }
+        }
+        JobState::Dropped => {}
+        JobState::Pending => step.back = true,
+        JobState::Claimed(_) => {
+            step.back = true;
+            let _ = ctx.ledger.release(&j.key, &ctx.config.owner, None).await;
+        }
+    }
+    Ok(step)
+}
+
+/// Commits a written or unchanged record. `Err(lost)`: not committed, back to the queue
+/// (`lost`: the lease was lost).
+async fn commit_one(
+    ctx: &Context,
+    j: &Job,
+    lease: &Lease,
+    hubspot_id: Option<String>,
+) -> Result<LedgerStep, bool> {
+    let mut step = LedgerStep::default();
+    if !j.waiting_for.is_empty() {
+        step.waiting = true;
+        match waited_too_long(ctx, j) {
+            Some(rec) => step.error = Some(rec),
+            None => step.back = true,
+        }
+    }
+    let deleted = j.item.op == Op::Delete;
+    let commit = Commit {
+        version: j.version,
+        hubspot_id: if deleted {
+            lease.prior.hubspot_id.clone()
+        } else {
+            hubspot_id
+        },
+        parents: if deleted {
+            BTreeMap::new()
+        } else {
+            j.parents.clone()
+        },
+        deleted,
+        waiting: step.waiting,
+        digest: if deleted || step.waiting {
+            None
+        } else {
+            j.digest.clone()
+        },
+    };
+    match ctx.ledger.commit(&j.key, &ctx.config.owner, &commit).await {
+        Ok(true) => {
+            tracing::debug!(waiting = step.waiting, "committed");
+            Ok(step)
+        }
+        Ok(false) => {
+            tracing::warn!("lease lost before the commit; back to the queue");
+            Err(true)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "commit failed; back to the queue");
+            Err(false)
+        }
+    }
+}
+
+/// The error record of a child still waiting for its parent on the queue's last delivery, or
+/// after `parent_wait`; `None` while it may wait on.
+fn waited_too_long(ctx: &Context, j: &Job) -> Option<ErrorRecord> {
+    let parent_wait =
+        time::Duration::try_from(ctx.config.parent_wait).unwrap_or(time::Duration::MAX);
+    let receives = j.message.receive_count;
+    let last = ctx.config.max_receives > 0 && receives >= ctx.config.max_receives;
+    let waiting = j.waiting_for.join(", ");
+    let msg = if last {
+        format!(
+            "waiting for parent {waiting}: still missing at delivery {receives} (the queue's last); sync the parent, then replay"
+        )
+    } else if OffsetDateTime::now_utc() - j.item.received_at > parent_wait {
+        format!(
+            "waiting for parent {waiting} for longer than {} s; sync the parent, then replay",
+            ctx.config.parent_wait.as_secs()
+        )
+    } else {
+        return None;
+    };
+    let field = j.waiting_for.first().cloned();
+    Some(j.error_record(ErrorCategory::Association, field, None, msg))
+}
+
+async fn release(ctx: &Context, j: &Job, hubspot_id: Option<&str>) {
+    if let Err(e) = ctx
+        .ledger
+        .release(&j.key, &ctx.config.owner, hubspot_id)
+        .await
+    {
+        tracing::warn!(error = %e, "lease release failed (it expires)");
+    }
+}
+
+/// Adds this batch's import outcomes to the import records (best effort: a failure is
+/// logged, the batch is not retried for it, which would count the others twice).
+pub(super) async fn record_progress(ctx: &Context, progress: Progress) {
+    let Some(store) = &ctx.imports else {
+        return;
+    };
+    for (id, p) in progress {
+        if let Err(e) = store.record_progress(&id, p).await {
+            tracing::warn!(import_id = %id, synced = p.synced, failed = p.failed, unchanged = p.unchanged, error = %e, "import counters not updated");
+        }
+    }
+}
