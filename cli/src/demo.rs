@@ -14,28 +14,24 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{Method, StatusCode};
 use clap::Args as ClapArgs;
 use serde_json::{Value, json};
+use sfhs_core::app::{self, ImportPorts, SyncPorts, SyncSettings, WebhookSettings};
 use sfhs_core::import::convert::fields_of;
-use sfhs_core::import::{
-    ImportRunner, MemoryContinuation, MemoryImportStore, RunOutcome, RunSettings, sweep,
-};
+use sfhs_core::import::progress::human_duration;
+use sfhs_core::import::{MemoryContinuation, MemoryImportStore, RunOutcome, RunSettings, sweep};
 use sfhs_core::mapping::generate::{hubspot_schema, object_name};
 use sfhs_core::mapping::schema::SfObject;
-use sfhs_core::mapping::store::{CachedMappings, MappingStore, MemoryMappingStore, next_version};
+use sfhs_core::mapping::store::{MappingStore, MemoryMappingStore, next_version};
 use sfhs_core::mapping::transform::properties;
 use sfhs_core::mapping::{FindParentBy, Mapping, parse_yaml};
 use sfhs_core::outbound::DEFAULT_MAX_BODY_BYTES;
-use sfhs_core::queue::{MemoryQueue, PublishPolicy, Publisher};
+use sfhs_core::queue::{MemoryQueue, PublishPolicy};
 use sfhs_core::sync::memory::{MemoryErrorStore, MemoryLedger};
 use sfhs_core::sync::{BatchReport, Engine, EngineConfig, ErrorStore, InMessage};
-use sfhs_core::webhook::{self, InboundRequest, WebhookPolicy};
 use sfhs_hubspot::{ClientConfig, HubSpotClient, SecretToken};
 use sfhs_hubspot_sim::HubSpotSim;
-use sfhs_import::salesforce::ClientReader;
+use sfhs_salesforce::ClientReader;
 use sfhs_salesforce_sim::{OutboundTiming, SeedSize, SimBuilder};
 use time::OffsetDateTime;
 
@@ -87,7 +83,11 @@ impl Pipeline {
                 return Ok(());
             }
             if started.elapsed() > limit {
-                bail!("{} messages still retried after {limit:?}", pending.len());
+                bail!(
+                    "{} messages were still being retried after {}",
+                    pending.len(),
+                    human_duration(limit)
+                );
             }
             let mut next = Vec::new();
             for batch in pending.chunks(100) {
@@ -126,19 +126,10 @@ fn add(total: &mut BatchReport, r: &BatchReport) {
     total.latency_received_ms_max = total.latency_received_ms_max.max(r.latency_received_ms_max);
 }
 
-async fn serve_webhook(policy: WebhookPolicy, publisher: Publisher) -> anyhow::Result<String> {
+async fn serve_webhook(webhook: app::Webhook) -> anyhow::Result<String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/outbound", listener.local_addr()?);
-    let state = Arc::new((policy, publisher));
-    let router = axum::Router::new()
-        .fallback(
-            |State(s): State<Arc<(WebhookPolicy, Publisher)>>, method: Method, body: Bytes| async move {
-                let req = InboundRequest { method: method.as_str(), secret: None, body: &body, received_at: OffsetDateTime::now_utc() };
-                let reply = webhook::handle(&s.0, &s.1, req).await;
-                (StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), reply.body)
-            },
-        )
-        .with_state(state);
+    let router = crate::webhook::router(webhook, crate::webhook::Report::Quiet);
     tokio::spawn(async move { axum::serve(listener, router).await });
     Ok(url)
 }
@@ -159,15 +150,16 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         SecretToken::new("pat-na1-sim"),
     ))?;
     let live_queue = Arc::new(MemoryQueue::new());
-    let webhook_url = serve_webhook(
-        WebhookPolicy::new(
-            [sfhs_salesforce_sim::DEFAULT_ORG_ID],
-            None,
-            "secret",
-            DEFAULT_MAX_BODY_BYTES,
-        ),
-        Publisher::new(live_queue.clone(), PublishPolicy::default()),
-    )
+    let webhook_url = serve_webhook(app::webhook(
+        WebhookSettings {
+            allowed_org_ids: vec![sfhs_salesforce_sim::DEFAULT_ORG_ID.to_owned()],
+            url_secret: None,
+            secret_param: "secret".to_owned(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            publish: PublishPolicy::default(),
+        },
+        live_queue.clone(),
+    ))
     .await?;
     // Salesforce; its outbound messages are set up from the mappings (step 2).
     let sf = SimBuilder::new()
@@ -233,26 +225,35 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let imports = Arc::new(MemoryImportStore::new());
     let mut config = EngineConfig::new("demo");
     config.parent_wait = Duration::from_secs(600);
-    let engine = Engine::new(
-        Arc::new(CachedMappings::new(store.clone(), Duration::from_secs(1))),
-        Arc::new(MemoryLedger::new()),
-        Arc::new(client.clone()),
-        errors.clone(),
-        config,
-    )
-    .with_imports(imports.clone());
+    let engine = app::engine(
+        SyncPorts {
+            mappings: store.clone(),
+            ledger: Arc::new(MemoryLedger::new()),
+            hubspot: Arc::new(client.clone()),
+            errors: errors.clone(),
+            imports: Some(imports.clone()),
+        },
+        SyncSettings {
+            engine: config,
+            mappings_cache: Duration::from_secs(1),
+        },
+    );
 
     step(3, "import the existing records");
     let import_queue = Arc::new(MemoryQueue::new());
-    let reader = Arc::new(ClientReader::new(sf_client.clone()));
-    let runner = ImportRunner {
-        store: imports.clone(),
-        mappings: store.clone(),
-        reader: reader.clone(),
-        publisher: Publisher::new(import_queue.clone(), PublishPolicy::default()),
-        continuation: Arc::new(MemoryContinuation::new()),
-        settings: RunSettings::default(),
-    };
+    let importing = app::imports(
+        ImportPorts {
+            store: imports.clone(),
+            mappings: store.clone(),
+            reader: Arc::new(ClientReader::new(sf_client.clone())),
+            import_queue: import_queue.clone(),
+            live_queue: live_queue.clone(),
+            continuation: Arc::new(MemoryContinuation::new()),
+        },
+        RunSettings::default(),
+        PublishPolicy::default(),
+    );
+    let runner = &importing.runner;
     let mut pipeline = Pipeline {
         engine,
         queue: import_queue.clone(),
@@ -265,7 +266,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             .await?;
         match runner.run(&record.id, "demo", None).await? {
             RunOutcome::Completed { .. } => {}
-            other => bail!("import of {object} did not complete: {other:?}"),
+            other => bail!(
+                "the import of {object} did not complete: {}",
+                crate::import::outcome_text(&other)
+            ),
         }
         pipeline.drain(Duration::from_secs(120)).await?;
         println!("   {object}: {} records imported", record.total);
@@ -347,8 +351,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let swept = sweep(
         store.as_ref(),
         imports.as_ref(),
-        reader.as_ref(),
-        &Publisher::new(live_queue.clone(), PublishPolicy::default()),
+        runner.reader.as_ref(),
+        &importing.live,
         OffsetDateTime::now_utc(),
         false,
     )
@@ -406,7 +410,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                         .and_then(|(_, v)| v.as_deref())
                 },
             )
-            .map_err(|e| anyhow::anyhow!("{id}: {e:?}"))?;
+            .map_err(|e| {
+                let problems: Vec<String> = e.iter().map(ToString::to_string).collect();
+                anyhow::anyhow!("{id}: {}", problems.join("; "))
+            })?;
             let Some(record) = in_hubspot.get(id) else {
                 mismatches.push(format!("{} {id}: missing in HubSpot", m.salesforce_object));
                 continue;
@@ -418,7 +425,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 let got = record["properties"][name].as_str().unwrap_or_default();
                 if got != want && !same_number(got, want) {
                     mismatches.push(format!(
-                        "{} {id}: {name} is {got:?} in HubSpot, {want:?} expected",
+                        "{} {id}: {name} is \"{got}\" in HubSpot, \"{want}\" expected",
                         m.salesforce_object
                     ));
                 }
@@ -477,8 +484,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 got.sort();
                 if got != want {
                     mismatches.push(format!(
-                        "{} {id}: associated with {got:?} in HubSpot, {want:?} expected ({} = {lookup:?})",
-                        m.salesforce_object, am.lookup
+                        "{} {id}: associated with {} in HubSpot, {} expected ({} = {})",
+                        m.salesforce_object,
+                        ids_text(&got),
+                        ids_text(&want),
+                        am.lookup,
+                        lookup.as_deref().unwrap_or("empty")
                     ));
                 } else if !want.is_empty() {
                     associations_checked += 1;
@@ -527,9 +538,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     println!("  error records             {}", error_records.len());
+    let took = started.elapsed();
     println!(
-        "  took                      {:.1} s",
-        started.elapsed().as_secs_f64()
+        "  took                      {}",
+        if took < Duration::from_secs(60) {
+            format!("{:.1}s", took.as_secs_f64())
+        } else {
+            human_duration(took)
+        }
     );
     for e in error_records.iter().take(10) {
         println!("  error: {} {} {}", e.object, e.record_id, e.message);
@@ -635,7 +651,20 @@ pub(crate) async fn simulated_portal(
 }
 
 fn sim(e: sfhs_salesforce_sim::SfError) -> anyhow::Error {
-    anyhow::anyhow!("the Salesforce simulator refused a change: {e:?}")
+    anyhow::anyhow!(
+        "the Salesforce simulator refused a change: {}: {}",
+        e.code,
+        e.message
+    )
+}
+
+/// HubSpot record ids for people: `none`, or the ids separated by commas.
+fn ids_text(ids: &[String]) -> String {
+    if ids.is_empty() {
+        "none".to_owned()
+    } else {
+        ids.join(", ")
+    }
 }
 
 /// Numbers compare by value (`10.50` in Salesforce is `10.5` in HubSpot).

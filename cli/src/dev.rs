@@ -11,7 +11,7 @@
 //!
 //! The first line on stdout is the webhook's URL. Each record's journey is logged on stderr.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -20,28 +20,30 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path as UrlPath, Query, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::extract::{Path as UrlPath, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use clap::Args as ClapArgs;
 use serde_json::{Value, json};
+use sfhs_core::app::{
+    self, ImportPorts, Imports as Deps, SyncPorts, SyncSettings, WebhookSettings,
+};
+use sfhs_core::import::progress::human_duration;
 use sfhs_core::import::run::runner_id;
-use sfhs_core::import::{Holder, ImportRunner, ImportStore, MemoryContinuation, RunSettings};
-use sfhs_core::mapping::store::{CachedMappings, MappingStore, next_version};
+use sfhs_core::import::{Holder, ImportMethod, ImportStore, MemoryContinuation, RunSettings};
+use sfhs_core::mapping::store::{MappingStore, next_version};
 use sfhs_core::mapping::validate::{Source, has_errors, validate_offline};
-use sfhs_core::mapping::{Mapping, parse_yaml};
+use sfhs_core::mapping::{Mapping, State as MappingState, parse_yaml};
 use sfhs_core::outbound::DEFAULT_MAX_BODY_BYTES;
-use sfhs_core::queue::{PublishPolicy, Publisher};
+use sfhs_core::queue::PublishPolicy;
 use sfhs_core::sync::{Engine, EngineConfig, ErrorStore, InMessage};
-use sfhs_core::webhook::{self, InboundRequest, UrlSecret, WebhookPolicy};
-use sfhs_core::work_item::WorkItem;
+use sfhs_core::webhook::UrlSecret;
+use sfhs_core::work_item::{Op, WorkItem};
 use sfhs_hubspot::HubSpotClient;
 use sfhs_hubspot_sim::{HubSpotSim, RunningSim};
-use sfhs_import::handler::Deps;
-use sfhs_import::salesforce::ClientReader;
 use sfhs_local::{LocalQueue, LocalStore};
+use sfhs_salesforce::ClientReader;
 use sfhs_salesforce_sim::{OutboundTiming, SeedSize, SimBuilder};
 use time::OffsetDateTime;
 
@@ -95,8 +97,6 @@ const MAX_RECEIVES: u32 = 8;
 const VISIBILITY: Duration = Duration::from_secs(60);
 
 struct App {
-    policy: WebhookPolicy,
-    publisher: Publisher,
     store: LocalStore,
     queues: Vec<LocalQueue>,
     deps: Deps,
@@ -297,47 +297,60 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     }
     for m in MappingStore::list(&store).await? {
         step(&format!(
-            "mapping {} -> {} v{} ({:?})",
-            m.mapping.salesforce_object, m.mapping.hubspot_object, m.version, m.mapping.state
+            "mapping {} -> {} v{} ({})",
+            m.mapping.salesforce_object,
+            m.mapping.hubspot_object,
+            m.version,
+            match m.mapping.state {
+                MappingState::Enabled => "enabled",
+                MappingState::Paused => "paused",
+            }
         ));
     }
 
     let shared: Arc<LocalStore> = Arc::new(store.clone());
     let mut config = EngineConfig::new(format!("dev-{}", std::process::id()));
     config.max_receives = MAX_RECEIVES;
-    let engine = Arc::new(
-        Engine::new(
-            Arc::new(CachedMappings::new(shared.clone(), Duration::from_secs(5))),
-            shared.clone(),
-            Arc::new(client),
-            shared.clone(),
-            config,
-        )
-        .with_imports(shared.clone()),
-    );
-    let deps = Deps {
-        runner: ImportRunner {
+    let engine = Arc::new(app::engine(
+        SyncPorts {
+            mappings: shared.clone(),
+            ledger: shared.clone(),
+            hubspot: Arc::new(client),
+            errors: shared.clone(),
+            imports: Some(shared.clone()),
+        },
+        SyncSettings {
+            engine: config,
+            mappings_cache: Duration::from_secs(5),
+        },
+    ));
+    let deps = app::imports(
+        ImportPorts {
             store: shared.clone(),
             mappings: shared.clone(),
             reader: Arc::new(ClientReader::new(sf_client)),
-            publisher: Publisher::new(Arc::new(imports_queue.clone()), PublishPolicy::default()),
+            import_queue: Arc::new(imports_queue.clone()),
+            live_queue: Arc::new(live.clone()),
             continuation: Arc::new(MemoryContinuation::new()),
-            settings: RunSettings {
-                rest_page_size: args.import_page_size,
-                bulk_page_size: args.import_page_size.saturating_mul(5),
-                ..RunSettings::default()
-            },
         },
-        live: Publisher::new(Arc::new(live.clone()), PublishPolicy::default()),
-    };
+        RunSettings {
+            rest_page_size: args.import_page_size,
+            bulk_page_size: args.import_page_size.saturating_mul(5),
+            ..RunSettings::default()
+        },
+        PublishPolicy::default(),
+    );
+    let webhook = app::webhook(
+        WebhookSettings {
+            allowed_org_ids: org_ids.clone(),
+            url_secret: args.secret.clone().map(UrlSecret::new),
+            secret_param: "secret".to_owned(),
+            max_body_bytes: args.max_body_bytes,
+            publish: PublishPolicy::default(),
+        },
+        Arc::new(live.clone()),
+    );
     let app = Arc::new(App {
-        policy: WebhookPolicy::new(
-            &org_ids,
-            args.secret.clone().map(UrlSecret::new),
-            "secret",
-            args.max_body_bytes,
-        ),
-        publisher: Publisher::new(Arc::new(live.clone()), PublishPolicy::default()),
         store: store.clone(),
         queues: vec![live.clone(), imports_queue.clone(), dead.clone()],
         deps: deps.clone(),
@@ -390,10 +403,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             while !stop.load(Ordering::SeqCst) {
                 tick.tick().await;
                 let owner = runner_id("dev");
-                match sfhs_import::handler::handle(&deps, &json!({"sweep": true}), &owner, None)
-                    .await
-                {
-                    Ok(r) => tracing::info!(deletes = %r["deletes"], gaps = %r["gaps"], resumed = %r["resumed"], "sweep"),
+                match deps.sweep_and_resume(&owner, None).await {
+                    Ok((report, resumed)) => tracing::info!(
+                        deletes = report.deletes(),
+                        gaps = report.gaps(),
+                        resumed = resumed.as_ref().map_or("-", |(id, _)| id.as_str()),
+                        "sweep"
+                    ),
                     Err(e) => tracing::warn!(error = %e, "sweep failed"),
                 }
             }
@@ -403,10 +419,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let router = Router::new()
         .route("/status", get(status))
         .route("/imports/{object}", post(import))
-        .fallback(outbound)
         .with_state(app)
-        .layer(axum::extract::DefaultBodyLimit::max(
-            args.max_body_bytes + 1,
+        .merge(crate::webhook::router(
+            webhook,
+            crate::webhook::Report::Stderr,
         ));
     axum::serve(listener, router)
         .with_graceful_shutdown(async {
@@ -428,8 +444,14 @@ async fn start_import(deps: &Deps, object: &str) -> anyhow::Result<Value> {
         .create(object, None, 50_000, false, OffsetDateTime::now_utc())
         .await?;
     step(&format!(
-        "import {} of {}: {} records ({:?})",
-        record.id, record.object, record.total, record.method
+        "import {} of {}: {} records (read with the {} API)",
+        record.id,
+        record.object,
+        record.total,
+        match record.method {
+            ImportMethod::Rest => "REST",
+            ImportMethod::Bulk => "Bulk",
+        }
     ));
     spawn_run(deps, record.id.clone());
     Ok(serde_json::to_value(&record)?)
@@ -441,7 +463,10 @@ fn spawn_run(deps: &Deps, id: String) {
     let runner = deps.runner.clone();
     tokio::spawn(async move {
         match runner.run(&id, &runner_id("dev"), None).await {
-            Ok(outcome) => step(&format!("import {id}: {outcome:?}")),
+            Ok(outcome) => step(&format!(
+                "import {id}: {}",
+                crate::import::outcome_text(&outcome)
+            )),
             Err(e) => step(&format!("import {id} failed: {e}")),
         }
     });
@@ -526,7 +551,7 @@ async fn work(
             } else {
                 let delay = Duration::from_secs(5 * 2u64.pow(m.receive_count.min(8) - 1))
                     .min(Duration::from_secs(900));
-                eprintln!("  {name}: {what}: again in {} s", delay.as_secs());
+                eprintln!("  {name}: {what}: again in {}", human_duration(delay));
                 if let Err(e) = queue.retry(&m.message_id, delay) {
                     tracing::warn!(error = %e, "could not delay the message; it comes back after its visibility timeout");
                 }
@@ -555,8 +580,14 @@ async fn work(
 fn journey_name(m: &InMessage) -> String {
     match WorkItem::from_json(&m.body) {
         Ok(i) => format!(
-            "{:?} {} {} (delivery {})",
-            i.op, i.sobject, i.record_id, m.receive_count
+            "{} {} {} (delivery {})",
+            match i.op {
+                Op::Upsert => "upsert",
+                Op::Delete => "delete",
+            },
+            i.sobject,
+            i.record_id,
+            m.receive_count
         ),
         Err(_) => format!("message {} (not a work item)", m.message_id),
     }
@@ -615,46 +646,4 @@ async fn import(State(app): State<Arc<App>>, UrlPath(object): UrlPath<String>) -
         )
             .into_response(),
     }
-}
-
-async fn outbound(
-    State(app): State<Arc<App>>,
-    method: Method,
-    Query(params): Query<HashMap<String, String>>,
-    body: Bytes,
-) -> Response {
-    let req = InboundRequest {
-        method: method.as_str(),
-        secret: params.get(app.policy.secret_param()).map(String::as_str),
-        body: &body,
-        received_at: OffsetDateTime::now_utc(),
-    };
-    let reply = webhook::handle(&app.policy, &app.publisher, req).await;
-    eprintln!(
-        "sfhs dev: webhook {} {} org={} notifications={}{}",
-        reply.status,
-        reply.outcome.as_str(),
-        reply.org_id.as_deref().unwrap_or("-"),
-        reply.notifications,
-        reply
-            .detail
-            .as_deref()
-            .map(|d| format!(" ({d})"))
-            .unwrap_or_default()
-    );
-    let mut response = (
-        StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        reply.body,
-    )
-        .into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/xml; charset=utf-8"),
-    );
-    if reply.status == 405 {
-        response
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("POST"));
-    }
-    response
 }

@@ -11,6 +11,7 @@ use anyhow::{Context as _, bail};
 use clap::{Args as ClapArgs, Subcommand};
 use sfhs_aws::ledger::DynamoErrorStore;
 use sfhs_aws::sqs::SqsQueue;
+use sfhs_core::import::progress::human_time;
 use sfhs_core::queue::{PublishPolicy, Publisher, QueueEntry};
 use sfhs_core::sync::{ErrorRecord, ErrorStore};
 use sfhs_core::work_item::WorkItem;
@@ -39,7 +40,10 @@ enum Command {
         category: Option<String>,
     },
     /// One error record in full, with its work item.
-    Show { id: String },
+    Show {
+        /// The error record id (from `sfhs errors list`).
+        id: String,
+    },
     /// Put error records' work items back on the live queue and remove the records.
     Replay {
         /// The records to replay (ids from `list`).
@@ -47,6 +51,7 @@ enum Command {
         /// Every record (of --object, when given).
         #[arg(long, conflicts_with = "ids")]
         all: bool,
+        /// Only the records of this Salesforce object (with --all).
         #[arg(long)]
         object: Option<String>,
         /// The live queue (a stack output).
@@ -89,7 +94,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                         r.id,
                         r.category.as_str(),
                         r.field.as_deref().unwrap_or("-"),
-                        r.at,
+                        human_time(r.at),
                         r.message
                     );
                 }

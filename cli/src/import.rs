@@ -21,7 +21,7 @@ use sfhs_core::import::{
 };
 use sfhs_core::mapping::store::MappingStore;
 use sfhs_core::queue::{PublishPolicy, Publisher};
-use sfhs_import::salesforce::ClientReader;
+use sfhs_salesforce::ClientReader;
 use time::OffsetDateTime;
 
 #[derive(Debug, ClapArgs)]
@@ -52,6 +52,7 @@ pub struct Common {
 enum Command {
     /// How many records an import would bring, and what it costs in HubSpot calls and time.
     Count {
+        /// The Salesforce object of an applied mapping, e.g. Invoice__c.
         object: String,
         /// A SOQL condition (without WHERE).
         #[arg(long = "where")]
@@ -62,6 +63,7 @@ enum Command {
     },
     /// Record an import; the import function runs it (or this process, with --local).
     Start {
+        /// The Salesforce object of an applied mapping, e.g. Invoice__c.
         object: String,
         /// A SOQL condition (without WHERE).
         #[arg(long = "where")]
@@ -91,17 +93,22 @@ enum Command {
     List,
     /// One import: progress, rate, ETA, and its records the worker could not write.
     Show {
+        /// The import id (from `sfhs import list`).
         id: String,
         /// The errors table (a stack output): lists this import's error records.
         #[arg(long, env = "SFHS_ERRORS_TABLE")]
         errors_table: Option<String>,
     },
     /// Stop an import; what is on the queue already still syncs.
-    Cancel { id: String },
+    Cancel {
+        /// The import id (from `sfhs import list`).
+        id: String,
+    },
     /// Resume an import that no live runner holds (pending, handed over, or abandoned by a
     /// runner that stopped renewing its lease) now: invoke the import function for it, or run
     /// it in this process with --local. Refused while a live runner holds it.
     Resume {
+        /// The import id (from `sfhs import list`).
         id: String,
         /// Run it in this process, onto the import queue (`--queue-url`).
         #[arg(long)]
@@ -450,7 +457,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                         "resuming needs the import function (--function or SFHS_IMPORT_FUNCTION: the ImportFunctionName stack output), or --local with the import queue"
                     );
                 };
-                sfhs_import::LambdaContinuation::from_env(function.clone())
+                sfhs_aws::continuation::LambdaContinuation::from_env(function.clone())
                     .await
                     .continue_import(id)
                     .await?;
@@ -482,6 +489,34 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+    }
+}
+
+/// What a run of an import ended with, for people.
+pub(crate) fn outcome_text(outcome: &RunOutcome) -> String {
+    match outcome {
+        RunOutcome::Completed { enqueued, pages } => {
+            format!(
+                "completed: {enqueued} records enqueued in {}",
+                pages_text(*pages)
+            )
+        }
+        RunOutcome::HandedOver { enqueued, pages } => {
+            format!(
+                "handed over to a fresh run after {enqueued} records in {}",
+                pages_text(*pages)
+            )
+        }
+        RunOutcome::Cancelled => "cancelled".to_owned(),
+        RunOutcome::NotRunnable { reason } => format!("not run: {reason}"),
+        RunOutcome::Failed { error } => format!("failed: {error}"),
+    }
+}
+
+fn pages_text(pages: usize) -> String {
+    match pages {
+        1 => "1 page".to_owned(),
+        n => format!("{n} pages"),
     }
 }
 

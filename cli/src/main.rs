@@ -17,6 +17,7 @@ mod reconcile;
 mod salesforce;
 mod sim;
 mod status;
+mod webhook;
 
 /// Operate the Salesforce -> HubSpot custom-object sync.
 #[derive(Debug, Parser)]
@@ -28,7 +29,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Salesforce outbound messages.
+    /// Salesforce outbound messages: parse one and print it as JSON.
     #[command(subcommand)]
     Outbound(outbound::Command),
     /// Mapping files: validate, plan, apply, enable, pause, list, show.
@@ -46,9 +47,9 @@ enum Command {
     #[command(subcommand)]
     Sim(sim::Command),
     /// Import existing Salesforce records: count, start (--force rewrites unchanged records),
-    /// list, show, cancel.
+    /// list, show, cancel, resume.
     Import(import::Args),
-    /// Salesforce deletes: sweep them onto the live queue now.
+    /// Salesforce deletes: sweep them onto the live queue now, as the scheduled sweep does.
     Deletes(deletes::Args),
     /// Compare an object in Salesforce, the ledger and HubSpot; enqueue the repairs.
     Reconcile(reconcile::Args),

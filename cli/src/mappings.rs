@@ -11,6 +11,7 @@ use std::sync::Arc;
 use anyhow::{Context as _, bail};
 use clap::{Args as ClapArgs, Subcommand};
 use serde::Serialize;
+use sfhs_core::import::progress::human_time;
 use sfhs_core::mapping::store::{MappingStore, StoredMapping, key, next_version};
 use sfhs_core::mapping::validate::{Source, has_errors, validate_offline};
 use sfhs_core::mapping::{Mapping, Problem, Severity, State, parse_yaml};
@@ -34,24 +35,40 @@ pub struct Args {
 enum Command {
     /// Check mapping files; every problem is listed with file, field and fix. Against the live
     /// HubSpot schema and Salesforce describe too, when they are configured.
-    Validate { dir: PathBuf },
+    Validate {
+        /// Directory of mapping files (`*.yaml`, `*.yml`).
+        dir: PathBuf,
+    },
     /// Show what `apply` would change in the store.
     Plan {
+        /// Directory of mapping files (`*.yaml`, `*.yml`).
         dir: PathBuf,
         /// Exit with status 1 when there are changes.
         #[arg(long)]
         exit_code: bool,
     },
     /// Validate, then write the mappings of DIR to the store (errors block it).
-    Apply { dir: PathBuf },
+    Apply {
+        /// Directory of mapping files (`*.yaml`, `*.yml`).
+        dir: PathBuf,
+    },
     /// Start syncing an object: only changes made from now on flow.
-    Enable { object: String },
+    Enable {
+        /// The Salesforce object of an applied mapping, e.g. Invoice__c.
+        object: String,
+    },
     /// Stop syncing an object; the mapping is kept.
-    Pause { object: String },
+    Pause {
+        /// The Salesforce object of an applied mapping, e.g. Invoice__c.
+        object: String,
+    },
     /// The applied mappings.
     List,
     /// One applied mapping.
-    Show { object: String },
+    Show {
+        /// The Salesforce object of an applied mapping, e.g. Invoice__c.
+        object: String,
+    },
     /// Print the JSON Schema of mapping files (for editor completion).
     Schema,
     /// The mapping as understood, then sample records turned into the exact HubSpot request,
@@ -570,9 +587,9 @@ async fn show(store: &dyn MappingStore, object: &str, json: bool) -> anyhow::Res
         println!(
             "# version {}, updated {}, {}",
             s.version,
-            s.updated_at,
+            human_time(s.updated_at),
             match s.enabled_at {
-                Some(at) => format!("enabled since {at}"),
+                Some(at) => format!("enabled since {}", human_time(at)),
                 None => "paused".to_owned(),
             }
         );

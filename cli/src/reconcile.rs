@@ -51,7 +51,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mappings = mapping_store(common).await?;
     let Some(stored) = mappings.get(&args.object).await? else {
         bail!(
-            "no mapping of {:?} is applied: `sfhs mappings list` shows the applied ones",
+            "no mapping of \"{}\" is applied: `sfhs mappings list` shows the applied ones",
             args.object
         );
     };

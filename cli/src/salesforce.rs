@@ -62,6 +62,7 @@ pub struct SetupArgs {
 enum Command {
     /// What `apply` would change in Salesforce: per object, its outbound message and its flow.
     Plan {
+        /// Directory of mapping files (`*.yaml`, `*.yml`).
         dir: PathBuf,
         /// Exit with status 1 when there are changes.
         #[arg(long)]
@@ -69,6 +70,7 @@ enum Command {
     },
     /// Deploy the outbound messages and flows (all or nothing), or write the package (`--out`).
     Apply {
+        /// Directory of mapping files (`*.yaml`, `*.yml`).
         dir: PathBuf,
         /// Validate the deploy in Salesforce without changing anything.
         #[arg(long)]

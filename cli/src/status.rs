@@ -10,16 +10,20 @@ use serde_json::json;
 use sfhs_aws::dynamo::DynamoMappingStore;
 use sfhs_aws::ledger::{DynamoErrorStore, DynamoLedger};
 use sfhs_aws::sqs::SqsQueue;
+use sfhs_core::import::progress::human_time;
 use sfhs_core::mapping::store::MappingStore;
 use sfhs_core::mapping::{OnDelete, State};
 use sfhs_core::sync::ErrorStore;
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
+    /// DynamoDB table of the applied mappings (a stack output).
     #[arg(long, env = "SFHS_MAPPINGS_TABLE")]
     mappings_table: Option<String>,
+    /// DynamoDB table of the records ledger (a stack output).
     #[arg(long, env = "SFHS_RECORDS_TABLE")]
     records_table: Option<String>,
+    /// DynamoDB table of the records the worker could not write (a stack output).
     #[arg(long, env = "SFHS_ERRORS_TABLE")]
     errors_table: Option<String>,
     /// Queues to report (name=URL), e.g. live=https://sqs..., import=..., live-dlq=...
@@ -30,10 +34,16 @@ pub struct Args {
     json: bool,
 }
 
+/// An RFC 3339 time as people read it (`2026-12-01 10:00:00 UTC`); as given when it is not one.
+fn readable_time(at: &str) -> String {
+    time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
+        .map_or_else(|_| at.to_owned(), human_time)
+}
+
 fn parse_queue(s: &str) -> Result<(String, String), String> {
     s.split_once('=')
         .map(|(n, u)| (n.to_owned(), u.to_owned()))
-        .ok_or_else(|| format!("{s:?}: expected NAME=URL"))
+        .ok_or_else(|| format!("\"{s}\": expected NAME=URL"))
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -104,7 +114,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             o["deleted"],
             o["waiting"],
             o["errors"],
-            o["last_sync"].as_str().unwrap_or("-"),
+            o["last_sync"]
+                .as_str()
+                .map_or_else(|| "-".to_owned(), readable_time),
             o["deletes"].as_str().unwrap_or_default(),
         );
     }

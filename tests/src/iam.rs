@@ -19,14 +19,14 @@ use aws_sdk_sqs::config::{Credentials, SharedCredentialsProvider};
 use serde_json::{Value as Json, json};
 use serde_norway::Value;
 
+use sfhs_aws::continuation::LambdaContinuation;
 use sfhs_aws::dynamo::DynamoMappingStore;
 use sfhs_aws::imports::DynamoImportStore;
 use sfhs_aws::sqs::SqsQueue;
 use sfhs_core::import::{ImportRunner, RunSettings};
 use sfhs_core::mapping::store::{MappingStore, next_version};
 use sfhs_core::queue::{PublishPolicy, Publisher};
-use sfhs_import::LambdaContinuation;
-use sfhs_import::salesforce::ClientReader;
+use sfhs_salesforce::ClientReader;
 use sfhs_salesforce::{Config, Credentials as SalesforceCredentials, LoginUrl};
 use sfhs_salesforce_sim::{SeedSize, Sim, SimBuilder};
 use time::OffsetDateTime;

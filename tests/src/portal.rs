@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use sfhs_core::mapping::store::{CachedMappings, MappingStore, MemoryMappingStore, StoredMapping};
+use sfhs_core::app::{SyncPorts, SyncSettings};
+use sfhs_core::mapping::store::{MappingStore, MemoryMappingStore, StoredMapping};
 use sfhs_core::mapping::{Mapping, parse_yaml};
 use sfhs_core::sync::{Engine, EngineConfig, ErrorStore, HubSpotWriter, Ledger};
 use sfhs_hubspot::{ClientConfig, HubSpotClient, RetryPolicy, SecretToken};
@@ -245,12 +246,18 @@ pub fn engine(
     let mut config = EngineConfig::new(owner);
     config.parent_wait = parent_wait;
     config.lease = Duration::from_secs(60);
-    Engine::new(
-        Arc::new(CachedMappings::new(store, Duration::from_secs(1))),
-        ledger,
-        hubspot,
-        errors,
-        config,
+    sfhs_core::app::engine(
+        SyncPorts {
+            mappings: store,
+            ledger,
+            hubspot,
+            errors,
+            imports: None,
+        },
+        SyncSettings {
+            engine: config,
+            mappings_cache: Duration::from_secs(1),
+        },
     )
 }
 

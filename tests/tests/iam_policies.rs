@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use serde_json::json;
+use sfhs_aws::continuation::LambdaContinuation;
 use sfhs_aws::dynamo::DynamoMappingStore;
 use sfhs_aws::imports::DynamoImportStore;
 use sfhs_aws::ledger::{DynamoErrorStore, DynamoLedger};
@@ -25,7 +26,6 @@ use sfhs_core::queue::{PublishPolicy, Publisher, QueueEntry, WorkQueue};
 use sfhs_core::sync::{
     Claim, Commit, ErrorCategory, ErrorRecord, ErrorStore, Ledger, ParentLink, parent_key,
 };
-use sfhs_import::LambdaContinuation;
 use sfhs_tests::iam::{Keys, Stack, StackInput, is_access_denied, put_mapping, runner, salesforce};
 use time::OffsetDateTime;
 

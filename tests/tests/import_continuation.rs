@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{FunctionCode, Runtime};
+use sfhs_aws::continuation::LambdaContinuation;
 use sfhs_core::import::ports::{Continuation, ImportStore};
 use sfhs_core::import::{ImportRunner, MemoryImportStore, RunOutcome, RunSettings};
 use sfhs_core::mapping::store::{MappingStore, MemoryMappingStore, next_version};
 use sfhs_core::queue::{MemoryQueue, PublishPolicy, Publisher};
-use sfhs_import::LambdaContinuation;
-use sfhs_import::salesforce::ClientReader;
+use sfhs_salesforce::ClientReader;
 use sfhs_salesforce::{Config, Credentials, LoginUrl};
 use sfhs_salesforce_sim::{SeedSize, SimBuilder};
 use sfhs_tests::aws::sdk_config;

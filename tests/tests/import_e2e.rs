@@ -18,7 +18,7 @@ use sfhs_core::queue::{MemoryQueue, PublishPolicy, Publisher};
 use sfhs_core::sync::HubSpotWriter;
 use sfhs_core::sync::memory::{MemoryErrorStore, MemoryLedger};
 use sfhs_core::work_item::{Source, WorkItem};
-use sfhs_import::salesforce::ClientReader;
+use sfhs_salesforce::ClientReader;
 use sfhs_salesforce::{Config, Credentials, LoginUrl};
 use sfhs_salesforce_sim::{SeedSize, SimBuilder};
 use sfhs_tests::drive::{MemQueue, run_until_drained};

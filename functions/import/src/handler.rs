@@ -3,18 +3,11 @@
 use std::time::Instant;
 
 use serde_json::{Value, json};
-use sfhs_core::import::{ImportRunner, RunOutcome, sweep};
-use sfhs_core::queue::Publisher;
-use time::OffsetDateTime;
+use sfhs_core::app::TickError;
+use sfhs_core::import::RunOutcome;
 
-/// Built once per process.
-#[derive(Debug, Clone)]
-pub struct Deps {
-    /// Reads Salesforce, publishes onto the import queue, stores imports.
-    pub runner: ImportRunner,
-    /// Publishes the sweep's deletes onto the live queue.
-    pub live: Publisher,
-}
+/// Built once per process (by [`sfhs_core::app::imports`]).
+pub type Deps = sfhs_core::app::Imports;
 
 /// What the function is asked to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +33,16 @@ pub enum HandlerError {
     Mappings(#[from] sfhs_core::mapping::store::StoreError),
     #[error(transparent)]
     Store(#[from] sfhs_core::import::ImportStoreError),
+}
+
+impl From<TickError> for HandlerError {
+    fn from(e: TickError) -> Self {
+        match e {
+            TickError::Run(e) => Self::Run(e),
+            TickError::Mappings(e) => Self::Mappings(e),
+            TickError::Store(e) => Self::Store(e),
+        }
+    }
 }
 
 impl HandlerError {
@@ -108,25 +111,8 @@ fn outcome_json(import_id: &str, outcome: &RunOutcome) -> Value {
     }
 }
 
-/// The scheduled continuation: the oldest import that waits for a runner (pending, handed
-/// over, or abandoned by a runner that stopped renewing its lease) is run here, one per tick.
-/// `null` when none waits.
-pub async fn resume_one(
-    deps: &Deps,
-    invocation_id: &str,
-    deadline: Option<Instant>,
-) -> Result<Value, HandlerError> {
-    let now = OffsetDateTime::now_utc();
-    // Newest first in the store: resume the oldest waiting one.
-    for record in deps.runner.store.list().await?.iter().rev() {
-        let holder = record.holder(now);
-        if holder.is_claimable() {
-            tracing::info!(import_id = %record.id, ?holder, "resuming a waiting import");
-            let outcome = deps.runner.run(&record.id, invocation_id, deadline).await?;
-            return Ok(outcome_json(&record.id, &outcome));
-        }
-    }
-    Ok(Value::Null)
+fn resumed_json(resumed: Option<(String, RunOutcome)>) -> Value {
+    resumed.map_or(Value::Null, |(id, outcome)| outcome_json(&id, &outcome))
 }
 
 /// Handles one event as invocation `invocation_id`, which must end by `deadline`.
@@ -142,20 +128,11 @@ pub async fn handle(
             Ok(outcome_json(&import_id, &outcome))
         }
         Event::Resume => Ok(json!({
-            "resumed": resume_one(deps, invocation_id, deadline).await?,
+            "resumed": resumed_json(deps.resume_one(invocation_id, deadline).await?),
         })),
         Event::Sweep => {
-            let now = OffsetDateTime::now_utc();
-            let report = sweep(
-                deps.runner.mappings.as_ref(),
-                deps.runner.store.as_ref(),
-                deps.runner.reader.as_ref(),
-                &deps.live,
-                now,
-                false,
-            )
-            .await?;
-            let resumed = resume_one(deps, invocation_id, deadline).await?;
+            let (report, resumed) = deps.sweep_and_resume(invocation_id, deadline).await?;
+            let resumed = resumed_json(resumed);
             Ok(json!({
                 "sweep": report,
                 "deletes": report.deletes(),

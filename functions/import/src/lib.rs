@@ -2,15 +2,13 @@
 //! `{"import_id": "..."}`); on a schedule (`{"source": "aws.events", ...}` or `{"sweep": true}`)
 //! sweeps Salesforce deletes onto the live queue and resumes an import left without a runner;
 //! every minute (`{"resume": true}`) only resumes one (pending, handed over, or abandoned by a
-//! runner that stopped renewing its lease). The logic is `sfhs_core::import`; this crate holds the Salesforce adapter,
-//! the configuration and the thin handler. See `docs/import.md`.
+//! runner that stopped renewing its lease). The logic is `sfhs_core::import`, assembled by
+//! `sfhs_core::app::imports`; the Salesforce reader is `sfhs_salesforce::reader`, the hand-over
+//! `sfhs_aws::continuation`, the configuration `sfhs_aws::config::ImportConfig`. This crate
+//! holds the thin handler. See `docs/import.md`.
 
-pub mod config;
-pub mod continuation;
 pub mod handler;
-pub mod salesforce;
 
-pub use continuation::LambdaContinuation;
 pub use handler::{Deps, Event, HandlerError, handle};
 
 use async_trait::async_trait;
@@ -18,7 +16,8 @@ use sfhs_core::import::ports::{Continuation, ContinuationError};
 
 /// The continuation without a function to invoke: the import is checkpointed with its lease let
 /// go, and the scheduled resume tick (EventBridge, every minute) resumes it (see
-/// [`handler::handle`]). In Lambda the function uses [`LambdaContinuation`] instead.
+/// [`handler::handle`]). In Lambda the function uses `sfhs_aws::continuation::LambdaContinuation`
+/// instead.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ScheduledContinuation;
 

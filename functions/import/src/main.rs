@@ -5,18 +5,16 @@ use std::sync::Arc;
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
+use sfhs_aws::config::{ImportConfig, credentials_from_secret};
+use sfhs_aws::continuation::LambdaContinuation;
 use sfhs_aws::dynamo::DynamoMappingStore;
 use sfhs_aws::imports::DynamoImportStore;
 use sfhs_aws::secrets::Secrets;
 use sfhs_aws::sqs::SqsQueue;
-use sfhs_core::import::ImportRunner;
+use sfhs_core::app::{self, ImportPorts};
 use sfhs_core::import::ports::Continuation;
-use sfhs_core::queue::Publisher;
-use sfhs_import::config::{ImportConfig, credentials_from_secret};
-use sfhs_import::salesforce::ClientReader;
-use sfhs_import::{
-    Deps, LambdaContinuation, ScheduledContinuation, deadline_from_epoch_ms, handle,
-};
+use sfhs_import::{Deps, ScheduledContinuation, deadline_from_epoch_ms, handle};
+use sfhs_salesforce::ClientReader;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -42,23 +40,18 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         _ => Arc::new(ScheduledContinuation),
     };
     let sqs = aws_sdk_sqs::Client::new(&aws);
-    let deps = Deps {
-        runner: ImportRunner {
+    let deps: Deps = app::imports(
+        ImportPorts {
             store: Arc::new(DynamoImportStore::new(dynamo.clone(), &cfg.imports_table)),
             mappings: Arc::new(DynamoMappingStore::new(dynamo, &cfg.mappings_table)),
             reader: Arc::new(ClientReader::new(client)),
-            publisher: Publisher::new(
-                Arc::new(SqsQueue::new(sqs.clone(), &cfg.import_queue_url)),
-                cfg.publish.clone(),
-            ),
+            import_queue: Arc::new(SqsQueue::new(sqs.clone(), &cfg.import_queue_url)),
+            live_queue: Arc::new(SqsQueue::new(sqs, &cfg.live_queue_url)),
             continuation,
-            settings: cfg.run.clone(),
         },
-        live: Publisher::new(
-            Arc::new(SqsQueue::new(sqs, &cfg.live_queue_url)),
-            cfg.publish.clone(),
-        ),
-    };
+        cfg.run.clone(),
+        cfg.publish.clone(),
+    );
     tracing::info!(
         imports = %cfg.imports_table,
         bulk_threshold = cfg.bulk_threshold,

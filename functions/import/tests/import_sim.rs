@@ -16,7 +16,7 @@ use sfhs_core::mapping::Mapping;
 use sfhs_core::mapping::store::{MappingStore, MemoryMappingStore, StoredMapping};
 use sfhs_core::queue::{MemoryQueue, PublishPolicy, Publisher};
 use sfhs_core::work_item::{Op, Source, WorkItem};
-use sfhs_import::salesforce::ClientReader;
+use sfhs_salesforce::ClientReader;
 use sfhs_salesforce::{Config, Credentials, LoginUrl, PollPolicy};
 use sfhs_salesforce_sim::{SeedSize, Sim, SimBuilder};
 use time::OffsetDateTime;

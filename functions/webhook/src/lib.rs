@@ -5,17 +5,12 @@
 
 use lambda_http::{Body, Request, RequestExt, Response};
 use sfhs_core::emf::Emf;
-use sfhs_core::queue::Publisher;
-use sfhs_core::webhook::{self, InboundRequest, Reply, WebhookPolicy};
+use sfhs_core::webhook::{self, InboundRequest, Reply};
 use time::OffsetDateTime;
 use tracing::Instrument;
 
-/// What the handler needs, built once per cold start.
-#[derive(Debug, Clone)]
-pub struct Deps {
-    pub policy: WebhookPolicy,
-    pub publisher: Publisher,
-}
+/// What the handler needs, built once per cold start (by [`sfhs_core::app::webhook`]).
+pub type Deps = sfhs_core::app::Webhook;
 
 /// Handles one request. Never fails: every problem becomes a SOAP fault with the right status.
 pub async fn handler(deps: &Deps, request: Request) -> Result<Response<Body>, lambda_http::Error> {
@@ -46,7 +41,7 @@ pub async fn handler(deps: &Deps, request: Request) -> Result<Response<Body>, la
         };
         let reply = webhook::handle(&deps.policy, &deps.publisher, inbound).await;
         record(&reply, started.elapsed());
-        Ok(into_response(reply))
+        Ok(webhook::http_response(&reply).map(Body::Text))
     }
     .instrument(span)
     .await
@@ -100,16 +95,4 @@ fn record(reply: &Reply, elapsed: std::time::Duration) {
     {
         println!("{line}");
     }
-}
-
-fn into_response(reply: Reply) -> Response<Body> {
-    let mut builder = Response::builder()
-        .status(reply.status)
-        .header("content-type", reply.content_type);
-    if let Some(allow) = reply.allow {
-        builder = builder.header("allow", allow);
-    }
-    builder
-        .body(Body::Text(reply.body))
-        .unwrap_or_else(|_| Response::new(Body::Empty))
 }

@@ -6,8 +6,8 @@ use lambda_http::service_fn;
 use sfhs_aws::config::WebhookConfig;
 use sfhs_aws::secrets::Secrets;
 use sfhs_aws::sqs::SqsQueue;
-use sfhs_core::queue::Publisher;
-use sfhs_core::webhook::{UrlSecret, WebhookPolicy};
+use sfhs_core::app::{self, WebhookSettings};
+use sfhs_core::webhook::UrlSecret;
 use sfhs_webhook::{Deps, handler};
 
 #[tokio::main]
@@ -26,15 +26,16 @@ async fn main() -> Result<(), lambda_http::Error> {
         }
     };
     let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&aws), &cfg.live_queue_url);
-    let deps = Deps {
-        policy: WebhookPolicy::new(
-            &cfg.allowed_org_ids,
+    let deps: Deps = app::webhook(
+        WebhookSettings {
+            allowed_org_ids: cfg.allowed_org_ids.clone(),
             url_secret,
-            &cfg.secret_param,
-            cfg.max_body_bytes,
-        ),
-        publisher: Publisher::new(Arc::new(queue), cfg.publish.clone()),
-    };
+            secret_param: cfg.secret_param.clone(),
+            max_body_bytes: cfg.max_body_bytes,
+            publish: cfg.publish.clone(),
+        },
+        Arc::new(queue),
+    );
     tracing::info!(
         queue = %cfg.live_queue_url,
         orgs = cfg.allowed_org_ids.len(),

@@ -11,8 +11,9 @@ use sfhs_aws::imports::DynamoImportStore;
 use sfhs_aws::ledger::{DynamoErrorStore, DynamoLedger};
 use sfhs_aws::secrets::Secrets;
 use sfhs_aws::visibility::RetryDelays;
-use sfhs_core::mapping::store::CachedMappings;
-use sfhs_core::sync::{Engine, EngineConfig};
+use sfhs_core::app::{self, SyncPorts, SyncSettings};
+use sfhs_core::import::ImportStore;
+use sfhs_core::sync::EngineConfig;
 use sfhs_hubspot::{ApiVersion, ClientConfig, HubSpotClient, SecretToken};
 use sfhs_worker::{Deps, handler};
 
@@ -44,17 +45,28 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             cfg.retry_max,
         )
     });
-    let mut engine = Engine::new(
-        Arc::new(CachedMappings::new(Arc::new(mappings), cfg.mappings_cache)),
-        Arc::new(DynamoLedger::new(dynamo.clone(), &cfg.records_table)),
-        Arc::new(hubspot),
-        Arc::new(DynamoErrorStore::new(dynamo.clone(), &cfg.errors_table)),
-        tuning,
+    let imports = match &cfg.imports_table {
+        Some(t) => {
+            Some(Arc::new(DynamoImportStore::new(dynamo.clone(), t)) as Arc<dyn ImportStore>)
+        }
+        None => {
+            tracing::warn!("SFHS_IMPORTS_TABLE is not set: import counters are not kept");
+            None
+        }
+    };
+    let engine = app::engine(
+        SyncPorts {
+            mappings: Arc::new(mappings),
+            ledger: Arc::new(DynamoLedger::new(dynamo.clone(), &cfg.records_table)),
+            hubspot: Arc::new(hubspot),
+            errors: Arc::new(DynamoErrorStore::new(dynamo, &cfg.errors_table)),
+            imports,
+        },
+        SyncSettings {
+            engine: tuning,
+            mappings_cache: cfg.mappings_cache,
+        },
     );
-    match &cfg.imports_table {
-        Some(t) => engine = engine.with_imports(Arc::new(DynamoImportStore::new(dynamo, t))),
-        None => tracing::warn!("SFHS_IMPORTS_TABLE is not set: import counters are not kept"),
-    }
     let deps = Deps { delays, engine };
     tracing::info!(
         records = %cfg.records_table,

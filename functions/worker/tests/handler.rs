@@ -9,9 +9,9 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::json;
 use sfhs_core::mapping::schema::{HsObject, HsProperty, HsType};
-use sfhs_core::mapping::store::{CachedMappings, MappingStore, MemoryMappingStore, StoredMapping};
+use sfhs_core::mapping::store::{MappingStore, MemoryMappingStore, StoredMapping};
+use sfhs_core::sync::EngineConfig;
 use sfhs_core::sync::memory::{MemoryErrorStore, MemoryHubSpot, MemoryLedger};
-use sfhs_core::sync::{Engine, EngineConfig};
 use sfhs_worker::{Deps, handler};
 
 const MAPPING: &str = r#"
@@ -87,12 +87,18 @@ async fn answers_batch_item_failures_for_what_must_be_retried() {
     let errors = Arc::new(MemoryErrorStore::new());
     let deps = Deps {
         delays: None,
-        engine: Engine::new(
-            Arc::new(CachedMappings::new(store, Duration::from_secs(30))),
-            Arc::new(MemoryLedger::new()),
-            hub.clone(),
-            errors.clone(),
-            EngineConfig::new("test"),
+        engine: sfhs_core::app::engine(
+            sfhs_core::app::SyncPorts {
+                mappings: store,
+                ledger: Arc::new(MemoryLedger::new()),
+                hubspot: hub.clone(),
+                errors: errors.clone(),
+                imports: None,
+            },
+            sfhs_core::app::SyncSettings {
+                engine: EngineConfig::new("test"),
+                mappings_cache: Duration::from_secs(30),
+            },
         ),
     };
 

@@ -3,11 +3,11 @@
 //! `{"import_id": "..."}`), which resumes from the checkpoint at once with a fresh 15 minutes.
 //! If that call fails, the scheduled resume tick (every minute) still resumes the import.
 
+use crate::classify;
 use async_trait::async_trait;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
 use serde_json::json;
-use sfhs_aws::classify;
 use sfhs_core::import::ports::{Continuation, ContinuationError};
 
 /// Invokes the import function asynchronously.
@@ -28,7 +28,7 @@ impl LambdaContinuation {
 
     /// With the AWS configuration of the environment (the CLI: `sfhs import resume`).
     pub async fn from_env(function: impl Into<String>) -> Self {
-        let aws = sfhs_aws::load_aws_config().await;
+        let aws = crate::load_aws_config().await;
         Self::new(aws_sdk_lambda::Client::new(&aws), function)
     }
 

@@ -3,6 +3,7 @@
 //! sees an SDK type: conversions happen here.
 
 pub mod config;
+pub mod continuation;
 pub mod dynamo;
 pub mod imports;
 pub mod ledger;

@@ -2,6 +2,7 @@
 //! port it needs. No AWS SDK type and no HTTP framework appears here; adapters live in other
 //! crates.
 
+pub mod app;
 pub mod emf;
 pub mod import;
 pub mod mapping;

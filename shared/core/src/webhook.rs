@@ -133,6 +133,24 @@ pub struct Reply {
 
 const XML: &str = "text/xml; charset=utf-8";
 
+/// The HTTP response for a reply: its status, `content-type`, `allow` on a 405, and the body.
+/// The one conversion every HTTP adapter of the webhook uses (the Lambda, `sfhs dev`, `sfhs
+/// demo`), so that they answer alike.
+pub fn http_response(reply: &Reply) -> http::Response<String> {
+    let mut response = http::Response::new(reply.body.clone());
+    *response.status_mut() =
+        http::StatusCode::from_u16(reply.status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = response.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static(reply.content_type),
+    );
+    if let Some(allow) = reply.allow {
+        headers.insert(http::header::ALLOW, http::HeaderValue::from_static(allow));
+    }
+    response
+}
+
 impl Reply {
     fn fault(status: u16, code: FaultCode, outcome: Outcome, message: String) -> Self {
         Self {

@@ -7,6 +7,7 @@
 //! - Bulk API 2.0 query jobs streamed page by page by `Sforce-Locator`.
 //! - Deleted records by time window (15-day retention, `EXCEEDED_ID_LIMIT` split).
 //! - API usage from `Sforce-Limit-Info`, with an optional stop at a share of the allocation.
+//! - The import's Salesforce reader port over this client ([`reader::ClientReader`]).
 //! - Metadata API deploys (REST `deployRequest`) and Tooling API reads of outbound messages and
 //!   flows ([`metadata`]).
 
@@ -16,11 +17,13 @@ pub mod datetime;
 pub mod domain;
 mod error;
 pub mod metadata;
+pub mod reader;
 mod rest;
 mod types;
 
 pub use client::Client;
 pub use error::{ApiError, Error};
+pub use reader::ClientReader;
 pub use rest::DELETED_RETENTION;
 pub use types::{
     ApiUsage, BulkJob, BulkOperation, Config, Credentials, CsvRecord, DeletedPage, DeletedRecord,

@@ -1,5 +1,6 @@
-//! The Salesforce reader port over the production client (`sfhs_salesforce::Client`).
+//! The Salesforce reader port (`sfhs_core::import::SalesforceReader`) over this crate's client.
 
+use crate::{BulkOperation, Client, Error, PollPolicy, QueryOptions};
 use async_trait::async_trait;
 use futures::TryStreamExt;
 use serde_json::Value;
@@ -7,7 +8,6 @@ use sfhs_core::import::convert::RawRecord;
 use sfhs_core::import::ports::{
     DeletedWindow, ReadError, ReadErrorKind, RestPage, SalesforceReader,
 };
-use sfhs_salesforce::{BulkOperation, Client, Error, PollPolicy, QueryOptions};
 use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 
@@ -208,7 +208,7 @@ impl SalesforceReader for ClientReader {
     }
 }
 
-fn merge(start: OffsetDateTime, pages: Vec<sfhs_salesforce::DeletedPage>) -> DeletedWindow {
+fn merge(start: OffsetDateTime, pages: Vec<crate::DeletedPage>) -> DeletedWindow {
     {
         let mut window = DeletedWindow {
             records: Vec::new(),

@@ -33,7 +33,7 @@ use sfhs_core::sync::memory::{MemoryErrorStore, MemoryLedger};
 use sfhs_core::sync::{BatchReport, Engine};
 use sfhs_hubspot::HubSpotClient;
 use sfhs_hubspot_sim::HubSpotSim;
-use sfhs_import::salesforce::ClientReader;
+use sfhs_salesforce::ClientReader;
 use sfhs_salesforce::{Config, Credentials, LoginUrl};
 use sfhs_salesforce_sim::{SeedSize, Sim, SimBuilder};
 use sfhs_tests::drive::{MemQueue, add, knob};
