@@ -55,7 +55,8 @@ enum Command {
     Reconcile(reconcile::Args),
     /// Records the worker could not write: list, show, replay.
     Errors(errors::Args),
-    /// Per object: synced, deleted, waiting, last sync; errors; queue depths.
+    /// Per object: synced (and unchanged), deleted, waiting, last sync; errors; fields the outbound
+    /// message is not known to send; queue depths.
     Status(status::Args),
 }
 

@@ -89,6 +89,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                     OnDelete::Keep => "kept in HubSpot (on_delete: keep)",
                 },
                 "synced": l.synced,
+                "unchanged": l.unchanged,
                 "deleted": l.deleted,
                 "waiting": l.waiting,
                 "errors": errors.get(&key).copied().unwrap_or(0),
@@ -102,15 +103,16 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "{:<24} {:<8} {:>8} {:>8} {:>8} {:>7}  {:<26} DELETES",
-        "OBJECT", "STATE", "SYNCED", "DELETED", "WAITING", "ERRORS", "LAST SYNC"
+        "{:<24} {:<8} {:>8} {:>9} {:>8} {:>8} {:>7}  {:<26} DELETES",
+        "OBJECT", "STATE", "SYNCED", "UNCHANGED", "DELETED", "WAITING", "ERRORS", "LAST SYNC"
     );
     for o in &objects {
         println!(
-            "{:<24} {:<8} {:>8} {:>8} {:>8} {:>7}  {:<26} {}",
+            "{:<24} {:<8} {:>8} {:>9} {:>8} {:>8} {:>7}  {:<26} {}",
             o["object"].as_str().unwrap_or_default(),
             o["state"].as_str().unwrap_or_default(),
             o["synced"],
+            o["unchanged"],
             o["deleted"],
             o["waiting"],
             o["errors"],

@@ -213,6 +213,7 @@ async fn worker_claims_and_commits_in_the_ledger() {
                 deleted: false,
                 waiting: false,
                 digest: Some("d1".into()),
+                unchanged: false,
             },
         )
         .await

@@ -237,6 +237,7 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
         deleted: false,
         waiting: false,
         digest: Some("0123456789abcdef0123456789abcdef".into()),
+        unchanged: false,
     };
     assert!(!ledger.commit(key, "w2", &commit).await.unwrap());
     assert!(ledger.commit(key, "w1", &commit).await.unwrap());
@@ -347,6 +348,7 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
         deleted: true,
         waiting: false,
         digest: None,
+        unchanged: false,
     };
     assert!(ledger.commit(key, "w1", &tomb).await.unwrap());
     assert_eq!(
@@ -390,6 +392,7 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
                     deleted: false,
                     waiting: false,
                     digest: None,
+                    unchanged: false,
                 },
             )
             .await

@@ -155,10 +155,14 @@ async fn unchanged_versions_cost_no_hubspot_call_on_dynamodb() {
         Some(sfhs_core::sync::record_version(&invoice("a1", 3, "A", None), "SystemModstamp").0),
         "the unchanged version is committed"
     );
+    // `sfhs status` counts it (the ledger's summary).
+    let unchanged_now = || async { rig.ledger.summary().await.unwrap()[0].unchanged };
+    assert_eq!(unchanged_now().await, 1);
 
     // A value that changes and changes back: written twice.
     let (r, calls) = rig.run(0, &[invoice("a1", 4, "B", None)]).await;
     assert_eq!((r.upserted, calls), (1, 1));
+    assert_eq!(unchanged_now().await, 0, "written again");
     assert_eq!(rig.name("a1").as_deref(), Some("B"));
     let (r, calls) = rig.run(0, &[invoice("a1", 5, "A", None)]).await;
     assert_eq!((r.upserted, calls), (1, 1));

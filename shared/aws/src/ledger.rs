@@ -63,6 +63,7 @@ pub fn decode_entry(item: &Item) -> LedgerEntry {
         lease_owner: text("lease_owner"),
         lease_until: num("lease_until"),
         digest: text("digest"),
+        unchanged: flag("unchanged"),
     }
 }
 
@@ -73,6 +74,8 @@ pub struct ObjectSummary {
     pub synced: u64,
     pub deleted: u64,
     pub waiting: u64,
+    /// Of `synced`: records whose newest version changed nothing HubSpot holds (not written).
+    pub unchanged: u64,
     /// RFC 3339 time of the newest commit.
     pub last_sync: Option<String>,
 }
@@ -100,7 +103,7 @@ impl DynamoLedger {
         scan_each(
             &self.client,
             &self.table,
-            |b| b.projection_expression("pk, deleted, waiting, updated_at, hubspot_id"),
+            |b| b.projection_expression("pk, deleted, waiting, unchanged, updated_at, hubspot_id"),
             |item| {
                 let pk = item
                     .get("pk")
@@ -134,6 +137,9 @@ impl DynamoLedger {
                 }
                 if flag("waiting") {
                     entry.waiting += 1;
+                }
+                if flag("unchanged") && !flag("deleted") {
+                    entry.unchanged += 1;
                 }
                 if let Some(at) = item.get("updated_at").and_then(|v| v.as_s().ok())
                     && entry
@@ -230,7 +236,7 @@ impl Ledger for DynamoLedger {
     async fn commit(&self, key: &str, owner: &str, c: &Commit) -> Result<bool, LedgerError> {
         let parents = serde_json::to_string(&c.parents).unwrap_or_else(|_| "{}".into());
         let mut set =
-            "SET version = :v, deleted = :d, waiting = :w, parents = :p, updated_at = :at"
+            "SET version = :v, deleted = :d, waiting = :w, unchanged = :u, parents = :p, updated_at = :at"
                 .to_owned();
         let mut remove = "REMOVE lease_owner, lease_until".to_owned();
         let mut request = self
@@ -243,6 +249,7 @@ impl Ledger for DynamoLedger {
             .expression_attribute_values(":v", n(c.version))
             .expression_attribute_values(":d", AttributeValue::Bool(c.deleted))
             .expression_attribute_values(":w", AttributeValue::Bool(c.waiting))
+            .expression_attribute_values(":u", AttributeValue::Bool(c.unchanged))
             .expression_attribute_values(":p", s(parents))
             .expression_attribute_values(":at", s(now_text()));
         match &c.hubspot_id {

@@ -118,6 +118,7 @@ impl Ledger for LocalStore {
                 lease_owner: None,
                 lease_until: None,
                 digest: c.digest.clone(),
+                unchanged: c.unchanged,
             };
             put_in(&mut t, key, &next)?;
             Ok(true)

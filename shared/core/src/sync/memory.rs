@@ -135,6 +135,7 @@ impl Ledger for MemoryLedger {
             lease_owner: None,
             lease_until: None,
             digest: c.digest.clone(),
+            unchanged: c.unchanged,
         };
         Ok(true)
     }

@@ -63,6 +63,9 @@ pub struct LedgerEntry {
     /// associations; see [`crate::sync::digest`]). `None`: unknown, the next version is written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
+    /// The newest version changed nothing HubSpot holds: it was committed without a write.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unchanged: bool,
 }
 
 /// The answer to a claim.
@@ -87,6 +90,8 @@ pub struct Commit {
     /// The content digest of what was written; `None` when it is not known to be complete in
     /// HubSpot (a delete, a record waiting for a parent).
     pub digest: Option<String>,
+    /// This version changed nothing HubSpot holds: committed without a write.
+    pub unchanged: bool,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -88,6 +88,7 @@ async fn ledger_claims_commits_and_keeps_its_state_across_a_restart() {
         deleted: false,
         waiting: false,
         digest: Some("d1".into()),
+        unchanged: false,
     };
     assert!(!store.commit(key, "w2", &commit).await.unwrap());
     assert!(store.commit(key, "w1", &commit).await.unwrap());

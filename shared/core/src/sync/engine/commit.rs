@@ -121,13 +121,13 @@ async fn ledger_step(ctx: &Context, j: &Job, state: JobState) -> Result<LedgerSt
             hubspot_id,
             error,
         } => {
-            step = commit_one(ctx, j, &lease, hubspot_id).await?;
+            step = commit_one(ctx, j, &lease, hubspot_id, false).await?;
             // A child that waited too long reports that rather than an association's failure.
             step.error = step.error.or(error);
         }
         JobState::Unchanged { lease } => {
             let hubspot_id = lease.prior.hubspot_id.clone();
-            step = commit_one(ctx, j, &lease, hubspot_id).await?;
+            step = commit_one(ctx, j, &lease, hubspot_id, true).await?;
         }
         JobState::Retry {
             reason,
@@ -167,6 +167,7 @@ async fn commit_one(
     j: &Job,
     lease: &Lease,
     hubspot_id: Option<String>,
+    unchanged: bool,
 ) -> Result<LedgerStep, bool> {
     let mut step = LedgerStep::default();
     if !j.waiting_for.is_empty() {
@@ -196,6 +197,7 @@ async fn commit_one(
         } else {
             j.digest.clone()
         },
+        unchanged,
     };
     match ctx.ledger.commit(&j.key, &ctx.config.owner, &commit).await {
         Ok(true) => {
