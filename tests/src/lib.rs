@@ -7,6 +7,7 @@
 //! - [`iam`]: a second moto server that enforces IAM, the SAM template's resources on it, and a
 //!   principal per function with exactly the template's policy.
 //! - [`runtime`]: Lambda's runtime API, to run a function's real binary as Lambda does.
+//! - [`items`]: work items as the webhook makes them.
 //! - [`drive`]: an SQS-like queue in memory and concurrent workers over it.
 //! - [`portal`]: a HubSpot simulator set up like a customer portal (invoice objects, labels), its
 //!   mappings, and sync engines over it.
@@ -15,6 +16,7 @@ pub mod aws;
 pub mod drive;
 pub mod events;
 pub mod iam;
+pub mod items;
 pub mod moto;
 pub mod portal;
 pub mod runtime;

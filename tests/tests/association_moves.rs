@@ -11,43 +11,18 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sfhs_core::outbound::Fields;
 use sfhs_core::sync::memory::{MemoryErrorStore, MemoryLedger};
-use sfhs_core::work_item::{Op, Source, WORK_ITEM_VERSION, WorkItem};
+use sfhs_core::work_item::WorkItem;
 use sfhs_hubspot::HubSpotClient;
 use sfhs_tests::drive::{MemQueue, run_until_drained};
+use sfhs_tests::items::outbound_item;
 use sfhs_tests::portal::{
     INVOICE, LINE, client_config, engine, mappings, memory_store, records_by_salesforce_id,
     seed_companies, setup_portal, start_hubspot,
 };
-use time::OffsetDateTime;
-
-const ORG: &str = "00D5g000001SIMu";
 
 fn item(sobject: &str, id: &str, version: i64, fields: &[(&str, Option<&str>)]) -> WorkItem {
-    let stamp = (OffsetDateTime::UNIX_EPOCH
-        + time::Duration::days(20_000)
-        + time::Duration::seconds(version))
-    .format(&time::format_description::well_known::Rfc3339)
-    .unwrap();
-    let mut f = Fields::new();
-    f.insert("SystemModstamp".into(), Some(stamp));
-    for (k, v) in fields {
-        f.insert((*k).into(), v.map(str::to_owned));
-    }
-    WorkItem {
-        v: WORK_ITEM_VERSION,
-        op: Op::Upsert,
-        org_id: ORG.into(),
-        sobject: sobject.into(),
-        record_id: id.into(),
-        fields: f,
-        source: Source::OutboundMessage {
-            notification_id: format!("04l{id}{version}"),
-            action_id: None,
-        },
-        received_at: OffsetDateTime::now_utc(),
-    }
+    outbound_item(sobject, id, version, fields)
 }
 
 fn invoice(id: &str, version: i64, account: Option<&str>) -> WorkItem {

@@ -10,44 +10,30 @@ use std::time::Duration;
 
 use sfhs_aws::dynamo::create_table;
 use sfhs_aws::ledger::{DynamoErrorStore, DynamoLedger};
-use sfhs_core::outbound::Fields;
 use sfhs_core::sync::{Engine, InMessage, Ledger};
-use sfhs_core::work_item::{Op, Source, WORK_ITEM_VERSION, WorkItem};
+use sfhs_core::work_item::{Op, WorkItem};
 use sfhs_hubspot::HubSpotClient;
 use sfhs_hubspot_sim::RunningSim;
 use sfhs_tests::aws::dynamodb;
+use sfhs_tests::items::outbound_item;
 use sfhs_tests::moto::{moto, unique};
 use sfhs_tests::portal::{
     INVOICE, client_config, engine, mappings, memory_store, records_by_salesforce_id, setup_portal,
     start_hubspot,
 };
-use time::OffsetDateTime;
 
 fn invoice(id: &str, second: i64, name: &str, extra: Option<&str>) -> WorkItem {
-    let stamp = (OffsetDateTime::UNIX_EPOCH
-        + time::Duration::days(20_000)
-        + time::Duration::seconds(second))
-    .format(&time::format_description::well_known::Rfc3339)
-    .unwrap();
-    let mut f = Fields::new();
-    f.insert("SystemModstamp".into(), Some(stamp));
-    f.insert("Name".into(), Some(name.into()));
-    f.insert("Amount__c".into(), Some("10.5".into()));
-    // A field no mapping maps: Salesforce sends it when the flow's criteria are met.
-    f.insert("Description__c".into(), extra.map(str::to_owned));
-    WorkItem {
-        v: WORK_ITEM_VERSION,
-        op: Op::Upsert,
-        org_id: "00D5g000001SIMu".into(),
-        sobject: "Invoice__c".into(),
-        record_id: id.into(),
-        fields: f,
-        source: Source::OutboundMessage {
-            notification_id: format!("04l{id}{second}"),
-            action_id: None,
-        },
-        received_at: OffsetDateTime::now_utc(),
-    }
+    // Description__c: a field no mapping maps; Salesforce sends it when the flow's criteria are met.
+    outbound_item(
+        "Invoice__c",
+        id,
+        second,
+        &[
+            ("Name", Some(name)),
+            ("Amount__c", Some("10.5")),
+            ("Description__c", extra),
+        ],
+    )
 }
 
 fn deleted(id: &str, second: i64) -> WorkItem {

@@ -23,40 +23,32 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use sfhs_core::mapping::store::{MappingStore, StoredMapping};
-use sfhs_core::outbound::Fields;
 use sfhs_core::sync::memory::{MemoryErrorStore, MemoryLedger};
 use sfhs_core::sync::{BatchReport, Engine, InMessage};
-use sfhs_core::work_item::{Op, Source, WORK_ITEM_VERSION, WorkItem};
+use sfhs_core::work_item::{Source, WorkItem};
 use sfhs_hubspot::HubSpotClient;
 use sfhs_hubspot_sim::HubSpotSim;
 use sfhs_tests::drive::{add, knob};
+use sfhs_tests::items::outbound_item;
 use sfhs_tests::portal::{client_config, engine, mappings, memory_store, setup_portal};
-use time::OffsetDateTime;
 
 fn invoice(i: usize, second: i64, name: &str, note: Option<&str>, source: &Source) -> WorkItem {
-    let stamp = (OffsetDateTime::UNIX_EPOCH
-        + time::Duration::days(20_000)
-        + time::Duration::seconds(second))
-    .format(&time::format_description::well_known::Rfc3339)
-    .unwrap_or_default();
-    let mut f = Fields::new();
-    f.insert("SystemModstamp".into(), Some(stamp));
-    f.insert("Name".into(), Some(name.to_owned()));
-    f.insert("Amount__c".into(), Some(format!("{}.5", i % 1000)));
-    f.insert(
-        "Status__c".into(),
-        Some(if i.is_multiple_of(2) { "Paid" } else { "Void" }.into()),
+    let amount = format!("{}.5", i % 1000);
+    let status = if i.is_multiple_of(2) { "Paid" } else { "Void" };
+    let item = outbound_item(
+        "Invoice__c",
+        &format!("a01U{i:014}"),
+        second,
+        &[
+            ("Name", Some(name)),
+            ("Amount__c", Some(&amount)),
+            ("Status__c", Some(status)),
+            ("Description__c", note),
+        ],
     );
-    f.insert("Description__c".into(), note.map(str::to_owned));
     WorkItem {
-        v: WORK_ITEM_VERSION,
-        op: Op::Upsert,
-        org_id: "00D5g000001SIMu".into(),
-        sobject: "Invoice__c".into(),
-        record_id: format!("a01U{i:014}"),
-        fields: f,
         source: source.clone(),
-        received_at: OffsetDateTime::now_utc(),
+        ..item
     }
 }
 

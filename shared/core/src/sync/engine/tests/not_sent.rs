@@ -8,10 +8,15 @@ use time::macros::datetime;
 
 /// Invoice__c as stored, its outbound message known to send `outbound` (None: unknown).
 async fn world_sending(outbound: Option<&[&str]>) -> World {
+    object_sending("Invoice__c", outbound).await
+}
+
+/// `object`'s mapping as stored, its outbound message known to send `outbound` (None: unknown).
+async fn object_sending(object: &str, outbound: Option<&[&str]>) -> World {
     let w = world_with(vec![invoice_mapping(), line_mapping()], None).await;
     let mut stored = w
         .store
-        .get("Invoice__c")
+        .get(object)
         .await
         .expect("memory store")
         .expect("applied");
@@ -158,31 +163,13 @@ async fn a_property_left_out_is_not_part_of_the_content_digest() {
     assert_eq!((r.report.unchanged, r.report.upserted), (1, 0));
 }
 
-/// Line items whose outbound message is known to send `outbound` (None: unknown).
-async fn lines_sending(outbound: Option<&[&str]>) -> World {
-    let w = world_with(vec![invoice_mapping(), line_mapping()], None).await;
-    let mut stored = w
-        .store
-        .get("Invoice_Line__c")
-        .await
-        .expect("memory store")
-        .expect("applied");
-    stored.outbound_fields = outbound.map(|f| f.iter().map(|s| (*s).to_owned()).collect());
-    stored.version += 1;
-    w.store
-        .put(&stored, Some(stored.version - 1))
-        .await
-        .expect("memory store");
-    w
-}
-
 fn line_without_lookup(id: &str, second: u32) -> WorkItem {
     item("Invoice_Line__c", id, second, &[("Name", Some("renamed"))])
 }
 
 #[tokio::test]
 async fn an_absent_lookup_the_message_is_not_known_to_send_keeps_its_association() {
-    let w = lines_sending(None).await;
+    let w = object_sending("Invoice_Line__c", None).await;
     w.engine
         .process(msgs(&[item("Invoice__c", "a1", 1, &[("Name", Some("I"))])]))
         .await;
@@ -214,7 +201,11 @@ async fn an_absent_lookup_the_message_is_not_known_to_send_keeps_its_association
 
 #[tokio::test]
 async fn an_absent_lookup_the_message_is_known_to_send_removes_the_association() {
-    let w = lines_sending(Some(&["Id", "Name", "SystemModstamp", "Invoice__c"])).await;
+    let w = object_sending(
+        "Invoice_Line__c",
+        Some(&["Id", "Name", "SystemModstamp", "Invoice__c"]),
+    )
+    .await;
     w.engine
         .process(msgs(&[item("Invoice__c", "a1", 1, &[("Name", Some("I"))])]))
         .await;
