@@ -92,7 +92,7 @@ impl Pipeline {
             let mut next = Vec::new();
             for batch in pending.chunks(100) {
                 let result = self.engine.process(batch.to_vec()).await;
-                add(&mut self.totals, &result.report);
+                self.totals.add(&result.report);
                 next.extend(
                     batch
                         .iter()
@@ -109,21 +109,6 @@ impl Pipeline {
             pending = next;
         }
     }
-}
-
-fn add(total: &mut BatchReport, r: &BatchReport) {
-    total.upserted += r.upserted;
-    total.unchanged += r.unchanged;
-    total.created += r.created;
-    total.archived += r.archived;
-    total.dropped_stale += r.dropped_stale;
-    total.failed += r.failed;
-    total.associations_created += r.associations_created;
-    total.associations_removed += r.associations_removed;
-    total.hubspot_calls += r.hubspot_calls;
-    total.written += r.written;
-    total.latency_received_ms_sum += r.latency_received_ms_sum;
-    total.latency_received_ms_max = total.latency_received_ms_max.max(r.latency_received_ms_max);
 }
 
 async fn serve_webhook(webhook: app::Webhook) -> anyhow::Result<String> {

@@ -133,30 +133,6 @@ pub fn knob(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// Adds a batch's counts to running totals.
-pub fn add(total: &mut BatchReport, r: &BatchReport) {
-    total.records_in += r.records_in;
-    total.upserted += r.upserted;
-    total.unchanged += r.unchanged;
-    total.created += r.created;
-    total.archived += r.archived;
-    total.tombstoned += r.tombstoned;
-    total.dropped_stale += r.dropped_stale;
-    total.duplicates += r.duplicates;
-    total.leased += r.leased;
-    total.waiting += r.waiting;
-    total.retried += r.retried;
-    total.failed += r.failed;
-    total.associations_created += r.associations_created;
-    total.associations_removed += r.associations_removed;
-    total.hubspot_calls += r.hubspot_calls;
-    total.rate_limited += r.rate_limited;
-    total.daily_limit |= r.daily_limit;
-    total.written += r.written;
-    total.latency_received_ms_sum += r.latency_received_ms_sum;
-    total.latency_received_ms_max = total.latency_received_ms_max.max(r.latency_received_ms_max);
-}
-
 /// Runs one task per engine until the queue drains (panics after `timeout`). Each task takes
 /// batches of 1 to `max_batch` messages. Returns the totals of every batch.
 pub async fn run_until_drained(
@@ -186,10 +162,10 @@ pub async fn run_until_drained(
                     continue;
                 }
                 let result = engine.process(batch.clone()).await;
-                add(
-                    &mut totals.lock().unwrap_or_else(PoisonError::into_inner),
-                    &result.report,
-                );
+                totals
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .add(&result.report);
                 queue.done(batch, &result.retry);
             }
         }));

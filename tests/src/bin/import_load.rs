@@ -36,7 +36,7 @@ use sfhs_hubspot_sim::HubSpotSim;
 use sfhs_salesforce::ClientReader;
 use sfhs_salesforce::{Config, Credentials, LoginUrl};
 use sfhs_salesforce_sim::{SeedSize, Sim, SimBuilder};
-use sfhs_tests::drive::{MemQueue, add, knob};
+use sfhs_tests::drive::{MemQueue, knob};
 use sfhs_tests::portal::{INVOICE, client_config, engine, mappings, seed_companies, setup_portal};
 use time::OffsetDateTime;
 
@@ -316,7 +316,7 @@ async fn main() -> anyhow::Result<()> {
                     }
                     let r = e.process(b.clone()).await;
                     written.fetch_add(r.report.written, Ordering::Relaxed);
-                    add(&mut total, &r.report);
+                    total.add(&r.report);
                     queue.done(b, &r.retry);
                 }
                 total
@@ -328,7 +328,7 @@ async fn main() -> anyhow::Result<()> {
     let mut t = BatchReport::default();
     for (done, task) in tasks {
         done.store(true, Ordering::SeqCst);
-        add(&mut t, &task.await?);
+        t.add(&task.await?);
     }
     let elapsed = started.elapsed().as_secs_f64();
     monitor.abort();

@@ -28,7 +28,7 @@ use sfhs_core::sync::{BatchReport, Engine, InMessage};
 use sfhs_core::work_item::{Source, WorkItem};
 use sfhs_hubspot::HubSpotClient;
 use sfhs_hubspot_sim::HubSpotSim;
-use sfhs_tests::drive::{add, knob};
+use sfhs_tests::drive::knob;
 use sfhs_tests::items::outbound_item;
 use sfhs_tests::portal::{client_config, engine, mappings, memory_store, setup_portal};
 
@@ -71,7 +71,7 @@ async fn run(engine: &Engine, items: Vec<WorkItem>, batch: usize) -> anyhow::Res
         let mut again = Vec::new();
         for chunk in pending.chunks(batch) {
             let r = engine.process(chunk.to_vec()).await;
-            add(&mut total, &r.report);
+            total.add(&r.report);
             again.extend(
                 chunk
                     .iter()

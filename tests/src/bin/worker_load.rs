@@ -24,7 +24,7 @@ use sfhs_core::sync::{Engine, LedgerEntry, ledger_key};
 use sfhs_core::work_item::{Op, Source, WORK_ITEM_VERSION, WorkItem};
 use sfhs_hubspot::{HubSpotClient, UpsertInput};
 use sfhs_hubspot_sim::HubSpotSim;
-use sfhs_tests::drive::{MemQueue, add, knob};
+use sfhs_tests::drive::{MemQueue, knob};
 use sfhs_tests::portal::{
     INVOICE, LINE, client_config, engine, mappings, memory_store, setup_portal,
 };
@@ -155,7 +155,7 @@ async fn main() -> anyhow::Result<()> {
                     continue;
                 }
                 let r = e.process(b.clone()).await;
-                add(&mut total, &r.report);
+                total.add(&r.report);
                 queue.done(b, &r.retry);
             }
             total
@@ -163,7 +163,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let mut t = sfhs_core::sync::BatchReport::default();
     for task in tasks {
-        add(&mut t, &task.await?);
+        t.add(&task.await?);
     }
     let elapsed = started.elapsed().as_secs_f64();
     let c = sim.counters();

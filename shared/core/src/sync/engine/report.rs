@@ -90,6 +90,49 @@ pub struct BatchReport {
 }
 
 impl BatchReport {
+    /// Adds another batch's report to these totals: counts and durations add up, maxima are
+    /// kept, the daily-limit flag stays set once any batch met it.
+    pub fn add(&mut self, r: &BatchReport) {
+        let counts = [
+            (&mut self.records_in, r.records_in),
+            (&mut self.undecodable, r.undecodable),
+            (&mut self.dropped_unmapped, r.dropped_unmapped),
+            (&mut self.dropped_paused, r.dropped_paused),
+            (&mut self.dropped_before_enable, r.dropped_before_enable),
+            (&mut self.duplicates, r.duplicates),
+            (&mut self.dropped_stale, r.dropped_stale),
+            (&mut self.leased, r.leased),
+            (&mut self.unchanged, r.unchanged),
+            (&mut self.upserted, r.upserted),
+            (&mut self.created, r.created),
+            (&mut self.archived, r.archived),
+            (&mut self.tombstoned, r.tombstoned),
+            (&mut self.associations_created, r.associations_created),
+            (&mut self.associations_removed, r.associations_removed),
+            (&mut self.waiting, r.waiting),
+            (&mut self.failed, r.failed),
+            (&mut self.retried, r.retried),
+            (&mut self.lost_leases, r.lost_leases),
+            (
+                &mut self.versions_from_received_at,
+                r.versions_from_received_at,
+            ),
+            (&mut self.hubspot_calls, r.hubspot_calls),
+            (&mut self.rate_limited, r.rate_limited),
+            (&mut self.fields_not_sent, r.fields_not_sent),
+            (&mut self.written, r.written),
+        ];
+        for (total, n) in counts {
+            *total += n;
+        }
+        self.daily_limit |= r.daily_limit;
+        self.latency_version_ms_sum += r.latency_version_ms_sum;
+        self.latency_version_ms_max = self.latency_version_ms_max.max(r.latency_version_ms_max);
+        self.latency_received_ms_sum += r.latency_received_ms_sum;
+        self.latency_received_ms_max = self.latency_received_ms_max.max(r.latency_received_ms_max);
+        self.duration_ms += r.duration_ms;
+    }
+
     /// The batch's EMF metrics line (namespace `sfhs`, dimension `Function=worker`).
     pub fn to_emf(&self) -> Emf {
         let avg = |sum: f64, n: u64| {
@@ -144,4 +187,33 @@ pub struct BatchResult {
     /// Message ids to hand back to the queue (batch item failures).
     pub retry: Vec<String>,
     pub report: BatchReport,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BatchReport;
+
+    #[test]
+    fn totals_add_counts_keep_maxima_and_the_daily_flag() {
+        let mut total = BatchReport {
+            upserted: 2,
+            latency_received_ms_max: 40.0,
+            ..BatchReport::default()
+        };
+        total.add(&BatchReport {
+            upserted: 3,
+            unchanged: 4,
+            fields_not_sent: 1,
+            daily_limit: true,
+            latency_received_ms_max: 10.0,
+            ..BatchReport::default()
+        });
+        total.add(&BatchReport::default());
+        assert_eq!(
+            (total.upserted, total.unchanged, total.fields_not_sent),
+            (5, 4, 1)
+        );
+        assert!(total.daily_limit);
+        assert!((total.latency_received_ms_max - 40.0).abs() < f64::EPSILON);
+    }
 }
