@@ -22,15 +22,11 @@ pub struct Moto {
     _child: Mutex<Child>,
 }
 
-// argv: port, then optionally the server's Python code and `INITIAL_NO_AUTH_ACTION_COUNT`.
+// argv: port, the server's Python code, then optionally `INITIAL_NO_AUTH_ACTION_COUNT`.
 const WATCHDOG: &str = r#"
 import os, subprocess, sys
-if len(sys.argv) > 2:
-    cmd = [sys.executable, "-c", sys.argv[2], sys.argv[1]]
-    env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT=sys.argv[3])
-else:
-    cmd = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", sys.argv[1]]
-    env = None
+cmd = [sys.executable, "-c", sys.argv[2], sys.argv[1]]
+env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT=sys.argv[3]) if len(sys.argv) > 3 else None
 p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 print("started", flush=True)
 try:
@@ -66,7 +62,6 @@ fn free_port() -> u16 {
 /// teaches it the ARNs of DynamoDB tables, Secrets Manager secrets and Lambda functions, and
 /// the IAM action of the API operations whose action has another name.
 const IAM_SERVER: &str = r#"
-import sys
 from urllib.parse import unquote
 from moto.iam import access_control
 from moto.dynamodb.responses import DynamoHandler
@@ -127,6 +122,26 @@ DynamoHandler._determine_resource = dynamodb_resource
 SecretsManagerResponse._determine_resource = secret_resource
 LambdaResponse._determine_resource = lambda_resource
 
+"#;
+
+/// moto's server as DynamoDB behaves: every request applied whole before the next one.
+/// DynamoDB applies each write to an item atomically (an `ADD` counter loses no increment under
+/// concurrent updates; a condition is checked against the item it writes). moto's threaded server
+/// reads, updates and stores an item in separate steps with no lock, so that two concurrent
+/// `ADD`s can lose one (seen: 19 of 20 increments); its DynamoDB requests are serialized here.
+const SERVER: &str = r#"
+import sys, threading
+from moto.dynamodb.responses import DynamoHandler
+
+_dynamodb = threading.Lock()
+_call_action = DynamoHandler.call_action
+def _atomic_call_action(self):
+    with _dynamodb:
+        return _call_action(self)
+DynamoHandler.call_action = _atomic_call_action
+"#;
+
+const SERVE: &str = r#"
 from moto.server import main
 main(["-H", "127.0.0.1", "-p", sys.argv[1]])
 "#;
@@ -142,9 +157,12 @@ impl Moto {
         let port = free_port();
         let mut command = Command::new(&python);
         command.arg("-c").arg(WATCHDOG).arg(port.to_string());
-        if let Some(n) = no_auth_actions {
-            command.arg(IAM_SERVER).arg(n.to_string());
-        }
+        match no_auth_actions {
+            Some(n) => command
+                .arg(format!("{SERVER}{IAM_SERVER}{SERVE}"))
+                .arg(n.to_string()),
+            None => command.arg(format!("{SERVER}{SERVE}")),
+        };
         let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -186,6 +186,7 @@ impl Function {
             .env("AWS_LAMBDA_LOG_STREAM_NAME", "2026/12/01/[$LATEST]test")
             .env("AWS_EXECUTION_ENV", "AWS_Lambda_provided.al2023")
             .env("LAMBDA_TASK_ROOT", "/var/task")
+            .envs(clock_env())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -290,4 +291,17 @@ impl Drop for Function {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The variables that set this process's clock (libfaketime's, as the team's `clock-shift` tool
+/// sets them), handed on to the function: in AWS, a function reads the same wall clock as
+/// Salesforce, DynamoDB and SQS, so under a shifted clock the function must run shifted too, or
+/// it meets versions, enable times and sweep windows a year away from its own "now".
+fn clock_env() -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
+    std::env::vars_os()
+        .filter(|(k, _)| {
+            let k = k.to_string_lossy();
+            k == "LD_PRELOAD" || k.starts_with("FAKETIME")
+        })
+        .collect()
 }

@@ -25,6 +25,7 @@ use sfhs_tests::iam::{Stack, StackInput, iam_moto, put_mapping, runner, salesfor
 use sfhs_tests::portal::{INVOICE, TOKEN, records_by_salesforce_id, setup_portal, start_hubspot};
 use sfhs_tests::runtime::{Function, Outcome, binary};
 use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 const ORG: &str = "00Dxx0000001gPFEAY";
 
@@ -123,16 +124,22 @@ async fn worker_binary_writes_an_sqs_batch_to_hubspot() {
     put_mapping(&stack).await;
     let mut f = start(&stack, "WorkerFunction", "worker", "sfhs-worker").await;
     let record = "a01xx0000000043AAG";
+    // The record changed a minute ago, after `put_mapping` enabled the mapping (ten minutes
+    // ago): both from the clock the worker reads, so that the version is never older than the
+    // enable time, whatever the date.
+    let now = OffsetDateTime::now_utc();
+    let rfc3339 = |t: OffsetDateTime| t.format(&Rfc3339).expect("a time formats");
     let item = json!({
         "v": 1,
         "op": "upsert",
         "org_id": ORG,
         "sobject": "Invoice__c",
         "record_id": record,
-        "fields": {"Id": record, "Name": "INV-0043", "Amount__c": "43", "SystemModstamp": "2026-12-01T10:00:00.000Z"},
+        "fields": {"Id": record, "Name": "INV-0043", "Amount__c": "43", "SystemModstamp": rfc3339(now - time::Duration::minutes(1))},
         "source": {"type": "outbound_message", "notification_id": "04lxx0000000002AAK"},
-        "received_at": "2026-12-01T10:00:01Z"
+        "received_at": rfc3339(now)
     });
+    let sent = (now.unix_timestamp_nanos() / 1_000_000).to_string();
     let live_arn = format!(
         "arn:aws:sqs:us-east-1:123456789012:{}",
         stack.reference("LiveQueue").rsplit('/').next().unwrap()
@@ -143,9 +150,9 @@ async fn worker_binary_writes_an_sqs_batch_to_hubspot() {
         "body": item.to_string(),
         "attributes": {
             "ApproximateReceiveCount": "1",
-            "SentTimestamp": "1796119201000",
+            "SentTimestamp": sent,
             "SenderId": "AIDAEXAMPLE",
-            "ApproximateFirstReceiveTimestamp": "1796119201100"
+            "ApproximateFirstReceiveTimestamp": sent
         },
         "messageAttributes": {},
         "md5OfBody": "",
