@@ -27,11 +27,13 @@ use axum::routing::{get, post};
 use clap::Args as ClapArgs;
 use serde_json::{Value, json};
 use sfhs_core::app::{
-    self, ImportPorts, Imports as Deps, SyncPorts, SyncSettings, WebhookSettings,
+    self, ImportPorts, Imports as Deps, SentFieldsSettings, SyncPorts, SyncSettings,
+    WebhookSettings,
 };
 use sfhs_core::import::progress::human_duration;
 use sfhs_core::import::run::runner_id;
 use sfhs_core::import::{Holder, ImportMethod, ImportStore, MemoryContinuation, RunSettings};
+use sfhs_core::mapping::sent::{SentCheck, SentOutcome};
 use sfhs_core::mapping::store::{MappingStore, next_version};
 use sfhs_core::mapping::validate::{Source, has_errors, validate_offline};
 use sfhs_core::mapping::{Mapping, State as MappingState, parse_yaml};
@@ -84,6 +86,11 @@ pub struct Args {
     /// Seconds between delete sweeps (which also resume unfinished imports); 60 as deployed.
     #[arg(long, default_value_t = 60)]
     sweep_seconds: u64,
+    /// Seconds between reads of what the org's outbound messages send (at start, then on the
+    /// sweep's tick when this old); 300 as deployed. Each read costs one Tooling API query plus
+    /// one per outbound message in the org.
+    #[arg(long, default_value_t = 300)]
+    sent_fields_seconds: u64,
     /// Records per Salesforce page of an import (REST: 200..2000; Bulk pages are 5 times it).
     #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(200..=2000))]
     import_page_size: u32,
@@ -339,7 +346,22 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             ..RunSettings::default()
         },
         PublishPolicy::default(),
-    );
+    )
+    .with_sent_fields(SentFieldsSettings {
+        // The org posts to the public URL when one is given (a tunnel to this process), else here.
+        webhook_url: Some(args.live.webhook_url.clone().unwrap_or(webhook_url.clone())),
+        every: Duration::from_secs(args.sent_fields_seconds.max(1)),
+    });
+    // What each mapping's outbound message sends, read from the org: empty fields clear HubSpot
+    // only where the message is known to send them.
+    match deps.check_sent_fields(true).await {
+        SentCheck::Read { mappings } => {
+            for m in &mappings {
+                step(&m.describe());
+            }
+        }
+        other => report_sent_fields(&other),
+    }
     let webhook = app::webhook(
         WebhookSettings {
             allowed_org_ids: org_ids.clone(),
@@ -403,13 +425,16 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             while !stop.load(Ordering::SeqCst) {
                 tick.tick().await;
                 let owner = runner_id("dev");
-                match deps.sweep_and_resume(&owner, None).await {
-                    Ok((report, resumed)) => tracing::info!(
-                        deletes = report.deletes(),
-                        gaps = report.gaps(),
-                        resumed = resumed.as_ref().map_or("-", |(id, _)| id.as_str()),
-                        "sweep"
-                    ),
+                match deps.tick(&owner, None).await {
+                    Ok(tick) => {
+                        report_sent_fields(&tick.sent_fields);
+                        tracing::info!(
+                            deletes = tick.sweep.deletes(),
+                            gaps = tick.sweep.gaps(),
+                            resumed = tick.resumed.as_ref().map_or("-", |(id, _)| id.as_str()),
+                            "sweep"
+                        );
+                    }
                     Err(e) => tracing::warn!(error = %e, "sweep failed"),
                 }
             }
@@ -435,6 +460,26 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         t.abort();
     }
     Ok(())
+}
+
+/// Says what a tick's read of the outbound messages changed (nothing when nothing changed).
+fn report_sent_fields(check: &SentCheck) {
+    match check {
+        SentCheck::NotDue => {}
+        SentCheck::Read { mappings } => {
+            for m in mappings {
+                if !matches!(
+                    m.outcome,
+                    SentOutcome::Same { .. } | SentOutcome::NoMessage { before: None }
+                ) {
+                    step(&m.describe());
+                }
+            }
+        }
+        SentCheck::Failed { error, .. } => step(&format!(
+            "cannot read the org's outbound messages ({error}); empty fields are cleared only where a message was known to send them (give the Salesforce user View Setup and Configuration, docs/deploy.md)"
+        )),
+    }
 }
 
 /// Records an import and runs it in the background (the import function's use case).

@@ -16,6 +16,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use clap::{Args as ClapArgs, Subcommand};
 use serde_json::json;
+use sfhs_core::mapping::sent::{self, SentOutcome};
 use sfhs_core::mapping::store::MappingStore;
 use sfhs_core::mapping::validate::has_errors;
 use sfhs_core::mapping::{Mapping, Problem};
@@ -269,7 +270,8 @@ pub async fn deploy(
     }
 }
 
-/// Reads the outbound messages back and stores their fields with the applied mappings.
+/// Reads the outbound messages back and stores their fields with the applied mappings (the
+/// scheduled tick does the same later, for messages changed in Setup too).
 async fn record_sent_fields(
     client: &sfhs_salesforce::Client,
     setups: &[ObjectSetup],
@@ -282,28 +284,30 @@ async fn record_sent_fields(
             "cannot read the outbound messages back"
         ))
     })?;
+    let objects: Vec<String> = setups.iter().map(|s| s.message.object.clone()).collect();
+    let refreshed = sent::refresh(
+        store,
+        &live,
+        Some(&cfg.webhook_url),
+        Some(&objects),
+        time::OffsetDateTime::now_utc(),
+    )
+    .await?;
     let mut recorded = Vec::new();
-    let mut not_recorded = Vec::new();
-    for s in setups {
-        let object = &s.message.object;
-        let Some(found) = setup::find_message(object, &live, Some(&cfg.webhook_url)) else {
-            not_recorded.push(object.clone());
-            continue;
-        };
-        let Some(mut current) = store.get(object).await? else {
-            not_recorded.push(object.clone());
-            continue;
-        };
-        if current.outbound_fields.as_ref() == Some(&found.fields) {
-            recorded.push(object.clone());
-            continue;
+    let mut not_recorded: Vec<String> = objects
+        .iter()
+        .filter(|o| !refreshed.iter().any(|r| r.object.eq_ignore_ascii_case(o)))
+        .cloned()
+        .collect();
+    for r in refreshed {
+        if let SentOutcome::Failed { error } = &r.outcome {
+            bail!("{}: {error}", r.object);
         }
-        let expected = current.version;
-        current.outbound_fields = Some(found.fields.clone());
-        current.version += 1;
-        current.updated_at = time::OffsetDateTime::now_utc();
-        store.put(&current, Some(expected)).await?;
-        recorded.push(object.clone());
+        if r.known() {
+            recorded.push(r.object);
+        } else {
+            not_recorded.push(r.object);
+        }
     }
     Ok((recorded, not_recorded))
 }

@@ -106,8 +106,9 @@ fn write(dir: &Path, yaml: &str) {
     std::fs::write(dir.join("invoice.yaml"), yaml).unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn apply_then_a_change_flows_with_exactly_the_mapped_fields_and_a_gap_clears_nothing() {
+/// The two vendors: an empty HubSpot portal and an org of 3 invoices whose outbound messages
+/// are delivered at once.
+async fn simulators() -> (sfhs_hubspot_sim::RunningSim, sfhs_salesforce_sim::Sim) {
     let hs = HubSpotSim::builder().start().await.unwrap();
     let sf = SimBuilder::new()
         .seed_size(SeedSize {
@@ -120,6 +121,12 @@ async fn apply_then_a_change_flows_with_exactly_the_mapped_fields_and_a_gap_clea
         .start()
         .await
         .unwrap();
+    (hs, sf)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_then_a_change_flows_with_exactly_the_mapped_fields_and_a_gap_clears_nothing() {
+    let (hs, sf) = simulators().await;
     let (webhook, got) = receiver().await;
     let env = Env {
         hubspot: hs.base_url(),
@@ -291,5 +298,115 @@ async fn apply_then_a_change_flows_with_exactly_the_mapped_fields_and_a_gap_clea
     assert_eq!(
         rec["properties"]["issue_date"], "2025-12-31",
         "not cleared: Salesforce did not say it is empty"
+    );
+}
+
+/// `sfhs dev` against an org it did not set up: the outbound message and flow were deployed by
+/// `sfhs salesforce apply` from the CLI (no `--table`), so nothing recorded what the message
+/// sends in dev's store. Dev reads it from the org, and a field emptied in Salesforce empties
+/// HubSpot; a field the message does not send is kept.
+#[tokio::test(flavor = "multi_thread")]
+async fn dev_reads_what_the_message_sends_from_an_org_it_did_not_set_up() {
+    let (hs, sf) = simulators().await;
+    // Dev's address, known before it starts: the message is deployed to post there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let env = Env {
+        hubspot: hs.base_url(),
+        salesforce: sf.base_url().to_owned(),
+        webhook: format!("http://127.0.0.1:{port}/outbound"),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), MAPPING);
+    let d = dir.path().to_str().unwrap();
+    let o = sfhs(
+        &env,
+        &["mappings", "schema-generate", "Invoice__c", "--create"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = sfhs(&env, &["salesforce", "apply", d]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+    let data = tempfile::tempdir().unwrap();
+    let org = sf.org_id();
+    let mut dev = Command::new(env!("CARGO_BIN_EXE_sfhs"))
+        .args([
+            "dev",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--mappings",
+            d,
+        ])
+        .args(["--org-id", &org, "--secret", "e2e-secret", "--data-dir"])
+        .arg(data.path())
+        .args(["--sweep-seconds", "1", "--sent-fields-seconds", "1"])
+        .env("SFHS_HUBSPOT_BASE_URL", &env.hubspot)
+        .env("SFHS_HUBSPOT_TOKEN", "pat-na1-sim")
+        .env("SFHS_SALESFORCE_LOGIN_URL", &env.salesforce)
+        .env("SFHS_SALESFORCE_CLIENT_ID", "sim-client")
+        .env("SFHS_SALESFORCE_CLIENT_SECRET", "sim-secret")
+        .env("SFHS_WEBHOOK_URL", &env.webhook)
+        .env_remove("SFHS_MAPPINGS_TABLE")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log: Arc<Mutex<String>> = Arc::default();
+    {
+        let (log, stderr) = (log.clone(), dev.stderr.take().unwrap());
+        std::thread::spawn(move || {
+            use std::io::BufRead as _;
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                log.lock().unwrap().push_str(&(line + "\n"));
+            }
+        });
+    }
+    let status = |id: &str| {
+        records_by_salesforce_id(&hs, "p12345678_invoice")
+            .get(id)
+            .map(|r| r["properties"]["status"].clone())
+    };
+    let wait = async |what: &str, ok: &dyn Fn() -> bool| {
+        for _ in 0..300 {
+            if ok() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{what}: not within 30 s\n{}", log.lock().unwrap());
+    };
+    wait("dev reads the message", &|| {
+        log.lock()
+            .unwrap()
+            .contains("Invoice__c: the outbound message sends")
+    })
+    .await;
+
+    let id = sf.ids("Invoice__c")[0].clone();
+    let sim = sf.handle();
+    sim.update("Invoice__c", &id, json!({"Status__c": "Sent"}))
+        .unwrap();
+    wait("the invoice in HubSpot, Sent", &|| {
+        status(&id) == Some(json!("Sent"))
+    })
+    .await;
+    sim.update("Invoice__c", &id, json!({"Status__c": null}))
+        .unwrap();
+    wait("Status__c emptied in HubSpot", &|| {
+        status(&id).is_some_and(|s| s.is_null() || s == json!(""))
+    })
+    .await;
+    dev.kill().ok();
+    dev.wait().ok();
+    let log = log.lock().unwrap();
+    assert!(
+        !log.contains("not known to be sent"),
+        "every mapped field is known to be sent: {log}"
     );
 }

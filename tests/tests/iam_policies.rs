@@ -478,16 +478,16 @@ async fn import_sweeps_deletes_onto_the_live_queue() {
             .unwrap()
             .contains("sim-secret")
     );
-    let deps = sfhs_import::Deps {
-        runner: runner(&stack, &keys, &sf, RunSettings::default()),
-        live: Publisher::new(
+    let deps = sfhs_import::Deps::new(
+        runner(&stack, &keys, &sf, RunSettings::default()),
+        Publisher::new(
             Arc::new(SqsQueue::new(
                 sqs(&keys, &stack),
                 stack.reference("LiveQueue"),
             )),
             PublishPolicy::default(),
         ),
-    };
+    );
     let answer = sfhs_import::handle(&deps, &json!({"sweep": true}), "inv-sweep", None)
         .await
         .unwrap();

@@ -14,7 +14,8 @@ pub type Deps = sfhs_core::app::Imports;
 pub enum Event {
     /// Run (or resume) one import.
     Import { import_id: String },
-    /// The scheduled sweep: sweep deletes, then resume an import left without a runner.
+    /// The scheduled tick: sweep deletes, refresh what the outbound messages send (when due),
+    /// then resume an import left without a runner.
     Sweep,
     /// The scheduled resume tick (every minute): resume an import left without a runner
     /// (pending, handed over, or whose runner died and stopped renewing its lease).
@@ -131,13 +132,13 @@ pub async fn handle(
             "resumed": resumed_json(deps.resume_one(invocation_id, deadline).await?),
         })),
         Event::Sweep => {
-            let (report, resumed) = deps.sweep_and_resume(invocation_id, deadline).await?;
-            let resumed = resumed_json(resumed);
+            let tick = deps.tick(invocation_id, deadline).await?;
             Ok(json!({
-                "sweep": report,
-                "deletes": report.deletes(),
-                "gaps": report.gaps(),
-                "resumed": resumed,
+                "sweep": tick.sweep,
+                "deletes": tick.sweep.deletes(),
+                "gaps": tick.sweep.gaps(),
+                "sent_fields": tick.sent_fields,
+                "resumed": resumed_json(tick.resumed),
             }))
         }
     }

@@ -528,10 +528,10 @@ async fn handler_runs_imports_and_the_scheduled_tick_sweeps_and_resumes() {
     let mut rig = rig(&sim, Arc::new(MemoryImportStore::new()), s).await;
     rig.runner.continuation = Arc::new(ScheduledContinuation);
     let live = Arc::new(MemoryQueue::new());
-    let deps = Deps {
-        runner: rig.runner.clone(),
-        live: Publisher::new(live.clone(), PublishPolicy::default()),
-    };
+    let deps = Deps::new(
+        rig.runner.clone(),
+        Publisher::new(live.clone(), PublishPolicy::default()),
+    );
     let record = deps
         .runner
         .create("Invoice__c", None, 50_000, false, OffsetDateTime::now_utc())
@@ -645,10 +645,10 @@ async fn a_runner_killed_mid_page_is_resumed_by_the_tick_after_its_cursor_expire
         assert_eq!(record.method, method);
         let deadline = std::time::Instant::now() + Duration::from_secs(900);
         let task = {
-            let deps = Deps {
-                runner: dying,
-                live: Publisher::new(Arc::new(MemoryQueue::new()), PublishPolicy::default()),
-            };
+            let deps = Deps::new(
+                dying,
+                Publisher::new(Arc::new(MemoryQueue::new()), PublishPolicy::default()),
+            );
             let id = record.id.clone();
             tokio::spawn(async move {
                 handle(&deps, &json!({"import_id": id}), "req-dies", Some(deadline)).await
@@ -677,10 +677,10 @@ async fn a_runner_killed_mid_page_is_resumed_by_the_tick_after_its_cursor_expire
         // The pause: longer than Salesforce keeps the cursor (scaled).
         tokio::time::sleep(CURSOR_LIFE + Duration::from_millis(300)).await;
         // The resume tick, "every minute" scaled to 100 ms, until one resumes the import.
-        let deps = Deps {
-            runner: rig.runner.clone(),
-            live: Publisher::new(Arc::new(MemoryQueue::new()), PublishPolicy::default()),
-        };
+        let deps = Deps::new(
+            rig.runner.clone(),
+            Publisher::new(Arc::new(MemoryQueue::new()), PublishPolicy::default()),
+        );
         let mut ticks = 0;
         let (resumed_at, out) = loop {
             ticks += 1;

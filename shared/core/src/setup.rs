@@ -91,7 +91,7 @@ pub fn redact_url(url: &str) -> String {
 }
 
 /// The URL without its query string.
-fn url_base(url: &str) -> &str {
+pub(crate) fn url_base(url: &str) -> &str {
     url.split(['?', '#'])
         .next()
         .unwrap_or(url)

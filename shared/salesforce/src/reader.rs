@@ -8,6 +8,7 @@ use sfhs_core::import::convert::RawRecord;
 use sfhs_core::import::ports::{
     DeletedWindow, ReadError, ReadErrorKind, RestPage, SalesforceReader,
 };
+use sfhs_core::setup::LiveOutboundMessage;
 use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 
@@ -205,6 +206,13 @@ impl SalesforceReader for ClientReader {
             Err(e) => return Err(read_error("deleted records", e)),
         };
         Ok(merge(start, pages))
+    }
+
+    async fn outbound_messages(&self) -> Result<Vec<LiveOutboundMessage>, ReadError> {
+        self.client
+            .outbound_messages(None)
+            .await
+            .map_err(|e| read_error("outbound messages (Tooling API)", e))
     }
 }
 

@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 
 use super::convert::RawRecord;
 use super::model::{ImportRecord, SweepState};
+use crate::setup::LiveOutboundMessage;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportStoreError {
@@ -230,6 +231,9 @@ pub trait SalesforceReader: Send + Sync + fmt::Debug {
         start: OffsetDateTime,
         end: OffsetDateTime,
     ) -> Result<DeletedWindow, ReadError>;
+    /// The org's outbound messages with the fields each sends (Tooling API
+    /// `WorkflowOutboundMessage`), whoever made them.
+    async fn outbound_messages(&self) -> Result<Vec<LiveOutboundMessage>, ReadError>;
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -809,6 +809,11 @@ mod tests {
                 latest_date_covered: end,
             })
         }
+        async fn outbound_messages(
+            &self,
+        ) -> Result<Vec<crate::setup::LiveOutboundMessage>, ReadError> {
+            Ok(Vec::new())
+        }
     }
 
     async fn make_runner(

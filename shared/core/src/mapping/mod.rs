@@ -4,6 +4,7 @@ pub mod convert;
 pub mod generate;
 pub mod model;
 pub mod schema;
+pub mod sent;
 pub mod store;
 pub mod transform;
 pub mod validate;
