@@ -32,8 +32,9 @@ pub struct Args {
     json: bool,
     #[command(flatten)]
     setup: SetupArgs,
-    /// DynamoDB table holding the applied mappings (a stack output): `apply` records there what
-    /// the deployed outbound messages send, so that the worker clears absent fields.
+    /// DynamoDB table holding the applied mappings (a stack output): `apply` records there at
+    /// once what the deployed outbound messages send (the stack's tick also reads it from the
+    /// org, every SentFieldsSeconds), so that the worker clears absent fields.
     #[arg(long, global = true, env = "SFHS_MAPPINGS_TABLE")]
     table: Option<String>,
     #[command(flatten)]
@@ -399,7 +400,7 @@ fn report_deploy(
                 }
                 if !not_recorded.is_empty() {
                     println!(
-                        "Not recorded for {} (no applied mapping, or no --table): run `sfhs mappings apply DIR` with Salesforce configured to record what the outbound messages send.",
+                        "Not recorded for {} (no applied mapping, or no --table): the stack's scheduled tick (or `sfhs dev`) reads what the outbound messages send within SentFieldsSeconds (5 minutes by default); until then absent fields are kept in HubSpot.",
                         not_recorded.join(", ")
                     );
                 }

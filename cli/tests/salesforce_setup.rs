@@ -301,6 +301,16 @@ async fn apply_then_a_change_flows_with_exactly_the_mapped_fields_and_a_gap_clea
     );
 }
 
+/// A child process killed when the test ends, passed or not.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        self.0.kill().ok();
+        self.0.wait().ok();
+    }
+}
+
 /// `sfhs dev` against an org it did not set up: the outbound message and flow were deployed by
 /// `sfhs salesforce apply` from the CLI (no `--table`), so nothing recorded what the message
 /// sends in dev's store. Dev reads it from the org, and a field emptied in Salesforce empties
@@ -332,31 +342,33 @@ async fn dev_reads_what_the_message_sends_from_an_org_it_did_not_set_up() {
 
     let data = tempfile::tempdir().unwrap();
     let org = sf.org_id();
-    let mut dev = Command::new(env!("CARGO_BIN_EXE_sfhs"))
-        .args([
-            "dev",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-            "--mappings",
-            d,
-        ])
-        .args(["--org-id", &org, "--secret", "e2e-secret", "--data-dir"])
-        .arg(data.path())
-        .args(["--sweep-seconds", "1", "--sent-fields-seconds", "1"])
-        .env("SFHS_HUBSPOT_BASE_URL", &env.hubspot)
-        .env("SFHS_HUBSPOT_TOKEN", "pat-na1-sim")
-        .env("SFHS_SALESFORCE_LOGIN_URL", &env.salesforce)
-        .env("SFHS_SALESFORCE_CLIENT_ID", "sim-client")
-        .env("SFHS_SALESFORCE_CLIENT_SECRET", "sim-secret")
-        .env("SFHS_WEBHOOK_URL", &env.webhook)
-        .env_remove("SFHS_MAPPINGS_TABLE")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut dev = Killed(
+        Command::new(env!("CARGO_BIN_EXE_sfhs"))
+            .args([
+                "dev",
+                "--addr",
+                &format!("127.0.0.1:{port}"),
+                "--mappings",
+                d,
+            ])
+            .args(["--org-id", &org, "--secret", "e2e-secret", "--data-dir"])
+            .arg(data.path())
+            .args(["--sweep-seconds", "1", "--sent-fields-seconds", "1"])
+            .env("SFHS_HUBSPOT_BASE_URL", &env.hubspot)
+            .env("SFHS_HUBSPOT_TOKEN", "pat-na1-sim")
+            .env("SFHS_SALESFORCE_LOGIN_URL", &env.salesforce)
+            .env("SFHS_SALESFORCE_CLIENT_ID", "sim-client")
+            .env("SFHS_SALESFORCE_CLIENT_SECRET", "sim-secret")
+            .env("SFHS_WEBHOOK_URL", &env.webhook)
+            .env_remove("SFHS_MAPPINGS_TABLE")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let log: Arc<Mutex<String>> = Arc::default();
     {
-        let (log, stderr) = (log.clone(), dev.stderr.take().unwrap());
+        let (log, stderr) = (log.clone(), dev.0.stderr.take().unwrap());
         std::thread::spawn(move || {
             use std::io::BufRead as _;
             for line in std::io::BufReader::new(stderr)
@@ -402,8 +414,7 @@ async fn dev_reads_what_the_message_sends_from_an_org_it_did_not_set_up() {
         status(&id).is_some_and(|s| s.is_null() || s == json!(""))
     })
     .await;
-    dev.kill().ok();
-    dev.wait().ok();
+    drop(dev);
     let log = log.lock().unwrap();
     assert!(
         !log.contains("not known to be sent"),

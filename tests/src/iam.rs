@@ -467,6 +467,17 @@ impl Stack {
                     stack.refs.insert(id.clone(), arn.clone());
                     stack.attributes.insert(format!("{id}.Id"), arn);
                 }
+                Some("AWS::Serverless::HttpApi") => {
+                    // An API id, as API Gateway makes them (10 lowercase letters and digits).
+                    let id_text: String = physical
+                        .bytes()
+                        .filter(u8::is_ascii_alphanumeric)
+                        .map(|b| char::from(b).to_ascii_lowercase())
+                        .rev()
+                        .take(10)
+                        .collect();
+                    stack.refs.insert(id.clone(), id_text);
+                }
                 _ => {}
             }
         }
@@ -660,6 +671,14 @@ impl Stack {
         }
     }
 
+    /// A condition of the template's `Conditions`, evaluated with the stack's parameters.
+    fn condition(&self, name: &str) -> bool {
+        let definition = get(&self.template, "Conditions")
+            .and_then(|c| get(c, name))
+            .unwrap_or_else(|| panic!("!If {name}: the template has no such condition"));
+        self.resolve(definition) == json!(true)
+    }
+
     fn intrinsic(&self, tag: &str, arg: &Value) -> Json {
         match (tag, arg) {
             ("Ref", Value::String(name)) => self.reference_of(name),
@@ -679,6 +698,20 @@ impl Stack {
                     .into_iter()
                     .collect();
                 json!(self.substitute(text, &vars))
+            }
+            ("If", Value::Sequence(parts)) if parts.len() == 3 => {
+                let name = parts[0].as_str().unwrap_or_default();
+                if self.condition(name) {
+                    self.resolve(&parts[1])
+                } else {
+                    self.resolve(&parts[2])
+                }
+            }
+            ("Equals", Value::Sequence(parts)) if parts.len() == 2 => {
+                json!(self.resolve(&parts[0]) == self.resolve(&parts[1]))
+            }
+            ("Not", Value::Sequence(parts)) if parts.len() == 1 => {
+                json!(self.resolve(&parts[0]) != json!(true))
             }
             ("Join", Value::Sequence(parts)) => {
                 let sep = parts.first().and_then(Value::as_str).unwrap_or_default();

@@ -59,6 +59,48 @@ fn response(outcome: Outcome, f: &Function) -> Value {
     }
 }
 
+/// A work item as the webhook makes it from an outbound message of `record` changed at
+/// `version` (its `SystemModstamp`), received now.
+fn outbound_item(record: &str, mut fields: Value, version: OffsetDateTime) -> Value {
+    let rfc3339 = |t: OffsetDateTime| t.format(&Rfc3339).expect("a time formats");
+    fields["SystemModstamp"] = json!(rfc3339(version));
+    json!({
+        "v": 1,
+        "op": "upsert",
+        "org_id": ORG,
+        "sobject": "Invoice__c",
+        "record_id": record,
+        "fields": fields,
+        "source": {"type": "outbound_message", "notification_id": "04lxx0000000002AAK"},
+        "received_at": rfc3339(OffsetDateTime::now_utc())
+    })
+}
+
+/// The SQS event Lambda hands the worker for `item`, taken from the stack's live queue.
+fn sqs_event(stack: &Stack, item: &Value) -> Value {
+    let live_arn = format!(
+        "arn:aws:sqs:us-east-1:123456789012:{}",
+        stack.reference("LiveQueue").rsplit('/').next().unwrap()
+    );
+    let sent = (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).to_string();
+    json!({"Records": [{
+        "messageId": "6f0b8e5e-0000-4000-8000-000000000001",
+        "receiptHandle": "AQEBtest",
+        "body": item.to_string(),
+        "attributes": {
+            "ApproximateReceiveCount": "1",
+            "SentTimestamp": sent,
+            "SenderId": "AIDAEXAMPLE",
+            "ApproximateFirstReceiveTimestamp": sent
+        },
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": live_arn,
+        "awsRegion": "us-east-1"
+    }]})
+}
+
 fn outbound_message(record_id: &str) -> String {
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><notifications xmlns="http://soap.sforce.com/2005/09/outbound"><OrganizationId>{ORG}</OrganizationId><ActionId>04kxx00000000blCAA</ActionId><SessionId xsi:nil="true"/><EnterpriseUrl>https://x/c</EnterpriseUrl><PartnerUrl>https://x/u</PartnerUrl><Notification><Id>04lxx0000000001AAK</Id><sObject xsi:type="sf:Invoice__c" xmlns:sf="urn:sobject.enterprise.soap.sforce.com"><sf:Id>{record_id}</sf:Id><sf:Name>INV-0042</sf:Name><sf:Amount__c>42.5</sf:Amount__c><sf:SystemModstamp>2026-12-01T10:00:00.000Z</sf:SystemModstamp></sObject></Notification></notifications></soapenv:Body></soapenv:Envelope>"#
@@ -128,38 +170,11 @@ async fn worker_binary_writes_an_sqs_batch_to_hubspot() {
     // ago): both from the clock the worker reads, so that the version is never older than the
     // enable time, whatever the date.
     let now = OffsetDateTime::now_utc();
-    let rfc3339 = |t: OffsetDateTime| t.format(&Rfc3339).expect("a time formats");
-    let item = json!({
-        "v": 1,
-        "op": "upsert",
-        "org_id": ORG,
-        "sobject": "Invoice__c",
-        "record_id": record,
-        "fields": {"Id": record, "Name": "INV-0043", "Amount__c": "43", "SystemModstamp": rfc3339(now - time::Duration::minutes(1))},
-        "source": {"type": "outbound_message", "notification_id": "04lxx0000000002AAK"},
-        "received_at": rfc3339(now)
-    });
-    let sent = (now.unix_timestamp_nanos() / 1_000_000).to_string();
-    let live_arn = format!(
-        "arn:aws:sqs:us-east-1:123456789012:{}",
-        stack.reference("LiveQueue").rsplit('/').next().unwrap()
+    let fields = json!({"Id": record, "Name": "INV-0043", "Amount__c": "43"});
+    let event = sqs_event(
+        &stack,
+        &outbound_item(record, fields, now - time::Duration::minutes(1)),
     );
-    let event = json!({"Records": [{
-        "messageId": "6f0b8e5e-0000-4000-8000-000000000001",
-        "receiptHandle": "AQEBtest",
-        "body": item.to_string(),
-        "attributes": {
-            "ApproximateReceiveCount": "1",
-            "SentTimestamp": sent,
-            "SenderId": "AIDAEXAMPLE",
-            "ApproximateFirstReceiveTimestamp": sent
-        },
-        "messageAttributes": {},
-        "md5OfBody": "",
-        "eventSource": "aws:sqs",
-        "eventSourceARN": live_arn,
-        "awsRegion": "us-east-1"
-    }]});
     let answer = response(f.invoke(event).await, &f);
     assert_eq!(
         answer["batchItemFailures"],
@@ -257,5 +272,100 @@ async fn import_binary_sweeps_deletes_and_runs_an_import() {
     .await;
     assert_eq!(queued.len() as u64, done.enqueued, "{answer}");
     assert_eq!(queued.len(), 249, "the 250 invoices but the deleted one");
+    sf.shutdown().await;
+}
+
+/// Issue 30 (b), the Lambda path with no `--table` step: an outbound message made by hand in
+/// Setup posts to the stack's endpoint; the import function's scheduled tick reads what it sends
+/// and records it with the mapping (under the template's policy); the worker then clears a
+/// property whose field Salesforce emptied (absent from the notification), and keeps one the
+/// message does not send.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_tick_reads_a_message_made_in_setup_and_the_worker_then_clears_emptied_fields() {
+    let sf = salesforce(3).await;
+    let (hs, client) = start_hubspot(10_000).await;
+    setup_portal(&hs.base_url(), &client).await;
+    let stack = Stack::create(StackInput {
+        secrets: vec![
+            (
+                "SalesforceSecret",
+                r#"{"client_secret": "sim-secret"}"#.into(),
+            ),
+            ("HubSpotTokenSecret", TOKEN.into()),
+        ],
+        parameters: vec![
+            ("SalesforceLoginUrl", sf.base_url().to_owned()),
+            ("SalesforceClientId", "sim-client".into()),
+            ("HubSpotBaseUrl", hs.base_url()),
+        ],
+    })
+    .await;
+    put_mapping(&stack).await;
+    let endpoint = stack
+        .environment("ImportFunction")
+        .into_iter()
+        .find_map(|(k, v)| (k == "SFHS_WEBHOOK_URL").then_some(v))
+        .expect("the template gives the import function the endpoint");
+    assert!(
+        endpoint.starts_with("https://")
+            && endpoint.ends_with(".execute-api.us-east-1.amazonaws.com/outbound"),
+        "{endpoint}"
+    );
+    // Made in Setup: any name, Notes__c sent, Amount__c not.
+    sf.handle()
+        .make_outbound_message_in_setup(
+            "Invoice__c",
+            "Invoice_to_HubSpot",
+            &[
+                "Id",
+                "Name",
+                "Status__c",
+                "Notes__c",
+                "Account__c",
+                "SystemModstamp",
+            ],
+            &format!("{endpoint}?secret=s"),
+        )
+        .unwrap();
+
+    let name = stack.reference("ImportFunction").to_owned();
+    let mut import = start(&stack, "ImportFunction", "import", &name).await;
+    let answer = response(import.invoke(json!({"sweep": true})).await, &import);
+    let sent = &answer["sent_fields"];
+    assert_eq!(sent["check"], "read", "{answer}\n{}", import.logs());
+    assert_eq!(sent["mappings"][0]["object"], "Invoice__c", "{sent}");
+    assert_eq!(sent["mappings"][0]["outcome"], "recorded", "{sent}");
+    // The next tick within the interval does not read the org again.
+    let answer = response(import.invoke(json!({"sweep": true})).await, &import);
+    assert_eq!(answer["sent_fields"]["check"], "not_due", "{answer}");
+
+    let mut worker = start(&stack, "WorkerFunction", "worker", "sfhs-worker").await;
+    let record = "a01xx0000000044AAG";
+    let now = OffsetDateTime::now_utc();
+    let full =
+        json!({"Id": record, "Name": "INV-0044", "Amount__c": "44", "Notes__c": "call first"});
+    let emptied = json!({"Id": record, "Name": "INV-0044"});
+    for (fields, version) in [(full, 2), (emptied, 1)] {
+        let item = outbound_item(record, fields, now - time::Duration::minutes(version));
+        let answer = response(worker.invoke(sqs_event(&stack, &item)).await, &worker);
+        assert_eq!(
+            answer["batchItemFailures"],
+            json!([]),
+            "{answer}\n{}",
+            worker.logs()
+        );
+    }
+    let written = records_by_salesforce_id(&hs, INVOICE)[record].clone();
+    let notes = &written["properties"]["notes"];
+    assert!(
+        notes.is_null() || notes == "",
+        "Notes__c emptied in Salesforce empties HubSpot: {written}\n{}",
+        worker.logs()
+    );
+    assert_eq!(
+        written["properties"]["amount"],
+        json!("44"),
+        "Amount__c is not sent by the message: kept"
+    );
     sf.shutdown().await;
 }

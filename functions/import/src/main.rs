@@ -51,7 +51,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         },
         cfg.run.clone(),
         cfg.publish.clone(),
-    );
+    )
+    .with_sent_fields(cfg.sent_fields.clone());
     tracing::info!(
         imports = %cfg.imports_table,
         bulk_threshold = cfg.bulk_threshold,

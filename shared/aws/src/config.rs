@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use sfhs_core::app::SentFieldsSettings;
 use sfhs_core::import::RunSettings;
 use sfhs_core::outbound::{DEFAULT_MAX_BODY_BYTES, is_salesforce_id};
 use sfhs_core::queue::PublishPolicy;
@@ -307,6 +308,10 @@ pub struct ImportConfig {
     /// renewal at most; renewed every third of it).
     pub run: RunSettings,
     pub publish: PublishPolicy,
+    /// `SFHS_WEBHOOK_URL` (the template sets it to the `OutboundMessageUrl` output): the
+    /// outbound messages that post there count, whatever their name; `SFHS_SENT_FIELDS_SECONDS`
+    /// (default 300, 60..86,400): how often the tick reads what they send.
+    pub sent_fields: SentFieldsSettings,
 }
 
 impl ImportConfig {
@@ -359,6 +364,16 @@ impl ImportConfig {
             bulk_threshold: number(env, "SFHS_BULK_THRESHOLD", 50_000, 1, u64::MAX)?,
             run,
             publish: PublishPolicy::default(),
+            sent_fields: SentFieldsSettings {
+                webhook_url: env.get("SFHS_WEBHOOK_URL").filter(|u| !u.trim().is_empty()),
+                every: Duration::from_secs(number(
+                    env,
+                    "SFHS_SENT_FIELDS_SECONDS",
+                    300,
+                    60,
+                    86_400,
+                )?),
+            },
         })
     }
 }
@@ -519,6 +534,28 @@ mod import_tests {
         assert_eq!(cfg.run.deadline_margin, Duration::from_secs(60));
         assert_eq!(cfg.run.lease, Duration::from_secs(60));
         assert_eq!(cfg.run.renew_every, Duration::from_secs(20));
+        assert_eq!(cfg.sent_fields.webhook_url, None);
+        assert_eq!(cfg.sent_fields.every, Duration::from_secs(300));
+        let sent = [
+            BASE,
+            &[
+                (
+                    "SFHS_WEBHOOK_URL",
+                    "https://a.execute-api.us-east-1.amazonaws.com/outbound",
+                ),
+                ("SFHS_SENT_FIELDS_SECONDS", "900"),
+            ],
+        ]
+        .concat();
+        let cfg = ImportConfig::from(&env(&sent)).unwrap();
+        assert_eq!(
+            cfg.sent_fields.webhook_url.as_deref(),
+            Some("https://a.execute-api.us-east-1.amazonaws.com/outbound")
+        );
+        assert_eq!(cfg.sent_fields.every, Duration::from_secs(900));
+        let often = [BASE, &[("SFHS_SENT_FIELDS_SECONDS", "5")]].concat();
+        let err = ImportConfig::from(&env(&often)).unwrap_err();
+        assert_eq!(err.var, "SFHS_SENT_FIELDS_SECONDS");
         let mut short = BASE.to_vec();
         short.push(("SFHS_IMPORT_LEASE_SECONDS", "30"));
         let cfg = ImportConfig::from(&env(&short)).unwrap();

@@ -1242,6 +1242,55 @@ impl SimHandle {
         lock(&self.shared).users.push(username.to_owned());
     }
 
+    /// An outbound message made by hand in Setup, as an admin would (not deployed through the
+    /// Metadata API): the Tooling API lists it with its fields, and it is sent on every change of
+    /// the object's records (a workflow rule or flow of the admin's, replacing what was sent
+    /// before). Returns its id (`04k...`, the `ActionId` of its notifications' messages).
+    pub fn make_outbound_message_in_setup(
+        &self,
+        object: &str,
+        name: &str,
+        fields: &[&str],
+        endpoint_url: &str,
+    ) -> Result<String, SfError> {
+        let object = self
+            .shared
+            .org_lock()
+            .object(object)
+            .map(|o| o.name.clone())
+            .ok_or_else(SfError::not_found)?;
+        let fields: Vec<String> = fields.iter().map(|f| (*f).to_owned()).collect();
+        let id = {
+            let mut st = lock(&self.shared);
+            let key = format!("{object}.{name}").to_ascii_lowercase();
+            let id = match st.messages.get(&key) {
+                Some(old) => old.id.clone(),
+                None => st.new_id("04k"),
+            };
+            st.messages.insert(
+                key,
+                DeployedMessage {
+                    id: id.clone(),
+                    object: object.clone(),
+                    name: name.to_owned(),
+                    fields: fields.clone(),
+                    endpoint_url: endpoint_url.to_owned(),
+                    integration_user: crate::DEFAULT_USERNAME.to_owned(),
+                    include_session_id: false,
+                    api_version: self.shared.settings.api_version.clone(),
+                },
+            );
+            id
+        };
+        self.shared.outbound_lock().configure(OutboundConfig {
+            object,
+            fields,
+            url: endpoint_url.to_owned(),
+            send_session_id: false,
+        });
+        Ok(id)
+    }
+
     /// The deployed outbound messages.
     pub fn deployed_outbound_messages(&self) -> Vec<DeployedMessage> {
         lock(&self.shared).messages.values().cloned().collect()
