@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use anyhow::Context as _;
 use clap::Args as ClapArgs;
 use sfhs_core::mapping::schema::{HsObject, SfObject};
+use sfhs_core::mapping::sent::{self, AbsentFields};
 use sfhs_core::mapping::validate::{Live, Lookup, Source, validate_live};
 use sfhs_core::mapping::{Mapping, Problem, Severity};
 use sfhs_core::setup::{self, LiveOutboundMessage};
@@ -248,12 +249,19 @@ impl Sources {
 
     /// Every live problem of every mapping.
     pub async fn check(&self, files: &[(String, Mapping)]) -> anyhow::Result<Vec<Problem>> {
+        Ok(self.check_all(files).await?.problems)
+    }
+
+    /// Every live problem of every mapping, and what the worker does with an absent field of
+    /// each enabled mapping whose outbound message could be read.
+    pub async fn check_all(&self, files: &[(String, Mapping)]) -> anyhow::Result<Checked> {
         let mut cache = HashMap::new();
         let all: Vec<Source<'_>> = files
             .iter()
             .map(|(file, mapping)| Source { file, mapping })
             .collect();
         let mut problems = Vec::new();
+        let mut absent = Vec::new();
         let outbound = self.outbound_messages(&mut problems).await?;
         for source in &all {
             let m = source.mapping;
@@ -286,13 +294,17 @@ impl Sources {
                     found,
                     self.webhook_url.as_deref(),
                 ));
-                if let Some(found) = found {
+                // What the worker will count as sent (every message posting here), as it does.
+                let sent =
+                    sent::sent_fields(&m.salesforce_object, messages, self.webhook_url.as_deref());
+                absent.push(AbsentFields::of(m, sent.as_deref()));
+                if let (Some(found), Some(sent)) = (found, &sent) {
                     let fields_only = Live {
                         hubspot: Lookup::Skipped,
                         salesforce: Lookup::Skipped,
                         association_targets: &[],
                         natively_synced: &[],
-                        outbound_fields: Some(&found.fields),
+                        outbound_fields: Some(sent),
                     };
                     problems.extend(validate_live(source, &fields_only, &all).into_iter().map(
                         |mut p| {
@@ -306,6 +318,12 @@ impl Sources {
                 }
             }
         }
-        Ok(problems)
+        Ok(Checked { problems, absent })
     }
+}
+
+/// What [`Sources::check_all`] found.
+pub struct Checked {
+    pub problems: Vec<Problem>,
+    pub absent: Vec<AbsentFields>,
 }

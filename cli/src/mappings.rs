@@ -12,6 +12,7 @@ use anyhow::{Context as _, bail};
 use clap::{Args as ClapArgs, Subcommand};
 use serde::Serialize;
 use sfhs_core::import::progress::human_time;
+use sfhs_core::mapping::sent::AbsentFields;
 use sfhs_core::mapping::store::{MappingStore, StoredMapping, key, next_version};
 use sfhs_core::mapping::validate::{Source, has_errors, validate_offline};
 use sfhs_core::mapping::{Mapping, Problem, Severity, State, parse_yaml};
@@ -161,14 +162,18 @@ async fn store(args: &Args) -> anyhow::Result<Arc<dyn MappingStore>> {
 pub(crate) struct Loaded {
     pub(crate) files: Vec<(String, Mapping)>,
     pub(crate) problems: Vec<Problem>,
+    /// What the worker does with an absent field, per enabled mapping (when the org's outbound
+    /// messages were read).
+    pub(crate) absent: Vec<AbsentFields>,
 }
 
 async fn load_and_check(dir: &Path, live: &crate::live::LiveArgs) -> anyhow::Result<Loaded> {
     let mut loaded = load_dir(dir)?;
     let sources = crate::live::Sources::connect(live)?;
     if sources.is_configured() {
-        let found = sources.check(&loaded.files).await?;
-        loaded.problems.extend(found);
+        let checked = sources.check_all(&loaded.files).await?;
+        loaded.problems.extend(checked.problems);
+        loaded.absent = checked.absent;
     }
     Ok(loaded)
 }
@@ -200,7 +205,11 @@ pub(crate) fn load_dir(dir: &Path) -> anyhow::Result<Loaded> {
         .map(|(file, mapping)| Source { file, mapping })
         .collect();
     problems.extend(validate_offline(&sources));
-    Ok(Loaded { files, problems })
+    Ok(Loaded {
+        files,
+        problems,
+        absent: Vec::new(),
+    })
 }
 
 pub(crate) fn print_problems(problems: &[Problem]) {
@@ -227,11 +236,15 @@ async fn validate(
             serde_json::to_string(&serde_json::json!({
                 "files": loaded.files.iter().map(|(f, _)| f).collect::<Vec<_>>(),
                 "problems": loaded.problems,
+                "absent_fields": loaded.absent,
                 "valid": !has_errors(&loaded.problems),
             }))?
         );
     } else {
         print_problems(&loaded.problems);
+        for a in &loaded.absent {
+            println!("{}", a.describe());
+        }
         if !has_errors(&loaded.problems) {
             println!("{} mapping(s) valid", loaded.files.len());
         }

@@ -11,7 +11,8 @@ use sfhs_aws::dynamo::DynamoMappingStore;
 use sfhs_aws::ledger::{DynamoErrorStore, DynamoLedger};
 use sfhs_aws::sqs::SqsQueue;
 use sfhs_core::import::progress::human_time;
-use sfhs_core::mapping::store::MappingStore;
+use sfhs_core::mapping::sent::AbsentFields;
+use sfhs_core::mapping::store::{MappingStore, StoredMapping};
 use sfhs_core::mapping::{OnDelete, State};
 use sfhs_core::sync::ErrorStore;
 
@@ -95,6 +96,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 "errors": errors.get(&key).copied().unwrap_or(0),
                 "last_sync": l.last_sync,
                 "fields_not_known_sent": if m.mapping.state == State::Enabled { m.fields_not_known_sent() } else { Vec::new() },
+                "absent_fields": absent(m),
             })
         })
         .collect();
@@ -122,18 +124,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             o["deletes"].as_str().unwrap_or_default(),
         );
     }
-    for o in &objects {
-        let missing: Vec<&str> = o["fields_not_known_sent"]
-            .as_array()
-            .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
-            .unwrap_or_default();
-        if !missing.is_empty() {
-            println!(
-                "warning: {}: the outbound message is not known to send {}; when a message lacks them, their HubSpot properties are left as they are, not cleared (fix: `sfhs salesforce apply`)",
-                o["object"].as_str().unwrap_or_default(),
-                missing.join(", ")
-            );
-        }
+    for a in mappings.iter().filter_map(absent) {
+        println!("{}", a.describe());
     }
     for d in &depths {
         println!(
@@ -144,4 +136,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What the worker does with an absent field of an enabled mapping (see [`AbsentFields`]).
+fn absent(m: &StoredMapping) -> Option<AbsentFields> {
+    (m.mapping.state == State::Enabled)
+        .then(|| AbsentFields::of(&m.mapping, m.outbound_fields.as_deref()))
 }

@@ -180,6 +180,11 @@ async fn apply_then_a_change_flows_with_exactly_the_mapped_fields_and_a_gap_clea
     );
     let o = sfhs(&env, &["mappings", "validate", d]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("Invoice__c: the outbound message sends every mapped field; an empty one clears its HubSpot property."),
+        "what the worker does with an absent field: {}",
+        text(&o)
+    );
 
     // A record change: the outbound message carries exactly the mapped fields.
     let sim = sf.handle();
@@ -250,6 +255,14 @@ async fn apply_then_a_change_flows_with_exactly_the_mapped_fields_and_a_gap_clea
     let t = text(&o);
     assert!(t.contains("fields[3].salesforce"), "{t}");
     assert!(t.contains("does not send Issue_Date__c"), "{t}");
+    assert!(
+        t.contains("never updated by a change in Salesforce, nor cleared"),
+        "{t}"
+    );
+    assert!(
+        t.contains("warning: Invoice__c: an empty Name, Amount__c, Status__c, SystemModstamp clears HubSpot (the outbound message sends it); Issue_Date__c are kept"),
+        "{t}"
+    );
     assert!(t.contains("Invoice__c.sfhs_sync"), "{t}");
     assert!(t.contains("sfhs salesforce apply"), "{t}");
 

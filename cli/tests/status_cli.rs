@@ -30,10 +30,14 @@ async fn status_counts_per_object_and_queue_depths() {
         .unwrap();
     keep.salesforce_object = "Other__c".into();
     keep.on_delete = sfhs_core::mapping::OnDelete::Keep;
-    store
-        .put(&next_version(None, keep, OffsetDateTime::now_utc()), None)
-        .await
-        .unwrap();
+    // Its outbound message, read from the org, sends three of the mapped fields.
+    let mut other = next_version(None, keep, OffsetDateTime::now_utc());
+    other.outbound_fields = Some(
+        ["Id", "Name", "Amount__c", "SystemModstamp"]
+            .map(String::from)
+            .to_vec(),
+    );
+    store.put(&other, None).await.unwrap();
 
     let put = |pk: &str, extra: Vec<(&str, AttributeValue)>| {
         let mut req = ddb
@@ -96,14 +100,18 @@ async fn status_counts_per_object_and_queue_depths() {
             .unwrap();
     }
 
-    let o = Command::new(env!("CARGO_BIN_EXE_sfhs"))
-        .args(["status", "--json", "--queue", &format!("live={live}")])
-        .envs(child_env(&moto().endpoint))
-        .env("SFHS_MAPPINGS_TABLE", &mappings)
-        .env("SFHS_RECORDS_TABLE", &records)
-        .env("SFHS_ERRORS_TABLE", &errors)
-        .output()
-        .unwrap();
+    let status = |json: bool| {
+        Command::new(env!("CARGO_BIN_EXE_sfhs"))
+            .args(["status", "--queue", &format!("live={live}")])
+            .args(json.then_some("--json"))
+            .envs(child_env(&moto().endpoint))
+            .env("SFHS_MAPPINGS_TABLE", &mappings)
+            .env("SFHS_RECORDS_TABLE", &records)
+            .env("SFHS_ERRORS_TABLE", &errors)
+            .output()
+            .unwrap()
+    };
+    let o = status(true);
     assert_eq!(
         o.status.code(),
         Some(0),
@@ -131,4 +139,35 @@ async fn status_counts_per_object_and_queue_depths() {
     assert_eq!(other["deletes"], "kept in HubSpot (on_delete: keep)");
     assert_eq!(other["synced"], 0);
     assert_eq!(v["queues"][0]["waiting"], 2);
+
+    // What the worker does with an absent field, per mapping.
+    assert_eq!(invoice["absent_fields"]["known"], false);
+    assert_eq!(invoice["absent_fields"]["cleared"], serde_json::json!([]));
+    assert_eq!(
+        other["absent_fields"]["cleared"],
+        serde_json::json!(["Name", "Amount__c", "SystemModstamp"])
+    );
+    assert!(
+        other["absent_fields"]["kept"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "Notes__c"),
+        "{other}"
+    );
+    let o = status(false);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("warning: Invoice__c: what the outbound message sends is not known yet, so no absent field is cleared"),
+        "{text}"
+    );
+    assert!(
+        text.contains("warning: Other__c: an empty Name, Amount__c, SystemModstamp clears HubSpot"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Account__c are kept when a message lacks them, never cleared"),
+        "{text}"
+    );
+    assert!(text.contains("sfhs salesforce apply"), "{text}");
 }

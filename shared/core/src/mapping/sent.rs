@@ -10,6 +10,7 @@
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use super::Mapping;
 use super::store::{MappingStore, StoreError, StoredMapping};
 use crate::setup::{LiveOutboundMessage, MESSAGE_NAME, url_base};
 
@@ -50,6 +51,63 @@ pub fn sent_fields(
         }
     }
     Some(fields)
+}
+
+/// What the worker does with each mapped field (field, lookup, version field) of an enabled
+/// mapping when a notification lacks it: `cleared` where the outbound message is known to send
+/// it (absent means empty in Salesforce), `kept` where it is not (absent says nothing).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AbsentFields {
+    pub object: String,
+    /// Whether what the message sends is known at all.
+    pub known: bool,
+    pub cleared: Vec<String>,
+    pub kept: Vec<String>,
+}
+
+impl AbsentFields {
+    /// For `mapping`, whose outbound message sends `sent` (`None`: not known).
+    pub fn of(mapping: &Mapping, sent: Option<&[String]>) -> Self {
+        let sends = |f: &str| sent.is_some_and(|s| s.iter().any(|x| x.eq_ignore_ascii_case(f)));
+        let (cleared, kept) = mapping
+            .fields
+            .iter()
+            .map(|f| f.salesforce.clone())
+            .chain(mapping.associations.iter().map(|a| a.lookup.clone()))
+            .chain([mapping.version_field.clone()])
+            .partition(|f| sends(f));
+        Self {
+            object: mapping.salesforce_object.clone(),
+            known: sent.is_some(),
+            cleared,
+            kept,
+        }
+    }
+
+    /// One sentence for people: a warning with the fix when some field is kept.
+    pub fn describe(&self) -> String {
+        let o = &self.object;
+        let fix = "fix: `sfhs salesforce apply`, or add them to the message in Setup; what it sends is read from the org every SentFieldsSeconds";
+        if self.kept.is_empty() {
+            format!(
+                "{o}: the outbound message sends every mapped field; an empty one clears its HubSpot property."
+            )
+        } else if !self.known {
+            format!(
+                "warning: {o}: what the outbound message sends is not known yet, so no absent field is cleared ({fix})."
+            )
+        } else if self.cleared.is_empty() {
+            format!(
+                "warning: {o}: the outbound message sends none of the mapped fields; they are kept when a message lacks them, never cleared ({fix})."
+            )
+        } else {
+            format!(
+                "warning: {o}: an empty {} clears HubSpot (the outbound message sends it); {} are kept when a message lacks them, never cleared (the message does not send them; {fix}).",
+                self.cleared.join(", "),
+                self.kept.join(", ")
+            )
+        }
+    }
 }
 
 /// What a refresh did for one mapping.

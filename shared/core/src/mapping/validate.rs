@@ -642,7 +642,7 @@ fn check_outbound_fields(m: &Mapping, selected: &[String], r: &mut Report<'_>) {
             r.error(
                 format!("fields[{i}].salesforce"),
                 format!(
-                    "the outbound message does not send {}; absent means null, so every change would clear {}",
+                    "the outbound message does not send {}: HubSpot's {} is never updated by a change in Salesforce, nor cleared when the field is emptied (kept as it is)",
                     f.salesforce, f.hubspot
                 ),
                 format!("run `sfhs salesforce apply` (it deploys an outbound message that sends {})", f.salesforce),
