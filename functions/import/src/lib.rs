@@ -4,32 +4,37 @@
 //! every minute (`{"resume": true}`) only resumes one (pending, handed over, or abandoned by a
 //! runner that stopped renewing its lease). The logic is `sfhs_core::import`, assembled by
 //! `sfhs_core::app::imports`; the Salesforce reader is `sfhs_salesforce::reader`, the hand-over
-//! `sfhs_aws::continuation`, the configuration `sfhs_aws::config::ImportConfig`. This crate
+//! `sfhs_aws::continuation`, the configuration `sfhs_aws::config::ImportConfig`, the world
+//! `sfhs_aws::world::imports`. This crate
 //! holds the thin handler. See `docs/import.md`.
 
 pub mod handler;
 
 pub use handler::{Deps, Event, HandlerError, handle};
 
-use async_trait::async_trait;
-use sfhs_core::import::ports::{Continuation, ContinuationError};
+use serde_json::Value;
 
-/// The continuation without a function to invoke: the import is checkpointed with its lease let
-/// go, and the scheduled resume tick (EventBridge, every minute) resumes it (see
-/// [`handler::handle`]). In Lambda the function uses `sfhs_aws::continuation::LambdaContinuation`
-/// instead.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ScheduledContinuation;
+/// The continuation without a function to invoke (the scheduled tick resumes the import).
+pub use sfhs_aws::world::ScheduledContinuation;
 
-#[async_trait]
-impl Continuation for ScheduledContinuation {
-    async fn continue_import(&self, import_id: &str) -> Result<(), ContinuationError> {
-        tracing::info!(
-            import_id,
-            "handed over: the next scheduled tick resumes the import"
-        );
-        Ok(())
+/// One Lambda event: the payload handled by [`handle`] before the invocation's deadline, a
+/// failure logged with whether a retry can help.
+pub async fn serve(
+    deps: &Deps,
+    event: lambda_runtime::LambdaEvent<Value>,
+) -> Result<Value, HandlerError> {
+    let deadline = deadline_from_epoch_ms(event.context.deadline);
+    let result = handle(
+        deps,
+        &event.payload,
+        &event.context.request_id,
+        Some(deadline),
+    )
+    .await;
+    if let Err(e) = &result {
+        tracing::error!(error = %e, retryable = e.is_retryable(), "import event failed");
     }
+    result
 }
 
 /// The invocation's deadline as an `Instant` (Lambda gives milliseconds since the epoch).

@@ -7,20 +7,15 @@ use std::collections::{BTreeMap, HashMap};
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_runtime::LambdaEvent;
-use sfhs_aws::visibility::{Delay, RetryDelays};
+use sfhs_aws::visibility::Delay;
 use sfhs_core::emf::Emf;
-use sfhs_core::sync::{Engine, InMessage};
+use sfhs_core::sync::InMessage;
 use sfhs_core::work_item::WorkItem;
 use time::OffsetDateTime;
 use tracing::Instrument;
 
-/// What the handler needs, built once per cold start.
-#[derive(Debug)]
-pub struct Deps {
-    pub engine: Engine,
-    /// Growing delays for handed-back messages; `None`: the queue's visibility timeout.
-    pub delays: Option<RetryDelays>,
-}
+/// What the handler needs, built once per cold start (by `sfhs_aws::world::worker`).
+pub type Deps = sfhs_aws::world::Worker;
 
 /// The engine's messages for an SQS event. A record without a message id cannot be reported as
 /// failed, so it is processed but its failure cannot be returned (SQS never sends one).

@@ -1,5 +1,6 @@
-//! The AWS side of sfhs: typed configuration from the environment, telemetry set-up, and the
-//! adapters that own every AWS SDK type (SQS, Secrets Manager). The domain (`sfhs-core`) never
+//! The AWS side of sfhs: typed configuration from the environment, telemetry set-up, the
+//! adapters that own every AWS SDK type (SQS, DynamoDB, Secrets Manager, Lambda), and the world
+//! each Lambda builds from them ([`world`]). The domain (`sfhs-core`) never
 //! sees an SDK type: conversions happen here.
 
 pub mod config;
@@ -11,6 +12,7 @@ pub mod secrets;
 pub mod sqs;
 pub mod telemetry;
 pub mod visibility;
+pub mod world;
 
 mod sdk_error;
 

@@ -6,7 +6,8 @@
 //! - [`ports`]: the imports/state store (with [`ports::MemoryImportStore`]), the Salesforce reader
 //!   and the continuation;
 //! - [`run`]: the import run (claim, page, publish, checkpoint, hand over);
-//! - [`sweep`]: the delete sweep with gap detection.
+//! - [`sweep`]: the delete sweep with gap detection;
+//! - [`tick`]: the scheduled tick (sweep, what the outbound messages send, resume) over them.
 
 pub mod convert;
 pub mod model;
@@ -15,6 +16,7 @@ pub mod progress;
 pub mod reconcile;
 pub mod run;
 pub mod sweep;
+pub mod tick;
 
 pub use model::{
     Checkpoint, Holder, ImportMethod, ImportRecord, ImportStatus, SweepGap, SweepState,
@@ -26,3 +28,4 @@ pub use ports::{
 pub use reconcile::{ReconcileError, ReconcileReport, Reconciler};
 pub use run::{ImportRunner, RunOutcome, RunSettings};
 pub use sweep::{SweepObjectReport, SweepOutcome, SweepReport, sweep};
+pub use tick::{Imports, Resumed, SentFieldsSettings, Tick, TickError};

@@ -1,0 +1,193 @@
+//! The AWS world: each Lambda's adapters, built once per cold start from its typed configuration,
+//! then assembled into its use case by `sfhs_core::app`. A Lambda's `main` reads its config,
+//! calls one of [`webhook`], [`worker`] or [`imports`], and runs its handler.
+//!
+//! `sfhs dev` builds the same use cases over its store on disk, `sfhs demo` and the unit tests
+//! over memory, and the tests over moto and the simulators; all through `sfhs_core::app`.
+
+use std::sync::Arc;
+
+use sfhs_core::app::{
+    self, ImportPorts, Imports, SyncPorts, SyncSettings, Webhook, WebhookSettings,
+};
+use sfhs_core::import::ImportStore;
+use sfhs_core::import::ports::{Continuation, ContinuationError};
+use sfhs_core::sync::{Engine, EngineConfig};
+use sfhs_core::webhook::UrlSecret;
+
+use crate::config::{ImportConfig, WebhookConfig, credentials_from_secret};
+use crate::continuation::LambdaContinuation;
+use crate::dynamo::DynamoMappingStore;
+use crate::imports::DynamoImportStore;
+use crate::ledger::{DynamoErrorStore, DynamoLedger};
+use crate::secrets::Secrets;
+use crate::sqs::SqsQueue;
+use crate::visibility::RetryDelays;
+
+/// Why a function could not start (its `main` returns it; Lambda reports an init error).
+pub type StartError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The AWS clients of one process: one SDK configuration (region, credentials,
+/// `AWS_ENDPOINT_URL`), loaded once.
+#[derive(Debug, Clone)]
+pub struct Aws {
+    sdk: aws_config::SdkConfig,
+}
+
+impl Aws {
+    pub async fn load() -> Self {
+        Self {
+            sdk: crate::load_aws_config().await,
+        }
+    }
+
+    pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.sdk)
+    }
+
+    pub fn sqs(&self) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::new(&self.sdk)
+    }
+
+    /// A secret's value (never logged).
+    pub async fn secret(&self, arn: &str) -> Result<String, StartError> {
+        Ok(Secrets::new(aws_sdk_secretsmanager::Client::new(&self.sdk))
+            .string(arn)
+            .await?)
+    }
+
+    /// The hand-over near a deadline: a fresh invocation of this function when it runs in
+    /// Lambda (`AWS_LAMBDA_FUNCTION_NAME`), else the scheduled resume tick.
+    pub fn continuation(&self) -> Arc<dyn Continuation> {
+        match std::env::var("AWS_LAMBDA_FUNCTION_NAME") {
+            Ok(name) if !name.is_empty() => Arc::new(LambdaContinuation::new(
+                aws_sdk_lambda::Client::new(&self.sdk),
+                name,
+            )),
+            _ => Arc::new(ScheduledContinuation),
+        }
+    }
+}
+
+/// The webhook: the URL secret from Secrets Manager, the live queue on SQS.
+pub async fn webhook(cfg: &WebhookConfig) -> Result<Webhook, StartError> {
+    let aws = Aws::load().await;
+    let url_secret = match &cfg.url_secret_arn {
+        Some(arn) => Some(UrlSecret::new(aws.secret(arn).await?)),
+        None => {
+            tracing::warn!("SFHS_URL_SECRET_ARN is not set: only the org id authenticates senders");
+            None
+        }
+    };
+    let deps = app::webhook(
+        WebhookSettings {
+            allowed_org_ids: cfg.allowed_org_ids.clone(),
+            url_secret,
+            secret_param: cfg.secret_param.clone(),
+            max_body_bytes: cfg.max_body_bytes,
+            publish: cfg.publish.clone(),
+        },
+        Arc::new(SqsQueue::new(aws.sqs(), &cfg.live_queue_url)),
+    );
+    tracing::info!(queue = %cfg.live_queue_url, orgs = cfg.allowed_org_ids.len(), "webhook ready");
+    Ok(deps)
+}
+
+/// What the worker's handler needs.
+#[derive(Debug)]
+pub struct Worker {
+    pub engine: Engine,
+    /// Growing delays for handed-back messages; `None`: the queue's visibility timeout.
+    pub delays: Option<RetryDelays>,
+}
+
+/// The worker: the HubSpot client (its token from Secrets Manager), the ledger, mappings,
+/// errors and import counters on DynamoDB, the retry delays on SQS.
+#[cfg(feature = "worker")]
+pub async fn worker(cfg: &crate::config::WorkerConfig) -> Result<Worker, StartError> {
+    use sfhs_hubspot::{ApiVersion, ClientConfig, HubSpotClient, SecretToken};
+    use std::str::FromStr as _;
+    let aws = Aws::load().await;
+    let token = aws.secret(&cfg.hubspot_token_secret_arn).await?;
+    let mut hs = ClientConfig::new(&cfg.hubspot_base_url, SecretToken::new(token));
+    hs.api_version = ApiVersion::from_str(&cfg.hubspot_api_version)
+        .map_err(|e| format!("SFHS_HUBSPOT_API_VERSION: {e}"))?;
+    hs.reserved_share = cfg.hubspot_reserved_share;
+    let dynamo = aws.dynamodb();
+    let imports = match &cfg.imports_table {
+        Some(t) => {
+            Some(Arc::new(DynamoImportStore::new(dynamo.clone(), t)) as Arc<dyn ImportStore>)
+        }
+        None => {
+            tracing::warn!("SFHS_IMPORTS_TABLE is not set: import counters are not kept");
+            None
+        }
+    };
+    let mut engine = EngineConfig::new(format!("worker-{}", uuid::Uuid::new_v4()));
+    engine.lease = cfg.lease;
+    engine.parent_wait = cfg.parent_wait;
+    engine.max_receives = cfg.max_receives;
+    let engine = app::engine(
+        SyncPorts {
+            mappings: Arc::new(DynamoMappingStore::new(dynamo.clone(), &cfg.mappings_table)),
+            ledger: Arc::new(DynamoLedger::new(dynamo.clone(), &cfg.records_table)),
+            hubspot: Arc::new(HubSpotClient::new(hs)?),
+            errors: Arc::new(DynamoErrorStore::new(dynamo, &cfg.errors_table)),
+            imports,
+        },
+        SyncSettings {
+            engine,
+            mappings_cache: cfg.mappings_cache,
+        },
+    );
+    let delays = (!cfg.retry_base.is_zero())
+        .then(|| RetryDelays::new(aws.sqs(), cfg.retry_base, cfg.retry_max));
+    tracing::info!(records = %cfg.records_table, hubspot = %cfg.hubspot_base_url, "worker ready");
+    Ok(Worker { engine, delays })
+}
+
+/// The import function: the Salesforce client (its key from Secrets Manager), imports and
+/// mappings on DynamoDB, both queues on SQS, the hand-over to a fresh invocation.
+pub async fn imports(cfg: &ImportConfig) -> Result<Imports, StartError> {
+    let aws = Aws::load().await;
+    let secret = aws.secret(&cfg.salesforce_secret_arn).await?;
+    let credentials = credentials_from_secret(&cfg.salesforce_client_id, &secret)?;
+    drop(secret);
+    let mut salesforce =
+        sfhs_salesforce::Config::new(cfg.salesforce_login_url.clone(), credentials);
+    salesforce.api_version = cfg.salesforce_api_version.clone();
+    let client = sfhs_salesforce::Client::new(salesforce)?;
+    let (dynamo, sqs) = (aws.dynamodb(), aws.sqs());
+    let deps = app::imports(
+        ImportPorts {
+            store: Arc::new(DynamoImportStore::new(dynamo.clone(), &cfg.imports_table)),
+            mappings: Arc::new(DynamoMappingStore::new(dynamo, &cfg.mappings_table)),
+            reader: Arc::new(sfhs_salesforce::ClientReader::new(client)),
+            import_queue: Arc::new(SqsQueue::new(sqs.clone(), &cfg.import_queue_url)),
+            live_queue: Arc::new(SqsQueue::new(sqs, &cfg.live_queue_url)),
+            continuation: aws.continuation(),
+        },
+        cfg.run.clone(),
+        cfg.publish.clone(),
+    )
+    .with_sent_fields(cfg.sent_fields.clone());
+    tracing::info!(imports = %cfg.imports_table, bulk_threshold = cfg.bulk_threshold, "import function ready");
+    Ok(deps)
+}
+
+/// The continuation without a function to invoke: the import is checkpointed with its lease let
+/// go, and the scheduled resume tick (EventBridge, every minute) resumes it. In Lambda the
+/// function uses [`LambdaContinuation`] instead.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ScheduledContinuation;
+
+#[async_trait::async_trait]
+impl Continuation for ScheduledContinuation {
+    async fn continue_import(&self, import_id: &str) -> Result<(), ContinuationError> {
+        tracing::info!(
+            import_id,
+            "handed over: the next scheduled tick resumes the import"
+        );
+        Ok(())
+    }
+}
