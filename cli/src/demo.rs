@@ -17,6 +17,7 @@ use anyhow::{Context as _, bail};
 use clap::Args as ClapArgs;
 use serde_json::{Value, json};
 use sfhs_core::app::{self, ImportPorts, SyncPorts, SyncSettings, WebhookSettings};
+use sfhs_core::drive::{Backoff, Driver};
 use sfhs_core::import::convert::fields_of;
 use sfhs_core::import::progress::human_duration;
 use sfhs_core::import::{MemoryContinuation, MemoryImportStore, RunOutcome, RunSettings, sweep};
@@ -28,7 +29,7 @@ use sfhs_core::mapping::{FindParentBy, Mapping, parse_yaml};
 use sfhs_core::outbound::DEFAULT_MAX_BODY_BYTES;
 use sfhs_core::queue::{MemoryQueue, PublishPolicy};
 use sfhs_core::sync::memory::{MemoryErrorStore, MemoryLedger};
-use sfhs_core::sync::{BatchReport, Engine, EngineConfig, ErrorStore, InMessage};
+use sfhs_core::sync::{BatchReport, EngineConfig, ErrorStore};
 use sfhs_hubspot::{ClientConfig, HubSpotClient, SecretToken};
 use sfhs_hubspot_sim::HubSpotSim;
 use sfhs_salesforce::ClientReader;
@@ -59,55 +60,31 @@ pub struct Args {
 }
 
 struct Pipeline {
-    engine: Engine,
+    driver: Driver,
     queue: Arc<MemoryQueue>,
     totals: BatchReport,
-    next_id: u64,
 }
 
 impl Pipeline {
-    /// Runs the engine over the queue until it is empty, handing retried messages back.
+    /// Drives the engine over the queue until it is empty (the one queue driver; handed-back
+    /// messages come back at once, after a 200 ms pause).
     async fn drain(&mut self, limit: Duration) -> anyhow::Result<()> {
         let started = Instant::now();
-        let mut pending: Vec<InMessage> = Vec::new();
-        loop {
-            for body in self.queue.drain() {
-                self.next_id += 1;
-                pending.push(InMessage {
-                    message_id: format!("m{}", self.next_id),
-                    body,
-                    receive_count: 1,
-                });
-            }
-            if pending.is_empty() {
-                return Ok(());
+        while let Some(driven) = self.driver.once(self.queue.as_ref(), 100).await? {
+            self.totals.add(&driven.result.report);
+            if driven.result.retry.is_empty() {
+                continue;
             }
             if started.elapsed() > limit {
                 bail!(
                     "{} messages were still being retried after {}",
-                    pending.len(),
+                    self.queue.len() + driven.result.retry.len(),
                     human_duration(limit)
                 );
             }
-            let mut next = Vec::new();
-            for batch in pending.chunks(100) {
-                let result = self.engine.process(batch.to_vec()).await;
-                self.totals.add(&result.report);
-                next.extend(
-                    batch
-                        .iter()
-                        .filter(|m| result.retry.contains(&m.message_id))
-                        .map(|m| InMessage {
-                            receive_count: m.receive_count + 1,
-                            ..m.clone()
-                        }),
-                );
-            }
-            if !next.is_empty() {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            pending = next;
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
+        Ok(())
     }
 }
 
@@ -240,10 +217,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
     let runner = &importing.runner;
     let mut pipeline = Pipeline {
-        engine,
+        driver: Driver::new(Arc::new(engine), Backoff::DEPLOYED),
         queue: import_queue.clone(),
         totals: BatchReport::default(),
-        next_id: 0,
     };
     for object in ["Invoice__c", "Invoice_Line__c"] {
         let record = runner

@@ -30,6 +30,7 @@ use sfhs_core::app::{
     self, ImportPorts, Imports as Deps, SentFieldsSettings, SyncPorts, SyncSettings,
     WebhookSettings,
 };
+use sfhs_core::drive::{Backoff, Driver, Fate};
 use sfhs_core::import::progress::human_duration;
 use sfhs_core::import::run::runner_id;
 use sfhs_core::import::{Holder, ImportMethod, ImportStore, MemoryContinuation, RunSettings};
@@ -39,12 +40,12 @@ use sfhs_core::mapping::validate::{Source, has_errors, validate_offline};
 use sfhs_core::mapping::{Mapping, State as MappingState, parse_yaml};
 use sfhs_core::outbound::DEFAULT_MAX_BODY_BYTES;
 use sfhs_core::queue::PublishPolicy;
-use sfhs_core::sync::{Engine, EngineConfig, ErrorStore, InMessage};
+use sfhs_core::sync::{EngineConfig, ErrorStore, InMessage};
 use sfhs_core::webhook::UrlSecret;
 use sfhs_core::work_item::{Op, WorkItem};
 use sfhs_hubspot::HubSpotClient;
 use sfhs_hubspot_sim::{HubSpotSim, RunningSim};
-use sfhs_local::{LocalQueue, LocalStore};
+use sfhs_local::{LocalDeliveries, LocalQueue, LocalStore};
 use sfhs_salesforce::ClientReader;
 use sfhs_salesforce_sim::{OutboundTiming, SeedSize, SimBuilder};
 use time::OffsetDateTime;
@@ -396,10 +397,16 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     if args.no_worker {
         step("--no-worker: messages are queued on disk, not synced");
     } else {
+        let driver = Driver::new(engine.clone(), Backoff::DEPLOYED);
         for (queue, name) in [(live.clone(), "live"), (imports_queue.clone(), "import")] {
-            let (engine, dead, stop) = (engine.clone(), dead.clone(), stop.clone());
+            let deliveries = LocalDeliveries {
+                queue,
+                dead: dead.clone(),
+                visibility: VISIBILITY,
+            };
+            let (driver, stop) = (driver.clone(), stop.clone());
             tasks.push(tokio::spawn(async move {
-                work(engine, queue, dead, name, stop).await;
+                work(&driver, &deliveries, name, &stop).await;
             }));
         }
     }
@@ -549,65 +556,43 @@ async fn resume_unfinished(deps: &Deps) -> anyhow::Result<Vec<String>> {
     Ok(objects)
 }
 
-/// The worker on one queue: batches of up to 100 (waiting up to a second to fill them), failed
-/// messages again with growing delays, the dead-letter queue after [`MAX_RECEIVES`].
-async fn work(
-    engine: Arc<Engine>,
-    queue: LocalQueue,
-    dead: LocalQueue,
-    name: &'static str,
-    stop: Arc<AtomicBool>,
-) {
+/// The worker of one queue: a batch as soon as 100 messages wait, or 1 s after the first (SQS's
+/// batching window), driven by the one queue driver; each message's journey on stderr.
+async fn work(driver: &Driver, deliveries: &LocalDeliveries, name: &str, stop: &AtomicBool) {
     let mut waited = Duration::ZERO;
     while !stop.load(Ordering::SeqCst) {
-        let visible = queue.ready(100).unwrap_or(0);
+        let visible = deliveries.queue.ready(100).unwrap_or(0);
         if visible == 0 || (visible < 100 && waited < Duration::from_secs(1)) {
             tokio::time::sleep(Duration::from_millis(200)).await;
             waited += Duration::from_millis(200);
             continue;
         }
         waited = Duration::ZERO;
-        let batch = match queue.receive(100, VISIBILITY) {
-            Ok(b) => b,
+        let driven = match driver.once(deliveries, 100).await {
+            Ok(Some(d)) => d,
+            Ok(None) => continue,
             Err(e) => {
                 tracing::warn!(queue = name, error = %e, "receive failed");
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
             }
         };
-        if batch.is_empty() {
-            continue;
-        }
-        let result = engine.process(batch.clone()).await;
-        let mut acked = Vec::new();
-        for m in &batch {
+        for (m, fate) in &driven.fates {
             let what = journey_name(m);
-            if !result.retry.contains(&m.message_id) {
-                eprintln!("  {name}: {what}: done");
-                acked.push(m.message_id.clone());
-            } else if m.receive_count >= MAX_RECEIVES {
-                eprintln!(
+            match fate {
+                Fate::Done => eprintln!("  {name}: {what}: done"),
+                Fate::Again(delay) => {
+                    eprintln!("  {name}: {what}: again in {}", human_duration(*delay));
+                }
+                Fate::DeadLettered => eprintln!(
                     "  {name}: {what}: dead-lettered after {} deliveries",
                     m.receive_count
-                );
-                if dead.push(std::slice::from_ref(&m.body)).is_ok() {
-                    acked.push(m.message_id.clone());
-                }
-            } else {
-                let delay = Duration::from_secs(5 * 2u64.pow(m.receive_count.min(8) - 1))
-                    .min(Duration::from_secs(900));
-                eprintln!("  {name}: {what}: again in {}", human_duration(delay));
-                if let Err(e) = queue.retry(&m.message_id, delay) {
-                    tracing::warn!(error = %e, "could not delay the message; it comes back after its visibility timeout");
-                }
+                ),
             }
         }
-        if let Err(e) = queue.ack(&acked) {
-            tracing::warn!(queue = name, error = %e, "ack failed; the messages come back");
-        }
-        let r = &result.report;
+        let (r, again) = (&driven.result.report, driven.result.retry.len());
         eprintln!(
-            "sfhs dev: {name} batch of {}: {} written ({} created), {} archived, {} associations, {} waiting, {} failed, {} stale, {} again; {} HubSpot calls",
+            "sfhs dev: {name} batch of {}: {} written ({} created), {} archived, {} associations, {} waiting, {} failed, {} stale, {again} again; {} HubSpot calls",
             r.records_in,
             r.upserted,
             r.created,
@@ -616,7 +601,6 @@ async fn work(
             r.waiting,
             r.failed,
             r.dropped_stale,
-            result.retry.len(),
             r.hubspot_calls
         );
     }

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_sdk_sqs::types::ChangeMessageVisibilityBatchRequestEntry;
+use sfhs_core::drive::Backoff;
 
 use crate::sdk_error::classify;
 
@@ -27,8 +28,7 @@ pub struct Delay {
 #[derive(Debug, Clone)]
 pub struct RetryDelays {
     client: aws_sdk_sqs::Client,
-    base: Duration,
-    max: Duration,
+    backoff: Backoff,
 }
 
 /// The queue URL of an SQS ARN (`arn:aws:sqs:REGION:ACCOUNT:NAME`).
@@ -51,15 +51,17 @@ impl RetryDelays {
     pub fn new(client: aws_sdk_sqs::Client, base: Duration, max: Duration) -> Self {
         Self {
             client,
-            base,
-            max: max.min(MAX_VISIBILITY),
+            backoff: Backoff {
+                base,
+                max: max.min(MAX_VISIBILITY),
+            },
         }
     }
 
-    /// The delay before delivery number `receive_count + 1`.
+    /// The delay before delivery number `receive_count + 1` (the one backoff of
+    /// `sfhs_core::drive`).
     pub fn delay(&self, receive_count: u32) -> Duration {
-        let factor = 1u32 << receive_count.saturating_sub(1).min(20);
-        self.base.saturating_mul(factor).min(self.max)
+        self.backoff.delay(receive_count)
     }
 
     /// Sets the visibility of each message (10 per call, per queue). Returns how many were set;

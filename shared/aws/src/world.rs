@@ -7,19 +7,15 @@
 
 use std::sync::Arc;
 
-use sfhs_core::app::{
-    self, ImportPorts, Imports, SyncPorts, SyncSettings, Webhook, WebhookSettings,
-};
-use sfhs_core::import::ImportStore;
+use sfhs_core::app::{self, ImportPorts, Imports, Webhook, WebhookSettings};
 use sfhs_core::import::ports::{Continuation, ContinuationError};
-use sfhs_core::sync::{Engine, EngineConfig};
+use sfhs_core::sync::Engine;
 use sfhs_core::webhook::UrlSecret;
 
 use crate::config::{ImportConfig, WebhookConfig, credentials_from_secret};
 use crate::continuation::LambdaContinuation;
 use crate::dynamo::DynamoMappingStore;
 use crate::imports::DynamoImportStore;
-use crate::ledger::{DynamoErrorStore, DynamoLedger};
 use crate::secrets::Secrets;
 use crate::sqs::SqsQueue;
 use crate::visibility::RetryDelays;
@@ -105,6 +101,10 @@ pub struct Worker {
 /// errors and import counters on DynamoDB, the retry delays on SQS.
 #[cfg(feature = "worker")]
 pub async fn worker(cfg: &crate::config::WorkerConfig) -> Result<Worker, StartError> {
+    use crate::ledger::{DynamoErrorStore, DynamoLedger};
+    use sfhs_core::app::{SyncPorts, SyncSettings};
+    use sfhs_core::import::ImportStore;
+    use sfhs_core::sync::EngineConfig;
     use sfhs_hubspot::{ApiVersion, ClientConfig, HubSpotClient, SecretToken};
     use std::str::FromStr as _;
     let aws = Aws::load().await;

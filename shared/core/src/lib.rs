@@ -3,6 +3,7 @@
 //! crates.
 
 pub mod app;
+pub mod drive;
 pub mod emf;
 pub mod import;
 pub mod mapping;

@@ -1,6 +1,7 @@
 //! The queue port, its in-memory implementation, and the publisher that puts work items on a
 //! queue completely or reports failure.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -8,6 +9,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::future::join_all;
 
+use crate::drive::Deliveries;
+use crate::sync::InMessage;
 use crate::work_item::WorkItem;
 
 /// SQS's most entries in one `SendMessageBatch` call.
@@ -251,7 +254,11 @@ struct BatchOutcome {
     last_problem: Option<String>,
 }
 
-/// An in-memory queue for unit tests and local runs, with injectable faults.
+/// The in-memory queue of unit tests, `sfhs demo` and the load harnesses: publishers send to it
+/// (with injectable faults), the queue driver takes from it (`sfhs_core::drive`). A message taken
+/// is in flight until acked or handed back; one handed back is delivered again at once, at the
+/// back of the queue (later, and in another order), whatever the backoff says, so that nothing
+/// waits minutes in memory.
 #[derive(Debug, Default)]
 pub struct MemoryQueue {
     inner: Mutex<MemoryQueueState>,
@@ -259,11 +266,26 @@ pub struct MemoryQueue {
 
 #[derive(Debug, Default)]
 struct MemoryQueueState {
-    messages: Vec<String>,
+    messages: VecDeque<InMessage>,
+    in_flight: usize,
+    deliveries: usize,
+    next_id: u64,
+    dead: Vec<InMessage>,
     calls: usize,
     fail_calls: usize,
     fail_entries: usize,
     reject_entries: usize,
+}
+
+impl MemoryQueueState {
+    fn enqueue(&mut self, body: String) {
+        self.next_id += 1;
+        self.messages.push_back(InMessage {
+            message_id: format!("m{}", self.next_id),
+            body,
+            receive_count: 1,
+        });
+    }
 }
 
 impl MemoryQueue {
@@ -286,14 +308,64 @@ impl MemoryQueue {
         self.lock().reject_entries = n;
     }
 
-    /// Bodies on the queue, in arrival order.
+    /// Bodies waiting on the queue, in arrival order.
     pub fn messages(&self) -> Vec<String> {
-        self.lock().messages.clone()
+        self.lock()
+            .messages
+            .iter()
+            .map(|m| m.body.clone())
+            .collect()
     }
 
-    /// Takes every body off the queue.
+    /// Takes every waiting body off the queue.
     pub fn drain(&self) -> Vec<String> {
         std::mem::take(&mut self.lock().messages)
+            .into_iter()
+            .map(|m| m.body)
+            .collect()
+    }
+
+    /// Puts work items on the queue (as the webhook or an import would).
+    pub fn push(&self, items: &[WorkItem]) {
+        let mut s = self.lock();
+        for it in items {
+            s.enqueue(it.to_json());
+        }
+    }
+
+    /// Takes up to `n` messages; they are in flight until acked or handed back.
+    pub fn take(&self, n: usize) -> Vec<InMessage> {
+        let mut s = self.lock();
+        let n = n.min(s.messages.len());
+        let batch: Vec<InMessage> = s.messages.drain(..n).collect();
+        s.in_flight += batch.len();
+        s.deliveries += batch.len();
+        batch
+    }
+
+    /// Messages waiting (not in flight).
+    pub fn len(&self) -> usize {
+        self.lock().messages.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Nothing waiting and nothing in flight.
+    pub fn drained(&self) -> bool {
+        let s = self.lock();
+        s.messages.is_empty() && s.in_flight == 0
+    }
+
+    /// Messages taken so far, redeliveries included.
+    pub fn deliveries(&self) -> usize {
+        self.lock().deliveries
+    }
+
+    /// Messages that failed their last delivery.
+    pub fn dead_letters(&self) -> Vec<InMessage> {
+        self.lock().dead.clone()
     }
 
     pub fn calls(&self) -> usize {
@@ -304,6 +376,33 @@ impl MemoryQueue {
         self.inner
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[async_trait]
+impl Deliveries for MemoryQueue {
+    async fn take(&self, max: usize) -> Result<Vec<InMessage>, QueueError> {
+        Ok(MemoryQueue::take(self, max))
+    }
+
+    async fn ack(&self, message_ids: &[String]) -> Result<(), QueueError> {
+        let mut s = self.lock();
+        s.in_flight = s.in_flight.saturating_sub(message_ids.len());
+        Ok(())
+    }
+
+    async fn retry(&self, message: &InMessage, _delay: Duration) -> Result<(), QueueError> {
+        let mut s = self.lock();
+        let mut again = message.clone();
+        again.receive_count += 1;
+        s.messages.push_back(again);
+        s.in_flight = s.in_flight.saturating_sub(1);
+        Ok(())
+    }
+
+    async fn dead_letter(&self, message: &InMessage) -> Result<(), QueueError> {
+        self.lock().dead.push(message.clone());
+        Ok(())
     }
 }
 
@@ -351,7 +450,7 @@ impl WorkQueue for MemoryQueue {
                     sender_fault: false,
                 });
             } else {
-                s.messages.push(e.body.clone());
+                s.enqueue(e.body.clone());
             }
         }
         Ok(failures)

@@ -17,7 +17,7 @@ use redb::{Database, ReadableTable, TableDefinition};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-pub use queue::{LocalQueue, Received};
+pub use queue::{LocalDeliveries, LocalQueue, Received};
 
 /// Key -> JSON value tables.
 pub(crate) type Table = TableDefinition<'static, &'static str, &'static str>;

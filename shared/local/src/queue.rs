@@ -6,6 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
+use sfhs_core::drive::Deliveries;
 use sfhs_core::queue::{EntryFailure, QueueEntry, QueueError, WorkQueue};
 use sfhs_core::sync::InMessage;
 use time::OffsetDateTime;
@@ -208,12 +209,53 @@ impl LocalQueue {
 impl WorkQueue for LocalQueue {
     async fn send_batch(&self, entries: &[QueueEntry]) -> Result<Vec<EntryFailure>, QueueError> {
         let bodies: Vec<String> = entries.iter().map(|e| e.body.clone()).collect();
-        self.push(&bodies).map_err(|e| QueueError {
-            operation: "enqueue",
-            message: e.to_string(),
-            retryable: true,
-            source: Some(Box::new(e)),
-        })?;
+        self.push(&bodies).map_err(|e| queue_error("enqueue", e))?;
         Ok(Vec::new())
+    }
+}
+
+fn queue_error(operation: &'static str, e: LocalError) -> QueueError {
+    QueueError {
+        operation,
+        message: e.to_string(),
+        retryable: true,
+        source: Some(Box::new(e)),
+    }
+}
+
+/// A [`LocalQueue`] as the queue driver takes from it (`sfhs_core::drive`): each message taken is
+/// invisible for `visibility` (it comes back after a crash), a message that failed its last
+/// delivery goes to `dead`.
+#[derive(Debug, Clone)]
+pub struct LocalDeliveries {
+    pub queue: LocalQueue,
+    pub dead: LocalQueue,
+    pub visibility: Duration,
+}
+
+#[async_trait]
+impl Deliveries for LocalDeliveries {
+    async fn take(&self, max: usize) -> Result<Vec<InMessage>, QueueError> {
+        self.queue
+            .receive(max, self.visibility)
+            .map_err(|e| queue_error("receive", e))
+    }
+
+    async fn ack(&self, message_ids: &[String]) -> Result<(), QueueError> {
+        self.queue
+            .ack(message_ids)
+            .map_err(|e| queue_error("ack", e))
+    }
+
+    async fn retry(&self, message: &InMessage, delay: Duration) -> Result<(), QueueError> {
+        self.queue
+            .retry(&message.message_id, delay)
+            .map_err(|e| queue_error("retry", e))
+    }
+
+    async fn dead_letter(&self, message: &InMessage) -> Result<(), QueueError> {
+        self.dead
+            .push(std::slice::from_ref(&message.body))
+            .map_err(|e| queue_error("dead-letter", e))
     }
 }

@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use peak_alloc::PeakAlloc;
+use sfhs_core::drive::{Backoff, Driver};
 use sfhs_core::import::{
     ImportRunner, MemoryContinuation, MemoryImportStore, RunOutcome, RunSettings,
 };
@@ -299,27 +300,25 @@ async fn main() -> anyhow::Result<()> {
     };
     let mut tasks = Vec::new();
     for e in &engines {
-        let (e, queue, written) = (e.clone(), queue.clone(), written.clone());
+        let driver = Driver::new(e.clone(), Backoff::DEPLOYED);
+        let (queue, written) = (queue.clone(), written.clone());
         let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
         tasks.push((
             done.clone(),
             tokio::spawn(async move {
                 let mut total = BatchReport::default();
                 loop {
-                    let b = queue.take(batch);
-                    if b.is_empty() {
+                    let Some(d) = driver.once(queue.as_ref(), batch).await? else {
                         if done.load(Ordering::SeqCst) && queue.drained() {
                             break;
                         }
                         tokio::time::sleep(Duration::from_millis(5)).await;
                         continue;
-                    }
-                    let r = e.process(b.clone()).await;
-                    written.fetch_add(r.report.written, Ordering::Relaxed);
-                    total.add(&r.report);
-                    queue.done(b, &r.retry);
+                    };
+                    written.fetch_add(d.result.report.written, Ordering::Relaxed);
+                    total.add(&d.result.report);
                 }
-                total
+                anyhow::Ok(total)
             }),
         ));
     }
@@ -328,7 +327,7 @@ async fn main() -> anyhow::Result<()> {
     let mut t = BatchReport::default();
     for (done, task) in tasks {
         done.store(true, Ordering::SeqCst);
-        t.add(&task.await?);
+        t.add(&task.await??);
     }
     let elapsed = started.elapsed().as_secs_f64();
     monitor.abort();

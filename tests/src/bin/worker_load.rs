@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use sfhs_core::drive::{Backoff, Driver};
 use sfhs_core::outbound::Fields;
 use sfhs_core::sync::memory::{MemoryErrorStore, MemoryLedger};
 use sfhs_core::sync::{Engine, LedgerEntry, ledger_key};
@@ -145,25 +146,22 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let mut tasks = Vec::new();
     for e in &engines {
-        let (e, queue) = (e.clone(), queue.clone());
+        let (driver, queue) = (Driver::new(e.clone(), Backoff::DEPLOYED), queue.clone());
         tasks.push(tokio::spawn(async move {
             let mut total = sfhs_core::sync::BatchReport::default();
             while !queue.drained() {
-                let b = queue.take(batch);
-                if b.is_empty() {
+                let Some(d) = driver.once(queue.as_ref(), batch).await? else {
                     tokio::time::sleep(Duration::from_millis(5)).await;
                     continue;
-                }
-                let r = e.process(b.clone()).await;
-                total.add(&r.report);
-                queue.done(b, &r.retry);
+                };
+                total.add(&d.result.report);
             }
-            total
+            anyhow::Ok(total)
         }));
     }
     let mut t = sfhs_core::sync::BatchReport::default();
     for task in tasks {
-        t.add(&task.await?);
+        t.add(&task.await??);
     }
     let elapsed = started.elapsed().as_secs_f64();
     let c = sim.counters();
@@ -229,7 +227,7 @@ async fn main() -> anyhow::Result<()> {
     let mut latencies: Vec<(f64, u64)> = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(steady_secs + 60);
     let mut window_start = Instant::now();
-    let e = engines[0].clone();
+    let steady_driver = Driver::new(engines[0].clone(), Backoff::DEPLOYED);
     while Instant::now() < deadline {
         if producer.is_finished() && steady.drained() {
             break;
@@ -238,14 +236,13 @@ async fn main() -> anyhow::Result<()> {
             tokio::time::sleep(Duration::from_millis(10)).await;
             continue;
         }
-        let b = steady.take(batch);
+        let taken = steady_driver.once(steady.as_ref(), batch).await?;
         window_start = Instant::now();
-        if b.is_empty() {
+        let Some(d) = taken else {
             continue;
-        }
-        let r = e.process(b.clone()).await;
-        latencies.push((r.report.latency_received_ms_max, r.report.written));
-        steady.done(b, &r.retry);
+        };
+        let r = &d.result.report;
+        latencies.push((r.latency_received_ms_max, r.written));
     }
     latencies.sort_by(|a, b| a.0.total_cmp(&b.0));
     let total: u64 = latencies.iter().map(|l| l.1).sum();
