@@ -109,7 +109,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .context("HubSpot simulator")?;
     let client = HubSpotClient::new(ClientConfig::new(
         hs.base_url(),
-        SecretToken::new("pat-na1-sim"),
+        SecretToken::new(sfhs_hubspot_sim::DEFAULT_TOKEN),
     ))?;
     let live_queue = Arc::new(MemoryQueue::new());
     let webhook_url = serve_webhook(app::webhook(
@@ -138,8 +138,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let sf_client = sfhs_salesforce::Client::new(sfhs_salesforce::Config::new(
         sfhs_salesforce::LoginUrl::Custom(sf.base_url().to_owned()),
         sfhs_salesforce::Credentials::ClientCredentials {
-            client_id: "sim-client".into(),
-            client_secret: "sim-secret".into(),
+            client_id: sfhs_salesforce_sim::DEFAULT_CLIENT_ID.into(),
+            client_secret: sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET.into(),
         },
     ))?;
     println!(
@@ -598,7 +598,7 @@ pub(crate) async fn simulated_portal(
         http.post(format!(
             "{hubspot_base_url}/crm/objects/2026-09/companies/batch/create"
         ))
-        .bearer_auth("pat-na1-sim")
+        .bearer_auth(sfhs_hubspot_sim::DEFAULT_TOKEN)
         .json(&json!({ "inputs": chunk }))
         .send()
         .await?

@@ -195,8 +195,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             let client = sfhs_salesforce::Client::new(sfhs_salesforce::Config::new(
                 sfhs_salesforce::LoginUrl::Custom(sim.base_url().to_owned()),
                 sfhs_salesforce::Credentials::ClientCredentials {
-                    client_id: "sim-client".into(),
-                    client_secret: "sim-secret".into(),
+                    client_id: sfhs_salesforce_sim::DEFAULT_CLIENT_ID.into(),
+                    client_secret: sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET.into(),
                 },
             ))?;
             let url = format!("the simulator at {}", sim.base_url());
@@ -217,7 +217,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 .context("HubSpot simulator")?;
             let client = HubSpotClient::new(sfhs_hubspot::ClientConfig::new(
                 sim.base_url(),
-                sfhs_hubspot::SecretToken::new("pat-na1-sim"),
+                sfhs_hubspot::SecretToken::new(sfhs_hubspot_sim::DEFAULT_TOKEN),
             ))?;
             let accounts = sf_sim
                 .as_ref()

@@ -126,7 +126,11 @@ async fn salesforce_token(http: &reqwest::Client, sf: &str) -> String {
     let r: Value = http
         .post(format!("{sf}/services/oauth2/token"))
         .header("content-type", "application/x-www-form-urlencoded")
-        .body("grant_type=client_credentials&client_id=sim-client&client_secret=sim-secret")
+        .body(format!(
+            "grant_type=client_credentials&client_id={}&client_secret={}",
+            sfhs_salesforce_sim::DEFAULT_CLIENT_ID,
+            sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET
+        ))
         .send()
         .await
         .expect("token")
@@ -292,8 +296,8 @@ async fn a_killed_dev_resumes_its_unfinished_import_at_once() {
     let client = sfhs_salesforce::Client::new(sfhs_salesforce::Config::new(
         sfhs_salesforce::LoginUrl::Custom(sf),
         sfhs_salesforce::Credentials::ClientCredentials {
-            client_id: "sim-client".into(),
-            client_secret: "sim-secret".into(),
+            client_id: sfhs_salesforce_sim::DEFAULT_CLIENT_ID.into(),
+            client_secret: sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET.into(),
         },
     ))
     .expect("client");

@@ -42,8 +42,14 @@ fn sfhs(e: &Env, args: &[&str]) -> Output {
         .args(args)
         .envs(child_env(&moto().endpoint))
         .env("SFHS_SALESFORCE_LOGIN_URL", &e.salesforce)
-        .env("SFHS_SALESFORCE_CLIENT_ID", "sim-client")
-        .env("SFHS_SALESFORCE_CLIENT_SECRET", "sim-secret")
+        .env(
+            "SFHS_SALESFORCE_CLIENT_ID",
+            sfhs_salesforce_sim::DEFAULT_CLIENT_ID,
+        )
+        .env(
+            "SFHS_SALESFORCE_CLIENT_SECRET",
+            sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET,
+        )
         .env("SFHS_IMPORTS_TABLE", &e.imports)
         .env("SFHS_MAPPINGS_TABLE", &e.mappings)
         .env("SFHS_IMPORT_QUEUE_URL", &e.import_queue)
@@ -322,8 +328,14 @@ async fn reconcile_finds_missing_stale_and_orphans_and_enqueues_the_repairs() {
             .args(args)
             .envs(child_env(endpoint))
             .env("SFHS_SALESFORCE_LOGIN_URL", &e.salesforce)
-            .env("SFHS_SALESFORCE_CLIENT_ID", "sim-client")
-            .env("SFHS_SALESFORCE_CLIENT_SECRET", "sim-secret")
+            .env(
+                "SFHS_SALESFORCE_CLIENT_ID",
+                sfhs_salesforce_sim::DEFAULT_CLIENT_ID,
+            )
+            .env(
+                "SFHS_SALESFORCE_CLIENT_SECRET",
+                sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET,
+            )
             .env("SFHS_MAPPINGS_TABLE", &e.mappings)
             .env("SFHS_RECORDS_TABLE", &records)
             .env("SFHS_IMPORT_QUEUE_URL", &e.import_queue)

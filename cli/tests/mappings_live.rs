@@ -37,10 +37,16 @@ fn sfhs(s: &Sims, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sfhs"))
         .args(args)
         .env("SFHS_HUBSPOT_BASE_URL", &s.hubspot)
-        .env("SFHS_HUBSPOT_TOKEN", "pat-na1-sim")
+        .env("SFHS_HUBSPOT_TOKEN", sfhs_hubspot_sim::DEFAULT_TOKEN)
         .env("SFHS_SALESFORCE_LOGIN_URL", &s.salesforce)
-        .env("SFHS_SALESFORCE_CLIENT_ID", "sim-client")
-        .env("SFHS_SALESFORCE_CLIENT_SECRET", "sim-secret")
+        .env(
+            "SFHS_SALESFORCE_CLIENT_ID",
+            sfhs_salesforce_sim::DEFAULT_CLIENT_ID,
+        )
+        .env(
+            "SFHS_SALESFORCE_CLIENT_SECRET",
+            sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET,
+        )
         .env("SFHS_WEBHOOK_URL", "http://127.0.0.1:9/outbound")
         .env(
             "SFHS_SALESFORCE_INTEGRATION_USER",

@@ -56,10 +56,16 @@ fn sfhs(e: &Env, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sfhs"))
         .args(args)
         .env("SFHS_HUBSPOT_BASE_URL", &e.hubspot)
-        .env("SFHS_HUBSPOT_TOKEN", "pat-na1-sim")
+        .env("SFHS_HUBSPOT_TOKEN", sfhs_hubspot_sim::DEFAULT_TOKEN)
         .env("SFHS_SALESFORCE_LOGIN_URL", &e.salesforce)
-        .env("SFHS_SALESFORCE_CLIENT_ID", "sim-client")
-        .env("SFHS_SALESFORCE_CLIENT_SECRET", "sim-secret")
+        .env(
+            "SFHS_SALESFORCE_CLIENT_ID",
+            sfhs_salesforce_sim::DEFAULT_CLIENT_ID,
+        )
+        .env(
+            "SFHS_SALESFORCE_CLIENT_SECRET",
+            sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET,
+        )
         .env("SFHS_WEBHOOK_URL", &e.webhook)
         .env("SFHS_URL_SECRET", "e2e-secret")
         .env(
@@ -213,8 +219,8 @@ async fn apply_then_a_change_flows_with_exactly_the_mapped_fields_and_a_gap_clea
     let client = sfhs_salesforce::Client::new(sfhs_salesforce::Config::new(
         sfhs_salesforce::LoginUrl::Custom(sf.base_url().to_owned()),
         sfhs_salesforce::Credentials::ClientCredentials {
-            client_id: "sim-client".into(),
-            client_secret: "sim-secret".into(),
+            client_id: sfhs_salesforce_sim::DEFAULT_CLIENT_ID.into(),
+            client_secret: sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET.into(),
         },
     ))
     .unwrap();
@@ -287,7 +293,7 @@ async fn apply_then_a_change_flows_with_exactly_the_mapped_fields_and_a_gap_clea
             "{}/crm/v3/objects/p12345678_invoice/{hs_id}",
             hs.base_url()
         ))
-        .bearer_auth("pat-na1-sim")
+        .bearer_auth(sfhs_hubspot_sim::DEFAULT_TOKEN)
         .json(&json!({"properties": {"issue_date": "2025-12-31"}}))
         .send()
         .await
@@ -368,10 +374,16 @@ async fn dev_reads_what_the_message_sends_from_an_org_it_did_not_set_up() {
             .arg(data.path())
             .args(["--sweep-seconds", "1", "--sent-fields-seconds", "1"])
             .env("SFHS_HUBSPOT_BASE_URL", &env.hubspot)
-            .env("SFHS_HUBSPOT_TOKEN", "pat-na1-sim")
+            .env("SFHS_HUBSPOT_TOKEN", sfhs_hubspot_sim::DEFAULT_TOKEN)
             .env("SFHS_SALESFORCE_LOGIN_URL", &env.salesforce)
-            .env("SFHS_SALESFORCE_CLIENT_ID", "sim-client")
-            .env("SFHS_SALESFORCE_CLIENT_SECRET", "sim-secret")
+            .env(
+                "SFHS_SALESFORCE_CLIENT_ID",
+                sfhs_salesforce_sim::DEFAULT_CLIENT_ID,
+            )
+            .env(
+                "SFHS_SALESFORCE_CLIENT_SECRET",
+                sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET,
+            )
             .env("SFHS_WEBHOOK_URL", &env.webhook)
             .env_remove("SFHS_MAPPINGS_TABLE")
             .stdout(std::process::Stdio::null())

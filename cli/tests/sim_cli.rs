@@ -76,8 +76,8 @@ async fn sim_salesforce_serves_a_seeded_org_behind_oauth() {
         .post(format!("{base}/services/oauth2/token"))
         .form(&[
             ("grant_type", "client_credentials"),
-            ("client_id", "sim-client"),
-            ("client_secret", "sim-secret"),
+            ("client_id", sfhs_salesforce_sim::DEFAULT_CLIENT_ID),
+            ("client_secret", sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET),
         ])
         .send()
         .await

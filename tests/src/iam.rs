@@ -809,6 +809,11 @@ pub async fn put_mapping(stack: &Stack) {
         .expect("the stack answers");
 }
 
+/// The Salesforce secret's value (`SalesforceSecret`) for the simulated org.
+pub fn salesforce_secret() -> String {
+    json!({"client_secret": sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET}).to_string()
+}
+
 pub async fn salesforce(invoices: usize) -> Sim {
     SimBuilder::new()
         .seed_size(SeedSize {
@@ -827,8 +832,8 @@ pub fn reader(sf: &Sim) -> Arc<ClientReader> {
         sfhs_salesforce::Client::new(Config::new(
             LoginUrl::Custom(sf.base_url().to_owned()),
             SalesforceCredentials::ClientCredentials {
-                client_id: "sim-client".into(),
-                client_secret: "sim-secret".into(),
+                client_id: sfhs_salesforce_sim::DEFAULT_CLIENT_ID.into(),
+                client_secret: sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET.into(),
             },
         ))
         .expect("a valid fixture"),

@@ -15,7 +15,7 @@ use sfhs_hubspot::{ClientConfig, HubSpotClient, RetryPolicy, SecretToken};
 use sfhs_hubspot_sim::{HubSpotSim, RunningSim};
 use time::OffsetDateTime;
 
-pub const TOKEN: &str = "pat-na1-sim";
+pub const TOKEN: &str = sfhs_hubspot_sim::DEFAULT_TOKEN;
 pub const INVOICE: &str = "p12345678_invoice";
 pub const LINE: &str = "p12345678_invoice_line";
 

@@ -453,10 +453,7 @@ async fn import_runs_enqueues_and_hands_over_to_itself() {
 #[tokio::test]
 async fn import_sweeps_deletes_onto_the_live_queue() {
     let stack = Stack::create(StackInput {
-        secrets: vec![(
-            "SalesforceSecret",
-            r#"{"client_secret": "sim-secret"}"#.into(),
-        )],
+        secrets: vec![("SalesforceSecret", sfhs_tests::iam::salesforce_secret())],
         ..StackInput::default()
     })
     .await;
@@ -476,7 +473,7 @@ async fn import_sweeps_deletes_onto_the_live_queue() {
             .string(stack.reference("SalesforceSecret"))
             .await
             .unwrap()
-            .contains("sim-secret")
+            .contains(sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET)
     );
     let deps = sfhs_import::Deps::new(
         runner(&stack, &keys, &sf, RunSettings::default()),

@@ -116,8 +116,8 @@ async fn a_run_at_its_budget_hands_over_by_invoking_the_function() {
             sfhs_salesforce::Client::new(Config::new(
                 LoginUrl::Custom(sf.base_url().to_owned()),
                 Credentials::ClientCredentials {
-                    client_id: "sim-client".into(),
-                    client_secret: "sim-secret".into(),
+                    client_id: sfhs_salesforce_sim::DEFAULT_CLIENT_ID.into(),
+                    client_secret: sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET.into(),
                 },
             ))
             .expect("salesforce client"),

@@ -75,8 +75,8 @@ async fn imported_records_land_once_live_changes_win_and_deletes_are_archived() 
         sfhs_salesforce::Client::new(Config::new(
             LoginUrl::Custom(sf.base_url().to_owned()),
             Credentials::ClientCredentials {
-                client_id: "sim-client".into(),
-                client_secret: "sim-secret".into(),
+                client_id: sfhs_salesforce_sim::DEFAULT_CLIENT_ID.into(),
+                client_secret: sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET.into(),
             },
         ))
         .expect("salesforce client"),

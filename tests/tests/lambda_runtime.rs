@@ -223,13 +223,13 @@ async fn import_binary_sweeps_deletes_and_runs_an_import() {
         )
         .unwrap();
     let stack = Stack::create(StackInput {
-        secrets: vec![(
-            "SalesforceSecret",
-            r#"{"client_secret": "sim-secret"}"#.into(),
-        )],
+        secrets: vec![("SalesforceSecret", sfhs_tests::iam::salesforce_secret())],
         parameters: vec![
             ("SalesforceLoginUrl", sf.base_url().to_owned()),
-            ("SalesforceClientId", "sim-client".into()),
+            (
+                "SalesforceClientId",
+                sfhs_salesforce_sim::DEFAULT_CLIENT_ID.into(),
+            ),
         ],
     })
     .await;
@@ -287,15 +287,15 @@ async fn the_tick_reads_a_message_made_in_setup_and_the_worker_then_clears_empti
     setup_portal(&hs.base_url(), &client).await;
     let stack = Stack::create(StackInput {
         secrets: vec![
-            (
-                "SalesforceSecret",
-                r#"{"client_secret": "sim-secret"}"#.into(),
-            ),
+            ("SalesforceSecret", sfhs_tests::iam::salesforce_secret()),
             ("HubSpotTokenSecret", TOKEN.into()),
         ],
         parameters: vec![
             ("SalesforceLoginUrl", sf.base_url().to_owned()),
-            ("SalesforceClientId", "sim-client".into()),
+            (
+                "SalesforceClientId",
+                sfhs_salesforce_sim::DEFAULT_CLIENT_ID.into(),
+            ),
             ("HubSpotBaseUrl", hs.base_url()),
         ],
     })

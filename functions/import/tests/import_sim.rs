@@ -73,8 +73,8 @@ fn reader(sim: &Sim) -> ClientReader {
     let client = sfhs_salesforce::Client::new(Config::new(
         LoginUrl::Custom(sim.base_url().to_owned()),
         Credentials::ClientCredentials {
-            client_id: "sim-client".into(),
-            client_secret: "sim-secret".into(),
+            client_id: sfhs_salesforce_sim::DEFAULT_CLIENT_ID.into(),
+            client_secret: sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET.into(),
         },
     ))
     .expect("client builds");

@@ -16,7 +16,7 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, KeysAndAttributes, PutRequest, ReturnValue,
     ReturnValuesOnConditionCheckFailure, WriteRequest,
 };
-use sfhs_core::sync::memory::decide_claim;
+use sfhs_core::sync::decide_claim;
 use sfhs_core::sync::{
     Claim, Commit, ErrorRecord, ErrorStore, ErrorStoreError, Ledger, LedgerEntry, LedgerError,
 };

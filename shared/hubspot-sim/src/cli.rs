@@ -15,7 +15,7 @@ pub struct Args {
     #[arg(long, default_value = "127.0.0.1:0")]
     pub addr: SocketAddr,
     /// Accepted bearer token (repeatable).
-    #[arg(long = "token", default_value = "pat-na1-sim")]
+    #[arg(long = "token", default_value = crate::DEFAULT_TOKEN)]
     pub tokens: Vec<String>,
     /// A token that authenticates but lacks scopes: its calls answer 403 (repeatable).
     #[arg(long = "scopeless-token")]
@@ -97,7 +97,7 @@ mod tests {
     #[test]
     fn defaults_and_repeated_tokens() {
         let c = Cmd::parse_from(["sim"]).args.config();
-        assert_eq!(c.tokens, vec!["pat-na1-sim".to_string()]);
+        assert_eq!(c.tokens, vec![crate::DEFAULT_TOKEN.to_string()]);
         assert_eq!(
             (c.burst_limit, c.daily_limit, c.burst_window),
             (190, 1_000_000, Duration::from_secs(10))

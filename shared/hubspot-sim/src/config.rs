@@ -55,7 +55,7 @@ pub struct SimConfig {
 impl Default for SimConfig {
     fn default() -> Self {
         Self {
-            tokens: vec!["pat-na1-sim".into()],
+            tokens: vec![crate::DEFAULT_TOKEN.into()],
             scopeless_tokens: vec![],
             portal_id: 12_345_678,
             burst_limit: 190,

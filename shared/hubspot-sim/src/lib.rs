@@ -54,6 +54,10 @@ impl SimState {
 /// Most requests [`Sim::requests`] keeps; older ones are dropped first.
 pub const REQUEST_LOG_CAP: usize = 50_000;
 
+/// The private-app token the simulator accepts unless configured otherwise: the one definition
+/// of it for `sfhs dev`, `sfhs demo` and every test.
+pub const DEFAULT_TOKEN: &str = "pat-na1-sim";
+
 /// One request an API path received (never a `/_sim/` one), as the client sent it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RecordedRequest {

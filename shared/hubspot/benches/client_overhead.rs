@@ -45,7 +45,7 @@ fn bench(c: &mut Criterion) {
         .unwrap();
     let client = HubSpotClient::new(ClientConfig::new(
         sim.base_url(),
-        SecretToken::new("pat-na1-sim"),
+        SecretToken::new(sfhs_hubspot_sim::DEFAULT_TOKEN),
     ))
     .unwrap();
     let schema = json!({
@@ -81,7 +81,7 @@ fn bench(c: &mut Criterion) {
         b.to_async(&rt).iter(|| async {
             let resp = raw
                 .post(&url)
-                .bearer_auth("pat-na1-sim")
+                .bearer_auth(sfhs_hubspot_sim::DEFAULT_TOKEN)
                 .header("content-type", "application/json")
                 .body(bytes.clone())
                 .send()

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use sfhs_core::import::ports::{ImportProgress, sweep_key};
 use sfhs_core::import::{ImportRecord, ImportStore, ImportStoreError, SweepState};
 use sfhs_core::mapping::store::{MappingStore, StoreError, StoredMapping, key as mapping_key};
-use sfhs_core::sync::memory::decide_claim;
+use sfhs_core::sync::decide_claim;
 use sfhs_core::sync::{
     Claim, Commit, ErrorRecord, ErrorStore, ErrorStoreError, Ledger, LedgerEntry, LedgerError,
 };

@@ -127,8 +127,8 @@ mod tests {
     fn defaults_match_the_issue() {
         let cmd = Cmd::try_parse_from(["sim"]).unwrap();
         assert_eq!(cmd.args.addr.to_string(), "127.0.0.1:0");
-        assert_eq!(cmd.args.client_id, "sim-client");
-        assert_eq!(cmd.args.client_secret, "sim-secret");
+        assert_eq!(cmd.args.client_id, crate::DEFAULT_CLIENT_ID);
+        assert_eq!(cmd.args.client_secret, crate::DEFAULT_CLIENT_SECRET);
         assert!(cmd.args.jwt_public_key.is_none());
         assert_eq!(cmd.args.query_cursor_idle_seconds, 15 * 60);
         assert_eq!(cmd.args.bulk_results_retention_seconds, 7 * 86_400);

@@ -45,7 +45,8 @@ pub use org::{Row, SfError};
 pub use outbound::{OutboundConfig, OutboundCounters, OutboundKnobs, OutboundTiming};
 pub use schema::SeedSize;
 
-/// Default OAuth client id.
+/// Default OAuth client id (with the secret below: the one definition of the simulated org's
+/// credentials for `sfhs dev`, `sfhs demo` and every test).
 pub const DEFAULT_CLIENT_ID: &str = "sim-client";
 /// Default OAuth client secret.
 pub const DEFAULT_CLIENT_SECRET: &str = "sim-secret";

@@ -31,7 +31,11 @@ async fn token(sim: &Sim) -> String {
     let resp = reqwest::Client::new()
         .post(format!("{}/services/oauth2/token", sim.base_url()))
         .header("Content-Type", "application/x-www-form-urlencoded")
-        .body("grant_type=client_credentials&client_id=sim-client&client_secret=sim-secret")
+        .body(format!(
+            "grant_type=client_credentials&client_id={}&client_secret={}",
+            sfhs_salesforce_sim::DEFAULT_CLIENT_ID,
+            sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET
+        ))
         .send()
         .await
         .unwrap();

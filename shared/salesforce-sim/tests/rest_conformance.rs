@@ -69,8 +69,8 @@ async fn cc_token(sim: &Sim) -> String {
         sim,
         &[
             ("grant_type", "client_credentials"),
-            ("client_id", "sim-client"),
-            ("client_secret", "sim-secret"),
+            ("client_id", sfhs_salesforce_sim::DEFAULT_CLIENT_ID),
+            ("client_secret", sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET),
         ],
         None,
     )
@@ -99,8 +99,8 @@ async fn refresh_token_flow_with_configured_and_web_server_flow_tokens() {
         &[
             ("grant_type", "refresh_token"),
             ("refresh_token", "5Aep-configured-refresh-token"),
-            ("client_id", "sim-client"),
-            ("client_secret", "sim-secret"),
+            ("client_id", sfhs_salesforce_sim::DEFAULT_CLIENT_ID),
+            ("client_secret", sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET),
         ],
         None,
     )
@@ -130,7 +130,7 @@ async fn refresh_token_flow_with_configured_and_web_server_flow_tokens() {
         &[
             ("grant_type", "refresh_token"),
             ("refresh_token", "5Aep-configured-refresh-token"),
-            ("client_id", "sim-client"),
+            ("client_id", sfhs_salesforce_sim::DEFAULT_CLIENT_ID),
         ],
         None,
     )
@@ -141,7 +141,7 @@ async fn refresh_token_flow_with_configured_and_web_server_flow_tokens() {
         &[
             ("grant_type", "refresh_token"),
             ("refresh_token", "5Aep-configured-refresh-token"),
-            ("client_id", "sim-client"),
+            ("client_id", sfhs_salesforce_sim::DEFAULT_CLIENT_ID),
             ("client_secret", "wrong"),
         ],
         None,
@@ -158,7 +158,7 @@ async fn refresh_token_flow_with_configured_and_web_server_flow_tokens() {
         &[
             ("grant_type", "refresh_token"),
             ("refresh_token", "5Aep-never-issued"),
-            ("client_id", "sim-client"),
+            ("client_id", sfhs_salesforce_sim::DEFAULT_CLIENT_ID),
         ],
         None,
     )
@@ -170,8 +170,9 @@ async fn refresh_token_flow_with_configured_and_web_server_flow_tokens() {
     // Web server flow: authorize (approved at once) -> code -> token + refresh token.
     let resp = http()
         .get(format!(
-            "{}/services/oauth2/authorize?response_type=code&client_id=sim-client&redirect_uri=http%3A%2F%2Flocalhost%2Fcb&state=xyz",
-            sim.base_url()
+            "{}/services/oauth2/authorize?response_type=code&client_id={}&redirect_uri=http%3A%2F%2Flocalhost%2Fcb&state=xyz",
+            sim.base_url(),
+            sfhs_salesforce_sim::DEFAULT_CLIENT_ID
         ))
         .send()
         .await
@@ -187,8 +188,8 @@ async fn refresh_token_flow_with_configured_and_web_server_flow_tokens() {
     let exchange = [
         ("grant_type", "authorization_code"),
         ("code", code.as_str()),
-        ("client_id", "sim-client"),
-        ("client_secret", "sim-secret"),
+        ("client_id", sfhs_salesforce_sim::DEFAULT_CLIENT_ID),
+        ("client_secret", sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET),
         ("redirect_uri", "http://localhost/cb"),
     ];
     let (status, body) = token_call(&sim, &exchange, None).await;
@@ -208,8 +209,8 @@ async fn refresh_token_flow_with_configured_and_web_server_flow_tokens() {
         &[
             ("grant_type", "refresh_token"),
             ("refresh_token", refresh.as_str()),
-            ("client_id", "sim-client"),
-            ("client_secret", "sim-secret"),
+            ("client_id", sfhs_salesforce_sim::DEFAULT_CLIENT_ID),
+            ("client_secret", sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET),
         ],
         None,
     )
@@ -235,8 +236,8 @@ async fn password_flow_and_basic_client_authentication() {
         &sim,
         &[
             ("grant_type", "password"),
-            ("client_id", "sim-client"),
-            ("client_secret", "sim-secret"),
+            ("client_id", sfhs_salesforce_sim::DEFAULT_CLIENT_ID),
+            ("client_secret", sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET),
             ("username", "sim-user@example.com"),
             ("password", "sim-password"),
         ],
@@ -259,8 +260,8 @@ async fn password_flow_and_basic_client_authentication() {
         &sim,
         &[
             ("grant_type", "password"),
-            ("client_id", "sim-client"),
-            ("client_secret", "sim-secret"),
+            ("client_id", sfhs_salesforce_sim::DEFAULT_CLIENT_ID),
+            ("client_secret", sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET),
             ("username", "sim-user@example.com"),
             ("password", "wrong"),
         ],

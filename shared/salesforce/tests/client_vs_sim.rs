@@ -42,8 +42,8 @@ fn cc_config(sim: &Sim) -> Config {
     Config::new(
         LoginUrl::Custom(sim.base_url().to_owned()),
         Credentials::ClientCredentials {
-            client_id: "sim-client".into(),
-            client_secret: "sim-secret".into(),
+            client_id: sfhs_salesforce_sim::DEFAULT_CLIENT_ID.into(),
+            client_secret: sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET.into(),
         },
     )
 }
@@ -83,14 +83,14 @@ async fn client_credentials_and_jwt_bearer_log_in_and_call_the_instance() {
     );
     assert_eq!(cc.instance_url().await.unwrap(), sim.base_url());
 
-    let jwt = jwt_client(&sim, PRIVATE_KEY, "sim-client");
+    let jwt = jwt_client(&sim, PRIVATE_KEY, sfhs_salesforce_sim::DEFAULT_CLIENT_ID);
     assert_eq!(jwt.count("Account", None).await.unwrap(), 50);
     assert_eq!(sim.tokens_issued(), 2);
 
     // Wrong secret.
     let mut bad = cc_config(&sim);
     bad.credentials = Credentials::ClientCredentials {
-        client_id: "sim-client".into(),
+        client_id: sfhs_salesforce_sim::DEFAULT_CLIENT_ID.into(),
         client_secret: "nope".into(),
     };
     let err = Client::new(bad)
@@ -105,10 +105,14 @@ async fn client_credentials_and_jwt_bearer_log_in_and_call_the_instance() {
     assert!(!err.is_retryable());
 
     // Signed with another key.
-    let err = jwt_client(&sim, OTHER_PRIVATE_KEY, "sim-client")
-        .describe_global()
-        .await
-        .unwrap_err();
+    let err = jwt_client(
+        &sim,
+        OTHER_PRIVATE_KEY,
+        sfhs_salesforce_sim::DEFAULT_CLIENT_ID,
+    )
+    .describe_global()
+    .await
+    .unwrap_err();
     assert_eq!(err.error_code(), Some("invalid_grant"), "{err:?}");
 
     // Unknown consumer key.
@@ -119,7 +123,7 @@ async fn client_credentials_and_jwt_bearer_log_in_and_call_the_instance() {
     assert_eq!(err.error_code(), Some("invalid_client_id"), "{err:?}");
 
     // Not a key at all.
-    let err = jwt_client(&sim, b"not a pem", "sim-client")
+    let err = jwt_client(&sim, b"not a pem", sfhs_salesforce_sim::DEFAULT_CLIENT_ID)
         .describe_global()
         .await
         .unwrap_err();
@@ -706,7 +710,7 @@ async fn the_token_endpoint_checks_jwt_claims() {
     let ok = post(grant(
         "https://login.salesforce.com",
         now + 170,
-        "sim-client",
+        sfhs_salesforce_sim::DEFAULT_CLIENT_ID,
     ))
     .await
     .unwrap();
@@ -718,19 +722,19 @@ async fn the_token_endpoint_checks_jwt_claims() {
         (
             "https://login.salesforce.com",
             now + 600,
-            "sim-client",
+            sfhs_salesforce_sim::DEFAULT_CLIENT_ID,
             "invalid_grant",
         ),
         (
             "https://login.salesforce.com",
             now - 10,
-            "sim-client",
+            sfhs_salesforce_sim::DEFAULT_CLIENT_ID,
             "invalid_grant",
         ),
         (
             "https://example.com",
             now + 60,
-            "sim-client",
+            sfhs_salesforce_sim::DEFAULT_CLIENT_ID,
             "invalid_grant",
         ),
         (

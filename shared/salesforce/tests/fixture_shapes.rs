@@ -37,8 +37,8 @@ impl Raw {
             .post(format!("{}/services/oauth2/token", sim.base_url()))
             .form(&[
                 ("grant_type", "client_credentials"),
-                ("client_id", "sim-client"),
-                ("client_secret", "sim-secret"),
+                ("client_id", sfhs_salesforce_sim::DEFAULT_CLIENT_ID),
+                ("client_secret", sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET),
             ])
             .send()
             .await
@@ -389,8 +389,8 @@ async fn parent_relationship_fields_nest_like_the_real_result() {
     let client = sfhs_salesforce::Client::new(sfhs_salesforce::Config::new(
         sfhs_salesforce::LoginUrl::Custom(sim.base_url().to_owned()),
         sfhs_salesforce::Credentials::ClientCredentials {
-            client_id: "sim-client".into(),
-            client_secret: "sim-secret".into(),
+            client_id: sfhs_salesforce_sim::DEFAULT_CLIENT_ID.into(),
+            client_secret: sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET.into(),
         },
     ))
     .unwrap();

@@ -177,8 +177,8 @@ fn url_reader(url: &str) -> anyhow::Result<Arc<ClientReader>> {
         Config::new(
             LoginUrl::Custom(url.to_owned()),
             Credentials::ClientCredentials {
-                client_id: "sim-client".into(),
-                client_secret: "sim-secret".into(),
+                client_id: sfhs_salesforce_sim::DEFAULT_CLIENT_ID.into(),
+                client_secret: sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET.into(),
             },
         ),
     )?)))

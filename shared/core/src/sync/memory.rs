@@ -8,39 +8,12 @@ use async_trait::async_trait;
 use super::ports::{
     Claim, Commit, CreateRecord, ErrorCategory, ErrorRecord, ErrorStore, ErrorStoreError,
     HubSpotWriter, Ledger, LedgerEntry, LedgerError, UpsertRecord, Upserted, WriteError,
-    WriteErrorKind, WriteFailure, WriterStats,
+    WriteErrorKind, WriteFailure, WriterStats, decide_claim,
 };
 use crate::mapping::schema::HsObject;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// The claim rule, shared with the DynamoDB adapter's tests: what a claim of `version` by
-/// `owner` at `now_ms` answers given the stored entry.
-pub fn decide_claim(
-    entry: Option<&LedgerEntry>,
-    version: i64,
-    replay: bool,
-    owner: &str,
-    now_ms: i64,
-) -> Option<Claim> {
-    let e = entry?;
-    if let Some(stored) = e.version
-        && (stored > version || (stored == version && !e.waiting && !replay))
-    {
-        return Some(Claim::Stale {
-            stored,
-            deleted: e.deleted,
-        });
-    }
-    match (&e.lease_owner, e.lease_until) {
-        (Some(o), Some(until)) if o != owner && until >= now_ms => Some(Claim::Leased {
-            owner: o.clone(),
-            until,
-        }),
-        _ => None,
-    }
 }
 
 /// The ledger in memory.

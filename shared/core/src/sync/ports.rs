@@ -110,6 +110,35 @@ impl LedgerError {
     }
 }
 
+/// The claim rule every [`Ledger`] applies (DynamoDB, the local store, memory): what a claim of
+/// `version` by `owner` at `now_ms` answers given the stored entry. `None`: the claim is
+/// granted; `Stale`: the ledger holds this version or a newer one (unless a replay, or a child
+/// still waiting for its parent); `Leased`: another owner holds the record until `until`.
+pub fn decide_claim(
+    entry: Option<&LedgerEntry>,
+    version: i64,
+    replay: bool,
+    owner: &str,
+    now_ms: i64,
+) -> Option<Claim> {
+    let e = entry?;
+    if let Some(stored) = e.version
+        && (stored > version || (stored == version && !e.waiting && !replay))
+    {
+        return Some(Claim::Stale {
+            stored,
+            deleted: e.deleted,
+        });
+    }
+    match (&e.lease_owner, e.lease_until) {
+        (Some(o), Some(until)) if o != owner && until >= now_ms => Some(Claim::Leased {
+            owner: o.clone(),
+            until,
+        }),
+        _ => None,
+    }
+}
+
 /// The records table.
 #[async_trait]
 pub trait Ledger: Send + Sync + fmt::Debug {

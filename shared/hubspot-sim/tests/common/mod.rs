@@ -5,7 +5,7 @@ use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 use sfhs_hubspot_sim::{HubSpotSim, RunningSim};
 
-pub const TOKEN: &str = "pat-na1-sim";
+pub const TOKEN: &str = sfhs_hubspot_sim::DEFAULT_TOKEN;
 
 pub struct Http {
     pub sim: RunningSim,

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use sfhs_hubspot::{ApiVersion, ClientConfig, HubSpotClient, RetryPolicy, SecretToken};
 use sfhs_hubspot_sim::{HubSpotSim, RunningSim};
 
-pub const TOKEN: &str = "pat-na1-sim";
+pub const TOKEN: &str = sfhs_hubspot_sim::DEFAULT_TOKEN;
 
 /// Fast retries so that tests stay quick; the shapes of the waits are the production ones.
 pub fn config(base: &str, version: ApiVersion) -> ClientConfig {
