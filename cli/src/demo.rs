@@ -30,7 +30,7 @@ use sfhs_core::outbound::DEFAULT_MAX_BODY_BYTES;
 use sfhs_core::queue::{MemoryQueue, PublishPolicy};
 use sfhs_core::sync::memory::{MemoryErrorStore, MemoryLedger};
 use sfhs_core::sync::{BatchReport, EngineConfig, ErrorStore};
-use sfhs_hubspot::{ClientConfig, HubSpotClient, SecretToken};
+use sfhs_hubspot::HubSpotClient;
 use sfhs_hubspot_sim::HubSpotSim;
 use sfhs_salesforce::ClientReader;
 use sfhs_salesforce_sim::{OutboundTiming, SeedSize, SimBuilder};
@@ -107,10 +107,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .start()
         .await
         .context("HubSpot simulator")?;
-    let client = HubSpotClient::new(ClientConfig::new(
-        hs.base_url(),
-        SecretToken::new(sfhs_hubspot_sim::DEFAULT_TOKEN),
-    ))?;
+    let client = crate::simulated::hubspot_client(&hs.base_url())?;
     let live_queue = Arc::new(MemoryQueue::new());
     let webhook_url = serve_webhook(app::webhook(
         WebhookSettings {
@@ -135,13 +132,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .start()
         .await
         .context("Salesforce simulator")?;
-    let sf_client = sfhs_salesforce::Client::new(sfhs_salesforce::Config::new(
-        sfhs_salesforce::LoginUrl::Custom(sf.base_url().to_owned()),
-        sfhs_salesforce::Credentials::ClientCredentials {
-            client_id: sfhs_salesforce_sim::DEFAULT_CLIENT_ID.into(),
-            client_secret: sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET.into(),
-        },
-    ))?;
+    let sf_client = crate::simulated::salesforce_client(sf.base_url())?;
     println!(
         "HubSpot simulator {}, Salesforce simulator {}, webhook {webhook_url}",
         hs.base_url(),

@@ -192,13 +192,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             // Its outbound messages and flows are deployed from the mappings below.
             let sim = builder.start().await.context("Salesforce simulator")?;
             org_ids.push(sim.org_id());
-            let client = sfhs_salesforce::Client::new(sfhs_salesforce::Config::new(
-                sfhs_salesforce::LoginUrl::Custom(sim.base_url().to_owned()),
-                sfhs_salesforce::Credentials::ClientCredentials {
-                    client_id: sfhs_salesforce_sim::DEFAULT_CLIENT_ID.into(),
-                    client_secret: sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET.into(),
-                },
-            ))?;
+            let client = crate::simulated::salesforce_client(sim.base_url())?;
             let url = format!("the simulator at {}", sim.base_url());
             (client, Some(sim), url)
         }
@@ -215,10 +209,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 .start()
                 .await
                 .context("HubSpot simulator")?;
-            let client = HubSpotClient::new(sfhs_hubspot::ClientConfig::new(
-                sim.base_url(),
-                sfhs_hubspot::SecretToken::new(sfhs_hubspot_sim::DEFAULT_TOKEN),
-            ))?;
+            let client = crate::simulated::hubspot_client(&sim.base_url())?;
             let accounts = sf_sim
                 .as_ref()
                 .map(|s| s.ids("Account"))

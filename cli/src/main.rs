@@ -16,6 +16,7 @@ mod preview;
 mod reconcile;
 mod salesforce;
 mod sim;
+mod simulated;
 mod status;
 mod webhook;
 

@@ -24,7 +24,8 @@ use sfhs_core::import::{RunOutcome, RunSettings};
 use sfhs_core::mapping::store::{MappingStore, next_version};
 use sfhs_core::queue::{PublishPolicy, Publisher, QueueEntry, WorkQueue};
 use sfhs_core::sync::{
-    Claim, Commit, ErrorCategory, ErrorRecord, ErrorStore, Ledger, ParentLink, parent_key,
+    Claim, ClaimRequest, Commit, ErrorCategory, ErrorRecord, ErrorStore, Ledger, ParentLink,
+    parent_key,
 };
 use sfhs_tests::iam::{Keys, Stack, StackInput, is_access_denied, put_mapping, runner, salesforce};
 use time::OffsetDateTime;
@@ -190,7 +191,7 @@ async fn worker_claims_and_commits_in_the_ledger() {
     let key = "invoice__c#a01000000000001";
     assert!(matches!(
         ledger
-            .claim(key, 10, false, "w1", now, 60_000)
+            .claim(&ClaimRequest::new(key, 10, "w1", now, 60_000))
             .await
             .unwrap(),
         Claim::Claimed(_)
@@ -221,7 +222,7 @@ async fn worker_claims_and_commits_in_the_ledger() {
     assert!(committed);
     assert!(matches!(
         ledger
-            .claim(key, 11, false, "w1", now, 60_000)
+            .claim(&ClaimRequest::new(key, 11, "w1", now, 60_000))
             .await
             .unwrap(),
         Claim::Claimed(_)
@@ -235,7 +236,9 @@ async fn worker_claims_and_commits_in_the_ledger() {
     let mappings = DynamoLedger::new(dynamo(&keys, &stack), stack.reference("MappingsTable"));
     denied(
         "worker UpdateItem (claim) on the mappings table",
-        mappings.claim(key, 1, false, "w1", now, 60_000).await,
+        mappings
+            .claim(&ClaimRequest::new(key, 1, "w1", now, 60_000))
+            .await,
     );
 }
 

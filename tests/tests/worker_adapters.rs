@@ -9,8 +9,8 @@ use std::time::Duration;
 use sfhs_aws::dynamo::create_table;
 use sfhs_aws::ledger::{DynamoErrorStore, DynamoLedger};
 use sfhs_core::sync::{
-    Claim, Commit, ErrorCategory, ErrorRecord, ErrorStore, HubSpotWriter, Ledger, ParentLink,
-    UpsertRecord, WriteErrorKind, parent_key,
+    Claim, ClaimRequest, Commit, ErrorCategory, ErrorRecord, ErrorStore, HubSpotWriter, Ledger,
+    ParentLink, UpsertRecord, WriteErrorKind, parent_key,
 };
 use sfhs_hubspot_sim::{Fault, FaultKind};
 use sfhs_tests::aws::dynamodb;
@@ -200,14 +200,14 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
 
     assert_eq!(
         ledger
-            .claim(key, 10, false, "w1", now, 5_000)
+            .claim(&ClaimRequest::new(key, 10, "w1", now, 5_000))
             .await
             .unwrap(),
         Claim::Claimed(Default::default())
     );
     // Another worker: the lease is held (whatever the version).
     match ledger
-        .claim(key, 11, false, "w2", now + 1, 5_000)
+        .claim(&ClaimRequest::new(key, 11, "w2", now + 1, 5_000))
         .await
         .unwrap()
     {
@@ -217,7 +217,7 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
     // The owner may claim again (a redelivery in its own batch).
     assert!(matches!(
         ledger
-            .claim(key, 10, false, "w1", now + 2, 5_000)
+            .claim(&ClaimRequest::new(key, 10, "w1", now + 2, 5_000))
             .await
             .unwrap(),
         Claim::Claimed(_)
@@ -256,7 +256,7 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
     for v in [9, 10] {
         assert_eq!(
             ledger
-                .claim(key, v, false, "w2", now + 3, 5_000)
+                .claim(&ClaimRequest::new(key, v, "w2", now + 3, 5_000))
                 .await
                 .unwrap(),
             Claim::Stale {
@@ -269,7 +269,7 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
     // older one is still stale.
     assert_eq!(
         ledger
-            .claim(key, 9, true, "w2", now + 3, 5_000)
+            .claim(&ClaimRequest::new(key, 9, "w2", now + 3, 5_000).replayed(true))
             .await
             .unwrap(),
         Claim::Stale {
@@ -278,7 +278,7 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
         }
     );
     match ledger
-        .claim(key, 10, true, "w2", now + 3, 5_000)
+        .claim(&ClaimRequest::new(key, 10, "w2", now + 3, 5_000).replayed(true))
         .await
         .unwrap()
     {
@@ -296,7 +296,7 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
     );
     // A newer version is claimed, and the claim answers the prior state.
     match ledger
-        .claim(key, 12, false, "w2", now + 4, 5_000)
+        .claim(&ClaimRequest::new(key, 12, "w2", now + 4, 5_000))
         .await
         .unwrap()
     {
@@ -306,7 +306,7 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
     // Expired lease: taken over.
     assert!(matches!(
         ledger
-            .claim(key, 12, false, "w3", now + 10_000, 5_000)
+            .claim(&ClaimRequest::new(key, 12, "w3", now + 10_000, 5_000))
             .await
             .unwrap(),
         Claim::Claimed(_)
@@ -321,7 +321,7 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
     assert!(ledger.commit(key, "w3", &waiting).await.unwrap());
     assert!(matches!(
         ledger
-            .claim(key, 12, false, "w1", now + 10_001, 5_000)
+            .claim(&ClaimRequest::new(key, 12, "w1", now + 10_001, 5_000))
             .await
             .unwrap(),
         Claim::Claimed(_)
@@ -336,7 +336,7 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
     );
     assert!(matches!(
         ledger
-            .claim(key, 12, false, "w1", now + 10_001, 5_000)
+            .claim(&ClaimRequest::new(key, 12, "w1", now + 10_001, 5_000))
             .await
             .unwrap(),
         Claim::Claimed(_)
@@ -353,7 +353,7 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
     assert!(ledger.commit(key, "w1", &tomb).await.unwrap());
     assert_eq!(
         ledger
-            .claim(key, 12, false, "w2", now + 10_002, 5_000)
+            .claim(&ClaimRequest::new(key, 12, "w2", now + 10_002, 5_000))
             .await
             .unwrap(),
         Claim::Stale {
@@ -367,7 +367,7 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
     // not a version.
     assert!(matches!(
         ledger
-            .claim(key, 14, false, "w2", now + 10_003, 5_000)
+            .claim(&ClaimRequest::new(key, 14, "w2", now + 10_003, 5_000))
             .await
             .unwrap(),
         Claim::Claimed(_)
@@ -380,7 +380,10 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
     // Many keys at once (more than one BatchGetItem).
     for i in 0..130 {
         let k = format!("invoice__c#b{i}");
-        ledger.claim(&k, 1, false, "w1", now, 5_000).await.unwrap();
+        ledger
+            .claim(&ClaimRequest::new(&k, 1, "w1", now, 5_000))
+            .await
+            .unwrap();
         ledger
             .commit(
                 &k,

@@ -16,10 +16,10 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, KeysAndAttributes, PutRequest, ReturnValue,
     ReturnValuesOnConditionCheckFailure, WriteRequest,
 };
-use sfhs_core::sync::decide_claim;
 use sfhs_core::sync::{
     Claim, Commit, ErrorRecord, ErrorStore, ErrorStoreError, Ledger, LedgerEntry, LedgerError,
 };
+use sfhs_core::sync::{ClaimRequest, decide_claim};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -166,15 +166,15 @@ impl DynamoLedger {
 
 #[async_trait]
 impl Ledger for DynamoLedger {
-    async fn claim(
-        &self,
-        key: &str,
-        version: i64,
-        replay: bool,
-        owner: &str,
-        now_ms: i64,
-        lease_ms: i64,
-    ) -> Result<Claim, LedgerError> {
+    async fn claim(&self, claim: &ClaimRequest<'_>) -> Result<Claim, LedgerError> {
+        let ClaimRequest {
+            key,
+            version,
+            replay,
+            owner,
+            now_ms,
+            lease_ms,
+        } = *claim;
         let lease_free =
             "(attribute_not_exists(lease_until) OR lease_until < :now OR lease_owner = :o)";
         let request = self
@@ -220,14 +220,10 @@ impl Ledger for DynamoLedger {
                     Some(o) => Some(o),
                     None => self.get(key).await?,
                 };
-                Ok(
-                    decide_claim(old.as_ref(), version, replay, owner, now_ms).unwrap_or(
-                        Claim::Leased {
-                            owner: "(changed meanwhile)".into(),
-                            until: now_ms,
-                        },
-                    ),
-                )
+                Ok(decide_claim(old.as_ref(), claim).unwrap_or(Claim::Leased {
+                    owner: "(changed meanwhile)".into(),
+                    until: now_ms,
+                }))
             }
             Err(e) => Err(LedgerError::from(classify("UpdateItem", e))),
         }

@@ -7,10 +7,10 @@ use async_trait::async_trait;
 use sfhs_core::import::ports::{ImportProgress, sweep_key};
 use sfhs_core::import::{ImportRecord, ImportStore, ImportStoreError, SweepState};
 use sfhs_core::mapping::store::{MappingStore, StoreError, StoredMapping, key as mapping_key};
-use sfhs_core::sync::decide_claim;
 use sfhs_core::sync::{
     Claim, Commit, ErrorRecord, ErrorStore, ErrorStoreError, Ledger, LedgerEntry, LedgerError,
 };
+use sfhs_core::sync::{ClaimRequest, decide_claim};
 
 use crate::{
     ERRORS, IMPORTS, LEDGER, LocalError, LocalStore, MAPPINGS, PARENTS, SWEEPS, get_in, put_in,
@@ -73,28 +73,17 @@ enum Outcome<T> {
 
 #[async_trait]
 impl Ledger for LocalStore {
-    async fn claim(
-        &self,
-        key: &str,
-        version: i64,
-        replay: bool,
-        owner: &str,
-        now_ms: i64,
-        lease_ms: i64,
-    ) -> Result<Claim, LedgerError> {
+    async fn claim(&self, claim: &ClaimRequest<'_>) -> Result<Claim, LedgerError> {
         self.write("claim", |tx| {
             let mut t = tx
                 .open_table(LEDGER)
                 .map_err(|e| LocalError::storage("claim", e))?;
-            let current: Option<LedgerEntry> = get_in(&t, "ledger entry", key)?;
-            if let Some(refused) = decide_claim(current.as_ref(), version, replay, owner, now_ms) {
+            let current: Option<LedgerEntry> = get_in(&t, "ledger entry", claim.key)?;
+            if let Some(refused) = decide_claim(current.as_ref(), claim) {
                 return Ok(refused);
             }
             let before = current.unwrap_or_default();
-            let mut next = before.clone();
-            next.lease_owner = Some(owner.to_owned());
-            next.lease_until = Some(now_ms + lease_ms);
-            put_in(&mut t, key, &next)?;
+            put_in(&mut t, claim.key, &claim.leased(before.clone()))?;
             Ok(Claim::Claimed(before))
         })
         .map_err(|e| ledger_error("claim", e))

@@ -6,9 +6,9 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use async_trait::async_trait;
 
 use super::ports::{
-    Claim, Commit, CreateRecord, ErrorCategory, ErrorRecord, ErrorStore, ErrorStoreError,
-    HubSpotWriter, Ledger, LedgerEntry, LedgerError, UpsertRecord, Upserted, WriteError,
-    WriteErrorKind, WriteFailure, WriterStats, decide_claim,
+    Claim, ClaimRequest, Commit, CreateRecord, ErrorCategory, ErrorRecord, ErrorStore,
+    ErrorStoreError, HubSpotWriter, Ledger, LedgerEntry, LedgerError, UpsertRecord, Upserted,
+    WriteError, WriteErrorKind, WriteFailure, WriterStats, decide_claim,
 };
 use crate::mapping::schema::HsObject;
 
@@ -69,24 +69,15 @@ impl MemoryLedger {
 
 #[async_trait]
 impl Ledger for MemoryLedger {
-    async fn claim(
-        &self,
-        key: &str,
-        version: i64,
-        replay: bool,
-        owner: &str,
-        now_ms: i64,
-        lease_ms: i64,
-    ) -> Result<Claim, LedgerError> {
+    async fn claim(&self, claim: &ClaimRequest<'_>) -> Result<Claim, LedgerError> {
         self.fault("claim")?;
         let mut items = lock(&self.items);
-        if let Some(refused) = decide_claim(items.get(key), version, replay, owner, now_ms) {
+        if let Some(refused) = decide_claim(items.get(claim.key), claim) {
             return Ok(refused);
         }
-        let e = items.entry(key.to_owned()).or_default();
-        let before = e.clone();
-        e.lease_owner = Some(owner.to_owned());
-        e.lease_until = Some(now_ms + lease_ms);
+        let e = items.entry(claim.key.to_owned()).or_default();
+        let before = std::mem::take(e);
+        *e = claim.leased(before.clone());
         Ok(Claim::Claimed(before))
     }
 

@@ -14,9 +14,9 @@ mod version;
 
 pub use engine::{BatchReport, BatchResult, Engine, EngineConfig, InMessage};
 pub use ports::{
-    Claim, Commit, CreateRecord, ErrorCategory, ErrorRecord, ErrorStore, ErrorStoreError,
-    HubSpotWriter, Ledger, LedgerEntry, LedgerError, NewAssociation, ParentLink, UpsertRecord,
-    Upserted, WriteError, WriteErrorKind, WriteFailure, WriterStats, decide_claim, ledger_key,
-    parent_key,
+    Claim, ClaimRequest, Commit, CreateRecord, ErrorCategory, ErrorRecord, ErrorStore,
+    ErrorStoreError, HubSpotWriter, Ledger, LedgerEntry, LedgerError, NewAssociation, ParentLink,
+    UpsertRecord, Upserted, WriteError, WriteErrorKind, WriteFailure, WriterStats, decide_claim,
+    ledger_key, parent_key,
 };
 pub use version::{VersionSource, record_version};

@@ -110,17 +110,59 @@ impl LedgerError {
     }
 }
 
+/// A worker's claim of one record: lease it to `owner` for `lease_ms` from `now_ms`, to write
+/// `version`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimRequest<'a> {
+    /// The record's ledger key ([`ledger_key`]).
+    pub key: &'a str,
+    pub version: i64,
+    /// A repair of a record HubSpot lost, whose version the ledger has applied (a reconcile,
+    /// or an import): the same version may be claimed again.
+    pub replay: bool,
+    pub owner: &'a str,
+    pub now_ms: i64,
+    pub lease_ms: i64,
+}
+
+impl<'a> ClaimRequest<'a> {
+    pub fn new(key: &'a str, version: i64, owner: &'a str, now_ms: i64, lease_ms: i64) -> Self {
+        Self {
+            key,
+            version,
+            replay: false,
+            owner,
+            now_ms,
+            lease_ms,
+        }
+    }
+
+    /// The same claim as a replay.
+    #[must_use]
+    pub fn replayed(self, replay: bool) -> Self {
+        Self { replay, ..self }
+    }
+
+    /// `entry` once this claim is granted: leased to its owner.
+    pub fn leased(&self, mut entry: LedgerEntry) -> LedgerEntry {
+        entry.lease_owner = Some(self.owner.to_owned());
+        entry.lease_until = Some(self.now_ms + self.lease_ms);
+        entry
+    }
+}
+
 /// The claim rule every [`Ledger`] applies (DynamoDB, the local store, memory): what a claim of
 /// `version` by `owner` at `now_ms` answers given the stored entry. `None`: the claim is
 /// granted; `Stale`: the ledger holds this version or a newer one (unless a replay, or a child
 /// still waiting for its parent); `Leased`: another owner holds the record until `until`.
-pub fn decide_claim(
-    entry: Option<&LedgerEntry>,
-    version: i64,
-    replay: bool,
-    owner: &str,
-    now_ms: i64,
-) -> Option<Claim> {
+pub fn decide_claim(entry: Option<&LedgerEntry>, claim: &ClaimRequest<'_>) -> Option<Claim> {
+    let ClaimRequest {
+        version,
+        replay,
+        owner,
+        now_ms,
+        ..
+    } = *claim;
     let e = entry?;
     if let Some(stored) = e.version
         && (stored > version || (stored == version && !e.waiting && !replay))
@@ -142,18 +184,10 @@ pub fn decide_claim(
 /// The records table.
 #[async_trait]
 pub trait Ledger: Send + Sync + fmt::Debug {
-    /// Leases `key` to `owner` until `now_ms + lease_ms` if the lease is free, expired or the
-    /// owner's, AND the stored version is older than `version` (or equal while `waiting`, or
-    /// when `replay`: a repair of a record HubSpot lost, whose version the ledger has applied).
-    async fn claim(
-        &self,
-        key: &str,
-        version: i64,
-        replay: bool,
-        owner: &str,
-        now_ms: i64,
-        lease_ms: i64,
-    ) -> Result<Claim, LedgerError>;
+    /// Leases the record to the claim's owner until `now_ms + lease_ms` if the lease is free,
+    /// expired or the owner's, AND the stored version is older than the claim's (or equal while
+    /// `waiting`, or when `replay`): [`decide_claim`].
+    async fn claim(&self, claim: &ClaimRequest<'_>) -> Result<Claim, LedgerError>;
 
     /// Writes the record's new state and releases the lease, if `owner` still holds it.
     /// `Ok(false)`: the lease was lost (nothing written).

@@ -7,7 +7,9 @@ use sfhs_core::import::{
 };
 use sfhs_core::mapping::parse_yaml;
 use sfhs_core::mapping::store::{MappingStore, StoreError, next_version};
-use sfhs_core::sync::{Claim, Commit, ErrorCategory, ErrorRecord, ErrorStore, Ledger, parent_key};
+use sfhs_core::sync::{
+    Claim, ClaimRequest, Commit, ErrorCategory, ErrorRecord, ErrorStore, Ledger, parent_key,
+};
 use time::OffsetDateTime;
 
 use crate::{LocalQueue, LocalStore};
@@ -69,14 +71,14 @@ async fn ledger_claims_commits_and_keeps_its_state_across_a_restart() {
     let key = "invoice__c#a1";
     assert_eq!(
         store
-            .claim(key, 10, false, "w1", 1_000, 5_000)
+            .claim(&ClaimRequest::new(key, 10, "w1", 1_000, 5_000))
             .await
             .unwrap(),
         Claim::Claimed(Default::default())
     );
     assert!(matches!(
         store
-            .claim(key, 11, false, "w2", 1_001, 5_000)
+            .claim(&ClaimRequest::new(key, 11, "w2", 1_001, 5_000))
             .await
             .unwrap(),
         Claim::Leased { .. }
@@ -105,14 +107,14 @@ async fn ledger_claims_commits_and_keeps_its_state_across_a_restart() {
     assert!(got[key].lease_owner.is_none());
     assert!(matches!(
         store
-            .claim(key, 10, false, "w2", 2_000, 5_000)
+            .claim(&ClaimRequest::new(key, 10, "w2", 2_000, 5_000))
             .await
             .unwrap(),
         Claim::Stale { stored: 10, .. }
     ));
     assert!(matches!(
         store
-            .claim(key, 10, true, "w2", 2_000, 5_000)
+            .claim(&ClaimRequest::new(key, 10, "w2", 2_000, 5_000).replayed(true))
             .await
             .unwrap(),
         Claim::Claimed(_)

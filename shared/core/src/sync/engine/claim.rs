@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use super::batch::Batch;
 use super::context::Context;
 use super::job::{JobState, Lease};
-use crate::sync::ports::Claim;
+use crate::sync::ports::{Claim, ClaimRequest};
 use crate::sync::version::millis;
 use crate::work_item::{Op, Source};
 
@@ -36,7 +36,9 @@ pub(super) async fn claim(ctx: &Context, batch: &mut Batch) {
         .map(|(i, key, version, replay)| async move {
             (
                 i,
-                ledger.claim(&key, version, replay, owner, now, lease).await,
+                ledger
+                    .claim(&ClaimRequest::new(&key, version, owner, now, lease).replayed(replay))
+                    .await,
             )
         })
         .buffer_unordered(ctx.config.concurrency.max(1))

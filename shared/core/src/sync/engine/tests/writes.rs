@@ -337,16 +337,9 @@ struct StealingLedger(MemoryLedger);
 impl Ledger for StealingLedger {
     async fn claim(
         &self,
-        key: &str,
-        version: i64,
-        replay: bool,
-        owner: &str,
-        now_ms: i64,
-        lease_ms: i64,
+        claim: &crate::sync::ClaimRequest<'_>,
     ) -> Result<Claim, crate::sync::LedgerError> {
-        self.0
-            .claim(key, version, replay, owner, now_ms, lease_ms)
-            .await
+        self.0.claim(claim).await
     }
 
     async fn commit(
