@@ -7,6 +7,7 @@ pub mod drive;
 pub mod emf;
 pub mod import;
 pub mod mapping;
+pub mod memory;
 pub mod outbound;
 pub mod queue;
 pub mod setup;

@@ -8,7 +8,10 @@
 
 pub mod digest;
 mod engine;
-pub mod memory;
+/// The sync ports in memory (defined in [`crate::memory`]).
+pub mod memory {
+    pub use crate::memory::sync::*;
+}
 pub mod ports;
 mod version;
 

@@ -1,20 +1,18 @@
-//! In-memory implementations of the sync ports, for unit tests, `sfhs dev` and load harnesses.
+//! The sync ports in memory: the ledger, the error store and a HubSpot writer.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
-use super::ports::{
+use crate::mapping::schema::HsObject;
+use crate::sync::ports::{
     Claim, ClaimRequest, Commit, CreateRecord, ErrorCategory, ErrorRecord, ErrorStore,
     ErrorStoreError, HubSpotWriter, Ledger, LedgerEntry, LedgerError, UpsertRecord, Upserted,
     WriteError, WriteErrorKind, WriteFailure, WriterStats, decide_claim,
 };
-use crate::mapping::schema::HsObject;
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
+use super::lock;
 
 /// The ledger in memory.
 #[derive(Debug, Default)]
