@@ -41,15 +41,7 @@ fn sfhs(e: &Env, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sfhs"))
         .args(args)
         .envs(child_env(&moto().endpoint))
-        .env("SFHS_SALESFORCE_LOGIN_URL", &e.salesforce)
-        .env(
-            "SFHS_SALESFORCE_CLIENT_ID",
-            sfhs_salesforce_sim::DEFAULT_CLIENT_ID,
-        )
-        .env(
-            "SFHS_SALESFORCE_CLIENT_SECRET",
-            sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET,
-        )
+        .envs(sfhs_tests::sims::salesforce_env(&e.salesforce))
         .env("SFHS_IMPORTS_TABLE", &e.imports)
         .env("SFHS_MAPPINGS_TABLE", &e.mappings)
         .env("SFHS_IMPORT_QUEUE_URL", &e.import_queue)
@@ -327,15 +319,7 @@ async fn reconcile_finds_missing_stale_and_orphans_and_enqueues_the_repairs() {
             .arg("reconcile")
             .args(args)
             .envs(child_env(endpoint))
-            .env("SFHS_SALESFORCE_LOGIN_URL", &e.salesforce)
-            .env(
-                "SFHS_SALESFORCE_CLIENT_ID",
-                sfhs_salesforce_sim::DEFAULT_CLIENT_ID,
-            )
-            .env(
-                "SFHS_SALESFORCE_CLIENT_SECRET",
-                sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET,
-            )
+            .envs(sfhs_tests::sims::salesforce_env(&e.salesforce))
             .env("SFHS_MAPPINGS_TABLE", &e.mappings)
             .env("SFHS_RECORDS_TABLE", &records)
             .env("SFHS_IMPORT_QUEUE_URL", &e.import_queue)

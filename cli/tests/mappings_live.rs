@@ -36,17 +36,8 @@ async fn sims() -> Sims {
 fn sfhs(s: &Sims, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sfhs"))
         .args(args)
-        .env("SFHS_HUBSPOT_BASE_URL", &s.hubspot)
-        .env("SFHS_HUBSPOT_TOKEN", sfhs_hubspot_sim::DEFAULT_TOKEN)
-        .env("SFHS_SALESFORCE_LOGIN_URL", &s.salesforce)
-        .env(
-            "SFHS_SALESFORCE_CLIENT_ID",
-            sfhs_salesforce_sim::DEFAULT_CLIENT_ID,
-        )
-        .env(
-            "SFHS_SALESFORCE_CLIENT_SECRET",
-            sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET,
-        )
+        .envs(sfhs_tests::sims::hubspot_env(&s.hubspot))
+        .envs(sfhs_tests::sims::salesforce_env(&s.salesforce))
         .env("SFHS_WEBHOOK_URL", "http://127.0.0.1:9/outbound")
         .env(
             "SFHS_SALESFORCE_INTEGRATION_USER",

@@ -55,17 +55,8 @@ struct Env {
 fn sfhs(e: &Env, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sfhs"))
         .args(args)
-        .env("SFHS_HUBSPOT_BASE_URL", &e.hubspot)
-        .env("SFHS_HUBSPOT_TOKEN", sfhs_hubspot_sim::DEFAULT_TOKEN)
-        .env("SFHS_SALESFORCE_LOGIN_URL", &e.salesforce)
-        .env(
-            "SFHS_SALESFORCE_CLIENT_ID",
-            sfhs_salesforce_sim::DEFAULT_CLIENT_ID,
-        )
-        .env(
-            "SFHS_SALESFORCE_CLIENT_SECRET",
-            sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET,
-        )
+        .envs(sfhs_tests::sims::hubspot_env(&e.hubspot))
+        .envs(sfhs_tests::sims::salesforce_env(&e.salesforce))
         .env("SFHS_WEBHOOK_URL", &e.webhook)
         .env("SFHS_URL_SECRET", "e2e-secret")
         .env(
@@ -373,17 +364,8 @@ async fn dev_reads_what_the_message_sends_from_an_org_it_did_not_set_up() {
             .args(["--org-id", &org, "--secret", "e2e-secret", "--data-dir"])
             .arg(data.path())
             .args(["--sweep-seconds", "1", "--sent-fields-seconds", "1"])
-            .env("SFHS_HUBSPOT_BASE_URL", &env.hubspot)
-            .env("SFHS_HUBSPOT_TOKEN", sfhs_hubspot_sim::DEFAULT_TOKEN)
-            .env("SFHS_SALESFORCE_LOGIN_URL", &env.salesforce)
-            .env(
-                "SFHS_SALESFORCE_CLIENT_ID",
-                sfhs_salesforce_sim::DEFAULT_CLIENT_ID,
-            )
-            .env(
-                "SFHS_SALESFORCE_CLIENT_SECRET",
-                sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET,
-            )
+            .envs(sfhs_tests::sims::hubspot_env(&env.hubspot))
+            .envs(sfhs_tests::sims::salesforce_env(&env.salesforce))
             .env("SFHS_WEBHOOK_URL", &env.webhook)
             .env_remove("SFHS_MAPPINGS_TABLE")
             .stdout(std::process::Stdio::null())

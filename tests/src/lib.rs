@@ -20,3 +20,4 @@ pub mod items;
 pub mod moto;
 pub mod portal;
 pub mod runtime;
+pub mod sims;

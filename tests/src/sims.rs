@@ -1,0 +1,28 @@
+//! The environment the `sfhs` binary reads to reach the simulators, with their one set of
+//! credentials (`sfhs_salesforce_sim::DEFAULT_CLIENT_*`, `sfhs_hubspot_sim::DEFAULT_TOKEN`).
+
+/// `SFHS_SALESFORCE_*` for the simulated org at `base_url` (client credentials).
+pub fn salesforce_env(base_url: &str) -> [(&'static str, String); 3] {
+    [
+        ("SFHS_SALESFORCE_LOGIN_URL", base_url.to_owned()),
+        (
+            "SFHS_SALESFORCE_CLIENT_ID",
+            sfhs_salesforce_sim::DEFAULT_CLIENT_ID.to_owned(),
+        ),
+        (
+            "SFHS_SALESFORCE_CLIENT_SECRET",
+            sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET.to_owned(),
+        ),
+    ]
+}
+
+/// `SFHS_HUBSPOT_*` for the simulated portal at `base_url`.
+pub fn hubspot_env(base_url: &str) -> [(&'static str, String); 2] {
+    [
+        ("SFHS_HUBSPOT_BASE_URL", base_url.to_owned()),
+        (
+            "SFHS_HUBSPOT_TOKEN",
+            sfhs_hubspot_sim::DEFAULT_TOKEN.to_owned(),
+        ),
+    ]
+}
