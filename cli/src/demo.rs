@@ -16,19 +16,19 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use clap::Args as ClapArgs;
 use serde_json::{Value, json};
-use sfhs_core::app::{self, ImportPorts, SyncPorts, SyncSettings, WebhookSettings};
+use sfhs_core::app::{self, SyncSettings, WebhookSettings};
 use sfhs_core::drive::{Backoff, Driver};
 use sfhs_core::import::convert::fields_of;
 use sfhs_core::import::progress::human_duration;
-use sfhs_core::import::{MemoryContinuation, MemoryImportStore, RunOutcome, RunSettings, sweep};
+use sfhs_core::import::{RunOutcome, RunSettings, sweep};
 use sfhs_core::mapping::generate::{hubspot_schema, object_name};
 use sfhs_core::mapping::schema::SfObject;
-use sfhs_core::mapping::store::{MappingStore, MemoryMappingStore, next_version};
+use sfhs_core::mapping::store::{MappingStore, next_version};
 use sfhs_core::mapping::transform::properties;
 use sfhs_core::mapping::{FindParentBy, Mapping, parse_yaml};
+use sfhs_core::memory::{MemoryQueue, MemoryWorld};
 use sfhs_core::outbound::DEFAULT_MAX_BODY_BYTES;
-use sfhs_core::queue::{MemoryQueue, PublishPolicy};
-use sfhs_core::sync::memory::{MemoryErrorStore, MemoryLedger};
+use sfhs_core::queue::PublishPolicy;
 use sfhs_core::sync::{BatchReport, EngineConfig, ErrorStore};
 use sfhs_hubspot::HubSpotClient;
 use sfhs_hubspot_sim::HubSpotSim;
@@ -108,7 +108,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .await
         .context("HubSpot simulator")?;
     let client = crate::simulated::hubspot_client(&hs.base_url())?;
-    let live_queue = Arc::new(MemoryQueue::new());
+    let world = MemoryWorld::new();
     let webhook_url = serve_webhook(app::webhook(
         WebhookSettings {
             allowed_org_ids: vec![sfhs_salesforce_sim::DEFAULT_ORG_ID.to_owned()],
@@ -117,7 +117,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             publish: PublishPolicy::default(),
         },
-        live_queue.clone(),
+        world.live.clone(),
     ))
     .await?;
     // Salesforce; its outbound messages are set up from the mappings (step 2).
@@ -158,7 +158,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         2,
         "apply and enable the example mappings, then set Salesforce up from them (outbound messages and flows, deployed through the Metadata API)",
     );
-    let store = Arc::new(MemoryMappingStore::new());
+    let store = world.mappings.clone();
     let enabled_at = OffsetDateTime::now_utc() - time::Duration::minutes(10);
     let mut mappings: Vec<Mapping> = Vec::new();
     for (file, text) in EXAMPLE_MAPPINGS {
@@ -174,18 +174,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     {
         println!("   {line}");
     }
-    let errors = Arc::new(MemoryErrorStore::new());
-    let imports = Arc::new(MemoryImportStore::new());
     let mut config = EngineConfig::new("demo");
     config.parent_wait = Duration::from_secs(600);
     let engine = app::engine(
-        SyncPorts {
-            mappings: store.clone(),
-            ledger: Arc::new(MemoryLedger::new()),
-            hubspot: Arc::new(client.clone()),
-            errors: errors.clone(),
-            imports: Some(imports.clone()),
-        },
+        world.sync_ports(Arc::new(client.clone())),
         SyncSettings {
             engine: config,
             mappings_cache: Duration::from_secs(1),
@@ -193,23 +185,15 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
 
     step(3, "import the existing records");
-    let import_queue = Arc::new(MemoryQueue::new());
     let importing = app::imports(
-        ImportPorts {
-            store: imports.clone(),
-            mappings: store.clone(),
-            reader: Arc::new(ClientReader::new(sf_client.clone())),
-            import_queue: import_queue.clone(),
-            live_queue: live_queue.clone(),
-            continuation: Arc::new(MemoryContinuation::new()),
-        },
+        world.import_ports(Arc::new(ClientReader::new(sf_client.clone()))),
         RunSettings::default(),
         PublishPolicy::default(),
     );
     let runner = &importing.runner;
     let mut pipeline = Pipeline {
         driver: Driver::new(Arc::new(engine), Backoff::DEPLOYED),
-        queue: import_queue.clone(),
+        queue: world.import.clone(),
         totals: BatchReport::default(),
     };
     for object in ["Invoice__c", "Invoice_Line__c"] {
@@ -298,11 +282,11 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     if !sf.wait_outbound_idle(Duration::from_secs(60)).await {
         bail!("Salesforce's outbound messages were not all acknowledged");
     }
-    pipeline.queue = live_queue.clone();
+    pipeline.queue = world.live.clone();
     pipeline.drain(Duration::from_secs(120)).await?;
     let swept = sweep(
         store.as_ref(),
-        imports.as_ref(),
+        world.imports.as_ref(),
         runner.reader.as_ref(),
         &importing.live,
         OffsetDateTime::now_utc(),
@@ -459,7 +443,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             ));
         }
     }
-    let error_records = errors.list().await?;
+    let error_records = world.errors.list().await?;
     let t = &pipeline.totals;
     println!("\nSummary");
     println!("  records compared          {compared}");

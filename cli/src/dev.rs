@@ -26,14 +26,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use clap::Args as ClapArgs;
 use serde_json::{Value, json};
-use sfhs_core::app::{
-    self, ImportPorts, Imports as Deps, SentFieldsSettings, SyncPorts, SyncSettings,
-    WebhookSettings,
-};
+use sfhs_core::app::{self, Imports as Deps, SentFieldsSettings, SyncSettings, WebhookSettings};
 use sfhs_core::drive::{Backoff, Driver, Fate};
 use sfhs_core::import::progress::human_duration;
 use sfhs_core::import::run::runner_id;
-use sfhs_core::import::{Holder, ImportMethod, ImportStore, MemoryContinuation, RunSettings};
+use sfhs_core::import::{Holder, ImportMethod, ImportStore, RunSettings};
 use sfhs_core::mapping::sent::{SentCheck, SentOutcome};
 use sfhs_core::mapping::store::{MappingStore, next_version};
 use sfhs_core::mapping::validate::{Source, has_errors, validate_offline};
@@ -45,7 +42,7 @@ use sfhs_core::webhook::UrlSecret;
 use sfhs_core::work_item::{Op, WorkItem};
 use sfhs_hubspot::HubSpotClient;
 use sfhs_hubspot_sim::{HubSpotSim, RunningSim};
-use sfhs_local::{LocalDeliveries, LocalQueue, LocalStore};
+use sfhs_local::{LocalDeliveries, LocalWorld};
 use sfhs_salesforce::ClientReader;
 use sfhs_salesforce_sim::{OutboundTiming, SeedSize, SimBuilder};
 use time::OffsetDateTime;
@@ -105,8 +102,7 @@ const MAX_RECEIVES: u32 = 8;
 const VISIBILITY: Duration = Duration::from_secs(60);
 
 struct App {
-    store: LocalStore,
-    queues: Vec<LocalQueue>,
+    world: LocalWorld,
     deps: Deps,
     webhook_url: String,
     hubspot: String,
@@ -147,12 +143,9 @@ fn load_mappings(dir: Option<&Path>) -> anyhow::Result<Vec<Mapping>> {
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
     sfhs_aws::telemetry::init();
-    std::fs::create_dir_all(&args.data_dir)
-        .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
-    let store = LocalStore::open(&args.data_dir.join("sfhs.redb"))?;
-    let live = LocalQueue::new(&store, "live");
-    let imports_queue = LocalQueue::new(&store, "import");
-    let dead = LocalQueue::new(&store, "dead");
+    let world = LocalWorld::open(&args.data_dir)
+        .with_context(|| format!("cannot open the store in {}", args.data_dir.display()))?;
+    let store = world.store.clone();
     let mappings = load_mappings(args.mappings.as_deref())?;
 
     let listener = tokio::net::TcpListener::bind(args.addr)
@@ -307,31 +300,17 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         ));
     }
 
-    let shared: Arc<LocalStore> = Arc::new(store.clone());
     let mut config = EngineConfig::new(format!("dev-{}", std::process::id()));
     config.max_receives = MAX_RECEIVES;
     let engine = Arc::new(app::engine(
-        SyncPorts {
-            mappings: shared.clone(),
-            ledger: shared.clone(),
-            hubspot: Arc::new(client),
-            errors: shared.clone(),
-            imports: Some(shared.clone()),
-        },
+        world.sync_ports(Arc::new(client)),
         SyncSettings {
             engine: config,
             mappings_cache: Duration::from_secs(5),
         },
     ));
     let deps = app::imports(
-        ImportPorts {
-            store: shared.clone(),
-            mappings: shared.clone(),
-            reader: Arc::new(ClientReader::new(sf_client)),
-            import_queue: Arc::new(imports_queue.clone()),
-            live_queue: Arc::new(live.clone()),
-            continuation: Arc::new(MemoryContinuation::new()),
-        },
+        world.import_ports(Arc::new(ClientReader::new(sf_client))),
         RunSettings {
             rest_page_size: args.import_page_size,
             bulk_page_size: args.import_page_size.saturating_mul(5),
@@ -362,11 +341,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             max_body_bytes: args.max_body_bytes,
             publish: PublishPolicy::default(),
         },
-        Arc::new(live.clone()),
+        Arc::new(world.live.clone()),
     );
     let app = Arc::new(App {
-        store: store.clone(),
-        queues: vec![live.clone(), imports_queue.clone(), dead.clone()],
+        world: world.clone(),
         deps: deps.clone(),
         webhook_url: webhook_url.clone(),
         hubspot: hubspot.clone(),
@@ -380,7 +358,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     step(&format!("HubSpot: {hubspot}; Salesforce: {salesforce}"));
     step(&format!(
         "store: {} (GET http://{addr}/status; POST http://{addr}/imports/OBJECT starts an import)",
-        args.data_dir.join("sfhs.redb").display()
+        LocalWorld::store_path(&args.data_dir).display()
     ));
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -389,12 +367,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         step("--no-worker: messages are queued on disk, not synced");
     } else {
         let driver = Driver::new(engine.clone(), Backoff::DEPLOYED);
-        for (queue, name) in [(live.clone(), "live"), (imports_queue.clone(), "import")] {
-            let deliveries = LocalDeliveries {
-                queue,
-                dead: dead.clone(),
-                visibility: VISIBILITY,
-            };
+        for (name, deliveries) in world.deliveries(VISIBILITY) {
             let (driver, stop) = (driver.clone(), stop.clone());
             tasks.push(tokio::spawn(async move {
                 work(&driver, &deliveries, name, &stop).await;
@@ -622,7 +595,7 @@ async fn status(State(app): State<Arc<App>>) -> Response {
 
 async fn status_json(app: &App) -> anyhow::Result<Value> {
     let mut queues = serde_json::Map::new();
-    for q in &app.queues {
+    for q in app.world.queues() {
         let (visible, hidden) = q.depth()?;
         queues.insert(
             q.name().to_owned(),
@@ -630,7 +603,7 @@ async fn status_json(app: &App) -> anyhow::Result<Value> {
         );
     }
     let mut ledger: BTreeMap<String, BTreeMap<&str, u64>> = BTreeMap::new();
-    for (key, e) in app.store.ledger_entries()? {
+    for (key, e) in app.world.store.ledger_entries()? {
         let object = key.split('#').next().unwrap_or_default().to_owned();
         let counts = ledger.entry(object).or_default();
         let kind = if e.deleted {
@@ -644,8 +617,8 @@ async fn status_json(app: &App) -> anyhow::Result<Value> {
         };
         *counts.entry(kind).or_default() += 1;
     }
-    let errors = ErrorStore::list(&app.store).await?;
-    let imports = ImportStore::list(&app.store).await?;
+    let errors = ErrorStore::list(&app.world.store).await?;
+    let imports = ImportStore::list(&app.world.store).await?;
     Ok(json!({
         "webhook": app.webhook_url,
         "hubspot": app.hubspot,

@@ -9,8 +9,6 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use clap::{Args as ClapArgs, Subcommand};
-use sfhs_aws::ledger::DynamoErrorStore;
-use sfhs_aws::sqs::SqsQueue;
 use sfhs_core::import::progress::human_time;
 use sfhs_core::queue::{PublishPolicy, Publisher, QueueEntry};
 use sfhs_core::sync::{ErrorRecord, ErrorStore};
@@ -66,8 +64,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             "no errors table: pass --table or set SFHS_ERRORS_TABLE (the ErrorsTableName stack output)"
         );
     };
-    let aws = sfhs_aws::load_aws_config().await;
-    let store = DynamoErrorStore::new(aws_sdk_dynamodb::Client::new(&aws), table);
+    let store = crate::deployed::aws().await.error_store(table);
     match args.command {
         Command::List { object, category } => {
             let records: Vec<ErrorRecord> = store
@@ -150,7 +147,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                     );
                 }
             }
-            let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&aws), queue_url);
+            let queue = crate::deployed::aws().await.queue(&queue_url);
             let publisher = Publisher::new(Arc::new(queue), PublishPolicy::default());
             replay(&store, &publisher, records, args.json).await
         }

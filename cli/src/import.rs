@@ -131,11 +131,7 @@ pub async fn imports_store(common: &Common) -> anyhow::Result<Arc<dyn ImportStor
             "no imports table: pass --imports-table or set SFHS_IMPORTS_TABLE (the ImportsTable stack output)"
         );
     };
-    let aws = sfhs_aws::load_aws_config().await;
-    Ok(Arc::new(sfhs_aws::imports::DynamoImportStore::new(
-        aws_sdk_dynamodb::Client::new(&aws),
-        table,
-    )))
+    Ok(Arc::new(crate::deployed::aws().await.import_store(table)))
 }
 
 pub async fn mapping_store(common: &Common) -> anyhow::Result<Arc<dyn MappingStore>> {
@@ -144,11 +140,7 @@ pub async fn mapping_store(common: &Common) -> anyhow::Result<Arc<dyn MappingSto
             "no mappings table: pass --mappings-table or set SFHS_MAPPINGS_TABLE (the MappingsTable stack output)"
         );
     };
-    let aws = sfhs_aws::load_aws_config().await;
-    Ok(Arc::new(sfhs_aws::dynamo::DynamoMappingStore::new(
-        aws_sdk_dynamodb::Client::new(&aws),
-        table,
-    )))
+    Ok(Arc::new(crate::deployed::aws().await.mapping_store(table)))
 }
 
 pub fn reader(common: &Common) -> anyhow::Result<ClientReader> {
@@ -159,12 +151,8 @@ pub fn reader(common: &Common) -> anyhow::Result<ClientReader> {
 }
 
 pub async fn sqs_publisher(queue_url: &str) -> Publisher {
-    let aws = sfhs_aws::load_aws_config().await;
     Publisher::new(
-        Arc::new(sfhs_aws::sqs::SqsQueue::new(
-            aws_sdk_sqs::Client::new(&aws),
-            queue_url,
-        )),
+        Arc::new(crate::deployed::aws().await.queue(queue_url)),
         PublishPolicy::default(),
     )
 }
@@ -457,8 +445,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                         "resuming needs the import function (--function or SFHS_IMPORT_FUNCTION: the ImportFunctionName stack output), or --local with the import queue"
                     );
                 };
-                sfhs_aws::continuation::LambdaContinuation::from_env(function.clone())
+                crate::deployed::aws()
                     .await
+                    .invoke(function.clone())
                     .continue_import(id)
                     .await?;
                 if !common.json {
@@ -622,8 +611,9 @@ async fn import_errors(
 ) -> anyhow::Result<Vec<sfhs_core::sync::ErrorRecord>> {
     use sfhs_core::sync::ErrorStore as _;
     use sfhs_core::work_item::{Source, WorkItem};
-    let aws = sfhs_aws::load_aws_config().await;
-    let all = sfhs_aws::ledger::DynamoErrorStore::new(aws_sdk_dynamodb::Client::new(&aws), table)
+    let all = crate::deployed::aws()
+        .await
+        .error_store(table)
         .list()
         .await?;
     Ok(all

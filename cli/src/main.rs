@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod deletes;
 mod demo;
+mod deployed;
 mod dev;
 mod errors;
 mod import;

@@ -151,11 +151,7 @@ async fn store(args: &Args) -> anyhow::Result<Arc<dyn MappingStore>> {
             "no mappings table: pass --table or set SFHS_MAPPINGS_TABLE (the MappingsTable stack output)"
         );
     };
-    let aws = sfhs_aws::load_aws_config().await;
-    Ok(Arc::new(sfhs_aws::dynamo::DynamoMappingStore::new(
-        aws_sdk_dynamodb::Client::new(&aws),
-        table,
-    )))
+    Ok(Arc::new(crate::deployed::aws().await.mapping_store(table)))
 }
 
 /// Mapping files of a directory, sorted by name.

@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::Args as ClapArgs;
-use sfhs_aws::ledger::DynamoLedger;
 use sfhs_core::import::Reconciler;
 use sfhs_core::queue::{MemoryQueue, PublishPolicy, Publisher};
 use time::OffsetDateTime;
@@ -59,8 +58,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         "no HubSpot connection: set SFHS_HUBSPOT_TOKEN (and SFHS_HUBSPOT_BASE_URL for a simulator)",
     )?;
     let reader = reader(common)?;
-    let aws = sfhs_aws::load_aws_config().await;
-    let ledger = DynamoLedger::new(aws_sdk_dynamodb::Client::new(&aws), records_table);
+    let ledger = crate::deployed::aws().await.ledger(records_table);
     let report = Reconciler {
         reader: &reader,
         hubspot: &hubspot,

@@ -134,13 +134,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 print_plan(&changes, &mappings, false)?;
             }
             let store = match &args.table {
-                Some(table) => {
-                    let aws = sfhs_aws::load_aws_config().await;
-                    Some(sfhs_aws::dynamo::DynamoMappingStore::new(
-                        aws_sdk_dynamodb::Client::new(&aws),
-                        table,
-                    ))
-                }
+                Some(table) => Some(crate::deployed::aws().await.mapping_store(table)),
                 None => None,
             };
             let outcome = deploy(

@@ -7,9 +7,6 @@ use std::process::ExitCode;
 use anyhow::bail;
 use clap::Args as ClapArgs;
 use serde_json::json;
-use sfhs_aws::dynamo::DynamoMappingStore;
-use sfhs_aws::ledger::{DynamoErrorStore, DynamoLedger};
-use sfhs_aws::sqs::SqsQueue;
 use sfhs_core::import::progress::human_time;
 use sfhs_core::mapping::sent::AbsentFields;
 use sfhs_core::mapping::store::{MappingStore, StoredMapping};
@@ -55,25 +52,22 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     ) else {
         bail!("set SFHS_MAPPINGS_TABLE, SFHS_RECORDS_TABLE and SFHS_ERRORS_TABLE (stack outputs)");
     };
-    let aws = sfhs_aws::load_aws_config().await;
-    let ddb = aws_sdk_dynamodb::Client::new(&aws);
-    let mappings = DynamoMappingStore::new(ddb.clone(), mappings_table)
-        .list()
-        .await?;
-    let ledger: BTreeMap<String, _> = DynamoLedger::new(ddb.clone(), records_table)
+    let aws = crate::deployed::aws().await;
+    let mappings = aws.mapping_store(mappings_table).list().await?;
+    let ledger: BTreeMap<String, _> = aws
+        .ledger(records_table)
         .summary()
         .await?
         .into_iter()
         .map(|s| (s.object.clone(), s))
         .collect();
     let mut errors: BTreeMap<String, u64> = BTreeMap::new();
-    for e in DynamoErrorStore::new(ddb, errors_table).list().await? {
+    for e in aws.error_store(errors_table).list().await? {
         *errors.entry(e.object.to_ascii_lowercase()).or_default() += 1;
     }
-    let sqs = aws_sdk_sqs::Client::new(&aws);
     let mut depths = Vec::new();
     for (name, url) in &args.queues {
-        let depth = SqsQueue::new(sqs.clone(), url).depth().await?;
+        let depth = aws.queue(url).depth().await?;
         depths.push(json!({"queue": name, "waiting": depth.waiting, "in_flight": depth.in_flight}));
     }
     let objects: Vec<serde_json::Value> = mappings

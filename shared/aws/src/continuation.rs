@@ -26,12 +26,6 @@ impl LambdaContinuation {
         }
     }
 
-    /// With the AWS configuration of the environment (the CLI: `sfhs import resume`).
-    pub async fn from_env(function: impl Into<String>) -> Self {
-        let aws = crate::load_aws_config().await;
-        Self::new(aws_sdk_lambda::Client::new(&aws), function)
-    }
-
     pub fn function(&self) -> &str {
         &self.function
     }

@@ -16,6 +16,7 @@ use crate::config::{ImportConfig, WebhookConfig, credentials_from_secret};
 use crate::continuation::LambdaContinuation;
 use crate::dynamo::DynamoMappingStore;
 use crate::imports::DynamoImportStore;
+use crate::ledger::{DynamoErrorStore, DynamoLedger};
 use crate::secrets::Secrets;
 use crate::sqs::SqsQueue;
 use crate::visibility::RetryDelays;
@@ -31,10 +32,39 @@ pub struct Aws {
 }
 
 impl Aws {
+    /// The process's configuration: region, credentials and endpoint from the environment.
     pub async fn load() -> Self {
-        Self {
-            sdk: crate::load_aws_config().await,
-        }
+        Self::from_sdk(crate::load_aws_config().await)
+    }
+
+    /// Clients from a given configuration (the tests sign with a function's own keys).
+    pub fn from_sdk(sdk: aws_config::SdkConfig) -> Self {
+        Self { sdk }
+    }
+
+    /// The applied mappings in `table` (the MappingsTable).
+    pub fn mapping_store(&self, table: &str) -> DynamoMappingStore {
+        DynamoMappingStore::new(self.dynamodb(), table)
+    }
+
+    /// The imports and sweep checkpoints in `table` (the ImportsTable).
+    pub fn import_store(&self, table: &str) -> DynamoImportStore {
+        DynamoImportStore::new(self.dynamodb(), table)
+    }
+
+    /// The records ledger in `table` (the RecordsTable).
+    pub fn ledger(&self, table: &str) -> DynamoLedger {
+        DynamoLedger::new(self.dynamodb(), table)
+    }
+
+    /// The error records in `table` (the ErrorsTable).
+    pub fn error_store(&self, table: &str) -> DynamoErrorStore {
+        DynamoErrorStore::new(self.dynamodb(), table)
+    }
+
+    /// The SQS queue at `url`.
+    pub fn queue(&self, url: &str) -> SqsQueue {
+        SqsQueue::new(self.sqs(), url)
     }
 
     pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
@@ -56,12 +86,14 @@ impl Aws {
     /// Lambda (`AWS_LAMBDA_FUNCTION_NAME`), else the scheduled resume tick.
     pub fn continuation(&self) -> Arc<dyn Continuation> {
         match std::env::var("AWS_LAMBDA_FUNCTION_NAME") {
-            Ok(name) if !name.is_empty() => Arc::new(LambdaContinuation::new(
-                aws_sdk_lambda::Client::new(&self.sdk),
-                name,
-            )),
+            Ok(name) if !name.is_empty() => Arc::new(self.invoke(name)),
             _ => Arc::new(ScheduledContinuation),
         }
+    }
+
+    /// Hands an import to a fresh invocation of `function` (its name or ARN).
+    pub fn invoke(&self, function: impl Into<String>) -> LambdaContinuation {
+        LambdaContinuation::new(aws_sdk_lambda::Client::new(&self.sdk), function)
     }
 }
 
@@ -83,7 +115,7 @@ pub async fn webhook(cfg: &WebhookConfig) -> Result<Webhook, StartError> {
             max_body_bytes: cfg.max_body_bytes,
             publish: cfg.publish.clone(),
         },
-        Arc::new(SqsQueue::new(aws.sqs(), &cfg.live_queue_url)),
+        Arc::new(aws.queue(&cfg.live_queue_url)),
     );
     tracing::info!(queue = %cfg.live_queue_url, orgs = cfg.allowed_org_ids.len(), "webhook ready");
     Ok(deps)
@@ -101,7 +133,6 @@ pub struct Worker {
 /// errors and import counters on DynamoDB, the retry delays on SQS.
 #[cfg(feature = "worker")]
 pub async fn worker(cfg: &crate::config::WorkerConfig) -> Result<Worker, StartError> {
-    use crate::ledger::{DynamoErrorStore, DynamoLedger};
     use sfhs_core::app::{SyncPorts, SyncSettings};
     use sfhs_core::import::ImportStore;
     use sfhs_core::sync::EngineConfig;
@@ -113,11 +144,8 @@ pub async fn worker(cfg: &crate::config::WorkerConfig) -> Result<Worker, StartEr
     hs.api_version = ApiVersion::from_str(&cfg.hubspot_api_version)
         .map_err(|e| format!("SFHS_HUBSPOT_API_VERSION: {e}"))?;
     hs.reserved_share = cfg.hubspot_reserved_share;
-    let dynamo = aws.dynamodb();
     let imports = match &cfg.imports_table {
-        Some(t) => {
-            Some(Arc::new(DynamoImportStore::new(dynamo.clone(), t)) as Arc<dyn ImportStore>)
-        }
+        Some(t) => Some(Arc::new(aws.import_store(t)) as Arc<dyn ImportStore>),
         None => {
             tracing::warn!("SFHS_IMPORTS_TABLE is not set: import counters are not kept");
             None
@@ -129,10 +157,10 @@ pub async fn worker(cfg: &crate::config::WorkerConfig) -> Result<Worker, StartEr
     engine.max_receives = cfg.max_receives;
     let engine = app::engine(
         SyncPorts {
-            mappings: Arc::new(DynamoMappingStore::new(dynamo.clone(), &cfg.mappings_table)),
-            ledger: Arc::new(DynamoLedger::new(dynamo.clone(), &cfg.records_table)),
+            mappings: Arc::new(aws.mapping_store(&cfg.mappings_table)),
+            ledger: Arc::new(aws.ledger(&cfg.records_table)),
             hubspot: Arc::new(HubSpotClient::new(hs)?),
-            errors: Arc::new(DynamoErrorStore::new(dynamo, &cfg.errors_table)),
+            errors: Arc::new(aws.error_store(&cfg.errors_table)),
             imports,
         },
         SyncSettings {
@@ -157,14 +185,13 @@ pub async fn imports(cfg: &ImportConfig) -> Result<Imports, StartError> {
         sfhs_salesforce::Config::new(cfg.salesforce_login_url.clone(), credentials);
     salesforce.api_version = cfg.salesforce_api_version.clone();
     let client = sfhs_salesforce::Client::new(salesforce)?;
-    let (dynamo, sqs) = (aws.dynamodb(), aws.sqs());
     let deps = app::imports(
         ImportPorts {
-            store: Arc::new(DynamoImportStore::new(dynamo.clone(), &cfg.imports_table)),
-            mappings: Arc::new(DynamoMappingStore::new(dynamo, &cfg.mappings_table)),
+            store: Arc::new(aws.import_store(&cfg.imports_table)),
+            mappings: Arc::new(aws.mapping_store(&cfg.mappings_table)),
             reader: Arc::new(sfhs_salesforce::ClientReader::new(client)),
-            import_queue: Arc::new(SqsQueue::new(sqs.clone(), &cfg.import_queue_url)),
-            live_queue: Arc::new(SqsQueue::new(sqs, &cfg.live_queue_url)),
+            import_queue: Arc::new(aws.queue(&cfg.import_queue_url)),
+            live_queue: Arc::new(aws.queue(&cfg.live_queue_url)),
             continuation: aws.continuation(),
         },
         cfg.run.clone(),

@@ -9,6 +9,7 @@
 
 mod queue;
 mod stores;
+pub mod world;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use queue::{LocalDeliveries, LocalQueue, Received};
+pub use world::LocalWorld;
 
 /// Key -> JSON value tables.
 pub(crate) type Table = TableDefinition<'static, &'static str, &'static str>;

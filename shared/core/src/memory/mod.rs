@@ -7,11 +7,13 @@ pub mod imports;
 pub mod mappings;
 pub mod queue;
 pub mod sync;
+pub mod world;
 
 pub use imports::{MemoryContinuation, MemoryImportStore};
 pub use mappings::MemoryMappingStore;
 pub use queue::MemoryQueue;
-pub use sync::{MemoryErrorStore, MemoryLedger};
+pub use sync::{MemoryErrorStore, MemoryHubSpot, MemoryLedger};
+pub use world::MemoryWorld;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
