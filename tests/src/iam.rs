@@ -12,22 +12,18 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::SystemTime;
 
 use aws_sdk_sqs::config::{Credentials, SharedCredentialsProvider};
 use serde_json::{Value as Json, json};
 use serde_norway::Value;
 
-use sfhs_aws::continuation::LambdaContinuation;
+use sfhs_aws::config::ImportConfig;
 use sfhs_aws::dynamo::DynamoMappingStore;
-use sfhs_aws::imports::DynamoImportStore;
-use sfhs_aws::sqs::SqsQueue;
-use sfhs_core::import::{ImportRunner, RunSettings};
+use sfhs_aws::world::Aws;
+use sfhs_core::app::Imports;
 use sfhs_core::mapping::store::{MappingStore, next_version};
-use sfhs_core::queue::{PublishPolicy, Publisher};
-use sfhs_salesforce::ClientReader;
-use sfhs_salesforce::{Config, Credentials as SalesforceCredentials, LoginUrl};
 use sfhs_salesforce_sim::{SeedSize, Sim, SimBuilder};
 use time::OffsetDateTime;
 
@@ -374,7 +370,29 @@ pub struct StackInput {
     pub parameters: Vec<(&'static str, String)>,
 }
 
+impl StackInput {
+    /// A stack whose import function reads the simulated org `sf`: its secret, login URL and
+    /// client id.
+    pub fn salesforce(sf: &Sim) -> Self {
+        Self {
+            secrets: vec![("SalesforceSecret", salesforce_secret())],
+            parameters: vec![
+                ("SalesforceLoginUrl", sf.base_url().to_owned()),
+                (
+                    "SalesforceClientId",
+                    sfhs_salesforce_sim::DEFAULT_CLIENT_ID.into(),
+                ),
+            ],
+        }
+    }
+}
+
 impl Stack {
+    /// The stack's services as the principal of `keys` reaches them.
+    pub fn aws_as(&self, keys: &Keys) -> Aws {
+        Aws::from_sdk(keys.sdk_config(&self.endpoint))
+    }
+
     /// Makes every queue, table, secret and named function of the template as `{stack}-{id}`.
     pub async fn create(input: StackInput) -> Stack {
         let iam = iam_moto();
@@ -784,14 +802,6 @@ pub fn is_access_denied(e: &(dyn std::error::Error + 'static)) -> bool {
 
 // ------------------------------------------------------------------ fixtures on the stack
 
-fn dynamo(keys: &Keys, stack: &Stack) -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::new(&keys.sdk_config(&stack.endpoint))
-}
-
-fn sqs(keys: &Keys, stack: &Stack) -> aws_sdk_sqs::Client {
-    aws_sdk_sqs::Client::new(&keys.sdk_config(&stack.endpoint))
-}
-
 /// The invoice mapping, enabled ten minutes ago, in the stack's mappings table (by the admin).
 pub async fn put_mapping(stack: &Stack) {
     let admin = DynamoMappingStore::new(
@@ -827,43 +837,18 @@ pub async fn salesforce(invoices: usize) -> Sim {
         .expect("salesforce simulator")
 }
 
-pub fn reader(sf: &Sim) -> Arc<ClientReader> {
-    Arc::new(ClientReader::new(
-        sfhs_salesforce::Client::new(Config::new(
-            LoginUrl::Custom(sf.base_url().to_owned()),
-            SalesforceCredentials::ClientCredentials {
-                client_id: sfhs_salesforce_sim::DEFAULT_CLIENT_ID.into(),
-                client_secret: sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET.into(),
-            },
-        ))
-        .expect("a valid fixture"),
-    ))
-}
-
-/// An import runner whose AWS calls are signed with `keys`.
-pub fn runner(stack: &Stack, keys: &Keys, sf: &Sim, settings: RunSettings) -> ImportRunner {
-    let dynamo = dynamo(keys, stack);
-    ImportRunner {
-        store: Arc::new(DynamoImportStore::new(
-            dynamo.clone(),
-            stack.reference("ImportsTable"),
-        )),
-        mappings: Arc::new(DynamoMappingStore::new(
-            dynamo,
-            stack.reference("MappingsTable"),
-        )),
-        reader: reader(sf),
-        publisher: Publisher::new(
-            Arc::new(SqsQueue::new(
-                sqs(keys, stack),
-                stack.reference("ImportQueue"),
-            )),
-            PublishPolicy::default(),
-        ),
-        continuation: Arc::new(LambdaContinuation::new(
-            aws_sdk_lambda::Client::new(&keys.sdk_config(&stack.endpoint)),
-            stack.reference("ImportFunction"),
-        )),
-        settings,
-    }
+/// The import function's world (`sfhs_aws::world::imports`) as the template configures it, in
+/// Lambda (`AWS_LAMBDA_FUNCTION_NAME` the stack's function: a hand-over invokes it), its AWS calls
+/// signed with `keys`. The stack must hold the org's secret ([`StackInput::salesforce`]).
+pub async fn import_world(stack: &Stack, keys: &Keys) -> Imports {
+    let mut env = stack.environment("ImportFunction");
+    env.push((
+        "AWS_LAMBDA_FUNCTION_NAME".to_owned(),
+        stack.reference("ImportFunction").to_owned(),
+    ));
+    let read = |var: &str| env.iter().find(|(k, _)| k == var).map(|(_, v)| v.clone());
+    let config = ImportConfig::from(&read).expect("the template configures the import function");
+    sfhs_aws::world::imports_on(&stack.aws_as(keys), &config)
+        .await
+        .expect("the import function's world builds")
 }

@@ -7,36 +7,27 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use serde_json::json;
 use sfhs_aws::continuation::LambdaContinuation;
-use sfhs_aws::dynamo::DynamoMappingStore;
 use sfhs_aws::imports::DynamoImportStore;
-use sfhs_aws::ledger::{DynamoErrorStore, DynamoLedger};
 use sfhs_aws::secrets::Secrets;
 use sfhs_aws::sqs::SqsQueue;
 use sfhs_aws::visibility::{Delay, RetryDelays};
 use sfhs_core::import::ports::{ImportProgress, ImportStore};
 use sfhs_core::import::{RunOutcome, RunSettings};
 use sfhs_core::mapping::store::{MappingStore, next_version};
-use sfhs_core::queue::{PublishPolicy, Publisher, QueueEntry, WorkQueue};
+use sfhs_core::queue::{QueueEntry, WorkQueue};
 use sfhs_core::sync::{
     Claim, ClaimRequest, Commit, ErrorCategory, ErrorRecord, ErrorStore, Ledger, ParentLink,
     parent_key,
 };
-use sfhs_tests::iam::{Keys, Stack, StackInput, is_access_denied, put_mapping, runner, salesforce};
+use sfhs_tests::iam::{
+    Keys, Stack, StackInput, import_world, is_access_denied, put_mapping, salesforce,
+};
 use time::OffsetDateTime;
-
-fn dynamo(keys: &Keys, stack: &Stack) -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::new(&keys.sdk_config(&stack.endpoint))
-}
-
-fn sqs(keys: &Keys, stack: &Stack) -> aws_sdk_sqs::Client {
-    aws_sdk_sqs::Client::new(&keys.sdk_config(&stack.endpoint))
-}
 
 fn secrets(keys: &Keys, stack: &Stack) -> Secrets {
     Secrets::new(aws_sdk_secretsmanager::Client::new(
@@ -102,7 +93,7 @@ async fn the_template_policies_are_what_the_tests_grant() {
 async fn webhook_enqueues_on_the_live_queue() {
     let stack = Stack::create(StackInput::default()).await;
     let keys = stack.principal("WebhookFunction").await;
-    let live = SqsQueue::new(sqs(&keys, &stack), stack.reference("LiveQueue"));
+    let live = stack.aws_as(&keys).queue(stack.reference("LiveQueue"));
     let failures = live.send_batch(&entries(10)).await.unwrap();
     assert!(failures.is_empty(), "{failures:?}");
     let on_queue = sfhs_tests::aws::drain(
@@ -112,7 +103,7 @@ async fn webhook_enqueues_on_the_live_queue() {
     .await;
     assert_eq!(on_queue.len(), 10);
 
-    let import = SqsQueue::new(sqs(&keys, &stack), stack.reference("ImportQueue"));
+    let import = stack.aws_as(&keys).queue(stack.reference("ImportQueue"));
     denied(
         "webhook SendMessageBatch on the import queue",
         import.send_batch(&entries(1)).await,
@@ -149,7 +140,9 @@ async fn worker_reads_mappings_and_the_hubspot_token() {
     .await;
     put_mapping(&stack).await;
     let keys = stack.principal("WorkerFunction").await;
-    let store = DynamoMappingStore::new(dynamo(&keys, &stack), stack.reference("MappingsTable"));
+    let store = stack
+        .aws_as(&keys)
+        .mapping_store(stack.reference("MappingsTable"));
     assert_eq!(store.list().await.unwrap().len(), 1);
     assert!(store.get("Invoice__c").await.unwrap().is_some());
     assert_eq!(
@@ -186,7 +179,7 @@ async fn worker_reads_mappings_and_the_hubspot_token() {
 async fn worker_claims_and_commits_in_the_ledger() {
     let stack = Stack::create(StackInput::default()).await;
     let keys = stack.principal("WorkerFunction").await;
-    let ledger = DynamoLedger::new(dynamo(&keys, &stack), stack.reference("RecordsTable"));
+    let ledger = stack.aws_as(&keys).ledger(stack.reference("RecordsTable"));
     let now = OffsetDateTime::now_utc().unix_timestamp() * 1000;
     let key = "invoice__c#a01000000000001";
     assert!(matches!(
@@ -233,7 +226,7 @@ async fn worker_claims_and_commits_in_the_ledger() {
     assert_eq!(got[key].version, Some(10));
 
     // The mappings table is read-only to the worker.
-    let mappings = DynamoLedger::new(dynamo(&keys, &stack), stack.reference("MappingsTable"));
+    let mappings = stack.aws_as(&keys).ledger(stack.reference("MappingsTable"));
     denied(
         "worker UpdateItem (claim) on the mappings table",
         mappings
@@ -246,7 +239,7 @@ async fn worker_claims_and_commits_in_the_ledger() {
 async fn worker_remembers_parents_found_by_property() {
     let stack = Stack::create(StackInput::default()).await;
     let keys = stack.principal("WorkerFunction").await;
-    let ledger = DynamoLedger::new(dynamo(&keys, &stack), stack.reference("RecordsTable"));
+    let ledger = stack.aws_as(&keys).ledger(stack.reference("RecordsTable"));
     let found: Vec<(String, String)> = (0..30)
         .map(|i| {
             (
@@ -269,7 +262,9 @@ async fn worker_remembers_parents_found_by_property() {
 async fn worker_writes_error_records() {
     let stack = Stack::create(StackInput::default()).await;
     let keys = stack.principal("WorkerFunction").await;
-    let errors = DynamoErrorStore::new(dynamo(&keys, &stack), stack.reference("ErrorsTable"));
+    let errors = stack
+        .aws_as(&keys)
+        .error_store(stack.reference("ErrorsTable"));
     let record = ErrorRecord {
         id: "invoice__c#a01000000000002".into(),
         category: ErrorCategory::Validation,
@@ -302,16 +297,20 @@ async fn worker_writes_error_records() {
 
 #[tokio::test]
 async fn worker_counts_import_progress() {
-    let stack = Stack::create(StackInput::default()).await;
-    put_mapping(&stack).await;
     let sf = salesforce(20).await;
+    let stack = Stack::create(StackInput::salesforce(&sf)).await;
+    put_mapping(&stack).await;
     let admin_keys = sfhs_tests::iam::iam_moto().admin.clone();
-    let created = runner(&stack, &admin_keys, &sf, RunSettings::default())
+    let created = import_world(&stack, &admin_keys)
+        .await
+        .runner
         .create("Invoice__c", None, 50_000, false, OffsetDateTime::now_utc())
         .await
         .unwrap();
     let keys = stack.principal("WorkerFunction").await;
-    let store = DynamoImportStore::new(dynamo(&keys, &stack), stack.reference("ImportsTable"));
+    let store = stack
+        .aws_as(&keys)
+        .import_store(stack.reference("ImportsTable"));
     store
         .record_progress(
             &created.id,
@@ -337,7 +336,8 @@ async fn worker_polls_and_delays_retries_on_both_queues() {
     let stack = Stack::create(StackInput::default()).await;
     let keys = stack.principal("WorkerFunction").await;
     let admin_sqs = aws_sdk_sqs::Client::new(&stack.admin);
-    let worker_sqs = sqs(&keys, &stack);
+    let worker = stack.aws_as(&keys);
+    let worker_sqs = worker.sqs();
     for queue in ["LiveQueue", "ImportQueue"] {
         let url = stack.reference(queue);
         SqsQueue::new(admin_sqs.clone(), url)
@@ -380,16 +380,14 @@ async fn worker_polls_and_delays_retries_on_both_queues() {
             .send()
             .await
             .unwrap();
-        let depth = SqsQueue::new(worker_sqs.clone(), url)
-            .depth()
-            .await
-            .unwrap();
+        let depth = worker.queue(url).depth().await.unwrap();
         assert_eq!(depth.in_flight, 2, "{queue}: {depth:?}");
     }
     // The worker never enqueues.
     denied(
         "worker SendMessageBatch on the live queue",
-        SqsQueue::new(worker_sqs, stack.reference("LiveQueue"))
+        worker
+            .queue(stack.reference("LiveQueue"))
             .send_batch(&entries(1))
             .await,
     );
@@ -399,26 +397,25 @@ async fn worker_polls_and_delays_retries_on_both_queues() {
 
 #[tokio::test]
 async fn import_runs_enqueues_and_hands_over_to_itself() {
-    let stack = Stack::create(StackInput::default()).await;
-    put_mapping(&stack).await;
     let sf = salesforce(300).await;
+    let stack = Stack::create(StackInput::salesforce(&sf)).await;
+    put_mapping(&stack).await;
     let admin_keys = sfhs_tests::iam::iam_moto().admin.clone();
     // `sfhs import start` (the operator's credentials) records the import.
-    let created = runner(&stack, &admin_keys, &sf, RunSettings::default())
+    let created = import_world(&stack, &admin_keys)
+        .await
+        .runner
         .create("Invoice__c", None, 50_000, false, OffsetDateTime::now_utc())
         .await
         .unwrap();
     let keys = stack.principal("ImportFunction").await;
-    let function = runner(
-        &stack,
-        &keys,
-        &sf,
-        RunSettings {
-            rest_page_size: 200,
-            max_pages_per_run: Some(1),
-            ..RunSettings::default()
-        },
-    );
+    // The function's own world: one page per run, so that it hands over to itself.
+    let mut function = import_world(&stack, &keys).await.runner;
+    function.settings = RunSettings {
+        rest_page_size: 200,
+        max_pages_per_run: Some(1),
+        ..function.settings
+    };
     assert_eq!(function.store.list().await.unwrap().len(), 1);
     let outcome = function.run(&created.id, "inv-1", None).await.unwrap();
     // The hand-over is lambda:InvokeFunction on itself; a refused invoke would be an error here.
@@ -455,13 +452,9 @@ async fn import_runs_enqueues_and_hands_over_to_itself() {
 
 #[tokio::test]
 async fn import_sweeps_deletes_onto_the_live_queue() {
-    let stack = Stack::create(StackInput {
-        secrets: vec![("SalesforceSecret", sfhs_tests::iam::salesforce_secret())],
-        ..StackInput::default()
-    })
-    .await;
-    put_mapping(&stack).await;
     let sf = salesforce(5).await;
+    let stack = Stack::create(StackInput::salesforce(&sf)).await;
+    put_mapping(&stack).await;
     let gone = sf.handle().ids("Invoice__c")[0].clone();
     sf.handle()
         .delete_at(
@@ -478,16 +471,8 @@ async fn import_sweeps_deletes_onto_the_live_queue() {
             .unwrap()
             .contains(sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET)
     );
-    let deps = sfhs_import::Deps::new(
-        runner(&stack, &keys, &sf, RunSettings::default()),
-        Publisher::new(
-            Arc::new(SqsQueue::new(
-                sqs(&keys, &stack),
-                stack.reference("LiveQueue"),
-            )),
-            PublishPolicy::default(),
-        ),
-    );
+    // The function's world as its `main` builds it, signed with its own policy.
+    let deps = import_world(&stack, &keys).await;
     let answer = sfhs_import::handle(&deps, &json!({"sweep": true}), "inv-sweep", None)
         .await
         .unwrap();
@@ -510,7 +495,7 @@ async fn import_sweeps_deletes_onto_the_live_queue() {
     );
 
     // The import function never touches the ledger or the HubSpot token.
-    let ledger = DynamoLedger::new(dynamo(&keys, &stack), stack.reference("RecordsTable"));
+    let ledger = stack.aws_as(&keys).ledger(stack.reference("RecordsTable"));
     denied(
         "import GetItem on the records table",
         ledger.get_many(&["invoice__c#x".to_owned()]).await,

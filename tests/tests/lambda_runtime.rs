@@ -17,11 +17,11 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use sfhs_aws::imports::DynamoImportStore;
 use sfhs_aws::ledger::DynamoLedger;
+use sfhs_core::import::ImportStatus;
 use sfhs_core::import::ports::ImportStore;
-use sfhs_core::import::{ImportStatus, RunSettings};
 use sfhs_core::sync::Ledger;
 use sfhs_core::work_item::WorkItem;
-use sfhs_tests::iam::{Stack, StackInput, iam_moto, put_mapping, runner, salesforce};
+use sfhs_tests::iam::{Stack, StackInput, iam_moto, import_world, put_mapping, salesforce};
 use sfhs_tests::portal::{INVOICE, TOKEN, records_by_salesforce_id, setup_portal, start_hubspot};
 use sfhs_tests::runtime::{Function, Outcome, binary};
 use time::OffsetDateTime;
@@ -249,7 +249,9 @@ async fn import_binary_sweeps_deletes_and_runs_an_import() {
     assert!(live[0].contains(&gone), "{}", live[0]);
 
     // `sfhs import start` records an import (operator's credentials); the function runs it.
-    let created = runner(&stack, &iam_moto().admin, &sf, RunSettings::default())
+    let created = import_world(&stack, &iam_moto().admin)
+        .await
+        .runner
         .create("Invoice__c", None, 50_000, false, OffsetDateTime::now_utc())
         .await
         .unwrap();

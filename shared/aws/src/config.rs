@@ -312,6 +312,9 @@ pub struct ImportConfig {
     /// outbound messages that post there count, whatever their name; `SFHS_SENT_FIELDS_SECONDS`
     /// (default 300, 60..86,400): how often the tick reads what they send.
     pub sent_fields: SentFieldsSettings,
+    /// `AWS_LAMBDA_FUNCTION_NAME` (Lambda sets it): an import near its deadline hands over to a
+    /// fresh invocation of this function; unset, the scheduled tick resumes it.
+    pub function_name: Option<String>,
 }
 
 impl ImportConfig {
@@ -374,6 +377,7 @@ impl ImportConfig {
                     86_400,
                 )?),
             },
+            function_name: env.get("AWS_LAMBDA_FUNCTION_NAME"),
         })
     }
 }

@@ -82,12 +82,12 @@ impl Aws {
             .await?)
     }
 
-    /// The hand-over near a deadline: a fresh invocation of this function when it runs in
-    /// Lambda (`AWS_LAMBDA_FUNCTION_NAME`), else the scheduled resume tick.
-    pub fn continuation(&self) -> Arc<dyn Continuation> {
-        match std::env::var("AWS_LAMBDA_FUNCTION_NAME") {
-            Ok(name) if !name.is_empty() => Arc::new(self.invoke(name)),
-            _ => Arc::new(ScheduledContinuation),
+    /// The hand-over near a deadline: a fresh invocation of `function` (this function, in
+    /// Lambda), else the scheduled resume tick.
+    pub fn continuation(&self, function: Option<&str>) -> Arc<dyn Continuation> {
+        match function {
+            Some(name) => Arc::new(self.invoke(name)),
+            None => Arc::new(ScheduledContinuation),
         }
     }
 
@@ -99,7 +99,11 @@ impl Aws {
 
 /// The webhook: the URL secret from Secrets Manager, the live queue on SQS.
 pub async fn webhook(cfg: &WebhookConfig) -> Result<Webhook, StartError> {
-    let aws = Aws::load().await;
+    webhook_on(&Aws::load().await, cfg).await
+}
+
+/// [`webhook`] on given clients (the tests: signed with the function's own policy).
+pub async fn webhook_on(aws: &Aws, cfg: &WebhookConfig) -> Result<Webhook, StartError> {
     let url_secret = match &cfg.url_secret_arn {
         Some(arn) => Some(UrlSecret::new(aws.secret(arn).await?)),
         None => {
@@ -133,12 +137,17 @@ pub struct Worker {
 /// errors and import counters on DynamoDB, the retry delays on SQS.
 #[cfg(feature = "worker")]
 pub async fn worker(cfg: &crate::config::WorkerConfig) -> Result<Worker, StartError> {
+    worker_on(&Aws::load().await, cfg).await
+}
+
+/// [`worker`] on given clients (the tests: signed with the function's own policy).
+#[cfg(feature = "worker")]
+pub async fn worker_on(aws: &Aws, cfg: &crate::config::WorkerConfig) -> Result<Worker, StartError> {
     use sfhs_core::app::{SyncPorts, SyncSettings};
     use sfhs_core::import::ImportStore;
     use sfhs_core::sync::EngineConfig;
     use sfhs_hubspot::{ApiVersion, ClientConfig, HubSpotClient, SecretToken};
     use std::str::FromStr as _;
-    let aws = Aws::load().await;
     let token = aws.secret(&cfg.hubspot_token_secret_arn).await?;
     let mut hs = ClientConfig::new(&cfg.hubspot_base_url, SecretToken::new(token));
     hs.api_version = ApiVersion::from_str(&cfg.hubspot_api_version)
@@ -177,7 +186,11 @@ pub async fn worker(cfg: &crate::config::WorkerConfig) -> Result<Worker, StartEr
 /// The import function: the Salesforce client (its key from Secrets Manager), imports and
 /// mappings on DynamoDB, both queues on SQS, the hand-over to a fresh invocation.
 pub async fn imports(cfg: &ImportConfig) -> Result<Imports, StartError> {
-    let aws = Aws::load().await;
+    imports_on(&Aws::load().await, cfg).await
+}
+
+/// [`imports`] on given clients (the tests: signed with the function's own policy).
+pub async fn imports_on(aws: &Aws, cfg: &ImportConfig) -> Result<Imports, StartError> {
     let secret = aws.secret(&cfg.salesforce_secret_arn).await?;
     let credentials = credentials_from_secret(&cfg.salesforce_client_id, &secret)?;
     drop(secret);
@@ -192,7 +205,7 @@ pub async fn imports(cfg: &ImportConfig) -> Result<Imports, StartError> {
             reader: Arc::new(sfhs_salesforce::ClientReader::new(client)),
             import_queue: Arc::new(aws.queue(&cfg.import_queue_url)),
             live_queue: Arc::new(aws.queue(&cfg.live_queue_url)),
-            continuation: aws.continuation(),
+            continuation: aws.continuation(cfg.function_name.as_deref()),
         },
         cfg.run.clone(),
         cfg.publish.clone(),
