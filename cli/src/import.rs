@@ -157,6 +157,30 @@ pub async fn sqs_publisher(queue_url: &str) -> Publisher {
     )
 }
 
+/// The import function's runner in this process: it reads Salesforce with the operator's
+/// connection and publishes with `publisher`; a run near its deadline hands over to
+/// `continuation`, which the caller drains. `page_size` records per REST page (Bulk: 5 times it).
+async fn runner_here(
+    common: &Common,
+    store: Arc<dyn ImportStore>,
+    publisher: Publisher,
+    continuation: &Arc<MemoryContinuation>,
+    page_size: u32,
+) -> anyhow::Result<ImportRunner> {
+    Ok(ImportRunner {
+        store,
+        mappings: mapping_store(common).await?,
+        reader: Arc::new(reader(common)?),
+        publisher,
+        continuation: continuation.clone(),
+        settings: RunSettings {
+            rest_page_size: page_size,
+            bulk_page_size: page_size.saturating_mul(5),
+            ..RunSettings::default()
+        },
+    })
+}
+
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let common = &args.common;
     match &args.command {
@@ -219,18 +243,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                     PublishPolicy::default(),
                 ),
             };
-            let runner = ImportRunner {
-                store: store.clone(),
-                mappings: mapping_store(common).await?,
-                reader: Arc::new(reader(common)?),
-                publisher,
-                continuation: continuation.clone(),
-                settings: RunSettings {
-                    rest_page_size: *page_size,
-                    bulk_page_size: page_size.saturating_mul(5),
-                    ..RunSettings::default()
-                },
-            };
+            let runner =
+                runner_here(common, store.clone(), publisher, &continuation, *page_size).await?;
             let record = runner
                 .create(
                     object,
@@ -426,18 +440,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                     );
                 };
                 let continuation = Arc::new(MemoryContinuation::new());
-                let runner = ImportRunner {
-                    store: store.clone(),
-                    mappings: mapping_store(common).await?,
-                    reader: Arc::new(reader(common)?),
-                    publisher: sqs_publisher(url).await,
-                    continuation: continuation.clone(),
-                    settings: RunSettings {
-                        rest_page_size: *page_size,
-                        bulk_page_size: page_size.saturating_mul(5),
-                        ..RunSettings::default()
-                    },
-                };
+                let publisher = sqs_publisher(url).await;
+                let runner =
+                    runner_here(common, store.clone(), publisher, &continuation, *page_size)
+                        .await?;
                 run_here(&runner, &continuation, id).await?;
             } else {
                 let Some(function) = function else {
