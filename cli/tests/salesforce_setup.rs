@@ -95,6 +95,7 @@ fn work_items(body: &str) -> Vec<InMessage> {
             message_id: format!("m{i}"),
             body: WorkItem::from_notification(&msg, n, time::OffsetDateTime::now_utc()).to_json(),
             receive_count: 1,
+            wake: None,
         })
         .collect()
 }

@@ -253,6 +253,7 @@ pub fn engine(
             hubspot,
             errors,
             imports: None,
+            waker: None,
         },
         SyncSettings {
             engine: config,

@@ -15,13 +15,14 @@ use sfhs_aws::continuation::LambdaContinuation;
 use sfhs_aws::imports::DynamoImportStore;
 use sfhs_aws::secrets::Secrets;
 use sfhs_aws::sqs::SqsQueue;
-use sfhs_aws::visibility::{Delay, RetryDelays};
+use sfhs_aws::visibility::{Delay, RetryDelays, SqsWaker};
+use sfhs_core::drive::Backoff;
 use sfhs_core::import::ports::{ImportProgress, ImportStore};
 use sfhs_core::import::{RunOutcome, RunSettings};
 use sfhs_core::mapping::store::{MappingStore, next_version};
 use sfhs_core::queue::{QueueEntry, WorkQueue};
 use sfhs_core::sync::{
-    Claim, ClaimRequest, Commit, ErrorCategory, ErrorRecord, ErrorStore, Ledger, ParentLink,
+    Claim, ClaimRequest, Commit, ErrorCategory, ErrorRecord, ErrorStore, Ledger, ParentLink, Waker,
     parent_key,
 };
 use sfhs_tests::iam::{
@@ -208,11 +209,22 @@ async fn worker_claims_and_commits_in_the_ledger() {
                 waiting: false,
                 digest: Some("d1".into()),
                 unchanged: false,
+                wake: None,
             },
         )
         .await
         .unwrap();
     assert!(committed);
+    // Children waiting for a parent are noted and taken in the same table.
+    let parent = "invoice__c#a01000000000009".to_owned();
+    ledger
+        .add_waiters(
+            &[(parent.clone(), key.to_owned())],
+            Duration::from_secs(600),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ledger.take_waiters(&[parent]).await.unwrap(), [key]);
     assert!(matches!(
         ledger
             .claim(&ClaimRequest::new(key, 11, "w1", now, 60_000))
@@ -365,14 +377,21 @@ async fn worker_polls_and_delays_retries_on_both_queues() {
                 queue_arn: arn.clone(),
                 receipt_handle: m.receipt_handle().unwrap().to_owned(),
                 receive_count: 2,
+                waiting: false,
             })
             .collect();
-        let retry = RetryDelays::new(
-            worker_sqs.clone(),
-            Duration::from_secs(5),
-            Duration::from_secs(900),
-        );
+        let retry = RetryDelays::new(worker_sqs.clone(), Backoff::DEPLOYED);
         assert_eq!(retry.apply(&delays).await, 2, "{queue}: visibility changed");
+        // A parent's commit wakes a waiting child: the same call, with a visibility of 0.
+        let waker = SqsWaker::new(worker_sqs.clone());
+        assert_eq!(
+            waker
+                .wake(&[SqsWaker::handle(&arn, &delays[0].receipt_handle)])
+                .await,
+            1,
+            "{queue}: woken"
+        );
+        assert_eq!(retry.apply(&delays[..1]).await, 1, "{queue}: delayed again");
         worker_sqs
             .delete_message()
             .queue_url(url)

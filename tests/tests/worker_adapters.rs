@@ -238,6 +238,7 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
         waiting: false,
         digest: Some("0123456789abcdef0123456789abcdef".into()),
         unchanged: false,
+        wake: None,
     };
     assert!(!ledger.commit(key, "w2", &commit).await.unwrap());
     assert!(ledger.commit(key, "w1", &commit).await.unwrap());
@@ -349,6 +350,7 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
         waiting: false,
         digest: None,
         unchanged: false,
+        wake: None,
     };
     assert!(ledger.commit(key, "w1", &tomb).await.unwrap());
     assert_eq!(
@@ -396,6 +398,7 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
                     waiting: false,
                     digest: None,
                     unchanged: false,
+                    wake: None,
                 },
             )
             .await
@@ -433,6 +436,77 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
     assert!(
         summary.iter().all(|o| !o.object.starts_with('~')),
         "{summary:?}"
+    );
+}
+
+#[tokio::test]
+async fn dynamodb_ledger_notes_waiting_children_and_their_wake_handles() {
+    let client = dynamodb(&moto().endpoint);
+    let table = unique("records");
+    create_table(&client, &table).await.unwrap();
+    let ledger = DynamoLedger::new(client.clone(), &table);
+    let day = Duration::from_secs(86_400);
+    // A waiting child keeps its wake handle; the next commit that does not wait forgets it.
+    let key = "invoice_line__c#l1";
+    let waiting = Commit {
+        version: 10,
+        hubspot_id: Some("42".into()),
+        parents: BTreeMap::new(),
+        deleted: false,
+        waiting: true,
+        digest: None,
+        unchanged: false,
+        wake: Some("arn:aws:sqs:us-east-1:123456789012:live AQEB+x/y==".into()),
+    };
+    ledger
+        .claim(&ClaimRequest::new(key, 10, "w1", 1_000, 5_000))
+        .await
+        .unwrap();
+    assert!(ledger.commit(key, "w1", &waiting).await.unwrap());
+    let got = ledger.get_many(&[key.to_owned()]).await.unwrap();
+    assert_eq!(got[key].wake, waiting.wake);
+    assert!(got[key].waiting);
+    ledger
+        .claim(&ClaimRequest::new(key, 10, "w1", 2_000, 5_000))
+        .await
+        .unwrap();
+    let done = Commit {
+        waiting: false,
+        wake: None,
+        ..waiting
+    };
+    assert!(ledger.commit(key, "w1", &done).await.unwrap());
+    assert_eq!(
+        ledger.get_many(&[key.to_owned()]).await.unwrap()[key].wake,
+        None
+    );
+
+    // Children of 120 parents, noted by several workers, taken once per parent.
+    let parent = |i: usize| format!("invoice__c#a{i:03}");
+    let mut waits: Vec<(String, String)> = (0..120)
+        .flat_map(|i| (0..3).map(move |c| (parent(i), format!("invoice_line__c#l{i:03}-{c}"))))
+        .collect();
+    let (first, second) = waits.split_at(200);
+    ledger.add_waiters(first, day).await.unwrap();
+    ledger.add_waiters(second, day).await.unwrap();
+    ledger.add_waiters(&waits[..5], day).await.unwrap();
+    let parents: Vec<String> = (0..120)
+        .map(parent)
+        .chain(["invoice__c#none".into()])
+        .collect();
+    let mut taken = ledger.take_waiters(&parents).await.unwrap();
+    taken.sort();
+    waits.sort_by(|a, b| a.1.cmp(&b.1));
+    let expected: Vec<String> = waits.into_iter().map(|(_, c)| c).collect();
+    assert_eq!(taken, expected);
+    assert!(
+        ledger.take_waiters(&parents).await.unwrap().is_empty(),
+        "taken once"
+    );
+    let summary = ledger.summary().await.unwrap();
+    assert!(
+        summary.iter().all(|o| !o.object.starts_with('~')),
+        "noted children are not records: {summary:?}"
     );
 }
 

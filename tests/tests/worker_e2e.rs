@@ -73,6 +73,7 @@ async fn worker_loop(engine: Arc<Engine>, client: aws_sdk_sqs::Client, url: Stri
                     .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
                     .and_then(|c| c.parse().ok())
                     .unwrap_or(1),
+                wake: None,
             })
             .collect();
         let result = engine.process(batch).await;

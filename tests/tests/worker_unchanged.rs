@@ -51,6 +51,7 @@ fn msgs(items: &[WorkItem]) -> Vec<InMessage> {
             message_id: format!("m{n}"),
             body: i.to_json(),
             receive_count: 1,
+            wake: None,
         })
         .collect()
 }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_runtime::LambdaEvent;
-use sfhs_aws::visibility::Delay;
+use sfhs_aws::visibility::{Delay, SqsWaker};
 use sfhs_core::emf::Emf;
 use sfhs_core::sync::InMessage;
 use sfhs_core::work_item::WorkItem;
@@ -25,6 +25,11 @@ pub fn messages(event: &SqsEvent) -> Vec<InMessage> {
         .iter()
         .cloned()
         .map(|r| InMessage {
+            wake: r
+                .event_source_arn
+                .as_deref()
+                .zip(r.receipt_handle.as_deref())
+                .map(|(arn, receipt)| SqsWaker::handle(arn, receipt)),
             message_id: r.message_id.unwrap_or_default(),
             body: r.body.unwrap_or_default(),
             receive_count: r
@@ -104,6 +109,7 @@ pub async fn handler(
                         .get("ApproximateReceiveCount")
                         .and_then(|c| c.parse().ok())
                         .unwrap_or(1),
+                    waiting: false,
                 },
             ))
         })
@@ -126,7 +132,10 @@ pub async fn handler(
             let _s = tracing::info_span!("message", message_id = %id).entered();
             tracing::info!("returned to the queue");
             if let Some(d) = where_from.get(id) {
-                delays.push(d.clone());
+                delays.push(Delay {
+                    waiting: result.waiting.contains(id),
+                    ..d.clone()
+                });
             }
         }
         if let Some(r) = &deps.delays
@@ -162,6 +171,7 @@ mod tests {
             message_id: id.into(),
             body: body.into(),
             receive_count: 1,
+            wake: None,
         }
     }
 

@@ -94,6 +94,7 @@ async fn answers_batch_item_failures_for_what_must_be_retried() {
                 hubspot: hub.clone(),
                 errors: errors.clone(),
                 imports: None,
+                waker: None,
             },
             sfhs_core::app::SyncSettings {
                 engine: EngineConfig::new("test"),

@@ -211,6 +211,9 @@ pub struct WorkerConfig {
     pub retry_base: Duration,
     /// `SFHS_RETRY_MAX_SECONDS`: the longest such delay (default 900).
     pub retry_max: Duration,
+    /// `SFHS_WAIT_RECHECK_SECONDS`: how long a child waiting for its parent is away before it
+    /// looks again, unless its parent's commit wakes it first (default 60, 5..900).
+    pub wait_recheck: Duration,
     /// `SFHS_MAX_RECEIVES`: the queues' `maxReceiveCount` (default 8; 0 = unknown).
     pub max_receives: u32,
     /// `SFHS_IMPORTS_TABLE`: the imports table, whose counters the worker keeps; unset = none.
@@ -275,6 +278,7 @@ impl WorkerConfig {
             lease: secs("SFHS_LEASE_SECONDS", 180, 10, 900)?,
             retry_base: secs("SFHS_RETRY_BASE_SECONDS", 5, 0, 3600)?,
             retry_max: secs("SFHS_RETRY_MAX_SECONDS", 900, 1, 43_200)?,
+            wait_recheck: secs("SFHS_WAIT_RECHECK_SECONDS", 60, 5, 900)?,
             max_receives: number(env, "SFHS_MAX_RECEIVES", 8, 0, 1000)?,
             imports_table: env.get("SFHS_IMPORTS_TABLE"),
         })

@@ -16,6 +16,7 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, KeysAndAttributes, PutRequest, ReturnValue,
     ReturnValuesOnConditionCheckFailure, WriteRequest,
 };
+use futures::stream::{self, StreamExt};
 use sfhs_core::sync::{
     Claim, Commit, ErrorRecord, ErrorStore, ErrorStoreError, Ledger, LedgerEntry, LedgerError,
 };
@@ -64,6 +65,7 @@ pub fn decode_entry(item: &Item) -> LedgerEntry {
         lease_until: num("lease_until"),
         digest: text("digest"),
         unchanged: flag("unchanged"),
+        wake: text("wake"),
     }
 }
 
@@ -262,6 +264,13 @@ impl Ledger for DynamoLedger {
             }
             None => remove.push_str(", digest"),
         }
+        match &c.wake {
+            Some(w) => {
+                set.push_str(", wake = :wk");
+                request = request.expression_attribute_values(":wk", s(w.clone()));
+            }
+            None => remove.push_str(", wake"),
+        }
         match request
             .update_expression(format!("{set} {remove}"))
             .send()
@@ -388,9 +397,86 @@ impl Ledger for DynamoLedger {
         }
         Ok(())
     }
+
+    async fn add_waiters(
+        &self,
+        waits: &[(String, String)],
+        ttl: Duration,
+    ) -> Result<(), LedgerError> {
+        let mut by_parent: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for (parent, child) in waits {
+            by_parent
+                .entry(parent.clone())
+                .or_default()
+                .push(child.clone());
+        }
+        let expires_at = OffsetDateTime::now_utc().unix_timestamp()
+            + i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 4);
+        let calls = by_parent.into_iter().map(|(parent, mut children)| {
+            children.sort();
+            children.dedup();
+            async move { self.add_waiters_of(&parent, children, expires_at).await }
+        });
+        let results: Vec<Result<(), LedgerError>> =
+            stream::iter(calls).buffer_unordered(8).collect().await;
+        results.into_iter().collect()
+    }
+
+    async fn take_waiters(&self, parents: &[String]) -> Result<Vec<String>, LedgerError> {
+        let keys: Vec<String> = parents.iter().map(|p| waiters_key(p)).collect();
+        let found = self.batch_get(&keys, Some("pk, children")).await?;
+        let mut out = Vec::new();
+        for (pk, item) in found {
+            let Some(children) = item
+                .get("children")
+                .and_then(|v| v.as_ss().ok())
+                .filter(|c| !c.is_empty())
+            else {
+                continue;
+            };
+            // Only what was read is taken: a child noted meanwhile stays for the next commit.
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(pk))
+                .update_expression("DELETE children :c")
+                .expression_attribute_values(":c", AttributeValue::Ss(children.clone()))
+                .send()
+                .await
+                .map_err(|e| LedgerError::from(classify("UpdateItem", e)))?;
+            out.extend(children.iter().cloned());
+        }
+        Ok(out)
+    }
+}
+
+/// The records-table key under which the children waiting for `parent` (a ledger key) are noted.
+fn waiters_key(parent: &str) -> String {
+    format!("~waiting#{parent}")
 }
 
 impl DynamoLedger {
+    /// Notes children under one parent: `ADD` to its string set (atomic, so that workers noting
+    /// children of one parent at once lose none), kept until `expires_at` (the table's TTL).
+    async fn add_waiters_of(
+        &self,
+        parent: &str,
+        children: Vec<String>,
+        expires_at: i64,
+    ) -> Result<(), LedgerError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(waiters_key(parent)))
+            .update_expression("ADD children :c SET expires_at = :x")
+            .expression_attribute_values(":c", AttributeValue::Ss(children))
+            .expression_attribute_values(":x", n(expires_at))
+            .send()
+            .await
+            .map_err(|e| LedgerError::from(classify("UpdateItem", e)))?;
+        Ok(())
+    }
+
     /// Items by key (absent keys are left out), 100 keys a `BatchGetItem`, unprocessed keys sent
     /// again with backoff; `projection` limits the attributes read.
     async fn batch_get(

@@ -1,13 +1,15 @@
 //! Growing delays for messages the worker hands back: with `ReportBatchItemFailures` a failed
 //! message becomes visible again after the queue's visibility timeout, always the same. The worker
-//! sets each one's visibility to `base x 2^(receive count - 1)` (capped) instead, so that a child
-//! waiting for its parent, or a record behind a long outage, is retried less and less often.
+//! sets each one's visibility to `base x 2^(receive count - 1)` (capped) instead, so that a record
+//! behind a long outage is retried less and less often, and a child waiting for its parent looks
+//! again after the re-check delay (its parent's commit wakes it before: [`SqsWaker`]).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_sdk_sqs::types::ChangeMessageVisibilityBatchRequestEntry;
 use sfhs_core::drive::Backoff;
+use sfhs_core::sync::Waker;
 
 use crate::sdk_error::classify;
 
@@ -22,6 +24,9 @@ pub struct Delay {
     pub receipt_handle: String,
     /// `ApproximateReceiveCount`.
     pub receive_count: u32,
+    /// A child waiting for its parent: it looks again after the re-check delay, not the
+    /// failure backoff.
+    pub waiting: bool,
 }
 
 /// Sets growing visibility timeouts on handed-back messages.
@@ -48,68 +53,121 @@ pub fn queue_url_from_arn(arn: &str) -> Option<String> {
 }
 
 impl RetryDelays {
-    pub fn new(client: aws_sdk_sqs::Client, base: Duration, max: Duration) -> Self {
+    /// `backoff`'s delays, each at most SQS's longest visibility timeout.
+    pub fn new(client: aws_sdk_sqs::Client, backoff: Backoff) -> Self {
         Self {
             client,
             backoff: Backoff {
-                base,
-                max: max.min(MAX_VISIBILITY),
+                max: backoff.max.min(MAX_VISIBILITY),
+                recheck: backoff.recheck.min(MAX_VISIBILITY),
+                ..backoff
             },
         }
     }
 
-    /// The delay before delivery number `receive_count + 1` (the one backoff of
-    /// `sfhs_core::drive`).
-    pub fn delay(&self, receive_count: u32) -> Duration {
-        self.backoff.delay(receive_count)
+    /// The delay before the next delivery of `d` (the one backoff of `sfhs_core::drive`).
+    pub fn delay_of(&self, d: &Delay) -> Duration {
+        if d.waiting {
+            self.backoff.recheck
+        } else {
+            self.backoff.delay(d.receive_count)
+        }
     }
 
     /// Sets the visibility of each message (10 per call, per queue). Returns how many were set;
     /// the others keep the queue's visibility timeout (failures are logged, never fatal).
     pub async fn apply(&self, delays: &[Delay]) -> usize {
-        let mut by_queue: BTreeMap<String, Vec<&Delay>> = BTreeMap::new();
-        for d in delays {
-            match queue_url_from_arn(&d.queue_arn) {
-                Some(url) => by_queue.entry(url).or_default().push(d),
-                None => tracing::warn!(arn = %d.queue_arn, "not an SQS queue ARN; no retry delay"),
-            }
-        }
-        let mut applied = 0;
-        for (url, items) in by_queue {
-            for chunk in items.chunks(10) {
-                let mut request = self
-                    .client
-                    .change_message_visibility_batch()
-                    .queue_url(&url);
-                for (i, d) in chunk.iter().enumerate() {
-                    let secs =
-                        i32::try_from(self.delay(d.receive_count).as_secs()).unwrap_or(i32::MAX);
-                    match ChangeMessageVisibilityBatchRequestEntry::builder()
-                        .id(i.to_string())
-                        .receipt_handle(&d.receipt_handle)
-                        .visibility_timeout(secs)
-                        .build()
-                    {
-                        Ok(entry) => request = request.entries(entry),
-                        Err(e) => tracing::warn!(error = %e, "visibility entry not built"),
-                    }
-                }
-                match request.send().await {
-                    Ok(out) => {
-                        applied += out.successful().len();
-                        for f in out.failed() {
-                            tracing::warn!(code = %f.code(), message = ?f.message(), "retry delay not set");
-                        }
-                    }
-                    Err(e) => {
-                        let f = classify("ChangeMessageVisibilityBatch", e);
-                        tracing::warn!(error = %f, "retry delays not set; the queue's visibility timeout applies");
-                    }
-                }
-            }
-        }
-        applied
+        let items: Vec<(&str, &str, Duration)> = delays
+            .iter()
+            .map(|d| {
+                (
+                    d.queue_arn.as_str(),
+                    d.receipt_handle.as_str(),
+                    self.delay_of(d),
+                )
+            })
+            .collect();
+        set_visibility(&self.client, &items, "retry delay").await
     }
+}
+
+/// Wakes handed-back messages on SQS: a handle is `{queue ARN} {receipt handle}` (as the worker's
+/// handler gives each message), and waking sets the message's visibility to 0, so that the
+/// next poll delivers it. A receipt handle of a message received again since, or deleted, is
+/// refused by SQS and skipped.
+#[derive(Debug, Clone)]
+pub struct SqsWaker {
+    client: aws_sdk_sqs::Client,
+}
+
+impl SqsWaker {
+    pub fn new(client: aws_sdk_sqs::Client) -> Self {
+        Self { client }
+    }
+
+    /// The wake handle of a message received from the queue `queue_arn`.
+    pub fn handle(queue_arn: &str, receipt_handle: &str) -> String {
+        format!("{queue_arn} {receipt_handle}")
+    }
+}
+
+#[async_trait::async_trait]
+impl Waker for SqsWaker {
+    async fn wake(&self, handles: &[String]) -> usize {
+        let items: Vec<(&str, &str, Duration)> = handles
+            .iter()
+            .filter_map(|h| h.split_once(' '))
+            .map(|(arn, receipt)| (arn, receipt, Duration::ZERO))
+            .collect();
+        set_visibility(&self.client, &items, "wake").await
+    }
+}
+
+/// Sets each `(queue ARN, receipt handle, visibility)`, 10 per call, per queue; how many were
+/// set. Failures are logged (`what` names the purpose) and never fatal.
+async fn set_visibility(
+    client: &aws_sdk_sqs::Client,
+    items: &[(&str, &str, Duration)],
+    what: &str,
+) -> usize {
+    let mut by_queue: BTreeMap<String, Vec<(&str, Duration)>> = BTreeMap::new();
+    for (arn, receipt, delay) in items {
+        match queue_url_from_arn(arn) {
+            Some(url) => by_queue.entry(url).or_default().push((receipt, *delay)),
+            None => tracing::warn!(arn = %arn, what, "not an SQS queue ARN; visibility not set"),
+        }
+    }
+    let mut applied = 0;
+    for (url, items) in by_queue {
+        for chunk in items.chunks(10) {
+            let mut request = client.change_message_visibility_batch().queue_url(&url);
+            for (i, (receipt, delay)) in chunk.iter().enumerate() {
+                let secs = i32::try_from(delay.as_secs()).unwrap_or(i32::MAX);
+                match ChangeMessageVisibilityBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .receipt_handle(*receipt)
+                    .visibility_timeout(secs)
+                    .build()
+                {
+                    Ok(entry) => request = request.entries(entry),
+                    Err(e) => tracing::warn!(error = %e, what, "visibility entry not built"),
+                }
+            }
+            match request.send().await {
+                Ok(out) => {
+                    applied += out.successful().len();
+                    for f in out.failed() {
+                        tracing::warn!(code = %f.code(), message = ?f.message(), what, "visibility not set");
+                    }
+                }
+                Err(e) => {
+                    let f = classify("ChangeMessageVisibilityBatch", e);
+                    tracing::warn!(error = %f, what, "visibility not set; the queue's visibility timeout applies");
+                }
+            }
+        }
+    }
+    applied
 }
 
 #[cfg(test)]
@@ -126,14 +184,24 @@ mod tests {
         let conf = aws_sdk_sqs::Config::builder()
             .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
             .build();
-        let d = RetryDelays::new(
-            aws_sdk_sqs::Client::from_conf(conf),
-            Duration::from_secs(5),
-            Duration::from_secs(900),
+        let d = RetryDelays::new(aws_sdk_sqs::Client::from_conf(conf), Backoff::DEPLOYED);
+        let of = |receive_count, waiting| {
+            d.delay_of(&Delay {
+                queue_arn: String::new(),
+                receipt_handle: String::new(),
+                receive_count,
+                waiting,
+            })
+            .as_secs()
+        };
+        assert_eq!(
+            [of(1, false), of(2, false), of(4, false), of(30, false)],
+            [5, 10, 40, 900]
         );
-        assert_eq!(d.delay(1), Duration::from_secs(5));
-        assert_eq!(d.delay(2), Duration::from_secs(10));
-        assert_eq!(d.delay(4), Duration::from_secs(40));
-        assert_eq!(d.delay(30), Duration::from_secs(900));
+        assert_eq!(
+            [of(1, true), of(7, true)],
+            [60, 60],
+            "a waiting child re-checks evenly"
+        );
     }
 }

@@ -19,7 +19,8 @@ use crate::imports::DynamoImportStore;
 use crate::ledger::{DynamoErrorStore, DynamoLedger};
 use crate::secrets::Secrets;
 use crate::sqs::SqsQueue;
-use crate::visibility::RetryDelays;
+use crate::visibility::{RetryDelays, SqsWaker};
+use sfhs_core::drive::Backoff;
 
 /// Why a function could not start (its `main` returns it; Lambda reports an init error).
 pub type StartError = Box<dyn std::error::Error + Send + Sync>;
@@ -171,14 +172,23 @@ pub async fn worker_on(aws: &Aws, cfg: &crate::config::WorkerConfig) -> Result<W
             hubspot: Arc::new(HubSpotClient::new(hs)?),
             errors: Arc::new(aws.error_store(&cfg.errors_table)),
             imports,
+            waker: Some(Arc::new(SqsWaker::new(aws.sqs()))),
         },
         SyncSettings {
             engine,
             mappings_cache: cfg.mappings_cache,
         },
     );
-    let delays = (!cfg.retry_base.is_zero())
-        .then(|| RetryDelays::new(aws.sqs(), cfg.retry_base, cfg.retry_max));
+    let delays = (!cfg.retry_base.is_zero()).then(|| {
+        RetryDelays::new(
+            aws.sqs(),
+            Backoff {
+                base: cfg.retry_base,
+                max: cfg.retry_max,
+                recheck: cfg.wait_recheck,
+            },
+        )
+    });
     tracing::info!(records = %cfg.records_table, hubspot = %cfg.hubspot_base_url, "worker ready");
     Ok(Worker { engine, delays })
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::import::{Continuation, ImportRunner, ImportStore, RunSettings, SalesforceReader};
 use crate::mapping::store::{CachedMappings, MappingStore};
 use crate::queue::{PublishPolicy, Publisher, WorkQueue};
-use crate::sync::{Engine, EngineConfig, ErrorStore, HubSpotWriter, Ledger};
+use crate::sync::{Engine, EngineConfig, ErrorStore, HubSpotWriter, Ledger, Waker};
 use crate::webhook::{UrlSecret, WebhookPolicy};
 
 pub use crate::import::tick::{Imports, Resumed, SentFieldsSettings, Tick, TickError};
@@ -27,12 +27,16 @@ pub struct SyncPorts {
     pub errors: Arc<dyn ErrorStore>,
     /// Where import counters are kept; `None`: they are not.
     pub imports: Option<Arc<dyn ImportStore>>,
+    /// Wakes children waiting for a parent when it commits; `None`: they wait for their
+    /// re-check.
+    pub waker: Option<Arc<dyn Waker>>,
 }
 
 impl std::fmt::Debug for SyncPorts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SyncPorts")
             .field("imports", &self.imports.is_some())
+            .field("waker", &self.waker.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -54,8 +58,12 @@ pub fn engine(ports: SyncPorts, settings: SyncSettings) -> Engine {
         ports.errors,
         settings.engine,
     );
-    match ports.imports {
+    let engine = match ports.imports {
         Some(imports) => engine.with_imports(imports),
+        None => engine,
+    };
+    match ports.waker {
+        Some(waker) => engine.with_waker(waker),
         None => engine,
     }
 }

@@ -13,20 +13,24 @@ use async_trait::async_trait;
 use crate::queue::QueueError;
 use crate::sync::{BatchResult, Engine, InMessage};
 
-/// How long a handed-back message waits before its next delivery: `base x 2^(receive count -
-/// 1)`, at most `max`.
+/// How long a handed-back message waits before its next delivery: after a failure, `base x
+/// 2^(receive count - 1)`, at most `max`; a child waiting for its parent, `recheck` (its
+/// parent's commit wakes it before that).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Backoff {
     pub base: Duration,
     pub max: Duration,
+    pub recheck: Duration,
 }
 
 impl Backoff {
     /// As deployed: 5 s, doubling, at most 15 minutes (the template's `SFHS_RETRY_BASE_SECONDS`
-    /// and `SFHS_RETRY_MAX_SECONDS`).
+    /// and `SFHS_RETRY_MAX_SECONDS`); a waiting child looks again after a minute
+    /// (`SFHS_WAIT_RECHECK_SECONDS`).
     pub const DEPLOYED: Self = Self {
         base: Duration::from_secs(5),
         max: Duration::from_secs(900),
+        recheck: Duration::from_secs(60),
     };
 
     /// The delay before delivery number `receive_count + 1`.
@@ -117,7 +121,11 @@ impl Driver {
                     }
                 }
             } else {
-                let delay = self.backoff.delay(m.receive_count);
+                let delay = if result.waiting.contains(&m.message_id) {
+                    self.backoff.recheck
+                } else {
+                    self.backoff.delay(m.receive_count)
+                };
                 if let Err(e) = queue.retry(&m, delay).await {
                     tracing::warn!(error = %e, message_id = %m.message_id, "could not delay the message; it comes back after its visibility timeout");
                 }

@@ -32,6 +32,8 @@ pub(crate) const MAPPINGS: Table = TableDefinition::new("mappings");
 pub(crate) const QUEUES: Table = TableDefinition::new("queues");
 pub(crate) const META: Table = TableDefinition::new("meta");
 pub(crate) const PARENTS: Table = TableDefinition::new("parents");
+/// Children waiting, by parent ledger key (a JSON set of child ledger keys).
+pub(crate) const WAITERS: Table = TableDefinition::new("waiters");
 
 /// Why the local store failed.
 #[derive(Debug, thiserror::Error)]
@@ -90,7 +92,7 @@ impl LocalStore {
         let store = Self { db: Arc::new(db) };
         store.write("create tables", |tx| {
             for t in [
-                LEDGER, ERRORS, IMPORTS, SWEEPS, MAPPINGS, QUEUES, META, PARENTS,
+                LEDGER, ERRORS, IMPORTS, SWEEPS, MAPPINGS, QUEUES, META, PARENTS, WAITERS,
             ] {
                 tx.open_table(t)
                     .map_err(|e| LocalError::storage("open table", e))?;

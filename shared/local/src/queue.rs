@@ -8,7 +8,7 @@ use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 use sfhs_core::drive::Deliveries;
 use sfhs_core::queue::{EntryFailure, QueueEntry, QueueError, WorkQueue};
-use sfhs_core::sync::InMessage;
+use sfhs_core::sync::{InMessage, Waker};
 use time::OffsetDateTime;
 
 use crate::{LocalError, LocalStore, META, QUEUES, get_in, put_in};
@@ -119,6 +119,7 @@ impl LocalQueue {
                 m.visible_at_ms = now + ms(visibility);
                 put_in(&mut q, &key, &m)?;
                 out.push(InMessage {
+                    wake: Some(key.clone()),
                     message_id: key,
                     body: m.body,
                     receive_count: m.receive_count,
@@ -220,6 +221,35 @@ fn queue_error(operation: &'static str, e: LocalError) -> QueueError {
         message: e.to_string(),
         retryable: true,
         source: Some(Box::new(e)),
+    }
+}
+
+/// Waking on disk: a handle is a queued message's id (in any of the store's queues), made
+/// visible now; one acked meanwhile is skipped.
+#[async_trait]
+impl Waker for LocalStore {
+    async fn wake(&self, handles: &[String]) -> usize {
+        let woken = self.write("wake", |tx| {
+            let mut q = tx
+                .open_table(QUEUES)
+                .map_err(|e| LocalError::storage("wake", e))?;
+            let now = now_ms();
+            let mut n = 0;
+            for id in handles {
+                if let Some(mut m) = get_in::<Stored>(&q, "queued message", id)?
+                    && m.visible_at_ms > now
+                {
+                    m.visible_at_ms = now;
+                    put_in(&mut q, id, &m)?;
+                    n += 1;
+                }
+            }
+            Ok(n)
+        });
+        woken.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "could not wake the waiting messages; they look again after their re-check");
+            0
+        })
     }
 }
 

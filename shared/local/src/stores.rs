@@ -1,7 +1,7 @@
 //! The ledger and the errors, imports and mappings stores on a [`LocalStore`], with the same
 //! conditions as their DynamoDB adapters (each conditional write is one transaction).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use async_trait::async_trait;
 use sfhs_core::import::ports::{ImportProgress, sweep_key};
@@ -13,7 +13,8 @@ use sfhs_core::sync::{
 use sfhs_core::sync::{ClaimRequest, decide_claim};
 
 use crate::{
-    ERRORS, IMPORTS, LEDGER, LocalError, LocalStore, MAPPINGS, PARENTS, SWEEPS, get_in, put_in,
+    ERRORS, IMPORTS, LEDGER, LocalError, LocalStore, MAPPINGS, PARENTS, SWEEPS, WAITERS, get_in,
+    put_in,
 };
 
 fn now_ms() -> i64 {
@@ -108,6 +109,7 @@ impl Ledger for LocalStore {
                 lease_until: None,
                 digest: c.digest.clone(),
                 unchanged: c.unchanged,
+                wake: c.wake.clone(),
             };
             put_in(&mut t, key, &next)?;
             Ok(true)
@@ -187,6 +189,45 @@ impl Ledger for LocalStore {
         })
         .map_err(|e| ledger_error("put parents", e))
     }
+
+    async fn add_waiters(
+        &self,
+        waits: &[(String, String)],
+        _ttl: std::time::Duration,
+    ) -> Result<(), LedgerError> {
+        self.write("note waiting children", |tx| {
+            let mut t = tx
+                .open_table(WAITERS)
+                .map_err(|e| LocalError::storage("note waiting children", e))?;
+            for (parent, child) in waits {
+                let mut children: BTreeSet<String> =
+                    get_in(&t, "waiting children", parent)?.unwrap_or_default();
+                children.insert(child.clone());
+                put_in(&mut t, parent, &children)?;
+            }
+            Ok(())
+        })
+        .map_err(|e| ledger_error("note waiting children", e))
+    }
+
+    async fn take_waiters(&self, parents: &[String]) -> Result<Vec<String>, LedgerError> {
+        self.write("take waiting children", |tx| {
+            let mut t = tx
+                .open_table(WAITERS)
+                .map_err(|e| LocalError::storage("take waiting children", e))?;
+            let mut out = Vec::new();
+            for parent in parents {
+                let children: Option<BTreeSet<String>> = get_in(&t, "waiting children", parent)?;
+                if let Some(children) = children {
+                    t.remove(parent.as_str())
+                        .map_err(|e| LocalError::storage("take waiting children", e))?;
+                    out.extend(children);
+                }
+            }
+            Ok(out)
+        })
+        .map_err(|e| ledger_error("take waiting children", e))
+    }
 }
 
 impl LocalStore {
@@ -199,6 +240,10 @@ impl LocalStore {
     /// simulator of an earlier run); returns how many entries it held.
     pub fn reset_ledger(&self) -> Result<u64, LocalError> {
         self.write("reset ledger", |tx| {
+            tx.open_table(WAITERS)
+                .map_err(|e| LocalError::storage("reset ledger", e))?
+                .retain(|_, _| false)
+                .map_err(|e| LocalError::storage("reset ledger", e))?;
             let mut t = tx
                 .open_table(LEDGER)
                 .map_err(|e| LocalError::storage("reset ledger", e))?;

@@ -62,7 +62,8 @@ impl LocalWorld {
             ledger: store.clone(),
             hubspot,
             errors: store.clone(),
-            imports: Some(store),
+            imports: Some(store.clone()),
+            waker: Some(store),
         }
     }
 

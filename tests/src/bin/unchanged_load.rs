@@ -62,6 +62,7 @@ async fn run(engine: &Engine, items: Vec<WorkItem>, batch: usize) -> anyhow::Res
             message_id: format!("m{n}"),
             body: i.to_json(),
             receive_count: 1,
+            wake: None,
         })
         .collect();
     for _ in 0..20 {

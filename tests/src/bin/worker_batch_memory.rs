@@ -107,6 +107,7 @@ async fn main() -> anyhow::Result<()> {
                 message_id: format!("{i:08}-0000-0000-0000-000000000000"),
                 body: item.to_json(),
                 receive_count: 1,
+                wake: None,
             }
         })
         .collect();

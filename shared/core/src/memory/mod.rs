@@ -12,7 +12,7 @@ pub mod world;
 pub use imports::{MemoryContinuation, MemoryImportStore};
 pub use mappings::MemoryMappingStore;
 pub use queue::MemoryQueue;
-pub use sync::{MemoryErrorStore, MemoryHubSpot, MemoryLedger};
+pub use sync::{MemoryErrorStore, MemoryHubSpot, MemoryLedger, MemoryWaker};
 pub use world::MemoryWorld;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};

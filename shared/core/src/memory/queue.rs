@@ -37,8 +37,10 @@ struct MemoryQueueState {
 impl MemoryQueueState {
     fn enqueue(&mut self, body: String) {
         self.next_id += 1;
+        let id = format!("m{}", self.next_id);
         self.messages.push_back(InMessage {
-            message_id: format!("m{}", self.next_id),
+            wake: Some(id.clone()),
+            message_id: id,
             body,
             receive_count: 1,
         });

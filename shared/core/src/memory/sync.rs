@@ -20,6 +20,8 @@ pub struct MemoryLedger {
     items: Mutex<HashMap<String, LedgerEntry>>,
     /// Parents found by a property: key -> (HubSpot id, expiry).
     parents: Mutex<HashMap<String, (String, std::time::Instant)>>,
+    /// Children waiting, by parent key.
+    waiters: Mutex<HashMap<String, BTreeSet<String>>>,
     unavailable: Mutex<usize>,
 }
 
@@ -98,6 +100,7 @@ impl Ledger for MemoryLedger {
             lease_until: None,
             digest: c.digest.clone(),
             unchanged: c.unchanged,
+            wake: c.wake.clone(),
         };
         Ok(true)
     }
@@ -158,6 +161,58 @@ impl Ledger for MemoryLedger {
             parents.insert(k.clone(), (h.clone(), until));
         }
         Ok(())
+    }
+
+    async fn add_waiters(
+        &self,
+        waits: &[(String, String)],
+        _ttl: std::time::Duration,
+    ) -> Result<(), LedgerError> {
+        self.fault("add_waiters")?;
+        let mut waiters = lock(&self.waiters);
+        for (parent, child) in waits {
+            waiters
+                .entry(parent.clone())
+                .or_default()
+                .insert(child.clone());
+        }
+        Ok(())
+    }
+
+    async fn take_waiters(&self, parents: &[String]) -> Result<Vec<String>, LedgerError> {
+        self.fault("take_waiters")?;
+        let mut waiters = lock(&self.waiters);
+        Ok(parents
+            .iter()
+            .filter_map(|p| waiters.remove(p))
+            .flatten()
+            .collect())
+    }
+}
+
+/// A waker in memory: it notes the handles it was asked to wake (the memory queue delivers a
+/// handed-back message again at once anyway).
+#[derive(Debug, Default)]
+pub struct MemoryWaker {
+    woken: Mutex<Vec<String>>,
+}
+
+impl MemoryWaker {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every handle woken so far, in order.
+    pub fn woken(&self) -> Vec<String> {
+        lock(&self.woken).clone()
+    }
+}
+
+#[async_trait]
+impl crate::sync::ports::Waker for MemoryWaker {
+    async fn wake(&self, handles: &[String]) -> usize {
+        lock(&self.woken).extend(handles.iter().cloned());
+        handles.len()
     }
 }
 

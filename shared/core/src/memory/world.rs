@@ -10,7 +10,7 @@ use crate::sync::HubSpotWriter;
 
 use super::{
     MemoryContinuation, MemoryErrorStore, MemoryImportStore, MemoryLedger, MemoryMappingStore,
-    MemoryQueue,
+    MemoryQueue, MemoryWaker,
 };
 
 /// One process's stored ports in memory, each kept as its concrete type so that a test or the
@@ -27,6 +27,8 @@ pub struct MemoryWorld {
     pub import: Arc<MemoryQueue>,
     /// The hand-overs of imports near their deadline (taken by whoever resumes them).
     pub continuation: Arc<MemoryContinuation>,
+    /// The children woken by their parents' commits.
+    pub waker: Arc<MemoryWaker>,
 }
 
 impl MemoryWorld {
@@ -42,6 +44,7 @@ impl MemoryWorld {
             hubspot,
             errors: self.errors.clone(),
             imports: Some(self.imports.clone()),
+            waker: Some(self.waker.clone()),
         }
     }
 

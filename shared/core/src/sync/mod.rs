@@ -19,7 +19,7 @@ pub use engine::{BatchReport, BatchResult, Engine, EngineConfig, InMessage};
 pub use ports::{
     Claim, ClaimRequest, Commit, CreateRecord, ErrorCategory, ErrorRecord, ErrorStore,
     ErrorStoreError, HubSpotWriter, Ledger, LedgerEntry, LedgerError, NewAssociation, ParentLink,
-    UpsertRecord, Upserted, WriteError, WriteErrorKind, WriteFailure, WriterStats, decide_claim,
-    ledger_key, parent_key,
+    UpsertRecord, Upserted, Waker, WriteError, WriteErrorKind, WriteFailure, WriterStats,
+    decide_claim, ledger_key, parent_key,
 };
 pub use version::{VersionSource, record_version};

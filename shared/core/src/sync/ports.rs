@@ -66,6 +66,12 @@ pub struct LedgerEntry {
     /// The newest version changed nothing HubSpot holds: it was committed without a write.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unchanged: bool,
+    /// While `waiting`: how to wake the queue message that waits ([`InMessage::wake`]), for
+    /// the commit of its parent ([`Waker`]).
+    ///
+    /// [`InMessage::wake`]: crate::sync::InMessage::wake
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wake: Option<String>,
 }
 
 /// The answer to a claim.
@@ -92,6 +98,8 @@ pub struct Commit {
     pub digest: Option<String>,
     /// This version changed nothing HubSpot holds: committed without a write.
     pub unchanged: bool,
+    /// While `waiting`: the waiting message's wake handle.
+    pub wake: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -217,6 +225,30 @@ pub trait Ledger: Send + Sync + fmt::Debug {
         found: &[(String, String)],
         ttl: std::time::Duration,
     ) -> Result<(), LedgerError>;
+
+    /// Notes that children wait for parents: `(parent's ledger key, child's ledger key)`, kept
+    /// for `ttl` at least (a child that waits longer is an error record by then).
+    async fn add_waiters(
+        &self,
+        waits: &[(String, String)],
+        ttl: std::time::Duration,
+    ) -> Result<(), LedgerError>;
+
+    /// Takes (and forgets) the children noted as waiting for `parents`: their ledger keys.
+    async fn take_waiters(&self, parents: &[String]) -> Result<Vec<String>, LedgerError>;
+}
+
+// ----- waking --------------------------------------------------------------------------------
+
+/// Makes waiting queue messages deliverable now: the commit of a parent wakes the children
+/// that wait for it, instead of leaving them to their re-check. The handles are what the queue
+/// gave each message ([`crate::sync::InMessage::wake`]): on SQS the queue and receipt handle
+/// (a visibility of 0), on disk the message id.
+#[async_trait]
+pub trait Waker: Send + Sync + fmt::Debug {
+    /// Wakes what it can; a handle gone stale (the message was received again, or deleted) is
+    /// skipped: the message's next delivery notes it again. Returns how many were woken.
+    async fn wake(&self, handles: &[String]) -> usize;
 }
 
 // ----- errors table ------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ use sfhs_core::import::{
 use sfhs_core::mapping::parse_yaml;
 use sfhs_core::mapping::store::{MappingStore, StoreError, next_version};
 use sfhs_core::sync::{
-    Claim, ClaimRequest, Commit, ErrorCategory, ErrorRecord, ErrorStore, Ledger, parent_key,
+    Claim, ClaimRequest, Commit, ErrorCategory, ErrorRecord, ErrorStore, Ledger, Waker, parent_key,
 };
 use time::OffsetDateTime;
 
@@ -91,6 +91,7 @@ async fn ledger_claims_commits_and_keeps_its_state_across_a_restart() {
         waiting: false,
         digest: Some("d1".into()),
         unchanged: false,
+        wake: None,
     };
     assert!(!store.commit(key, "w2", &commit).await.unwrap());
     assert!(store.commit(key, "w1", &commit).await.unwrap());
@@ -139,6 +140,55 @@ async fn ledger_claims_commits_and_keeps_its_state_across_a_restart() {
     assert_eq!(got.len(), 1);
     assert_eq!(got[&company], "77");
     assert_eq!(store.ledger_entries().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn waiting_children_are_noted_taken_once_and_their_messages_woken() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let day = Duration::from_secs(86_400);
+    let (a1, a2) = ("invoice__c#a1".to_owned(), "invoice__c#a2".to_owned());
+    store
+        .add_waiters(
+            &[
+                (a1.clone(), "invoice_line__c#l1".into()),
+                (a1.clone(), "invoice_line__c#l2".into()),
+                (a2.clone(), "invoice_line__c#l3".into()),
+            ],
+            day,
+        )
+        .await
+        .unwrap();
+    store
+        .add_waiters(&[(a1.clone(), "invoice_line__c#l1".into())], day)
+        .await
+        .unwrap();
+    drop(store);
+    // Kept across a restart; taken once.
+    let store = open(&dir);
+    let mut taken = store.take_waiters(std::slice::from_ref(&a1)).await.unwrap();
+    taken.sort();
+    assert_eq!(taken, ["invoice_line__c#l1", "invoice_line__c#l2"]);
+    assert!(store.take_waiters(&[a1]).await.unwrap().is_empty());
+    assert_eq!(store.take_waiters(&[a2]).await.unwrap().len(), 1);
+
+    // Waking: a message handed back for a minute is deliverable at once; an acked one is skipped.
+    let q = LocalQueue::new(&store, "live");
+    q.push(&["child".into(), "done".into()]).unwrap();
+    let got = q.receive(10, Duration::from_secs(60)).unwrap();
+    let handles: Vec<String> = got.iter().filter_map(|m| m.wake.clone()).collect();
+    assert_eq!(handles.len(), 2, "every local message can be woken");
+    q.retry(&got[0].message_id, Duration::from_secs(60))
+        .unwrap();
+    q.ack(&[got[1].message_id.clone()]).unwrap();
+    assert!(q.receive(10, Duration::from_secs(60)).unwrap().is_empty());
+    assert_eq!(store.wake(&handles).await, 1);
+    let again = q.receive(10, Duration::from_secs(60)).unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(
+        (again[0].body.as_str(), again[0].receive_count),
+        ("child", 2)
+    );
 }
 
 #[tokio::test]

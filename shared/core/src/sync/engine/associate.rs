@@ -9,7 +9,8 @@ use super::chunks::CHUNK;
 use super::context::Context;
 use super::job::{Job, field_value};
 use super::parents::{LookupSlot, resolve_parents};
-use crate::sync::ports::{ErrorCategory, ParentLink, WriteErrorKind, WriteFailure};
+use crate::mapping::FindParentBy;
+use crate::sync::ports::{ErrorCategory, ParentLink, WriteErrorKind, WriteFailure, ledger_key};
 use crate::work_item::Op;
 
 /// An association a written job's lookup may change: its new parent (Salesforce id, none when
@@ -156,6 +157,9 @@ fn plan(
         match new_hs {
             None => {
                 j.waiting_for.push(format!("{} {parent}", am.lookup));
+                if let FindParentBy::Mapping(object) = &am.find_parent_by {
+                    j.awaits.push(ledger_key(object, parent));
+                }
                 let link = ParentLink {
                     salesforce_id: parent.clone(),
                     hubspot_id: None,

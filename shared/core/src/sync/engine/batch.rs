@@ -1,6 +1,6 @@
 //! A batch in flight: its jobs, its report, the messages to hand back, its import progress.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::job::Job;
 use super::report::BatchReport;
@@ -24,7 +24,25 @@ pub(super) struct Batch {
     pub(super) report: BatchReport,
     /// Message ids to hand back to the queue.
     pub(super) retry: Vec<String>,
+    /// Of `retry`: children waiting for a parent (handed back for the re-check delay).
+    pub(super) waiting: Vec<String>,
     pub(super) progress: Progress,
+    /// Lowercased Salesforce objects some mapping finds parents in (by mapping): their commits
+    /// may wake children.
+    pub(super) parent_objects: HashSet<String>,
+    /// Children committed as waiting, for the wake stage.
+    pub(super) waits: Vec<Wait>,
+    /// Ledger keys of records of `parent_objects` committed in HubSpot by this batch.
+    pub(super) committed_parents: Vec<String>,
+}
+
+/// A child committed as waiting for parents.
+#[derive(Debug)]
+pub(super) struct Wait {
+    pub(super) child: String,
+    /// The ledger keys of the parents it waits for.
+    pub(super) parents: Vec<String>,
+    pub(super) message_id: String,
 }
 
 impl Batch {

@@ -8,7 +8,7 @@ use futures::stream::{self, StreamExt};
 use time::OffsetDateTime;
 use tracing::Instrument;
 
-use super::batch::{Batch, Progress, Tally};
+use super::batch::{Batch, Progress, Tally, Wait};
 use super::context::Context;
 use super::job::{Job, JobState, Lease};
 use crate::sync::ports::{Commit, ErrorCategory, ErrorRecord};
@@ -25,6 +25,10 @@ struct Settled {
     lost: bool,
     /// How an acked import item ended, for its import's counters.
     import: Option<(String, Tally)>,
+    /// Committed as waiting for these parents (ledger keys), its message handed back.
+    waits: Option<Wait>,
+    /// Committed in HubSpot: its ledger key, for the children that may wait for it.
+    committed: Option<String>,
 }
 
 /// What the ledger step of one record decided.
@@ -55,6 +59,17 @@ pub(super) async fn commit(ctx: &Context, batch: &mut Batch) {
         .await;
     for d in settled {
         batch.report.waiting += u64::from(d.waiting);
+        if let Some(w) = d.waits {
+            batch.waiting.push(w.message_id.clone());
+            batch.waits.push(w);
+        }
+        if let Some(key) = d.committed
+            && batch
+                .parent_objects
+                .contains(key.split('#').next().unwrap_or_default())
+        {
+            batch.committed_parents.push(key);
+        }
         batch.report.failed += u64::from(d.failed);
         batch.report.tombstoned += u64::from(d.deleted);
         batch.report.lost_leases += u64::from(d.lost);
@@ -69,6 +84,11 @@ async fn settle(ctx: &Context, mut j: Job) -> Settled {
     let state = std::mem::replace(&mut j.state, JobState::Dropped);
     let unchanged = matches!(state, JobState::Unchanged { .. });
     let written_delete = matches!(state, JobState::Written { .. }) && j.item.op == Op::Delete;
+    let in_hubspot = match &state {
+        JobState::Written { hubspot_id, .. } => hubspot_id.is_some(),
+        JobState::Unchanged { lease } => lease.prior.hubspot_id.is_some(),
+        _ => false,
+    } && j.item.op != Op::Delete;
     let step = match ledger_step(ctx, &j, state).await {
         Ok(step) => step,
         Err(lost) => {
@@ -101,6 +121,11 @@ async fn settle(ctx: &Context, mut j: Job) -> Settled {
         }
         _ => None,
     };
+    let waits = (step.waiting && step.back && step.error.is_none()).then(|| Wait {
+        child: j.key.clone(),
+        parents: j.awaits.clone(),
+        message_id: j.message.message_id.clone(),
+    });
     Settled {
         back: back.then_some(j.message.message_id),
         waiting: step.waiting,
@@ -108,6 +133,8 @@ async fn settle(ctx: &Context, mut j: Job) -> Settled {
         deleted: written_delete,
         lost: false,
         import,
+        waits,
+        committed: in_hubspot.then_some(j.key),
     }
 }
 
@@ -198,6 +225,11 @@ async fn commit_one(
             j.digest.clone()
         },
         unchanged,
+        wake: if step.waiting {
+            j.message.wake.clone()
+        } else {
+            None
+        },
     };
     match ctx.ledger.commit(&j.key, &ctx.config.owner, &commit).await {
         Ok(true) => {

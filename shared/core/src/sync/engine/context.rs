@@ -10,7 +10,7 @@ use super::report::{BatchReport, EngineConfig};
 use crate::import::ImportStore;
 use crate::mapping::schema::HsObject;
 use crate::mapping::store::CachedMappings;
-use crate::sync::ports::{ErrorStore, HubSpotWriter, Ledger, WriteError, WriteErrorKind};
+use crate::sync::ports::{ErrorStore, HubSpotWriter, Ledger, Waker, WriteError, WriteErrorKind};
 
 /// Most entries kept in the memo of parents found by property.
 const PARENT_MEMO_MAX: usize = 200_000;
@@ -30,6 +30,8 @@ pub(super) struct Context {
     pub(super) hubspot: Arc<dyn HubSpotWriter>,
     pub(super) errors: Arc<dyn ErrorStore>,
     pub(super) imports: Option<Arc<dyn ImportStore>>,
+    /// Wakes children when their parent commits; `None`: they wait for their re-check.
+    pub(super) waker: Option<Arc<dyn Waker>>,
     pub(super) config: EngineConfig,
     pub(super) schemas: SchemaCache,
     pub(super) parents: ParentMemo,

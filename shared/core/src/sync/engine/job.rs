@@ -64,6 +64,9 @@ pub(super) struct Job {
     pub(super) parents: BTreeMap<String, ParentLink>,
     /// "lookup parent" of each parent not synced yet.
     pub(super) waiting_for: Vec<String>,
+    /// The ledger keys of the parents not synced yet that a mapping of this project syncs (their
+    /// commit wakes this job's message).
+    pub(super) awaits: Vec<String>,
     /// The content digest of `properties` and the associations (once converted).
     pub(super) digest: Option<String>,
     pub(super) state: JobState,
@@ -86,6 +89,7 @@ impl Job {
             properties: BTreeMap::new(),
             parents: BTreeMap::new(),
             waiting_for: Vec::new(),
+            awaits: Vec::new(),
             digest: None,
             state: JobState::Pending,
         }

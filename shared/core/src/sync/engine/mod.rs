@@ -3,7 +3,7 @@
 //! [`Batch`](batch::Batch) whose [`Job`](job::Job)s it moves forward:
 //!
 //! prepare -> claim -> convert (+ unchanged check) -> write (create, upsert, archive) ->
-//! associate -> commit. Parents are found by [`parents`] for the create and the associate
+//! associate -> commit -> wake. Parents are found by [`parents`] for the create and the associate
 //! stages. See `docs/engine.md` and `docs/worker.md`.
 
 mod associate;
@@ -18,6 +18,7 @@ mod job;
 mod parents;
 mod prepare;
 mod report;
+mod wake;
 mod write;
 
 use std::sync::Arc;
@@ -27,7 +28,7 @@ use batch::Batch;
 use context::Context;
 pub use report::{BatchReport, BatchResult, EngineConfig, InMessage};
 
-use super::ports::{ErrorStore, HubSpotWriter, Ledger};
+use super::ports::{ErrorStore, HubSpotWriter, Ledger, Waker};
 use crate::import::ImportStore;
 use crate::mapping::store::CachedMappings;
 
@@ -52,6 +53,7 @@ impl Engine {
                 hubspot,
                 errors,
                 imports: None,
+                waker: None,
                 config,
                 schemas: Default::default(),
                 parents: Default::default(),
@@ -65,6 +67,14 @@ impl Engine {
     #[must_use]
     pub fn with_imports(mut self, imports: Arc<dyn ImportStore>) -> Self {
         self.ctx.imports = Some(imports);
+        self
+    }
+
+    /// Wakes the children waiting for a parent as soon as the parent commits (their messages'
+    /// wake handles, through `waker`), instead of leaving them to their re-check.
+    #[must_use]
+    pub fn with_waker(mut self, waker: Arc<dyn Waker>) -> Self {
+        self.ctx.waker = Some(waker);
         self
     }
 
@@ -90,9 +100,11 @@ impl Engine {
             associate::associate(ctx, &mut batch).await;
         }
         commit::commit(ctx, &mut batch).await;
+        wake::wake(ctx, &mut batch).await;
         let Batch {
             mut report,
             retry,
+            waiting,
             progress,
             ..
         } = batch;
@@ -103,7 +115,11 @@ impl Engine {
         report.rate_limited = after.rate_limited.saturating_sub(before.rate_limited);
         report.retried = retry.len() as u64;
         report.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-        BatchResult { retry, report }
+        BatchResult {
+            retry,
+            waiting,
+            report,
+        }
     }
 }
 

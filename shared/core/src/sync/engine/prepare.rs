@@ -9,8 +9,8 @@ use super::batch::Batch;
 use super::context::Context;
 use super::job::Job;
 use super::report::InMessage;
-use crate::mapping::State;
 use crate::mapping::store::{StoredMapping, key as mapping_key};
+use crate::mapping::{FindParentBy, State};
 use crate::sync::ports::{ErrorCategory, ErrorRecord, ledger_key};
 use crate::sync::version::{VersionSource, millis, record_version};
 use crate::work_item::{Op, Source, WorkItem, WorkItemError};
@@ -32,6 +32,14 @@ pub(super) async fn prepare(ctx: &Context, messages: Vec<InMessage>, batch: &mut
             return;
         }
     };
+    batch.parent_objects = mappings
+        .values()
+        .flat_map(|m| &m.mapping.associations)
+        .filter_map(|a| match &a.find_parent_by {
+            FindParentBy::Mapping(object) => Some(object.to_ascii_lowercase()),
+            FindParentBy::Property(_) => None,
+        })
+        .collect();
     let mut by_key: HashMap<String, usize> = HashMap::new();
     for (m, item) in decoded {
         let Some(stored) = mappings.get(&mapping_key(&item.sobject)) else {

@@ -5,12 +5,17 @@ use std::time::Duration;
 use crate::emf::Emf;
 
 /// One queue message.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct InMessage {
     pub message_id: String,
     pub body: String,
     /// Deliveries so far (SQS `ApproximateReceiveCount`), 1 on the first.
     pub receive_count: u32,
+    /// How to make this delivery visible again at once once it is handed back (a
+    /// [`Waker`](crate::sync::Waker)'s handle): SQS's queue ARN and receipt handle, the local
+    /// queue's message id. `None`: it cannot be woken; a waiting child then waits for its
+    /// re-check.
+    pub wake: Option<String>,
 }
 
 /// Tuning of an [`Engine`](super::Engine).
@@ -71,6 +76,8 @@ pub struct BatchReport {
     pub associations_created: u64,
     pub associations_removed: u64,
     pub waiting: u64,
+    /// Waiting children woken by the commit of their parent in this batch.
+    pub woken: u64,
     pub failed: u64,
     pub retried: u64,
     pub lost_leases: u64,
@@ -110,6 +117,7 @@ impl BatchReport {
             (&mut self.associations_created, r.associations_created),
             (&mut self.associations_removed, r.associations_removed),
             (&mut self.waiting, r.waiting),
+            (&mut self.woken, r.woken),
             (&mut self.failed, r.failed),
             (&mut self.retried, r.retried),
             (&mut self.lost_leases, r.lost_leases),
@@ -160,6 +168,7 @@ impl BatchReport {
             )
             .count("DroppedBeforeEnable", self.dropped_before_enable)
             .count("Waiting", self.waiting)
+            .count("Woken", self.woken)
             .count("Failed", self.failed)
             .count("Retried", self.retried)
             .count("LeaseHeld", self.leased)
@@ -186,6 +195,10 @@ impl BatchReport {
 pub struct BatchResult {
     /// Message ids to hand back to the queue (batch item failures).
     pub retry: Vec<String>,
+    /// Of `retry`: children waiting for a parent. Their parent's commit wakes them; otherwise
+    /// they look again after the re-check delay ([`crate::drive::Backoff::recheck`]), not after
+    /// the failure backoff.
+    pub waiting: Vec<String>,
     pub report: BatchReport,
 }
 

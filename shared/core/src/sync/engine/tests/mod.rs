@@ -234,6 +234,7 @@ pub(super) fn msgs(items: &[WorkItem]) -> Vec<InMessage> {
             message_id: format!("m{n}"),
             body: i.to_json(),
             receive_count: 1,
+            wake: Some(format!("wake-m{n}")),
         })
         .collect()
 }
@@ -269,4 +270,5 @@ pub(super) fn hs_id(w: &World, object: &str, id: &str) -> String {
 mod associations;
 mod not_sent;
 mod unchanged;
+mod wake;
 mod writes;

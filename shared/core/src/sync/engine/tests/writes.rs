@@ -186,6 +186,7 @@ async fn undecodable_messages_are_recorded_unknown_versions_retried() {
         message_id: "bad".into(),
         body: "{not json".into(),
         receive_count: 3,
+        wake: None,
     });
     m.push(InMessage {
         message_id: "future".into(),
@@ -193,6 +194,7 @@ async fn undecodable_messages_are_recorded_unknown_versions_retried() {
             .to_json()
             .replacen(r#""v":1"#, r#""v":9"#, 1),
         receive_count: 1,
+        wake: None,
     });
     let r = w.engine.process(m).await;
     assert_eq!(r.retry, vec!["future".to_string()]);
@@ -383,6 +385,21 @@ impl Ledger for StealingLedger {
         ttl: Duration,
     ) -> Result<(), crate::sync::LedgerError> {
         self.0.put_parents(found, ttl).await
+    }
+
+    async fn add_waiters(
+        &self,
+        waits: &[(String, String)],
+        ttl: Duration,
+    ) -> Result<(), crate::sync::LedgerError> {
+        self.0.add_waiters(waits, ttl).await
+    }
+
+    async fn take_waiters(
+        &self,
+        parents: &[String],
+    ) -> Result<Vec<String>, crate::sync::LedgerError> {
+        self.0.take_waiters(parents).await
     }
 }
 
