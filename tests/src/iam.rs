@@ -804,19 +804,26 @@ pub fn is_access_denied(e: &(dyn std::error::Error + 'static)) -> bool {
 
 /// The invoice mapping, enabled ten minutes ago, in the stack's mappings table (by the admin).
 pub async fn put_mapping(stack: &Stack) {
+    put_mappings(stack, &["Invoice__c"]).await;
+}
+
+/// The portal's mappings of `objects`, enabled ten minutes ago, in the stack's mappings table
+/// (by the admin).
+pub async fn put_mappings(stack: &Stack, objects: &[&str]) {
     let admin = DynamoMappingStore::new(
         aws_sdk_dynamodb::Client::new(&stack.admin),
         stack.reference("MappingsTable"),
     );
-    let invoice = crate::portal::mappings()
-        .into_iter()
-        .find(|m| m.salesforce_object == "Invoice__c")
-        .expect("the stack answers");
     let enabled = OffsetDateTime::now_utc() - time::Duration::minutes(10);
-    admin
-        .put(&next_version(None, invoice, enabled), None)
-        .await
-        .expect("the stack answers");
+    for m in crate::portal::mappings()
+        .into_iter()
+        .filter(|m| objects.contains(&m.salesforce_object.as_str()))
+    {
+        admin
+            .put(&next_version(None, m, enabled), None)
+            .await
+            .expect("the stack answers");
+    }
 }
 
 /// The Salesforce secret's value (`SalesforceSecret`) for the simulated org.

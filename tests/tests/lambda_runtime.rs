@@ -21,8 +21,12 @@ use sfhs_core::import::ImportStatus;
 use sfhs_core::import::ports::ImportStore;
 use sfhs_core::sync::Ledger;
 use sfhs_core::work_item::WorkItem;
-use sfhs_tests::iam::{Stack, StackInput, iam_moto, import_world, put_mapping, salesforce};
-use sfhs_tests::portal::{INVOICE, TOKEN, records_by_salesforce_id, setup_portal, start_hubspot};
+use sfhs_tests::iam::{
+    Stack, StackInput, iam_moto, import_world, put_mapping, put_mappings, salesforce,
+};
+use sfhs_tests::portal::{
+    INVOICE, LINE, TOKEN, records_by_salesforce_id, setup_portal, start_hubspot,
+};
 use sfhs_tests::runtime::{Function, Outcome, binary};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -59,16 +63,21 @@ fn response(outcome: Outcome, f: &Function) -> Value {
     }
 }
 
-/// A work item as the webhook makes it from an outbound message of `record` changed at
+/// A work item as the webhook makes it from an outbound message of invoice `record` changed at
 /// `version` (its `SystemModstamp`), received now.
-fn outbound_item(record: &str, mut fields: Value, version: OffsetDateTime) -> Value {
+fn outbound_item(record: &str, fields: Value, version: OffsetDateTime) -> Value {
+    work_item("Invoice__c", record, fields, version)
+}
+
+/// A work item of `sobject` as the webhook makes it.
+fn work_item(sobject: &str, record: &str, mut fields: Value, version: OffsetDateTime) -> Value {
     let rfc3339 = |t: OffsetDateTime| t.format(&Rfc3339).expect("a time formats");
     fields["SystemModstamp"] = json!(rfc3339(version));
     json!({
         "v": 1,
         "op": "upsert",
         "org_id": ORG,
-        "sobject": "Invoice__c",
+        "sobject": sobject,
         "record_id": record,
         "fields": fields,
         "source": {"type": "outbound_message", "notification_id": "04lxx0000000002AAK"},
@@ -208,6 +217,149 @@ async fn worker_binary_writes_an_sqs_batch_to_hubspot() {
         logs.lines()
             .any(|l| l.contains("\"Object\":\"Invoice__c\"") && l.contains("\"RecordsSettled\":1")),
         "{logs}"
+    );
+}
+
+/// One poll of the live queue as Lambda's SQS event source does it: the visible messages (with
+/// their receipt handles and receive counts) handed to the function as one event, then deleted
+/// unless the function answered them as batch item failures. The bodies handed over.
+async fn poll_live(stack: &Stack, f: &mut Function) -> Vec<String> {
+    let sqs = aws_sdk_sqs::Client::new(&stack.admin);
+    let url = stack.reference("LiveQueue");
+    let got = sqs
+        .receive_message()
+        .queue_url(url)
+        .max_number_of_messages(10)
+        .visibility_timeout(180)
+        .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+        .send()
+        .await
+        .unwrap();
+    let messages = got.messages();
+    if messages.is_empty() {
+        return Vec::new();
+    }
+    let arn = format!(
+        "arn:aws:sqs:us-east-1:123456789012:{}",
+        url.rsplit('/').next().unwrap()
+    );
+    let records: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            let count = m
+                .attributes()
+                .and_then(|a| {
+                    a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount)
+                })
+                .cloned()
+                .unwrap_or_else(|| "1".into());
+            json!({
+                "messageId": m.message_id(), "receiptHandle": m.receipt_handle(),
+                "body": m.body(), "attributes": {"ApproximateReceiveCount": count},
+                "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+                "eventSourceARN": arn, "awsRegion": "us-east-1"
+            })
+        })
+        .collect();
+    let answer = response(f.invoke(json!({ "Records": records })).await, f);
+    let failed: Vec<&str> = answer["batchItemFailures"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|x| x["itemIdentifier"].as_str())
+        .collect();
+    for m in messages {
+        if !failed.contains(&m.message_id().unwrap_or_default()) {
+            sqs.delete_message()
+                .queue_url(url)
+                .receipt_handle(m.receipt_handle().unwrap_or_default())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    messages
+        .iter()
+        .map(|m| m.body().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn worker_binary_wakes_a_waiting_child_when_its_parent_commits() {
+    let (hs, client) = start_hubspot(10_000).await;
+    setup_portal(&hs.base_url(), &client).await;
+    let stack = Stack::create(StackInput {
+        secrets: vec![("HubSpotTokenSecret", TOKEN.into())],
+        parameters: vec![("HubSpotBaseUrl", hs.base_url())],
+    })
+    .await;
+    put_mappings(&stack, &["Invoice__c", "Invoice_Line__c"]).await;
+    let mut f = start(&stack, "WorkerFunction", "worker", "sfhs-worker").await;
+    let sqs = aws_sdk_sqs::Client::new(&stack.admin);
+    let send = |item: Value| {
+        sqs.send_message()
+            .queue_url(stack.reference("LiveQueue"))
+            .message_body(item.to_string())
+            .send()
+    };
+    let (invoice, line) = ("a01xx0000000077AAG", "a02xx0000000078AAG");
+    let changed = OffsetDateTime::now_utc() - time::Duration::minutes(1);
+
+    // The line's outbound message comes first: it is written and waits for its invoice.
+    send(work_item(
+        "Invoice_Line__c",
+        line,
+        json!({"Id": line, "Name": "L-78", "Invoice__c": invoice}),
+        changed,
+    ))
+    .await
+    .unwrap();
+    assert_eq!(poll_live(&stack, &mut f).await.len(), 1);
+    assert!(
+        poll_live(&stack, &mut f).await.is_empty(),
+        "the waiting child is away for its re-check (a minute)\n{}",
+        f.logs()
+    );
+
+    // The invoice's message: its commit wakes the line, delivered on the next poll.
+    send(outbound_item(
+        invoice,
+        json!({"Id": invoice, "Name": "INV-77", "Amount__c": "77"}),
+        changed,
+    ))
+    .await
+    .unwrap();
+    assert_eq!(poll_live(&stack, &mut f).await.len(), 1);
+    let committed = std::time::Instant::now();
+    let mut woken = Vec::new();
+    while woken.is_empty() && committed.elapsed() < Duration::from_secs(5) {
+        woken = poll_live(&stack, &mut f).await;
+    }
+    let took = committed.elapsed();
+    eprintln!("the parent's batch answered -> the woken child's batch answered: {took:?}");
+    assert_eq!(
+        woken.len(),
+        1,
+        "the child is delivered at once\n{}",
+        f.logs()
+    );
+    assert!(woken[0].contains(line));
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    let lines = records_by_salesforce_id(&hs, LINE);
+    let child = lines[line]["id"].as_str().unwrap().to_owned();
+    let linked = client
+        .read_associations(LINE, INVOICE, std::slice::from_ref(&child))
+        .await
+        .unwrap();
+    let parent = records_by_salesforce_id(&hs, INVOICE)[invoice]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(linked.get(&child), Some(&vec![parent]), "{linked:?}");
+    let logs = f.logs();
+    assert!(
+        logs.lines().any(|l| l.contains("\"Woken\":1")),
+        "the batch's EMF line counts the wake: {logs}"
     );
 }
 
