@@ -122,6 +122,71 @@ async fn dev_acks_a_real_outbound_message_and_queues_its_records_on_disk() {
     assert_eq!(r.headers()["allow"], "POST");
 }
 
+/// An outbound message of one `object` record, as Salesforce posts it (`fields` in the order
+/// given), changed now.
+fn soap(object: &str, id: &str, fields: &[(&str, &str)]) -> String {
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("a time formats");
+    let fields: String = fields
+        .iter()
+        .map(|(k, v)| format!("<sf:{k}>{v}</sf:{k}>"))
+        .collect();
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><notifications xmlns="http://soap.sforce.com/2005/09/outbound"><OrganizationId>00Dxx0000001gPFEAY</OrganizationId><ActionId>04kxx00000000blCAA</ActionId><SessionId xsi:nil="true"/><EnterpriseUrl>https://x/c</EnterpriseUrl><PartnerUrl>https://x/u</PartnerUrl><Notification><Id>04lxx0000000{}AAK</Id><sObject xsi:type="sf:{object}" xmlns:sf="urn:sobject.enterprise.soap.sforce.com"><sf:Id>{id}</sf:Id>{fields}<sf:SystemModstamp>{now}</sf:SystemModstamp></sObject></Notification></notifications></soapenv:Body></soapenv:Envelope>"#,
+        &id[id.len() - 6..id.len() - 3],
+    )
+}
+
+/// Issue 32: a line whose outbound message arrives before its invoice's waits, and the
+/// invoice's commit wakes it: it is linked within seconds, not after its re-check (a minute).
+#[tokio::test]
+async fn a_child_posted_before_its_parent_completes_within_seconds_of_the_parents_commit() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let dev = start(dir.path(), &[]);
+    let http = reqwest::Client::new();
+    wait_for(&http, &dev, "started", |s| s["salesforce"].is_string()).await;
+    let outbound = format!("{}/outbound", dev.base);
+    let post = |body: String| {
+        http.post(&outbound)
+            .header("content-type", "text/xml; charset=utf-8")
+            .body(body)
+            .send()
+    };
+    let (invoice, line) = ("a01xx0000009001AAG", "a02xx0000009002AAG");
+    let r = post(soap(
+        "Invoice_Line__c",
+        line,
+        &[
+            ("Name", "L-9002"),
+            ("Invoice__c", invoice),
+            ("Quantity__c", "2"),
+        ],
+    ))
+    .await
+    .expect("post the line");
+    assert_eq!(r.status(), 200);
+    wait_for(&http, &dev, "the line waits", |s| {
+        s["ledger"]["invoice_line__c"]["waiting"] == 1
+    })
+    .await;
+    let r = post(soap("Invoice__c", invoice, &[("Name", "INV-9001")]))
+        .await
+        .expect("post the invoice");
+    assert_eq!(r.status(), 200);
+    let posted = Instant::now();
+    let s = wait_for(&http, &dev, "the line linked", |s| {
+        s["ledger"]["invoice_line__c"]["waiting"].is_null()
+            && s["ledger"]["invoice_line__c"]["synced"] == 1
+    })
+    .await;
+    let took = posted.elapsed();
+    eprintln!("the invoice posted -> its waiting line synced: {took:?}");
+    assert!(took < Duration::from_secs(5), "{took:?}: {s:#}");
+    assert_eq!(s["ledger"]["invoice__c"]["synced"], 1, "{s:#}");
+    assert_eq!(s["errors"], 0, "{s:#}");
+}
+
 async fn salesforce_token(http: &reqwest::Client, sf: &str) -> String {
     let r: Value = http
         .post(format!("{sf}/services/oauth2/token"))
