@@ -30,7 +30,7 @@ use sfhs_core::app::{self, Imports as Deps, SentFieldsSettings, SyncSettings, We
 use sfhs_core::drive::{Backoff, Driver, Fate};
 use sfhs_core::import::progress::human_duration;
 use sfhs_core::import::run::runner_id;
-use sfhs_core::import::{Holder, ImportMethod, ImportStore, RunSettings};
+use sfhs_core::import::{Holder, ImportMethod, ImportStore, InProcessContinuation, RunSettings};
 use sfhs_core::mapping::sent::{SentCheck, SentOutcome};
 use sfhs_core::mapping::store::{MappingStore, next_version};
 use sfhs_core::mapping::validate::{Source, has_errors, validate_offline};
@@ -146,6 +146,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let world = LocalWorld::open(&args.data_dir)
         .with_context(|| format!("cannot open the store in {}", args.data_dir.display()))?;
     let store = world.store.clone();
+    // What a previous sfhs dev held when it stopped is free again at once, not after its leases
+    // and visibility timeouts run out.
+    let (leases, messages) = world.recover()?;
+    if leases + messages > 0 {
+        step(&format!(
+            "a previous sfhs dev stopped holding {leases} records and {messages} queued messages (taken or put off): they go on now"
+        ));
+    }
     let mappings = load_mappings(args.mappings.as_deref())?;
 
     let listener = tokio::net::TcpListener::bind(args.addr)
@@ -309,8 +317,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             mappings_cache: Duration::from_secs(5),
         },
     ));
+    // The imports handed on (children's imports once their parents' are enqueued) run here.
+    let (continuation, mut handed_on) = InProcessContinuation::new();
     let deps = app::imports(
-        world.import_ports(Arc::new(ClientReader::new(sf_client))),
+        world.import_ports(
+            Arc::new(ClientReader::new(sf_client)),
+            Arc::new(continuation),
+        ),
         RunSettings {
             rest_page_size: args.import_page_size,
             bulk_page_size: args.import_page_size.saturating_mul(5),
@@ -373,6 +386,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 work(&driver, &deliveries, name, &stop).await;
             }));
         }
+    }
+    {
+        let deps = deps.clone();
+        tasks.push(tokio::spawn(async move {
+            while let Some(id) = handed_on.recv().await {
+                spawn_run(&deps, id);
+            }
+        }));
     }
     // Imports a previous run left unfinished go on at once, from their checkpoints.
     let resumed = resume_unfinished(&deps).await?;

@@ -505,6 +505,7 @@ pub(crate) fn outcome_text(outcome: &RunOutcome) -> String {
         RunOutcome::Cancelled => "cancelled".to_owned(),
         RunOutcome::NotRunnable { reason } => format!("not run: {reason}"),
         RunOutcome::Failed { error } => format!("failed: {error}"),
+        RunOutcome::AfterParents { reason } => format!("not started yet: {reason}"),
     }
 }
 
@@ -515,23 +516,28 @@ fn pages_text(pages: usize) -> String {
     }
 }
 
-/// Runs an import in this process until it is final, following its hand-overs.
+/// Runs an import in this process until it is final, following its hand-overs and then the
+/// imports of its children that waited for it (parents go first).
 async fn run_here(
     runner: &ImportRunner,
     continuation: &MemoryContinuation,
     id: &str,
 ) -> anyhow::Result<()> {
     let owner = runner_id("cli");
-    let mut next = Some(id.to_owned());
-    while let Some(id) = next.take() {
+    let mut next = vec![id.to_owned()];
+    while let Some(id) = next.pop() {
         match runner.run(&id, &owner, None).await? {
-            RunOutcome::HandedOver { .. } => next = continuation.take().pop(),
-            RunOutcome::Completed { .. } | RunOutcome::Cancelled => {}
+            RunOutcome::HandedOver { .. } | RunOutcome::Completed { .. } => {}
+            RunOutcome::Cancelled => {}
             RunOutcome::NotRunnable { reason } => bail!(reason),
             RunOutcome::Failed { error } => {
                 eprintln!("sfhs: import {id} failed: {error}");
             }
+            RunOutcome::AfterParents { reason } => {
+                eprintln!("sfhs: import {id} is not started yet: {reason}");
+            }
         }
+        next.extend(continuation.take());
     }
     Ok(())
 }

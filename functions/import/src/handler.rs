@@ -109,6 +109,9 @@ fn outcome_json(import_id: &str, outcome: &RunOutcome) -> Value {
         RunOutcome::Failed { error } => {
             json!({"import_id": import_id, "outcome": "failed", "error": error})
         }
+        RunOutcome::AfterParents { reason } => {
+            json!({"import_id": import_id, "outcome": "after_parents", "reason": reason})
+        }
     }
 }
 

@@ -186,6 +186,43 @@ impl LocalQueue {
         })
     }
 
+    /// Makes every message visible now (those a stopped process had taken, and those put off
+    /// for later); returns how many were not. For a process that starts on the store: no one
+    /// else can hold them (the file is locked while open).
+    pub fn release_all(&self) -> Result<u64, LocalError> {
+        let prefix = self.prefix();
+        let end = format!("{}$", self.name);
+        self.store.write("release", |tx| {
+            let mut q = tx
+                .open_table(QUEUES)
+                .map_err(|e| LocalError::storage("release", e))?;
+            let now = now_ms();
+            let mut hidden: Vec<(String, Stored)> = Vec::new();
+            for row in q
+                .range(prefix.as_str()..end.as_str())
+                .map_err(|e| LocalError::storage("release", e))?
+            {
+                let (k, v) = row.map_err(|e| LocalError::storage("release", e))?;
+                let key = k.value().to_owned();
+                let m: Stored =
+                    serde_json::from_str(v.value()).map_err(|source| LocalError::Corrupt {
+                        what: "queued message",
+                        key: key.clone(),
+                        source,
+                    })?;
+                if m.visible_at_ms > now {
+                    hidden.push((key, m));
+                }
+            }
+            let n = hidden.len() as u64;
+            for (key, mut m) in hidden {
+                m.visible_at_ms = now;
+                put_in(&mut q, &key, &m)?;
+            }
+            Ok(n)
+        })
+    }
+
     /// Messages on the queue: (visible now, in flight or delayed).
     pub fn depth(&self) -> Result<(u64, u64), LocalError> {
         let now = now_ms();

@@ -16,6 +16,7 @@ use crate::{
     ERRORS, IMPORTS, LEDGER, LocalError, LocalStore, MAPPINGS, PARENTS, SWEEPS, WAITERS, get_in,
     put_in,
 };
+use redb::ReadableTable as _;
 
 fn now_ms() -> i64 {
     i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
@@ -234,6 +235,41 @@ impl LocalStore {
     /// Every ledger entry, by key (`sfhs dev`'s status).
     pub fn ledger_entries(&self) -> Result<Vec<(String, LedgerEntry)>, LocalError> {
         self.all(LEDGER, "ledger entry")
+    }
+
+    /// Lets go of every lease in the ledger; returns how many there were. For a process that
+    /// starts on the store: a lease there is a stopped process's (the file is locked while open),
+    /// and its records would otherwise be refused until the lease ran out.
+    pub fn release_leases(&self) -> Result<u64, LocalError> {
+        self.write("release leases", |tx| {
+            let mut t = tx
+                .open_table(LEDGER)
+                .map_err(|e| LocalError::storage("release leases", e))?;
+            let mut held: Vec<(String, LedgerEntry)> = Vec::new();
+            for row in t
+                .iter()
+                .map_err(|e| LocalError::storage("release leases", e))?
+            {
+                let (k, v) = row.map_err(|e| LocalError::storage("release leases", e))?;
+                let key = k.value().to_owned();
+                let e: LedgerEntry =
+                    serde_json::from_str(v.value()).map_err(|source| LocalError::Corrupt {
+                        what: "ledger entry",
+                        key: key.clone(),
+                        source,
+                    })?;
+                if e.lease_owner.is_some() {
+                    held.push((key, e));
+                }
+            }
+            let n = held.len() as u64;
+            for (key, mut e) in held {
+                e.lease_owner = None;
+                e.lease_until = None;
+                put_in(&mut t, &key, &e)?;
+            }
+            Ok(n)
+        })
     }
 
     /// Empties the ledger (its HubSpot ids point into a HubSpot that is gone, such as a

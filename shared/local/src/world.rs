@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sfhs_core::app::{ImportPorts, SyncPorts};
-use sfhs_core::import::{MemoryContinuation, SalesforceReader};
+use sfhs_core::import::{Continuation, SalesforceReader};
 use sfhs_core::sync::HubSpotWriter;
 
 use crate::{LocalDeliveries, LocalError, LocalQueue, LocalStore};
@@ -44,6 +44,18 @@ impl LocalWorld {
         })
     }
 
+    /// What a stopped process left held, let go: its ledger leases, and the messages it had
+    /// taken or put off (visible now). Call once, at start, before any worker runs. Returns
+    /// (leases, messages).
+    pub fn recover(&self) -> Result<(u64, u64), LocalError> {
+        let leases = self.store.release_leases()?;
+        let mut messages = 0;
+        for q in self.queues() {
+            messages += q.release_all()?;
+        }
+        Ok((leases, messages))
+    }
+
     /// Where the store of `dir` lives.
     pub fn store_path(dir: &Path) -> PathBuf {
         dir.join(STORE_FILE)
@@ -67,9 +79,13 @@ impl LocalWorld {
         }
     }
 
-    /// What imports and the sweep read and write through. A run near its deadline hands over to
-    /// no one: the next tick (or restart) resumes it from its checkpoint.
-    pub fn import_ports(&self, reader: Arc<dyn SalesforceReader>) -> ImportPorts {
+    /// What imports and the sweep read and write through; `continuation` runs the imports handed
+    /// on (the children's imports that waited for their parents').
+    pub fn import_ports(
+        &self,
+        reader: Arc<dyn SalesforceReader>,
+        continuation: Arc<dyn Continuation>,
+    ) -> ImportPorts {
         let store = Arc::new(self.store.clone());
         ImportPorts {
             store: store.clone(),
@@ -77,7 +93,7 @@ impl LocalWorld {
             reader,
             import_queue: Arc::new(self.import.clone()),
             live_queue: Arc::new(self.live.clone()),
-            continuation: Arc::new(MemoryContinuation::new()),
+            continuation,
         }
     }
 

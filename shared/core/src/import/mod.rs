@@ -5,12 +5,14 @@
 //! - [`progress`]: progress, rate, ETA and the `import count` estimate;
 //! - [`ports`]: the imports/state store (with [`ports::MemoryImportStore`]), the Salesforce reader
 //!   and the continuation;
-//! - [`run`]: the import run (claim, page, publish, checkpoint, hand over);
+//! - [`run`]: the import run (claim, page, publish, checkpoint, hand over), in the mappings'
+//!   parent order (`order`);
 //! - [`sweep`]: the delete sweep with gap detection;
 //! - [`tick`]: the scheduled tick (sweep, what the outbound messages send, resume) over them.
 
 pub mod convert;
 pub mod model;
+mod order;
 pub mod ports;
 pub mod progress;
 pub mod reconcile;
@@ -22,8 +24,8 @@ pub use model::{
     Checkpoint, Holder, ImportMethod, ImportRecord, ImportStatus, SweepGap, SweepState,
 };
 pub use ports::{
-    Continuation, ImportProgress, ImportStore, ImportStoreError, MemoryContinuation,
-    MemoryImportStore, ReadError, ReadErrorKind, RestPage, SalesforceReader,
+    Continuation, ImportProgress, ImportStore, ImportStoreError, InProcessContinuation,
+    MemoryContinuation, MemoryImportStore, ReadError, ReadErrorKind, RestPage, SalesforceReader,
 };
 pub use reconcile::{ReconcileError, ReconcileReport, Reconciler};
 pub use run::{ImportRunner, RunOutcome, RunSettings};

@@ -171,6 +171,35 @@ pub trait Continuation: Send + Sync + fmt::Debug {
     async fn continue_import(&self, import_id: &str) -> Result<(), ContinuationError>;
 }
 
+/// The continuation of a process that runs its own imports (`sfhs dev`): each import handed on
+/// goes to the process's receiver, which runs it.
+#[derive(Debug, Clone)]
+pub struct InProcessContinuation {
+    to: tokio::sync::mpsc::UnboundedSender<String>,
+}
+
+impl InProcessContinuation {
+    /// The continuation and the receiver of the import ids it is handed.
+    pub fn new() -> (Self, tokio::sync::mpsc::UnboundedReceiver<String>) {
+        let (to, from) = tokio::sync::mpsc::unbounded_channel();
+        (Self { to }, from)
+    }
+}
+
+#[async_trait]
+impl Continuation for InProcessContinuation {
+    async fn continue_import(&self, import_id: &str) -> Result<(), ContinuationError> {
+        self.to
+            .send(import_id.to_owned())
+            .map_err(|_| ContinuationError {
+                import_id: import_id.to_owned(),
+                message: "nothing runs imports any more (the process is stopping)".to_owned(),
+                retryable: false,
+                source: None,
+            })
+    }
+}
+
 /// What the worker adds to an import's counters for one batch.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ImportProgress {

@@ -25,6 +25,7 @@ use super::convert::{ConvertError, RawRecord, import_soql_after, to_work_item};
 use super::model::{
     Checkpoint, Holder, ImportMethod, ImportRecord, ImportStatus, TransitionError, key_after,
 };
+use super::order;
 use super::ports::{
     Continuation, ContinuationError, ImportStore, ImportStoreError, ReadError, ReadErrorKind,
     RestPage, SalesforceReader,
@@ -86,6 +87,9 @@ pub enum RunOutcome {
     NotRunnable { reason: String },
     /// Stopped on a permanent error; the import is `failed`.
     Failed { error: String },
+    /// Not started: an import of a parent object is still enqueueing, and starts this one
+    /// once every page is on the queue (`reason` says which).
+    AfterParents { reason: String },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -210,6 +214,12 @@ impl ImportRunner {
             }
             .into());
         };
+        if !stored.status.is_final()
+            && let Some(reason) = order::waiting_for_parents(self, &stored).await?
+        {
+            tracing::info!(import_id, reason, "import not started: parents go first");
+            return Ok(RunOutcome::AfterParents { reason });
+        }
         let now = OffsetDateTime::now_utc();
         let record = match stored.claim(owner, now, self.lease_until(now, deadline)) {
             Ok(r) => r,
@@ -256,7 +266,12 @@ impl ImportRunner {
         let (result, ()) = tokio::join!(work, self.keep_alive(&held, deadline, done_rx, lost_tx));
 
         match result {
-            Ok(outcome) => Ok(outcome),
+            Ok(outcome) => {
+                if matches!(outcome, RunOutcome::Completed { .. }) {
+                    order::start_children(self, &stored).await;
+                }
+                Ok(outcome)
+            }
             Err(PageError::Run(e)) => {
                 let record = held.snapshot().await;
                 // Let go of the lease so that a retry (or a resume) can claim it at once.
@@ -1146,5 +1161,82 @@ mod tests {
             "{a}"
         );
         assert_ne!(a, runner_id("dev"));
+    }
+
+    #[tokio::test]
+    async fn a_childs_import_waits_for_its_parents_and_is_started_by_it() {
+        let (mut runner, queue, _) = make_runner(FakeReader::new(5, 10), true).await;
+        let continuation = Arc::new(MemoryContinuation::new());
+        runner.continuation = continuation.clone();
+        let child_mapping = serde_norway::from_str(
+            "salesforce_object: Y__c\nhubspot_object: p1_y\nid_property: sfid\nstate: enabled\nfields:\n  - {salesforce: Name, hubspot: name}\nassociations:\n  - lookup: X__c\n    to: p1_x\n    find_parent_by: {mapping: X__c}\n",
+        )
+        .unwrap();
+        runner
+            .mappings
+            .put(
+                &StoredMapping {
+                    mapping: child_mapping,
+                    version: 1,
+                    updated_at: OffsetDateTime::now_utc(),
+                    enabled_at: None,
+                    outbound_fields: None,
+                },
+                None,
+            )
+            .await
+            .unwrap();
+        let t0 = OffsetDateTime::now_utc();
+        let at = |id: &str, object: &str, created| {
+            ImportRecord::new(id.into(), object.into(), None, 5, 1_000, created)
+        };
+        // Recorded together (as `sfhs dev --import` does), the parent's first.
+        let parent = at("imp-1", "X__c", t0);
+        let child = at("imp-2", "Y__c", t0);
+        runner.store.put(&parent, None).await.unwrap();
+        runner.store.put(&child, None).await.unwrap();
+
+        let out = runner.run("imp-2", "r1", None).await.unwrap();
+        let RunOutcome::AfterParents { reason } = out else {
+            panic!("{out:?}");
+        };
+        assert!(
+            reason.contains("imp-1") && reason.contains("X__c"),
+            "{reason}"
+        );
+        let waiting = runner.store.get("imp-2").await.unwrap().unwrap();
+        assert!(waiting.holder(OffsetDateTime::now_utc()).is_claimable());
+        assert!(queue.is_empty(), "nothing of the child is read yet");
+
+        // The parent's import enqueues everything, then starts the child's.
+        let out = runner.run("imp-1", "r1", None).await.unwrap();
+        assert!(
+            matches!(out, RunOutcome::Completed { enqueued: 5, .. }),
+            "{out:?}"
+        );
+        assert_eq!(continuation.take(), ["imp-2"]);
+        let out = runner.run("imp-2", "r1", None).await.unwrap();
+        assert!(
+            matches!(out, RunOutcome::Completed { enqueued: 5, .. }),
+            "{out:?}"
+        );
+        let objects: Vec<String> = queue
+            .messages()
+            .iter()
+            .map(|b| crate::work_item::WorkItem::from_json(b).unwrap().sobject)
+            .collect();
+        assert_eq!(
+            objects,
+            [["X__c"; 5], ["Y__c"; 5]].concat(),
+            "the parents ahead of the children"
+        );
+
+        // A child's import recorded before its parent's does not wait (a cycle never blocks).
+        let early = at("imp-3", "Y__c", t0 + time::Duration::seconds(1));
+        let late = at("imp-4", "X__c", t0 + time::Duration::seconds(2));
+        runner.store.put(&early, None).await.unwrap();
+        runner.store.put(&late, None).await.unwrap();
+        let out = runner.run("imp-3", "r1", None).await.unwrap();
+        assert!(matches!(out, RunOutcome::Completed { .. }), "{out:?}");
     }
 }

@@ -139,11 +139,15 @@ impl Imports {
     ) -> Result<Resumed, TickError> {
         let now = OffsetDateTime::now_utc();
         // Newest first in the store: resume the oldest waiting one.
+        // One whose parents go first is passed over for the next.
         for record in self.runner.store.list().await?.iter().rev() {
             let holder = record.holder(now);
             if holder.is_claimable() {
                 tracing::info!(import_id = %record.id, ?holder, "resuming a waiting import");
                 let outcome = self.runner.run(&record.id, invocation_id, deadline).await?;
+                if matches!(outcome, RunOutcome::AfterParents { .. }) {
+                    continue;
+                }
                 return Ok(Some((record.id.clone(), outcome)));
             }
         }

@@ -192,6 +192,54 @@ async fn waiting_children_are_noted_taken_once_and_their_messages_woken() {
 }
 
 #[tokio::test]
+async fn a_restart_lets_go_of_what_the_stopped_process_held() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let world = crate::LocalWorld::open(dir.path()).unwrap();
+        let key = "invoice__c#a1";
+        let far = 1_000_000_000_000_000;
+        world
+            .store
+            .claim(&ClaimRequest::new(key, 10, "dev-1", far, 60_000))
+            .await
+            .unwrap();
+        world
+            .live
+            .push(&["taken".into(), "put off".into()])
+            .unwrap();
+        world.import.push(&["visible".into()]).unwrap();
+        let got = world.live.receive(10, Duration::from_secs(600)).unwrap();
+        world
+            .live
+            .retry(&got[1].message_id, Duration::from_secs(900))
+            .unwrap();
+    }
+    let world = crate::LocalWorld::open(dir.path()).unwrap();
+    assert_eq!(world.recover().unwrap(), (1, 2));
+    assert_eq!(world.live.depth().unwrap(), (2, 0));
+    // The record is free for this process's owner.
+    assert!(matches!(
+        world
+            .store
+            .claim(&ClaimRequest::new(
+                "invoice__c#a1",
+                10,
+                "dev-2",
+                1_000,
+                60_000
+            ))
+            .await
+            .unwrap(),
+        Claim::Claimed(_)
+    ));
+    assert_eq!(
+        world.recover().unwrap(),
+        (1, 0),
+        "only dev-2's own lease now"
+    );
+}
+
+#[tokio::test]
 async fn errors_imports_and_mappings_keep_their_conditions() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir);
