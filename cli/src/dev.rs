@@ -27,7 +27,7 @@ use axum::routing::{get, post};
 use clap::Args as ClapArgs;
 use serde_json::{Value, json};
 use sfhs_core::app::{self, Imports as Deps, SentFieldsSettings, SyncSettings, WebhookSettings};
-use sfhs_core::drive::{Backoff, Driver, Fate};
+use sfhs_core::drive::{Backoff, Driven, Driver, Fate};
 use sfhs_core::import::progress::human_duration;
 use sfhs_core::import::run::runner_id;
 use sfhs_core::import::{Holder, ImportMethod, ImportStore, InProcessContinuation, RunSettings};
@@ -42,7 +42,7 @@ use sfhs_core::webhook::UrlSecret;
 use sfhs_core::work_item::{Op, WorkItem};
 use sfhs_hubspot::HubSpotClient;
 use sfhs_hubspot_sim::{HubSpotSim, RunningSim};
-use sfhs_local::{LocalDeliveries, LocalWorld};
+use sfhs_local::LocalWorld;
 use sfhs_salesforce::ClientReader;
 use sfhs_salesforce_sim::{OutboundTiming, SeedSize, SimBuilder};
 use time::OffsetDateTime;
@@ -383,7 +383,16 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         for (name, deliveries) in world.deliveries(VISIBILITY) {
             let (driver, stop) = (driver.clone(), stop.clone());
             tasks.push(tokio::spawn(async move {
-                work(&driver, &deliveries, name, &stop).await;
+                // A batch as soon as 100 messages wait, or 1 s after the last (SQS's window).
+                sfhs_local::work(
+                    &driver,
+                    &deliveries,
+                    100,
+                    Duration::from_secs(1),
+                    &stop,
+                    |driven| report_batch(name, driven),
+                )
+                .await;
             }));
         }
     }
@@ -514,23 +523,15 @@ fn spawn_run(deps: &Deps, id: String) {
 /// was stopped or killed: it is let go, and every unfinished import runs again from its
 /// checkpoint at once. The objects of the resumed imports.
 async fn resume_unfinished(deps: &Deps) -> anyhow::Result<Vec<String>> {
-    let store = &deps.runner.store;
-    let now = OffsetDateTime::now_utc();
     let mut objects = Vec::new();
-    for record in store.list().await? {
+    for (record, holder) in deps.let_go_of_unfinished(OffsetDateTime::now_utc()).await? {
         let id = record.id.clone();
-        match record.holder(now) {
-            Holder::Finished => continue,
-            Holder::Held { owner, .. } | Holder::Abandoned { owner, .. } => {
-                store
-                    .put(&record.released(None), Some(record.revision))
-                    .await?;
-                step(&format!(
-                    "import {id} of {} ({} of {} enqueued) was held by {owner}, a previous sfhs dev that stopped: resuming it from its checkpoint",
-                    record.object, record.enqueued, record.total
-                ));
-            }
-            Holder::Free { .. } => step(&format!(
+        match holder {
+            Holder::Held { owner, .. } | Holder::Abandoned { owner, .. } => step(&format!(
+                "import {id} of {} ({} of {} enqueued) was held by {owner}, a previous sfhs dev that stopped: resuming it from its checkpoint",
+                record.object, record.enqueued, record.total
+            )),
+            _ => step(&format!(
                 "import {id} of {} ({} of {} enqueued) waits: resuming it",
                 record.object, record.enqueued, record.total
             )),
@@ -541,54 +542,35 @@ async fn resume_unfinished(deps: &Deps) -> anyhow::Result<Vec<String>> {
     Ok(objects)
 }
 
-/// The worker of one queue: a batch as soon as 100 messages wait, or 1 s after the first (SQS's
-/// batching window), driven by the one queue driver; each message's journey on stderr.
-async fn work(driver: &Driver, deliveries: &LocalDeliveries, name: &str, stop: &AtomicBool) {
-    let mut waited = Duration::ZERO;
-    while !stop.load(Ordering::SeqCst) {
-        let visible = deliveries.queue.ready(100).unwrap_or(0);
-        if visible == 0 || (visible < 100 && waited < Duration::from_secs(1)) {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            waited += Duration::from_millis(200);
-            continue;
-        }
-        waited = Duration::ZERO;
-        let driven = match driver.once(deliveries, 100).await {
-            Ok(Some(d)) => d,
-            Ok(None) => continue,
-            Err(e) => {
-                tracing::warn!(queue = name, error = %e, "receive failed");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
+/// Each message's journey through a batch of queue `name`, and the batch's report, on stderr.
+fn report_batch(name: &str, driven: &Driven) {
+    for (m, fate) in &driven.fates {
+        let what = journey_name(m);
+        match fate {
+            Fate::Done => eprintln!("  {name}: {what}: done"),
+            Fate::Again(delay) => {
+                eprintln!("  {name}: {what}: again in {}", human_duration(*delay));
             }
-        };
-        for (m, fate) in &driven.fates {
-            let what = journey_name(m);
-            match fate {
-                Fate::Done => eprintln!("  {name}: {what}: done"),
-                Fate::Again(delay) => {
-                    eprintln!("  {name}: {what}: again in {}", human_duration(*delay));
-                }
-                Fate::DeadLettered => eprintln!(
-                    "  {name}: {what}: dead-lettered after {} deliveries",
-                    m.receive_count
-                ),
-            }
+            Fate::DeadLettered => eprintln!(
+                "  {name}: {what}: dead-lettered after {} deliveries",
+                m.receive_count
+            ),
         }
-        let (r, again) = (&driven.result.report, driven.result.retry.len());
-        eprintln!(
-            "sfhs dev: {name} batch of {}: {} written ({} created), {} archived, {} associations, {} waiting, {} failed, {} stale, {again} again; {} HubSpot calls",
-            r.records_in,
-            r.upserted,
-            r.created,
-            r.archived,
-            r.associations_created,
-            r.waiting,
-            r.failed,
-            r.dropped_stale,
-            r.hubspot_calls
-        );
     }
+    let (r, again) = (&driven.result.report, driven.result.retry.len());
+    eprintln!(
+        "sfhs dev: {name} batch of {}: {} written ({} created), {} archived, {} associations, {} waiting, {} woken, {} failed, {} stale, {again} again; {} HubSpot calls",
+        r.records_in,
+        r.upserted,
+        r.created,
+        r.archived,
+        r.associations_created,
+        r.waiting,
+        r.woken,
+        r.failed,
+        r.dropped_stale,
+        r.hubspot_calls
+    );
 }
 
 fn journey_name(m: &InMessage) -> String {

@@ -19,8 +19,7 @@ use crate::imports::DynamoImportStore;
 use crate::ledger::{DynamoErrorStore, DynamoLedger};
 use crate::secrets::Secrets;
 use crate::sqs::SqsQueue;
-use crate::visibility::{RetryDelays, SqsWaker};
-use sfhs_core::drive::Backoff;
+use crate::visibility::RetryDelays;
 
 /// Why a function could not start (its `main` returns it; Lambda reports an init error).
 pub type StartError = Box<dyn std::error::Error + Send + Sync>;
@@ -144,7 +143,9 @@ pub async fn worker(cfg: &crate::config::WorkerConfig) -> Result<Worker, StartEr
 /// [`worker`] on given clients (the tests: signed with the function's own policy).
 #[cfg(feature = "worker")]
 pub async fn worker_on(aws: &Aws, cfg: &crate::config::WorkerConfig) -> Result<Worker, StartError> {
+    use crate::visibility::SqsWaker;
     use sfhs_core::app::{SyncPorts, SyncSettings};
+    use sfhs_core::drive::Backoff;
     use sfhs_core::import::ImportStore;
     use sfhs_core::sync::EngineConfig;
     use sfhs_hubspot::{ApiVersion, ClientConfig, HubSpotClient, SecretToken};

@@ -18,7 +18,7 @@ use redb::{Database, ReadableTable, TableDefinition};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-pub use queue::{LocalDeliveries, LocalQueue, Received};
+pub use queue::{LocalDeliveries, LocalQueue, Received, work};
 pub use world::LocalWorld;
 
 /// Key -> JSON value tables.

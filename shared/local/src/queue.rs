@@ -6,7 +6,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
-use sfhs_core::drive::Deliveries;
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
+
+use sfhs_core::drive::{Deliveries, Driven, Driver};
 use sfhs_core::queue::{EntryFailure, QueueEntry, QueueError, WorkQueue};
 use sfhs_core::sync::{InMessage, Waker};
 use time::OffsetDateTime;
@@ -324,5 +326,37 @@ impl Deliveries for LocalDeliveries {
         self.dead
             .push(std::slice::from_ref(&message.body))
             .map_err(|e| queue_error("dead-letter", e))
+    }
+}
+
+/// The worker of one local queue, as `sfhs dev` runs it: a batch as soon as `batch` messages
+/// wait, or once `window` has passed since the last batch (SQS's batching window), driven by the
+/// one queue driver; `on_batch` sees each driven batch (each message's fate). Runs until `stop`.
+pub async fn work(
+    driver: &Driver,
+    deliveries: &LocalDeliveries,
+    batch: usize,
+    window: Duration,
+    stop: &AtomicBool,
+    mut on_batch: impl FnMut(&Driven),
+) {
+    const POLL: Duration = Duration::from_millis(200);
+    let mut waited = Duration::ZERO;
+    while !stop.load(AtomicOrdering::SeqCst) {
+        let visible = deliveries.queue.ready(batch).unwrap_or(0);
+        if visible == 0 || (visible < batch && waited < window) {
+            tokio::time::sleep(POLL).await;
+            waited += POLL;
+            continue;
+        }
+        waited = Duration::ZERO;
+        match driver.once(deliveries, batch).await {
+            Ok(Some(driven)) => on_batch(&driven),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(queue = deliveries.queue.name(), error = %e, "receive failed");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
     }
 }

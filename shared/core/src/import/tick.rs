@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
 use super::run::RunError;
-use super::{ImportRunner, ImportStoreError, RunOutcome, SweepReport, sweep};
+use super::{Holder, ImportRecord, ImportRunner, ImportStoreError, RunOutcome, SweepReport, sweep};
 use crate::mapping::sent::{self, SentCheck};
 use crate::mapping::store::StoreError;
 use crate::queue::Publisher;
@@ -127,6 +127,31 @@ impl Imports {
                 retryable: e.is_retryable(),
             },
         }
+    }
+
+    /// For a process that holds its store alone (`sfhs dev` at start): every unfinished import,
+    /// its lease let go if a stopped process still held it, with who held it. The caller runs
+    /// them again from their checkpoints.
+    pub async fn let_go_of_unfinished(
+        &self,
+        now: OffsetDateTime,
+    ) -> Result<Vec<(ImportRecord, Holder)>, TickError> {
+        let store = &self.runner.store;
+        let mut out = Vec::new();
+        for record in store.list().await? {
+            let holder = record.holder(now);
+            match holder {
+                Holder::Finished => continue,
+                Holder::Held { .. } | Holder::Abandoned { .. } => {
+                    store
+                        .put(&record.released(None), Some(record.revision))
+                        .await?;
+                }
+                Holder::Free { .. } => {}
+            }
+            out.push((record, holder));
+        }
+        Ok(out)
     }
 
     /// The scheduled continuation: the oldest import that waits for a runner (pending, handed
