@@ -83,6 +83,10 @@ pub struct Knobs {
     /// A finished Bulk API 2.0 query job and its results are kept this long after the job
     /// completed; then the job is gone (404 `NOT_FOUND`). Salesforce: 7 days.
     pub bulk_results_retention: Duration,
+    /// An undelete moves `SystemModstamp` and `LastModifiedDate` to its time (else the record
+    /// comes back with the stamps it had before its deletion). Unverified in Salesforce's
+    /// documentation: the tests run both.
+    pub undelete_moves_stamps: bool,
 }
 
 impl Default for Knobs {
@@ -98,6 +102,7 @@ impl Default for Knobs {
             deleted_granularity: Duration::from_secs(60),
             query_cursor_idle_timeout: Duration::from_secs(15 * 60),
             bulk_results_retention: Duration::from_secs(7 * 86_400),
+            undelete_moves_stamps: true,
         }
     }
 }
@@ -563,6 +568,22 @@ impl SimHandle {
     /// Deletes a record, recording `at` as its deletion time (for deleted-records tests).
     pub fn delete_at(&self, object: &str, id: &str, at: OffsetDateTime) -> Result<(), SfError> {
         self.shared.org_lock().delete(object, id, at)
+    }
+
+    /// Restores a deleted record from the recycle bin, as `undelete()` does. No outbound
+    /// message is sent: record-triggered flows cannot run on undelete.
+    pub fn undelete(&self, object: &str, id: &str) -> Result<(), SfError> {
+        let moves = self.knobs().undelete_moves_stamps;
+        self.shared
+            .org_lock()
+            .undelete(object, id, Shared::now(), moves)
+    }
+
+    /// A change Salesforce makes itself: `SystemModstamp` moves, nothing is sent.
+    pub fn system_change(&self, object: &str, id: &str) -> Result<(), SfError> {
+        self.shared
+            .org_lock()
+            .system_change(object, id, Shared::now())
     }
 
     /// A live record (all fields).

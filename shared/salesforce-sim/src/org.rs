@@ -551,6 +551,69 @@ impl Org {
         Ok(())
     }
 
+    /// Restores a record from the recycle bin (SOAP `undelete()`, Apex `Database.undelete`, the
+    /// UI): its fields as they were, `IsDeleted` false; `SystemModstamp` and `LastModifiedDate`
+    /// moved to `now` when `moves_stamps` (what Salesforce does there is unverified: both are
+    /// simulated). Refused for a record not in the recycle bin.
+    pub fn undelete(
+        &mut self,
+        object: &str,
+        id: &str,
+        now: OffsetDateTime,
+        moves_stamps: bool,
+    ) -> Result<(), SfError> {
+        let def = self.object_or_404(object)?;
+        let id = ids::normalize(id);
+        let Some(at) = self
+            .recycle
+            .iter()
+            .position(|d| d.id == id && d.object == def.name)
+        else {
+            return Err(SfError::new(
+                400,
+                "UNDELETE_FAILED",
+                format!("{id} is not in the recycle bin"),
+            ));
+        };
+        let mut row = self.recycle.remove(at).row;
+        row.insert("IsDeleted".into(), json!(false));
+        if moves_stamps {
+            let stamp = json!(dates::rest(dates::millis(now)));
+            row.insert("LastModifiedDate".into(), stamp.clone());
+            row.insert("SystemModstamp".into(), stamp);
+        } else if let Some(modified) = row.get("LastModifiedDate").cloned() {
+            // The deletion's stamp goes with it: the record is as it was before.
+            row.insert("SystemModstamp".into(), modified);
+        }
+        self.owner_of.insert(id.clone(), def.name.clone());
+        self.records
+            .entry(def.name.clone())
+            .or_default()
+            .insert(id, row);
+        Ok(())
+    }
+
+    /// A change by Salesforce itself (a roll-up recalculated, a picklist value renamed, ...):
+    /// `SystemModstamp` moves to `now`, `LastModifiedDate` does not, and no flow runs.
+    pub fn system_change(
+        &mut self,
+        object: &str,
+        id: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), SfError> {
+        let def = self.object_or_404(object)?;
+        let row = self
+            .records
+            .get_mut(&def.name)
+            .and_then(|m| m.get_mut(&ids::normalize(id)))
+            .ok_or_else(SfError::not_found)?;
+        row.insert(
+            "SystemModstamp".into(),
+            json!(dates::rest(dates::millis(now))),
+        );
+        Ok(())
+    }
+
     /// Drops recycle-bin entries deleted before `horizon`.
     pub fn purge_deleted(&mut self, horizon: OffsetDateTime) {
         self.recycle.retain(|d| d.at >= horizon);

@@ -460,3 +460,124 @@ async fn updated_lists_ids_changed_in_the_window() {
     let (status, _) = get(&sim, &token, &path).await;
     assert_eq!(status, 404);
 }
+
+/// Issue 33: an undelete (SOAP `undelete()`, Apex, the UI: no REST resource) brings the record
+/// back from the recycle bin with its fields; ordinary queries see it again, `queryAll` shows it
+/// with `IsDeleted = false`, the `deleted` resource no longer lists it, and no outbound message
+/// is sent (flows cannot run on undelete). Whether `SystemModstamp` moves is unverified: the
+/// simulator does both, by a knob.
+#[tokio::test]
+async fn an_undeleted_record_is_back_with_its_fields_and_sends_nothing() {
+    let sim = sim().await;
+    let token = cc_token(&sim).await;
+    sim.update_knobs(|k| k.deleted_granularity = std::time::Duration::from_millis(1));
+    let ids = sim.ids("Account");
+    let (moved, kept) = (ids[1].clone(), ids[2].clone());
+    let before = sim.get("Account", &kept).unwrap();
+    // An outbound message on Account: an edit queues a notification, an undelete does not.
+    sim.configure_outbound(sfhs_salesforce_sim::OutboundConfig::all_fields(
+        "Account",
+        "http://127.0.0.1:9/outbound",
+    ))
+    .unwrap();
+    sim.update("Account", &ids[0], serde_json::json!({"Name": "Edited"}))
+        .unwrap();
+    let queued = sim.outbound_counters().notifications_queued;
+    assert_eq!(queued, 1);
+    let fmt = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+            .replace('+', "%2B")
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let window = format!(
+        "?start={}&end={}",
+        fmt(now - time::Duration::minutes(2)),
+        fmt(now + time::Duration::minutes(2))
+    );
+    let listed = |body: &Value, key: &str| -> BTreeSet<String> {
+        body[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v.as_str().or_else(|| v["id"].as_str()).map(str::to_owned))
+            .collect()
+    };
+    for id in [&moved, &kept] {
+        sim.delete("Account", id).unwrap();
+    }
+    let deleted_path = format!("/services/data/v62.0/sobjects/Account/deleted/{window}");
+    let (_, body) = get(&sim, &token, &deleted_path).await;
+    assert!(listed(&body, "deletedRecords").contains(&moved), "{body}");
+    assert!(sim.undelete("Account", &moved).is_ok());
+    sim.update_knobs(|k| k.undelete_moves_stamps = false);
+    assert!(sim.undelete("Account", &kept).is_ok());
+    let again = sim.undelete("Account", &kept).unwrap_err();
+    assert_eq!(
+        (again.status, again.code.as_str()),
+        (400, "UNDELETE_FAILED")
+    );
+
+    // Back, with its fields; its stamps as before its deletion, or moved.
+    let back = sim.get("Account", &kept).unwrap();
+    assert_eq!(back.get("Name"), before.get("Name"));
+    assert_eq!(back.get("SystemModstamp"), before.get("SystemModstamp"));
+    assert_ne!(
+        sim.get("Account", &moved).unwrap().get("SystemModstamp"),
+        before.get("SystemModstamp")
+    );
+    let q =
+        format!("/services/data/v62.0/query?q=SELECT+Id,IsDeleted+FROM+Account+WHERE+Id='{kept}'");
+    let (_, body) = get(&sim, &token, &q).await;
+    assert_eq!(body["totalSize"], 1, "{body}");
+    let q = format!(
+        "/services/data/v62.0/queryAll?q=SELECT+Id,IsDeleted+FROM+Account+WHERE+Id='{moved}'"
+    );
+    let (_, body) = get(&sim, &token, &q).await;
+    assert_eq!(body["records"][0]["IsDeleted"], false, "{body}");
+    let (_, body) = get(&sim, &token, &deleted_path).await;
+    assert!(listed(&body, "deletedRecords").is_empty(), "{body}");
+    // The `updated` resource lists the one whose stamp moved, not the other.
+    let (_, body) = get(
+        &sim,
+        &token,
+        &format!("/services/data/v62.0/sobjects/Account/updated/{window}"),
+    )
+    .await;
+    let updated = listed(&body, "ids");
+    assert!(
+        updated.contains(&moved) && !updated.contains(&kept),
+        "{body}"
+    );
+    assert_eq!(sim.outbound_counters().notifications_queued, queued);
+}
+
+/// Issue 33: a change Salesforce makes itself moves `SystemModstamp`, not `LastModifiedDate`, and
+/// sends nothing.
+#[tokio::test]
+async fn a_system_change_moves_systemmodstamp_and_sends_nothing() {
+    let sim = sim().await;
+    let id = sim.ids("Account")[0].clone();
+    let before = sim.get("Account", &id).unwrap();
+    sim.configure_outbound(sfhs_salesforce_sim::OutboundConfig::all_fields(
+        "Account",
+        "http://127.0.0.1:9/outbound",
+    ))
+    .unwrap();
+    let queued = sim.outbound_counters().notifications_queued;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    sim.system_change("Account", &id).unwrap();
+    let after = sim.get("Account", &id).unwrap();
+    assert_ne!(after.get("SystemModstamp"), before.get("SystemModstamp"));
+    assert_eq!(
+        after.get("LastModifiedDate"),
+        before.get("LastModifiedDate")
+    );
+    assert_eq!(sim.outbound_counters().notifications_queued, queued);
+    assert_eq!(
+        sim.system_change("Account", "001000000000000AAA")
+            .unwrap_err()
+            .status,
+        404
+    );
+}
