@@ -28,9 +28,12 @@ use clap::Args as ClapArgs;
 use serde_json::{Value, json};
 use sfhs_core::app::{self, Imports as Deps, SentFieldsSettings, SyncSettings, WebhookSettings};
 use sfhs_core::drive::{Backoff, Driven, Driver, Fate};
+use sfhs_core::import::catch_up::CatchUpOutcome;
 use sfhs_core::import::progress::human_duration;
 use sfhs_core::import::run::runner_id;
-use sfhs_core::import::{Holder, ImportMethod, ImportStore, InProcessContinuation, RunSettings};
+use sfhs_core::import::{
+    CatchUpSettings, Holder, ImportMethod, ImportStore, InProcessContinuation, RunSettings,
+};
 use sfhs_core::mapping::sent::{SentCheck, SentOutcome};
 use sfhs_core::mapping::store::{MappingStore, next_version};
 use sfhs_core::mapping::validate::{Source, has_errors, validate_offline};
@@ -89,6 +92,11 @@ pub struct Args {
     /// one per outbound message in the org.
     #[arg(long, default_value_t = 300)]
     sent_fields_seconds: u64,
+    /// Seconds between catch-ups of each mapping: the records changed in Salesforce that the push
+    /// missed, read back on the sweep's tick; 900 as deployed. Each costs one SOQL query per
+    /// object.
+    #[arg(long, default_value_t = 900)]
+    catch_up_seconds: u64,
     /// Records per Salesforce page of an import (REST: 200..2000; Bulk pages are 5 times it).
     #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(200..=2000))]
     import_page_size: u32,
@@ -335,7 +343,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         // The org posts to the public URL when one is given (a tunnel to this process), else here.
         webhook_url: Some(args.live.webhook_url.clone().unwrap_or(webhook_url.clone())),
         every: Duration::from_secs(args.sent_fields_seconds.max(1)),
-    });
+    })
+    .with_catch_up(
+        Arc::new(world.store.clone()),
+        CatchUpSettings {
+            every: Duration::from_secs(args.catch_up_seconds.max(1)),
+            ..CatchUpSettings::default()
+        },
+    );
     // What each mapping's outbound message sends, read from the org: empty fields clear HubSpot
     // only where the message is known to send them.
     match deps.check_sent_fields(true).await {
@@ -429,6 +444,15 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 match deps.tick(&owner, None).await {
                     Ok(tick) => {
                         report_sent_fields(&tick.sent_fields);
+                        for o in &tick.catch_up.objects {
+                            if matches!(
+                                o.outcome,
+                                CatchUpOutcome::Failed { .. }
+                                    | CatchUpOutcome::Read { caught_up: 1.., .. }
+                            ) {
+                                step(&o.describe());
+                            }
+                        }
                         tracing::info!(
                             deletes = tick.sweep.deletes(),
                             gaps = tick.sweep.gaps(),

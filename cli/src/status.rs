@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::bail;
 use clap::Args as ClapArgs;
 use serde_json::json;
+use sfhs_core::import::ImportStore as _;
 use sfhs_core::import::progress::human_time;
 use sfhs_core::mapping::sent::AbsentFields;
 use sfhs_core::mapping::store::{MappingStore, StoredMapping};
@@ -24,6 +25,10 @@ pub struct Args {
     /// DynamoDB table of the records the worker could not write (a stack output).
     #[arg(long, env = "SFHS_ERRORS_TABLE")]
     errors_table: Option<String>,
+    /// DynamoDB table of imports and sweeps (a stack output): with it, what the catch-up found
+    /// that the push missed, per object.
+    #[arg(long, env = "SFHS_IMPORTS_TABLE")]
+    imports_table: Option<String>,
     /// Queues to report (name=URL), e.g. live=https://sqs..., import=..., live-dlq=...
     #[arg(long = "queue", value_parser = parse_queue)]
     queues: Vec<(String, String)>,
@@ -36,6 +41,11 @@ pub struct Args {
 fn readable_time(at: &str) -> String {
     time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
         .map_or_else(|_| at.to_owned(), human_time)
+}
+
+fn rfc3339(at: time::OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 fn parse_queue(s: &str) -> Result<(String, String), String> {
@@ -65,6 +75,15 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     for e in aws.error_store(errors_table).list().await? {
         *errors.entry(e.object.to_ascii_lowercase()).or_default() += 1;
     }
+    let mut sweeps = BTreeMap::new();
+    if let Some(table) = &args.imports_table {
+        let store = aws.import_store(table);
+        for m in &mappings {
+            if let Some(s) = store.get_sweep(&m.mapping.salesforce_object).await? {
+                sweeps.insert(m.key(), s);
+            }
+        }
+    }
     let mut depths = Vec::new();
     for (name, url) in &args.queues {
         let depth = aws.queue(url).depth().await?;
@@ -91,6 +110,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 "last_sync": l.last_sync,
                 "fields_not_known_sent": if m.mapping.state == State::Enabled { m.fields_not_known_sent() } else { Vec::new() },
                 "absent_fields": absent(m),
+                "caught_up": sweeps.get(&key).map(|s| s.caught_up),
+                "last_caught_up": sweeps.get(&key).and_then(|s| s.last_caught_up).map(rfc3339),
+                "last_catch_up": sweeps.get(&key).and_then(|s| s.last_catch_up).map(rfc3339),
             })
         })
         .collect();
@@ -120,6 +142,16 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     for a in mappings.iter().filter_map(absent) {
         println!("{}", a.describe());
+    }
+    for m in &mappings {
+        if let Some(s) = sweeps.get(&m.key()).filter(|s| s.caught_up > 0) {
+            println!(
+                "{}: the catch-up found {} changes the push had missed, the last at {}; outbound messages were dropped (the webhook refused them for 24 hours) or the flow was off: check the webhook's alarms and `sfhs salesforce plan`.",
+                m.mapping.salesforce_object,
+                s.caught_up,
+                s.last_caught_up.map_or_else(|| "-".to_owned(), human_time)
+            );
+        }
     }
     for d in &depths {
         println!(

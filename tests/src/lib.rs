@@ -9,6 +9,7 @@
 //! - [`runtime`]: Lambda's runtime API, to run a function's real binary as Lambda does.
 //! - [`items`]: work items as the webhook makes them.
 //! - [`drive`]: an SQS-like queue in memory and concurrent workers over it.
+//! - [`webhook`]: the webhook's use case behind a plain HTTP listener, with an outage switch.
 //! - [`portal`]: a HubSpot simulator set up like a customer portal (invoice objects, labels), its
 //!   mappings, and sync engines over it.
 
@@ -21,3 +22,4 @@ pub mod moto;
 pub mod portal;
 pub mod runtime;
 pub mod sims;
+pub mod webhook;

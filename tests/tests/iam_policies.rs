@@ -513,11 +513,27 @@ async fn import_sweeps_deletes_onto_the_live_queue() {
         "the sweep's checkpoint is stored"
     );
 
-    // The import function never touches the ledger or the HubSpot token.
+    // The import function reads the ledger (the catch-up compares with it) but never writes
+    // it, and never reads the HubSpot token.
     let ledger = stack.aws_as(&keys).ledger(stack.reference("RecordsTable"));
+    assert!(
+        ledger
+            .get_many(&["invoice__c#x".to_owned()])
+            .await
+            .unwrap()
+            .is_empty()
+    );
     denied(
-        "import GetItem on the records table",
-        ledger.get_many(&["invoice__c#x".to_owned()]).await,
+        "import UpdateItem (claim) on the records table",
+        ledger
+            .claim(&ClaimRequest::new(
+                "invoice__c#x",
+                1,
+                "import",
+                OffsetDateTime::now_utc().unix_timestamp() * 1000,
+                60_000,
+            ))
+            .await,
     );
     denied(
         "import reading the HubSpot token",

@@ -2,7 +2,8 @@
 //! import (REST path; the Bulk path at 200,000 is `tests/src/bin/import_load.rs`), work items
 //! through the worker engines into the HubSpot simulator; a live change made during
 //! the import wins over the older imported version; a record deleted in Salesforce is archived in
-//! HubSpot by one sweep; the import's counters add up.
+//! HubSpot by one sweep; the import's counters add up. What the push missed (outbound messages
+//! dropped while the webhook refused) is caught up, and nothing else.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -345,4 +346,160 @@ async fn imported_records_land_once_live_changes_win_and_deletes_are_archived() 
     assert!(again.is_clean(), "{again:?}");
     sf.shutdown().await;
     hs.shutdown().await;
+}
+
+/// Issue 33: the webhook refuses (down, a rotated secret) for longer than Salesforce retries,
+/// while 1,000 invoices change: every outbound message is dropped. After it comes back, one
+/// catch-up finds the 1,000 changes the ledger has not applied, and the worker brings them to
+/// HubSpot; no manual step. Then a day of changes pushed as they should be (96 catch-ups, one
+/// per 15 minutes, compressed): the catch-up enqueues nothing, so HubSpot sees no call from it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn what_the_push_missed_is_caught_up_and_nothing_else() {
+    use sfhs_core::app::{self, SyncSettings, WebhookSettings};
+    use sfhs_core::drive::{Backoff, Driver};
+    use sfhs_core::import::CatchUpSettings;
+    use sfhs_core::memory::MemoryWorld;
+    use sfhs_core::sync::EngineConfig;
+    use sfhs_salesforce_sim::{OutboundConfig, OutboundTiming};
+
+    const CHANGED: usize = 1_000;
+    let (hs, client) = start_hubspot(1900).await;
+    setup_portal(&hs.base_url(), &client).await;
+    // Salesforce retries for 24 hours, here scaled to 4.3 s.
+    let sf = SimBuilder::new()
+        .seed_size(SeedSize {
+            accounts: 10,
+            invoices: CHANGED,
+            lines: 0,
+            shipments: 0,
+        })
+        .outbound_timing(OutboundTiming::scaled(20_000.0))
+        .start()
+        .await
+        .expect("salesforce simulator");
+    seed_companies(&hs, &sf.ids("Account")).await;
+    let world = MemoryWorld::new();
+    let invoice = mappings()
+        .into_iter()
+        .find(|m| m.salesforce_object == "Invoice__c")
+        .expect("invoice mapping");
+    // Applied now: the catch-up starts from here.
+    world
+        .mappings
+        .put(&sfhs_tests::portal::stored(invoice), None)
+        .await
+        .unwrap();
+    let webhook = sfhs_tests::webhook::serve(
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        app::webhook(
+            WebhookSettings {
+                allowed_org_ids: vec![sf.org_id()],
+                url_secret: None,
+                secret_param: "secret".into(),
+                max_body_bytes: sfhs_core::outbound::DEFAULT_MAX_BODY_BYTES,
+                publish: PublishPolicy::default(),
+            },
+            world.live.clone(),
+        ),
+    )
+    .await;
+    sf.configure_outbound(OutboundConfig::all_fields("Invoice__c", &webhook.url))
+        .unwrap();
+    let driver = Driver::new(
+        Arc::new(app::engine(
+            world.sync_ports(Arc::new(client.clone())),
+            SyncSettings {
+                engine: EngineConfig::new("w1"),
+                mappings_cache: Duration::from_secs(1),
+            },
+        )),
+        Backoff::DEPLOYED,
+    );
+    let imports = app::imports(
+        world.import_ports(sfhs_tests::sims::salesforce_reader(sf.base_url()).unwrap()),
+        RunSettings::default(),
+        PublishPolicy::default(),
+    )
+    .with_catch_up(
+        world.ledger.clone(),
+        CatchUpSettings {
+            every: Duration::ZERO,
+            settle: Duration::ZERO,
+            ..CatchUpSettings::default()
+        },
+    );
+    let drain = || async {
+        while driver
+            .once(world.live.as_ref(), 100)
+            .await
+            .unwrap()
+            .is_some()
+        {}
+    };
+
+    // The outage: every change's message is refused until Salesforce gives up.
+    webhook.refuse(true);
+    let ids = sf.ids("Invoice__c");
+    for (i, id) in ids.iter().enumerate() {
+        sf.update(
+            "Invoice__c",
+            id,
+            serde_json::json!({"Name": format!("MISSED-{i}")}),
+        )
+        .unwrap();
+    }
+    assert!(sf.wait_outbound_idle(Duration::from_secs(60)).await);
+    assert_eq!(sf.outbound_counters().notifications_dropped, CHANGED as u64);
+    assert!(world.live.is_empty(), "nothing reached the queue");
+    webhook.refuse(false);
+
+    // One catch-up: the 1,000 changes, on the live queue; the worker writes them.
+    let report = imports.catch_up(OffsetDateTime::now_utc()).await.unwrap();
+    assert_eq!(report.caught_up(), CHANGED, "{report:?}");
+    drain().await;
+    let in_hubspot = records_by_salesforce_id(&hs, INVOICE);
+    let right = ids
+        .iter()
+        .enumerate()
+        .filter(|(i, id)| {
+            in_hubspot
+                .get(*id)
+                .is_some_and(|r| r["properties"]["invoice_number"] == format!("MISSED-{i}"))
+        })
+        .count();
+    assert_eq!(right, CHANGED);
+    let state = world
+        .imports
+        .get_sweep("Invoice__c")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(state.caught_up, CHANGED as u64);
+
+    // A day of changes pushed as they should be: the catch-up finds nothing missing.
+    let calls = client.stats().requests;
+    let used = sf.api_used();
+    let mut caught_up = 0;
+    for round in 0..96 {
+        for id in ids.iter().skip(round * 10).take(10) {
+            sf.update(
+                "Invoice__c",
+                id,
+                serde_json::json!({"Name": format!("DAY-{round}")}),
+            )
+            .unwrap();
+        }
+        assert!(sf.wait_outbound_idle(Duration::from_secs(30)).await);
+        drain().await;
+        let report = imports.catch_up(OffsetDateTime::now_utc()).await.unwrap();
+        caught_up += report.caught_up();
+        assert!(world.live.is_empty(), "round {round}: {report:?}");
+    }
+    assert_eq!(caught_up, 0);
+    let salesforce_calls = sf.api_used() - used;
+    println!(
+        "a day of catch-ups (96, one object): {salesforce_calls} Salesforce API calls, 0 enqueued; HubSpot calls for the pushes: {}",
+        client.stats().requests - calls
+    );
+    assert!(salesforce_calls <= 2 * 96, "{salesforce_calls}");
 }

@@ -164,6 +164,10 @@ async fn sweep_state_is_versioned() {
         }),
         last_sweep: datetime!(2026-11-28 10:05 UTC),
         deletes_enqueued: 3,
+        caught_up_to: None,
+        last_catch_up: None,
+        caught_up: 0,
+        last_caught_up: None,
         revision: 1,
     };
     store.put_sweep(&s1, None).await.unwrap();
@@ -174,6 +178,11 @@ async fn sweep_state_is_versioned() {
     let mut s2 = s1.clone();
     s2.revision = 2;
     s2.checkpoint = datetime!(2026-11-28 10:10 UTC);
+    // The catch-up's state rides along (issue 33).
+    s2.caught_up_to = Some(datetime!(2026-11-28 10:08 UTC));
+    s2.last_catch_up = Some(datetime!(2026-11-28 10:10 UTC));
+    s2.caught_up = 1_000;
+    s2.last_caught_up = Some(datetime!(2026-11-28 10:10 UTC));
     store.put_sweep(&s2, Some(1)).await.unwrap();
     assert!(store.put_sweep(&s2, Some(1)).await.is_err());
     assert_eq!(store.get_sweep("INVOICE__C").await.unwrap(), Some(s2));

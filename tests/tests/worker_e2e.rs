@@ -11,9 +11,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_sqs::types::MessageSystemAttributeName;
-use axum::body::Bytes;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
 use serde_json::{Value, json};
 use sfhs_aws::dynamo::{DynamoMappingStore, create_table};
 use sfhs_aws::ledger::{DynamoErrorStore, DynamoLedger};
@@ -23,7 +20,7 @@ use sfhs_core::outbound::DEFAULT_MAX_BODY_BYTES;
 use sfhs_core::queue::{PublishPolicy, Publisher};
 use sfhs_core::sync::ErrorStore as _;
 use sfhs_core::sync::{Engine, InMessage};
-use sfhs_core::webhook::{self, InboundRequest, WebhookPolicy};
+use sfhs_core::webhook::WebhookPolicy;
 use sfhs_hubspot::HubSpotClient;
 use sfhs_hubspot_sim::RunningSim;
 use sfhs_salesforce_sim::{OutboundConfig, OutboundTiming, SeedSize, SimBuilder, SimHandle};
@@ -33,7 +30,6 @@ use sfhs_tests::portal::{
     INVOICE, LINE, engine, mappings as portal_mappings, records_by_salesforce_id, seed_companies,
     setup_portal, start_hubspot, stored,
 };
-use time::OffsetDateTime;
 
 /// One worker: receive up to 10, process, delete what is done, make the rest visible again soon.
 async fn worker_loop(engine: Arc<Engine>, client: aws_sdk_sqs::Client, url: String) {
@@ -96,43 +92,6 @@ async fn worker_loop(engine: Arc<Engine>, client: aws_sdk_sqs::Client, url: Stri
             }
         }
     }
-}
-
-/// The webhook: the domain's use case behind a plain HTTP listener.
-async fn start_webhook(
-    listener: tokio::net::TcpListener,
-    policy: WebhookPolicy,
-    publisher: Publisher,
-) {
-    let deps = Arc::new((policy, publisher));
-    let app = axum::Router::new().route(
-        "/outbound",
-        axum::routing::post(move |body: Bytes| {
-            let deps = deps.clone();
-            async move {
-                let reply = webhook::handle(
-                    &deps.0,
-                    &deps.1,
-                    InboundRequest {
-                        method: "POST",
-                        secret: None,
-                        body: &body,
-                        received_at: OffsetDateTime::now_utc(),
-                    },
-                )
-                .await;
-                (
-                    StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                    [("content-type", reply.content_type)],
-                    reply.body,
-                )
-                    .into_response()
-            }
-        }),
-    );
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
 }
 
 fn text(row: &sfhs_salesforce_sim::Row, field: &str) -> Option<String> {
@@ -319,13 +278,15 @@ async fn salesforce_to_hubspot_over_real_http() {
     let accounts = sf.ids("Account");
     let companies: BTreeMap<String, String> =
         seed_companies(&hs, &accounts).await.into_iter().collect();
-    start_webhook(
+    sfhs_tests::webhook::serve(
         listener,
-        WebhookPolicy::new([sf.org_id()], None, "secret", DEFAULT_MAX_BODY_BYTES),
-        Publisher::new(
-            Arc::new(SqsQueue::new(sqs_client.clone(), &queue_url)),
-            PublishPolicy::default(),
-        ),
+        sfhs_core::app::Webhook {
+            policy: WebhookPolicy::new([sf.org_id()], None, "secret", DEFAULT_MAX_BODY_BYTES),
+            publisher: Publisher::new(
+                Arc::new(SqsQueue::new(sqs_client.clone(), &queue_url)),
+                PublishPolicy::default(),
+            ),
+        },
     )
     .await;
 

@@ -4,7 +4,9 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 use sfhs_core::app::TickError;
+use sfhs_core::emf::Emf;
 use sfhs_core::import::RunOutcome;
+use time::OffsetDateTime;
 
 /// Built once per process (by [`sfhs_core::app::imports`]).
 pub type Deps = sfhs_core::app::Imports;
@@ -136,10 +138,23 @@ pub async fn handle(
         })),
         Event::Sweep => {
             let tick = deps.tick(invocation_id, deadline).await?;
+            // The tick's EMF line: what the dashboard and the CaughtUp alarm read.
+            println!(
+                "{}",
+                Emf::new("sfhs")
+                    .dimension("Function", "import")
+                    .count("DeletesEnqueued", tick.sweep.deletes() as u64)
+                    .count("SweepGaps", tick.sweep.gaps() as u64)
+                    .count("CaughtUp", tick.catch_up.caught_up() as u64)
+                    .count("CatchUpFailures", tick.catch_up.failures() as u64)
+                    .to_line(OffsetDateTime::now_utc())
+            );
             Ok(json!({
                 "sweep": tick.sweep,
                 "deletes": tick.sweep.deletes(),
                 "gaps": tick.sweep.gaps(),
+                "catch_up": tick.catch_up,
+                "caught_up": tick.catch_up.caught_up(),
                 "sent_fields": tick.sent_fields,
                 "resumed": resumed_json(tick.resumed),
             }))

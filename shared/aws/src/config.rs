@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use sfhs_core::app::SentFieldsSettings;
-use sfhs_core::import::RunSettings;
+use sfhs_core::import::{CatchUpSettings, RunSettings};
 use sfhs_core::outbound::{DEFAULT_MAX_BODY_BYTES, is_salesforce_id};
 use sfhs_core::queue::PublishPolicy;
 use sfhs_salesforce::{Credentials, LoginUrl};
@@ -319,6 +319,12 @@ pub struct ImportConfig {
     /// `AWS_LAMBDA_FUNCTION_NAME` (Lambda sets it): an import near its deadline hands over to a
     /// fresh invocation of this function; unset, the scheduled tick resumes it.
     pub function_name: Option<String>,
+    /// `SFHS_RECORDS_TABLE`: the ledger the catch-up compares with (read only); unset = no
+    /// catch-up (logged at start).
+    pub records_table: Option<String>,
+    /// `SFHS_CATCH_UP_SECONDS` (default 900, 60..86,400): how often each enabled mapping's changes
+    /// are read back.
+    pub catch_up: CatchUpSettings,
 }
 
 impl ImportConfig {
@@ -382,6 +388,11 @@ impl ImportConfig {
                 )?),
             },
             function_name: env.get("AWS_LAMBDA_FUNCTION_NAME"),
+            records_table: env.get("SFHS_RECORDS_TABLE"),
+            catch_up: CatchUpSettings {
+                every: Duration::from_secs(number(env, "SFHS_CATCH_UP_SECONDS", 900, 60, 86_400)?),
+                ..CatchUpSettings::default()
+            },
         })
     }
 }

@@ -222,6 +222,13 @@ pub async fn imports_on(aws: &Aws, cfg: &ImportConfig) -> Result<Imports, StartE
         cfg.publish.clone(),
     )
     .with_sent_fields(cfg.sent_fields.clone());
+    let deps = match &cfg.records_table {
+        Some(table) => deps.with_catch_up(Arc::new(aws.ledger(table)), cfg.catch_up),
+        None => {
+            tracing::warn!("SFHS_RECORDS_TABLE is not set: no catch-up of what the push missed");
+            deps
+        }
+    };
     tracing::info!(imports = %cfg.imports_table, bulk_threshold = cfg.bulk_threshold, "import function ready");
     Ok(deps)
 }

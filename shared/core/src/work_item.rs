@@ -64,6 +64,9 @@ pub enum Source {
     DeleteSweep,
     /// `sfhs reconcile`: a record missing or stale in HubSpot, or one gone from Salesforce.
     Reconcile,
+    /// The catch-up sweep: a change the push missed (a dropped outbound message, a flow that was
+    /// off, a system change), read back from Salesforce.
+    CatchUp,
 }
 
 impl WorkItem {

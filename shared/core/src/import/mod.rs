@@ -10,6 +10,7 @@
 //! - [`sweep`]: the delete sweep with gap detection;
 //! - [`tick`]: the scheduled tick (sweep, what the outbound messages send, resume) over them.
 
+pub mod catch_up;
 pub mod convert;
 pub mod model;
 mod order;
@@ -20,6 +21,7 @@ pub mod run;
 pub mod sweep;
 pub mod tick;
 
+pub use catch_up::{CatchUp, CatchUpReport, CatchUpSettings};
 pub use model::{
     Checkpoint, Holder, ImportMethod, ImportRecord, ImportStatus, SweepGap, SweepState,
 };

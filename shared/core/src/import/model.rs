@@ -477,7 +477,50 @@ pub struct SweepState {
     pub last_sweep: OffsetDateTime,
     /// Delete work items enqueued by sweeps, in total.
     pub deletes_enqueued: u64,
+    /// The catch-up's checkpoint: changes (by the mapping's version field) up to here are in the
+    /// ledger or on the queue. `None`: not caught up yet (it starts from the enable time).
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub caught_up_to: Option<OffsetDateTime>,
+    /// When the catch-up last read this object.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub last_catch_up: Option<OffsetDateTime>,
+    /// Records the push missed, enqueued by catch-ups, in total.
+    #[serde(default)]
+    pub caught_up: u64,
+    /// When the catch-up last found a record the push had missed.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub last_caught_up: Option<OffsetDateTime>,
     pub revision: u64,
+}
+
+impl SweepState {
+    /// The state of an object not swept yet: deletes from `since` on, nothing caught up.
+    pub fn new(object: &str, since: OffsetDateTime, now: OffsetDateTime) -> Self {
+        Self {
+            object: object.to_owned(),
+            checkpoint: since,
+            gap: None,
+            last_sweep: now,
+            deletes_enqueued: 0,
+            caught_up_to: None,
+            last_catch_up: None,
+            caught_up: 0,
+            last_caught_up: None,
+            revision: 0,
+        }
+    }
 }
 
 #[cfg(test)]

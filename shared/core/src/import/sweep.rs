@@ -223,15 +223,17 @@ async fn sweep_one(
         .publish(&items)
         .await
         .map_err(|e| fail(&e, true))?;
+    // What the catch-up keeps in the same state stays as it is.
+    let base = state
+        .clone()
+        .unwrap_or_else(|| SweepState::new(object, from, now));
     let next = SweepState {
-        object: object.to_owned(),
         checkpoint: to,
-        gap: gap
-            .clone()
-            .or_else(|| state.as_ref().and_then(|s| s.gap.clone())),
+        gap: gap.clone().or(base.gap.clone()),
         last_sweep: now,
-        deletes_enqueued: state.as_ref().map_or(0, |s| s.deletes_enqueued) + deletes as u64,
+        deletes_enqueued: base.deletes_enqueued + deletes as u64,
         revision: state.as_ref().map_or(1, |s| s.revision + 1),
+        ..base
     };
     store
         .put_sweep(&next, state.as_ref().map(|s| s.revision))

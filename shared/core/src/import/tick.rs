@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
 
+use super::catch_up::{CatchUp, CatchUpReport, CatchUpSettings};
 use super::run::RunError;
 use super::{Holder, ImportRecord, ImportRunner, ImportStoreError, RunOutcome, SweepReport, sweep};
 use crate::mapping::sent::{self, SentCheck};
@@ -45,6 +46,8 @@ pub struct Imports {
     pub sent_fields: SentFieldsSettings,
     /// When this process last read the org's outbound messages.
     sent_read_at: Arc<Mutex<Option<Instant>>>,
+    /// Reads back what the push missed; `None`: no catch-up (no ledger to compare with).
+    pub catch_up: Option<CatchUp>,
 }
 
 /// Why a scheduled tick could not run.
@@ -65,6 +68,7 @@ pub type Resumed = Option<(String, RunOutcome)>;
 #[derive(Debug)]
 pub struct Tick {
     pub sweep: SweepReport,
+    pub catch_up: CatchUpReport,
     pub sent_fields: SentCheck,
     pub resumed: Resumed,
 }
@@ -78,6 +82,35 @@ impl Imports {
             live,
             sent_fields: SentFieldsSettings::default(),
             sent_read_at: Arc::default(),
+            catch_up: None,
+        }
+    }
+
+    /// Catches up what the push missed on each tick (see [`super::catch_up`]), comparing with
+    /// `ledger`.
+    #[must_use]
+    pub fn with_catch_up(
+        mut self,
+        ledger: Arc<dyn crate::sync::Ledger>,
+        settings: CatchUpSettings,
+    ) -> Self {
+        self.catch_up = Some(CatchUp { ledger, settings });
+        self
+    }
+
+    /// The catch-up now, for every mapping that is due (none without a catch-up).
+    pub async fn catch_up(&self, now: OffsetDateTime) -> Result<CatchUpReport, TickError> {
+        match &self.catch_up {
+            None => Ok(CatchUpReport::default()),
+            Some(c) => Ok(c
+                .run(
+                    self.runner.mappings.as_ref(),
+                    self.runner.store.as_ref(),
+                    self.runner.reader.as_ref(),
+                    &self.live,
+                    now,
+                )
+                .await?),
         }
     }
 
@@ -179,8 +212,9 @@ impl Imports {
         Ok(None)
     }
 
-    /// The scheduled tick: Salesforce's deletes onto the live queue, what the outbound
-    /// messages send refreshed when due ([`check_sent_fields`](Self::check_sent_fields)), then
+    /// The scheduled tick: Salesforce's deletes onto the live queue, the changes the push missed
+    /// when due ([`catch_up`](Self::catch_up)), what the outbound messages send refreshed when
+    /// due ([`check_sent_fields`](Self::check_sent_fields)), then
     /// [`resume_one`](Self::resume_one).
     pub async fn tick(
         &self,
@@ -196,10 +230,12 @@ impl Imports {
             false,
         )
         .await?;
+        let catch_up = self.catch_up(OffsetDateTime::now_utc()).await?;
         let sent_fields = self.check_sent_fields(false).await;
         let resumed = self.resume_one(invocation_id, deadline).await?;
         Ok(Tick {
             sweep: report,
+            catch_up,
             sent_fields,
             resumed,
         })
