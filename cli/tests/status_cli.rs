@@ -89,6 +89,18 @@ async fn status_counts_per_object_and_queue_depths() {
         .send()
         .await
         .unwrap();
+    // The catch-up found 1,000 invoice changes the push had missed (issue 33).
+    let imports = unique("imports");
+    create_table(&ddb, &imports).await.unwrap();
+    let import_store = sfhs_aws::imports::DynamoImportStore::new(ddb.clone(), &imports);
+    let found = time::macros::datetime!(2026-12-01 10:15 UTC);
+    let mut state = sfhs_core::import::SweepState::new("Invoice__c", found, found);
+    state.caught_up = 1_000;
+    state.last_caught_up = Some(found);
+    state.last_catch_up = Some(found);
+    sfhs_core::import::ImportStore::put_sweep(&import_store, &state, None)
+        .await
+        .unwrap();
     let q = sqs(&moto().endpoint);
     let live = create_queue(&q, &unique("live")).await;
     for i in 0..2 {
@@ -108,6 +120,7 @@ async fn status_counts_per_object_and_queue_depths() {
             .env("SFHS_MAPPINGS_TABLE", &mappings)
             .env("SFHS_RECORDS_TABLE", &records)
             .env("SFHS_ERRORS_TABLE", &errors)
+            .env("SFHS_IMPORTS_TABLE", &imports)
             .output()
             .unwrap()
     };
@@ -130,6 +143,8 @@ async fn status_counts_per_object_and_queue_depths() {
     assert_eq!(invoice["deleted"], 1);
     assert_eq!(invoice["errors"], 1);
     assert_eq!(invoice["last_sync"], "2026-11-28T11:00:00Z");
+    assert_eq!(invoice["caught_up"], 1000);
+    assert_eq!(invoice["last_caught_up"], "2026-12-01T10:15:00Z");
     let other = v["objects"]
         .as_array()
         .unwrap()
@@ -170,4 +185,8 @@ async fn status_counts_per_object_and_queue_depths() {
         "{text}"
     );
     assert!(text.contains("sfhs salesforce apply"), "{text}");
+    assert!(
+        text.contains("Invoice__c: the catch-up found 1000 changes the push had missed, the last at 2026-12-01 10:15"),
+        "{text}"
+    );
 }
