@@ -392,6 +392,21 @@ async fn import_binary_sweeps_deletes_and_runs_an_import() {
     // The EventBridge schedule's input (template: Events.Sweep.Input).
     let answer = response(f.invoke(json!({"sweep": true})).await, &f);
     assert_eq!(answer["deletes"], json!(1), "{answer}\n{}", f.logs());
+    // The same tick caught up (the ledger read under the function's own policy): nothing was
+    // changed since the mapping was enabled, so nothing was missed; its EMF line says so.
+    assert_eq!(answer["caught_up"], json!(0), "{answer}\n{}", f.logs());
+    assert_eq!(
+        answer["catch_up"]["objects"][0]["outcome"],
+        json!("read"),
+        "{answer}"
+    );
+    assert!(
+        f.logs()
+            .lines()
+            .any(|l| l.contains("\"CaughtUp\":0") && l.contains("\"Function\":\"import\"")),
+        "{}",
+        f.logs()
+    );
     let live = sfhs_tests::aws::drain(
         &aws_sdk_sqs::Client::new(&stack.admin),
         stack.reference("LiveQueue"),
