@@ -95,26 +95,7 @@ impl LocalQueue {
                 .open_table(QUEUES)
                 .map_err(|e| LocalError::storage("receive", e))?;
             let now = now_ms();
-            let mut picked: Vec<(String, Stored)> = Vec::new();
-            for row in q
-                .range(prefix.as_str()..end.as_str())
-                .map_err(|e| LocalError::storage("receive", e))?
-            {
-                if picked.len() >= max {
-                    break;
-                }
-                let (k, v) = row.map_err(|e| LocalError::storage("receive", e))?;
-                let key = k.value().to_owned();
-                let m: Stored =
-                    serde_json::from_str(v.value()).map_err(|source| LocalError::Corrupt {
-                        what: "queued message",
-                        key: key.clone(),
-                        source,
-                    })?;
-                if m.visible_at_ms <= now {
-                    picked.push((key, m));
-                }
-            }
+            let picked = select(&q, &prefix, &end, max, |m| m.visible_at_ms <= now)?;
             let mut out = Vec::with_capacity(picked.len());
             for (key, mut m) in picked {
                 m.receive_count += 1;
@@ -199,23 +180,7 @@ impl LocalQueue {
                 .open_table(QUEUES)
                 .map_err(|e| LocalError::storage("release", e))?;
             let now = now_ms();
-            let mut hidden: Vec<(String, Stored)> = Vec::new();
-            for row in q
-                .range(prefix.as_str()..end.as_str())
-                .map_err(|e| LocalError::storage("release", e))?
-            {
-                let (k, v) = row.map_err(|e| LocalError::storage("release", e))?;
-                let key = k.value().to_owned();
-                let m: Stored =
-                    serde_json::from_str(v.value()).map_err(|source| LocalError::Corrupt {
-                        what: "queued message",
-                        key: key.clone(),
-                        source,
-                    })?;
-                if m.visible_at_ms > now {
-                    hidden.push((key, m));
-                }
-            }
+            let hidden = select(&q, &prefix, &end, usize::MAX, |m| m.visible_at_ms > now)?;
             let n = hidden.len() as u64;
             for (key, mut m) in hidden {
                 m.visible_at_ms = now;
@@ -243,6 +208,36 @@ impl LocalQueue {
         }
         Ok((visible, hidden))
     }
+}
+
+/// Up to `max` messages of the key range `[prefix, end)` that `keep`, oldest first.
+fn select(
+    q: &redb::Table<'_, &'static str, &'static str>,
+    prefix: &str,
+    end: &str,
+    max: usize,
+    keep: impl Fn(&Stored) -> bool,
+) -> Result<Vec<(String, Stored)>, LocalError> {
+    let mut out = Vec::new();
+    for row in q
+        .range(prefix..end)
+        .map_err(|e| LocalError::storage("scan the queue", e))?
+    {
+        if out.len() >= max {
+            break;
+        }
+        let (k, v) = row.map_err(|e| LocalError::storage("scan the queue", e))?;
+        let key = k.value().to_owned();
+        let m: Stored = serde_json::from_str(v.value()).map_err(|source| LocalError::Corrupt {
+            what: "queued message",
+            key: key.clone(),
+            source,
+        })?;
+        if keep(&m) {
+            out.push((key, m));
+        }
+    }
+    Ok(out)
 }
 
 #[async_trait]
