@@ -503,3 +503,146 @@ async fn what_the_push_missed_is_caught_up_and_nothing_else() {
     );
     assert!(salesforce_calls <= 2 * 96, "{salesforce_calls}");
 }
+
+/// Issue 33: a record deleted in Salesforce (archived in HubSpot by the sweep), then undeleted:
+/// no outbound message, and the `deleted` resource does not say so; the catch-up finds it
+/// (Salesforce's undelete moves its SystemModstamp here: the simulator's default) and it is back
+/// in HubSpot, a new record (HubSpot cannot restore an archived one by API) with its values and
+/// its company, and its lines linked to it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_undeleted_record_is_back_in_hubspot_with_its_associations_and_its_childrens() {
+    use sfhs_core::app::{self, SyncSettings};
+    use sfhs_core::drive::{Backoff, Driver};
+    use sfhs_core::import::CatchUpSettings;
+    use sfhs_core::memory::MemoryWorld;
+    use sfhs_core::sync::EngineConfig;
+
+    let (hs, client) = start_hubspot(1900).await;
+    setup_portal(&hs.base_url(), &client).await;
+    let sf = SimBuilder::new()
+        .seed_size(SeedSize {
+            accounts: 2,
+            invoices: 3,
+            lines: 6,
+            shipments: 0,
+        })
+        .start()
+        .await
+        .expect("salesforce simulator");
+    sf.update_knobs(|k| k.deleted_granularity = Duration::from_millis(1));
+    seed_companies(&hs, &sf.ids("Account")).await;
+    let world = MemoryWorld::new();
+    // Enabled ten minutes ago: the sweep's and the catch-up's first windows start there.
+    let enabled = OffsetDateTime::now_utc() - time::Duration::minutes(10);
+    for m in mappings() {
+        world
+            .mappings
+            .put(&next_version(None, m, enabled), None)
+            .await
+            .unwrap();
+    }
+    let driver = Driver::new(
+        Arc::new(app::engine(
+            world.sync_ports(Arc::new(client.clone())),
+            SyncSettings {
+                engine: EngineConfig::new("w1"),
+                mappings_cache: Duration::from_secs(1),
+            },
+        )),
+        Backoff::DEPLOYED,
+    );
+    let imports = app::imports(
+        world.import_ports(sfhs_tests::sims::salesforce_reader(sf.base_url()).unwrap()),
+        RunSettings::default(),
+        PublishPolicy::default(),
+    )
+    .with_catch_up(
+        world.ledger.clone(),
+        CatchUpSettings {
+            every: Duration::ZERO,
+            settle: Duration::ZERO,
+            ..CatchUpSettings::default()
+        },
+    );
+    let drain = || async {
+        for queue in [&world.import, &world.live] {
+            while driver.once(queue.as_ref(), 100).await.unwrap().is_some() {}
+        }
+    };
+    for object in ["Invoice__c", "Invoice_Line__c"] {
+        let record = imports
+            .runner
+            .create(object, None, 50_000, false, OffsetDateTime::now_utc())
+            .await
+            .unwrap();
+        imports.runner.run(&record.id, "t", None).await.unwrap();
+        drain().await;
+    }
+    let handle = sf.handle();
+    let invoice = sf.ids("Invoice__c")[0].clone();
+    let lines: Vec<String> = sf
+        .ids("Invoice_Line__c")
+        .into_iter()
+        .filter(|l| {
+            handle
+                .get("Invoice_Line__c", l)
+                .and_then(|r| r.get("Invoice__c").cloned())
+                == Some(serde_json::json!(invoice))
+        })
+        .collect();
+    assert!(!lines.is_empty(), "the invoice has lines");
+    let linked_to = |hs_invoice: String| {
+        let client = client.clone();
+        let hs_lines: Vec<String> = lines
+            .iter()
+            .filter_map(|l| {
+                records_by_salesforce_id(&hs, sfhs_tests::portal::LINE)
+                    .get(l)
+                    .and_then(|r| r["id"].as_str().map(str::to_owned))
+            })
+            .collect();
+        async move {
+            let linked = client
+                .read_associations(sfhs_tests::portal::LINE, INVOICE, &hs_lines)
+                .await
+                .unwrap();
+            hs_lines
+                .iter()
+                .filter(|l| linked.get(*l) == Some(&vec![hs_invoice.clone()]))
+                .count()
+        }
+    };
+    let before = records_by_salesforce_id(&hs, INVOICE)[&invoice]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(linked_to(before.clone()).await, lines.len());
+
+    // Deleted: the sweep archives it in HubSpot.
+    sf.delete_at(
+        "Invoice__c",
+        &invoice,
+        OffsetDateTime::now_utc() - time::Duration::minutes(2),
+    )
+    .unwrap();
+    let swept = imports.tick("t", None).await.unwrap();
+    assert_eq!(swept.sweep.deletes(), 1, "{:?}", swept.sweep);
+    drain().await;
+    assert!(!records_by_salesforce_id(&hs, INVOICE).contains_key(&invoice));
+
+    // Undeleted: nothing is sent; the catch-up finds it.
+    sf.undelete("Invoice__c", &invoice).unwrap();
+    let report = imports.catch_up(OffsetDateTime::now_utc()).await.unwrap();
+    assert_eq!(report.caught_up(), 1, "{report:?}");
+    drain().await;
+    let back = records_by_salesforce_id(&hs, INVOICE);
+    let back = back.get(&invoice).expect("the invoice is back in HubSpot");
+    let name = handle.get("Invoice__c", &invoice).unwrap()["Name"].clone();
+    assert_eq!(back["properties"]["invoice_number"], name);
+    let back_id = back["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        linked_to(back_id).await,
+        lines.len(),
+        "its lines point at it again"
+    );
+}

@@ -19,11 +19,11 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::convert::{import_soql, to_work_item};
+use super::convert::{import_soql, soql_string, to_work_item};
 use super::model::SweepState;
 use super::ports::{ImportStore, ReadError, SalesforceReader};
-use crate::mapping::State;
 use crate::mapping::store::{MappingStore, StoreError, StoredMapping};
+use crate::mapping::{FindParentBy, Mapping, State};
 use crate::queue::Publisher;
 use crate::sync::ports::{Ledger, LedgerEntry, ledger_key};
 use crate::sync::record_version;
@@ -158,7 +158,8 @@ impl CatchUp {
     ) -> Result<CatchUpReport, StoreError> {
         let mut objects = Vec::new();
         let org_id = reader.org_id().await;
-        for stored in mappings.list().await? {
+        let all = mappings.list().await?;
+        for stored in &all {
             let object = stored.mapping.salesforce_object.clone();
             let outcome = match (&stored.mapping.state, &org_id) {
                 (State::Paused, _) => CatchUpOutcome::Paused,
@@ -167,7 +168,7 @@ impl CatchUp {
                     retryable: e.is_retryable(),
                 },
                 (State::Enabled, Ok(org_id)) => self
-                    .one(store, reader, live, org_id, &stored, now)
+                    .one(store, reader, live, org_id, stored, &all, now)
                     .await
                     .unwrap_or_else(|(error, retryable)| CatchUpOutcome::Failed {
                         error,
@@ -191,6 +192,7 @@ impl CatchUp {
         Ok(CatchUpReport { objects })
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn one(
         &self,
         store: &dyn ImportStore,
@@ -198,6 +200,7 @@ impl CatchUp {
         live: &Publisher,
         org_id: &str,
         stored: &StoredMapping,
+        all: &[StoredMapping],
         now: OffsetDateTime,
     ) -> Result<CatchUpOutcome, Failure> {
         let object = &stored.mapping.salesforce_object;
@@ -221,14 +224,32 @@ impl CatchUp {
         let span = |d: Duration| time::Duration::try_from(d).unwrap_or(time::Duration::ZERO);
         let from = checkpoint - span(self.settings.overlap);
         let to = (now - span(self.settings.settle)).max(checkpoint);
-        let items = self
-            .changed(reader, org_id, stored, from, to, now)
+        let read = |e: ReadError| (e.to_string(), e.is_retryable());
+        let literal = |t: OffsetDateTime| t.format(&Rfc3339).unwrap_or_default();
+        let changed_filter = format!(
+            "{v} > {} AND {v} <= {}",
+            literal(from),
+            literal(to),
+            v = stored.mapping.version_field
+        );
+        let items = read_items(reader, org_id, &stored.mapping, &changed_filter, now)
             .await
-            .map_err(|e| (e.to_string(), e.is_retryable()))?;
+            .map_err(read)?;
         let changed = items.len();
-        let missed = self.missed(items, &stored.mapping.version_field).await?;
+        let (missed, revived) = self.missed(items, &stored.mapping.version_field).await?;
         let caught_up = missed.len();
-        live.publish(&missed)
+        let children = children(reader, org_id, all, object, &revived, now)
+            .await
+            .map_err(read)?;
+        if !revived.is_empty() {
+            tracing::info!(
+                object,
+                revived = revived.len(),
+                children = children.len(),
+                "undeleted records: their children are linked to them again"
+            );
+        }
+        live.publish(&[missed, children].concat())
             .await
             .map_err(|e| (e.to_string(), true))?;
         let mut next = state
@@ -253,49 +274,13 @@ impl CatchUp {
         })
     }
 
-    /// The records of `stored`'s object whose version is in `(from, to]`, as work items.
-    async fn changed(
-        &self,
-        reader: &dyn SalesforceReader,
-        org_id: &str,
-        stored: &StoredMapping,
-        from: OffsetDateTime,
-        to: OffsetDateTime,
-        now: OffsetDateTime,
-    ) -> Result<Vec<WorkItem>, ReadError> {
-        let m = &stored.mapping;
-        let literal = |t: OffsetDateTime| t.format(&Rfc3339).unwrap_or_default();
-        let filter = format!(
-            "{v} > {} AND {v} <= {}",
-            literal(from),
-            literal(to),
-            v = m.version_field
-        );
-        let soql = import_soql(m, Some(&filter));
-        let mut page = reader.query_first(&soql, 2000).await?;
-        let mut items = Vec::new();
-        loop {
-            for raw in &page.records {
-                match to_work_item(raw, org_id, &m.salesforce_object, Source::CatchUp, now) {
-                    Ok(item) => items.push(item),
-                    Err(e) => {
-                        tracing::warn!(object = %m.salesforce_object, error = %e, "a changed record could not be read; skipped")
-                    }
-                }
-            }
-            match page.next.take() {
-                Some(next) => page = reader.query_next(&next).await?,
-                None => return Ok(items),
-            }
-        }
-    }
-
-    /// Of `items`, those the ledger has not applied at their version.
+    /// Of `items`, those the ledger has not applied at their version; and the ids of those whose
+    /// ledger entry is a tombstone (undeleted in Salesforce since).
     async fn missed(
         &self,
         items: Vec<WorkItem>,
         version_field: &str,
-    ) -> Result<Vec<WorkItem>, Failure> {
+    ) -> Result<(Vec<WorkItem>, Vec<String>), Failure> {
         let keys: Vec<String> = items
             .iter()
             .map(|i| ledger_key(&i.sobject, &i.record_id))
@@ -309,17 +294,87 @@ impl CatchUp {
                     .map_err(|e| (e.to_string(), e.is_retryable()))?,
             );
         }
-        Ok(items
-            .into_iter()
-            .zip(keys)
-            .filter(|(item, key)| {
-                let version = record_version(item, version_field).0;
-                entries
-                    .get(key)
-                    .and_then(|e| e.version)
-                    .is_none_or(|applied| applied < version)
-            })
-            .map(|(item, _)| item)
-            .collect())
+        let mut revived = Vec::new();
+        let mut missed = Vec::new();
+        for (item, key) in items.into_iter().zip(keys) {
+            let version = record_version(&item, version_field).0;
+            let entry = entries.get(&key);
+            if entry
+                .and_then(|e| e.version)
+                .is_none_or(|applied| applied < version)
+            {
+                if entry.is_some_and(|e| e.deleted) {
+                    revived.push(item.record_id.clone());
+                }
+                missed.push(item);
+            }
+        }
+        Ok((missed, revived))
     }
+}
+
+/// The records of `mapping`'s object matching `filter`, read with the mapping's fields, as
+/// catch-up work items (page after page).
+async fn read_items(
+    reader: &dyn SalesforceReader,
+    org_id: &str,
+    mapping: &Mapping,
+    filter: &str,
+    now: OffsetDateTime,
+) -> Result<Vec<WorkItem>, ReadError> {
+    let object = &mapping.salesforce_object;
+    let mut page = reader
+        .query_first(&import_soql(mapping, Some(filter)), 2000)
+        .await?;
+    let mut items = Vec::new();
+    loop {
+        for raw in &page.records {
+            match to_work_item(raw, org_id, object, Source::CatchUp, now) {
+                Ok(item) => items.push(item),
+                Err(e) => {
+                    tracing::warn!(object, error = %e, "a record could not be read; skipped");
+                }
+            }
+        }
+        match page.next.take() {
+            Some(next) => page = reader.query_next(&next).await?,
+            None => return Ok(items),
+        }
+    }
+}
+
+/// The records of every enabled mapping that finds its parents in `object` (by mapping) whose
+/// lookup names one of `parents`: after an undelete HubSpot holds those parents as new records,
+/// and these children are linked to them again (catch-up items find their parents anew).
+async fn children(
+    reader: &dyn SalesforceReader,
+    org_id: &str,
+    all: &[StoredMapping],
+    object: &str,
+    parents: &[String],
+    now: OffsetDateTime,
+) -> Result<Vec<WorkItem>, ReadError> {
+    let mut out = Vec::new();
+    if parents.is_empty() {
+        return Ok(out);
+    }
+    for child in all.iter().filter(|m| m.mapping.state == State::Enabled) {
+        for a in &child.mapping.associations {
+            let FindParentBy::Mapping(p) = &a.find_parent_by else {
+                continue;
+            };
+            if !p.eq_ignore_ascii_case(object) {
+                continue;
+            }
+            for chunk in parents.chunks(200) {
+                let ids: Vec<String> = chunk
+                    .iter()
+                    .map(|id| format!("'{}'", soql_string(id)))
+                    .collect();
+                let filter = format!("{} IN ({})", a.lookup, ids.join(", "));
+                out.extend(read_items(reader, org_id, &child.mapping, &filter, now).await?);
+            }
+        }
+    }
+    Ok(out)
 }

@@ -58,7 +58,7 @@ pub fn import_soql_after(mapping: &Mapping, filter: Option<&str>, after: Option<
 }
 
 /// A value inside a SOQL string literal (`\` and `'` escaped).
-fn soql_string(value: &str) -> String {
+pub(crate) fn soql_string(value: &str) -> String {
     value.replace('\\', "\\\\").replace('\'', "\\'")
 }
 

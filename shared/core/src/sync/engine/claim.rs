@@ -26,9 +26,12 @@ pub(super) async fn claim(ctx: &Context, batch: &mut Batch) {
         .map(|(i, j)| {
             // A reconcile repairs records HubSpot lost at a version the ledger applied; an
             // import may carry a version the ledger applied under another mapping (the
-            // digest then tells whether HubSpot's content changes).
-            let replay = matches!(j.item.source, Source::Reconcile | Source::Import { .. })
-                && j.item.op == Op::Upsert;
+            // digest then tells whether HubSpot's content changes); a catch-up item is a
+            // change the ledger has not applied, or a child of an undeleted parent to link again.
+            let replay = matches!(
+                j.item.source,
+                Source::Reconcile | Source::Import { .. } | Source::CatchUp
+            ) && j.item.op == Op::Upsert;
             (i, j.key.clone(), j.version, replay)
         })
         .collect();

@@ -157,11 +157,12 @@ fn conversion_category(e: &ConversionError) -> ErrorCategory {
 }
 
 /// Whether a work item is written even when HubSpot holds its content already: a reconcile
-/// repairs what was changed by hand in HubSpot; `import start --force` rewrites everything.
+/// repairs what was changed by hand in HubSpot; `import start --force` rewrites everything; a
+/// catch-up item is something the push missed (its associations are found again).
 fn rewrites(item: &WorkItem) -> bool {
     matches!(
         item.source,
-        Source::Reconcile | Source::Import { force: true, .. }
+        Source::Reconcile | Source::Import { force: true, .. } | Source::CatchUp
     )
 }
 
