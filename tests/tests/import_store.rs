@@ -168,6 +168,10 @@ async fn sweep_state_is_versioned() {
         last_catch_up: None,
         caught_up: 0,
         last_caught_up: None,
+        recent_deletes: vec![sfhs_core::import::model::RecentDelete {
+            id: "a01000000000001AAA".into(),
+            at: datetime!(2026-11-28 10:01 UTC),
+        }],
         revision: 1,
     };
     store.put_sweep(&s1, None).await.unwrap();

@@ -481,6 +481,41 @@ async fn dynamodb_ledger_notes_waiting_children_and_their_wake_handles() {
         None
     );
 
+    // A tombstone gives way to an undelete (revive) whatever its version, to nothing else.
+    let gone = "invoice__c#gone";
+    ledger
+        .claim(&ClaimRequest::new(gone, 10, "w1", 3_000, 5_000))
+        .await
+        .unwrap();
+    let tombstone = Commit {
+        version: 10,
+        hubspot_id: Some("43".into()),
+        parents: BTreeMap::new(),
+        deleted: true,
+        waiting: false,
+        digest: None,
+        unchanged: false,
+        wake: None,
+    };
+    assert!(ledger.commit(gone, "w1", &tombstone).await.unwrap());
+    assert_eq!(
+        ledger
+            .claim(&ClaimRequest::new(gone, 5, "w2", 4_000, 5_000).replayed(true))
+            .await
+            .unwrap(),
+        Claim::Stale {
+            stored: 10,
+            deleted: true
+        }
+    );
+    assert!(matches!(
+        ledger
+            .claim(&ClaimRequest::new(gone, 5, "w2", 4_000, 5_000).reviving(true))
+            .await
+            .unwrap(),
+        Claim::Claimed(prior) if prior.deleted
+    ));
+
     // Children of 120 parents, noted by several workers, taken once per parent.
     let parent = |i: usize| format!("invoice__c#a{i:03}");
     let mut waits: Vec<(String, String)> = (0..120)

@@ -173,6 +173,7 @@ impl Ledger for DynamoLedger {
             key,
             version,
             replay,
+            revive,
             owner,
             now_ms,
             lease_ms,
@@ -189,7 +190,14 @@ impl Ledger for DynamoLedger {
             .expression_attribute_values(":until", n(now_ms + lease_ms))
             .expression_attribute_values(":now", n(now_ms))
             .expression_attribute_values(":v", n(version));
-        let request = if replay {
+        let request = if revive {
+            // An undelete: a tombstone gives way whatever its version.
+            request
+                .condition_expression(format!(
+                    "{lease_free} AND (attribute_not_exists(version) OR version <= :v OR deleted = :t)"
+                ))
+                .expression_attribute_values(":t", AttributeValue::Bool(true))
+        } else if replay {
             request.condition_expression(format!(
                 "{lease_free} AND (attribute_not_exists(version) OR version <= :v)"
             ))

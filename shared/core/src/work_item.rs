@@ -67,6 +67,9 @@ pub enum Source {
     /// The catch-up sweep: a change the push missed (a dropped outbound message, a flow that was
     /// off, a system change), read back from Salesforce.
     CatchUp,
+    /// The catch-up found a record live in Salesforce that the ledger holds as deleted (it was
+    /// undeleted, and its version did not move): it replaces the tombstone whatever its version.
+    Undelete,
 }
 
 impl WorkItem {

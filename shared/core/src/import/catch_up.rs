@@ -11,7 +11,7 @@
 //! SOQL query per object per run (plus one per further 2,000 changed records) and the ledger
 //! reads of the changed records.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -236,7 +236,23 @@ impl CatchUp {
             .await
             .map_err(read)?;
         let changed = items.len();
-        let (missed, revived) = self.missed(items, &stored.mapping.version_field).await?;
+        let seen: HashSet<String> = items.iter().map(|i| i.record_id.clone()).collect();
+        let (mut missed, mut revived) = self.missed(items, &stored.mapping.version_field).await?;
+        // Records deleted lately and live again although their version did not move: undeleted.
+        let recent: Vec<String> = state
+            .iter()
+            .flat_map(|s| &s.recent_deletes)
+            .filter(|d| !seen.contains(&d.id))
+            .map(|d| d.id.clone())
+            .collect();
+        for mut item in live_among(reader, org_id, &stored.mapping, &recent, now)
+            .await
+            .map_err(read)?
+        {
+            item.source = Source::Undelete;
+            revived.push(item.record_id.clone());
+            missed.push(item);
+        }
         let caught_up = missed.len();
         let children = children(reader, org_id, all, object, &revived, now)
             .await
@@ -256,6 +272,7 @@ impl CatchUp {
             .clone()
             .unwrap_or_else(|| SweepState::new(object, enabled, now));
         next.caught_up_to = Some(to);
+        next.recent_deletes.retain(|d| !revived.contains(&d.id));
         next.last_catch_up = Some(now);
         next.caught_up += caught_up as u64;
         if caught_up > 0 {
@@ -341,6 +358,27 @@ async fn read_items(
             None => return Ok(items),
         }
     }
+}
+
+/// Which of `ids` are live records of `mapping`'s object (ordinary queries leave the recycle bin
+/// out), read with the mapping's fields.
+async fn live_among(
+    reader: &dyn SalesforceReader,
+    org_id: &str,
+    mapping: &Mapping,
+    ids: &[String],
+    now: OffsetDateTime,
+) -> Result<Vec<WorkItem>, ReadError> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(200) {
+        let quoted: Vec<String> = chunk
+            .iter()
+            .map(|id| format!("'{}'", soql_string(id)))
+            .collect();
+        let filter = format!("Id IN ({})", quoted.join(", "));
+        out.extend(read_items(reader, org_id, mapping, &filter, now).await?);
+    }
+    Ok(out)
 }
 
 /// The records of every enabled mapping that finds its parents in `object` (by mapping) whose

@@ -502,7 +502,27 @@ pub struct SweepState {
         skip_serializing_if = "Option::is_none"
     )]
     pub last_caught_up: Option<OffsetDateTime>,
+    /// The deletes swept in the recycle bin's 15 days (the newest [`RECENT_DELETES_MAX`]): the
+    /// catch-up asks Salesforce which of them are live again (an undelete that did not move
+    /// their version).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recent_deletes: Vec<RecentDelete>,
     pub revision: u64,
+}
+
+/// How many recent deletes an object's sweep state keeps (the item must stay well below
+/// DynamoDB's 400 KB).
+pub const RECENT_DELETES_MAX: usize = 4_000;
+
+/// How long Salesforce keeps a deleted record in its recycle bin (an undelete is possible).
+pub const RECYCLE_BIN: time::Duration = time::Duration::days(15);
+
+/// A record the sweep found deleted, and when it was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecentDelete {
+    pub id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
 }
 
 impl SweepState {
@@ -518,8 +538,23 @@ impl SweepState {
             last_catch_up: None,
             caught_up: 0,
             last_caught_up: None,
+            recent_deletes: Vec::new(),
             revision: 0,
         }
+    }
+
+    /// Adds `found` to the recent deletes, keeping those still in the recycle bin at `now`, the
+    /// newest [`RECENT_DELETES_MAX`].
+    pub fn remember_deletes(&mut self, found: &[(String, OffsetDateTime)], now: OffsetDateTime) {
+        self.recent_deletes
+            .extend(found.iter().map(|(id, at)| RecentDelete {
+                id: id.clone(),
+                at: *at,
+            }));
+        self.recent_deletes.retain(|d| now - d.at < RECYCLE_BIN);
+        self.recent_deletes.sort_by_key(|d| std::cmp::Reverse(d.at));
+        self.recent_deletes.dedup_by(|a, b| a.id == b.id);
+        self.recent_deletes.truncate(RECENT_DELETES_MAX);
     }
 }
 

@@ -227,6 +227,8 @@ async fn sweep_one(
     let base = state
         .clone()
         .unwrap_or_else(|| SweepState::new(object, from, now));
+    let mut base = base;
+    base.remember_deletes(&window.records, now);
     let next = SweepState {
         checkpoint: to,
         gap: gap.clone().or(base.gap.clone()),

@@ -128,6 +128,9 @@ pub struct ClaimRequest<'a> {
     /// A repair of a record HubSpot lost, whose version the ledger has applied (a reconcile,
     /// or an import): the same version may be claimed again.
     pub replay: bool,
+    /// The record is live in Salesforce although the ledger holds its tombstone (an undelete):
+    /// a tombstone gives way whatever its version.
+    pub revive: bool,
     pub owner: &'a str,
     pub now_ms: i64,
     pub lease_ms: i64,
@@ -139,6 +142,7 @@ impl<'a> ClaimRequest<'a> {
             key,
             version,
             replay: false,
+            revive: false,
             owner,
             now_ms,
             lease_ms,
@@ -149,6 +153,12 @@ impl<'a> ClaimRequest<'a> {
     #[must_use]
     pub fn replayed(self, replay: bool) -> Self {
         Self { replay, ..self }
+    }
+
+    /// The same claim, over a tombstone whatever its version (an undelete).
+    #[must_use]
+    pub fn reviving(self, revive: bool) -> Self {
+        Self { revive, ..self }
     }
 
     /// `entry` once this claim is granted: leased to its owner.
@@ -167,12 +177,14 @@ pub fn decide_claim(entry: Option<&LedgerEntry>, claim: &ClaimRequest<'_>) -> Op
     let ClaimRequest {
         version,
         replay,
+        revive,
         owner,
         now_ms,
         ..
     } = *claim;
     let e = entry?;
     if let Some(stored) = e.version
+        && !(revive && e.deleted)
         && (stored > version || (stored == version && !e.waiting && !replay))
     {
         return Some(Claim::Stale {

@@ -89,7 +89,10 @@ fn needs(jobs: &mut [Job]) -> Vec<Need> {
         let same_record = !prior.deleted && prior.hubspot_id.as_deref() == hubspot_id;
         // A catch-up item finds its parents again: one may have been archived and created anew
         // in HubSpot (an undelete), under another HubSpot id than the ledger remembers.
-        let refind = matches!(j.item.source, crate::work_item::Source::CatchUp);
+        let refind = matches!(
+            j.item.source,
+            crate::work_item::Source::CatchUp | crate::work_item::Source::Undelete
+        );
         let mut carried = Vec::new();
         for (a, am) in j.mapping.mapping.associations.iter().enumerate() {
             let prior = same_record.then(|| prior.parents.get(&am.lookup)).flatten();

@@ -19,7 +19,7 @@ pub(super) async fn claim(ctx: &Context, batch: &mut Batch) {
     let lease = i64::try_from(ctx.config.lease.as_millis()).unwrap_or(i64::MAX / 4);
     let owner = ctx.config.owner.as_str();
     let ledger = &ctx.ledger;
-    let wanted: Vec<(usize, String, i64, bool)> = batch
+    let wanted: Vec<(usize, String, i64, bool, bool)> = batch
         .jobs
         .iter()
         .enumerate()
@@ -30,19 +30,18 @@ pub(super) async fn claim(ctx: &Context, batch: &mut Batch) {
             // change the ledger has not applied, or a child of an undeleted parent to link again.
             let replay = matches!(
                 j.item.source,
-                Source::Reconcile | Source::Import { .. } | Source::CatchUp
+                Source::Reconcile | Source::Import { .. } | Source::CatchUp | Source::Undelete
             ) && j.item.op == Op::Upsert;
-            (i, j.key.clone(), j.version, replay)
+            let revive = matches!(j.item.source, Source::Undelete) && j.item.op == Op::Upsert;
+            (i, j.key.clone(), j.version, replay, revive)
         })
         .collect();
     let answers: Vec<_> = stream::iter(wanted)
-        .map(|(i, key, version, replay)| async move {
-            (
-                i,
-                ledger
-                    .claim(&ClaimRequest::new(&key, version, owner, now, lease).replayed(replay))
-                    .await,
-            )
+        .map(|(i, key, version, replay, revive)| async move {
+            let claim = ClaimRequest::new(&key, version, owner, now, lease)
+                .replayed(replay)
+                .reviving(revive);
+            (i, ledger.claim(&claim).await)
         })
         .buffer_unordered(ctx.config.concurrency.max(1))
         .collect()
@@ -51,6 +50,14 @@ pub(super) async fn claim(ctx: &Context, batch: &mut Batch) {
         let j = &mut batch.jobs[i];
         match answer {
             Ok(Claim::Claimed(prior)) => {
+                // An undelete over a tombstone is committed above the deletion's version, so
+                // that the delete delivered again stays stale.
+                if prior.deleted
+                    && let Some(deleted) = prior.version
+                    && matches!(j.item.source, Source::Undelete)
+                {
+                    j.version = j.version.max(deleted + 1);
+                }
                 j.state = JobState::Claimed(Lease {
                     at: Instant::now(),
                     prior,

@@ -162,7 +162,7 @@ fn conversion_category(e: &ConversionError) -> ErrorCategory {
 fn rewrites(item: &WorkItem) -> bool {
     matches!(
         item.source,
-        Source::Reconcile | Source::Import { force: true, .. } | Source::CatchUp
+        Source::Reconcile | Source::Import { force: true, .. } | Source::CatchUp | Source::Undelete
     )
 }
 

@@ -496,3 +496,39 @@ async fn no_write_starts_with_less_than_half_of_the_lease_left() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn an_undelete_replaces_the_tombstone_whatever_its_version() {
+    let w = world().await;
+    w.engine.process(msgs(&[inv("a1", 5, "v5")])).await;
+    w.engine
+        .process(msgs(&[delete("Invoice__c", "a1", 10)]))
+        .await;
+    let tomb = w.ledger.entry("invoice__c#a1").unwrap();
+    assert!(tomb.deleted);
+    assert!(
+        w.hub.find(INVOICE, "salesforce_id", "a1").is_none(),
+        "archived"
+    );
+    // Undeleted in Salesforce with the version it had before its deletion.
+    let mut back = inv("a1", 5, "v5");
+    back.source = Source::Undelete;
+    let r = w.engine.process(msgs(&[back])).await;
+    assert!(r.retry.is_empty(), "{r:?}");
+    let e = w.ledger.entry("invoice__c#a1").unwrap();
+    assert!(!e.deleted);
+    assert_eq!(e.version, tomb.version.map(|v| v + 1), "above the deletion");
+    assert!(
+        w.hub.find(INVOICE, "salesforce_id", "a1").is_some(),
+        "live again"
+    );
+    // The delete delivered again, and an ordinary copy of the old version, are stale.
+    let r = w
+        .engine
+        .process(msgs(&[delete("Invoice__c", "a1", 10)]))
+        .await;
+    assert_eq!(r.report.dropped_stale, 1);
+    let r = w.engine.process(msgs(&[inv("a1", 5, "v5")])).await;
+    assert_eq!(r.report.dropped_stale, 1);
+    assert!(w.hub.find(INVOICE, "salesforce_id", "a1").is_some());
+}
