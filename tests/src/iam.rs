@@ -371,6 +371,15 @@ pub struct StackInput {
 }
 
 impl StackInput {
+    /// A stack whose worker writes to the HubSpot simulator at `base_url` (its token secret
+    /// and base URL).
+    pub fn hubspot(base_url: &str) -> Self {
+        Self {
+            secrets: vec![("HubSpotTokenSecret", crate::portal::TOKEN.into())],
+            parameters: vec![("HubSpotBaseUrl", base_url.to_owned())],
+        }
+    }
+
     /// A stack whose import function reads the simulated org `sf`: its secret, login URL and
     /// client id.
     pub fn salesforce(sf: &Sim) -> Self {

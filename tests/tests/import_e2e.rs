@@ -8,6 +8,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use sfhs_core::app::{self, Imports, SyncSettings, WebhookSettings};
+use sfhs_core::drive::{Backoff, Driver};
+use sfhs_core::import::CatchUpSettings;
 use sfhs_core::import::convert::to_work_item;
 use sfhs_core::import::ports::ImportStore;
 use sfhs_core::import::{
@@ -15,12 +18,16 @@ use sfhs_core::import::{
     RunSettings, sweep,
 };
 use sfhs_core::mapping::store::{MappingStore, MemoryMappingStore, next_version};
+use sfhs_core::memory::MemoryWorld;
 use sfhs_core::queue::{MemoryQueue, PublishPolicy, Publisher};
+use sfhs_core::sync::EngineConfig;
 use sfhs_core::sync::HubSpotWriter;
 use sfhs_core::sync::memory::{MemoryErrorStore, MemoryLedger};
 use sfhs_core::work_item::{Source, WorkItem};
+use sfhs_hubspot::HubSpotClient;
 use sfhs_salesforce::ClientReader;
 use sfhs_salesforce::{Config, Credentials, LoginUrl};
+use sfhs_salesforce_sim::Sim;
 use sfhs_salesforce_sim::{SeedSize, SimBuilder};
 use sfhs_tests::drive::{MemQueue, run_until_drained};
 use sfhs_tests::portal::{
@@ -348,6 +355,48 @@ async fn imported_records_land_once_live_changes_win_and_deletes_are_archived() 
     hs.shutdown().await;
 }
 
+/// One process's use cases over `world`, as the catch-up tests run them: the sync engine on
+/// HubSpot behind the one queue driver, and imports reading `sf` that catch up whenever asked.
+fn catching_up(world: &MemoryWorld, client: &HubSpotClient, sf: &Sim) -> (Driver, Imports) {
+    let driver = Driver::new(
+        Arc::new(app::engine(
+            world.sync_ports(Arc::new(client.clone())),
+            SyncSettings {
+                engine: EngineConfig::new("w1"),
+                mappings_cache: Duration::from_secs(1),
+            },
+        )),
+        Backoff::DEPLOYED,
+    );
+    let reader = sfhs_tests::sims::salesforce_reader(sf.base_url()).expect("a valid fixture");
+    let imports = app::imports(
+        world.import_ports(reader),
+        RunSettings::default(),
+        PublishPolicy::default(),
+    )
+    .with_catch_up(
+        world.ledger.clone(),
+        CatchUpSettings {
+            every: Duration::ZERO,
+            settle: Duration::ZERO,
+            ..CatchUpSettings::default()
+        },
+    );
+    (driver, imports)
+}
+
+/// Drives the engine over `queues`, in order, until each is empty.
+async fn drain(driver: &Driver, queues: &[&Arc<MemoryQueue>]) {
+    for queue in queues {
+        while driver
+            .once(queue.as_ref(), 100)
+            .await
+            .expect("the memory queue answers")
+            .is_some()
+        {}
+    }
+}
+
 /// Issue 33: the webhook refuses (down, a rotated secret) for longer than Salesforce retries,
 /// while 1,000 invoices change: every outbound message is dropped. After it comes back, one
 /// catch-up finds the 1,000 changes the ledger has not applied, and the worker brings them to
@@ -355,11 +404,6 @@ async fn imported_records_land_once_live_changes_win_and_deletes_are_archived() 
 /// per 15 minutes, compressed): the catch-up enqueues nothing, so HubSpot sees no call from it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn what_the_push_missed_is_caught_up_and_nothing_else() {
-    use sfhs_core::app::{self, SyncSettings, WebhookSettings};
-    use sfhs_core::drive::{Backoff, Driver};
-    use sfhs_core::import::CatchUpSettings;
-    use sfhs_core::memory::MemoryWorld;
-    use sfhs_core::sync::EngineConfig;
     use sfhs_salesforce_sim::{OutboundConfig, OutboundTiming};
 
     const CHANGED: usize = 1_000;
@@ -405,37 +449,7 @@ async fn what_the_push_missed_is_caught_up_and_nothing_else() {
     .await;
     sf.configure_outbound(OutboundConfig::all_fields("Invoice__c", &webhook.url))
         .unwrap();
-    let driver = Driver::new(
-        Arc::new(app::engine(
-            world.sync_ports(Arc::new(client.clone())),
-            SyncSettings {
-                engine: EngineConfig::new("w1"),
-                mappings_cache: Duration::from_secs(1),
-            },
-        )),
-        Backoff::DEPLOYED,
-    );
-    let imports = app::imports(
-        world.import_ports(sfhs_tests::sims::salesforce_reader(sf.base_url()).unwrap()),
-        RunSettings::default(),
-        PublishPolicy::default(),
-    )
-    .with_catch_up(
-        world.ledger.clone(),
-        CatchUpSettings {
-            every: Duration::ZERO,
-            settle: Duration::ZERO,
-            ..CatchUpSettings::default()
-        },
-    );
-    let drain = || async {
-        while driver
-            .once(world.live.as_ref(), 100)
-            .await
-            .unwrap()
-            .is_some()
-        {}
-    };
+    let (driver, imports) = catching_up(&world, &client, &sf);
 
     // The outage: every change's message is refused until Salesforce gives up.
     webhook.refuse(true);
@@ -456,7 +470,7 @@ async fn what_the_push_missed_is_caught_up_and_nothing_else() {
     // One catch-up: the 1,000 changes, on the live queue; the worker writes them.
     let report = imports.catch_up(OffsetDateTime::now_utc()).await.unwrap();
     assert_eq!(report.caught_up(), CHANGED, "{report:?}");
-    drain().await;
+    drain(&driver, &[&world.live]).await;
     let in_hubspot = records_by_salesforce_id(&hs, INVOICE);
     let right = ids
         .iter()
@@ -490,7 +504,7 @@ async fn what_the_push_missed_is_caught_up_and_nothing_else() {
             .unwrap();
         }
         assert!(sf.wait_outbound_idle(Duration::from_secs(30)).await);
-        drain().await;
+        drain(&driver, &[&world.live]).await;
         let report = imports.catch_up(OffsetDateTime::now_utc()).await.unwrap();
         caught_up += report.caught_up();
         assert!(world.live.is_empty(), "round {round}: {report:?}");
@@ -518,12 +532,6 @@ async fn an_undeleted_record_is_back_in_hubspot_with_its_associations_and_its_ch
 /// One undelete scenario (the test above runs it with and without moved stamps).
 #[allow(clippy::unwrap_used)]
 async fn undelete(moves_stamps: bool) {
-    use sfhs_core::app::{self, SyncSettings};
-    use sfhs_core::drive::{Backoff, Driver};
-    use sfhs_core::import::CatchUpSettings;
-    use sfhs_core::memory::MemoryWorld;
-    use sfhs_core::sync::EngineConfig;
-
     let (hs, client) = start_hubspot(1900).await;
     setup_portal(&hs.base_url(), &client).await;
     let sf = SimBuilder::new()
@@ -551,34 +559,7 @@ async fn undelete(moves_stamps: bool) {
             .await
             .unwrap();
     }
-    let driver = Driver::new(
-        Arc::new(app::engine(
-            world.sync_ports(Arc::new(client.clone())),
-            SyncSettings {
-                engine: EngineConfig::new("w1"),
-                mappings_cache: Duration::from_secs(1),
-            },
-        )),
-        Backoff::DEPLOYED,
-    );
-    let imports = app::imports(
-        world.import_ports(sfhs_tests::sims::salesforce_reader(sf.base_url()).unwrap()),
-        RunSettings::default(),
-        PublishPolicy::default(),
-    )
-    .with_catch_up(
-        world.ledger.clone(),
-        CatchUpSettings {
-            every: Duration::ZERO,
-            settle: Duration::ZERO,
-            ..CatchUpSettings::default()
-        },
-    );
-    let drain = || async {
-        for queue in [&world.import, &world.live] {
-            while driver.once(queue.as_ref(), 100).await.unwrap().is_some() {}
-        }
-    };
+    let (driver, imports) = catching_up(&world, &client, &sf);
     for object in ["Invoice__c", "Invoice_Line__c"] {
         let record = imports
             .runner
@@ -586,7 +567,7 @@ async fn undelete(moves_stamps: bool) {
             .await
             .unwrap();
         imports.runner.run(&record.id, "t", None).await.unwrap();
-        drain().await;
+        drain(&driver, &[&world.import, &world.live]).await;
     }
     let handle = sf.handle();
     let invoice = sf.ids("Invoice__c")[0].clone();
@@ -637,7 +618,7 @@ async fn undelete(moves_stamps: bool) {
     .unwrap();
     let swept = imports.tick("t", None).await.unwrap();
     assert_eq!(swept.sweep.deletes(), 1, "{:?}", swept.sweep);
-    drain().await;
+    drain(&driver, &[&world.import, &world.live]).await;
     assert!(!records_by_salesforce_id(&hs, INVOICE).contains_key(&invoice));
 
     // Undeleted: nothing is sent; the catch-up finds it.
@@ -648,7 +629,7 @@ async fn undelete(moves_stamps: bool) {
         1,
         "stamps moved: {moves_stamps}: {report:?}"
     );
-    drain().await;
+    drain(&driver, &[&world.import, &world.live]).await;
     // Found once: the next catch-up finds nothing more.
     let report = imports.catch_up(OffsetDateTime::now_utc()).await.unwrap();
     assert_eq!(

@@ -167,11 +167,7 @@ async fn webhook_binary_acks_an_outbound_message_once_it_is_on_the_live_queue() 
 async fn worker_binary_writes_an_sqs_batch_to_hubspot() {
     let (hs, client) = start_hubspot(10_000).await;
     setup_portal(&hs.base_url(), &client).await;
-    let stack = Stack::create(StackInput {
-        secrets: vec![("HubSpotTokenSecret", TOKEN.into())],
-        parameters: vec![("HubSpotBaseUrl", hs.base_url())],
-    })
-    .await;
+    let stack = Stack::create(StackInput::hubspot(&hs.base_url())).await;
     put_mapping(&stack).await;
     let mut f = start(&stack, "WorkerFunction", "worker", "sfhs-worker").await;
     let record = "a01xx0000000043AAG";
@@ -288,11 +284,7 @@ async fn poll_live(stack: &Stack, f: &mut Function) -> Vec<String> {
 async fn worker_binary_wakes_a_waiting_child_when_its_parent_commits() {
     let (hs, client) = start_hubspot(10_000).await;
     setup_portal(&hs.base_url(), &client).await;
-    let stack = Stack::create(StackInput {
-        secrets: vec![("HubSpotTokenSecret", TOKEN.into())],
-        parameters: vec![("HubSpotBaseUrl", hs.base_url())],
-    })
-    .await;
+    let stack = Stack::create(StackInput::hubspot(&hs.base_url())).await;
     put_mappings(&stack, &["Invoice__c", "Invoice_Line__c"]).await;
     let mut f = start(&stack, "WorkerFunction", "worker", "sfhs-worker").await;
     let sqs = aws_sdk_sqs::Client::new(&stack.admin);

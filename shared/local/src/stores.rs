@@ -100,19 +100,7 @@ impl Ledger for LocalStore {
             if current.and_then(|e| e.lease_owner).as_deref() != Some(owner) {
                 return Ok(false);
             }
-            let next = LedgerEntry {
-                version: Some(c.version),
-                hubspot_id: c.hubspot_id.clone(),
-                parents: c.parents.clone(),
-                deleted: c.deleted,
-                waiting: c.waiting,
-                lease_owner: None,
-                lease_until: None,
-                digest: c.digest.clone(),
-                unchanged: c.unchanged,
-                wake: c.wake.clone(),
-            };
-            put_in(&mut t, key, &next)?;
+            put_in(&mut t, key, &c.entry())?;
             Ok(true)
         })
         .map_err(|e| ledger_error("commit", e))

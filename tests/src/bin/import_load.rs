@@ -35,7 +35,6 @@ use sfhs_core::sync::{BatchReport, Engine};
 use sfhs_hubspot::HubSpotClient;
 use sfhs_hubspot_sim::HubSpotSim;
 use sfhs_salesforce::ClientReader;
-use sfhs_salesforce::{Config, Credentials, LoginUrl};
 use sfhs_salesforce_sim::{SeedSize, Sim, SimBuilder};
 use sfhs_tests::drive::{MemQueue, knob};
 use sfhs_tests::portal::{INVOICE, client_config, engine, mappings, seed_companies, setup_portal};
@@ -173,15 +172,7 @@ async fn serve_salesforce(invoices: usize) -> anyhow::Result<()> {
 }
 
 fn url_reader(url: &str) -> anyhow::Result<Arc<ClientReader>> {
-    Ok(Arc::new(ClientReader::new(sfhs_salesforce::Client::new(
-        Config::new(
-            LoginUrl::Custom(url.to_owned()),
-            Credentials::ClientCredentials {
-                client_id: sfhs_salesforce_sim::DEFAULT_CLIENT_ID.into(),
-                client_secret: sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET.into(),
-            },
-        ),
-    )?)))
+    Ok(sfhs_tests::sims::salesforce_reader(url)?)
 }
 
 #[allow(clippy::cast_precision_loss, clippy::print_stdout)]

@@ -90,18 +90,7 @@ impl Ledger for MemoryLedger {
         if e.lease_owner.as_deref() != Some(owner) {
             return Ok(false);
         }
-        *e = LedgerEntry {
-            version: Some(c.version),
-            hubspot_id: c.hubspot_id.clone(),
-            parents: c.parents.clone(),
-            deleted: c.deleted,
-            waiting: c.waiting,
-            lease_owner: None,
-            lease_until: None,
-            digest: c.digest.clone(),
-            unchanged: c.unchanged,
-            wake: c.wake.clone(),
-        };
+        *e = c.entry();
         Ok(true)
     }
 

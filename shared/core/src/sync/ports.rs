@@ -102,6 +102,24 @@ pub struct Commit {
     pub wake: Option<String>,
 }
 
+impl Commit {
+    /// The entry this commit leaves in the ledger, its lease released.
+    pub fn entry(&self) -> LedgerEntry {
+        LedgerEntry {
+            version: Some(self.version),
+            hubspot_id: self.hubspot_id.clone(),
+            parents: self.parents.clone(),
+            deleted: self.deleted,
+            waiting: self.waiting,
+            lease_owner: None,
+            lease_until: None,
+            digest: self.digest.clone(),
+            unchanged: self.unchanged,
+            wake: self.wake.clone(),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("records ledger: {operation} failed: {message}")]
 pub struct LedgerError {
