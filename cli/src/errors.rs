@@ -33,7 +33,7 @@ enum Command {
         /// Only this Salesforce object.
         #[arg(long)]
         object: Option<String>,
-        /// Only this category (validation, picklist, association, permission, not_found, rate_limit, unknown).
+        /// Only this category (validation, conflict, picklist, association, permission, not_found, rate_limit, unknown).
         #[arg(long)]
         category: Option<String>,
     },

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sfhs_core::app::{self, Imports, SyncSettings, WebhookSettings};
-use sfhs_core::drive::{Backoff, Driver};
+use sfhs_core::drive::{Backoff, Driver, Fate};
 use sfhs_core::import::CatchUpSettings;
 use sfhs_core::import::convert::to_work_item;
 use sfhs_core::import::ports::ImportStore;
@@ -19,12 +19,15 @@ use sfhs_core::import::{
 };
 use sfhs_core::mapping::store::{MappingStore, MemoryMappingStore, next_version};
 use sfhs_core::memory::MemoryWorld;
-use sfhs_core::queue::{MemoryQueue, PublishPolicy, Publisher};
+use sfhs_core::queue::{MemoryQueue, PublishPolicy, Publisher, QueueEntry};
 use sfhs_core::sync::EngineConfig;
+use sfhs_core::sync::ErrorStore;
 use sfhs_core::sync::HubSpotWriter;
 use sfhs_core::sync::memory::{MemoryErrorStore, MemoryLedger};
+use sfhs_core::sync::ports::ErrorCategory;
 use sfhs_core::work_item::{Source, WorkItem};
 use sfhs_hubspot::HubSpotClient;
+use sfhs_hubspot_sim::ArchivedUniqueValues;
 use sfhs_salesforce::ClientReader;
 use sfhs_salesforce::{Config, Credentials, LoginUrl};
 use sfhs_salesforce_sim::Sim;
@@ -397,6 +400,22 @@ async fn drain(driver: &Driver, queues: &[&Arc<MemoryQueue>]) {
     }
 }
 
+/// Drives the engine over `queue` until it is empty or holds only children waiting for a parent
+/// (the memory queue hands them back at once, where SQS would wait the re-check).
+async fn drain_until_waiting(driver: &Driver, queue: &Arc<MemoryQueue>) {
+    while let Some(driven) = driver
+        .once(queue.as_ref(), 100)
+        .await
+        .expect("the memory queue answers")
+    {
+        if driven.fates.iter().all(|(m, fate)| {
+            matches!(fate, Fate::Again(_)) && driven.result.waiting.contains(&m.message_id)
+        }) {
+            return;
+        }
+    }
+}
+
 /// Issue 33: the webhook refuses (down, a rotated secret) for longer than Salesforce retries,
 /// while 1,000 invoices change: every outbound message is dropped. After it comes back, one
 /// catch-up finds the 1,000 changes the ledger has not applied, and the worker brings them to
@@ -520,19 +539,32 @@ async fn what_the_push_missed_is_caught_up_and_nothing_else() {
 
 /// Issue 33: a record deleted in Salesforce (archived in HubSpot by the sweep), then undeleted:
 /// no outbound message, and the `deleted` resource does not say so; the catch-up finds it, and it
-/// is back in HubSpot, a new record (HubSpot cannot restore an archived one by API) with its values
-/// and its company, and its lines linked to it again. Whether Salesforce's undelete moves the
-/// record's SystemModstamp is unverified: both are run.
+/// is back in HubSpot with its values and its company, and its lines linked to it again. Whether
+/// Salesforce's undelete moves the record's SystemModstamp is unverified: both are run. What
+/// HubSpot's upsert meets when an archived record kept the id is unverified too (no API restores
+/// one): with the value released, a new record; with the archived record restored by the upsert,
+/// the same one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_undeleted_record_is_back_in_hubspot_with_its_associations_and_its_childrens() {
-    undelete(true).await;
-    undelete(false).await;
+    undelete(true, ArchivedUniqueValues::Released).await;
+    undelete(false, ArchivedUniqueValues::Released).await;
+    undelete(true, ArchivedUniqueValues::Restored).await;
 }
 
-/// One undelete scenario (the test above runs it with and without moved stamps).
+/// Issue 33, the third answer: HubSpot refuses the upsert while the archived record keeps the id
+/// (409). The record becomes an error record that says to restore the archived record in HubSpot
+/// and replay; once an operator has (HubSpot's UI), the replay brings it back with its lines.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_undeleted_record_held_by_an_archived_one_is_an_error_until_restored_and_replayed() {
+    undelete(true, ArchivedUniqueValues::Held).await;
+}
+
+/// One undelete scenario: Salesforce's stamps moved or not, HubSpot's archived record as
+/// `archived`.
 #[allow(clippy::unwrap_used)]
-async fn undelete(moves_stamps: bool) {
+async fn undelete(moves_stamps: bool, archived: ArchivedUniqueValues) {
     let (hs, client) = start_hubspot(1900).await;
+    hs.update_config(|c| c.archived_unique_values = archived);
     setup_portal(&hs.base_url(), &client).await;
     let sf = SimBuilder::new()
         .seed_size(SeedSize {
@@ -629,22 +661,66 @@ async fn undelete(moves_stamps: bool) {
         1,
         "stamps moved: {moves_stamps}: {report:?}"
     );
-    drain(&driver, &[&world.import, &world.live]).await;
-    // Found once: the next catch-up finds nothing more.
-    let report = imports.catch_up(OffsetDateTime::now_utc()).await.unwrap();
-    assert_eq!(
-        report.caught_up(),
-        0,
-        "stamps moved: {moves_stamps}: {report:?}"
-    );
+    if archived == ArchivedUniqueValues::Held {
+        // The invoice is refused; its lines wait for it. (Not applied, it stays due: a catch-up
+        // whose window still holds its change offers it again.)
+        drain_until_waiting(&driver, &world.live).await;
+    } else {
+        drain(&driver, &[&world.import, &world.live]).await;
+        // Found once: the next catch-up finds nothing more.
+        let report = imports.catch_up(OffsetDateTime::now_utc()).await.unwrap();
+        assert_eq!(
+            report.caught_up(),
+            0,
+            "stamps moved: {moves_stamps}: {report:?}"
+        );
+    }
+    if archived == ArchivedUniqueValues::Held {
+        assert!(!records_by_salesforce_id(&hs, INVOICE).contains_key(&invoice));
+        let key = format!("invoice__c#{invoice}");
+        let error = world
+            .errors
+            .get(&key)
+            .expect("an error record for the invoice");
+        assert_eq!(error.category, ErrorCategory::Conflict, "{error:?}");
+        assert!(
+            error.message.contains(&format!("HubSpot id {before}"))
+                && error.message.contains("Restore that record in HubSpot")
+                && error.message.contains(&format!("sfhs errors replay {key}")),
+            "{}",
+            error.message
+        );
+        // The operator restores it in HubSpot's recycle bin, then replays, as `sfhs errors
+        // replay` does: the work item back on the live queue, the error record gone.
+        hs.restore(INVOICE, before.parse().unwrap()).unwrap();
+        Publisher::new(world.live.clone(), PublishPolicy::default())
+            .publish_entries(vec![QueueEntry {
+                id: "0".into(),
+                body: error.work_item.clone(),
+            }])
+            .await
+            .unwrap();
+        world.errors.delete(&key).await.unwrap();
+        drain(&driver, &[&world.live]).await;
+        assert!(
+            world.errors.get(&key).is_none(),
+            "{:?}",
+            world.errors.get(&key)
+        );
+    }
     let back = records_by_salesforce_id(&hs, INVOICE);
     let back = back.get(&invoice).expect("the invoice is back in HubSpot");
     let name = handle.get("Invoice__c", &invoice).unwrap()["Name"].clone();
     assert_eq!(back["properties"]["invoice_number"], name);
     let back_id = back["id"].as_str().unwrap().to_owned();
+    if archived == ArchivedUniqueValues::Released {
+        assert_ne!(back_id, before, "a new HubSpot record");
+    } else {
+        assert_eq!(back_id, before, "the archived HubSpot record, restored");
+    }
     assert_eq!(
         linked_to(back_id).await,
         lines.len(),
-        "its lines point at it again"
+        "its lines point at it again ({archived:?})"
     );
 }

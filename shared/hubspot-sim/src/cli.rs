@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::{HubSpotSim, PartialStatus, SimConfig};
+use crate::{ArchivedUniqueValues, HubSpotSim, PartialStatus, SimConfig};
 
 /// Arguments of `sfhs sim hubspot`.
 #[derive(clap::Args, Debug, Clone)]
@@ -41,6 +41,11 @@ pub struct Args {
     /// Answer partial batch failures with 200 instead of 207.
     #[arg(long)]
     pub partial_as_200: bool,
+    /// What an archived record does with its unique values: released (an upsert by one creates
+    /// a new record), restored (an upsert restores the archived record) or held (a write claiming
+    /// one answers 409 until the record is restored). HubSpot does not document it.
+    #[arg(long, value_enum, default_value_t = ArchivedUniqueValues::Released)]
+    pub archived_unique_values: ArchivedUniqueValues,
 }
 
 impl Args {
@@ -59,6 +64,7 @@ impl Args {
             } else {
                 PartialStatus::MultiStatus
             },
+            archived_unique_values: self.archived_unique_values,
             ..SimConfig::default()
         }
     }
@@ -118,5 +124,10 @@ mod tests {
         .args;
         assert_eq!(a.tokens, vec!["a".to_string(), "b".to_string()]);
         assert_eq!((a.portal_id, a.burst_limit, a.addr.port()), (42, 50, 8080));
+        let held = Cmd::parse_from(["sim", "--archived-unique-values", "held"]).args;
+        assert_eq!(
+            held.config().archived_unique_values,
+            ArchivedUniqueValues::Held
+        );
     }
 }

@@ -17,6 +17,22 @@ pub enum PartialStatus {
     Ok,
 }
 
+/// What an archived record does with its unique values, and so what an upsert by one of them
+/// meets. HubSpot does not document it (docs/hubspot.md): each answer is available.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum ArchivedUniqueValues {
+    /// Released when the record is archived: an upsert by one creates a second record.
+    #[default]
+    Released,
+    /// Kept: an upsert by one restores the archived record and updates it (`new: false`); a create
+    /// or an update claiming one answers 409 `CONFLICT`.
+    Restored,
+    /// Kept until the record is restored (HubSpot's UI, within 90 days; [`crate::Sim::restore`]):
+    /// every write claiming one answers 409 `CONFLICT` naming the archived record.
+    Held,
+}
+
 /// Configuration of one simulated portal.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SimConfig {
@@ -48,6 +64,10 @@ pub struct SimConfig {
     /// Input limit of association batch create/archive. Unverified (100 to 2,000); default 100,
     /// the strict answer.
     pub association_batch_limit: usize,
+    /// What an archived record does with its unique values. Unverified; default
+    /// [`ArchivedUniqueValues::Released`].
+    #[serde(default)]
+    pub archived_unique_values: ArchivedUniqueValues,
     /// Seed of the generator that decides share-of-calls faults.
     pub seed: u64,
 }
@@ -67,6 +87,7 @@ impl Default for SimConfig {
             partial_status: PartialStatus::MultiStatus,
             retry_after_on_429: None,
             association_batch_limit: 100,
+            archived_unique_values: ArchivedUniqueValues::Released,
             seed: 0x5eed,
         }
     }

@@ -25,7 +25,7 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use config::{PartialStatus, SimConfig};
+pub use config::{ArchivedUniqueValues, PartialStatus, SimConfig};
 pub use gate::{Counters, DATE_VERSIONS, Fault, FaultKind};
 
 use crate::crm::Crm;
@@ -174,6 +174,14 @@ impl Sim {
     /// A summary of the portal: object types, record counts, associations.
     pub fn dump(&self) -> Value {
         self.lock().crm.dump()
+    }
+
+    /// Restores an archived record, as HubSpot's UI does from the recycle bin (there is no API
+    /// for it): live again with its properties and unique values, without its associations.
+    /// Refused when the record is not archived, or when a live record holds one of its unique
+    /// values.
+    pub fn restore(&self, object_type: &str, id: u64) -> Result<(), String> {
+        self.lock().crm.restore(object_type, id)
     }
 
     /// Every record of a type, archived ones included, with all their properties.

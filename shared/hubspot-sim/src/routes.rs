@@ -162,6 +162,7 @@ pub fn router(sim: Sim) -> Router {
         .route("/_sim/limits/reset", post(sim_reset_limits))
         .route("/_sim/limits/exhaust-daily", post(sim_exhaust_daily))
         .route("/_sim/reset", post(sim_reset))
+        .route("/_sim/restore/{object_type}/{record_id}", post(sim_restore))
         .route(
             "/_sim/requests",
             get(sim_requests).delete(sim_clear_requests),
@@ -244,10 +245,11 @@ async fn update_one(
 }
 
 async fn archive_one(State(sim): State<Sim>, Path(pp): Params) -> Response {
+    let mut st = sim.lock();
+    let st = &mut *st;
     respond(
-        sim.lock()
-            .crm
-            .archive_one(p(&pp, "object_type"), p(&pp, "record_id")),
+        st.crm
+            .archive_one(p(&pp, "object_type"), p(&pp, "record_id"), &st.config),
     )
 }
 
@@ -293,7 +295,12 @@ async fn batch_upsert(State(sim): State<Sim>, Path(pp): Params, body: Bytes) -> 
 }
 
 async fn batch_archive(State(sim): State<Sim>, Path(pp): Params, body: Bytes) -> Response {
-    respond(sim.lock().crm.batch_archive(p(&pp, "object_type"), &body))
+    let mut st = sim.lock();
+    let st = &mut *st;
+    respond(
+        st.crm
+            .batch_archive(p(&pp, "object_type"), &body, &st.config),
+    )
 }
 
 async fn search(State(sim): State<Sim>, Path(pp): Params, body: Bytes) -> Response {
@@ -520,6 +527,17 @@ async fn sim_requests(State(sim): State<Sim>) -> Response {
 async fn sim_clear_requests(State(sim): State<Sim>) -> Response {
     sim.clear_requests();
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// HubSpot's UI restoring an archived record from the recycle bin.
+async fn sim_restore(State(sim): State<Sim>, Path(pp): Params) -> Response {
+    let Ok(id) = p(&pp, "record_id").parse::<u64>() else {
+        return HsError::validation("record ids are numeric").into_response();
+    };
+    match sim.restore(p(&pp, "object_type"), id) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => HsError::new(StatusCode::CONFLICT, "CONFLICT", e).into_response(),
+    }
 }
 
 async fn sim_reset(State(sim): State<Sim>) -> Response {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::{Http, TOKEN, start, upsert_inputs};
 use reqwest::Method;
 use serde_json::{Value, json};
-use sfhs_hubspot_sim::{Fault, FaultKind, PartialStatus};
+use sfhs_hubspot_sim::{ArchivedUniqueValues, Fault, FaultKind, PartialStatus, SimConfig};
 
 const OBJ: &str = "/crm/objects/2026-09";
 
@@ -475,6 +475,109 @@ async fn archive_hides_records_unless_asked() {
         .post(&format!("{OBJ}/{t}/batch/upsert"), upsert_inputs(&["a"]))
         .await;
     assert_eq!(r.body["results"][0]["new"], json!(true));
+}
+
+/// Whether an upsert by a unique value meets an archived record is unverified (docs/hubspot.md):
+/// `archived_unique_values` gives each answer. `released`: a second record; `restored`: the
+/// archived one back and updated, `new: false`, and a create claiming the value refused while it
+/// is archived; `held`: every write claiming it refused with 409 until the record is restored as
+/// HubSpot's UI does (`POST /_sim/restore/...`), then the upsert updates it.
+#[tokio::test]
+async fn an_upsert_meets_an_archived_record_as_configured() {
+    async fn archived(mode: ArchivedUniqueValues) -> (Http, String, String) {
+        let h = start(|b| {
+            b.config(SimConfig {
+                archived_unique_values: mode,
+                ..SimConfig::default()
+            })
+        })
+        .await;
+        let t = h.widget_schema().await;
+        let r = h
+            .post(&format!("{OBJ}/{t}/batch/upsert"), upsert_inputs(&["a"]))
+            .await;
+        let id = r.s("/results/0/id").to_string();
+        let r = h
+            .post(
+                &format!("{OBJ}/{t}/batch/archive"),
+                json!({"inputs": [{"id": id}]}),
+            )
+            .await;
+        assert_eq!(r.status, 204);
+        (h, t, id)
+    }
+    let again = |name: &str| json!({"inputs": [{"idProperty": "sf_id", "id": "a", "properties": {"name": name}}]});
+
+    let (h, t, id) = archived(ArchivedUniqueValues::Released).await;
+    let r = h.post(&format!("{OBJ}/{t}/batch/upsert"), again("x")).await;
+    assert_eq!(
+        (r.status, r.body["results"][0]["new"].clone()),
+        (200, json!(true))
+    );
+    assert_ne!(r.s("/results/0/id"), id);
+
+    let (h, t, id) = archived(ArchivedUniqueValues::Restored).await;
+    let r = h
+        .post(
+            &format!("{OBJ}/{t}/batch/create"),
+            json!({"inputs": [{"properties": {"name": "c", "sf_id": "a"}}]}),
+        )
+        .await;
+    assert_error_shape(&r, 409, "CONFLICT");
+    let r = h.post(&format!("{OBJ}/{t}/batch/upsert"), again("x")).await;
+    assert_eq!(
+        (r.status, r.body["results"][0]["new"].clone()),
+        (200, json!(false))
+    );
+    assert_eq!(r.s("/results/0/id"), id);
+    let r = h.get(&format!("{OBJ}/{t}/{id}?properties=name")).await;
+    assert_eq!((r.status, r.s("/properties/name")), (200, "x"));
+
+    let (h, t, id) = archived(ArchivedUniqueValues::Held).await;
+    let r = h.post(&format!("{OBJ}/{t}/batch/upsert"), again("x")).await;
+    assert_error_shape(&r, 409, "CONFLICT");
+    assert_eq!(r.body["context"]["id"], json!([id]), "{}", r.body);
+    assert_eq!(r.body["context"]["propertyName"], json!(["sf_id"]));
+    let live = h
+        .req(Method::POST, &format!("/_sim/restore/{t}/{id}"), None)
+        .await;
+    assert_eq!(live.status, 204, "{}", live.body);
+    let twice = h
+        .req(Method::POST, &format!("/_sim/restore/{t}/{id}"), None)
+        .await;
+    assert_eq!(twice.status, 409, "not archived any more: {}", twice.body);
+    let r = h.post(&format!("{OBJ}/{t}/batch/upsert"), again("x")).await;
+    assert_eq!(
+        (r.status, r.body["results"][0]["new"].clone()),
+        (200, json!(false))
+    );
+    assert_eq!(r.s("/results/0/id"), id);
+}
+
+/// Restoring an archived record (HubSpot's UI) is refused while a live record holds its unique
+/// value, as HubSpot refuses it for a contact whose email a live contact holds.
+#[tokio::test]
+async fn a_restore_is_refused_while_a_live_record_holds_its_unique_value() {
+    let h = start(|b| b).await;
+    let t = h.widget_schema().await;
+    let r = h
+        .post(&format!("{OBJ}/{t}/batch/upsert"), upsert_inputs(&["a"]))
+        .await;
+    let first = r.s("/results/0/id").to_string();
+    h.post(
+        &format!("{OBJ}/{t}/batch/archive"),
+        json!({"inputs": [{"id": first}]}),
+    )
+    .await;
+    let r = h
+        .post(&format!("{OBJ}/{t}/batch/upsert"), upsert_inputs(&["a"]))
+        .await;
+    assert_eq!(r.body["results"][0]["new"], json!(true));
+    let refused = h.sim.restore(&t, first.parse().unwrap());
+    assert!(
+        refused.as_ref().is_err_and(|e| e.contains("sf_id=a")),
+        "{refused:?}"
+    );
 }
 
 #[tokio::test]

@@ -23,7 +23,8 @@ pub fn category(status: u16, code: Option<&str>, category: Option<&str>) -> Erro
         }
         (401 | 403, _, _) => ErrorCategory::Permission,
         (429, _, _) => ErrorCategory::RateLimit,
-        (400 | 409 | 422, _, _) => ErrorCategory::Validation,
+        (409, _, _) | (_, _, Some("CONFLICT")) => ErrorCategory::Conflict,
+        (400 | 422, _, _) => ErrorCategory::Validation,
         _ => ErrorCategory::Unknown,
     }
 }
@@ -337,5 +338,27 @@ impl HubSpotWriter for HubSpotClient {
             calls: s.requests,
             rate_limited: s.rate_limited,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_unique_value_held_elsewhere_is_a_conflict_not_a_bad_value() {
+        assert_eq!(
+            category(409, None, Some("CONFLICT")),
+            ErrorCategory::Conflict
+        );
+        assert_eq!(category(409, None, None), ErrorCategory::Conflict);
+        assert_eq!(
+            category(400, None, Some("VALIDATION_ERROR")),
+            ErrorCategory::Validation
+        );
+        assert_eq!(
+            category(400, Some("INVALID_OPTION"), Some("VALIDATION_ERROR")),
+            ErrorCategory::Picklist
+        );
     }
 }

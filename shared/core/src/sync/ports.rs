@@ -288,6 +288,8 @@ pub trait Waker: Send + Sync + fmt::Debug {
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCategory {
     Validation,
+    /// A unique value another HubSpot record holds (live, or archived and keeping it).
+    Conflict,
     Picklist,
     Association,
     Permission,
@@ -300,6 +302,7 @@ impl ErrorCategory {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Validation => "validation",
+            Self::Conflict => "conflict",
             Self::Picklist => "picklist",
             Self::Association => "association",
             Self::Permission => "permission",

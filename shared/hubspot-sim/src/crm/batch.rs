@@ -8,8 +8,9 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
 use super::input::*;
+use super::properties::unique_held;
 use super::{Answer, BATCH_LIMIT, Crm, Edge, TypeStore};
-use crate::config::SimConfig;
+use crate::config::{ArchivedUniqueValues, SimConfig};
 use crate::error::HsError;
 use crate::model::{PropError, Schema, validate_value};
 
@@ -127,7 +128,8 @@ impl Crm {
                 .clone()
                 .or_else(|| input.id_property.clone())
                 .unwrap_or_else(|| "hs_object_id".into());
-            match upsert_plan(schema, store, &id_prop, id, &inp.properties)? {
+            let restore = cfg.archived_unique_values == ArchivedUniqueValues::Restored;
+            match upsert_plan(schema, store, &id_prop, id, &inp.properties, restore)? {
                 Ok(plan) => plans.push(plan),
                 Err(e) => errs.extend(e),
             }
@@ -137,15 +139,22 @@ impl Crm {
         }
         let mut claims = HashMap::new();
         for (existing, c) in &plans {
-            Self::unique_conflict(schema, store, *existing, c, &mut claims)?;
+            Self::unique_conflict(schema, store, existing.map(|(r, _)| r), c, &mut claims)?;
         }
         let unique = Self::unique_props(schema);
         let now = OffsetDateTime::now_utc();
         let searchable_at = Instant::now() + cfg.search_indexing_delay;
         let mut results = Vec::with_capacity(plans.len());
         for (existing, c) in plans {
+            let store = self.stores.entry(tid.clone()).or_default();
             let rid = match existing {
-                Some(r) => r,
+                Some((r, Found::Archived)) => {
+                    store.restore(r, &unique).map_err(|(name, value, holder)| {
+                        unique_held(&schema.singular, &name, &value, holder)
+                    })?;
+                    r
+                }
+                Some((r, Found::Live)) => r,
                 None => {
                     let r = self.next_record_id;
                     self.next_record_id += 1;
@@ -282,7 +291,7 @@ impl Crm {
             errors,
         ))
     }
-    pub fn batch_archive(&mut self, t: &str, body: &[u8]) -> Answer {
+    pub fn batch_archive(&mut self, t: &str, body: &[u8], cfg: &SimConfig) -> Answer {
         let tid = self.resolve_or_err(t)?;
         let input: Inputs<IdInput> = parse(body)?;
         check_batch_size(input.inputs.len(), BATCH_LIMIT)?;
@@ -294,11 +303,12 @@ impl Crm {
             ids.push(id);
         }
         duplicates(&ids)?;
+        let keep = cfg.archived_unique_values != ArchivedUniqueValues::Released;
         let store = self.stores.entry(tid.clone()).or_default();
         let mut archived = Vec::new();
         for id in ids {
             if let Ok(n) = id.parse::<u64>()
-                && store.archive(n, now)
+                && store.archive(n, now, keep)
             {
                 archived.push(n);
             }
@@ -311,14 +321,16 @@ impl Crm {
     }
 }
 
-/// What an upsert input does: the record it updates (none: a new one) and its changes, or the
-/// input's property errors. `Err`: the whole batch is refused.
+/// What an upsert input does: the record it updates (none: a new one; an archived one when
+/// `restore` and it keeps the id) and its changes, or the input's property errors. `Err`: the
+/// whole batch is refused.
 fn upsert_plan(
     schema: &Schema,
     store: &TypeStore,
     id_prop: &str,
     id: &str,
     properties: &Map<String, Value>,
+    restore: bool,
 ) -> Result<Result<UpsertPlan, Vec<PropError>>, HsError> {
     if id_prop != "hs_object_id" && !schema.property(id_prop).is_some_and(|p| p.has_unique_value) {
         return Err(HsError::validation(format!(
@@ -327,7 +339,13 @@ fn upsert_plan(
         ))
         .with("context", json!({"idProperty": [id_prop]})));
     }
-    let existing = store.find(id_prop, id);
+    let existing = match store.find(id_prop, id) {
+        Some(r) => Some((r, Found::Live)),
+        None if restore && id_prop != "hs_object_id" => store
+            .find_archived(id_prop, id)
+            .map(|r| (r, Found::Archived)),
+        None => None,
+    };
     let mut changes = match Crm::check_props(schema, properties) {
         Ok(c) => c,
         Err(e) => return Ok(Err(e)),
@@ -357,4 +375,11 @@ fn upsert_plan(
 }
 
 /// The record an upsert updates (none: a new one) and the changes it writes.
-type UpsertPlan = (Option<u64>, Vec<(String, Option<String>)>);
+type UpsertPlan = (Option<(u64, Found)>, Vec<(String, Option<String>)>);
+
+/// Whether the record an upsert meets is live or archived (and so restored first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Found {
+    Live,
+    Archived,
+}

@@ -76,6 +76,9 @@ pub struct TypeStore {
     pub records: BTreeMap<u64, Record>,
     /// property -> value -> live record id, for `hasUniqueValue` properties.
     pub unique: HashMap<String, HashMap<String, u64>>,
+    /// property -> value -> archived record id: the unique values archived records keep
+    /// (unless [`crate::ArchivedUniqueValues::Released`]).
+    pub held: HashMap<String, HashMap<String, u64>>,
 }
 
 impl TypeStore {
@@ -89,6 +92,17 @@ impl TypeStore {
                 .map(|r| r.id);
         }
         self.unique.get(prop)?.get(value).copied()
+    }
+
+    /// The archived record that keeps `value` of the unique property `prop`.
+    fn find_archived(&self, prop: &str, value: &str) -> Option<u64> {
+        self.held.get(prop)?.get(value).copied()
+    }
+
+    /// The record, live or archived, that holds `value` of the unique property `prop`.
+    fn holder(&self, prop: &str, value: &str) -> Option<u64> {
+        self.find(prop, value)
+            .or_else(|| self.find_archived(prop, value))
     }
 
     fn live(&self, id: u64) -> Option<&Record> {
@@ -129,7 +143,8 @@ impl TypeStore {
         }
     }
 
-    fn archive(&mut self, id: u64, now: OffsetDateTime) -> bool {
+    /// Archives a live record; its unique values are released or kept (`keep`).
+    fn archive(&mut self, id: u64, now: OffsetDateTime, keep: bool) -> bool {
         let Some(rec) = self.records.get_mut(&id) else {
             return false;
         };
@@ -142,9 +157,46 @@ impl TypeStore {
                 && idx.get(value) == Some(&id)
             {
                 idx.remove(value);
+                if keep {
+                    self.held
+                        .entry(name.clone())
+                        .or_default()
+                        .insert(value.clone(), id);
+                }
             }
         }
         true
+    }
+
+    /// Brings an archived record back with its unique values `unique`; refused (nothing
+    /// changed) when a live record holds one of them: `(property, value, holder)`.
+    fn restore(&mut self, id: u64, unique: &[String]) -> Result<(), (String, String, u64)> {
+        let Some(rec) = self.records.get(&id) else {
+            return Ok(());
+        };
+        let values: Vec<(String, String)> = rec
+            .props
+            .iter()
+            .filter(|(n, _)| unique.contains(n))
+            .map(|(n, v)| (n.clone(), v.clone()))
+            .collect();
+        for (name, value) in &values {
+            if let Some(h) = self.find(name, value) {
+                return Err((name.clone(), value.clone(), h));
+            }
+        }
+        for (name, value) in values {
+            if let Some(idx) = self.held.get_mut(&name)
+                && idx.get(&value) == Some(&id)
+            {
+                idx.remove(&value);
+            }
+            self.unique.entry(name).or_default().insert(value, id);
+        }
+        if let Some(rec) = self.records.get_mut(&id) {
+            rec.archived_at = None;
+        }
+        Ok(())
     }
 
     pub fn live_count(&self) -> usize {

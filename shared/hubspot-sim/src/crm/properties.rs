@@ -130,7 +130,7 @@ impl Crm {
             let key = (name.clone(), value.clone());
             let holder = match claims.get(&key) {
                 Some(h) => *h,
-                None => store.find(name, value),
+                None => store.holder(name, value),
             };
             let conflict = match (holder, target) {
                 (Some(h), Some(t)) => h != t,
@@ -138,18 +138,11 @@ impl Crm {
                 (None, _) => claims.contains_key(&key),
             };
             if conflict {
-                let existing = holder.map_or_else(String::new, |h| h.to_string());
-                return Err(HsError::new(
-                    StatusCode::CONFLICT,
-                    "CONFLICT",
-                    format!(
-                        "A {} with {name}={value} already exists. Existing ID: {existing}",
-                        schema.singular
-                    ),
-                )
-                .with(
-                    "context",
-                    json!({"propertyName": [name], "value": [value], "id": [existing]}),
+                return Err(unique_held(
+                    &schema.singular,
+                    name,
+                    value,
+                    holder.map_or_else(String::new, |h| h.to_string()),
                 ));
             }
             claims.insert(key, target);
@@ -164,4 +157,22 @@ impl Crm {
             .map(|p| p.name.clone())
             .collect()
     }
+}
+
+/// 409 `CONFLICT`: `name=value` is a unique value `existing` (live or archived) holds.
+pub(super) fn unique_held(
+    singular: &str,
+    name: &str,
+    value: &str,
+    existing: impl std::fmt::Display,
+) -> HsError {
+    HsError::new(
+        StatusCode::CONFLICT,
+        "CONFLICT",
+        format!("A {singular} with {name}={value} already exists. Existing ID: {existing}"),
+    )
+    .with(
+        "context",
+        json!({"propertyName": [name], "value": [value], "id": [existing.to_string()]}),
+    )
 }

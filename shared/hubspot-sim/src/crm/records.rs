@@ -102,9 +102,32 @@ impl Crm {
         }
         Ok((StatusCode::OK, body))
     }
-    pub fn archive_one(&mut self, t: &str, rid: &str) -> Answer {
+    pub fn archive_one(&mut self, t: &str, rid: &str, cfg: &SimConfig) -> Answer {
         let body = json!({"inputs": [{"id": rid}]}).to_string();
-        self.batch_archive(t, body.as_bytes())
+        self.batch_archive(t, body.as_bytes(), cfg)
+    }
+    /// What HubSpot's UI does from the recycle bin: the archived record `id` live again, with its
+    /// properties and unique values (its associations stay gone).
+    pub fn restore(&mut self, t: &str, id: u64) -> Result<(), String> {
+        let tid = self
+            .resolve(t)
+            .ok_or_else(|| format!("the portal has no object type {t}"))?;
+        let unique = self
+            .schemas
+            .get(&tid)
+            .map(Self::unique_props)
+            .unwrap_or_default();
+        let store = self.stores.entry(tid).or_default();
+        match store.records.get(&id) {
+            None => return Err(format!("{t} has no record {id}")),
+            Some(r) if r.archived_at.is_none() => {
+                return Err(format!("{t} record {id} is not archived"));
+            }
+            Some(_) => {}
+        }
+        store.restore(id, &unique).map_err(|(name, value, holder)| {
+            format!("{t} record {holder} holds {name}={value}: record {id} cannot be restored while it does")
+        })
     }
     pub fn dump(&self) -> Value {
         let types: Map<String, Value> = self

@@ -19,6 +19,10 @@ struct Need {
     slot: LookupSlot,
     new: Option<String>,
     old: Option<String>,
+    /// Written again even to the same HubSpot parent: a catch-up or undelete item, whose parent
+    /// may have been archived (HubSpot drops an archived record's associations) and restored
+    /// under the same id. Creating an association that exists changes nothing.
+    relink: bool,
 }
 
 /// An association to archive.
@@ -123,6 +127,7 @@ fn needs(jobs: &mut [Job]) -> Vec<Need> {
                 slot: LookupSlot { job: i, assoc: a },
                 new,
                 old: prior.and_then(|p| p.hubspot_id.clone()),
+                relink: refind,
             });
         }
         j.parents.extend(carried);
@@ -174,7 +179,7 @@ fn plan(
                 j.parents.insert(am.lookup.clone(), link);
             }
             // Same HubSpot parent (the lookup's id changed form): nothing to do.
-            Some(p) if n.old.as_ref() == Some(&p) => {
+            Some(p) if n.old.as_ref() == Some(&p) && !n.relink => {
                 let link = ParentLink {
                     salesforce_id: parent.clone(),
                     hubspot_id: Some(p),

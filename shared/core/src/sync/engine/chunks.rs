@@ -13,7 +13,7 @@ use super::batch::Batch;
 use super::context::Context;
 use super::job::Job;
 use super::report::BatchReport;
-use crate::sync::ports::{Upserted, WriteError, WriteErrorKind, WriteFailure};
+use crate::sync::ports::{ErrorCategory, Upserted, WriteError, WriteErrorKind, WriteFailure};
 use crate::sync::version::millis;
 
 /// HubSpot's largest batch.
@@ -188,11 +188,11 @@ fn settle_record(
         // A create refused or unanswered: the upsert writes it or reports why.
         Some(Err(_)) | None if call == WriteCall::Create => {}
         Some(Err(f)) => {
+            let message = held_by_archived(j, &f).unwrap_or(f.message);
             let WriteFailure {
                 category,
                 property,
                 value,
-                message,
                 ..
             } = f;
             let field = property.map(|p| {
@@ -207,6 +207,33 @@ fn settle_record(
         }
         None => j.retry("HubSpot answered without this record"),
     }
+}
+
+/// An upsert by the id property can only conflict on it with a record that does not answer to
+/// it: an archived HubSpot record that keeps its unique value (HubSpot does not document whether
+/// it does). No API restores an archived record, so the operator must, then replay.
+fn held_by_archived(j: &Job, f: &WriteFailure) -> Option<String> {
+    if f.category != ErrorCategory::Conflict || f.property.as_deref() != Some(j.id_property()) {
+        return None;
+    }
+    let known = j
+        .lease()
+        .and_then(|l| l.prior.hubspot_id.as_deref())
+        .map_or_else(String::new, |id| {
+            format!(" (HubSpot id {id}, as last synced)")
+        });
+    Some(format!(
+        "HubSpot refused to write {} {} anew: an archived {} record{known} keeps {}={}. \
+         Restore that record in HubSpot (its recycle bin keeps it for 90 days after the delete), \
+         then replay this error with `sfhs errors replay {}`. HubSpot said: {}",
+        j.item.sobject,
+        j.item.record_id,
+        j.hs_object(),
+        j.id_property(),
+        j.item.record_id,
+        j.key,
+        f.message
+    ))
 }
 
 /// A whole call failed: its records fail (permanent) or go back; the daily limit stops writes.
