@@ -33,6 +33,7 @@ use tokio::task::JoinHandle;
 pub mod cli;
 mod dates;
 pub mod ids;
+mod in_setup;
 mod metadata;
 mod org;
 pub mod outbound;
@@ -40,6 +41,7 @@ pub mod schema;
 mod server;
 mod soql;
 
+pub use in_setup::FLOW_OPERATORS;
 pub use metadata::{DeployedMessage, MetadataKnobs};
 pub use org::{Row, SfError};
 pub use outbound::{OutboundConfig, OutboundCounters, OutboundKnobs, OutboundTiming};

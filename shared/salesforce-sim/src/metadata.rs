@@ -74,23 +74,62 @@ pub struct DeployedMessage {
 
 /// One entry condition of a flow.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Filter {
-    field: String,
-    operator: String,
-    value: Option<String>,
+pub(crate) struct Filter {
+    pub(crate) field: String,
+    pub(crate) operator: String,
+    pub(crate) value: Option<String>,
+    /// The value's element as written (`stringValue`, `numberValue`, `booleanValue`, ...).
+    pub(crate) kind: String,
+}
+
+impl Filter {
+    /// As the Tooling API's `Flow.Metadata` shows it (`FlowRecordFilter`).
+    fn to_json(&self) -> Value {
+        let value = match self.kind.as_str() {
+            "numberValue" => self
+                .value
+                .as_deref()
+                .and_then(|v| v.parse::<f64>().ok())
+                .map_or(Value::Null, |n| json!(n)),
+            "booleanValue" => self
+                .value
+                .as_deref()
+                .map_or(Value::Null, |v| json!(v.eq_ignore_ascii_case("true"))),
+            _ => self.value.clone().map_or(Value::Null, Value::String),
+        };
+        let mut v = serde_json::Map::new();
+        for k in [
+            "stringValue",
+            "numberValue",
+            "booleanValue",
+            "dateValue",
+            "dateTimeValue",
+            "elementReference",
+        ] {
+            v.insert(
+                k.to_owned(),
+                if k == self.kind {
+                    value.clone()
+                } else {
+                    Value::Null
+                },
+            );
+        }
+        json!({"field": self.field, "operator": self.operator, "value": v})
+    }
 }
 
 /// A deployed flow.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct DeployedFlow {
-    id: String,
-    name: String,
-    object: String,
+pub(crate) struct DeployedFlow {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) object: String,
     /// Full names of the outbound messages its actions send.
-    actions: Vec<String>,
-    filters: Vec<Filter>,
-    any: bool,
-    active: bool,
+    pub(crate) actions: Vec<String>,
+    pub(crate) filters: Vec<Filter>,
+    pub(crate) any: bool,
+    pub(crate) active: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -114,9 +153,9 @@ struct Components {
 #[derive(Debug, Default)]
 pub(crate) struct MetadataState {
     /// By lowercased full name (`invoice__c.sfhs_sync`).
-    messages: IndexMap<String, DeployedMessage>,
+    pub(crate) messages: IndexMap<String, DeployedMessage>,
     /// By lowercased API name.
-    flows: IndexMap<String, DeployedFlow>,
+    pub(crate) flows: IndexMap<String, DeployedFlow>,
     deploys: HashMap<String, DeployRecord>,
     next_id: u64,
     knobs: MetadataKnobs,
@@ -125,13 +164,13 @@ pub(crate) struct MetadataState {
 }
 
 impl MetadataState {
-    fn new_id(&mut self, prefix: &str) -> String {
+    pub(crate) fn new_id(&mut self, prefix: &str) -> String {
         self.next_id += 1;
         ids::make(prefix, self.next_id)
     }
 }
 
-fn lock(shared: &Shared) -> std::sync::MutexGuard<'_, MetadataState> {
+pub(crate) fn lock(shared: &Shared) -> std::sync::MutexGuard<'_, MetadataState> {
     shared
         .metadata
         .lock()
@@ -893,14 +932,12 @@ fn evaluate(shared: &Shared, zip_bytes: &[u8]) -> DeployRecord {
                 ok = false;
                 fail((f.line, f.column), format!("Unknown operator {operator:?}"));
             }
-            let value = f
-                .child("value")
-                .and_then(|v| v.children.first())
-                .map(|v| v.text.trim().to_owned());
+            let element = f.child("value").and_then(|v| v.children.first());
             filters.push(Filter {
                 field,
                 operator,
-                value,
+                value: element.map(|v| v.text.trim().to_owned()),
+                kind: element.map_or_else(|| "stringValue".to_owned(), |v| v.name.clone()),
             });
         }
         let mut actions = Vec::new();
@@ -1063,6 +1100,12 @@ fn apply(shared: &Shared, c: Components) {
             st.flows.insert(key, f);
         }
     }
+    route_outbound(shared, objects);
+}
+
+/// Each of `objects` sends what its active flow's outbound message says, as Salesforce does
+/// after a deploy or a change in Setup; nothing when no active flow sends one.
+pub(crate) fn route_outbound(shared: &Shared, mut objects: Vec<String>) {
     objects.sort();
     objects.dedup();
     for object in objects {
@@ -1102,7 +1145,7 @@ fn quoted(s: &str) -> Vec<String> {
 }
 
 /// The Tooling API queries the project makes: outbound messages (list, or one with its
-/// `Metadata`) and flow definitions.
+/// `Metadata`), flow definitions, and one flow version with its `Metadata` (by `Id`).
 async fn tooling_query(
     State(shared): State<Arc<Shared>>,
     Path(v): Path<String>,
@@ -1217,6 +1260,51 @@ async fn tooling_query(
                 })
                 .collect()
         }
+        "flow" => {
+            let st = lock(&shared);
+            let found: Vec<&DeployedFlow> = st
+                .flows
+                .values()
+                .filter(|f| values.iter().any(|x| ids::normalize(x) == f.id))
+                .collect();
+            if select.iter().any(|s| s == "metadata") && found.len() != 1 {
+                return error(&SfError::new(
+                    400,
+                    "MALFORMED_QUERY",
+                    format!(
+                        "When retrieving results with Metadata or FullName fields, the query qualifications must specify no more than one row for retrieval. Result size: {}",
+                        found.len()
+                    ),
+                ));
+            }
+            found
+                .into_iter()
+                .map(|f| {
+                    let status = if f.active { "Active" } else { "Obsolete" };
+                    let mut r = serde_json::Map::new();
+                    r.insert("attributes".into(), json!({"type": "Flow", "url": format!("/services/data/v{v}/tooling/sobjects/Flow/{}", f.id)}));
+                    r.insert("Id".into(), json!(f.id));
+                    r.insert("Status".into(), json!(status));
+                    if select.iter().any(|s| s == "metadata") {
+                        let actions: Vec<Value> = f.actions.iter().map(|a| json!({"name": "Send_to_sfhs", "actionName": a, "actionType": "outboundMessage"})).collect();
+                        let filters: Vec<Value> = f.filters.iter().map(Filter::to_json).collect();
+                        r.insert("Metadata".into(), json!({
+                            "processType": "AutoLaunchedFlow",
+                            "status": status,
+                            "actionCalls": actions,
+                            "start": {
+                                "object": f.object,
+                                "recordTriggerType": "CreateAndUpdate",
+                                "triggerType": "RecordAfterSave",
+                                "filterLogic": if f.filters.is_empty() { Value::Null } else if f.any { json!("or") } else { json!("and") },
+                                "filters": filters,
+                            },
+                        }));
+                    }
+                    Value::Object(r)
+                })
+                .collect()
+        }
         other => {
             return error(&SfError::new(
                 400,
@@ -1227,7 +1315,7 @@ async fn tooling_query(
     };
     json_response(
         200,
-        &json!({"size": records.len(), "totalSize": records.len(), "done": true, "queryLocator": null, "entityTypeName": if sobject == "flowdefinition" { "FlowDefinition" } else { "WorkflowOutboundMessage" }, "records": records}),
+        &json!({"size": records.len(), "totalSize": records.len(), "done": true, "queryLocator": null, "entityTypeName": match sobject.as_str() { "flowdefinition" => "FlowDefinition", "flow" => "Flow", _ => "WorkflowOutboundMessage" }, "records": records}),
     )
 }
 
@@ -1240,55 +1328,6 @@ impl SimHandle {
     /// Adds a user outbound messages may be sent as.
     pub fn add_user(&self, username: &str) {
         lock(&self.shared).users.push(username.to_owned());
-    }
-
-    /// An outbound message made by hand in Setup, as an admin would (not deployed through the
-    /// Metadata API): the Tooling API lists it with its fields, and it is sent on every change of
-    /// the object's records (a workflow rule or flow of the admin's, replacing what was sent
-    /// before). Returns its id (`04k...`, the `ActionId` of its notifications' messages).
-    pub fn make_outbound_message_in_setup(
-        &self,
-        object: &str,
-        name: &str,
-        fields: &[&str],
-        endpoint_url: &str,
-    ) -> Result<String, SfError> {
-        let object = self
-            .shared
-            .org_lock()
-            .object(object)
-            .map(|o| o.name.clone())
-            .ok_or_else(SfError::not_found)?;
-        let fields: Vec<String> = fields.iter().map(|f| (*f).to_owned()).collect();
-        let id = {
-            let mut st = lock(&self.shared);
-            let key = format!("{object}.{name}").to_ascii_lowercase();
-            let id = match st.messages.get(&key) {
-                Some(old) => old.id.clone(),
-                None => st.new_id("04k"),
-            };
-            st.messages.insert(
-                key,
-                DeployedMessage {
-                    id: id.clone(),
-                    object: object.clone(),
-                    name: name.to_owned(),
-                    fields: fields.clone(),
-                    endpoint_url: endpoint_url.to_owned(),
-                    integration_user: crate::DEFAULT_USERNAME.to_owned(),
-                    include_session_id: false,
-                    api_version: self.shared.settings.api_version.clone(),
-                },
-            );
-            id
-        };
-        self.shared.outbound_lock().configure(OutboundConfig {
-            object,
-            fields,
-            url: endpoint_url.to_owned(),
-            send_session_id: false,
-        });
-        Ok(id)
     }
 
     /// The deployed outbound messages.
@@ -1343,6 +1382,7 @@ mod tests {
             field: "X".into(),
             operator: op.into(),
             value: Some(v.into()),
+            kind: "stringValue".into(),
         };
         assert!(holds(&f("EqualTo", "Paid"), &json!("Paid")));
         assert!(!holds(&f("EqualTo", "Paid"), &json!("Draft")));

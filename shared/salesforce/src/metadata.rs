@@ -7,7 +7,8 @@
 //!   `details.componentFailures[{componentType, fullName, lineNumber, columnNumber, problem,
 //!   problemType}]` say what was refused.
 //! - `GET .../tooling/query?q=SELECT ... FROM WorkflowOutboundMessage`, then the `Metadata` field
-//!   of one record at a time (Salesforce answers it only for single-record queries).
+//!   of one record at a time (Salesforce answers it only for single-record queries); the same for
+//!   `FlowDefinition` and each active version's `Flow` (its start's entry conditions, its actions).
 
 use std::fmt;
 use std::io::Write as _;
@@ -16,7 +17,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use reqwest::Method;
 use serde::{Deserialize, Deserializer, Serialize};
-use sfhs_core::setup::{LiveFlow, LiveOutboundMessage};
+use sfhs_core::setup::{FlowEntry, LiveCondition, LiveFlow, LiveOutboundMessage};
 
 use crate::client::{Client, Payload, Target};
 use crate::error::Error;
@@ -304,6 +305,85 @@ struct FlowRow {
     active_version_id: Option<String>,
 }
 
+/// One flow version with its `Metadata` (Tooling API `Flow`); every part optional.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct FlowVersionRow {
+    #[serde(default)]
+    metadata: Option<FlowMetadata>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct FlowMetadata {
+    action_calls: Vec<FlowActionCall>,
+    start: Option<FlowStart>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct FlowActionCall {
+    action_name: Option<String>,
+    action_type: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct FlowStart {
+    filter_logic: Option<String>,
+    filters: Vec<FlowFilter>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct FlowFilter {
+    field: String,
+    operator: String,
+    value: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl FlowMetadata {
+    fn entry(self) -> FlowEntry {
+        let start = self.start.unwrap_or_default();
+        FlowEntry {
+            logic: start.filter_logic.filter(|l| !l.is_empty()),
+            conditions: start
+                .filters
+                .into_iter()
+                .map(|f| LiveCondition {
+                    field: f.field,
+                    operator: f.operator,
+                    value: f.value.as_ref().and_then(element_value),
+                })
+                .collect(),
+            sends: self
+                .action_calls
+                .into_iter()
+                .filter(|a| a.action_type.as_deref() == Some("outboundMessage"))
+                .filter_map(|a| a.action_name)
+                .collect(),
+        }
+    }
+}
+
+/// A `FlowElementReferenceOrValue` as text: the one element that is set, whichever it is.
+fn element_value(v: &serde_json::Map<String, serde_json::Value>) -> Option<String> {
+    [
+        "stringValue",
+        "numberValue",
+        "booleanValue",
+        "dateValue",
+        "dateTimeValue",
+        "elementReference",
+    ]
+    .iter()
+    .find_map(|k| match v.get(*k)? {
+        serde_json::Value::Null => None,
+        serde_json::Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    })
+}
+
 impl Client {
     /// Starts a deploy of `zip`: `POST /metadata/deployRequest`. Returns the request id.
     pub async fn deploy_start(&self, zip: &[u8], options: &DeployOptions) -> Result<String, Error> {
@@ -472,7 +552,9 @@ impl Client {
         Ok(out)
     }
 
-    /// The flows named `names` that exist, and whether a version of each is active.
+    /// The flows named `names` that exist, whether a version of each is active, and the active
+    /// version's entry conditions and actions: one Tooling query for the list, then one per
+    /// active flow for its `Metadata`.
     pub async fn flows(&self, names: &[String]) -> Result<Vec<LiveFlow>, Error> {
         if names.is_empty() {
             return Ok(Vec::new());
@@ -493,13 +575,33 @@ impl Client {
                 "FlowDefinition list",
             )
             .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| LiveFlow {
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let version = r.active_version_id.filter(|v| !v.is_empty());
+            let entry = match &version {
+                Some(id) => {
+                    crate::rest::check_name("flow version id", id)?;
+                    let detail: Vec<FlowVersionRow> = self
+                        .tooling_query(
+                            &format!("SELECT Id, Metadata FROM Flow WHERE Id = '{id}'"),
+                            "Flow metadata",
+                        )
+                        .await?;
+                    detail
+                        .into_iter()
+                        .next()
+                        .and_then(|d| d.metadata)
+                        .map(FlowMetadata::entry)
+                }
+                None => None,
+            };
+            out.push(LiveFlow {
                 name: r.developer_name,
-                active: r.active_version_id.is_some_and(|v| !v.is_empty()),
-            })
-            .collect())
+                active: version.is_some(),
+                entry,
+            });
+        }
+        Ok(out)
     }
 }
 

@@ -8,7 +8,7 @@ use sfhs_core::import::convert::RawRecord;
 use sfhs_core::import::ports::{
     DeletedWindow, ReadError, ReadErrorKind, RestPage, SalesforceReader,
 };
-use sfhs_core::setup::LiveOutboundMessage;
+use sfhs_core::setup::{LiveFlow, LiveOutboundMessage};
 use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 
@@ -213,6 +213,13 @@ impl SalesforceReader for ClientReader {
             .outbound_messages(None)
             .await
             .map_err(|e| read_error("outbound messages (Tooling API)", e))
+    }
+
+    async fn flows(&self, names: &[String]) -> Result<Vec<LiveFlow>, ReadError> {
+        self.client
+            .flows(names)
+            .await
+            .map_err(|e| read_error("flows (Tooling API)", e))
     }
 }
 

@@ -96,6 +96,112 @@ async fn a_deploy_is_read_back_exactly_and_a_check_only_deploy_changes_nothing()
     assert_eq!(again, live, "a check-only deploy changes nothing");
 }
 
+/// Issue 34: what an admin changes in Setup after `sfhs salesforce apply` is read back: a flow's
+/// entry conditions (typed values as Flow Builder writes them), a flow deactivated, a field taken
+/// off the message; the drift check names each, `plan` shows each as a change, and a deploy
+/// again puts everything back.
+#[tokio::test]
+async fn changes_made_in_setup_are_read_back_as_drift_and_a_deploy_undoes_them() {
+    let sim = sim().await;
+    let c = client(&sim);
+    let yaml = INVOICE.replace(
+        "associations:",
+        "salesforce_trigger:\n  conditions:\n    - {field: Amount__c, operator: greater_than, value: '0'}\nassociations:",
+    );
+    let m = parse_yaml("invoice.yaml", &yaml).unwrap();
+    let hook = "http://127.0.0.1:9/outbound";
+    let zip = package_zip(&files(&yaml, hook)).unwrap();
+    let deploy = || async {
+        let r = c
+            .deploy(&zip, &DeployOptions::new(false), WAIT, POLL)
+            .await
+            .unwrap();
+        assert!(r.done && r.success, "{r:?}");
+    };
+    deploy().await;
+    let names = ["sfhs_Invoice_c".to_owned()];
+    let read = || async {
+        let messages = c.outbound_messages(None).await.unwrap();
+        let flows = c.flows(&names).await.unwrap();
+        (messages, flows)
+    };
+    let (messages, flows) = read().await;
+    let entry = flows[0].entry.as_ref().expect("the active version is read");
+    assert_eq!(entry.sends, ["Invoice__c.sfhs_sync"]);
+    assert_eq!(entry.conditions.len(), 1);
+    assert_eq!(
+        setup::drift(&[&m], &messages, &flows, Some(hook)),
+        [],
+        "as deployed"
+    );
+
+    let handle = sim.handle();
+    handle
+        .set_flow_entry_conditions_in_setup(
+            "sfhs_Invoice_c",
+            &[("Amount__c", "GreaterThan", Some("1000"))],
+            false,
+        )
+        .unwrap();
+    handle
+        .edit_outbound_message_in_setup(
+            "Invoice__c",
+            "sfhs_sync",
+            &["Id", "Name", "SystemModstamp"],
+        )
+        .unwrap();
+    let (messages, flows) = read().await;
+    let drift = setup::drift(&[&m], &messages, &flows, Some(hook));
+    let problems: Vec<(&str, &str)> = drift
+        .iter()
+        .map(|d| (d.component.as_str(), d.problem.as_str()))
+        .collect();
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(
+        problems[0]
+            .1
+            .starts_with("does not send Account__c, Amount__c"),
+        "{problems:?}"
+    );
+    assert!(
+        problems[1]
+            .1
+            .contains("(the org has amount__c GreaterThan 1000)"),
+        "{problems:?}"
+    );
+    let cfg = SetupConfig {
+        webhook_url: hook.into(),
+        url_secret: Some("top-secret".into()),
+        secret_param: "secret".into(),
+        integration_user: DEFAULT_USERNAME.into(),
+        api_version: "62.0".into(),
+    };
+    let plan = setup::plan(&setup::desired(&[&m], &cfg), &messages, &flows);
+    assert!(
+        plan.iter().all(|c| c.change == setup::ChangeKind::Update),
+        "{plan:?}"
+    );
+
+    handle.deactivate_flow_in_setup("sfhs_Invoice_c").unwrap();
+    let (messages, flows) = read().await;
+    assert!(!flows[0].active && flows[0].entry.is_none());
+    let drift = setup::drift(&[&m], &messages, &flows, Some(hook));
+    assert!(
+        drift
+            .iter()
+            .any(|d| d.component == "flow sfhs_Invoice_c" && d.problem.contains("is not active")),
+        "{drift:?}"
+    );
+
+    deploy().await;
+    let (messages, flows) = read().await;
+    assert_eq!(
+        setup::drift(&[&m], &messages, &flows, Some(hook)),
+        [],
+        "applied again"
+    );
+}
+
 #[tokio::test]
 async fn a_refused_deploy_names_component_line_and_problem_and_applies_nothing() {
     let sim = sim().await;

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use super::convert::RawRecord;
 use super::model::{ImportRecord, SweepState};
-use crate::setup::LiveOutboundMessage;
+use crate::setup::{LiveFlow, LiveOutboundMessage};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportStoreError {
@@ -152,6 +152,9 @@ pub trait SalesforceReader: Send + Sync + fmt::Debug {
     /// The org's outbound messages with the fields each sends (Tooling API
     /// `WorkflowOutboundMessage`), whoever made them.
     async fn outbound_messages(&self) -> Result<Vec<LiveOutboundMessage>, ReadError>;
+    /// The flows named `names` the org holds, with their active version's entry conditions and
+    /// actions (Tooling API `FlowDefinition`, `Flow`).
+    async fn flows(&self, names: &[String]) -> Result<Vec<LiveFlow>, ReadError>;
 }
 
 #[derive(Debug, thiserror::Error)]

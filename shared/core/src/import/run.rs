@@ -829,6 +829,9 @@ mod tests {
         ) -> Result<Vec<crate::setup::LiveOutboundMessage>, ReadError> {
             Ok(Vec::new())
         }
+        async fn flows(&self, _: &[String]) -> Result<Vec<crate::setup::LiveFlow>, ReadError> {
+            Ok(Vec::new())
+        }
     }
 
     async fn make_runner(

@@ -17,6 +17,10 @@ use crate::mapping::model::{MatchMode, SalesforceTrigger, TriggerOperator};
 use crate::mapping::validate::{Problem, Severity, Source};
 use crate::mapping::{Mapping, State};
 
+mod drift;
+
+pub use drift::{Drift, FlowEntry, LiveCondition, drift, flow_differences};
+
 /// The outbound message's name on every object (its full name is `Object.sfhs_sync`).
 pub const MESSAGE_NAME: &str = "sfhs_sync";
 /// The flow action's name inside each flow.
@@ -370,12 +374,14 @@ pub struct LiveOutboundMessage {
     pub include_session_id: bool,
 }
 
-/// A flow as the org holds it (Tooling API `FlowDefinition`).
+/// A flow as the org holds it (Tooling API `FlowDefinition`, and its active version's `Flow`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LiveFlow {
     pub name: String,
     /// Whether a version of it is active.
     pub active: bool,
+    /// The active version's start and actions; `None` when not read (or none is active).
+    pub entry: Option<FlowEntry>,
 }
 
 /// What `apply` does to one component.
@@ -399,7 +405,7 @@ pub struct SetupChange {
     pub differences: Vec<String>,
 }
 
-fn has(list: &[String], name: &str) -> bool {
+pub(crate) fn has(list: &[String], name: &str) -> bool {
     list.iter().any(|s| s.eq_ignore_ascii_case(name))
 }
 
@@ -481,9 +487,14 @@ pub fn plan(
             .find(|f| f.name.eq_ignore_ascii_case(&s.flow.name));
         let (change, differences) = match live_flow {
             None => (ChangeKind::Create, vec![]),
-            Some(f) if !f.active => (ChangeKind::Update, vec!["activates it".to_owned()]),
-            // The flow's content is not read back: an active flow is deployed again as is.
-            Some(_) => (ChangeKind::Same, vec![]),
+            Some(f) => {
+                let d = flow_differences(&s.flow, f);
+                if d.is_empty() {
+                    (ChangeKind::Same, d)
+                } else {
+                    (ChangeKind::Update, d)
+                }
+            }
         };
         out.push(SetupChange {
             object: s.flow.object.clone(),
@@ -712,6 +723,7 @@ mod tests {
             &[LiveFlow {
                 name: "sfhs_Invoice_c".into(),
                 active: true,
+                entry: None,
             }],
         );
         assert_eq!(
