@@ -34,6 +34,7 @@ use sfhs_core::import::run::runner_id;
 use sfhs_core::import::{
     CatchUpSettings, Holder, ImportMethod, ImportStore, InProcessContinuation, RunSettings,
 };
+use sfhs_core::import::{DriftCheck, DriftSettings};
 use sfhs_core::mapping::sent::{SentCheck, SentOutcome};
 use sfhs_core::mapping::store::{MappingStore, next_version};
 use sfhs_core::mapping::validate::{Source, has_errors, validate_offline};
@@ -97,6 +98,11 @@ pub struct Args {
     /// object.
     #[arg(long, default_value_t = 900)]
     catch_up_seconds: u64,
+    /// Seconds between checks of the Salesforce set-up (each enabled mapping's outbound message
+    /// and flow against what it needs: a flow deactivated or narrowed, a field taken off the
+    /// message in Setup), on the sweep's tick; 3600 as deployed.
+    #[arg(long, default_value_t = 3600)]
+    drift_seconds: u64,
     /// Records per Salesforce page of an import (REST: 200..2000; Bulk pages are 5 times it).
     #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(200..=2000))]
     import_page_size: u32,
@@ -350,7 +356,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             every: Duration::from_secs(args.catch_up_seconds.max(1)),
             ..CatchUpSettings::default()
         },
-    );
+    )
+    .with_drift(DriftSettings {
+        every: Duration::from_secs(args.drift_seconds.max(1)),
+        webhook_url: Some(args.live.webhook_url.clone().unwrap_or(webhook_url.clone())),
+    });
     // What each mapping's outbound message sends, read from the org: empty fields clear HubSpot
     // only where the message is known to send them.
     match deps.check_sent_fields(true).await {
@@ -444,6 +454,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 match deps.tick(&owner, None).await {
                     Ok(tick) => {
                         report_sent_fields(&tick.sent_fields);
+                        report_drift(&tick.drift);
                         for o in &tick.catch_up.objects {
                             if matches!(
                                 o.outcome,
@@ -488,6 +499,25 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 }
 
 /// Says what a tick's read of the outbound messages changed (nothing when nothing changed).
+/// The set-up drift a check found, one line each (nothing when not due or unchanged: the
+/// warnings stay in `GET /status`).
+fn report_drift(check: &DriftCheck) {
+    match check {
+        DriftCheck::Checked { drift } => {
+            for d in drift {
+                step(&format!(
+                    "warning: {}: the Salesforce set-up differs: {} {}. Fix: {}.",
+                    d.object, d.component, d.problem, d.fix
+                ));
+            }
+        }
+        DriftCheck::Failed { error, .. } => step(&format!(
+            "cannot check the Salesforce set-up ({error}); give the Salesforce user View Setup and Configuration (docs/deploy.md)"
+        )),
+        DriftCheck::NotDue { .. } => {}
+    }
+}
+
 fn report_sent_fields(check: &SentCheck) {
     match check {
         SentCheck::NotDue => {}
@@ -646,6 +676,14 @@ async fn status_json(app: &App) -> anyhow::Result<Value> {
     }
     let errors = ErrorStore::list(&app.world.store).await?;
     let imports = ImportStore::list(&app.world.store).await?;
+    let mut drift = Vec::new();
+    for m in app.deps.runner.mappings.list().await? {
+        if let Some(s) =
+            ImportStore::get_sweep(&app.world.store, &m.mapping.salesforce_object).await?
+        {
+            drift.extend(s.drift);
+        }
+    }
     Ok(json!({
         "webhook": app.webhook_url,
         "hubspot": app.hubspot,
@@ -654,6 +692,7 @@ async fn status_json(app: &App) -> anyhow::Result<Value> {
         "ledger": ledger,
         "errors": errors.len(),
         "imports": imports,
+        "drift": drift,
     }))
 }
 

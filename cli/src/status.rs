@@ -113,6 +113,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 "caught_up": sweeps.get(&key).map(|s| s.caught_up),
                 "last_caught_up": sweeps.get(&key).and_then(|s| s.last_caught_up).map(rfc3339),
                 "last_catch_up": sweeps.get(&key).and_then(|s| s.last_catch_up).map(rfc3339),
+                "drift": sweeps.get(&key).map(|s| s.drift.clone()).unwrap_or_default(),
+                "drift_since": sweeps.get(&key).and_then(|s| s.drift_since).map(rfc3339),
+                "drift_checked": sweeps.get(&key).and_then(|s| s.drift_checked).map(rfc3339),
             })
         })
         .collect();
@@ -150,6 +153,18 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 m.mapping.salesforce_object,
                 s.caught_up,
                 s.last_caught_up.map_or_else(|| "-".to_owned(), human_time)
+            );
+        }
+    }
+    for m in &mappings {
+        let Some(s) = sweeps.get(&m.key()).filter(|s| !s.drift.is_empty()) else {
+            continue;
+        };
+        let since = s.drift_since.map_or_else(|| "-".to_owned(), human_time);
+        for d in &s.drift {
+            println!(
+                "warning: {}: the Salesforce set-up differs since {since}: {} {}. Fix: {}.",
+                d.object, d.component, d.problem, d.fix
             );
         }
     }

@@ -98,6 +98,15 @@ async fn status_counts_per_object_and_queue_depths() {
     state.caught_up = 1_000;
     state.last_caught_up = Some(found);
     state.last_catch_up = Some(found);
+    // And its flow was deactivated in Setup (issue 34).
+    state.drift = vec![sfhs_core::setup::Drift {
+        object: "Invoice__c".into(),
+        component: "flow sfhs_Invoice_c".into(),
+        problem: "is not active: no change of Invoice__c is sent".into(),
+        fix: "run `sfhs salesforce apply` (or undo the change in Setup)".into(),
+    }];
+    state.drift_since = Some(found);
+    state.drift_checked = Some(found);
     sfhs_core::import::ImportStore::put_sweep(&import_store, &state, None)
         .await
         .unwrap();
@@ -145,6 +154,8 @@ async fn status_counts_per_object_and_queue_depths() {
     assert_eq!(invoice["last_sync"], "2026-11-28T11:00:00Z");
     assert_eq!(invoice["caught_up"], 1000);
     assert_eq!(invoice["last_caught_up"], "2026-12-01T10:15:00Z");
+    assert_eq!(invoice["drift"][0]["component"], "flow sfhs_Invoice_c");
+    assert_eq!(invoice["drift_since"], "2026-12-01T10:15:00Z");
     let other = v["objects"]
         .as_array()
         .unwrap()
@@ -187,6 +198,10 @@ async fn status_counts_per_object_and_queue_depths() {
     assert!(text.contains("sfhs salesforce apply"), "{text}");
     assert!(
         text.contains("Invoice__c: the catch-up found 1000 changes the push had missed, the last at 2026-12-01 10:15"),
+        "{text}"
+    );
+    assert!(
+        text.contains("warning: Invoice__c: the Salesforce set-up differs since 2026-12-01 10:15:00 UTC: flow sfhs_Invoice_c is not active: no change of Invoice__c is sent. Fix: run `sfhs salesforce apply`"),
         "{text}"
     );
 }

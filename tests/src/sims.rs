@@ -27,18 +27,25 @@ pub fn hubspot_env(base_url: &str) -> [(&'static str, String); 2] {
     ]
 }
 
+/// A Salesforce client of the simulated org at `base_url` (client credentials).
+pub fn salesforce_client(
+    base_url: &str,
+) -> Result<sfhs_salesforce::Client, sfhs_salesforce::Error> {
+    sfhs_salesforce::Client::new(sfhs_salesforce::Config::new(
+        sfhs_salesforce::LoginUrl::Custom(base_url.to_owned()),
+        sfhs_salesforce::Credentials::ClientCredentials {
+            client_id: sfhs_salesforce_sim::DEFAULT_CLIENT_ID.into(),
+            client_secret: sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET.into(),
+        },
+    ))
+}
+
 /// A Salesforce reader of the simulated org at `base_url` (client credentials), as the import
 /// function reads it.
 pub fn salesforce_reader(
     base_url: &str,
 ) -> Result<std::sync::Arc<sfhs_salesforce::ClientReader>, sfhs_salesforce::Error> {
     Ok(std::sync::Arc::new(sfhs_salesforce::ClientReader::new(
-        sfhs_salesforce::Client::new(sfhs_salesforce::Config::new(
-            sfhs_salesforce::LoginUrl::Custom(base_url.to_owned()),
-            sfhs_salesforce::Credentials::ClientCredentials {
-                client_id: sfhs_salesforce_sim::DEFAULT_CLIENT_ID.into(),
-                client_secret: sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET.into(),
-            },
-        ))?,
+        salesforce_client(base_url)?,
     )))
 }

@@ -724,3 +724,186 @@ async fn undelete(moves_stamps: bool, archived: ArchivedUniqueValues) {
         "its lines point at it again ({archived:?})"
     );
 }
+
+/// Issue 34: an admin deactivates the invoices' flow in Setup, then ten invoices change. No
+/// outbound message is sent; the next drift check (one interval, here at once) reports the flow
+/// (the metric's value, and the warning stored where `sfhs status` reads it); the set-up deployed
+/// again, as `sfhs salesforce apply` does, clears it; the catch-up brings the ten changes to
+/// HubSpot. Then a mapped field taken off the message in Setup is reported the same way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[allow(clippy::unwrap_used)]
+async fn a_flow_deactivated_in_setup_is_reported_until_applied_and_its_changes_arrive() {
+    use sfhs_core::import::{DriftCheck, DriftSettings};
+    use sfhs_core::setup::{self, SetupConfig};
+    use sfhs_salesforce::metadata::{DeployOptions, package_zip};
+
+    let (hs, client) = start_hubspot(1900).await;
+    setup_portal(&hs.base_url(), &client).await;
+    let sf = SimBuilder::new()
+        .seed_size(SeedSize {
+            accounts: 2,
+            invoices: 20,
+            lines: 0,
+            shipments: 0,
+        })
+        .start()
+        .await
+        .expect("salesforce simulator");
+    seed_companies(&hs, &sf.ids("Account")).await;
+    let world = MemoryWorld::new();
+    let enabled = OffsetDateTime::now_utc() - time::Duration::minutes(10);
+    for m in mappings() {
+        world
+            .mappings
+            .put(&next_version(None, m, enabled), None)
+            .await
+            .unwrap();
+    }
+    let hook = "http://127.0.0.1:9/outbound";
+    let (driver, imports) = catching_up(&world, &client, &sf);
+    let imports = imports.with_drift(DriftSettings {
+        every: Duration::ZERO,
+        webhook_url: Some(hook.to_owned()),
+    });
+    let record = imports
+        .runner
+        .create("Invoice__c", None, 50_000, false, OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    imports.runner.run(&record.id, "t", None).await.unwrap();
+    drain(&driver, &[&world.import, &world.live]).await;
+
+    // `sfhs salesforce apply`: the outbound messages and flows deployed.
+    let sfc = sfhs_tests::sims::salesforce_client(sf.base_url()).unwrap();
+    let all = mappings();
+    let cfg = SetupConfig {
+        webhook_url: hook.into(),
+        url_secret: None,
+        secret_param: "secret".into(),
+        integration_user: sfhs_salesforce_sim::DEFAULT_USERNAME.into(),
+        api_version: "62.0".into(),
+    };
+    let zip = package_zip(&setup::package_files(
+        &setup::desired(&all.iter().collect::<Vec<_>>(), &cfg),
+        "62.0",
+    ))
+    .unwrap();
+    let apply = || async {
+        let r = sfc
+            .deploy(
+                &zip,
+                &DeployOptions::new(false),
+                Duration::from_secs(5),
+                Duration::from_millis(20),
+            )
+            .await
+            .unwrap();
+        assert!(r.success, "{r:?}");
+    };
+    apply().await;
+    let check = imports
+        .check_drift(OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    assert_eq!(check, DriftCheck::Checked { drift: vec![] }, "as applied");
+
+    // In Setup: the invoices' flow deactivated; then ten invoices change.
+    let handle = sf.handle();
+    handle.deactivate_flow_in_setup("sfhs_Invoice_c").unwrap();
+    let sent_before = handle.outbound_counters().notifications_queued;
+    let changed: Vec<String> = sf.ids("Invoice__c").into_iter().take(10).collect();
+    for (i, id) in changed.iter().enumerate() {
+        handle
+            .update("Invoice__c", id, serde_json::json!({"Amount__c": 5000 + i}))
+            .unwrap();
+    }
+    assert_eq!(
+        handle.outbound_counters().notifications_queued,
+        sent_before,
+        "a deactivated flow sends nothing"
+    );
+    let check = imports
+        .check_drift(OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    assert_eq!(check.count(), 1, "the metric SetupDrift: {check:?}");
+    let state = world
+        .imports
+        .get_sweep("Invoice__c")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(state.drift.len(), 1, "{:?}", state.drift);
+    assert_eq!(state.drift[0].component, "flow sfhs_Invoice_c");
+    assert!(state.drift[0].problem.contains("is not active"));
+    assert!(state.drift[0].fix.contains("sfhs salesforce apply"));
+    let since = state.drift_since.expect("since when");
+    // Still there at the next check, since the same time.
+    imports
+        .check_drift(OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    let state = world
+        .imports
+        .get_sweep("Invoice__c")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(state.drift_since, Some(since));
+
+    // `sfhs salesforce apply` again: the warning clears; the catch-up brings the changes.
+    apply().await;
+    let check = imports
+        .check_drift(OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    assert_eq!(check, DriftCheck::Checked { drift: vec![] });
+    let state = world
+        .imports
+        .get_sweep("Invoice__c")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(state.drift.is_empty() && state.drift_since.is_none());
+    let report = imports.catch_up(OffsetDateTime::now_utc()).await.unwrap();
+    assert_eq!(report.caught_up(), 10, "{report:?}");
+    drain(&driver, &[&world.live]).await;
+    let in_hubspot = records_by_salesforce_id(&hs, INVOICE);
+    for (i, id) in changed.iter().enumerate() {
+        assert_eq!(
+            in_hubspot[id]["properties"]["amount"],
+            serde_json::json!((5000 + i).to_string()),
+            "{id}"
+        );
+    }
+
+    // In Setup: Amount__c taken off the invoices' outbound message.
+    handle
+        .edit_outbound_message_in_setup(
+            "Invoice__c",
+            "sfhs_sync",
+            &[
+                "Id",
+                "Account__c",
+                "Name",
+                "Notes__c",
+                "Status__c",
+                "SystemModstamp",
+            ],
+        )
+        .unwrap();
+    let check = imports
+        .check_drift(OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    let DriftCheck::Checked { drift } = check else {
+        panic!("checked: {check:?}");
+    };
+    assert_eq!(drift.len(), 1, "{drift:?}");
+    assert_eq!(drift[0].component, "outbound message Invoice__c.sfhs_sync");
+    assert!(
+        drift[0].problem.starts_with("does not send Amount__c"),
+        "{}",
+        drift[0].problem
+    );
+}

@@ -172,6 +172,9 @@ async fn sweep_state_is_versioned() {
             id: "a01000000000001AAA".into(),
             at: datetime!(2026-11-28 10:01 UTC),
         }],
+        drift: Vec::new(),
+        drift_checked: None,
+        drift_since: None,
         revision: 1,
     };
     store.put_sweep(&s1, None).await.unwrap();
@@ -187,6 +190,15 @@ async fn sweep_state_is_versioned() {
     s2.last_catch_up = Some(datetime!(2026-11-28 10:10 UTC));
     s2.caught_up = 1_000;
     s2.last_caught_up = Some(datetime!(2026-11-28 10:10 UTC));
+    // And the drift check's (issue 34).
+    s2.drift = vec![sfhs_core::setup::Drift {
+        object: "Invoice__c".into(),
+        component: "flow sfhs_Invoice_c".into(),
+        problem: "is not active: no change of Invoice__c is sent".into(),
+        fix: "run `sfhs salesforce apply`".into(),
+    }];
+    s2.drift_checked = Some(datetime!(2026-11-28 10:10 UTC));
+    s2.drift_since = Some(datetime!(2026-11-28 09:10 UTC));
     store.put_sweep(&s2, Some(1)).await.unwrap();
     assert!(store.put_sweep(&s2, Some(1)).await.is_err());
     assert_eq!(store.get_sweep("INVOICE__C").await.unwrap(), Some(s2));

@@ -399,6 +399,22 @@ async fn import_binary_sweeps_deletes_and_runs_an_import() {
         "{}",
         f.logs()
     );
+    // And it checked the set-up (issue 34): nothing deployed in this org sends the mapping's
+    // changes, so the drift is one warning, stored under the function's own policy, and the
+    // metric the SetupDrift alarm reads says so.
+    assert_eq!(answer["drift"]["outcome"], json!("checked"), "{answer}");
+    assert_eq!(
+        answer["drift"]["drift"][0]["component"],
+        json!("outbound message Invoice__c.sfhs_sync"),
+        "{answer}"
+    );
+    assert!(
+        f.logs()
+            .lines()
+            .any(|l| l.contains("\"SetupDrift\":1") && l.contains("\"Function\":\"import\"")),
+        "{}",
+        f.logs()
+    );
     let live = sfhs_tests::aws::drain(
         &aws_sdk_sqs::Client::new(&stack.admin),
         stack.reference("LiveQueue"),

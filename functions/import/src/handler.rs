@@ -138,7 +138,7 @@ pub async fn handle(
         })),
         Event::Sweep => {
             let tick = deps.tick(invocation_id, deadline).await?;
-            // The tick's EMF line: what the dashboard and the CaughtUp alarm read.
+            // The tick's EMF line: what the dashboard and the CaughtUp and SetupDrift alarms read.
             println!(
                 "{}",
                 Emf::new("sfhs")
@@ -147,6 +147,7 @@ pub async fn handle(
                     .count("SweepGaps", tick.sweep.gaps() as u64)
                     .count("CaughtUp", tick.catch_up.caught_up() as u64)
                     .count("CatchUpFailures", tick.catch_up.failures() as u64)
+                    .count("SetupDrift", tick.drift.count() as u64)
                     .to_line(OffsetDateTime::now_utc())
             );
             Ok(json!({
@@ -156,6 +157,7 @@ pub async fn handle(
                 "catch_up": tick.catch_up,
                 "caught_up": tick.catch_up.caught_up(),
                 "sent_fields": tick.sent_fields,
+                "drift": tick.drift,
                 "resumed": resumed_json(tick.resumed),
             }))
         }

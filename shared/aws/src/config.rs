@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use sfhs_core::app::SentFieldsSettings;
-use sfhs_core::import::{CatchUpSettings, RunSettings};
+use sfhs_core::import::{CatchUpSettings, DriftSettings, RunSettings};
 use sfhs_core::outbound::{DEFAULT_MAX_BODY_BYTES, is_salesforce_id};
 use sfhs_core::queue::PublishPolicy;
 use sfhs_salesforce::{Credentials, LoginUrl};
@@ -325,6 +325,9 @@ pub struct ImportConfig {
     /// `SFHS_CATCH_UP_SECONDS` (default 900, 60..86,400): how often each enabled mapping's changes
     /// are read back.
     pub catch_up: CatchUpSettings,
+    /// `SFHS_DRIFT_SECONDS` (default 3,600, 300..86,400): how often the set-up drift is checked,
+    /// against the message posting to `SFHS_WEBHOOK_URL`.
+    pub drift: DriftSettings,
 }
 
 impl ImportConfig {
@@ -392,6 +395,10 @@ impl ImportConfig {
             catch_up: CatchUpSettings {
                 every: Duration::from_secs(number(env, "SFHS_CATCH_UP_SECONDS", 900, 60, 86_400)?),
                 ..CatchUpSettings::default()
+            },
+            drift: DriftSettings {
+                every: Duration::from_secs(number(env, "SFHS_DRIFT_SECONDS", 3_600, 300, 86_400)?),
+                webhook_url: env.get("SFHS_WEBHOOK_URL").filter(|u| !u.trim().is_empty()),
             },
         })
     }

@@ -221,7 +221,8 @@ pub async fn imports_on(aws: &Aws, cfg: &ImportConfig) -> Result<Imports, StartE
         cfg.run.clone(),
         cfg.publish.clone(),
     )
-    .with_sent_fields(cfg.sent_fields.clone());
+    .with_sent_fields(cfg.sent_fields.clone())
+    .with_drift(cfg.drift.clone());
     let deps = match &cfg.records_table {
         Some(table) => deps.with_catch_up(Arc::new(aws.ledger(table)), cfg.catch_up),
         None => {

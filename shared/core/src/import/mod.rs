@@ -12,6 +12,7 @@
 
 pub mod catch_up;
 pub mod convert;
+pub mod drift;
 pub mod model;
 mod order;
 pub mod ports;
@@ -22,6 +23,7 @@ pub mod sweep;
 pub mod tick;
 
 pub use catch_up::{CatchUp, CatchUpReport, CatchUpSettings};
+pub use drift::{DriftCheck, DriftSettings};
 pub use model::{
     Checkpoint, Holder, ImportMethod, ImportRecord, ImportStatus, SweepGap, SweepState,
 };

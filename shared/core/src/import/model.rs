@@ -507,6 +507,23 @@ pub struct SweepState {
     /// their version).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recent_deletes: Vec<RecentDelete>,
+    /// The set-up drift found by the last drift check (empty: the org matches the mapping).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drift: Vec<crate::setup::Drift>,
+    /// When the drift check last read the org for this object.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub drift_checked: Option<OffsetDateTime>,
+    /// Since when the drift in [`Self::drift`] has been found.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub drift_since: Option<OffsetDateTime>,
     pub revision: u64,
 }
 
@@ -539,6 +556,9 @@ impl SweepState {
             caught_up: 0,
             last_caught_up: None,
             recent_deletes: Vec::new(),
+            drift: Vec::new(),
+            drift_checked: None,
+            drift_since: None,
             revision: 0,
         }
     }

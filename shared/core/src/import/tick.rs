@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
 use super::catch_up::{CatchUp, CatchUpReport, CatchUpSettings};
+use super::drift::{self, DriftCheck, DriftSettings};
 use super::run::RunError;
 use super::{Holder, ImportRecord, ImportRunner, ImportStoreError, RunOutcome, SweepReport, sweep};
 use crate::mapping::sent::{self, SentCheck};
@@ -48,6 +49,8 @@ pub struct Imports {
     sent_read_at: Arc<Mutex<Option<Instant>>>,
     /// Reads back what the push missed; `None`: no catch-up (no ledger to compare with).
     pub catch_up: Option<CatchUp>,
+    /// How often the set-up drift is checked.
+    pub drift: DriftSettings,
 }
 
 /// Why a scheduled tick could not run.
@@ -70,6 +73,7 @@ pub struct Tick {
     pub sweep: SweepReport,
     pub catch_up: CatchUpReport,
     pub sent_fields: SentCheck,
+    pub drift: DriftCheck,
     pub resumed: Resumed,
 }
 
@@ -83,7 +87,27 @@ impl Imports {
             sent_fields: SentFieldsSettings::default(),
             sent_read_at: Arc::default(),
             catch_up: None,
+            drift: DriftSettings::default(),
         }
+    }
+
+    /// Checks the set-up drift with `settings` (see [`super::drift`]).
+    #[must_use]
+    pub fn with_drift(mut self, settings: DriftSettings) -> Self {
+        self.drift = settings;
+        self
+    }
+
+    /// The set-up drift check now, when due.
+    pub async fn check_drift(&self, now: OffsetDateTime) -> Result<DriftCheck, TickError> {
+        Ok(drift::check(
+            &self.drift,
+            self.runner.mappings.as_ref(),
+            self.runner.store.as_ref(),
+            self.runner.reader.as_ref(),
+            now,
+        )
+        .await?)
     }
 
     /// Catches up what the push missed on each tick (see [`super::catch_up`]), comparing with
@@ -214,7 +238,8 @@ impl Imports {
 
     /// The scheduled tick: Salesforce's deletes onto the live queue, the changes the push missed
     /// when due ([`catch_up`](Self::catch_up)), what the outbound messages send refreshed when
-    /// due ([`check_sent_fields`](Self::check_sent_fields)), then
+    /// due ([`check_sent_fields`](Self::check_sent_fields)), the set-up drift when due
+    /// ([`check_drift`](Self::check_drift)), then
     /// [`resume_one`](Self::resume_one).
     pub async fn tick(
         &self,
@@ -232,11 +257,13 @@ impl Imports {
         .await?;
         let catch_up = self.catch_up(OffsetDateTime::now_utc()).await?;
         let sent_fields = self.check_sent_fields(false).await;
+        let drift = self.check_drift(OffsetDateTime::now_utc()).await?;
         let resumed = self.resume_one(invocation_id, deadline).await?;
         Ok(Tick {
             sweep: report,
             catch_up,
             sent_fields,
+            drift,
             resumed,
         })
     }
