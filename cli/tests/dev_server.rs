@@ -205,6 +205,77 @@ async fn salesforce_token(http: &reqwest::Client, sf: &str) -> String {
     r["access_token"].as_str().expect("access_token").to_owned()
 }
 
+/// Issue 34: the invoices' flow deactivated in the org (through the Tooling API, as an admin's
+/// tool does it) shows as a warning in `sfhs dev`'s status within one drift interval, naming the
+/// flow and the fix; activated again, the warning clears by itself.
+#[tokio::test]
+async fn a_flow_deactivated_in_the_org_is_a_warning_until_it_is_active_again() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let http = reqwest::Client::new();
+    let dev = start(
+        dir.path(),
+        &["--sweep-seconds", "1", "--drift-seconds", "1"],
+    );
+    let s = wait_for(&http, &dev, "started", |s| s["salesforce"].is_string()).await;
+    assert_eq!(s["drift"], serde_json::json!([]), "as deployed: {s:#}");
+    let sf = s["salesforce"]
+        .as_str()
+        .and_then(|t| t.strip_prefix("the simulator at "))
+        .expect("the Salesforce simulator's URL")
+        .to_owned();
+    let token = salesforce_token(&http, &sf).await;
+    let flows: Value = http
+        .get(format!("{sf}/services/data/v62.0/tooling/query"))
+        .query(&[(
+            "q",
+            "SELECT Id, DeveloperName FROM FlowDefinition WHERE DeveloperName = 'sfhs_Invoice_c'",
+        )])
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("tooling query")
+        .json()
+        .await
+        .expect("tooling json");
+    let id = flows["records"][0]["Id"]
+        .as_str()
+        .expect("the flow's id")
+        .to_owned();
+    let set_active = |version: u64| {
+        http.patch(format!(
+            "{sf}/services/data/v62.0/tooling/sobjects/FlowDefinition/{id}"
+        ))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"Metadata": {"activeVersionNumber": version}}))
+        .send()
+    };
+    let r = set_active(0).await.expect("deactivate");
+    assert_eq!(r.status(), 204);
+    let s = wait_for(&http, &dev, "the drift reported", |s| {
+        s["drift"].as_array().is_some_and(|d| !d.is_empty())
+    })
+    .await;
+    assert_eq!(s["drift"][0]["component"], "flow sfhs_Invoice_c", "{s:#}");
+    assert!(
+        s["drift"][0]["problem"]
+            .as_str()
+            .is_some_and(|p| p.contains("is not active")),
+        "{s:#}"
+    );
+    assert!(
+        s["drift"][0]["fix"]
+            .as_str()
+            .is_some_and(|f| f.contains("sfhs salesforce apply")),
+        "{s:#}"
+    );
+    let r = set_active(1).await.expect("activate");
+    assert_eq!(r.status(), 204);
+    wait_for(&http, &dev, "the drift cleared", |s| {
+        s["drift"] == serde_json::json!([])
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_killed_dev_loses_nothing_its_webhook_acknowledged() {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -509,6 +509,10 @@ pub struct SimHandle {
 }
 
 impl SimHandle {
+    pub(crate) fn from_shared(shared: Arc<Shared>) -> Self {
+        Self { shared }
+    }
+
     /// The 18-character org id.
     pub fn org_id(&self) -> String {
         self.shared.org_lock().org_id.clone()

@@ -188,6 +188,62 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         )
         .route("/services/data/{v}/tooling/query", get(tooling_query))
         .route("/services/data/{v}/tooling/query/", get(tooling_query))
+        .route(
+            "/services/data/{v}/tooling/sobjects/FlowDefinition/{id}",
+            axum::routing::patch(patch_flow_definition),
+        )
+}
+
+/// `PATCH /tooling/sobjects/FlowDefinition/{id}` `{"Metadata": {"activeVersionNumber": N}}`:
+/// how a tool (or an admin's script) activates or deactivates a flow through the Tooling API;
+/// 0 deactivates it, any other number activates its (only) version. 204.
+async fn patch_flow_definition(
+    State(shared): State<Arc<Shared>>,
+    Path((_, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    if lock(&shared).knobs.deny_tooling {
+        return error(&SfError::new(
+            403,
+            "INSUFFICIENT_ACCESS",
+            "You do not have permission to update flows through the Tooling API",
+        ));
+    }
+    let Ok(v) = serde_json::from_slice::<Value>(&body) else {
+        return error(&SfError::new(
+            400,
+            "JSON_PARSER_ERROR",
+            "the body is not JSON",
+        ));
+    };
+    let Some(number) = v
+        .pointer("/Metadata/activeVersionNumber")
+        .and_then(Value::as_u64)
+    else {
+        return error(&SfError::new(
+            400,
+            "FIELD_INTEGRITY_EXCEPTION",
+            "the simulator updates Metadata.activeVersionNumber only",
+        ));
+    };
+    let name = lock(&shared)
+        .flows
+        .values()
+        .find(|f| f.id == ids::normalize(&id))
+        .map(|f| f.name.clone());
+    let Some(name) = name else {
+        return error(&SfError::not_found());
+    };
+    let handle = SimHandle::from_shared(shared.clone());
+    let done = if number == 0 {
+        handle.deactivate_flow_in_setup(&name)
+    } else {
+        handle.activate_flow_in_setup(&name)
+    };
+    match done {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => error(&e),
+    }
 }
 
 fn json_response(status: u16, body: &Value) -> Response {
