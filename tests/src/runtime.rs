@@ -235,6 +235,21 @@ impl Function {
         self.logs.lock().expect("lock").clone()
     }
 
+    /// Whether a log line satisfying `line` arrives within 5 s: the function's stdout is read
+    /// by another thread, which may lag behind the answer on the runtime API.
+    pub async fn logged(&self, line: impl Fn(&str) -> bool) -> bool {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            if self.logs().lines().any(&line) {
+                return true;
+            }
+            if std::time::Instant::now() > deadline {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// Hands `event` to the function and waits (at most the template's timeout) for its answer.
     /// Panics, with the function's logs, when it fails to start, exits or does not answer.
     pub async fn invoke(&mut self, event: Value) -> Outcome {

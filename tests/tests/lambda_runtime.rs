@@ -393,9 +393,8 @@ async fn import_binary_sweeps_deletes_and_runs_an_import() {
         "{answer}"
     );
     assert!(
-        f.logs()
-            .lines()
-            .any(|l| l.contains("\"CaughtUp\":0") && l.contains("\"Function\":\"import\"")),
+        f.logged(|l| l.contains("\"CaughtUp\":0") && l.contains("\"Function\":\"import\""))
+            .await,
         "{}",
         f.logs()
     );
@@ -409,9 +408,8 @@ async fn import_binary_sweeps_deletes_and_runs_an_import() {
         "{answer}"
     );
     assert!(
-        f.logs()
-            .lines()
-            .any(|l| l.contains("\"SetupDrift\":1") && l.contains("\"Function\":\"import\"")),
+        f.logged(|l| l.contains("\"SetupDrift\":1") && l.contains("\"Function\":\"import\""))
+            .await,
         "{}",
         f.logs()
     );

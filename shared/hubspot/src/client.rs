@@ -60,6 +60,8 @@ struct Inner {
     schemas: RwLock<HashMap<String, ObjectSchema>>,
     properties: RwLock<HashMap<String, Vec<Property>>>,
     labels: RwLock<HashMap<(String, String), Vec<AssociationLabel>>>,
+    /// Held while labels are read for the cache: concurrent misses read them once.
+    labels_filling: tokio::sync::Mutex<()>,
     rng: Mutex<u64>,
     requests: AtomicU64,
     retries: AtomicU64,
@@ -304,6 +306,7 @@ impl HubSpotClient {
                 schemas: RwLock::default(),
                 properties: RwLock::default(),
                 labels: RwLock::default(),
+                labels_filling: tokio::sync::Mutex::new(()),
                 rng: Mutex::new(seed),
                 requests: AtomicU64::new(0),
                 retries: AtomicU64::new(0),
@@ -953,14 +956,20 @@ impl HubSpotClient {
         to: &str,
     ) -> Result<Vec<AssociationLabel>, Error> {
         let key = (from.to_string(), to.to_string());
-        if let Some(l) = self
-            .inner
-            .labels
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(&key)
-        {
-            return Ok(l.clone());
+        let cached = || {
+            self.inner
+                .labels
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(&key)
+                .cloned()
+        };
+        if let Some(l) = cached() {
+            return Ok(l);
+        }
+        let _filling = self.inner.labels_filling.lock().await;
+        if let Some(l) = cached() {
+            return Ok(l);
         }
         let reply = self
             .call(

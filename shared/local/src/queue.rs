@@ -324,30 +324,110 @@ impl Deliveries for LocalDeliveries {
     }
 }
 
-/// The worker of one local queue, as `sfhs dev` runs it: a batch as soon as `batch` messages
-/// wait, or once `window` has passed since the last batch (SQS's batching window), driven by the
-/// one queue driver; `on_batch` sees each driven batch (each message's fate). Runs until `stop`.
+/// The worker of one local queue, as `sfhs dev` runs it: `in_flight` batches at once, each taken
+/// as soon as `batch` messages wait, or once `window` has passed since the lane first saw
+/// messages waiting (SQS's batching window), all driven by the one queue driver and so sharing
+/// its engine and its HubSpot client's rate limiter, as concurrent Lambda invocations share
+/// HubSpot's budget (the ledger's claims keep one record's versions in order between them). The
+/// lanes run in this task (measured: as separate tasks, their store writes contend and the
+/// import is slower; docs/performance.md). `on_batch` sees each driven batch (each message's
+/// fate). Runs until `stop`.
 pub async fn work(
     driver: &Driver,
     deliveries: &LocalDeliveries,
     batch: usize,
     window: Duration,
+    in_flight: usize,
     stop: &AtomicBool,
-    mut on_batch: impl FnMut(&Driven),
+    on_batch: impl Fn(&Driven) + Sync,
+) {
+    let gate = std::sync::Mutex::new(());
+    let lanes = (0..in_flight.max(1))
+        .map(|_| lane(driver, deliveries, &gate, batch, window, stop, &on_batch));
+    futures::future::join_all(lanes).await;
+}
+
+/// A lane's view of the queue: it takes only when at least `min` messages are ready, the check
+/// and the take under one lock (`gate`), so that lanes never split a batch between them.
+struct Lane<'a> {
+    deliveries: &'a LocalDeliveries,
+    gate: &'a std::sync::Mutex<()>,
+    min: usize,
+}
+
+#[async_trait]
+impl Deliveries for Lane<'_> {
+    async fn take(&self, max: usize) -> Result<Vec<InMessage>, QueueError> {
+        let _taking = self
+            .gate
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let queue = &self.deliveries.queue;
+        let ready = queue.ready(max).map_err(|e| queue_error("receive", e))?;
+        if ready < self.min.min(max) {
+            return Ok(Vec::new());
+        }
+        queue
+            .receive(max, self.deliveries.visibility)
+            .map_err(|e| queue_error("receive", e))
+    }
+
+    async fn ack(&self, message_ids: &[String]) -> Result<(), QueueError> {
+        self.deliveries.ack(message_ids).await
+    }
+
+    async fn retry(&self, message: &InMessage, delay: Duration) -> Result<(), QueueError> {
+        self.deliveries.retry(message, delay).await
+    }
+
+    async fn dead_letter(&self, message: &InMessage) -> Result<(), QueueError> {
+        self.deliveries.dead_letter(message).await
+    }
+}
+
+/// One batch at a time: the loop each of [`work`]'s lanes runs.
+async fn lane(
+    driver: &Driver,
+    deliveries: &LocalDeliveries,
+    gate: &std::sync::Mutex<()>,
+    batch: usize,
+    window: Duration,
+    stop: &AtomicBool,
+    on_batch: &(impl Fn(&Driven) + Sync),
 ) {
     const POLL: Duration = Duration::from_millis(200);
-    let mut waited = Duration::ZERO;
+    // When this lane first saw messages waiting, fewer than a batch: as SQS's batching window,
+    // the window runs from the first message, not from the lane's last batch, so that an idle
+    // lane does not take the first few messages of a growing queue as a batch of its own.
+    let mut gathering: Option<std::time::Instant> = None;
     while !stop.load(AtomicOrdering::SeqCst) {
         let visible = deliveries.queue.ready(batch).unwrap_or(0);
-        if visible == 0 || (visible < batch && waited < window) {
+        if visible == 0 {
+            gathering = None;
             tokio::time::sleep(POLL).await;
-            waited += POLL;
             continue;
         }
-        waited = Duration::ZERO;
-        match driver.once(deliveries, batch).await {
-            Ok(Some(driven)) => on_batch(&driven),
-            Ok(None) => {}
+        let since = *gathering.get_or_insert_with(std::time::Instant::now);
+        let min = if visible >= batch {
+            batch
+        } else if since.elapsed() >= window {
+            1
+        } else {
+            tokio::time::sleep(POLL).await;
+            continue;
+        };
+        let lane = Lane {
+            deliveries,
+            gate,
+            min,
+        };
+        match driver.once(&lane, batch).await {
+            Ok(Some(driven)) => {
+                gathering = None;
+                on_batch(&driven);
+            }
+            // Another lane took them first.
+            Ok(None) => tokio::time::sleep(POLL / 4).await,
             Err(e) => {
                 tracing::warn!(queue = deliveries.queue.name(), error = %e, "receive failed");
                 tokio::time::sleep(Duration::from_secs(1)).await;

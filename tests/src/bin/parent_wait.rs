@@ -8,12 +8,18 @@
 //! ```sh
 //! cargo run -p sfhs-tests --bin parent-wait                       # 5,000 invoices, killed 1 s in
 //! SFHS_LOAD_KILL_MS=0 cargo run -p sfhs-tests --bin parent-wait   # a fresh import, not killed
+//! # issue 37: a far HubSpot, several batches in flight, release build
+//! SFHS_LOAD_KILL_MS=0 SFHS_LOAD_LATENCY_MS=150 SFHS_LOAD_IN_FLIGHT=4 \
+//!   cargo run --release -p sfhs-tests --bin parent-wait
 //! ```
 //!
 //! Knobs: `SFHS_LOAD_INVOICES` (5,000; twice as many lines), `SFHS_LOAD_KILL_MS` (1,000; 0: no
 //! kill), `SFHS_LOAD_BURST` (HubSpot calls per 10 s, 190), `SFHS_LOAD_LINES_FIRST=1` (the lines'
 //! import recorded first: it does not wait for the invoices', so lines run ahead and wait for
-//! their invoices, which wake them). It checks that HubSpot ends up with
+//! their invoices, which wake them), `SFHS_LOAD_IN_FLIGHT` (4: batches in flight per queue, as
+//! `sfhs dev --batches-in-flight`), `SFHS_LOAD_LATENCY_MS` (0: added to every HubSpot call). It
+//! prints the records per second against HubSpot's ceiling and the 429s. It checks that HubSpot
+//! ends up with
 //! every invoice and line, each line linked to its invoice, no error record; and prints the time
 //! from the restart (or start) to convergence, the deliveries per line, and the time from an
 //! invoice's commit to the commit of each line that waited for it (p50, p99, max).
@@ -33,7 +39,7 @@ use sfhs_core::queue::PublishPolicy;
 use sfhs_core::sync::{EngineConfig, ErrorStore};
 use sfhs_core::work_item::WorkItem;
 use sfhs_hubspot::{ClientConfig, HubSpotClient, SecretToken};
-use sfhs_hubspot_sim::HubSpotSim;
+use sfhs_hubspot_sim::{Fault, FaultKind, HubSpotSim};
 use sfhs_local::LocalWorld;
 use sfhs_salesforce_sim::{SeedSize, Sim, SimBuilder};
 use sfhs_tests::drive::knob;
@@ -98,6 +104,7 @@ impl Node {
         sf: &Sim,
         journal: &Journal,
         fresh: Option<&[&str]>,
+        in_flight: usize,
     ) -> anyhow::Result<Self> {
         let world = LocalWorld::open(dir)?;
         let (leases, messages) = world.recover()?;
@@ -133,6 +140,7 @@ impl Node {
                     &deliveries,
                     100,
                     Duration::from_secs(1),
+                    in_flight,
                     &stop,
                     |d| note(&journal, d),
                 )
@@ -242,6 +250,8 @@ async fn main() -> anyhow::Result<()> {
     let kill_ms = knob("SFHS_LOAD_KILL_MS", 1_000);
     let burst = u32::try_from(knob("SFHS_LOAD_BURST", 190))?;
     let lines_first = knob("SFHS_LOAD_LINES_FIRST", 0) == 1;
+    let in_flight = usize::try_from(knob("SFHS_LOAD_IN_FLIGHT", 4))?;
+    let latency_ms = knob("SFHS_LOAD_LATENCY_MS", 0);
     let sf = SimBuilder::new()
         .seed_size(SeedSize {
             accounts: 100,
@@ -260,6 +270,11 @@ async fn main() -> anyhow::Result<()> {
     let hubspot = HubSpotClient::new(ClientConfig::new(hs.base_url(), SecretToken::new(TOKEN)))?;
     setup_portal(&hs.base_url(), &hubspot).await;
     seed_companies(&hs, &sf.ids("Account")).await;
+    if latency_ms > 0 {
+        // A HubSpot far away: every call answers `latency_ms` later.
+        hs.inject(Fault::new(FaultKind::Latency).latency(latency_ms));
+    }
+    hs.reset_counters();
     let dir: PathBuf = std::env::temp_dir().join(sfhs_tests::moto::unique("sfhs-parent-wait"));
     {
         let world = LocalWorld::open(&dir)?;
@@ -270,7 +285,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let lines = sf.ids("Invoice_Line__c").len();
     println!(
-        "== {} invoices, {lines} lines, imported together{}; HubSpot at {burst} calls / 10 s; {}",
+        "== {} invoices, {lines} lines, imported together{}; HubSpot at {burst} calls / 10 s, {latency_ms} ms a call; {in_flight} batches in flight per queue; {}",
         sf.ids("Invoice__c").len(),
         if lines_first {
             " (the lines' import recorded first)"
@@ -290,14 +305,23 @@ async fn main() -> anyhow::Result<()> {
     } else {
         &["Invoice__c", "Invoice_Line__c"]
     };
-    let mut node = Node::start(&dir, "dev-1", &hubspot, &sf, &journal, Some(order)).await?;
+    let mut node = Node::start(
+        &dir,
+        "dev-1",
+        &hubspot,
+        &sf,
+        &journal,
+        Some(order),
+        in_flight,
+    )
+    .await?;
     let mut since = started;
     if kill_ms > 0 {
         tokio::time::sleep(Duration::from_millis(kill_ms)).await;
         node.kill().await;
         println!("  killed at {:.1?}", started.elapsed());
         since = Instant::now();
-        node = Node::start(&dir, "dev-2", &hubspot, &sf, &journal, None).await?;
+        node = Node::start(&dir, "dev-2", &hubspot, &sf, &journal, None, in_flight).await?;
     }
     let deadline = Duration::from_secs(knob("SFHS_LOAD_TIMEOUT_S", 600));
     let invoices = sf.ids("Invoice__c").len();
@@ -316,6 +340,20 @@ async fn main() -> anyhow::Result<()> {
         if kill_ms > 0 { "restart" } else { "start" },
         started.elapsed()
     );
+    let counters = hs.counters();
+    #[allow(clippy::cast_precision_loss)]
+    let rate = (invoices + lines) as f64 / took.as_secs_f64();
+    let ceiling = f64::from(burst) * 10.0;
+    println!(
+        "throughput: {} records in {took:.1?} = {rate:.0} records/s = {:.2} of HubSpot's ceiling ({ceiling:.0} records/s); {} HubSpot calls, {} answered 429",
+        invoices + lines,
+        rate / ceiling,
+        counters.calls,
+        counters.status(429)
+    );
+    for (endpoint, by_status) in &counters.by_endpoint {
+        println!("  {endpoint}: {}", by_status.values().sum::<u64>());
+    }
     ensure!(errors == 0, "{errors} error records");
     check_hubspot(&hs, &hubspot, &sf, invoices, lines).await?;
     report(&journal.lock().unwrap_or_else(PoisonError::into_inner));

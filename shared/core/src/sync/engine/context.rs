@@ -39,11 +39,22 @@ pub(super) struct Context {
     pub(super) daily: DailyStop,
 }
 
-/// HubSpot object schemas, for `EngineConfig::schema_ttl`.
+/// HubSpot object schemas, for `EngineConfig::schema_ttl`. One read fills a miss: batches in
+/// flight at once that miss together wait for it instead of each reading the schema.
 #[derive(Debug, Default)]
-pub(super) struct SchemaCache(Mutex<HashMap<String, (Instant, Arc<HsObject>)>>);
+pub(super) struct SchemaCache {
+    entries: Mutex<HashMap<String, (Instant, Arc<HsObject>)>>,
+    filling: tokio::sync::Mutex<()>,
+}
 
 impl SchemaCache {
+    fn cached(&self, object: &str, ttl: Duration) -> Option<Arc<HsObject>> {
+        lock(&self.entries)
+            .get(object)
+            .filter(|(at, _)| at.elapsed() < ttl)
+            .map(|(_, o)| o.clone())
+    }
+
     /// The schema of `object`, cached; `Ok(None)`: no such object.
     pub(super) async fn get(
         &self,
@@ -51,15 +62,17 @@ impl SchemaCache {
         object: &str,
         ttl: Duration,
     ) -> Result<Option<Arc<HsObject>>, WriteError> {
-        if let Some((at, o)) = lock(&self.0).get(object)
-            && at.elapsed() < ttl
-        {
-            return Ok(Some(o.clone()));
+        if let Some(o) = self.cached(object, ttl) {
+            return Ok(Some(o));
+        }
+        let _filling = self.filling.lock().await;
+        if let Some(o) = self.cached(object, ttl) {
+            return Ok(Some(o));
         }
         let found = hubspot.describe(object).await?;
         Ok(found.map(|o| {
             let o = Arc::new(o);
-            lock(&self.0).insert(object.to_owned(), (Instant::now(), o.clone()));
+            lock(&self.entries).insert(object.to_owned(), (Instant::now(), o.clone()));
             o
         }))
     }
@@ -70,20 +83,30 @@ pub(super) type ParentByProperty = (String, String, String);
 
 /// Parents found by a property in this process: HubSpot id by (object, property, value).
 #[derive(Debug, Default)]
-pub(super) struct ParentMemo(Mutex<HashMap<ParentByProperty, String>>);
+pub(super) struct ParentMemo {
+    found: Mutex<HashMap<ParentByProperty, String>>,
+    /// Held while HubSpot is searched: batches in flight at once that miss the same parents
+    /// search for them once (searches have their own limit, 5 a second).
+    searching: tokio::sync::Mutex<()>,
+}
 
 impl ParentMemo {
     pub(super) fn contains(&self, key: &ParentByProperty) -> bool {
-        lock(&self.0).contains_key(key)
+        lock(&self.found).contains_key(key)
     }
 
     pub(super) fn get(&self, key: &ParentByProperty) -> Option<String> {
-        lock(&self.0).get(key).cloned()
+        lock(&self.found).get(key).cloned()
+    }
+
+    /// The right to search HubSpot for parents not remembered (one search at a time).
+    pub(super) async fn searching(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.searching.lock().await
     }
 
     /// Remembers `found`, emptying the memo first when it has grown too large.
     pub(super) fn remember(&self, found: impl IntoIterator<Item = (ParentByProperty, String)>) {
-        let mut memo = lock(&self.0);
+        let mut memo = lock(&self.found);
         if memo.len() > PARENT_MEMO_MAX {
             memo.clear();
         }

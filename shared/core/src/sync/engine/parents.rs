@@ -144,6 +144,15 @@ async fn find_by_property(
         if missing.is_empty() {
             continue;
         }
+        // One search at a time: what another batch found meanwhile is not searched again.
+        let _searching = ctx.parents.searching().await;
+        let missing: Vec<String> = missing
+            .into_iter()
+            .filter(|v| !ctx.parents.contains(&(to.clone(), prop.clone(), v.clone())))
+            .collect();
+        if missing.is_empty() {
+            continue;
+        }
         match ctx.hubspot.find_by_property(&to, &prop, &missing).await {
             Ok(found) => {
                 let remember: Vec<(String, String)> = found
