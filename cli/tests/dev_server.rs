@@ -187,6 +187,15 @@ async fn a_child_posted_before_its_parent_completes_within_seconds_of_the_parent
     assert_eq!(s["errors"], 0, "{s:#}");
 }
 
+/// The URL of dev's Salesforce simulator, from its `/status`.
+fn simulated_salesforce(status: &Value) -> String {
+    status["salesforce"]
+        .as_str()
+        .and_then(|t| t.strip_prefix("the simulator at "))
+        .expect("the Salesforce simulator's URL")
+        .to_owned()
+}
+
 async fn salesforce_token(http: &reqwest::Client, sf: &str) -> String {
     let r: Value = http
         .post(format!("{sf}/services/oauth2/token"))
@@ -218,11 +227,7 @@ async fn a_flow_deactivated_in_the_org_is_a_warning_until_it_is_active_again() {
     );
     let s = wait_for(&http, &dev, "started", |s| s["salesforce"].is_string()).await;
     assert_eq!(s["drift"], serde_json::json!([]), "as deployed: {s:#}");
-    let sf = s["salesforce"]
-        .as_str()
-        .and_then(|t| t.strip_prefix("the simulator at "))
-        .expect("the Salesforce simulator's URL")
-        .to_owned();
+    let sf = simulated_salesforce(&s);
     let token = salesforce_token(&http, &sf).await;
     let flows: Value = http
         .get(format!("{sf}/services/data/v62.0/tooling/query"))
@@ -285,11 +290,7 @@ async fn a_killed_dev_loses_nothing_its_webhook_acknowledged() {
     // webhook and wait on disk.
     let first = start(dir.path(), &["--no-worker"]);
     let s = wait_for(&http, &first, "started", |s| s["salesforce"].is_string()).await;
-    let sf = s["salesforce"]
-        .as_str()
-        .and_then(|t| t.strip_prefix("the simulator at "))
-        .expect("the Salesforce simulator's URL")
-        .to_owned();
+    let sf = simulated_salesforce(&s);
     let token = salesforce_token(&http, &sf).await;
     let ids: Value = http
         .get(format!("{sf}/services/data/v62.0/query"))
@@ -424,19 +425,7 @@ async fn a_killed_dev_resumes_its_unfinished_import_at_once() {
     );
     let total = interrupted["total"].as_u64().expect("total");
     // Every record of the object, read from this run's Salesforce simulator.
-    let sf = done["salesforce"]
-        .as_str()
-        .and_then(|t| t.strip_prefix("the simulator at "))
-        .expect("the Salesforce simulator's URL")
-        .to_owned();
-    let client = sfhs_salesforce::Client::new(sfhs_salesforce::Config::new(
-        sfhs_salesforce::LoginUrl::Custom(sf),
-        sfhs_salesforce::Credentials::ClientCredentials {
-            client_id: sfhs_salesforce_sim::DEFAULT_CLIENT_ID.into(),
-            client_secret: sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET.into(),
-        },
-    ))
-    .expect("client");
+    let client = sfhs_tests::sims::salesforce_client(&simulated_salesforce(&done)).expect("client");
     let expected: std::collections::BTreeSet<String> = client
         .query(
             &format!("SELECT Id FROM {object}"),

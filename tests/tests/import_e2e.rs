@@ -388,6 +388,52 @@ fn catching_up(world: &MemoryWorld, client: &HubSpotClient, sf: &Sim) -> (Driver
     (driver, imports)
 }
 
+/// The Salesforce simulator with `invoices` and `lines` (two accounts, seeded as companies in
+/// `hs`), and a memory world whose two mappings were enabled ten minutes ago: the sweep's and the
+/// catch-up's first windows start there.
+#[allow(clippy::unwrap_used)]
+async fn enabled_world(
+    hs: &sfhs_hubspot_sim::RunningSim,
+    invoices: usize,
+    lines: usize,
+) -> (Sim, MemoryWorld) {
+    let sf = SimBuilder::new()
+        .seed_size(SeedSize {
+            accounts: 2,
+            invoices,
+            lines,
+            shipments: 0,
+        })
+        .start()
+        .await
+        .expect("salesforce simulator");
+    seed_companies(hs, &sf.ids("Account")).await;
+    let world = MemoryWorld::new();
+    let enabled = OffsetDateTime::now_utc() - time::Duration::minutes(10);
+    for m in mappings() {
+        world
+            .mappings
+            .put(&next_version(None, m, enabled), None)
+            .await
+            .unwrap();
+    }
+    (sf, world)
+}
+
+/// Imports `objects` one after the other, each drained through the engine before the next.
+#[allow(clippy::unwrap_used)]
+async fn import_all(imports: &Imports, driver: &Driver, world: &MemoryWorld, objects: &[&str]) {
+    for object in objects {
+        let record = imports
+            .runner
+            .create(object, None, 50_000, false, OffsetDateTime::now_utc())
+            .await
+            .unwrap();
+        imports.runner.run(&record.id, "t", None).await.unwrap();
+        drain(driver, &[&world.import, &world.live]).await;
+    }
+}
+
 /// Drives the engine over `queues`, in order, until each is empty.
 async fn drain(driver: &Driver, queues: &[&Arc<MemoryQueue>]) {
     for queue in queues {
@@ -566,41 +612,19 @@ async fn undelete(moves_stamps: bool, archived: ArchivedUniqueValues) {
     let (hs, client) = start_hubspot(1900).await;
     hs.update_config(|c| c.archived_unique_values = archived);
     setup_portal(&hs.base_url(), &client).await;
-    let sf = SimBuilder::new()
-        .seed_size(SeedSize {
-            accounts: 2,
-            invoices: 3,
-            lines: 6,
-            shipments: 0,
-        })
-        .start()
-        .await
-        .expect("salesforce simulator");
+    let (sf, world) = enabled_world(&hs, 3, 6).await;
     sf.update_knobs(|k| {
         k.deleted_granularity = Duration::from_millis(1);
         k.undelete_moves_stamps = moves_stamps;
     });
-    seed_companies(&hs, &sf.ids("Account")).await;
-    let world = MemoryWorld::new();
-    // Enabled ten minutes ago: the sweep's and the catch-up's first windows start there.
-    let enabled = OffsetDateTime::now_utc() - time::Duration::minutes(10);
-    for m in mappings() {
-        world
-            .mappings
-            .put(&next_version(None, m, enabled), None)
-            .await
-            .unwrap();
-    }
     let (driver, imports) = catching_up(&world, &client, &sf);
-    for object in ["Invoice__c", "Invoice_Line__c"] {
-        let record = imports
-            .runner
-            .create(object, None, 50_000, false, OffsetDateTime::now_utc())
-            .await
-            .unwrap();
-        imports.runner.run(&record.id, "t", None).await.unwrap();
-        drain(&driver, &[&world.import, &world.live]).await;
-    }
+    import_all(
+        &imports,
+        &driver,
+        &world,
+        &["Invoice__c", "Invoice_Line__c"],
+    )
+    .await;
     let handle = sf.handle();
     let invoice = sf.ids("Invoice__c")[0].clone();
     let lines: Vec<String> = sf
@@ -739,39 +763,14 @@ async fn a_flow_deactivated_in_setup_is_reported_until_applied_and_its_changes_a
 
     let (hs, client) = start_hubspot(1900).await;
     setup_portal(&hs.base_url(), &client).await;
-    let sf = SimBuilder::new()
-        .seed_size(SeedSize {
-            accounts: 2,
-            invoices: 20,
-            lines: 0,
-            shipments: 0,
-        })
-        .start()
-        .await
-        .expect("salesforce simulator");
-    seed_companies(&hs, &sf.ids("Account")).await;
-    let world = MemoryWorld::new();
-    let enabled = OffsetDateTime::now_utc() - time::Duration::minutes(10);
-    for m in mappings() {
-        world
-            .mappings
-            .put(&next_version(None, m, enabled), None)
-            .await
-            .unwrap();
-    }
+    let (sf, world) = enabled_world(&hs, 20, 0).await;
     let hook = "http://127.0.0.1:9/outbound";
     let (driver, imports) = catching_up(&world, &client, &sf);
     let imports = imports.with_drift(DriftSettings {
         every: Duration::ZERO,
         webhook_url: Some(hook.to_owned()),
     });
-    let record = imports
-        .runner
-        .create("Invoice__c", None, 50_000, false, OffsetDateTime::now_utc())
-        .await
-        .unwrap();
-    imports.runner.run(&record.id, "t", None).await.unwrap();
-    drain(&driver, &[&world.import, &world.live]).await;
+    import_all(&imports, &driver, &world, &["Invoice__c"]).await;
 
     // `sfhs salesforce apply`: the outbound messages and flows deployed.
     let sfc = sfhs_tests::sims::salesforce_client(sf.base_url()).unwrap();
