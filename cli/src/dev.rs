@@ -116,7 +116,7 @@ pub struct Args {
 }
 
 /// Batches in flight per queue unless `--batches-in-flight` says otherwise.
-const DEFAULT_BATCHES_IN_FLIGHT: u16 = 4;
+const DEFAULT_BATCHES_IN_FLIGHT: u16 = 8;
 
 /// Deliveries before a message goes to the dead-letter queue (the template's maxReceiveCount).
 const MAX_RECEIVES: u32 = 8;

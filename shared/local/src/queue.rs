@@ -169,6 +169,18 @@ impl LocalQueue {
         })
     }
 
+    /// Whether the queue holds no message at all, visible or not (one key read: cheap to poll).
+    pub fn is_empty(&self) -> Result<bool, LocalError> {
+        let prefix = self.prefix();
+        let end = format!("{}$", self.name);
+        self.store.read(QUEUES, |t| {
+            let mut rows = t
+                .range(prefix.as_str()..end.as_str())
+                .map_err(|e| LocalError::storage("count", e))?;
+            Ok(rows.next().is_none())
+        })
+    }
+
     /// Makes every message visible now (those a stopped process had taken, and those put off
     /// for later); returns how many were not. For a process that starts on the store: no one
     /// else can hold them (the file is locked while open).

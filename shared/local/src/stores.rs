@@ -31,6 +31,33 @@ fn ledger_error(operation: &'static str, e: LocalError) -> LedgerError {
     }
 }
 
+/// One transaction's answers, or its failure as every item's: nothing of it was written.
+fn all_or_none<T>(
+    answers: Result<Vec<T>, LocalError>,
+    n: usize,
+    operation: &'static str,
+) -> Vec<Result<T, LedgerError>> {
+    match answers {
+        Ok(answers) => answers.into_iter().map(Ok).collect(),
+        Err(e) => {
+            let retryable = !matches!(e, LocalError::Corrupt { .. });
+            let message = e.to_string();
+            let mut out = Vec::with_capacity(n);
+            out.push(Err(ledger_error(operation, e)));
+            out.extend((1..n).map(|_| {
+                Err(LedgerError {
+                    operation,
+                    message: message.clone(),
+                    retryable,
+                    source: None,
+                })
+            }));
+            out.truncate(n);
+            out
+        }
+    }
+}
+
 fn errors_error(e: LocalError) -> ErrorStoreError {
     ErrorStoreError {
         message: e.to_string(),
@@ -104,6 +131,58 @@ impl Ledger for LocalStore {
             Ok(true)
         })
         .map_err(|e| ledger_error("commit", e))
+    }
+
+    /// Every claim in one transaction: one commit for the batch.
+    async fn claim_all(
+        &self,
+        claims: &[ClaimRequest<'_>],
+        _concurrency: usize,
+    ) -> Vec<Result<Claim, LedgerError>> {
+        let answers = self.write("claim", |tx| {
+            let mut t = tx
+                .open_table(LEDGER)
+                .map_err(|e| LocalError::storage("claim", e))?;
+            let mut answers = Vec::with_capacity(claims.len());
+            for claim in claims {
+                let current: Option<LedgerEntry> = get_in(&t, "ledger entry", claim.key)?;
+                answers.push(match decide_claim(current.as_ref(), claim) {
+                    Some(refused) => refused,
+                    None => {
+                        let before = current.unwrap_or_default();
+                        put_in(&mut t, claim.key, &claim.leased(before.clone()))?;
+                        Claim::Claimed(before)
+                    }
+                });
+            }
+            Ok(answers)
+        });
+        all_or_none(answers, claims.len(), "claim")
+    }
+
+    /// Every commit in one transaction.
+    async fn commit_all(
+        &self,
+        owner: &str,
+        commits: &[(&str, &Commit)],
+        _concurrency: usize,
+    ) -> Vec<Result<bool, LedgerError>> {
+        let answers = self.write("commit", |tx| {
+            let mut t = tx
+                .open_table(LEDGER)
+                .map_err(|e| LocalError::storage("commit", e))?;
+            let mut answers = Vec::with_capacity(commits.len());
+            for (key, c) in commits {
+                let current: Option<LedgerEntry> = get_in(&t, "ledger entry", key)?;
+                let held = current.and_then(|e| e.lease_owner).as_deref() == Some(owner);
+                if held {
+                    put_in(&mut t, key, &c.entry())?;
+                }
+                answers.push(held);
+            }
+            Ok(answers)
+        });
+        all_or_none(answers, commits.len(), "commit")
     }
 
     async fn release(

@@ -64,6 +64,94 @@ async fn queue_follows_sqs_delivery_rules_and_survives_a_restart() {
     assert_eq!(LocalQueue::new(&store, "import").ready(10).unwrap(), 1);
 }
 
+/// The state a batch's claims meet: a record synced at version 10, one leased by another
+/// worker, one new.
+async fn batch_world(store: &LocalStore) {
+    let claim = |key, owner| ClaimRequest::new(key, 10, owner, 1_000, 60_000);
+    store.claim(&claim("inv#synced", "w0")).await.unwrap();
+    let synced = Commit {
+        version: 10,
+        hubspot_id: Some("42".into()),
+        parents: Default::default(),
+        deleted: false,
+        waiting: false,
+        digest: None,
+        unchanged: false,
+        wake: None,
+    };
+    assert!(store.commit("inv#synced", "w0", &synced).await.unwrap());
+    store.claim(&claim("inv#leased", "w2")).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_batch_of_claims_and_commits_in_one_transaction_answers_as_one_by_one() {
+    let (one_dir, all_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (one, all) = (open(&one_dir), open(&all_dir));
+    batch_world(&one).await;
+    batch_world(&all).await;
+    let requests = [
+        ClaimRequest::new("inv#synced", 10, "w1", 2_000, 60_000),
+        ClaimRequest::new("inv#leased", 11, "w1", 2_000, 60_000),
+        ClaimRequest::new("inv#new", 3, "w1", 2_000, 60_000),
+        // The same record twice in one batch: the second meets the first's lease, its own.
+        ClaimRequest::new("inv#new", 4, "w1", 2_000, 60_000),
+        ClaimRequest::new("inv#synced", 11, "w1", 2_000, 60_000),
+    ];
+    let mut by_one = Vec::new();
+    for r in &requests {
+        by_one.push(one.claim(r).await.unwrap());
+    }
+    let by_all: Vec<Claim> = all
+        .claim_all(&requests, 8)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(by_all, by_one);
+    assert!(matches!(by_all[0], Claim::Stale { stored: 10, .. }));
+    assert!(matches!(by_all[1], Claim::Leased { ref owner, .. } if owner == "w2"));
+    assert!(matches!(
+        by_all[2..],
+        [Claim::Claimed(_), Claim::Claimed(_), Claim::Claimed(_)]
+    ));
+
+    let commit = |version| Commit {
+        version,
+        hubspot_id: Some(format!("h{version}")),
+        parents: Default::default(),
+        deleted: false,
+        waiting: false,
+        digest: None,
+        unchanged: false,
+        wake: None,
+    };
+    let (c4, c11) = (commit(4), commit(11));
+    let commits = [
+        ("inv#new", &c4),
+        ("inv#synced", &c11),
+        // Not this worker's lease: nothing written.
+        ("inv#leased", &c11),
+    ];
+    let answers: Vec<bool> = all
+        .commit_all("w1", &commits, 8)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(answers, [true, true, false]);
+    let keys = ["inv#new", "inv#synced", "inv#leased"].map(str::to_owned);
+    let got = all.get_many(&keys).await.unwrap();
+    assert_eq!(got["inv#new"].version, Some(4));
+    assert_eq!(got["inv#synced"].hubspot_id.as_deref(), Some("h11"));
+    assert!(got["inv#new"].lease_owner.is_none() && got["inv#synced"].lease_owner.is_none());
+    assert_eq!(got["inv#leased"].lease_owner.as_deref(), Some("w2"));
+    assert_eq!(
+        got["inv#leased"].version, None,
+        "the other worker's record untouched"
+    );
+    assert!(all.claim_all(&[], 8).await.is_empty());
+}
+
 #[tokio::test]
 async fn ledger_claims_commits_and_keeps_its_state_across_a_restart() {
     let dir = tempfile::tempdir().unwrap();

@@ -2,7 +2,6 @@
 
 use std::time::Instant;
 
-use futures::stream::{self, StreamExt};
 use time::OffsetDateTime;
 
 use super::batch::Batch;
@@ -36,16 +35,18 @@ pub(super) async fn claim(ctx: &Context, batch: &mut Batch) {
             (i, j.key.clone(), j.version, replay, revive)
         })
         .collect();
-    let answers: Vec<_> = stream::iter(wanted)
-        .map(|(i, key, version, replay, revive)| async move {
-            let claim = ClaimRequest::new(&key, version, owner, now, lease)
-                .replayed(replay)
-                .reviving(revive);
-            (i, ledger.claim(&claim).await)
+    let requests: Vec<ClaimRequest<'_>> = wanted
+        .iter()
+        .map(|(_, key, version, replay, revive)| {
+            ClaimRequest::new(key, *version, owner, now, lease)
+                .replayed(*replay)
+                .reviving(*revive)
         })
-        .buffer_unordered(ctx.config.concurrency.max(1))
-        .collect()
+        .collect();
+    let answers = ledger
+        .claim_all(&requests, ctx.config.concurrency.max(1))
         .await;
+    let answers: Vec<_> = wanted.iter().map(|w| w.0).zip(answers).collect();
     for (i, answer) in answers {
         let j = &mut batch.jobs[i];
         match answer {

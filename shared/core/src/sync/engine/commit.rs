@@ -11,7 +11,7 @@ use tracing::Instrument;
 use super::batch::{Batch, Progress, Tally, Wait};
 use super::context::Context;
 use super::job::{Job, JobState, Lease};
-use crate::sync::ports::{Commit, ErrorCategory, ErrorRecord};
+use crate::sync::ports::{Commit, ErrorCategory, ErrorRecord, LedgerError};
 use crate::work_item::{Op, Source};
 
 /// How one record ended.
@@ -40,19 +40,61 @@ struct LedgerStep {
     error: Option<ErrorRecord>,
 }
 
-/// Settles every job of the batch.
+/// What the ledger is to do for one record, decided before any call, so that the batch's
+/// commits go to the ledger together ([`crate::sync::ports::Ledger::commit_all`]).
+enum LedgerAction {
+    Commit(Commit),
+    /// Give the lease back; `quiet`: a failure is not worth a warning.
+    Release {
+        hubspot_id: Option<String>,
+        quiet: bool,
+    },
+    Nothing,
+}
+
+/// One job with its ledger step decided.
+struct Planned {
+    job: Job,
+    span: tracing::Span,
+    step: LedgerStep,
+    action: LedgerAction,
+    unchanged: bool,
+    written_delete: bool,
+    in_hubspot: bool,
+}
+
+/// Settles every job of the batch: each one's ledger step decided, the commits written
+/// together, then each record settled (error records, releases, import counters).
 pub(super) async fn commit(ctx: &Context, batch: &mut Batch) {
-    let jobs = std::mem::take(&mut batch.jobs);
-    let settled: Vec<Settled> = stream::iter(jobs)
-        .map(|j| {
-            let span = tracing::info_span!(
-                "record",
-                message_id = %j.message.message_id,
-                key = %j.key,
-                version = j.version,
-                op = ?j.item.op,
-            );
-            settle(ctx, j).instrument(span)
+    let planned: Vec<Planned> = std::mem::take(&mut batch.jobs)
+        .into_iter()
+        .map(|j| plan(ctx, j))
+        .collect();
+    let commits: Vec<(&str, &Commit)> = planned
+        .iter()
+        .filter_map(|p| match &p.action {
+            LedgerAction::Commit(c) => Some((p.job.key.as_str(), c)),
+            _ => None,
+        })
+        .collect();
+    let mut answers = ctx
+        .ledger
+        .commit_all(&ctx.config.owner, &commits, ctx.config.concurrency.max(1))
+        .await
+        .into_iter();
+    let answered: Vec<(Planned, Option<Result<bool, LedgerError>>)> = planned
+        .into_iter()
+        .map(|p| {
+            let answer = matches!(p.action, LedgerAction::Commit(_))
+                .then(|| answers.next())
+                .flatten();
+            (p, answer)
+        })
+        .collect();
+    let settled: Vec<Settled> = stream::iter(answered)
+        .map(|(p, answer)| {
+            let span = p.span.clone();
+            settle(ctx, p, answer).instrument(span)
         })
         .buffer_unordered(ctx.config.concurrency.max(1))
         .collect()
@@ -80,7 +122,15 @@ pub(super) async fn commit(ctx: &Context, batch: &mut Batch) {
     }
 }
 
-async fn settle(ctx: &Context, mut j: Job) -> Settled {
+/// Decides one job's ledger step (in its record's span).
+fn plan(ctx: &Context, mut j: Job) -> Planned {
+    let span = tracing::info_span!(
+        "record",
+        message_id = %j.message.message_id,
+        key = %j.key,
+        version = j.version,
+        op = ?j.item.op,
+    );
     let state = std::mem::replace(&mut j.state, JobState::Dropped);
     let unchanged = matches!(state, JobState::Unchanged { .. });
     let written_delete = matches!(state, JobState::Written { .. }) && j.item.op == Op::Delete;
@@ -89,16 +139,53 @@ async fn settle(ctx: &Context, mut j: Job) -> Settled {
         JobState::Unchanged { lease } => lease.prior.hubspot_id.is_some(),
         _ => false,
     } && j.item.op != Op::Delete;
-    let step = match ledger_step(ctx, &j, state).await {
-        Ok(step) => step,
-        Err(lost) => {
+    let (step, action) = span.in_scope(|| ledger_step(ctx, &j, state));
+    Planned {
+        job: j,
+        span,
+        step,
+        action,
+        unchanged,
+        written_delete,
+        in_hubspot,
+    }
+}
+
+async fn settle(
+    ctx: &Context,
+    p: Planned,
+    committed: Option<Result<bool, LedgerError>>,
+) -> Settled {
+    let Planned {
+        job: j,
+        step,
+        action,
+        unchanged,
+        written_delete,
+        in_hubspot,
+        ..
+    } = p;
+    match (action, committed) {
+        (LedgerAction::Commit(_), Some(Ok(true))) => {
+            tracing::debug!(waiting = step.waiting, "committed");
+        }
+        (LedgerAction::Commit(_), answer) => {
+            let lost = matches!(answer, Some(Ok(false)));
+            match answer {
+                Some(Err(e)) => tracing::warn!(error = %e, "commit failed; back to the queue"),
+                _ => tracing::warn!("lease lost before the commit; back to the queue"),
+            }
             return Settled {
                 back: Some(j.message.message_id),
                 lost,
                 ..Settled::default()
             };
         }
-    };
+        (LedgerAction::Release { hubspot_id, quiet }, _) => {
+            release(ctx, &j, hubspot_id.as_deref(), quiet).await;
+        }
+        (LedgerAction::Nothing, _) => {}
+    }
     let mut back = step.back;
     let failed = step.error.is_some();
     if let Some(rec) = &step.error {
@@ -138,23 +225,27 @@ async fn settle(ctx: &Context, mut j: Job) -> Settled {
     }
 }
 
-/// Commits (written, unchanged) or releases (back, failed) one record in the ledger, with the
-/// error record to store. `Err(lost)`: not committed, back to the queue.
-async fn ledger_step(ctx: &Context, j: &Job, state: JobState) -> Result<LedgerStep, bool> {
+/// What one record's ledger step is: commit (written, unchanged) or release (back, failed),
+/// with the error record to store.
+fn ledger_step(ctx: &Context, j: &Job, state: JobState) -> (LedgerStep, LedgerAction) {
     let mut step = LedgerStep::default();
-    match state {
+    let action = match state {
         JobState::Written {
             lease,
             hubspot_id,
             error,
         } => {
-            step = commit_one(ctx, j, &lease, hubspot_id, false).await?;
+            let (s, commit) = commit_of(ctx, j, &lease, hubspot_id, false);
+            step = s;
             // A child that waited too long reports that rather than an association's failure.
             step.error = step.error.or(error);
+            LedgerAction::Commit(commit)
         }
         JobState::Unchanged { lease } => {
             let hubspot_id = lease.prior.hubspot_id.clone();
-            step = commit_one(ctx, j, &lease, hubspot_id, true).await?;
+            let (s, commit) = commit_of(ctx, j, &lease, hubspot_id, true);
+            step = s;
+            LedgerAction::Commit(commit)
         }
         JobState::Retry {
             reason,
@@ -167,35 +258,49 @@ async fn ledger_step(ctx: &Context, j: &Job, state: JobState) -> Result<LedgerSt
             }
             step.back = true;
             step.error = error;
-            if lease.is_some() {
-                release(ctx, j, hubspot_id.as_deref()).await;
+            match lease {
+                Some(_) => LedgerAction::Release {
+                    hubspot_id,
+                    quiet: false,
+                },
+                None => LedgerAction::Nothing,
             }
         }
         JobState::Failed { error, lease } => {
             step.error = Some(error);
-            if lease.is_some() {
-                release(ctx, j, None).await;
+            match lease {
+                Some(_) => LedgerAction::Release {
+                    hubspot_id: None,
+                    quiet: false,
+                },
+                None => LedgerAction::Nothing,
             }
         }
-        JobState::Dropped => {}
-        JobState::Pending => step.back = true,
+        JobState::Dropped => LedgerAction::Nothing,
+        JobState::Pending => {
+            step.back = true;
+            LedgerAction::Nothing
+        }
         JobState::Claimed(_) => {
             step.back = true;
-            let _ = ctx.ledger.release(&j.key, &ctx.config.owner, None).await;
+            LedgerAction::Release {
+                hubspot_id: None,
+                quiet: true,
+            }
         }
-    }
-    Ok(step)
+    };
+    (step, action)
 }
 
-/// Commits a written or unchanged record. `Err(lost)`: not committed, back to the queue
-/// (`lost`: the lease was lost).
-async fn commit_one(
+/// The commit of a written or unchanged record, and its step (a waiting child goes back, or
+/// becomes an error once it waited too long).
+fn commit_of(
     ctx: &Context,
     j: &Job,
     lease: &Lease,
     hubspot_id: Option<String>,
     unchanged: bool,
-) -> Result<LedgerStep, bool> {
+) -> (LedgerStep, Commit) {
     let mut step = LedgerStep::default();
     if !j.waiting_for.is_empty() {
         step.waiting = true;
@@ -231,20 +336,7 @@ async fn commit_one(
             None
         },
     };
-    match ctx.ledger.commit(&j.key, &ctx.config.owner, &commit).await {
-        Ok(true) => {
-            tracing::debug!(waiting = step.waiting, "committed");
-            Ok(step)
-        }
-        Ok(false) => {
-            tracing::warn!("lease lost before the commit; back to the queue");
-            Err(true)
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "commit failed; back to the queue");
-            Err(false)
-        }
-    }
+    (step, commit)
 }
 
 /// The error record of a child still waiting for its parent on the queue's last delivery, or
@@ -271,11 +363,12 @@ fn waited_too_long(ctx: &Context, j: &Job) -> Option<ErrorRecord> {
     Some(j.error_record(ErrorCategory::Association, field, None, msg))
 }
 
-async fn release(ctx: &Context, j: &Job, hubspot_id: Option<&str>) {
+async fn release(ctx: &Context, j: &Job, hubspot_id: Option<&str>, quiet: bool) {
     if let Err(e) = ctx
         .ledger
         .release(&j.key, &ctx.config.owner, hubspot_id)
         .await
+        && !quiet
     {
         tracing::warn!(error = %e, "lease release failed (it expires)");
     }
