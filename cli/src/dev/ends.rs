@@ -1,0 +1,125 @@
+//! `sfhs dev`'s two ends: a real org or the Salesforce simulator (sending its outbound messages
+//! here), a token's portal or the HubSpot simulator made to look like one.
+
+use anyhow::Context as _;
+use sfhs_core::mapping::Mapping;
+use sfhs_hubspot::HubSpotClient;
+use sfhs_hubspot_sim::{HubSpotSim, RunningSim};
+use sfhs_local::LocalStore;
+use sfhs_salesforce_sim::{OutboundTiming, SeedSize, Sim, SimBuilder};
+
+use super::{Args, step};
+use crate::demo::simulated_portal;
+
+/// Both ends, and what to call them for people.
+pub(super) struct Ends {
+    pub sf_client: sfhs_salesforce::Client,
+    /// The Salesforce simulator, when no org is configured (kept running while dev runs).
+    pub sf_sim: Option<Sim>,
+    pub salesforce: String,
+    pub client: HubSpotClient,
+    /// The HubSpot simulator, when no token is given (kept running while dev runs).
+    pub _hs_sim: Option<RunningSim>,
+    pub hubspot: String,
+    /// The orgs allowed to send: `--org-id`, and the simulator's.
+    pub org_ids: Vec<String>,
+}
+
+impl Ends {
+    pub async fn connect(
+        args: &Args,
+        mappings: &[Mapping],
+        store: &LocalStore,
+    ) -> anyhow::Result<Self> {
+        let mut org_ids = args.org_ids.clone();
+        let (sf_client, sf_sim, salesforce) = match args.live.salesforce()? {
+            Some(client) => (
+                client,
+                None,
+                "your org (SFHS_SALESFORCE_LOGIN_URL)".to_owned(),
+            ),
+            None => {
+                let sim = simulated_org(args.invoices).await?;
+                org_ids.push(sim.org_id());
+                let client = crate::simulated::salesforce_client(sim.base_url())?;
+                let url = format!("the simulator at {}", sim.base_url());
+                (client, Some(sim), url)
+            }
+        };
+        let (client, hs_sim, hubspot) = match args.live.hubspot_client()? {
+            Some(client) => (client, None, args.live.hubspot_url.clone()),
+            None => {
+                let accounts = sf_sim
+                    .as_ref()
+                    .map(|s| s.ids("Account"))
+                    .unwrap_or_default();
+                let (client, sim) =
+                    simulated_hubspot(&sf_client, mappings, &accounts, store).await?;
+                let url = format!("the simulator at {}", sim.base_url());
+                (client, Some(sim), url)
+            }
+        };
+        Ok(Self {
+            sf_client,
+            sf_sim,
+            salesforce,
+            client,
+            _hs_sim: hs_sim,
+            hubspot,
+            org_ids,
+        })
+    }
+}
+
+/// The Salesforce simulator seeded with `invoices`; its outbound messages and flows are deployed
+/// from the mappings later.
+async fn simulated_org(invoices: usize) -> anyhow::Result<Sim> {
+    SimBuilder::new()
+        .seed_size(SeedSize {
+            accounts: 10,
+            invoices,
+            lines: invoices * 2,
+            shipments: 0,
+        })
+        .outbound_timing(OutboundTiming::scaled(1000.0))
+        .start()
+        .await
+        .context("Salesforce simulator")
+}
+
+/// A HubSpot simulator with the mappings' objects created from the describe and the accounts as
+/// companies. Its records are new, so the ledger's HubSpot ids are let go of (queued messages
+/// stay).
+async fn simulated_hubspot(
+    sf_client: &sfhs_salesforce::Client,
+    mappings: &[Mapping],
+    accounts: &[String],
+    store: &LocalStore,
+) -> anyhow::Result<(HubSpotClient, RunningSim)> {
+    let sim = HubSpotSim::builder()
+        .start()
+        .await
+        .context("HubSpot simulator")?;
+    let client = crate::simulated::hubspot_client(&sim.base_url())?;
+    let objects: Vec<&str> = mappings
+        .iter()
+        .map(|m| m.salesforce_object.as_str())
+        .collect();
+    step("the HubSpot simulator starts empty: creating the objects from the describe");
+    simulated_portal(
+        &client,
+        &sim.base_url(),
+        sf_client,
+        &objects,
+        accounts,
+        &|line| step(line.trim()),
+    )
+    .await?;
+    let cleared = store.reset_ledger()?;
+    if cleared > 0 {
+        step(&format!(
+            "the records ledger is reset ({cleared} entries pointed into the previous simulator); queued messages are kept"
+        ));
+    }
+    Ok((client, sim))
+}
