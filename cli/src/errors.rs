@@ -67,37 +67,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let store = crate::deployed::aws().await.error_store(table);
     match args.command {
         Command::List { object, category } => {
-            let records: Vec<ErrorRecord> = store
-                .list()
-                .await?
-                .into_iter()
-                .filter(|r| {
-                    object
-                        .as_ref()
-                        .is_none_or(|o| r.object.eq_ignore_ascii_case(o))
-                })
-                .filter(|r| category.as_ref().is_none_or(|c| r.category.as_str() == c))
-                .collect();
-            if args.json {
-                println!("{}", serde_json::to_string(&records)?);
-            } else {
-                println!(
-                    "{:<40} {:<12} {:<20} {:<24} MESSAGE",
-                    "ID", "CATEGORY", "FIELD", "AT"
-                );
-                for r in &records {
-                    println!(
-                        "{:<40} {:<12} {:<20} {:<24} {}",
-                        r.id,
-                        r.category.as_str(),
-                        r.field.as_deref().unwrap_or("-"),
-                        human_time(r.at),
-                        r.message
-                    );
-                }
-                println!("{} error record(s)", records.len());
-            }
-            Ok(ExitCode::SUCCESS)
+            list(&store, object.as_deref(), category.as_deref(), args.json).await
         }
         Command::Show { id } => {
             let record = store
@@ -122,36 +92,78 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                     "no live queue: pass --queue-url or set SFHS_LIVE_QUEUE_URL (the LiveQueueUrl stack output)"
                 );
             };
-            let mut records = Vec::new();
-            if all {
-                records = store
-                    .list()
-                    .await?
-                    .into_iter()
-                    .filter(|r| {
-                        object
-                            .as_ref()
-                            .is_none_or(|o| r.object.eq_ignore_ascii_case(o))
-                    })
-                    .collect();
-            } else {
-                if ids.is_empty() {
-                    bail!("name the records to replay, or pass --all");
-                }
-                for id in &ids {
-                    records.push(
-                        store
-                            .get(id)
-                            .await?
-                            .with_context(|| format!("no error record {id}"))?,
-                    );
-                }
-            }
+            let records = chosen(&store, &ids, all, object.as_deref()).await?;
             let queue = crate::deployed::aws().await.queue(&queue_url);
             let publisher = Publisher::new(Arc::new(queue), PublishPolicy::default());
             replay(&store, &publisher, records, args.json).await
         }
     }
+}
+
+/// The error records of `object` and `category` (each when given), as a table or JSON.
+async fn list(
+    store: &dyn ErrorStore,
+    object: Option<&str>,
+    category: Option<&str>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let records: Vec<ErrorRecord> = store
+        .list()
+        .await?
+        .into_iter()
+        .filter(|r| object.is_none_or(|o| r.object.eq_ignore_ascii_case(o)))
+        .filter(|r| category.is_none_or(|c| r.category.as_str() == c))
+        .collect();
+    if json {
+        println!("{}", serde_json::to_string(&records)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<40} {:<12} {:<20} {:<24} MESSAGE",
+        "ID", "CATEGORY", "FIELD", "AT"
+    );
+    for r in &records {
+        println!(
+            "{:<40} {:<12} {:<20} {:<24} {}",
+            r.id,
+            r.category.as_str(),
+            r.field.as_deref().unwrap_or("-"),
+            human_time(r.at),
+            r.message
+        );
+    }
+    println!("{} error record(s)", records.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The records to replay: those named, or every one (of `object`, when given) with `--all`.
+async fn chosen(
+    store: &dyn ErrorStore,
+    ids: &[String],
+    all: bool,
+    object: Option<&str>,
+) -> anyhow::Result<Vec<ErrorRecord>> {
+    if all {
+        return Ok(store
+            .list()
+            .await?
+            .into_iter()
+            .filter(|r| object.is_none_or(|o| r.object.eq_ignore_ascii_case(o)))
+            .collect());
+    }
+    if ids.is_empty() {
+        bail!("name the records to replay, or pass --all");
+    }
+    let mut records = Vec::new();
+    for id in ids {
+        records.push(
+            store
+                .get(id)
+                .await?
+                .with_context(|| format!("no error record {id}"))?,
+        );
+    }
+    Ok(records)
 }
 
 async fn replay(

@@ -7,11 +7,13 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail};
 use clap::Args as ClapArgs;
 use futures::TryStreamExt as _;
-use serde_json::json;
+use serde_json::{Value, json};
 use sfhs_core::mapping::generate::{hubspot_schema, object_name, starter_mapping};
+use sfhs_core::mapping::schema::{HsObject, SfObject};
 use sfhs_core::mapping::transform::properties;
 use sfhs_core::mapping::{FindParentBy, Mapping, OnDelete, State};
 use sfhs_core::outbound::{DEFAULT_MAX_BODY_BYTES, parse};
+use sfhs_hubspot::HubSpotClient;
 
 use crate::live::Sources;
 
@@ -183,64 +185,8 @@ pub async fn preview(
         .salesforce_object(&mapping.salesforce_object)
         .await?;
     let records = sample_records(sources, &mapping, args).await?;
-    let mut inputs = Vec::new();
-    let mut problems = Vec::new();
-    for (id, values) in &records {
-        match properties(&mapping, &hs, sf.as_ref(), id, |name| {
-            values
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .and_then(|(_, v)| v.as_deref())
-        }) {
-            Ok(props) => inputs
-                .push(json!({"id": id, "idProperty": mapping.id_property, "properties": props})),
-            Err(errors) => problems.extend(
-                errors
-                    .into_iter()
-                    .map(|e| json!({"record_id": id, "problem": e.to_string(), "value": e.value})),
-            ),
-        }
-    }
-    // create / update / unchanged, from what HubSpot holds now.
-    let ids: Vec<String> = inputs
-        .iter()
-        .filter_map(|i| i["id"].as_str().map(str::to_owned))
-        .collect();
-    let names: Vec<&str> = mapping.fields.iter().map(|f| f.hubspot.as_str()).collect();
-    let existing = if ids.is_empty() {
-        BTreeMap::new()
-    } else {
-        hubspot
-            .batch_read(&hs.object_type_id, &ids, Some(&mapping.id_property), &names)
-            .await
-            .context("cannot read the current HubSpot records")?
-            .successes
-            .into_iter()
-            .filter_map(|r| {
-                r.get(&mapping.id_property)
-                    .map(str::to_owned)
-                    .map(|id| (id, r))
-            })
-            .collect::<BTreeMap<_, _>>()
-    };
-    let changes: Vec<serde_json::Value> = inputs
-        .iter()
-        .map(|i| {
-            let id = i["id"].as_str().unwrap_or_default();
-            let change = match existing.get(id) {
-                None => "create",
-                Some(current) => {
-                    let same = i["properties"].as_object().is_some_and(|p| {
-                        p.iter().all(|(k, v)| {
-                            current.get(k).unwrap_or_default() == v.as_str().unwrap_or_default()
-                        })
-                    });
-                    if same { "unchanged" } else { "update" }
-                }
-            };
-            json!({"record_id": id, "change": change})
-        })
-        .collect();
+    let (inputs, problems) = convert(&mapping, &hs, sf.as_ref(), &records);
+    let changes = changes(hubspot, &hs, &mapping, &inputs).await?;
     let request = json!({"inputs": inputs});
     if json_out {
         println!(
@@ -276,6 +222,82 @@ pub async fn preview(
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The sample records as the upsert's inputs, and the values that cannot be converted.
+fn convert(
+    mapping: &Mapping,
+    hs: &HsObject,
+    sf: Option<&SfObject>,
+    records: &Sample,
+) -> (Vec<Value>, Vec<Value>) {
+    let mut inputs = Vec::new();
+    let mut problems = Vec::new();
+    for (id, values) in records {
+        match properties(mapping, hs, sf, id, |name| {
+            values
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .and_then(|(_, v)| v.as_deref())
+        }) {
+            Ok(props) => inputs
+                .push(json!({"id": id, "idProperty": mapping.id_property, "properties": props})),
+            Err(errors) => problems.extend(
+                errors
+                    .into_iter()
+                    .map(|e| json!({"record_id": id, "problem": e.to_string(), "value": e.value})),
+            ),
+        }
+    }
+    (inputs, problems)
+}
+
+/// Create, update or unchanged per input, from what HubSpot holds now.
+async fn changes(
+    hubspot: &HubSpotClient,
+    hs: &HsObject,
+    mapping: &Mapping,
+    inputs: &[Value],
+) -> anyhow::Result<Vec<Value>> {
+    let ids: Vec<String> = inputs
+        .iter()
+        .filter_map(|i| i["id"].as_str().map(str::to_owned))
+        .collect();
+    let names: Vec<&str> = mapping.fields.iter().map(|f| f.hubspot.as_str()).collect();
+    let existing = if ids.is_empty() {
+        BTreeMap::new()
+    } else {
+        hubspot
+            .batch_read(&hs.object_type_id, &ids, Some(&mapping.id_property), &names)
+            .await
+            .context("cannot read the current HubSpot records")?
+            .successes
+            .into_iter()
+            .filter_map(|r| {
+                r.get(&mapping.id_property)
+                    .map(str::to_owned)
+                    .map(|id| (id, r))
+            })
+            .collect::<BTreeMap<_, _>>()
+    };
+    Ok(inputs
+        .iter()
+        .map(|i| {
+            let id = i["id"].as_str().unwrap_or_default();
+            let change = match existing.get(id) {
+                None => "create",
+                Some(current) => {
+                    let same = i["properties"].as_object().is_some_and(|p| {
+                        p.iter().all(|(k, v)| {
+                            current.get(k).unwrap_or_default() == v.as_str().unwrap_or_default()
+                        })
+                    });
+                    if same { "unchanged" } else { "update" }
+                }
+            };
+            json!({"record_id": id, "change": change})
+        })
+        .collect())
 }
 
 pub async fn generate(

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::Args as ClapArgs;
-use sfhs_core::import::Reconciler;
+use sfhs_core::import::{ReconcileReport, Reconciler};
 use sfhs_core::queue::{MemoryQueue, PublishPolicy, Publisher};
 use time::OffsetDateTime;
 
@@ -71,52 +71,56 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     if common.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        let r = &report;
-        println!(
-            "{} -> {}: {} records in Salesforce, {} in HubSpot",
-            r.object, r.hubspot_object, r.salesforce, r.hubspot
-        );
-        let list = |ids: &[String], n: u64| {
-            if n == 0 {
-                String::new()
-            } else if n as usize > ids.len() {
-                format!(": {} ...", ids.join(", "))
-            } else {
-                format!(": {}", ids.join(", "))
-            }
-        };
-        println!(
-            "missing in HubSpot    {}{}",
-            r.missing,
-            list(&r.missing_ids, r.missing)
-        );
-        println!(
-            "stale in HubSpot      {}{}",
-            r.stale,
-            list(&r.stale_ids, r.stale)
-        );
-        println!(
-            "gone from Salesforce  {}{}{}",
-            r.orphans,
-            list(&r.orphan_ids, r.orphans),
-            if r.archive_orphans || r.orphans == 0 {
-                ""
-            } else {
-                " (on_delete: keep, left in HubSpot)"
-            }
-        );
-        if r.dry_run {
-            println!("dry run: nothing enqueued");
-        } else {
-            println!(
-                "enqueued {} upserts and {} deletes; the worker applies them",
-                r.enqueued_upserts, r.enqueued_deletes
-            );
-        }
+        print_report(&report);
     }
     Ok(if report.dry_run && !report.is_clean() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The report for people: the counts with the first ids, and what was enqueued.
+fn print_report(r: &ReconcileReport) {
+    println!(
+        "{} -> {}: {} records in Salesforce, {} in HubSpot",
+        r.object, r.hubspot_object, r.salesforce, r.hubspot
+    );
+    let list = |ids: &[String], n: u64| {
+        if n == 0 {
+            String::new()
+        } else if n as usize > ids.len() {
+            format!(": {} ...", ids.join(", "))
+        } else {
+            format!(": {}", ids.join(", "))
+        }
+    };
+    println!(
+        "missing in HubSpot    {}{}",
+        r.missing,
+        list(&r.missing_ids, r.missing)
+    );
+    println!(
+        "stale in HubSpot      {}{}",
+        r.stale,
+        list(&r.stale_ids, r.stale)
+    );
+    println!(
+        "gone from Salesforce  {}{}{}",
+        r.orphans,
+        list(&r.orphan_ids, r.orphans),
+        if r.archive_orphans || r.orphans == 0 {
+            ""
+        } else {
+            " (on_delete: keep, left in HubSpot)"
+        }
+    );
+    if r.dry_run {
+        println!("dry run: nothing enqueued");
+    } else {
+        println!(
+            "enqueued {} upserts and {} deletes; the worker applies them",
+            r.enqueued_upserts, r.enqueued_deletes
+        );
+    }
 }

@@ -21,7 +21,7 @@ use sfhs_core::mapping::store::MappingStore;
 use sfhs_core::mapping::validate::has_errors;
 use sfhs_core::mapping::{Mapping, Problem};
 use sfhs_core::setup::{self, ChangeKind, ObjectSetup, SetupChange, SetupConfig};
-use sfhs_salesforce::metadata::{DeployOptions, package_zip};
+use sfhs_salesforce::metadata::{ComponentFailure, DeployOptions, package_zip};
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
@@ -413,26 +413,7 @@ fn report_deploy(
                     json!({"deployed": false, "deploy_id": id, "status": status, "message": message, "component_failures": failures})
                 );
             } else {
-                eprintln!("Salesforce refused deploy {id} ({status}); nothing was applied.");
-                if let Some(m) = &message {
-                    eprintln!("{m}");
-                }
-                if !failures.is_empty() {
-                    eprintln!(
-                        "{:<26} {:<36} {:>5} {:>7}  PROBLEM",
-                        "TYPE", "COMPONENT", "LINE", "COLUMN"
-                    );
-                    for f in &failures {
-                        eprintln!(
-                            "{:<26} {:<36} {:>5} {:>7}  {}",
-                            f.component_type.as_deref().unwrap_or("-"),
-                            f.full_name,
-                            f.line_number.map_or("-".to_owned(), |l| l.to_string()),
-                            f.column_number.map_or("-".to_owned(), |c| c.to_string()),
-                            f.problem.as_deref().unwrap_or("-")
-                        );
-                    }
-                }
+                print_refusal(&id, &status, message.as_deref(), &failures);
             }
             Ok(ExitCode::from(1))
         }
@@ -441,6 +422,31 @@ fn report_deploy(
             "{e}; it is not reported as applied. It may still finish in Salesforce: run `sfhs salesforce plan DIR` to see where the org stands, or apply again with a longer --timeout"
         )),
         DeployOutcome::Failed(e) => Err(e),
+    }
+}
+
+/// A deploy Salesforce refused, for people: its status, message and each component's problem.
+fn print_refusal(id: &str, status: &str, message: Option<&str>, failures: &[ComponentFailure]) {
+    eprintln!("Salesforce refused deploy {id} ({status}); nothing was applied.");
+    if let Some(m) = message {
+        eprintln!("{m}");
+    }
+    if failures.is_empty() {
+        return;
+    }
+    eprintln!(
+        "{:<26} {:<36} {:>5} {:>7}  PROBLEM",
+        "TYPE", "COMPONENT", "LINE", "COLUMN"
+    );
+    for f in failures {
+        eprintln!(
+            "{:<26} {:<36} {:>5} {:>7}  {}",
+            f.component_type.as_deref().unwrap_or("-"),
+            f.full_name,
+            f.line_number.map_or("-".to_owned(), |l| l.to_string()),
+            f.column_number.map_or("-".to_owned(), |c| c.to_string()),
+            f.problem.as_deref().unwrap_or("-")
+        );
     }
 }
 

@@ -6,9 +6,10 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 use clap::Args as ClapArgs;
-use serde_json::json;
-use sfhs_core::import::ImportStore as _;
+use serde_json::{Value, json};
+use sfhs_aws::ledger::ObjectSummary;
 use sfhs_core::import::progress::human_time;
+use sfhs_core::import::{ImportStore as _, SweepState};
 use sfhs_core::mapping::sent::AbsentFields;
 use sfhs_core::mapping::store::{MappingStore, StoredMapping};
 use sfhs_core::mapping::{OnDelete, State};
@@ -54,7 +55,37 @@ fn parse_queue(s: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("\"{s}\": expected NAME=URL"))
 }
 
+/// What status reads: the applied mappings, the ledger's summary per object, the error
+/// records per object, the sweep states (with `--imports-table`) and the queues' depths.
+struct Read {
+    mappings: Vec<StoredMapping>,
+    ledger: BTreeMap<String, ObjectSummary>,
+    errors: BTreeMap<String, u64>,
+    sweeps: BTreeMap<String, SweepState>,
+    depths: Vec<Value>,
+}
+
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let read = read(&args).await?;
+    let objects: Vec<Value> = read.mappings.iter().map(|m| object(m, &read)).collect();
+    if args.json {
+        println!("{}", json!({"objects": objects, "queues": read.depths}));
+        return Ok(ExitCode::SUCCESS);
+    }
+    print_table(&objects);
+    print_warnings(&read);
+    for d in &read.depths {
+        println!(
+            "queue {}: {} waiting, {} in flight",
+            d["queue"].as_str().unwrap_or_default(),
+            d["waiting"],
+            d["in_flight"]
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn read(args: &Args) -> anyhow::Result<Read> {
     let (Some(mappings_table), Some(records_table), Some(errors_table)) = (
         &args.mappings_table,
         &args.records_table,
@@ -64,7 +95,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let aws = crate::deployed::aws().await;
     let mappings = aws.mapping_store(mappings_table).list().await?;
-    let ledger: BTreeMap<String, _> = aws
+    let ledger = aws
         .ledger(records_table)
         .summary()
         .await?
@@ -89,45 +120,52 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         let depth = aws.queue(url).depth().await?;
         depths.push(json!({"queue": name, "waiting": depth.waiting, "in_flight": depth.in_flight}));
     }
-    let objects: Vec<serde_json::Value> = mappings
-        .iter()
-        .map(|m| {
-            let key = m.key();
-            let l = ledger.get(&key).cloned().unwrap_or_default();
-            json!({
-                "object": m.mapping.salesforce_object,
-                "hubspot_object": m.mapping.hubspot_object,
-                "state": match m.mapping.state { State::Enabled => "enabled", State::Paused => "paused" },
-                "deletes": match m.mapping.on_delete {
-                    OnDelete::Archive => "archived in HubSpot",
-                    OnDelete::Keep => "kept in HubSpot (on_delete: keep)",
-                },
-                "synced": l.synced,
-                "unchanged": l.unchanged,
-                "deleted": l.deleted,
-                "waiting": l.waiting,
-                "errors": errors.get(&key).copied().unwrap_or(0),
-                "last_sync": l.last_sync,
-                "fields_not_known_sent": if m.mapping.state == State::Enabled { m.fields_not_known_sent() } else { Vec::new() },
-                "absent_fields": absent(m),
-                "caught_up": sweeps.get(&key).map(|s| s.caught_up),
-                "last_caught_up": sweeps.get(&key).and_then(|s| s.last_caught_up).map(rfc3339),
-                "last_catch_up": sweeps.get(&key).and_then(|s| s.last_catch_up).map(rfc3339),
-                "drift": sweeps.get(&key).map(|s| s.drift.clone()).unwrap_or_default(),
-                "drift_since": sweeps.get(&key).and_then(|s| s.drift_since).map(rfc3339),
-                "drift_checked": sweeps.get(&key).and_then(|s| s.drift_checked).map(rfc3339),
-            })
-        })
-        .collect();
-    if args.json {
-        println!("{}", json!({"objects": objects, "queues": depths}));
-        return Ok(ExitCode::SUCCESS);
-    }
+    Ok(Read {
+        mappings,
+        ledger,
+        errors,
+        sweeps,
+        depths,
+    })
+}
+
+/// One object's line, as `--json` prints it.
+fn object(m: &StoredMapping, read: &Read) -> Value {
+    let key = m.key();
+    let l = read.ledger.get(&key).cloned().unwrap_or_default();
+    let sweep = read.sweeps.get(&key);
+    json!({
+        "object": m.mapping.salesforce_object,
+        "hubspot_object": m.mapping.hubspot_object,
+        "state": match m.mapping.state { State::Enabled => "enabled", State::Paused => "paused" },
+        "deletes": match m.mapping.on_delete {
+            OnDelete::Archive => "archived in HubSpot",
+            OnDelete::Keep => "kept in HubSpot (on_delete: keep)",
+        },
+        "synced": l.synced,
+        "unchanged": l.unchanged,
+        "deleted": l.deleted,
+        "waiting": l.waiting,
+        "errors": read.errors.get(&key).copied().unwrap_or(0),
+        "last_sync": l.last_sync,
+        "fields_not_known_sent": if m.mapping.state == State::Enabled { m.fields_not_known_sent() } else { Vec::new() },
+        "absent_fields": absent(m),
+        "caught_up": sweep.map(|s| s.caught_up),
+        "last_caught_up": sweep.and_then(|s| s.last_caught_up).map(rfc3339),
+        "last_catch_up": sweep.and_then(|s| s.last_catch_up).map(rfc3339),
+        "drift": sweep.map(|s| s.drift.clone()).unwrap_or_default(),
+        "drift_since": sweep.and_then(|s| s.drift_since).map(rfc3339),
+        "drift_checked": sweep.and_then(|s| s.drift_checked).map(rfc3339),
+    })
+}
+
+/// The objects as an aligned table.
+fn print_table(objects: &[Value]) {
     println!(
         "{:<24} {:<8} {:>8} {:>9} {:>8} {:>8} {:>7}  {:<26} DELETES",
         "OBJECT", "STATE", "SYNCED", "UNCHANGED", "DELETED", "WAITING", "ERRORS", "LAST SYNC"
     );
-    for o in &objects {
+    for o in objects {
         println!(
             "{:<24} {:<8} {:>8} {:>9} {:>8} {:>8} {:>7}  {:<26} {}",
             o["object"].as_str().unwrap_or_default(),
@@ -143,11 +181,15 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             o["deletes"].as_str().unwrap_or_default(),
         );
     }
-    for a in mappings.iter().filter_map(absent) {
+}
+
+/// Under the table: absent fields, what the catch-up found, the set-up's drift.
+fn print_warnings(read: &Read) {
+    for a in read.mappings.iter().filter_map(absent) {
         println!("{}", a.describe());
     }
-    for m in &mappings {
-        if let Some(s) = sweeps.get(&m.key()).filter(|s| s.caught_up > 0) {
+    for m in &read.mappings {
+        if let Some(s) = read.sweeps.get(&m.key()).filter(|s| s.caught_up > 0) {
             println!(
                 "{}: the catch-up found {} changes the push had missed, the last at {}; outbound messages were dropped (the webhook refused them for 24 hours) or the flow was off: check the webhook's alarms and `sfhs salesforce plan`.",
                 m.mapping.salesforce_object,
@@ -156,8 +198,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    for m in &mappings {
-        let Some(s) = sweeps.get(&m.key()).filter(|s| !s.drift.is_empty()) else {
+    for m in &read.mappings {
+        let Some(s) = read.sweeps.get(&m.key()).filter(|s| !s.drift.is_empty()) else {
             continue;
         };
         let since = s.drift_since.map_or_else(|| "-".to_owned(), human_time);
@@ -168,15 +210,6 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    for d in &depths {
-        println!(
-            "queue {}: {} waiting, {} in flight",
-            d["queue"].as_str().unwrap_or_default(),
-            d["waiting"],
-            d["in_flight"]
-        );
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// What the worker does with an absent field of an enabled mapping (see [`AbsentFields`]).
