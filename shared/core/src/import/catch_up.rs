@@ -217,21 +217,9 @@ impl CatchUp {
             return Ok(CatchUpOutcome::NotDue);
         }
         let enabled = stored.enabled_at.unwrap_or(stored.updated_at);
-        let checkpoint = state
-            .as_ref()
-            .and_then(|s| s.caught_up_to)
-            .unwrap_or(enabled);
-        let span = |d: Duration| time::Duration::try_from(d).unwrap_or(time::Duration::ZERO);
-        let from = checkpoint - span(self.settings.overlap);
-        let to = (now - span(self.settings.settle)).max(checkpoint);
+        let (from, to) = self.window(state.as_ref(), enabled, now);
         let read = |e: ReadError| (e.to_string(), e.is_retryable());
-        let literal = |t: OffsetDateTime| t.format(&Rfc3339).unwrap_or_default();
-        let changed_filter = format!(
-            "{v} > {} AND {v} <= {}",
-            literal(from),
-            literal(to),
-            v = stored.mapping.version_field
-        );
+        let changed_filter = changed_between(&stored.mapping.version_field, from, to);
         let items = read_items(reader, org_id, &stored.mapping, &changed_filter, now)
             .await
             .map_err(read)?;
@@ -239,13 +227,7 @@ impl CatchUp {
         let seen: HashSet<String> = items.iter().map(|i| i.record_id.clone()).collect();
         let (mut missed, mut revived) = self.missed(items, &stored.mapping.version_field).await?;
         // Records deleted lately and live again although their version did not move: undeleted.
-        let recent: Vec<String> = state
-            .iter()
-            .flat_map(|s| &s.recent_deletes)
-            .filter(|d| !seen.contains(&d.id))
-            .map(|d| d.id.clone())
-            .collect();
-        for mut item in live_among(reader, org_id, &stored.mapping, &recent, now)
+        for mut item in undeleted(reader, org_id, &stored.mapping, state.as_ref(), &seen, now)
             .await
             .map_err(read)?
         {
@@ -268,17 +250,15 @@ impl CatchUp {
         live.publish(&[missed, children].concat())
             .await
             .map_err(|e| (e.to_string(), true))?;
-        let mut next = state
-            .clone()
-            .unwrap_or_else(|| SweepState::new(object, enabled, now));
-        next.caught_up_to = Some(to);
-        next.recent_deletes.retain(|d| !revived.contains(&d.id));
-        next.last_catch_up = Some(now);
-        next.caught_up += caught_up as u64;
-        if caught_up > 0 {
-            next.last_caught_up = Some(now);
-        }
-        next.revision = state.as_ref().map_or(1, |s| s.revision + 1);
+        let next = caught_up_state(
+            state.as_ref(),
+            object,
+            enabled,
+            now,
+            to,
+            &revived,
+            caught_up,
+        );
         store
             .put_sweep(&next, state.as_ref().map(|s| s.revision))
             .await
@@ -289,6 +269,21 @@ impl CatchUp {
             changed,
             caught_up,
         })
+    }
+
+    /// The window read: from the checkpoint (enabling, the first time) less the overlap, to
+    /// `now` less the settling time (never before the checkpoint).
+    fn window(
+        &self,
+        state: Option<&SweepState>,
+        enabled: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> (OffsetDateTime, OffsetDateTime) {
+        let checkpoint = state.and_then(|s| s.caught_up_to).unwrap_or(enabled);
+        let span = |d: Duration| time::Duration::try_from(d).unwrap_or(time::Duration::ZERO);
+        let from = checkpoint - span(self.settings.overlap);
+        let to = (now - span(self.settings.settle)).max(checkpoint);
+        (from, to)
     }
 
     /// Of `items`, those the ledger has not applied at their version; and the ids of those whose
@@ -415,4 +410,58 @@ async fn children(
         }
     }
     Ok(out)
+}
+
+/// The SOQL condition of the records whose version field is in `(from, to]`.
+fn changed_between(version_field: &str, from: OffsetDateTime, to: OffsetDateTime) -> String {
+    let literal = |t: OffsetDateTime| t.format(&Rfc3339).unwrap_or_default();
+    format!(
+        "{version_field} > {} AND {version_field} <= {}",
+        literal(from),
+        literal(to)
+    )
+}
+
+/// The records deleted lately (the sweep's `recent_deletes`) that are live again although their
+/// version did not move (not among `seen`, the changed ones): undeleted in Salesforce.
+async fn undeleted(
+    reader: &dyn SalesforceReader,
+    org_id: &str,
+    mapping: &Mapping,
+    state: Option<&SweepState>,
+    seen: &HashSet<String>,
+    now: OffsetDateTime,
+) -> Result<Vec<WorkItem>, ReadError> {
+    let recent: Vec<String> = state
+        .iter()
+        .flat_map(|s| &s.recent_deletes)
+        .filter(|d| !seen.contains(&d.id))
+        .map(|d| d.id.clone())
+        .collect();
+    live_among(reader, org_id, mapping, &recent, now).await
+}
+
+/// The sweep state after a catch-up read to `to`: the revived taken off the recent deletes,
+/// the counters and times moved on, the revision next.
+fn caught_up_state(
+    state: Option<&SweepState>,
+    object: &str,
+    enabled: OffsetDateTime,
+    now: OffsetDateTime,
+    to: OffsetDateTime,
+    revived: &[String],
+    caught_up: usize,
+) -> SweepState {
+    let mut next = state
+        .cloned()
+        .unwrap_or_else(|| SweepState::new(object, enabled, now));
+    next.caught_up_to = Some(to);
+    next.recent_deletes.retain(|d| !revived.contains(&d.id));
+    next.last_catch_up = Some(now);
+    next.caught_up += caught_up as u64;
+    if caught_up > 0 {
+        next.last_caught_up = Some(now);
+    }
+    next.revision = state.map_or(1, |s| s.revision + 1);
+    next
 }

@@ -102,13 +102,6 @@ impl Reconciler<'_> {
         now: OffsetDateTime,
         dry_run: bool,
     ) -> Result<ReconcileReport, ReconcileError> {
-        let Self {
-            reader,
-            hubspot,
-            ledger,
-            publisher,
-            page_size,
-        } = *self;
         let object = mapping.salesforce_object.as_str();
         let mut report = ReconcileReport {
             object: object.to_owned(),
@@ -117,82 +110,114 @@ impl Reconciler<'_> {
             archive_orphans: mapping.on_delete == OnDelete::Archive,
             ..ReconcileReport::default()
         };
-        let in_hubspot = hubspot
+        let in_hubspot = self
+            .hubspot
             .all_values(&mapping.hubspot_object, &mapping.id_property)
             .await?;
         report.hubspot = in_hubspot.len() as u64;
-        let org_id = reader.org_id().await?;
+        let org_id = self.reader.org_id().await?;
         let mut seen: HashSet<String> = HashSet::with_capacity(in_hubspot.len());
-
         let soql = import_soql(mapping, None);
-        let mut page = reader.query_first(&soql, page_size).await?;
+        let mut page = self.reader.query_first(&soql, self.page_size).await?;
         loop {
             let mut items: Vec<WorkItem> = Vec::with_capacity(page.records.len());
             for raw in &page.records {
                 items.push(to_work_item(raw, &org_id, object, Source::Reconcile, now)?);
             }
             report.salesforce += items.len() as u64;
-            let keys: Vec<String> = items
-                .iter()
-                .filter(|i| in_hubspot.contains_key(&i.record_id))
-                .map(|i| ledger_key(object, &i.record_id))
-                .collect();
-            let entries = if keys.is_empty() {
-                HashMap::new()
-            } else {
-                ledger.get_many(&keys).await?
-            };
-            let mut repairs = Vec::new();
-            for item in items {
+            for item in &items {
                 seen.insert(item.record_id.clone());
-                if !in_hubspot.contains_key(&item.record_id) {
-                    report.missing += 1;
-                    sample(&mut report.missing_ids, &item.record_id);
-                    repairs.push(item);
-                    continue;
-                }
-                let (version, _) = record_version(&item, &mapping.version_field);
-                let applied = entries
-                    .get(&ledger_key(object, &item.record_id))
-                    .and_then(|e| e.version);
-                if applied.is_none_or(|v| v < version) {
-                    report.stale += 1;
-                    sample(&mut report.stale_ids, &item.record_id);
-                    repairs.push(item);
-                }
             }
+            let repairs = self
+                .repairs(mapping, items, &in_hubspot, &mut report)
+                .await?;
             if !dry_run && !repairs.is_empty() {
-                publisher.publish(&repairs).await?;
+                self.publisher.publish(&repairs).await?;
                 report.enqueued_upserts += repairs.len() as u64;
             }
             match page.next.take() {
-                Some(next) => page = reader.query_next(&next).await?,
+                Some(next) => page = self.reader.query_next(&next).await?,
                 None => break,
             }
         }
+        let orphans: Vec<&String> = in_hubspot.keys().filter(|id| !seen.contains(*id)).collect();
+        self.orphans(&org_id, object, orphans, now, &mut report)
+            .await?;
+        Ok(report)
+    }
 
-        let mut orphans: Vec<&String> =
-            in_hubspot.keys().filter(|id| !seen.contains(*id)).collect();
+    /// The page's records HubSpot lacks, or holds at a version older than Salesforce's (by the
+    /// ledger), counted in the report: what to enqueue again.
+    async fn repairs(
+        &self,
+        mapping: &Mapping,
+        items: Vec<WorkItem>,
+        in_hubspot: &HashMap<String, String>,
+        report: &mut ReconcileReport,
+    ) -> Result<Vec<WorkItem>, ReconcileError> {
+        let object = mapping.salesforce_object.as_str();
+        let keys: Vec<String> = items
+            .iter()
+            .filter(|i| in_hubspot.contains_key(&i.record_id))
+            .map(|i| ledger_key(object, &i.record_id))
+            .collect();
+        let entries = if keys.is_empty() {
+            HashMap::new()
+        } else {
+            self.ledger.get_many(&keys).await?
+        };
+        let mut repairs = Vec::new();
+        for item in items {
+            if !in_hubspot.contains_key(&item.record_id) {
+                report.missing += 1;
+                sample(&mut report.missing_ids, &item.record_id);
+                repairs.push(item);
+                continue;
+            }
+            let (version, _) = record_version(&item, &mapping.version_field);
+            let applied = entries
+                .get(&ledger_key(object, &item.record_id))
+                .and_then(|e| e.version);
+            if applied.is_none_or(|v| v < version) {
+                report.stale += 1;
+                sample(&mut report.stale_ids, &item.record_id);
+                repairs.push(item);
+            }
+        }
+        Ok(repairs)
+    }
+
+    /// HubSpot's records Salesforce no longer has: counted, and deletes enqueued for them when
+    /// the mapping archives and this is no dry run.
+    async fn orphans(
+        &self,
+        org_id: &str,
+        object: &str,
+        mut orphans: Vec<&String>,
+        now: OffsetDateTime,
+        report: &mut ReconcileReport,
+    ) -> Result<(), ReconcileError> {
         orphans.sort();
         report.orphans = orphans.len() as u64;
         for id in orphans.iter().take(SAMPLE) {
             report.orphan_ids.push((*id).clone());
         }
-        if report.archive_orphans && !dry_run && !orphans.is_empty() {
-            let deletes: Vec<WorkItem> = orphans
-                .iter()
-                .map(|id| {
-                    let mut d = delete_item(&org_id, object, id, now);
-                    d.source = Source::Reconcile;
-                    d
-                })
-                .collect();
-            for chunk in deletes.chunks(500) {
-                publisher.publish(chunk).await?;
-            }
-            report.enqueued_deletes = deletes.len() as u64;
+        if !report.archive_orphans || report.dry_run || orphans.is_empty() {
+            return Ok(());
         }
-        Ok(report)
+        let deletes: Vec<WorkItem> = orphans
+            .iter()
+            .map(|id| {
+                let mut d = delete_item(org_id, object, id, now);
+                d.source = Source::Reconcile;
+                d
+            })
+            .collect();
+        for chunk in deletes.chunks(500) {
+            self.publisher.publish(chunk).await?;
+        }
+        report.enqueued_deletes = deletes.len() as u64;
+        Ok(())
     }
 }
 

@@ -15,25 +15,22 @@
 //! Id order): Salesforce's cursors are followed while they live and, once gone
 //! (`INVALID_QUERY_LOCATOR`, a Bulk job past its 7 days), the run reads on with `Id > key`.
 
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
 use tokio::sync::{Mutex, watch};
 
-use super::convert::{ConvertError, RawRecord, import_soql_after, to_work_item};
-use super::model::{
-    Checkpoint, Holder, ImportMethod, ImportRecord, ImportStatus, TransitionError, key_after,
-};
+use super::model::{Holder, ImportRecord, ImportStatus, TransitionError};
 use super::order;
 use super::ports::{
-    Continuation, ContinuationError, ImportStore, ImportStoreError, ReadError, ReadErrorKind,
-    RestPage, SalesforceReader,
+    Continuation, ContinuationError, ImportStore, ImportStoreError, ReadError, SalesforceReader,
 };
-use crate::mapping::Mapping;
 use crate::mapping::store::{MappingStore, StoreError};
 use crate::queue::{PublishError, Publisher};
-use crate::work_item::Source;
+
+mod pages;
 
 /// Knobs of a run.
 #[derive(Debug, Clone)]
@@ -208,45 +205,10 @@ impl ImportRunner {
         owner: &str,
         deadline: Option<Instant>,
     ) -> Result<RunOutcome, RunError> {
-        let Some(stored) = self.store.get(import_id).await? else {
-            return Err(ImportStoreError::NotFound {
-                id: import_id.to_owned(),
-            }
-            .into());
+        let (stored, record) = match self.take(import_id, owner, deadline).await? {
+            ControlFlow::Continue(taken) => taken,
+            ControlFlow::Break(outcome) => return Ok(outcome),
         };
-        if !stored.status.is_final()
-            && let Some(reason) = order::waiting_for_parents(self, &stored).await?
-        {
-            tracing::info!(import_id, reason, "import not started: parents go first");
-            return Ok(RunOutcome::AfterParents { reason });
-        }
-        let now = OffsetDateTime::now_utc();
-        let record = match stored.claim(owner, now, self.lease_until(now, deadline)) {
-            Ok(r) => r,
-            Err(e @ (TransitionError::Final { .. } | TransitionError::Leased { .. })) => {
-                return Ok(RunOutcome::NotRunnable {
-                    reason: e.to_string(),
-                });
-            }
-        };
-        match self.store.put(&record, Some(stored.revision)).await {
-            Ok(()) => {}
-            Err(ImportStoreError::Conflict { .. }) => {
-                return Ok(RunOutcome::NotRunnable {
-                    reason: format!("import {import_id} was claimed or changed meanwhile"),
-                });
-            }
-            Err(e) => return Err(e.into()),
-        }
-        if let Holder::Abandoned {
-            owner: previous,
-            until,
-        } = stored.holder(now)
-        {
-            tracing::warn!(import_id, owner, previous, %until, "took over an import whose runner stopped renewing its lease");
-        }
-        tracing::info!(import_id, owner, checkpoint = ?record.checkpoint, "import run claimed");
-
         let held = Held {
             record: Mutex::new(record),
         };
@@ -264,11 +226,72 @@ impl ImportRunner {
             result
         };
         let (result, ()) = tokio::join!(work, self.keep_alive(&held, deadline, done_rx, lost_tx));
+        self.ended(import_id, &stored, &held, result).await
+    }
 
+    /// Claims the import for `owner` (the stored record and the claimed one), unless its parents'
+    /// imports go first, it is final or held, or someone changed it meanwhile (`Break`: why).
+    async fn take(
+        &self,
+        import_id: &str,
+        owner: &str,
+        deadline: Option<Instant>,
+    ) -> Result<ControlFlow<RunOutcome, (ImportRecord, ImportRecord)>, RunError> {
+        let Some(stored) = self.store.get(import_id).await? else {
+            return Err(ImportStoreError::NotFound {
+                id: import_id.to_owned(),
+            }
+            .into());
+        };
+        if !stored.status.is_final()
+            && let Some(reason) = order::waiting_for_parents(self, &stored).await?
+        {
+            tracing::info!(import_id, reason, "import not started: parents go first");
+            return Ok(ControlFlow::Break(RunOutcome::AfterParents { reason }));
+        }
+        let now = OffsetDateTime::now_utc();
+        let record = match stored.claim(owner, now, self.lease_until(now, deadline)) {
+            Ok(r) => r,
+            Err(e @ (TransitionError::Final { .. } | TransitionError::Leased { .. })) => {
+                return Ok(ControlFlow::Break(RunOutcome::NotRunnable {
+                    reason: e.to_string(),
+                }));
+            }
+        };
+        match self.store.put(&record, Some(stored.revision)).await {
+            Ok(()) => {}
+            Err(ImportStoreError::Conflict { .. }) => {
+                return Ok(ControlFlow::Break(RunOutcome::NotRunnable {
+                    reason: format!("import {import_id} was claimed or changed meanwhile"),
+                }));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        if let Holder::Abandoned {
+            owner: previous,
+            until,
+        } = stored.holder(now)
+        {
+            tracing::warn!(import_id, owner, previous, %until, "took over an import whose runner stopped renewing its lease");
+        }
+        tracing::info!(import_id, owner, checkpoint = ?record.checkpoint, "import run claimed");
+        Ok(ControlFlow::Continue((stored, record)))
+    }
+
+    /// What the run's pages ended with: completed (the children's imports start), failed for
+    /// good (stored as failed), a retryable error (the lease let go, the error returned), or the
+    /// lease lost.
+    async fn ended(
+        &self,
+        import_id: &str,
+        stored: &ImportRecord,
+        held: &Held,
+        result: Result<RunOutcome, PageError>,
+    ) -> Result<RunOutcome, RunError> {
         match result {
             Ok(outcome) => {
                 if matches!(outcome, RunOutcome::Completed { .. }) {
-                    order::start_children(self, &stored).await;
+                    order::start_children(self, stored).await;
                 }
                 Ok(outcome)
             }
@@ -340,213 +363,6 @@ impl ImportRunner {
         }
     }
 
-    /// The loop over pages.
-    async fn pages(&self, held: &Held, deadline: Option<Instant>) -> Result<RunOutcome, PageError> {
-        let (object, filter) = {
-            let r = held.record.lock().await;
-            (r.object.clone(), r.filter.clone())
-        };
-        let mapping = self
-            .mappings
-            .get(&object)
-            .await
-            .map_err(RunError::Mapping)?
-            .ok_or_else(|| RunError::Mapping(StoreError::NotFound { object }))?
-            .mapping;
-        let query = Query {
-            mapping: &mapping,
-            filter: filter.as_deref(),
-        };
-        let org_id = self.reader.org_id().await.map_err(RunError::from)?;
-        let mut pages = 0usize;
-        let mut enqueued_here = 0u64;
-        loop {
-            let record = held.snapshot().await;
-            let (page, next): (RestPage, Checkpoint) = match record.checkpoint.clone() {
-                Checkpoint::Done => {
-                    self.save(held, deadline, |r| r.completed(OffsetDateTime::now_utc()))
-                        .await?;
-                    return Ok(RunOutcome::Completed {
-                        enqueued: enqueued_here,
-                        pages,
-                    });
-                }
-                Checkpoint::Start if record.method == ImportMethod::Bulk => {
-                    let next = self.bulk_job(&query, None).await?;
-                    self.save(held, deadline, |r| r.advanced(next, 0)).await?;
-                    continue;
-                }
-                Checkpoint::Start => {
-                    let page = self.rest_from_key(&query, None).await?;
-                    let next = rest_next(&record.id, &page, Some(None));
-                    (page, next)
-                }
-                Checkpoint::Rest {
-                    ordered,
-                    last_id,
-                    next_records_url,
-                    cursor_used,
-                } => {
-                    let key = ordered.then_some(last_id.as_deref());
-                    let idle = cursor_used.map(|t| OffsetDateTime::now_utc() - t);
-                    let fresh = idle.is_none_or(|i| i < self.settings.cursor_max_idle);
-                    let from_cursor = match next_records_url.as_deref() {
-                        Some(url) if fresh => match self.reader.query_next(url).await {
-                            Ok(page) if of_object(&page, &record.object) => Some(page),
-                            Ok(_) => {
-                                tracing::warn!(import_id = %record.id, ?key, "the query cursor answers with another object's records (not this import's cursor any more); reading on from the key");
-                                None
-                            }
-                            Err(e) if e.kind == ReadErrorKind::CursorExpired => {
-                                tracing::info!(import_id = %record.id, ?key, "Salesforce dropped the query cursor; reading on from the key");
-                                None
-                            }
-                            Err(e) => return Err(RunError::from(e).into()),
-                        },
-                        Some(_) => {
-                            tracing::info!(import_id = %record.id, ?idle, ?key, "the query cursor is too old to try; reading on from the key");
-                            None
-                        }
-                        None => None,
-                    };
-                    match from_cursor {
-                        Some(page) => {
-                            let next = rest_next(&record.id, &page, key);
-                            (page, next)
-                        }
-                        // An unordered (older) checkpoint has no key: from the first record.
-                        None => {
-                            let after = key.flatten();
-                            let page = self.rest_from_key(&query, after).await?;
-                            let next = rest_next(&record.id, &page, Some(after));
-                            (page, next)
-                        }
-                    }
-                }
-                Checkpoint::Bulk {
-                    job_id,
-                    locator,
-                    ordered,
-                    last_id,
-                } => {
-                    let key = ordered.then_some(last_id.as_deref());
-                    match self
-                        .reader
-                        .bulk_page(&job_id, locator.as_deref(), self.settings.bulk_page_size)
-                        .await
-                    {
-                        Ok(page) => {
-                            let next = match &page.next {
-                                Some(l) => {
-                                    let (ordered, last_id) = advance_key(&record.id, &page, key);
-                                    Checkpoint::Bulk {
-                                        job_id,
-                                        locator: Some(l.clone()),
-                                        ordered,
-                                        last_id,
-                                    }
-                                }
-                                None => Checkpoint::Done,
-                            };
-                            (page, next)
-                        }
-                        Err(e) if e.kind == ReadErrorKind::JobGone => {
-                            let after = key.flatten();
-                            tracing::warn!(import_id = %record.id, job_id, ?after, error = %e, "the Bulk job's results are gone; creating the job again from the key");
-                            let next = self.bulk_job(&query, after).await?;
-                            self.save(held, deadline, |r| r.advanced(next, 0)).await?;
-                            continue;
-                        }
-                        Err(e) => return Err(RunError::from(e).into()),
-                    }
-                }
-            };
-
-            let received_at = OffsetDateTime::now_utc();
-            let mut items = Vec::with_capacity(page.records.len());
-            for raw in &page.records {
-                let source = Source::Import {
-                    import_id: record.id.clone(),
-                    force: record.force,
-                };
-                match to_work_item(raw, &org_id, &record.object, source, received_at) {
-                    Ok(item) => items.push(item),
-                    Err(e @ ConvertError::MissingId { .. }) => {
-                        let error = e.to_string();
-                        self.save(held, deadline, |r| {
-                            r.failed_with(error.clone(), OffsetDateTime::now_utc())
-                        })
-                        .await?;
-                        return Ok(RunOutcome::Failed { error });
-                    }
-                }
-            }
-            drop(page);
-            for chunk in items.chunks(self.settings.publish_chunk.max(1)) {
-                self.publisher
-                    .publish(chunk)
-                    .await
-                    .map_err(RunError::Publish)?;
-            }
-            let n = items.len() as u64;
-            drop(items);
-            pages += 1;
-            enqueued_here += n;
-            let done = next == Checkpoint::Done;
-            self.save(held, deadline, |r| r.advanced(next, n)).await?;
-            tracing::info!(import_id = %record.id, page = pages, records = n, enqueued = record.enqueued + n, "page enqueued");
-            if done {
-                continue;
-            }
-            let near_deadline = deadline.is_some_and(|d| {
-                d.saturating_duration_since(Instant::now()) < self.settings.deadline_margin
-            });
-            let page_cap = self.settings.max_pages_per_run.is_some_and(|m| pages >= m);
-            if near_deadline || page_cap {
-                self.save(held, deadline, |r| r.released(None)).await?;
-                self.continuation
-                    .continue_import(&record.id)
-                    .await
-                    .map_err(RunError::from)?;
-                tracing::info!(import_id = %record.id, "handed over to a fresh invocation");
-                return Ok(RunOutcome::HandedOver {
-                    enqueued: enqueued_here,
-                    pages,
-                });
-            }
-        }
-    }
-
-    /// A REST query's first page, after the key `after` (`None`: from the first record).
-    async fn rest_from_key(
-        &self,
-        query: &Query<'_>,
-        after: Option<&str>,
-    ) -> Result<RestPage, RunError> {
-        let soql = import_soql_after(query.mapping, query.filter, after);
-        Ok(self
-            .reader
-            .query_first(&soql, self.settings.rest_page_size)
-            .await?)
-    }
-
-    /// Creates a Bulk query job after the key `after`, waits for it, and says where to read.
-    async fn bulk_job(
-        &self,
-        query: &Query<'_>,
-        after: Option<&str>,
-    ) -> Result<Checkpoint, RunError> {
-        let soql = import_soql_after(query.mapping, query.filter, after);
-        let job_id = self.reader.bulk_start(&soql).await?;
-        tracing::info!(job_id, ?after, "bulk query job complete");
-        Ok(Checkpoint::Bulk {
-            job_id,
-            locator: None,
-            ordered: true,
-            last_id: after.map(str::to_owned),
-        })
-    }
-
     /// Writes `change(current)` over the stored record (revision check), with the lease
     /// extended while the run holds it; a conflict means a cancel or another runner: this run
     /// stops.
@@ -583,12 +399,6 @@ impl ImportRunner {
     }
 }
 
-/// What an import reads: the mapping's fields with the import's filter.
-struct Query<'a> {
-    mapping: &'a Mapping,
-    filter: Option<&'a str>,
-}
-
 enum PageError {
     Run(RunError),
     /// The stored record changed under this run (cancel, or another holder).
@@ -598,61 +408,6 @@ enum PageError {
 impl From<RunError> for PageError {
     fn from(e: RunError) -> Self {
         Self::Run(e)
-    }
-}
-
-/// Whether the records of a REST page are of `object` (`attributes.type`, whose case may differ;
-/// records without it pass): a cursor checkpointed long ago must still be this import's.
-fn of_object(page: &RestPage, object: &str) -> bool {
-    page.records.iter().all(|r| {
-        r.get("attributes")
-            .and_then(|a| a.get("type"))
-            .and_then(serde_json::Value::as_str)
-            .is_none_or(|t| t.eq_ignore_ascii_case(object))
-    })
-}
-
-fn record_id(record: &RawRecord) -> Option<&str> {
-    record
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("Id"))
-        .and_then(|(_, v)| v.as_str())
-}
-
-/// The key after `page`, read after `key` (`None`: no usable key): `(ordered, last_id)`.
-fn advance_key(
-    import_id: &str,
-    page: &RestPage,
-    key: Option<Option<&str>>,
-) -> (bool, Option<String>) {
-    let Some(previous) = key else {
-        return (false, None);
-    };
-    match key_after(previous, page.records.iter().filter_map(record_id)) {
-        Some(last) => (true, last.map(str::to_owned)),
-        None => {
-            tracing::warn!(
-                import_id,
-                "a page came out of Id order: no key from here on (a resume whose cursor is gone starts again from the first record)"
-            );
-            (false, None)
-        }
-    }
-}
-
-/// The REST checkpoint after `page`, read after `key`.
-fn rest_next(import_id: &str, page: &RestPage, key: Option<Option<&str>>) -> Checkpoint {
-    match &page.next {
-        Some(url) => {
-            let (ordered, last_id) = advance_key(import_id, page, key);
-            Checkpoint::Rest {
-                ordered,
-                last_id,
-                next_records_url: Some(url.clone()),
-                cursor_used: Some(OffsetDateTime::now_utc()),
-            }
-        }
-        None => Checkpoint::Done,
     }
 }
 
@@ -672,7 +427,9 @@ fn random_u32() -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::import::model::Checkpoint;
     use crate::import::ports::{DeletedWindow, MemoryContinuation, MemoryImportStore};
+    use crate::import::ports::{ReadErrorKind, RestPage};
     use crate::mapping::store::{MemoryMappingStore, StoredMapping};
     use crate::queue::{MemoryQueue, PublishPolicy};
     use async_trait::async_trait;
