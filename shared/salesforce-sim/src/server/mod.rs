@@ -1,0 +1,204 @@
+//! HTTP routes: Salesforce's paths, status codes and bodies; by concern: `oauth` (the token
+//! endpoint's flows), `sobjects` (describe, records, limits, changes and deletes), `query` (SOQL
+//! with its cursors), `bulk` (Bulk API 2.0 query jobs); the Metadata and Tooling APIs are
+//! `crate::metadata`.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use crate::Shared;
+use crate::org::SfError;
+
+type S = State<Arc<Shared>>;
+
+mod bulk;
+mod oauth;
+mod query;
+mod sobjects;
+
+use bulk::{abort_job, create_job, delete_job, job_info, job_results};
+use oauth::{authorize, token};
+use query::{query, query_all, query_more};
+use sobjects::{
+    basic_info, create, delete, deleted, describe, describe_global, get_record, limits, update,
+    updated,
+};
+
+fn json_response(status: u16, body: &Value) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn error_response(e: &SfError) -> Response {
+    json_response(e.status, &e.body())
+}
+
+fn oauth_error(error: &str, description: &str) -> Response {
+    json_response(
+        400,
+        &json!({"error": error, "error_description": description}),
+    )
+}
+
+/// `v62.0` -> `62.0`.
+fn version(v: &str) -> String {
+    v.trim_start_matches('v').to_owned()
+}
+
+fn valid_version(v: &str) -> bool {
+    v.strip_prefix('v')
+        .and_then(|n| n.split_once('.'))
+        .is_some_and(|(a, b)| {
+            !a.is_empty()
+                && !b.is_empty()
+                && a.chars().all(|c| c.is_ascii_digit())
+                && b.chars().all(|c| c.is_ascii_digit())
+        })
+}
+
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    let data = Router::new()
+        .route("/services/data/{v}/sobjects", get(describe_global))
+        .route("/services/data/{v}/sobjects/", get(describe_global))
+        .route("/services/data/{v}/limits", get(limits))
+        .route("/services/data/{v}/limits/", get(limits))
+        .route(
+            "/services/data/{v}/sobjects/{obj}",
+            get(basic_info).post(create),
+        )
+        .route(
+            "/services/data/{v}/sobjects/{obj}/",
+            get(basic_info).post(create),
+        )
+        .route("/services/data/{v}/sobjects/{obj}/describe", get(describe))
+        .route("/services/data/{v}/sobjects/{obj}/describe/", get(describe))
+        .route("/services/data/{v}/sobjects/{obj}/deleted", get(deleted))
+        .route("/services/data/{v}/sobjects/{obj}/deleted/", get(deleted))
+        .route("/services/data/{v}/sobjects/{obj}/updated", get(updated))
+        .route("/services/data/{v}/sobjects/{obj}/updated/", get(updated))
+        .route(
+            "/services/data/{v}/sobjects/{obj}/{id}",
+            get(get_record).patch(update).delete(delete),
+        )
+        .route("/services/data/{v}/query", get(query))
+        .route("/services/data/{v}/query/", get(query))
+        .route("/services/data/{v}/queryAll", get(query_all))
+        .route("/services/data/{v}/queryAll/", get(query_all))
+        .route("/services/data/{v}/query/{locator}", get(query_more))
+        .route("/services/data/{v}/queryAll/{locator}", get(query_more))
+        .route("/services/data/{v}/jobs/query", post(create_job))
+        .route("/services/data/{v}/jobs/query/", post(create_job))
+        .route(
+            "/services/data/{v}/jobs/query/{id}",
+            get(job_info).patch(abort_job).delete(delete_job),
+        )
+        .route(
+            "/services/data/{v}/jobs/query/{id}/results",
+            get(job_results),
+        )
+        .merge(crate::metadata::routes())
+        .route_layer(middleware::from_fn_with_state(shared.clone(), api_gate));
+    Router::new()
+        .route("/services/oauth2/token", post(token))
+        .route("/services/oauth2/authorize", get(authorize))
+        .route("/services/data", get(versions))
+        .route("/services/data/", get(versions))
+        .merge(data)
+        .fallback(not_found)
+        .with_state(shared)
+}
+
+async fn not_found() -> Response {
+    error_response(&SfError::not_found())
+}
+
+async fn versions(State(shared): S) -> Response {
+    let v = &shared.settings.api_version;
+    json_response(
+        200,
+        &json!([{"label": "Simulated", "url": format!("/services/data/v{v}"), "version": v}]),
+    )
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("OAuth "))
+        .map(str::trim)
+}
+
+/// Authentication, version check, API allocation and `Sforce-Limit-Info` for every data call.
+async fn api_gate(State(shared): S, req: Request, next: Next) -> Response {
+    let knobs = shared.knobs();
+    let limit_header = |used: u64| {
+        HeaderValue::from_str(&format!("api-usage={used}/{}", knobs.api_allocation))
+            .unwrap_or_else(|_| HeaderValue::from_static("api-usage=0/0"))
+    };
+    let valid_token = bearer(req.headers()).is_some_and(|t| {
+        let mut auth = shared.auth_lock();
+        match auth.tokens.get(t) {
+            Some((issued, extra)) if issued.elapsed() + *extra < knobs.token_ttl => true,
+            Some(_) => {
+                auth.tokens.remove(t);
+                false
+            }
+            None => false,
+        }
+    });
+    let mut resp = if !valid_token {
+        error_response(&SfError::new(
+            401,
+            "INVALID_SESSION_ID",
+            "Session expired or invalid",
+        ))
+    } else {
+        let path_version = req
+            .uri()
+            .path()
+            .split('/')
+            .nth(3)
+            .unwrap_or_default()
+            .to_owned();
+        if !valid_version(&path_version) {
+            error_response(&SfError::not_found())
+        } else {
+            let used = shared.api_used.load(Ordering::SeqCst);
+            if used >= knobs.api_allocation {
+                error_response(&SfError::new(
+                    403,
+                    "REQUEST_LIMIT_EXCEEDED",
+                    "TotalRequests Limit exceeded.",
+                ))
+            } else {
+                shared.api_used.fetch_add(1, Ordering::SeqCst);
+                next.run(req).await
+            }
+        }
+    };
+    let used = shared.api_used.load(Ordering::SeqCst);
+    resp.headers_mut()
+        .insert("Sforce-Limit-Info", limit_header(used));
+    resp
+}
+
+fn random_hex(shared: &Shared) -> String {
+    let mut auth = shared.auth_lock();
+    let mut rng = crate::schema::Rng::new(auth.rng_state);
+    let (a, b) = (rng.next_u64(), rng.next_u64());
+    auth.rng_state = rng.next_u64();
+    format!("{a:016x}{b:016x}")
+}
