@@ -9,7 +9,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::dates;
 use crate::ids;
-use crate::schema::{FieldType, ObjectDef, Rng, SeedSize, seed_values, seeded_objects};
+use crate::schema::{FieldDef, FieldType, ObjectDef, Rng, SeedSize, seed_values, seeded_objects};
 use crate::soql::{self, Query};
 
 /// Open query cursors per user: opening one more releases the oldest (as Salesforce does).
@@ -142,6 +142,52 @@ pub struct Org {
     /// Open query cursors, oldest first (at most [`MAX_CURSORS`]).
     pub cursors: IndexMap<String, Cursor>,
     pub jobs: IndexMap<String, Job>,
+}
+
+/// A boolean, number, date or date-time value as Salesforce takes it (numbers and booleans
+/// also as strings; a whole number for an integer; a date as `YYYY-MM-DD`; a date-time in any
+/// form Salesforce reads, stored in its REST form); `None`: not of the field's type.
+fn scalar(ft: FieldType, value: &Value) -> Option<Value> {
+    match ft {
+        FieldType::Boolean => match value {
+            Value::Bool(_) => Some(value.clone()),
+            Value::String(s)
+                if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false") =>
+            {
+                Some(json!(s.eq_ignore_ascii_case("true")))
+            }
+            _ => None,
+        },
+        FieldType::Int => match value {
+            Value::Number(n) if n.as_i64().is_some() => Some(value.clone()),
+            Value::Number(n) if n.as_f64().is_some_and(|f| f.fract() == 0.0) =>
+            {
+                #[allow(clippy::cast_possible_truncation)]
+                Some(json!(n.as_f64().unwrap_or(0.0) as i64))
+            }
+            Value::String(s) => s.trim().parse::<i64>().ok().map(|i| json!(i)),
+            _ => None,
+        },
+        FieldType::Date => value
+            .as_str()
+            .filter(|s| {
+                time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]"))
+                    .is_ok()
+            })
+            .map(|_| value.clone()),
+        FieldType::Datetime => value
+            .as_str()
+            .and_then(dates::parse)
+            .map(|t| json!(dates::rest(dates::millis(t)))),
+        // Double, currency, percent.
+        _ => match value {
+            Value::Number(n) => n.as_f64(),
+            Value::String(s) => s.trim().parse::<f64>().ok(),
+            _ => None,
+        }
+        .and_then(serde_json::Number::from_f64)
+        .map(Value::Number),
+    }
 }
 
 fn type_error(field: &str, ft: FieldType, value: &Value) -> SfError {
@@ -309,52 +355,15 @@ impl Org {
         }
         let ft = field.field_type;
         let v = match ft {
-            FieldType::Boolean => match value {
-                Value::Bool(_) => value.clone(),
-                Value::String(s)
-                    if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false") =>
-                {
-                    json!(s.eq_ignore_ascii_case("true"))
-                }
-                _ => return Err(type_error(&canonical, ft, value)),
-            },
-            FieldType::Double | FieldType::Currency | FieldType::Percent => {
-                let n = match value {
-                    Value::Number(n) => n.as_f64(),
-                    Value::String(s) => s.trim().parse::<f64>().ok(),
-                    _ => None,
-                };
-                match n.and_then(serde_json::Number::from_f64) {
-                    Some(n) => Value::Number(n),
-                    None => return Err(type_error(&canonical, ft, value)),
-                }
+            FieldType::Boolean
+            | FieldType::Double
+            | FieldType::Currency
+            | FieldType::Percent
+            | FieldType::Int
+            | FieldType::Date
+            | FieldType::Datetime => {
+                scalar(ft, value).ok_or_else(|| type_error(&canonical, ft, value))?
             }
-            FieldType::Int => match value {
-                Value::Number(n) if n.as_i64().is_some() => value.clone(),
-                Value::Number(n) if n.as_f64().is_some_and(|f| f.fract() == 0.0) => {
-                    json!(n.as_f64().unwrap_or(0.0) as i64)
-                }
-                Value::String(s) if s.trim().parse::<i64>().is_ok() => {
-                    json!(s.trim().parse::<i64>().unwrap_or(0))
-                }
-                _ => return Err(type_error(&canonical, ft, value)),
-            },
-            FieldType::Date => match value {
-                Value::String(s)
-                    if time::Date::parse(
-                        s,
-                        time::macros::format_description!("[year]-[month]-[day]"),
-                    )
-                    .is_ok() =>
-                {
-                    value.clone()
-                }
-                _ => return Err(type_error(&canonical, ft, value)),
-            },
-            FieldType::Datetime => match value.as_str().and_then(dates::parse) {
-                Some(t) => json!(dates::rest(dates::millis(t))),
-                None => return Err(type_error(&canonical, ft, value)),
-            },
             _ => {
                 let Some(s) = value.as_str() else {
                     return Err(type_error(&canonical, ft, value));
@@ -362,70 +371,67 @@ impl Org {
                 if s.is_empty() {
                     return Ok((canonical, Value::Null));
                 }
-                if field.length > 0 && s.chars().count() > field.length as usize {
-                    return Err(SfError::new(
-                        400,
-                        "STRING_TOO_LONG",
-                        format!(
-                            "{}: data value too large: {} (max length={})",
-                            field.label,
-                            s.chars().take(40).collect::<String>(),
-                            field.length
-                        ),
-                    )
-                    .with_fields(vec![canonical]));
-                }
-                match ft {
-                    FieldType::Email if !s.contains('@') => {
-                        return Err(SfError::new(
-                            400,
-                            "INVALID_EMAIL_ADDRESS",
-                            format!("{}: invalid email address: {s}", field.label),
-                        )
-                        .with_fields(vec![canonical]));
-                    }
-                    FieldType::Picklist
-                        if field.restricted_picklist && !field.picklist.contains(&s) =>
-                    {
-                        return Err(SfError::new(
-                            400,
-                            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                            format!(
-                                "{}: bad value for restricted picklist field: {s}",
-                                field.label
-                            ),
-                        )
-                        .with_fields(vec![canonical]));
-                    }
-                    FieldType::Reference => {
-                        if !ids::is_valid(s) {
-                            return Err(SfError::new(
-                                400,
-                                "MALFORMED_ID",
-                                format!("{}: id value of incorrect type: {s}", field.label),
-                            )
-                            .with_fields(vec![canonical]));
-                        }
-                        let id = ids::normalize(s);
-                        let ok = self.object_of(&id).is_some_and(|o| {
-                            field.reference_to.iter().any(|t| t.eq_ignore_ascii_case(o))
-                        });
-                        if !ok {
-                            return Err(SfError::new(
-                                400,
-                                "INVALID_CROSS_REFERENCE_KEY",
-                                "invalid cross reference id",
-                            )
-                            .with_fields(vec![canonical]));
-                        }
-                        return Ok((canonical, json!(id)));
-                    }
-                    _ => {}
-                }
-                value.clone()
+                self.text(field, s)
+                    .map_err(|e| e.with_fields(vec![canonical.clone()]))?
             }
         };
         Ok((canonical, v))
+    }
+
+    /// A text value of a text, email, picklist or reference field, as Salesforce checks it: its
+    /// length, an email's `@`, a restricted picklist's values, a reference's id and object.
+    fn text(&self, field: &FieldDef, s: &str) -> Result<Value, SfError> {
+        if field.length > 0 && s.chars().count() > field.length as usize {
+            return Err(SfError::new(
+                400,
+                "STRING_TOO_LONG",
+                format!(
+                    "{}: data value too large: {} (max length={})",
+                    field.label,
+                    s.chars().take(40).collect::<String>(),
+                    field.length
+                ),
+            ));
+        }
+        match field.field_type {
+            FieldType::Email if !s.contains('@') => Err(SfError::new(
+                400,
+                "INVALID_EMAIL_ADDRESS",
+                format!("{}: invalid email address: {s}", field.label),
+            )),
+            FieldType::Picklist if field.restricted_picklist && !field.picklist.contains(&s) => {
+                Err(SfError::new(
+                    400,
+                    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                    format!(
+                        "{}: bad value for restricted picklist field: {s}",
+                        field.label
+                    ),
+                ))
+            }
+            FieldType::Reference => {
+                if !ids::is_valid(s) {
+                    return Err(SfError::new(
+                        400,
+                        "MALFORMED_ID",
+                        format!("{}: id value of incorrect type: {s}", field.label),
+                    ));
+                }
+                let id = ids::normalize(s);
+                let ok = self
+                    .object_of(&id)
+                    .is_some_and(|o| field.reference_to.iter().any(|t| t.eq_ignore_ascii_case(o)));
+                if !ok {
+                    return Err(SfError::new(
+                        400,
+                        "INVALID_CROSS_REFERENCE_KEY",
+                        "invalid cross reference id",
+                    ));
+                }
+                Ok(json!(id))
+            }
+            _ => Ok(json!(s)),
+        }
     }
 
     fn insert(
