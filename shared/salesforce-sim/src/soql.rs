@@ -75,128 +75,94 @@ fn malformed(what: &str) -> SoqlError {
     }
 }
 
+/// The tokens of `src`, each with the index of its first character.
 fn tokenize(src: &str) -> Result<Vec<(Tok, usize)>, SoqlError> {
     let chars: Vec<char> = src.chars().collect();
     let mut out = Vec::new();
     let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        let start = i;
+    while let Some(&c) = chars.get(i) {
         if c.is_whitespace() {
             i += 1;
             continue;
         }
-        let tok = match c {
-            ',' => {
-                i += 1;
-                Tok::Comma
-            }
-            '(' => {
-                i += 1;
-                Tok::LParen
-            }
-            ')' => {
-                i += 1;
-                Tok::RParen
-            }
-            ':' => {
-                i += 1;
-                Tok::Colon
-            }
-            '=' => {
-                i += 1;
-                Tok::Op("=")
-            }
-            '!' if chars.get(i + 1) == Some(&'=') => {
-                i += 2;
-                Tok::Op("!=")
-            }
-            '<' => match chars.get(i + 1) {
-                Some('=') => {
-                    i += 2;
-                    Tok::Op("<=")
-                }
-                Some('>') => {
-                    i += 2;
-                    Tok::Op("!=")
-                }
-                _ => {
-                    i += 1;
-                    Tok::Op("<")
-                }
-            },
-            '>' => {
-                if chars.get(i + 1) == Some(&'=') {
-                    i += 2;
-                    Tok::Op(">=")
-                } else {
-                    i += 1;
-                    Tok::Op(">")
-                }
-            }
-            '\'' => {
-                i += 1;
-                let mut s = String::new();
-                loop {
-                    match chars.get(i) {
-                        None => return Err(malformed("unterminated string")),
-                        Some('\\') => {
-                            let e = chars.get(i + 1).copied().unwrap_or('\\');
-                            s.push(match e {
-                                'n' => '\n',
-                                't' => '\t',
-                                'r' => '\r',
-                                other => other,
-                            });
-                            i += 2;
-                        }
-                        Some('\'') => {
-                            i += 1;
-                            break;
-                        }
-                        Some(&ch) => {
-                            s.push(ch);
-                            i += 1;
-                        }
-                    }
-                }
-                Tok::Str(s)
-            }
-            c if c.is_ascii_digit()
-                || (c == '-' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit())) =>
-            {
-                let mut s = String::new();
-                s.push(c);
-                i += 1;
-                while let Some(&ch) = chars.get(i) {
-                    if ch.is_ascii_digit()
-                        || matches!(ch, '.' | ':' | '-' | '+' | 'T' | 'Z' | 'E' | 'e')
-                    {
-                        s.push(ch);
-                        i += 1;
-                    } else {
-                        break;
-                    }
-                }
-                Tok::Literal(s)
-            }
-            c if c.is_alphabetic() || c == '_' => {
-                let mut s = String::new();
-                while let Some(&ch) = chars.get(i) {
-                    if ch.is_alphanumeric() || ch == '_' || ch == '.' {
-                        s.push(ch);
-                        i += 1;
-                    } else {
-                        break;
-                    }
-                }
-                Tok::Ident(s)
-            }
-            other => return Err(malformed(&other.to_string())),
+        let (tok, len) = if let Some(symbol) = symbol(&chars, i) {
+            symbol
+        } else if c == '\'' {
+            string(&chars, i)?
+        } else if c.is_ascii_digit()
+            || (c == '-' && chars.get(i + 1).is_some_and(char::is_ascii_digit))
+        {
+            // Numbers, dates and date-times (`2026-01-01T00:00:00Z`), one literal each.
+            let len = 1 + run(&chars, i + 1, |ch| {
+                ch.is_ascii_digit() || matches!(ch, '.' | ':' | '-' | '+' | 'T' | 'Z' | 'E' | 'e')
+            });
+            (Tok::Literal(chars[i..i + len].iter().collect()), len)
+        } else if c.is_alphabetic() || c == '_' {
+            let len = run(&chars, i, |ch| {
+                ch.is_alphanumeric() || ch == '_' || ch == '.'
+            });
+            (Tok::Ident(chars[i..i + len].iter().collect()), len)
+        } else {
+            return Err(malformed(&c.to_string()));
         };
-        out.push((tok, start));
+        out.push((tok, i));
+        i += len;
     }
     Ok(out)
+}
+
+/// Punctuation and comparison operators at `i` (`<>` is `!=`), with their length.
+fn symbol(chars: &[char], i: usize) -> Option<(Tok, usize)> {
+    let next = chars.get(i + 1).copied();
+    Some(match (chars[i], next) {
+        (',', _) => (Tok::Comma, 1),
+        ('(', _) => (Tok::LParen, 1),
+        (')', _) => (Tok::RParen, 1),
+        (':', _) => (Tok::Colon, 1),
+        ('=', _) => (Tok::Op("="), 1),
+        ('!', Some('=')) | ('<', Some('>')) => (Tok::Op("!="), 2),
+        ('<', Some('=')) => (Tok::Op("<="), 2),
+        ('<', _) => (Tok::Op("<"), 1),
+        ('>', Some('=')) => (Tok::Op(">="), 2),
+        ('>', _) => (Tok::Op(">"), 1),
+        _ => return None,
+    })
+}
+
+/// A quoted string at `i` with its escapes (`\n`, `\t`, `\r`, `\'`, ...), and its length.
+fn string(chars: &[char], i: usize) -> Result<(Tok, usize), SoqlError> {
+    let mut s = String::new();
+    let mut j = i + 1;
+    loop {
+        match chars.get(j) {
+            None => return Err(malformed("unterminated string")),
+            Some('\\') => {
+                let e = chars.get(j + 1).copied().unwrap_or('\\');
+                s.push(match e {
+                    'n' => '\n',
+                    't' => '\t',
+                    'r' => '\r',
+                    other => other,
+                });
+                j += 2;
+            }
+            Some('\'') => return Ok((Tok::Str(s), j + 1 - i)),
+            Some(&ch) => {
+                s.push(ch);
+                j += 1;
+            }
+        }
+    }
+}
+
+/// How many characters from `i` on are `in_run`.
+fn run(chars: &[char], i: usize, in_run: impl Fn(char) -> bool) -> usize {
+    chars
+        .get(i..)
+        .unwrap_or_default()
+        .iter()
+        .take_while(|c| in_run(**c))
+        .count()
 }
 
 fn parse_literal_text(s: &str) -> Option<Lit> {
@@ -393,85 +359,14 @@ pub fn parse<'a>(
     };
     p.expect_kw("SELECT")?;
     // Field list first (raw), resolved once the object is known.
-    let mut count = false;
-    let mut raw_fields: Vec<(String, usize)> = Vec::new();
-    if p.peek_kw("COUNT") && p.toks.get(p.pos + 1).map(|t| &t.0) == Some(&Tok::LParen) {
-        p.pos += 2;
-        p.expect(Tok::RParen)?;
-        count = true;
-    } else {
-        loop {
-            let index = p.pos;
-            match p.next() {
-                Some(Tok::Ident(f)) if !f.eq_ignore_ascii_case("FROM") => {
-                    raw_fields.push((f, index))
-                }
-                Some(t) => return Err(malformed(&tok_text(&t))),
-                None => return Err(malformed("<EOF>")),
-            }
-            if p.peek() == Some(&Tok::Comma) {
-                p.pos += 1;
-            } else {
-                break;
-            }
-        }
-    }
+    let (count, raw_fields) = select_list(&mut p)?;
     p.expect_kw("FROM")?;
-    let object_index = p.pos;
-    let object_name = match p.next() {
-        Some(Tok::Ident(o)) => o,
-        Some(t) => return Err(malformed(&tok_text(&t))),
-        None => return Err(malformed("<EOF>")),
-    };
-    let Some(object) = lookup(&object_name) else {
-        return Err(SoqlError {
-            code: "INVALID_TYPE",
-            message: format!(
-                "\n{}\n{}^\nERROR at Row:1:Column:{}\nsObject type '{}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.",
-                src,
-                " ".repeat(p.column_of(object_index).saturating_sub(1)),
-                p.column_of(object_index),
-                object_name
-            ),
-        });
-    };
+    let object = from_object(&mut p, &lookup)?;
     p.object = Some(object);
     let mut fields = Vec::new();
     for (f, index) in raw_fields {
         let resolved = match f.split_once('.') {
-            Some((rel, sub)) => {
-                let target = object
-                    .fields
-                    .iter()
-                    .find(|fd| {
-                        fd.relationship_name
-                            .as_deref()
-                            .is_some_and(|r| r.eq_ignore_ascii_case(rel))
-                    })
-                    .and_then(|fd| {
-                        let parent = lookup(fd.reference_to.first()?)?;
-                        Some((fd.relationship_name.clone()?, parent))
-                    });
-                match target {
-                    Some((rel_name, parent)) => match parent.field(sub) {
-                        Some(pf) => format!("{rel_name}.{}", pf.name),
-                        None => {
-                            return Err(p.caret_error(
-                                index,
-                                "INVALID_FIELD",
-                                &format!("No such column '{sub}' on entity '{}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.", parent.name),
-                            ));
-                        }
-                    },
-                    None => {
-                        return Err(p.caret_error(
-                            index,
-                            "INVALID_FIELD",
-                            &format!("Didn't understand relationship '{rel}' in field path. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name. Please reference your WSDL or the describe call for the appropriate names."),
-                        ));
-                    }
-                }
-            }
+            Some((rel, sub)) => related_field(&p, object, &lookup, (rel, sub), index)?,
             None => p.resolve_field(&f, index)?,
         };
         if !fields.contains(&resolved) {
@@ -494,39 +389,7 @@ pub fn parse<'a>(
     if p.peek_kw("ORDER") {
         p.pos += 1;
         p.expect_kw("BY")?;
-        loop {
-            let field = p.field()?;
-            let mut desc = false;
-            if p.peek_kw("ASC") {
-                p.pos += 1;
-            } else if p.peek_kw("DESC") {
-                p.pos += 1;
-                desc = true;
-            }
-            // Salesforce: nulls first in ascending order, last in descending, unless told.
-            let mut nulls_last = desc;
-            if p.peek_kw("NULLS") {
-                p.pos += 1;
-                if p.peek_kw("LAST") {
-                    nulls_last = true;
-                } else {
-                    p.expect_kw("FIRST")?;
-                    nulls_last = false;
-                    p.pos -= 1;
-                }
-                p.pos += 1;
-            }
-            query.order.push(Order {
-                field,
-                desc,
-                nulls_last,
-            });
-            if p.peek() == Some(&Tok::Comma) {
-                p.pos += 1;
-            } else {
-                break;
-            }
-        }
+        query.order = order_by(&mut p)?;
     }
     if p.peek_kw("LIMIT") {
         p.pos += 1;
@@ -540,6 +403,127 @@ pub fn parse<'a>(
         return Err(malformed(&tok_text(&t)));
     }
     Ok(query)
+}
+
+/// `COUNT()`, or the selected fields as written with the token index of each.
+fn select_list(p: &mut Parser<'_>) -> Result<(bool, Vec<(String, usize)>), SoqlError> {
+    if p.peek_kw("COUNT") && p.toks.get(p.pos + 1).map(|t| &t.0) == Some(&Tok::LParen) {
+        p.pos += 2;
+        p.expect(Tok::RParen)?;
+        return Ok((true, Vec::new()));
+    }
+    let mut raw_fields = Vec::new();
+    loop {
+        let index = p.pos;
+        match p.next() {
+            Some(Tok::Ident(f)) if !f.eq_ignore_ascii_case("FROM") => raw_fields.push((f, index)),
+            Some(t) => return Err(malformed(&tok_text(&t))),
+            None => return Err(malformed("<EOF>")),
+        }
+        if p.peek() == Some(&Tok::Comma) {
+            p.pos += 1;
+        } else {
+            return Ok((false, raw_fields));
+        }
+    }
+}
+
+/// The object after FROM, as the org knows it; `INVALID_TYPE` with a caret under it otherwise.
+fn from_object<'a>(
+    p: &mut Parser<'a>,
+    lookup: &dyn Fn(&str) -> Option<&'a ObjectDef>,
+) -> Result<&'a ObjectDef, SoqlError> {
+    let object_index = p.pos;
+    let object_name = match p.next() {
+        Some(Tok::Ident(o)) => o,
+        Some(t) => return Err(malformed(&tok_text(&t))),
+        None => return Err(malformed("<EOF>")),
+    };
+    lookup(&object_name).ok_or_else(|| SoqlError {
+        code: "INVALID_TYPE",
+        message: format!(
+            "\n{}\n{}^\nERROR at Row:1:Column:{}\nsObject type '{}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.",
+            p.src,
+            " ".repeat(p.column_of(object_index).saturating_sub(1)),
+            p.column_of(object_index),
+            object_name
+        ),
+    })
+}
+
+/// A field of a parent through a relationship (`Account__r.Name`), as the parent names it.
+fn related_field<'a>(
+    p: &Parser<'a>,
+    object: &ObjectDef,
+    lookup: &dyn Fn(&str) -> Option<&'a ObjectDef>,
+    (rel, sub): (&str, &str),
+    index: usize,
+) -> Result<String, SoqlError> {
+    let target = object
+        .fields
+        .iter()
+        .find(|fd| {
+            fd.relationship_name
+                .as_deref()
+                .is_some_and(|r| r.eq_ignore_ascii_case(rel))
+        })
+        .and_then(|fd| {
+            let parent = lookup(fd.reference_to.first()?)?;
+            Some((fd.relationship_name.clone()?, parent))
+        });
+    let Some((rel_name, parent)) = target else {
+        return Err(p.caret_error(
+            index,
+            "INVALID_FIELD",
+            &format!("Didn't understand relationship '{rel}' in field path. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name. Please reference your WSDL or the describe call for the appropriate names."),
+        ));
+    };
+    match parent.field(sub) {
+        Some(pf) => Ok(format!("{rel_name}.{}", pf.name)),
+        None => Err(p.caret_error(
+            index,
+            "INVALID_FIELD",
+            &format!("No such column '{sub}' on entity '{}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.", parent.name),
+        )),
+    }
+}
+
+/// The ORDER BY list: fields, each ASC or DESC, NULLS FIRST or LAST (Salesforce: nulls first in
+/// ascending order, last in descending, unless told).
+fn order_by(p: &mut Parser<'_>) -> Result<Vec<Order>, SoqlError> {
+    let mut order = Vec::new();
+    loop {
+        let field = p.field()?;
+        let mut desc = false;
+        if p.peek_kw("ASC") {
+            p.pos += 1;
+        } else if p.peek_kw("DESC") {
+            p.pos += 1;
+            desc = true;
+        }
+        let mut nulls_last = desc;
+        if p.peek_kw("NULLS") {
+            p.pos += 1;
+            if p.peek_kw("LAST") {
+                nulls_last = true;
+            } else {
+                p.expect_kw("FIRST")?;
+                nulls_last = false;
+                p.pos -= 1;
+            }
+            p.pos += 1;
+        }
+        order.push(Order {
+            field,
+            desc,
+            nulls_last,
+        });
+        if p.peek() == Some(&Tok::Comma) {
+            p.pos += 1;
+        } else {
+            return Ok(order);
+        }
+    }
 }
 
 fn int_arg(p: &mut Parser<'_>) -> Result<usize, SoqlError> {
