@@ -379,8 +379,14 @@ fn system_fields(name_label: &str, name_len: u32) -> Vec<FieldDef> {
     ]
 }
 
-/// The seeded org's objects: Account, `Invoice__c`, `Invoice_Line__c`, `acme__Shipment__c`.
+/// The seeded org's objects: Account, two custom objects with a lookup between them (invoices
+/// and their lines), and a managed package's object (`acme__`) with lookups to both.
 pub fn seeded_objects() -> Vec<ObjectDef> {
+    vec![account(), invoice(), invoice_line(), shipment()]
+}
+
+/// Account, as Salesforce ships it (the fields the seed fills).
+fn account() -> ObjectDef {
     let mut account = system_fields("Account Name", 255);
     account.extend([
         FieldDef::new("Type", "Account Type", FieldType::Picklist).picklist(
@@ -411,7 +417,18 @@ pub fn seeded_objects() -> Vec<ObjectDef> {
         FieldDef::new("BillingCity", "Billing City", FieldType::String).len(40),
         FieldDef::new("Description", "Account Description", FieldType::Textarea),
     ]);
+    ObjectDef {
+        name: "Account".into(),
+        label: "Account".into(),
+        label_plural: "Accounts".into(),
+        key_prefix: "001".into(),
+        custom: false,
+        fields: account,
+    }
+}
 
+/// `Invoice__c`: every field type the sync converts, a lookup to Account, a formula.
+fn invoice() -> ObjectDef {
     let mut invoice = system_fields("Invoice Number", 80);
     invoice.extend([
         FieldDef::new("Account__c", "Account", FieldType::Reference)
@@ -430,7 +447,18 @@ pub fn seeded_objects() -> Vec<ObjectDef> {
         FieldDef::new("Notes__c", "Notes", FieldType::Textarea),
         FieldDef::new("Line_Count__c", "Line Count", FieldType::Double).calculated(),
     ]);
+    ObjectDef {
+        name: "Invoice__c".into(),
+        label: "Invoice".into(),
+        label_plural: "Invoices".into(),
+        key_prefix: "a01".into(),
+        custom: true,
+        fields: invoice,
+    }
+}
 
+/// `Invoice_Line__c`: a lookup to its invoice.
+fn invoice_line() -> ObjectDef {
     let mut line = system_fields("Line Name", 80);
     line.extend([
         FieldDef::new("Invoice__c", "Invoice", FieldType::Reference)
@@ -441,7 +469,18 @@ pub fn seeded_objects() -> Vec<ObjectDef> {
         FieldDef::new("Discount__c", "Discount", FieldType::Percent),
         FieldDef::new("Line_Number__c", "Line Number", FieldType::Int),
     ]);
+    ObjectDef {
+        name: "Invoice_Line__c".into(),
+        label: "Invoice Line".into(),
+        label_plural: "Invoice Lines".into(),
+        key_prefix: "a02".into(),
+        custom: true,
+        fields: line,
+    }
+}
 
+/// `acme__Shipment__c`: a managed package's object, with lookups to an invoice and an account.
+fn shipment() -> ObjectDef {
     let mut shipment = system_fields("Shipment Name", 80);
     shipment.extend([
         FieldDef::new("acme__Invoice__c", "Invoice", FieldType::Reference)
@@ -456,41 +495,14 @@ pub fn seeded_objects() -> Vec<ObjectDef> {
         FieldDef::new("acme__Delivered__c", "Delivered", FieldType::Boolean),
         FieldDef::new("acme__Contact_Phone__c", "Contact Phone", FieldType::Phone),
     ]);
-
-    vec![
-        ObjectDef {
-            name: "Account".into(),
-            label: "Account".into(),
-            label_plural: "Accounts".into(),
-            key_prefix: "001".into(),
-            custom: false,
-            fields: account,
-        },
-        ObjectDef {
-            name: "Invoice__c".into(),
-            label: "Invoice".into(),
-            label_plural: "Invoices".into(),
-            key_prefix: "a01".into(),
-            custom: true,
-            fields: invoice,
-        },
-        ObjectDef {
-            name: "Invoice_Line__c".into(),
-            label: "Invoice Line".into(),
-            label_plural: "Invoice Lines".into(),
-            key_prefix: "a02".into(),
-            custom: true,
-            fields: line,
-        },
-        ObjectDef {
-            name: "acme__Shipment__c".into(),
-            label: "Shipment".into(),
-            label_plural: "Shipments".into(),
-            key_prefix: "a03".into(),
-            custom: true,
-            fields: shipment,
-        },
-    ]
+    ObjectDef {
+        name: "acme__Shipment__c".into(),
+        label: "Shipment".into(),
+        label_plural: "Shipments".into(),
+        key_prefix: "a03".into(),
+        custom: true,
+        fields: shipment,
+    }
 }
 
 /// Deterministic pseudo-random numbers (SplitMix64): the same seed gives the same org.
@@ -582,150 +594,169 @@ pub fn seed_values(
     accounts: &[String],
     invoices: &[String],
 ) -> Vec<(&'static str, Value)> {
-    let day = |rng: &mut Rng| format!("2025-{:02}-{:02}", 1 + rng.below(12), 1 + rng.below(28));
     match object {
-        "Account" => {
-            let name = format!(
-                "{} {} #{}",
-                rng.pick(WORDS),
-                rng.pick(&["Inc", "Ltd", "GmbH", "& Co"]),
-                i + 1
-            );
-            let mut v = vec![
-                ("Name", json!(name)),
-                (
-                    "Type",
-                    json!(rng.pick(&[
-                        "Prospect",
-                        "Customer - Direct",
-                        "Customer - Channel",
-                        "Partner",
-                        "Other"
-                    ])),
-                ),
-                (
-                    "Industry",
-                    json!(rng.pick(&[
-                        "Agriculture",
-                        "Banking",
-                        "Technology",
-                        "Retail",
-                        "Energy",
-                        "Media"
-                    ])),
-                ),
-                ("AnnualRevenue", json!((rng.below(5_000_000) as f64) * 10.0)),
-                ("NumberOfEmployees", json!(1 + rng.below(5000))),
-                ("BillingCity", json!(rng.pick(CITIES))),
-            ];
-            if rng.chance(0.7) {
-                v.push(("Phone", json!(format!("+1 555 {:04}", rng.below(10000)))));
-            }
-            if rng.chance(0.5) {
-                v.push(("Website", json!(format!("https://example.com/a{}", i + 1))));
-            }
-            if rng.chance(0.3) {
-                v.push((
-                    "Description",
-                    json!("Key account.\nNotes with <b>markup</b> & \"quotes\"."),
-                ));
-            }
-            v
-        }
-        "Invoice__c" => {
-            let status = rng.pick(&["Draft", "Sent", "Paid", "Void"]);
-            let mut v = vec![
-                ("Name", json!(format!("INV-{:06}", i + 1))),
-                (
-                    "Account__c",
-                    json!(accounts[rng.below(accounts.len() as u64) as usize]),
-                ),
-                ("Status__c", json!(status)),
-                ("Amount__c", json!(rng.below(10_000_000) as f64 / 100.0)),
-                (
-                    "Tax_Rate__c",
-                    json!(
-                        rng.pick(&["0", "7", "19", "20"])
-                            .parse::<f64>()
-                            .unwrap_or(0.0)
-                    ),
-                ),
-                ("Issue_Date__c", json!(day(rng))),
-                ("Paid__c", json!(status == "Paid")),
-                ("Line_Count__c", json!(2.0)),
-            ];
-            if status == "Paid" {
-                v.push((
-                    "Paid_At__c",
-                    json!(format!("{}T10:{:02}:00.000+0000", day(rng), rng.below(60))),
-                ));
-            }
-            if rng.chance(0.6) {
-                let channels = match rng.below(3) {
-                    0 => "Email",
-                    1 => "Email;Portal",
-                    _ => "Email;Portal;Post",
-                };
-                v.push(("Channels__c", json!(channels)));
-            }
-            if rng.chance(0.5) {
-                v.push((
-                    "Contact_Email__c",
-                    json!(format!("billing{}@example.com", i + 1)),
-                ));
-            }
-            if rng.chance(0.2) {
-                v.push((
-                    "Notes__c",
-                    json!("Pay within 30 days & quote the invoice number."),
-                ));
-            }
-            v
-        }
-        "Invoice_Line__c" => vec![
-            ("Name", json!(format!("L-{:06}", i + 1))),
-            (
-                "Invoice__c",
-                json!(invoices[(i / 2) % invoices.len().max(1)]),
-            ),
-            ("Product__c", json!(rng.pick(PRODUCTS))),
-            ("Quantity__c", json!((1 + rng.below(20)) as f64)),
-            ("Unit_Price__c", json!(rng.below(100_000) as f64 / 100.0)),
-            (
-                "Discount__c",
-                json!(rng.pick(&["0", "5", "10"]).parse::<f64>().unwrap_or(0.0)),
-            ),
-            ("Line_Number__c", json!(1 + (i % 2))),
-        ],
-        _ => {
-            let mut v = vec![
-                ("Name", json!(format!("SHP-{:05}", i + 1))),
-                (
-                    "acme__Invoice__c",
-                    json!(invoices[rng.below(invoices.len() as u64) as usize]),
-                ),
-                (
-                    "acme__Account__c",
-                    json!(accounts[rng.below(accounts.len() as u64) as usize]),
-                ),
-                (
-                    "acme__Carrier__c",
-                    json!(rng.pick(&["UPS", "DHL", "FedEx"])),
-                ),
-                ("acme__Shipped_On__c", json!(day(rng))),
-                (
-                    "acme__Weight_Kg__c",
-                    json!(rng.below(50_000) as f64 / 100.0),
-                ),
-                ("acme__Delivered__c", json!(rng.chance(0.5))),
-            ];
-            if rng.chance(0.5) {
-                v.push((
-                    "acme__Tracking_Url__c",
-                    json!(format!("https://track.example.com/{}", i + 1)),
-                ));
-            }
-            v
-        }
+        "Account" => account_values(i, rng),
+        "Invoice__c" => invoice_values(i, rng, accounts),
+        "Invoice_Line__c" => line_values(i, rng, invoices),
+        _ => shipment_values(i, rng, accounts, invoices),
     }
+}
+
+/// A day of 2025.
+fn day(rng: &mut Rng) -> String {
+    format!("2025-{:02}-{:02}", 1 + rng.below(12), 1 + rng.below(28))
+}
+
+fn account_values(i: usize, rng: &mut Rng) -> Vec<(&'static str, Value)> {
+    let name = format!(
+        "{} {} #{}",
+        rng.pick(WORDS),
+        rng.pick(&["Inc", "Ltd", "GmbH", "& Co"]),
+        i + 1
+    );
+    let mut v = vec![
+        ("Name", json!(name)),
+        (
+            "Type",
+            json!(rng.pick(&[
+                "Prospect",
+                "Customer - Direct",
+                "Customer - Channel",
+                "Partner",
+                "Other"
+            ])),
+        ),
+        (
+            "Industry",
+            json!(rng.pick(&[
+                "Agriculture",
+                "Banking",
+                "Technology",
+                "Retail",
+                "Energy",
+                "Media"
+            ])),
+        ),
+        ("AnnualRevenue", json!((rng.below(5_000_000) as f64) * 10.0)),
+        ("NumberOfEmployees", json!(1 + rng.below(5000))),
+        ("BillingCity", json!(rng.pick(CITIES))),
+    ];
+    if rng.chance(0.7) {
+        v.push(("Phone", json!(format!("+1 555 {:04}", rng.below(10000)))));
+    }
+    if rng.chance(0.5) {
+        v.push(("Website", json!(format!("https://example.com/a{}", i + 1))));
+    }
+    if rng.chance(0.3) {
+        v.push((
+            "Description",
+            json!("Key account.\nNotes with <b>markup</b> & \"quotes\"."),
+        ));
+    }
+    v
+}
+
+fn invoice_values(i: usize, rng: &mut Rng, accounts: &[String]) -> Vec<(&'static str, Value)> {
+    let status = rng.pick(&["Draft", "Sent", "Paid", "Void"]);
+    let mut v = vec![
+        ("Name", json!(format!("INV-{:06}", i + 1))),
+        (
+            "Account__c",
+            json!(accounts[rng.below(accounts.len() as u64) as usize]),
+        ),
+        ("Status__c", json!(status)),
+        ("Amount__c", json!(rng.below(10_000_000) as f64 / 100.0)),
+        (
+            "Tax_Rate__c",
+            json!(
+                rng.pick(&["0", "7", "19", "20"])
+                    .parse::<f64>()
+                    .unwrap_or(0.0)
+            ),
+        ),
+        ("Issue_Date__c", json!(day(rng))),
+        ("Paid__c", json!(status == "Paid")),
+        ("Line_Count__c", json!(2.0)),
+    ];
+    if status == "Paid" {
+        v.push((
+            "Paid_At__c",
+            json!(format!("{}T10:{:02}:00.000+0000", day(rng), rng.below(60))),
+        ));
+    }
+    if rng.chance(0.6) {
+        let channels = match rng.below(3) {
+            0 => "Email",
+            1 => "Email;Portal",
+            _ => "Email;Portal;Post",
+        };
+        v.push(("Channels__c", json!(channels)));
+    }
+    if rng.chance(0.5) {
+        v.push((
+            "Contact_Email__c",
+            json!(format!("billing{}@example.com", i + 1)),
+        ));
+    }
+    if rng.chance(0.2) {
+        v.push((
+            "Notes__c",
+            json!("Pay within 30 days & quote the invoice number."),
+        ));
+    }
+    v
+}
+
+fn line_values(i: usize, rng: &mut Rng, invoices: &[String]) -> Vec<(&'static str, Value)> {
+    vec![
+        ("Name", json!(format!("L-{:06}", i + 1))),
+        (
+            "Invoice__c",
+            json!(invoices[(i / 2) % invoices.len().max(1)]),
+        ),
+        ("Product__c", json!(rng.pick(PRODUCTS))),
+        ("Quantity__c", json!((1 + rng.below(20)) as f64)),
+        ("Unit_Price__c", json!(rng.below(100_000) as f64 / 100.0)),
+        (
+            "Discount__c",
+            json!(rng.pick(&["0", "5", "10"]).parse::<f64>().unwrap_or(0.0)),
+        ),
+        ("Line_Number__c", json!(1 + (i % 2))),
+    ]
+}
+
+fn shipment_values(
+    i: usize,
+    rng: &mut Rng,
+    accounts: &[String],
+    invoices: &[String],
+) -> Vec<(&'static str, Value)> {
+    let mut v = vec![
+        ("Name", json!(format!("SHP-{:05}", i + 1))),
+        (
+            "acme__Invoice__c",
+            json!(invoices[rng.below(invoices.len() as u64) as usize]),
+        ),
+        (
+            "acme__Account__c",
+            json!(accounts[rng.below(accounts.len() as u64) as usize]),
+        ),
+        (
+            "acme__Carrier__c",
+            json!(rng.pick(&["UPS", "DHL", "FedEx"])),
+        ),
+        ("acme__Shipped_On__c", json!(day(rng))),
+        (
+            "acme__Weight_Kg__c",
+            json!(rng.below(50_000) as f64 / 100.0),
+        ),
+        ("acme__Delivered__c", json!(rng.chance(0.5))),
+    ];
+    if rng.chance(0.5) {
+        v.push((
+            "acme__Tracking_Url__c",
+            json!(format!("https://track.example.com/{}", i + 1)),
+        ));
+    }
+    v
 }
