@@ -362,6 +362,27 @@ impl SimBuilder {
         self
     }
 
+    /// The outbound messages configured before start (each object named as the org names it).
+    fn outbound_state(&self, org: &org::Org) -> Result<outbound::OutboundState, SimError> {
+        let mut state = outbound::OutboundState::new(self.timing, self.seed);
+        let mut configs = self.outbound.clone();
+        if let Some(url) = &self.outbound_url_all {
+            for o in org.objects() {
+                configs.push(OutboundConfig::all_fields(&o.name, url));
+            }
+        }
+        for mut c in configs {
+            let Some(def) = org.object(&c.object) else {
+                return Err(
+                    SfError::new(404, "NOT_FOUND", format!("no object {}", c.object)).into(),
+                );
+            };
+            c.object = def.name.clone();
+            state.configure(c);
+        }
+        Ok(state)
+    }
+
     /// Binds, seeds and starts serving (and delivering outbound messages).
     pub async fn start(self) -> Result<Sim, SimError> {
         let org_id = match self.org_id.len() {
@@ -386,22 +407,7 @@ impl SimBuilder {
         })?;
         let base_url = format!("http://{local}");
         let org = org::Org::seeded(&org_id, self.seed_size, self.seed, Shared::now());
-        let mut outbound_state = outbound::OutboundState::new(self.timing, self.seed);
-        let mut configs = self.outbound.clone();
-        if let Some(url) = &self.outbound_url_all {
-            for o in org.objects() {
-                configs.push(OutboundConfig::all_fields(&o.name, url));
-            }
-        }
-        for mut c in configs {
-            let Some(def) = org.object(&c.object) else {
-                return Err(
-                    SfError::new(404, "NOT_FOUND", format!("no object {}", c.object)).into(),
-                );
-            };
-            c.object = def.name.clone();
-            outbound_state.configure(c);
-        }
+        let outbound_state = self.outbound_state(&org)?;
         let shared = Arc::new(Shared {
             org: Mutex::new(org),
             knobs: Mutex::new(self.knobs),

@@ -59,23 +59,9 @@ pub(super) fn parse_xml(src: &str) -> Result<El, (u32, u32, String)> {
             locate(src, from)
         };
         match event {
-            Event::Start(e) => {
-                let (line, column) = tag_at(start);
-                stack.push(El {
-                    name: AsRef::<str>::as_ref(&e.local_name()).to_owned(),
-                    line,
-                    column,
-                    ..El::default()
-                });
-            }
+            Event::Start(e) => stack.push(element(&e, tag_at(start))),
             Event::Empty(e) => {
-                let (line, column) = tag_at(start);
-                let el = El {
-                    name: AsRef::<str>::as_ref(&e.local_name()).to_owned(),
-                    line,
-                    column,
-                    ..El::default()
-                };
+                let el = element(&e, tag_at(start));
                 if let Some(top) = stack.last_mut() {
                     top.children.push(el);
                 }
@@ -89,39 +75,14 @@ pub(super) fn parse_xml(src: &str) -> Result<El, (u32, u32, String)> {
                     None => return Err((0, 0, "unbalanced end tag".into())),
                 }
             }
-            Event::Text(t) => {
-                if let Some(top) = stack.last_mut() {
-                    top.text.push_str(&t.xml10_content());
-                }
-            }
-            Event::CData(t) => {
-                if let Some(top) = stack.last_mut() {
-                    top.text.push_str(&t.xml10_content());
-                }
-            }
+            Event::Text(t) => push_text(&mut stack, &t.xml10_content()),
+            Event::CData(t) => push_text(&mut stack, &t.xml10_content()),
             Event::GeneralRef(r) => {
-                let s: String = if r.is_char_ref() {
-                    r.resolve_char_ref()
-                        .ok()
-                        .flatten()
-                        .map(|c| c.to_string())
-                        .unwrap_or_default()
-                } else {
-                    match AsRef::<str>::as_ref(&*r) {
-                        "amp" => "&".into(),
-                        "lt" => "<".into(),
-                        "gt" => ">".into(),
-                        "apos" => "'".into(),
-                        "quot" => "\"".into(),
-                        other => {
-                            let (l, c) = locate(src, start);
-                            return Err((l, c, format!("undefined entity &{other};")));
-                        }
-                    }
-                };
-                if let Some(top) = stack.last_mut() {
-                    top.text.push_str(&s);
-                }
+                let text = entity(&r).map_err(|e| {
+                    let (l, c) = locate(src, start);
+                    (l, c, e)
+                })?;
+                push_text(&mut stack, &text);
             }
             Event::DocType(_) => {
                 let (l, c) = locate(src, start);
@@ -139,6 +100,42 @@ pub(super) fn parse_xml(src: &str) -> Result<El, (u32, u32, String)> {
         .pop()
         .filter(|_| root.children.is_empty())
         .ok_or((1, 1, "expected exactly one root element".into()))
+}
+
+/// An element starting at `at` (line, column), without its children and text yet.
+fn element(e: &quick_xml::events::BytesStart<'_>, at: (u32, u32)) -> El {
+    El {
+        name: AsRef::<str>::as_ref(&e.local_name()).to_owned(),
+        line: at.0,
+        column: at.1,
+        ..El::default()
+    }
+}
+
+fn push_text(stack: &mut [El], text: &str) {
+    if let Some(top) = stack.last_mut() {
+        top.text.push_str(text);
+    }
+}
+
+/// A character reference, or one of XML's five predefined entities; any other is undefined.
+fn entity(r: &quick_xml::events::BytesRef<'_>) -> Result<String, String> {
+    if r.is_char_ref() {
+        return Ok(r
+            .resolve_char_ref()
+            .ok()
+            .flatten()
+            .map(|c| c.to_string())
+            .unwrap_or_default());
+    }
+    match AsRef::<str>::as_ref(&**r) {
+        "amp" => Ok("&".into()),
+        "lt" => Ok("<".into()),
+        "gt" => Ok(">".into()),
+        "apos" => Ok("'".into()),
+        "quot" => Ok("\"".into()),
+        other => Err(format!("undefined entity &{other};")),
+    }
 }
 
 #[cfg(test)]
