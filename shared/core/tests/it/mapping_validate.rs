@@ -7,8 +7,8 @@ use sfhs_core::mapping::validate::{
 };
 use sfhs_core::mapping::{Mapping, Severity, parse_yaml};
 
-const INVOICE: &str = include_str!("../../../examples/mappings/invoice.yaml");
-const LINE: &str = include_str!("../../../examples/mappings/invoice_line.yaml");
+const INVOICE: &str = include_str!("../../../../examples/mappings/invoice.yaml");
+const LINE: &str = include_str!("../../../../examples/mappings/invoice_line.yaml");
 
 fn load(file: &str, text: &str) -> Mapping {
     parse_yaml(file, text).unwrap_or_else(|p| panic!("{p}"))

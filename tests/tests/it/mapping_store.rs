@@ -10,7 +10,7 @@ use sfhs_tests::aws::dynamodb;
 use sfhs_tests::moto::{moto, unique};
 use time::OffsetDateTime;
 
-const INVOICE: &str = include_str!("../../examples/mappings/invoice.yaml");
+const INVOICE: &str = include_str!("../../../examples/mappings/invoice.yaml");
 
 async fn store() -> DynamoMappingStore {
     let client = dynamodb(&moto().endpoint);

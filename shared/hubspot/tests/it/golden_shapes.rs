@@ -4,7 +4,7 @@
 //! the simulator and the client share a misreading of HubSpot, these tests still fail.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -10,7 +10,7 @@ use sfhs_tests::aws::{child_env, create_queue, dynamodb, sqs};
 use sfhs_tests::moto::{moto, unique};
 use time::OffsetDateTime;
 
-const INVOICE: &str = include_str!("../../examples/mappings/invoice.yaml");
+const INVOICE: &str = include_str!("../../../examples/mappings/invoice.yaml");
 
 #[tokio::test]
 async fn status_counts_per_object_and_queue_depths() {

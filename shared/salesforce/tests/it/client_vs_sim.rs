@@ -15,9 +15,9 @@ use sfhs_salesforce::{
 use sfhs_salesforce_sim::{Knobs, SeedSize, Sim, SimBuilder};
 use time::OffsetDateTime;
 
-const PUBLIC_KEY: &[u8] = include_bytes!("keys/TEST_ONLY_jwt_public.pem");
-const PRIVATE_KEY: &[u8] = include_bytes!("keys/TEST_ONLY_jwt_private.pem");
-const OTHER_PRIVATE_KEY: &[u8] = include_bytes!("keys/TEST_ONLY_other_private.pem");
+const PUBLIC_KEY: &[u8] = include_bytes!("../keys/TEST_ONLY_jwt_public.pem");
+const PRIVATE_KEY: &[u8] = include_bytes!("../keys/TEST_ONLY_jwt_private.pem");
+const OTHER_PRIVATE_KEY: &[u8] = include_bytes!("../keys/TEST_ONLY_other_private.pem");
 
 fn small() -> SeedSize {
     SeedSize {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use sfhs_hubspot::{ClientConfig, HubSpotClient, SecretToken, UpsertInput};
 use sfhs_hubspot_sim::HubSpotSim;
 
-mod common;
+use crate::common;
 
 const TASKS: usize = 16;
 const RECORDS: usize = 20_000;
