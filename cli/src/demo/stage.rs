@@ -13,7 +13,7 @@ use sfhs_core::outbound::DEFAULT_MAX_BODY_BYTES;
 use sfhs_core::queue::PublishPolicy;
 use sfhs_hubspot::HubSpotClient;
 use sfhs_hubspot_sim::{HubSpotSim, RunningSim};
-use sfhs_salesforce_sim::{OutboundTiming, SeedSize, Sim, SimBuilder};
+use sfhs_salesforce_sim::Sim;
 
 pub(crate) const EXAMPLE_MAPPINGS: [(&str, &str); 2] = [
     (
@@ -61,17 +61,7 @@ impl Stage {
             world.live.clone(),
         ))
         .await?;
-        let sf = SimBuilder::new()
-            .seed_size(SeedSize {
-                accounts: 20,
-                invoices,
-                lines: invoices * 2,
-                shipments: 0,
-            })
-            .outbound_timing(OutboundTiming::scaled(1000.0))
-            .start()
-            .await
-            .context("Salesforce simulator")?;
+        let sf = crate::simulated::salesforce_org(20, invoices).await?;
         let sf_client = crate::simulated::salesforce_client(sf.base_url())?;
         println!(
             "HubSpot simulator {}, Salesforce simulator {}, webhook {webhook_url}",

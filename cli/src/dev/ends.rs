@@ -6,7 +6,7 @@ use sfhs_core::mapping::Mapping;
 use sfhs_hubspot::HubSpotClient;
 use sfhs_hubspot_sim::{HubSpotSim, RunningSim};
 use sfhs_local::LocalStore;
-use sfhs_salesforce_sim::{OutboundTiming, SeedSize, Sim, SimBuilder};
+use sfhs_salesforce_sim::Sim;
 
 use super::{Args, step};
 use crate::demo::simulated_portal;
@@ -39,7 +39,7 @@ impl Ends {
                 "your org (SFHS_SALESFORCE_LOGIN_URL)".to_owned(),
             ),
             None => {
-                let sim = simulated_org(args.invoices).await?;
+                let sim = crate::simulated::salesforce_org(10, args.invoices).await?;
                 org_ids.push(sim.org_id());
                 let client = crate::simulated::salesforce_client(sim.base_url())?;
                 let url = format!("the simulator at {}", sim.base_url());
@@ -69,22 +69,6 @@ impl Ends {
             org_ids,
         })
     }
-}
-
-/// The Salesforce simulator seeded with `invoices`; its outbound messages and flows are deployed
-/// from the mappings later.
-async fn simulated_org(invoices: usize) -> anyhow::Result<Sim> {
-    SimBuilder::new()
-        .seed_size(SeedSize {
-            accounts: 10,
-            invoices,
-            lines: invoices * 2,
-            shipments: 0,
-        })
-        .outbound_timing(OutboundTiming::scaled(1000.0))
-        .start()
-        .await
-        .context("Salesforce simulator")
 }
 
 /// A HubSpot simulator with the mappings' objects created from the describe and the accounts as

@@ -2,10 +2,10 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use clap::Args as ClapArgs;
 use time::OffsetDateTime;
 
+use super::connect::stored_import;
 use super::text::print_one;
 use super::{Common, imports_store};
 
@@ -18,10 +18,7 @@ pub(super) struct Args {
 pub(super) async fn run(common: &Common, args: &Args) -> anyhow::Result<ExitCode> {
     let id = &args.id;
     let store = imports_store(common).await?;
-    let record = store
-        .get(id)
-        .await?
-        .with_context(|| format!("no import {id} (see `sfhs import list`)"))?;
+    let record = stored_import(store.as_ref(), id).await?;
     match record.cancelled(OffsetDateTime::now_utc()) {
         Ok(next) => {
             store.put(&next, Some(record.revision)).await?;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::{Context as _, bail};
 use sfhs_core::import::ports::ImportStore;
 use sfhs_core::import::run::runner_id;
-use sfhs_core::import::{ImportRunner, MemoryContinuation, RunOutcome, RunSettings};
+use sfhs_core::import::{ImportRecord, ImportRunner, MemoryContinuation, RunOutcome, RunSettings};
 use sfhs_core::mapping::store::MappingStore;
 use sfhs_core::queue::{PublishPolicy, Publisher};
 use sfhs_salesforce::ClientReader;
@@ -29,6 +29,17 @@ pub async fn mapping_store(common: &Common) -> anyhow::Result<Arc<dyn MappingSto
         );
     };
     Ok(Arc::new(crate::deployed::aws().await.mapping_store(table)))
+}
+
+/// The import `id`, or an error that says how to find one.
+pub(super) async fn stored_import(
+    store: &dyn ImportStore,
+    id: &str,
+) -> anyhow::Result<ImportRecord> {
+    store
+        .get(id)
+        .await?
+        .with_context(|| format!("no import {id} (see `sfhs import list`)"))
 }
 
 pub fn reader(common: &Common) -> anyhow::Result<ClientReader> {

@@ -4,12 +4,13 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 use clap::Args as ClapArgs;
 use sfhs_core::import::ports::ImportStore;
 use sfhs_core::import::{Continuation as _, MemoryContinuation};
 use time::OffsetDateTime;
 
+use super::connect::stored_import;
 use super::connect::{run_here, runner_here};
 use super::text::{exit_for, holder_text, print_one};
 use super::{Common, imports_store, sqs_publisher};
@@ -35,10 +36,7 @@ pub(super) struct Args {
 pub(super) async fn run(common: &Common, args: &Args) -> anyhow::Result<ExitCode> {
     let id = &args.id;
     let store = imports_store(common).await?;
-    let record = store
-        .get(id)
-        .await?
-        .with_context(|| format!("no import {id} (see `sfhs import list`)"))?;
+    let record = stored_import(store.as_ref(), id).await?;
     let now = OffsetDateTime::now_utc();
     if !record.holder(now).is_claimable() {
         eprintln!(

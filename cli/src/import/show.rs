@@ -3,13 +3,13 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use clap::Args as ClapArgs;
 use serde_json::json;
 use sfhs_core::import::progress::Progress;
 use sfhs_core::sync::ErrorRecord;
 use time::OffsetDateTime;
 
+use super::connect::stored_import;
 use super::text::{exit_for, print_one};
 use super::{Common, imports_store};
 
@@ -24,11 +24,7 @@ pub(super) struct Args {
 
 pub(super) async fn run(common: &Common, args: &Args) -> anyhow::Result<ExitCode> {
     let id = &args.id;
-    let record = imports_store(common)
-        .await?
-        .get(id)
-        .await?
-        .with_context(|| format!("no import {id} (see `sfhs import list`)"))?;
+    let record = stored_import(imports_store(common).await?.as_ref(), id).await?;
     let errors = match &args.errors_table {
         Some(table) => Some(import_errors(table, id).await?),
         None => None,

@@ -173,7 +173,8 @@ async fn an_org_is_matched_on_its_first_15_characters() {
     let url = create_queue(&client, &unique("live")).await;
     // The fixture's org id is 18 characters; the allow-list has the 15 shown in Setup.
     let deps = deps(&url, &["00D7F00000107Xs"], None);
-    let body = include_bytes!("../../fixtures/salesforce/om_opportunity_compact_oneline_ejangi.xml");
+    let body =
+        include_bytes!("../../fixtures/salesforce/om_opportunity_compact_oneline_ejangi.xml");
     let r = handler(&deps, http_api_request("POST", "", body))
         .await
         .unwrap();

@@ -25,6 +25,18 @@ struct Org {
 }
 
 impl Org {
+    /// The package's `file`, parsed; a failure when it is missing (`missing` found in the zip)
+    /// or not well-formed.
+    fn read(&self, file: &str, missing: &str, fail: &mut Failures<'_>) -> Option<El> {
+        let Some(text) = self.files.get(file) else {
+            fail.at((0, 0), format!("{missing} found in the zip"));
+            return None;
+        };
+        parse_xml(text)
+            .map_err(|(l, c, e)| fail.at((l, c), format!("Error parsing file: {e}")))
+            .ok()
+    }
+
     fn object(&self, name: &str) -> Option<&ObjectDef> {
         self.objects
             .iter()
@@ -227,20 +239,7 @@ fn outbound_message(
         );
         return None;
     };
-    let Some(text) = org.files.get(&file) else {
-        fail.at(
-            (0, 0),
-            format!("No Workflow named: {object} found in the zip"),
-        );
-        return None;
-    };
-    let root = match parse_xml(text) {
-        Ok(r) => r,
-        Err((l, c, e)) => {
-            fail.at((l, c), format!("Error parsing file: {e}"));
-            return None;
-        }
-    };
+    let root = org.read(&file, &format!("No Workflow named: {object}"), &mut fail)?;
     let Some(om) = root
         .all("outboundMessages")
         .find(|o| o.text_of("fullName").as_deref() == Some(name))
@@ -346,17 +345,7 @@ fn flow(
         file: &file,
         list: failures,
     };
-    let Some(text) = org.files.get(&file) else {
-        fail.at((0, 0), format!("No Flow named: {name} found in the zip"));
-        return None;
-    };
-    let root = match parse_xml(text) {
-        Ok(r) => r,
-        Err((l, c, e)) => {
-            fail.at((l, c), format!("Error parsing file: {e}"));
-            return None;
-        }
-    };
+    let root = org.read(&file, &format!("No Flow named: {name}"), &mut fail)?;
     let Some(start) = root.child("start") else {
         fail.at(
             (root.line, root.column),

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use indexmap::IndexMap;
@@ -30,6 +30,7 @@ use serde_json::{Value, json};
 
 use crate::org::SfError;
 use crate::outbound::OutboundConfig;
+use crate::server::{error_response as error, json_response};
 use crate::{Shared, SimHandle, ids};
 
 mod check;
@@ -254,20 +255,6 @@ async fn patch_flow_definition(
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => error(&e),
     }
-}
-
-fn json_response(status: u16, body: &Value) -> Response {
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
-        body.to_string(),
-    )
-        .into_response()
-}
-
-fn error(e: &SfError) -> Response {
-    json_response(e.status, &e.body())
 }
 
 /// Whether a change of `object`'s record `id` fires its outbound message: true when no deployed

@@ -32,7 +32,9 @@ use sobjects::{
     updated,
 };
 
-fn json_response(status: u16, body: &Value) -> Response {
+/// A JSON answer as Salesforce sends it (`application/json;charset=UTF-8`); also the Metadata and
+/// Tooling APIs'.
+pub(crate) fn json_response(status: u16, body: &Value) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (
         status,
@@ -42,7 +44,8 @@ fn json_response(status: u16, body: &Value) -> Response {
         .into_response()
 }
 
-fn error_response(e: &SfError) -> Response {
+/// Salesforce's error answer: the status and `[{errorCode, message, fields}]`.
+pub(crate) fn error_response(e: &SfError) -> Response {
     json_response(e.status, &e.body())
 }
 
