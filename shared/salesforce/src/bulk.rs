@@ -250,31 +250,11 @@ impl Client {
                     cursor = match cursor {
                         Cursor::Done => return Ok(None),
                         Cursor::Open(locator) => {
-                            check_name("job id", &id)?;
-                            let mut query = Vec::new();
-                            if let Some(n) = max_records {
-                                query.push(("maxRecords", n.max(1).to_string()));
-                            }
-                            if let Some(l) = locator {
-                                query.push(("locator", l));
-                            }
-                            let (resp, url) = client
-                                .send(
-                                    Method::GET,
-                                    Target::Data(&format!("jobs/query/{id}/results")),
-                                    &query,
-                                    None,
-                                    &[("Accept", "text/csv".to_owned())],
-                                )
+                            let (page, next) = client
+                                .results_page(&id, locator.as_deref(), max_records)
                                 .await?;
-                            let next = resp
-                                .headers()
-                                .get("sforce-locator")
-                                .and_then(|v| v.to_str().ok())
-                                .filter(|l| !l.is_empty() && *l != "null")
-                                .map(str::to_owned);
                             Cursor::Page {
-                                page: Box::new(CsvPage::new(url, resp.bytes_stream().boxed())),
+                                page: Box::new(page),
                                 headers: None,
                                 next,
                             }
@@ -312,15 +292,15 @@ impl Client {
         .boxed()
     }
 
-    /// One page of a completed job's results (`locator` `None`: the first page) and the next
-    /// page's locator (`None` after the last page), for callers that checkpoint between pages.
-    /// The page's rows are held in memory: bound them with `max_records`.
-    pub async fn query_job_results_page(
+    /// The results of a completed job from `locator` (`None`: the first page) as CSV being
+    /// downloaded, and the next page's locator (`None` after the last: `Sforce-Locator` empty or
+    /// the literal `null`).
+    async fn results_page(
         &self,
         id: &str,
         locator: Option<&str>,
         max_records: Option<u32>,
-    ) -> Result<(Vec<CsvRecord>, Option<String>), Error> {
+    ) -> Result<(CsvPage, Option<String>), Error> {
         check_name("job id", id)?;
         let mut query = Vec::new();
         if let Some(n) = max_records {
@@ -344,7 +324,19 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .filter(|l| !l.is_empty() && *l != "null")
             .map(str::to_owned);
-        let mut page = CsvPage::new(url, resp.bytes_stream().boxed());
+        Ok((CsvPage::new(url, resp.bytes_stream().boxed()), next))
+    }
+
+    /// One page of a completed job's results (`locator` `None`: the first page) and the next
+    /// page's locator (`None` after the last page), for callers that checkpoint between pages.
+    /// The page's rows are held in memory: bound them with `max_records`.
+    pub async fn query_job_results_page(
+        &self,
+        id: &str,
+        locator: Option<&str>,
+        max_records: Option<u32>,
+    ) -> Result<(Vec<CsvRecord>, Option<String>), Error> {
+        let (mut page, next) = self.results_page(id, locator, max_records).await?;
         let mut rows = Vec::new();
         let mut headers: Option<Vec<String>> = None;
         while let Some(cells) = page.next_row().await? {

@@ -104,20 +104,8 @@ impl Client {
     ) -> BoxStream<'static, Result<Record, Error>> {
         let client = self.clone();
         let soql = soql.to_owned();
-        let headers: Vec<(&'static str, String)> = options
-            .batch_size
-            .map(|n| {
-                vec![(
-                    "Sforce-Query-Options",
-                    format!("batchSize={}", n.clamp(200, 2000)),
-                )]
-            })
-            .unwrap_or_default();
-        let endpoint = if options.include_deleted {
-            "queryAll"
-        } else {
-            "query"
-        };
+        let headers = options.headers();
+        let endpoint = options.endpoint();
         stream::try_unfold(Cursor::Start, move |cursor| {
             let client = client.clone();
             let soql = soql.clone();
@@ -161,20 +149,8 @@ impl Client {
         next_records_url: Option<&str>,
         options: QueryOptions,
     ) -> Result<QueryResultPage, Error> {
-        let headers: Vec<(&'static str, String)> = options
-            .batch_size
-            .map(|n| {
-                vec![(
-                    "Sforce-Query-Options",
-                    format!("batchSize={}", n.clamp(200, 2000)),
-                )]
-            })
-            .unwrap_or_default();
-        let endpoint = if options.include_deleted {
-            "queryAll"
-        } else {
-            "query"
-        };
+        let headers = options.headers();
+        let endpoint = options.endpoint();
         let page: QueryPage = match next_records_url {
             None => {
                 self.get_json(

@@ -225,6 +225,29 @@ pub struct QueryOptions {
     pub include_deleted: bool,
 }
 
+impl QueryOptions {
+    /// The request headers these options add (`Sforce-Query-Options`).
+    pub(crate) fn headers(&self) -> Vec<(&'static str, String)> {
+        self.batch_size
+            .map(|n| {
+                vec![(
+                    "Sforce-Query-Options",
+                    format!("batchSize={}", n.clamp(200, 2000)),
+                )]
+            })
+            .unwrap_or_default()
+    }
+
+    /// The query resource: `queryAll` with deleted records, else `query`.
+    pub(crate) fn endpoint(&self) -> &'static str {
+        if self.include_deleted {
+            "queryAll"
+        } else {
+            "query"
+        }
+    }
+}
+
 /// One entry of describeGlobal.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -254,7 +254,7 @@ pub(super) async fn updated(
     Query(params): Query<DeletedParams>,
 ) -> Response {
     let knobs = shared.knobs();
-    let (start, covered) = match replication_window(&params, UPDATED_RETENTION, &knobs) {
+    let (start, covered, _) = match replication_window(&params, UPDATED_RETENTION, &knobs) {
         Ok(w) => w,
         Err(e) => return error_response(&e),
     };
@@ -293,12 +293,13 @@ pub(super) async fn updated(
 }
 
 /// The `[start, covered)` window of a replication call (deleted / updated), both truncated to
-/// the granularity, `covered` no later than now; errors as Salesforce words them.
+/// the granularity, `covered` no later than now, and the earliest date available (now less the
+/// retention); errors as Salesforce words them.
 fn replication_window(
     params: &DeletedParams,
     retention: std::time::Duration,
     knobs: &crate::Knobs,
-) -> Result<(OffsetDateTime, OffsetDateTime), SfError> {
+) -> Result<(OffsetDateTime, OffsetDateTime, OffsetDateTime), SfError> {
     let (Some(start), Some(end)) = (
         params.start.as_deref().and_then(dates::parse),
         params.end.as_deref().and_then(dates::parse),
@@ -331,7 +332,7 @@ fn replication_window(
             "endDate must be after startDate",
         ));
     }
-    Ok((start, covered))
+    Ok((start, covered, horizon))
 }
 
 #[derive(Deserialize)]
@@ -352,38 +353,11 @@ pub(super) async fn deleted(
     Query(params): Query<DeletedParams>,
 ) -> Response {
     let knobs = shared.knobs();
-    let (Some(start), Some(end)) = (
-        params.start.as_deref().and_then(dates::parse),
-        params.end.as_deref().and_then(dates::parse),
-    ) else {
-        return error_response(&SfError::new(
-            400,
-            "INVALID_REPLICATION_DATE",
-            "start and end must be ISO 8601 date-times, e.g. 2013-05-05T00:00:00+00:00",
-        ));
-    };
-    let now = Shared::now();
-    let g = knobs.deleted_granularity;
-    let horizon = truncate(now - knobs.deleted_retention, g);
-    let start = truncate(start, g);
-    let covered = truncate(end.min(now), g);
-    if start < horizon {
-        return error_response(&SfError::new(
-            400,
-            "INVALID_REPLICATION_DATE",
-            format!(
-                "startDate cannot be before earliestDateAvailable {}",
-                dates::rest(horizon)
-            ),
-        ));
-    }
-    if end < start {
-        return error_response(&SfError::new(
-            400,
-            "INVALID_REPLICATION_DATE",
-            "endDate must be after startDate",
-        ));
-    }
+    let (start, covered, horizon) =
+        match replication_window(&params, knobs.deleted_retention, &knobs) {
+            Ok(w) => w,
+            Err(e) => return error_response(&e),
+        };
     let mut org = shared.org_lock();
     let Some(def) = org.object(&obj).map(|o| o.name.clone()) else {
         return error_response(&SfError::not_found());
