@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 
 use anyhow::Context as _;
 use serde_json::{Value, json};
-use sfhs_core::import::convert::fields_of;
+use sfhs_core::import::records::fields_of;
+use sfhs_core::mapping::properties::properties;
 use sfhs_core::mapping::schema::{HsObject, SfObject};
-use sfhs_core::mapping::transform::properties;
 use sfhs_core::mapping::{AssociationMapping, FindParentBy, Mapping};
 use sfhs_salesforce_sim::SimHandle;
 

@@ -15,8 +15,8 @@ mod config;
 pub mod domain;
 mod error;
 mod limiter;
-mod sync;
 mod types;
+mod writer;
 
 pub use client::{
     BATCH_SIZE, ClientStats, HubSpotClient, SEARCH_CAP, SEARCH_PAGE, dedup_keep_last,
@@ -24,9 +24,9 @@ pub use client::{
 pub use config::{ApiVersion, ClientConfig, RetryPolicy, SecretToken};
 pub use error::{ApiErrorBody, BoxError, Error, ErrorItem, RecordFailure};
 pub use limiter::{LimiterStats, Permit, RateHeaders, RateLimiter, SearchLimiter};
-pub use sync::category as error_category;
 pub use types::{
     ArchiveOutcome, AssociationCategory, AssociationLabel, AssociationPair, AssociationType,
     BatchOutcome, CreateInput, ObjectRecord, ObjectSchema, Property, PropertyOption,
     SchemaAssociation, SchemaLabels, UpsertInput,
 };
+pub use writer::category as error_category;

@@ -4,10 +4,10 @@ use crate::{BulkOperation, Client, Error, PollPolicy, QueryOptions};
 use async_trait::async_trait;
 use futures::TryStreamExt;
 use serde_json::Value;
-use sfhs_core::import::convert::RawRecord;
 use sfhs_core::import::ports::{
     DeletedWindow, ReadError, ReadErrorKind, RestPage, SalesforceReader,
 };
+use sfhs_core::import::records::RawRecord;
 use sfhs_core::setup::{LiveFlow, LiveOutboundMessage};
 use time::OffsetDateTime;
 use tokio::sync::OnceCell;

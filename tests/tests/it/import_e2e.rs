@@ -11,8 +11,8 @@ use std::time::Duration;
 use sfhs_core::app::{self, Imports, SyncSettings, WebhookSettings};
 use sfhs_core::drive::{Backoff, Driver, Fate};
 use sfhs_core::import::CatchUpSettings;
-use sfhs_core::import::convert::to_work_item;
 use sfhs_core::import::ports::ImportStore;
+use sfhs_core::import::records::to_work_item;
 use sfhs_core::import::{
     ImportRunner, ImportStatus, MemoryContinuation, MemoryImportStore, Reconciler, RunOutcome,
     RunSettings, sweep,

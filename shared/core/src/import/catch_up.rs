@@ -19,9 +19,9 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::convert::{import_soql, soql_string, to_work_item};
 use super::model::SweepState;
 use super::ports::{ImportStore, ReadError, SalesforceReader};
+use super::records::{import_soql, soql_string, to_work_item};
 use crate::mapping::store::{MappingStore, StoreError, StoredMapping};
 use crate::mapping::{FindParentBy, Mapping, State};
 use crate::queue::Publisher;

@@ -1,7 +1,7 @@
 //! Imports of existing records and the delete sweep (issue 7). See `docs/import.md`.
 //!
 //! - [`model`]: the import record, its states and checkpoint, and the sweep state;
-//! - [`convert`]: a Salesforce record (REST JSON or Bulk CSV row) -> a [`crate::work_item::WorkItem`];
+//! - [`records`]: a Salesforce record (REST JSON or Bulk CSV row) -> a [`crate::work_item::WorkItem`];
 //! - [`progress`]: progress, rate, ETA and the `import count` estimate;
 //! - [`ports`]: the imports/state store (with [`ports::MemoryImportStore`]), the Salesforce reader
 //!   and the continuation;
@@ -11,13 +11,13 @@
 //! - [`tick`]: the scheduled tick (sweep, what the outbound messages send, resume) over them.
 
 pub mod catch_up;
-pub mod convert;
 pub mod drift;
 pub mod model;
 mod order;
 pub mod ports;
 pub mod progress;
 pub mod reconcile;
+pub mod records;
 pub mod run;
 pub mod sweep;
 pub mod tick;

@@ -5,8 +5,8 @@ use std::fmt;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use super::convert::RawRecord;
 use super::model::{ImportRecord, SweepState};
+use super::records::RawRecord;
 use crate::setup::{LiveFlow, LiveOutboundMessage};
 
 #[derive(Debug, thiserror::Error)]

@@ -13,8 +13,8 @@ use std::collections::{HashMap, HashSet};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::convert::{ConvertError, delete_item, import_soql, to_work_item};
 use super::ports::{ReadError, SalesforceReader};
+use super::records::{ConvertError, delete_item, import_soql, to_work_item};
 use crate::mapping::{Mapping, OnDelete};
 use crate::queue::{PublishError, Publisher};
 use crate::sync::{HubSpotWriter, Ledger, LedgerError, WriteError, ledger_key, record_version};

@@ -5,9 +5,9 @@
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::convert::delete_item;
 use super::model::{SweepGap, SweepState};
 use super::ports::{ImportStore, SalesforceReader};
+use super::records::delete_item;
 use crate::mapping::store::{MappingStore, StoreError};
 use crate::mapping::{OnDelete, State};
 use crate::queue::Publisher;

@@ -1,13 +1,13 @@
 //! Mappings as code: the file format, validation, and value conversion.
 
-pub mod convert;
 pub mod generate;
 pub mod model;
+pub mod properties;
 pub mod schema;
 pub mod sent;
 pub mod store;
-pub mod transform;
 pub mod validate;
+pub mod value;
 
 pub use model::{
     AssociationMapping, FieldMapping, FindParentBy, Mapping, MatchMode, OnDelete,

@@ -6,9 +6,9 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::convert::compatible;
 use super::model::{FindParentBy, Mapping, State};
 use super::schema::{HsObject, SfObject, SfType, builtin_type_id};
+use super::value::compatible;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -9,9 +9,9 @@ use std::time::Instant;
 use time::OffsetDateTime;
 
 use super::{Held, ImportRunner, PageError, RunError, RunOutcome};
-use crate::import::convert::{ConvertError, RawRecord, import_soql_after, to_work_item};
 use crate::import::model::{Checkpoint, ImportMethod, ImportRecord, key_after};
 use crate::import::ports::{ReadErrorKind, RestPage};
+use crate::import::records::{ConvertError, RawRecord, import_soql_after, to_work_item};
 use crate::mapping::Mapping;
 use crate::mapping::store::StoreError;
 use crate::work_item::Source;

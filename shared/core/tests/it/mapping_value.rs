@@ -1,8 +1,8 @@
 //! Conversion, table-driven: every Salesforce type to every HubSpot type it may feed, and the
 //! failures.
 
-use sfhs_core::mapping::convert::{ConversionError, MAX_STRING_CHARS, compatible, convert, number};
 use sfhs_core::mapping::schema::{HsProperty, HsType, SfType};
+use sfhs_core::mapping::value::{ConversionError, MAX_STRING_CHARS, compatible, convert, number};
 use sfhs_core::mapping::{FieldMapping, TooLong};
 
 fn prop(hs_type: HsType, field_type: &str, options: &[&str]) -> HsProperty {
@@ -221,7 +221,7 @@ fn the_compatibility_table_refuses_mismatched_field_types() {
 
 #[test]
 fn the_worker_infers_the_source_type_from_the_target() {
-    use sfhs_core::mapping::convert::infer_sf_type;
+    use sfhs_core::mapping::value::infer_sf_type;
     let datetime = prop(HsType::Datetime, "date", &[]);
     assert_eq!(infer_sf_type(&datetime, Some("2020-07-11")), SfType::Date);
     assert_eq!(

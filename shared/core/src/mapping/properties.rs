@@ -1,11 +1,14 @@
-//! One Salesforce record -> the HubSpot properties its mapping writes. Used by `preview` and by
-//! the worker; the same function, so what preview shows is what the sync sends.
+//! One Salesforce record -> the HubSpot properties its mapping writes, every mapped field
+//! converted by [`super::value`]. Used by `sfhs mappings preview` and the demo's comparison. The
+//! worker's convert stage (`sync/engine/convert.rs`) converts the same way, field by field
+//! through the same [`super::value::convert`], and also leaves out a field the outbound message
+//! is not known to send (invariant 9), which a preview of a record read back cannot know.
 
 use std::collections::BTreeMap;
 
-use super::convert::{ConversionError, convert, infer_sf_type};
 use super::model::Mapping;
 use super::schema::{HsObject, SfObject};
+use super::value::{ConversionError, convert, infer_sf_type};
 
 /// A field that cannot be written, with everything needed to fix it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
