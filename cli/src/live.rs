@@ -9,7 +9,7 @@ use sfhs_core::mapping::schema::{HsObject, SfObject};
 use sfhs_core::mapping::sent::{self, AbsentFields};
 use sfhs_core::mapping::validate::{Live, Lookup, Source, validate_live};
 use sfhs_core::mapping::{Mapping, Problem, Severity};
-use sfhs_core::setup::{self, LiveOutboundMessage};
+use sfhs_core::salesforce_setup::{self, LiveOutboundMessage};
 use sfhs_hubspot::{ApiVersion, ClientConfig, HubSpotClient, SecretToken};
 
 /// Where the live schemas come from.
@@ -284,12 +284,12 @@ impl Sources {
             if let Some(messages) = &outbound
                 && m.state == sfhs_core::mapping::State::Enabled
             {
-                let found = setup::find_message(
+                let found = salesforce_setup::find_message(
                     &m.salesforce_object,
                     messages,
                     self.webhook_url.as_deref(),
                 );
-                problems.extend(setup::check_message(
+                problems.extend(salesforce_setup::check_message(
                     source,
                     found,
                     self.webhook_url.as_deref(),

@@ -474,7 +474,7 @@ async fn sent_fields(
         }
     };
     for (_, m) in files {
-        if let Some(found) = sfhs_core::setup::find_message(
+        if let Some(found) = sfhs_core::salesforce_setup::find_message(
             &m.salesforce_object,
             &messages,
             live.webhook_url.as_deref(),

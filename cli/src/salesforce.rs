@@ -20,7 +20,7 @@ use sfhs_core::mapping::sent::{self, SentOutcome};
 use sfhs_core::mapping::store::MappingStore;
 use sfhs_core::mapping::validate::has_errors;
 use sfhs_core::mapping::{Mapping, Problem};
-use sfhs_core::setup::{self, ChangeKind, ObjectSetup, SetupChange, SetupConfig};
+use sfhs_core::salesforce_setup::{self, ChangeKind, ObjectSetup, SetupChange, SetupConfig};
 use sfhs_salesforce::metadata::{ComponentFailure, DeployOptions, package_zip};
 
 #[derive(Debug, ClapArgs)]
@@ -106,14 +106,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mappings: Vec<&Mapping> = loaded.files.iter().map(|(_, m)| m).collect();
     if let Command::Apply { out: Some(out), .. } = &args.command {
         let cfg = config(&args.setup, &args.live)?;
-        let setups = setup::desired(&mappings, &cfg);
+        let setups = salesforce_setup::desired(&mappings, &cfg);
         return write_package(out, &setups, &cfg, args.json);
     }
     let client = args.live.salesforce()?.context(
         "no Salesforce org: set SFHS_SALESFORCE_LOGIN_URL, SFHS_SALESFORCE_CLIENT_ID and credentials (docs/mappings.md), or pass --out DIR to write the package",
     )?;
     let cfg = config(&args.setup, &args.live)?;
-    let setups = setup::desired(&mappings, &cfg);
+    let setups = salesforce_setup::desired(&mappings, &cfg);
     let changes = read_plan(&client, &setups).await?;
     match args.command {
         Command::Plan { exit_code, .. } => {
@@ -198,7 +198,7 @@ pub async fn read_plan(
         .flows(&names)
         .await
         .map_err(|e| anyhow::anyhow!(permission_hint(&e, "cannot read the org's flows")))?;
-    Ok(setup::plan(setups, &messages, &flows))
+    Ok(salesforce_setup::plan(setups, &messages, &flows))
 }
 
 /// Why a deploy did not happen.
@@ -225,7 +225,7 @@ pub async fn deploy(
     timeout: Duration,
     store: Option<&dyn MappingStore>,
 ) -> DeployOutcome {
-    let files = setup::package_files(setups, &cfg.api_version);
+    let files = salesforce_setup::package_files(setups, &cfg.api_version);
     let zip = match package_zip(&files) {
         Ok(z) => z,
         Err(e) => return DeployOutcome::Failed(e.into()),
@@ -465,7 +465,7 @@ fn write_package(
     cfg: &SetupConfig,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let files = setup::package_files(setups, &cfg.api_version);
+    let files = salesforce_setup::package_files(setups, &cfg.api_version);
     for (path, content) in &files {
         let target = out.join(path);
         if let Some(parent) = target.parent() {
@@ -513,7 +513,7 @@ pub async fn set_up_org(
         api_version: client.config().api_version.clone(),
     };
     let refs: Vec<&Mapping> = mappings.iter().collect();
-    let setups = setup::desired(&refs, &cfg);
+    let setups = salesforce_setup::desired(&refs, &cfg);
     match deploy(
         client,
         &setups,

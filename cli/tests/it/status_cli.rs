@@ -99,7 +99,7 @@ async fn status_counts_per_object_and_queue_depths() {
     state.last_caught_up = Some(found);
     state.last_catch_up = Some(found);
     // And its flow was deactivated in Setup (issue 34).
-    state.drift = vec![sfhs_core::setup::Drift {
+    state.drift = vec![sfhs_core::salesforce_setup::Drift {
         object: "Invoice__c".into(),
         component: "flow sfhs_Invoice_c".into(),
         problem: "is not active: no change of Invoice__c is sent".into(),

@@ -10,7 +10,7 @@ pub mod mapping;
 pub mod memory;
 pub mod outbound;
 pub mod queue;
-pub mod setup;
+pub mod salesforce_setup;
 pub mod sync;
 pub mod webhook;
 pub mod work_item;

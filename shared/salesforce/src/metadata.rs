@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use reqwest::Method;
 use serde::{Deserialize, Deserializer, Serialize};
-use sfhs_core::setup::{FlowEntry, LiveCondition, LiveFlow, LiveOutboundMessage};
+use sfhs_core::salesforce_setup::{FlowEntry, LiveCondition, LiveFlow, LiveOutboundMessage};
 
 use crate::client::{Client, Payload, Target};
 use crate::error::Error;

@@ -8,7 +8,7 @@ use sfhs_core::import::ports::{
     DeletedWindow, ReadError, ReadErrorKind, RestPage, SalesforceReader,
 };
 use sfhs_core::import::records::RawRecord;
-use sfhs_core::setup::{LiveFlow, LiveOutboundMessage};
+use sfhs_core::salesforce_setup::{LiveFlow, LiveOutboundMessage};
 use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 

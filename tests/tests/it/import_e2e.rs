@@ -758,7 +758,7 @@ async fn undelete(moves_stamps: bool, archived: ArchivedUniqueValues) {
 #[allow(clippy::unwrap_used)]
 async fn a_flow_deactivated_in_setup_is_reported_until_applied_and_its_changes_arrive() {
     use sfhs_core::import::{DriftCheck, DriftSettings};
-    use sfhs_core::setup::{self, SetupConfig};
+    use sfhs_core::salesforce_setup::{self, SetupConfig};
     use sfhs_salesforce::metadata::{DeployOptions, package_zip};
 
     let (hs, client) = start_hubspot(1900).await;
@@ -782,8 +782,8 @@ async fn a_flow_deactivated_in_setup_is_reported_until_applied_and_its_changes_a
         integration_user: sfhs_salesforce_sim::DEFAULT_USERNAME.into(),
         api_version: "62.0".into(),
     };
-    let zip = package_zip(&setup::package_files(
-        &setup::desired(&all.iter().collect::<Vec<_>>(), &cfg),
+    let zip = package_zip(&salesforce_setup::package_files(
+        &salesforce_setup::desired(&all.iter().collect::<Vec<_>>(), &cfg),
         "62.0",
     ))
     .unwrap();

@@ -191,7 +191,7 @@ async fn sweep_state_is_versioned() {
     s2.caught_up = 1_000;
     s2.last_caught_up = Some(datetime!(2026-11-28 10:10 UTC));
     // And the drift check's (issue 34).
-    s2.drift = vec![sfhs_core::setup::Drift {
+    s2.drift = vec![sfhs_core::salesforce_setup::Drift {
         object: "Invoice__c".into(),
         component: "flow sfhs_Invoice_c".into(),
         problem: "is not active: no change of Invoice__c is sent".into(),

@@ -1,6 +1,6 @@
 //! The drift check: at most every [`DriftSettings::every`], the org's outbound
 //! messages and sfhs's flows are read back and held against the enabled mappings
-//! ([`crate::setup::drift`]). What differs is stored on each object's sweep state, where
+//! ([`crate::salesforce_setup::drift`]). What differs is stored on each object's sweep state, where
 //! `sfhs status` reads it, logged with the metric `SetupDrift`, and clears itself once the org
 //! matches again. Its cost: one Tooling API query for the messages, one per outbound message in
 //! the org, one for the flows and one per active sfhs flow, per check.
@@ -14,7 +14,7 @@ use super::model::SweepState;
 use super::ports::{ImportStore, ImportStoreError, SalesforceReader};
 use crate::mapping::State;
 use crate::mapping::store::{MappingStore, StoreError, StoredMapping};
-use crate::setup::{self, Drift};
+use crate::salesforce_setup::{self, Drift};
 
 /// How often the drift check reads the org.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,7 +22,7 @@ pub struct DriftSettings {
     /// At most this often (`SFHS_DRIFT_SECONDS`, default an hour).
     pub every: Duration,
     /// This deployment's outbound message endpoint: the message that posts there is the one
-    /// checked (see [`crate::setup::find_message`]).
+    /// checked (see [`crate::salesforce_setup::find_message`]).
     pub webhook_url: Option<String>,
 }
 
@@ -97,14 +97,14 @@ pub async fn check(
     };
     let names: Vec<String> = enabled
         .iter()
-        .map(|m| setup::flow_name(&m.mapping.salesforce_object))
+        .map(|m| salesforce_setup::flow_name(&m.mapping.salesforce_object))
         .collect();
     let flows = match reader.flows(&names).await {
         Ok(f) => f,
         Err(e) => return Ok(failed(&e.to_string(), e.is_retryable(), standing)),
     };
     let mappings: Vec<&crate::mapping::Mapping> = enabled.iter().map(|m| &m.mapping).collect();
-    let drift = setup::drift(
+    let drift = salesforce_setup::drift(
         &mappings,
         &messages,
         &flows,

@@ -509,7 +509,7 @@ pub struct SweepState {
     pub recent_deletes: Vec<RecentDelete>,
     /// The set-up drift found by the last drift check (empty: the org matches the mapping).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub drift: Vec<crate::setup::Drift>,
+    pub drift: Vec<crate::salesforce_setup::Drift>,
     /// When the drift check last read the org for this object.
     #[serde(
         default,

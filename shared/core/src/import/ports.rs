@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use super::model::{ImportRecord, SweepState};
 use super::records::RawRecord;
-use crate::setup::{LiveFlow, LiveOutboundMessage};
+use crate::salesforce_setup::{LiveFlow, LiveOutboundMessage};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportStoreError {

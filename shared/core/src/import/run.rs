@@ -583,10 +583,13 @@ mod tests {
         }
         async fn outbound_messages(
             &self,
-        ) -> Result<Vec<crate::setup::LiveOutboundMessage>, ReadError> {
+        ) -> Result<Vec<crate::salesforce_setup::LiveOutboundMessage>, ReadError> {
             Ok(Vec::new())
         }
-        async fn flows(&self, _: &[String]) -> Result<Vec<crate::setup::LiveFlow>, ReadError> {
+        async fn flows(
+            &self,
+            _: &[String],
+        ) -> Result<Vec<crate::salesforce_setup::LiveFlow>, ReadError> {
             Ok(Vec::new())
         }
     }

@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 
 use super::Mapping;
 use super::store::{MappingStore, StoreError, StoredMapping};
-use crate::setup::{LiveOutboundMessage, MESSAGE_NAME, url_base};
+use crate::salesforce_setup::{LiveOutboundMessage, MESSAGE_NAME, url_base};
 
 /// The fields that every outbound message of `object` sending to this deployment carries, or
 /// `None` when no such message is found.

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use sfhs_core::mapping::parse_yaml;
-use sfhs_core::setup::{self, SetupConfig};
+use sfhs_core::salesforce_setup::{self, SetupConfig};
 use sfhs_salesforce::metadata::{DeployOptions, package_zip};
 use sfhs_salesforce::{Client, Config, Credentials, Error, LoginUrl};
 use sfhs_salesforce_sim::{DEFAULT_USERNAME, SeedSize, Sim, SimBuilder};
@@ -46,7 +46,7 @@ fn files(yaml: &str, endpoint: &str) -> Vec<(String, String)> {
         integration_user: DEFAULT_USERNAME.into(),
         api_version: "62.0".into(),
     };
-    setup::package_files(&setup::desired(&[&m], &cfg), "62.0")
+    salesforce_setup::package_files(&salesforce_setup::desired(&[&m], &cfg), "62.0")
 }
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -67,7 +67,7 @@ async fn a_deploy_is_read_back_exactly_and_a_check_only_deploy_changes_nothing()
     let live = c.outbound_messages(None).await.unwrap();
     assert_eq!(live.len(), 1);
     assert_eq!(live[0].object, "Invoice__c");
-    assert_eq!(live[0].name, setup::MESSAGE_NAME);
+    assert_eq!(live[0].name, salesforce_setup::MESSAGE_NAME);
     assert_eq!(
         live[0].fields,
         ["Id", "Account__c", "Amount__c", "Name", "SystemModstamp"]
@@ -130,7 +130,7 @@ async fn changes_made_in_setup_are_read_back_as_drift_and_a_deploy_undoes_them()
     assert_eq!(entry.sends, ["Invoice__c.sfhs_sync"]);
     assert_eq!(entry.conditions.len(), 1);
     assert_eq!(
-        setup::drift(&[&m], &messages, &flows, Some(hook)),
+        salesforce_setup::drift(&[&m], &messages, &flows, Some(hook)),
         [],
         "as deployed"
     );
@@ -151,7 +151,7 @@ async fn changes_made_in_setup_are_read_back_as_drift_and_a_deploy_undoes_them()
         )
         .unwrap();
     let (messages, flows) = read().await;
-    let drift = setup::drift(&[&m], &messages, &flows, Some(hook));
+    let drift = salesforce_setup::drift(&[&m], &messages, &flows, Some(hook));
     let problems: Vec<(&str, &str)> = drift
         .iter()
         .map(|d| (d.component.as_str(), d.problem.as_str()))
@@ -176,16 +176,17 @@ async fn changes_made_in_setup_are_read_back_as_drift_and_a_deploy_undoes_them()
         integration_user: DEFAULT_USERNAME.into(),
         api_version: "62.0".into(),
     };
-    let plan = setup::plan(&setup::desired(&[&m], &cfg), &messages, &flows);
+    let plan = salesforce_setup::plan(&salesforce_setup::desired(&[&m], &cfg), &messages, &flows);
     assert!(
-        plan.iter().all(|c| c.change == setup::ChangeKind::Update),
+        plan.iter()
+            .all(|c| c.change == salesforce_setup::ChangeKind::Update),
         "{plan:?}"
     );
 
     handle.deactivate_flow_in_setup("sfhs_Invoice_c").unwrap();
     let (messages, flows) = read().await;
     assert!(!flows[0].active && flows[0].entry.is_none());
-    let drift = setup::drift(&[&m], &messages, &flows, Some(hook));
+    let drift = salesforce_setup::drift(&[&m], &messages, &flows, Some(hook));
     assert!(
         drift
             .iter()
@@ -196,7 +197,7 @@ async fn changes_made_in_setup_are_read_back_as_drift_and_a_deploy_undoes_them()
     deploy().await;
     let (messages, flows) = read().await;
     assert_eq!(
-        setup::drift(&[&m], &messages, &flows, Some(hook)),
+        salesforce_setup::drift(&[&m], &messages, &flows, Some(hook)),
         [],
         "applied again"
     );
