@@ -526,16 +526,7 @@ impl SimHandle {
 
     /// Creates a record as `POST /sobjects/{object}` would (outbound messages included).
     pub fn create(&self, object: &str, fields: Value) -> Result<String, SfError> {
-        let map = match fields {
-            Value::Object(m) => m,
-            _ => {
-                return Err(SfError::new(
-                    400,
-                    "JSON_PARSER_ERROR",
-                    "expected a JSON object",
-                ));
-            }
-        };
+        let map = json_object(fields)?;
         let (name, id) = {
             let mut org = self.shared.org_lock();
             let id = org.create(object, &map, Shared::now())?;
@@ -551,16 +542,7 @@ impl SimHandle {
 
     /// Updates a record as `PATCH /sobjects/{object}/{id}` would.
     pub fn update(&self, object: &str, id: &str, fields: Value) -> Result<(), SfError> {
-        let map = match fields {
-            Value::Object(m) => m,
-            _ => {
-                return Err(SfError::new(
-                    400,
-                    "JSON_PARSER_ERROR",
-                    "expected a JSON object",
-                ));
-            }
-        };
+        let map = json_object(fields)?;
         let name = {
             let mut org = self.shared.org_lock();
             org.update(object, id, &map, Shared::now())?;
@@ -725,5 +707,17 @@ impl SimHandle {
     /// Number of access tokens issued since start.
     pub fn tokens_issued(&self) -> u64 {
         self.shared.auth_lock().issued
+    }
+}
+
+/// A record's fields as the REST API takes them: a JSON object, else `JSON_PARSER_ERROR`.
+fn json_object(fields: Value) -> Result<serde_json::Map<String, Value>, SfError> {
+    match fields {
+        Value::Object(m) => Ok(m),
+        _ => Err(SfError::new(
+            400,
+            "JSON_PARSER_ERROR",
+            "expected a JSON object",
+        )),
     }
 }
