@@ -61,10 +61,13 @@ pub(super) async fn apply(
             MappingStore::put(store, &next_version(current.as_ref(), m, now), expected).await?;
         }
     }
-    let applied = MappingStore::list(store).await?;
     if ends.sf_sim.is_some() {
         // The simulated org is set up as a real one is: `sfhs salesforce apply`'s deploy.
-        let mappings: Vec<Mapping> = applied.iter().map(|s| s.mapping.clone()).collect();
+        let mappings: Vec<Mapping> = MappingStore::list(store)
+            .await?
+            .into_iter()
+            .map(|s| s.mapping)
+            .collect();
         let lines = crate::salesforce::set_up_org(
             &ends.sf_client,
             &mappings,

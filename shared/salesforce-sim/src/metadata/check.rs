@@ -262,17 +262,17 @@ fn outbound_message(
             format!("integrationUser: no active user {user:?} in this org"),
         );
     }
-    Some(DeployedMessage {
+    let fields = fields?;
+    (endpoint_ok && user_ok).then(|| DeployedMessage {
         id: String::new(),
         object: def.name.clone(),
         name: name.to_owned(),
-        fields: fields?,
+        fields,
         endpoint_url: endpoint,
         integration_user: user,
         include_session_id: om.text_of("includeSessionId").as_deref() == Some("true"),
         api_version: om.text_of("apiVersion").unwrap_or_default(),
     })
-    .filter(|_| endpoint_ok && user_ok)
 }
 
 /// The message's fields as the object names them; `None` once one does not exist (each such
@@ -355,11 +355,10 @@ fn flow(
     };
     let object = start.text_of("object").unwrap_or_default();
     let def = org.object(&object);
-    let mut ok = start_checked(&root, start, def.is_some(), &object, &mut fail);
+    let ok = start_checked(&root, start, def.is_some(), &object, &mut fail);
     let logic = start.text_of("filterLogic").unwrap_or_else(|| "and".into());
     let filters = entry_conditions(start, def, &mut fail);
     let actions = actions(&root, &object, org, in_package, &mut fail);
-    ok &= filters.is_some() && actions.is_some();
     let (def, filters, actions) = (def?, filters?, actions?);
     let status = root.text_of("status").unwrap_or_else(|| "Draft".into());
     ok.then(|| DeployedFlow {
