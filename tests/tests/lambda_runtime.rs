@@ -19,7 +19,7 @@ use sfhs_aws::imports::DynamoImportStore;
 use sfhs_aws::ledger::DynamoLedger;
 use sfhs_core::import::ImportStatus;
 use sfhs_core::import::ports::ImportStore;
-use sfhs_core::sync::Ledger;
+use sfhs_core::sync::{Ledger, RecordKey};
 use sfhs_core::work_item::WorkItem;
 use sfhs_tests::iam::{
     Stack, StackInput, iam_moto, import_world, put_mapping, put_mappings, salesforce,
@@ -200,7 +200,7 @@ async fn worker_binary_writes_an_sqs_batch_to_hubspot() {
         aws_sdk_dynamodb::Client::new(&stack.admin),
         stack.reference("RecordsTable"),
     );
-    let key = format!("invoice__c#{record}");
+    let key = RecordKey::new("Invoice__c", record);
     let entries = ledger.get_many(std::slice::from_ref(&key)).await.unwrap();
     let entry = entries
         .get(&key)

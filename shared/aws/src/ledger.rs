@@ -20,7 +20,7 @@ use futures::stream::{self, StreamExt};
 use sfhs_core::sync::{
     Claim, Commit, ErrorRecord, ErrorStore, ErrorStoreError, Ledger, LedgerEntry, LedgerError,
 };
-use sfhs_core::sync::{ClaimRequest, decide_claim};
+use sfhs_core::sync::{ClaimRequest, NotAKey, ParentKey, RecordKey, decide_claim};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -184,7 +184,7 @@ impl Ledger for DynamoLedger {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", s(key))
+            .key("pk", s(key.as_str()))
             .update_expression("SET lease_owner = :o, lease_until = :until")
             .expression_attribute_values(":o", s(owner))
             .expression_attribute_values(":until", n(now_ms + lease_ms))
@@ -228,7 +228,7 @@ impl Ledger for DynamoLedger {
                 };
                 let old = match old {
                     Some(o) => Some(o),
-                    None => self.get(key).await?,
+                    None => self.get(key.as_str()).await?,
                 };
                 Ok(decide_claim(old.as_ref(), claim).unwrap_or(Claim::Leased {
                     owner: "(changed meanwhile)".into(),
@@ -239,7 +239,7 @@ impl Ledger for DynamoLedger {
         }
     }
 
-    async fn commit(&self, key: &str, owner: &str, c: &Commit) -> Result<bool, LedgerError> {
+    async fn commit(&self, key: &RecordKey, owner: &str, c: &Commit) -> Result<bool, LedgerError> {
         let parents = serde_json::to_string(&c.parents).unwrap_or_else(|_| "{}".into());
         let mut set =
             "SET version = :v, deleted = :d, waiting = :w, unchanged = :u, parents = :p, updated_at = :at"
@@ -249,7 +249,7 @@ impl Ledger for DynamoLedger {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", s(key))
+            .key("pk", s(key.as_str()))
             .condition_expression("lease_owner = :o")
             .expression_attribute_values(":o", s(owner))
             .expression_attribute_values(":v", n(c.version))
@@ -292,7 +292,7 @@ impl Ledger for DynamoLedger {
 
     async fn release(
         &self,
-        key: &str,
+        key: &RecordKey,
         owner: &str,
         hubspot_id: Option<&str>,
     ) -> Result<(), LedgerError> {
@@ -300,7 +300,7 @@ impl Ledger for DynamoLedger {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", s(key))
+            .key("pk", s(key.as_str()))
             .condition_expression("lease_owner = :o")
             .expression_attribute_values(":o", s(owner));
         let request = match hubspot_id {
@@ -317,19 +317,23 @@ impl Ledger for DynamoLedger {
         }
     }
 
-    async fn get_many(&self, keys: &[String]) -> Result<HashMap<String, LedgerEntry>, LedgerError> {
-        Ok(self
-            .batch_get(keys, None)
+    async fn get_many(
+        &self,
+        keys: &[RecordKey],
+    ) -> Result<HashMap<RecordKey, LedgerEntry>, LedgerError> {
+        self.batch_get(keys, None)
             .await?
             .into_iter()
-            .map(|(pk, item)| (pk, decode_entry(&item)))
-            .collect())
+            .map(|(pk, item)| Ok((stored_key(pk)?, decode_entry(&item))))
+            .collect()
     }
 
-    async fn get_parents(&self, keys: &[String]) -> Result<HashMap<String, String>, LedgerError> {
+    async fn get_parents(
+        &self,
+        keys: &[ParentKey],
+    ) -> Result<HashMap<ParentKey, String>, LedgerError> {
         let now = OffsetDateTime::now_utc().unix_timestamp();
-        Ok(self
-            .batch_get(keys, Some("pk, hubspot_id, expires_at"))
+        self.batch_get(keys, Some("pk, hubspot_id, expires_at"))
             .await?
             .into_iter()
             .filter(|(_, item)| {
@@ -342,14 +346,14 @@ impl Ledger for DynamoLedger {
             .filter_map(|(pk, item)| {
                 item.get("hubspot_id")
                     .and_then(|v| v.as_s().ok())
-                    .map(|h| (pk, h.clone()))
+                    .map(|h| Ok((stored_key(pk)?, h.clone())))
             })
-            .collect())
+            .collect()
     }
 
     async fn put_parents(
         &self,
-        found: &[(String, String)],
+        found: &[(ParentKey, String)],
         ttl: Duration,
     ) -> Result<(), LedgerError> {
         let expires_at = OffsetDateTime::now_utc().unix_timestamp()
@@ -358,7 +362,7 @@ impl Ledger for DynamoLedger {
             let mut pending: Vec<WriteRequest> = Vec::with_capacity(chunk.len());
             for (key, hubspot_id) in chunk {
                 let put = PutRequest::builder()
-                    .item("pk", s(key.clone()))
+                    .item("pk", s(key.as_str()))
                     .item("hubspot_id", s(hubspot_id.clone()))
                     .item("expires_at", n(expires_at))
                     .build()
@@ -408,15 +412,15 @@ impl Ledger for DynamoLedger {
 
     async fn add_waiters(
         &self,
-        waits: &[(String, String)],
+        waits: &[(RecordKey, RecordKey)],
         ttl: Duration,
     ) -> Result<(), LedgerError> {
-        let mut by_parent: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        let mut by_parent: std::collections::BTreeMap<RecordKey, Vec<String>> = Default::default();
         for (parent, child) in waits {
             by_parent
                 .entry(parent.clone())
                 .or_default()
-                .push(child.clone());
+                .push(child.to_string());
         }
         let expires_at = OffsetDateTime::now_utc().unix_timestamp()
             + i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 4);
@@ -430,8 +434,8 @@ impl Ledger for DynamoLedger {
         results.into_iter().collect()
     }
 
-    async fn take_waiters(&self, parents: &[String]) -> Result<Vec<String>, LedgerError> {
-        let keys: Vec<String> = parents.iter().map(|p| waiters_key(p)).collect();
+    async fn take_waiters(&self, parents: &[RecordKey]) -> Result<Vec<RecordKey>, LedgerError> {
+        let keys: Vec<String> = parents.iter().map(waiters_key).collect();
         let found = self.batch_get(&keys, Some("pk, children")).await?;
         let mut out = Vec::new();
         for (pk, item) in found {
@@ -452,15 +456,28 @@ impl Ledger for DynamoLedger {
                 .send()
                 .await
                 .map_err(|e| LedgerError::from(classify("UpdateItem", e)))?;
-            out.extend(children.iter().cloned());
+            for child in children {
+                out.push(stored_key(child.clone())?);
+            }
         }
         Ok(out)
     }
 }
 
-/// The records-table key under which the children waiting for `parent` (a ledger key) are noted.
-fn waiters_key(parent: &str) -> String {
+/// The records-table key under which the children waiting for `parent` are noted.
+fn waiters_key(parent: &RecordKey) -> String {
     format!("~waiting#{parent}")
+}
+
+/// A key read back from the table as the kind it was written as; one that is not is a
+/// table written by something else (not retryable).
+fn stored_key<K: TryFrom<String, Error = NotAKey>>(key: String) -> Result<K, LedgerError> {
+    K::try_from(key).map_err(|e| LedgerError {
+        operation: "read key",
+        message: e.to_string(),
+        retryable: false,
+        source: Some(Box::new(e)),
+    })
 }
 
 impl DynamoLedger {
@@ -468,7 +485,7 @@ impl DynamoLedger {
     /// children of one parent at once lose none), kept until `expires_at` (the table's TTL).
     async fn add_waiters_of(
         &self,
-        parent: &str,
+        parent: &RecordKey,
         children: Vec<String>,
         expires_at: i64,
     ) -> Result<(), LedgerError> {
@@ -489,11 +506,11 @@ impl DynamoLedger {
     /// again with backoff; `projection` limits the attributes read.
     async fn batch_get(
         &self,
-        keys: &[String],
+        keys: &[impl AsRef<str>],
         projection: Option<&str>,
     ) -> Result<Vec<(String, HashMap<String, AttributeValue>)>, LedgerError> {
         let mut out = Vec::new();
-        let mut keys: Vec<String> = keys.to_vec();
+        let mut keys: Vec<&str> = keys.iter().map(AsRef::as_ref).collect();
         keys.sort();
         keys.dedup();
         for chunk in keys.chunks(100) {
@@ -501,7 +518,7 @@ impl DynamoLedger {
                 .set_keys(Some(
                     chunk
                         .iter()
-                        .map(|k| HashMap::from([("pk".to_owned(), s(k.clone()))]))
+                        .map(|k| HashMap::from([("pk".to_owned(), s(*k))]))
                         .collect(),
                 ))
                 .set_projection_expression(projection.map(str::to_owned))

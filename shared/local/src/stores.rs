@@ -10,7 +10,7 @@ use sfhs_core::mapping::store::{MappingStore, StoreError, StoredMapping, key as 
 use sfhs_core::sync::{
     Claim, Commit, ErrorRecord, ErrorStore, ErrorStoreError, Ledger, LedgerEntry, LedgerError,
 };
-use sfhs_core::sync::{ClaimRequest, decide_claim};
+use sfhs_core::sync::{ClaimRequest, ParentKey, RecordKey, decide_claim};
 
 use crate::{
     ERRORS, IMPORTS, LEDGER, LocalError, LocalStore, MAPPINGS, PARENTS, SWEEPS, WAITERS, get_in,
@@ -107,27 +107,27 @@ impl Ledger for LocalStore {
             let mut t = tx
                 .open_table(LEDGER)
                 .map_err(|e| LocalError::storage("claim", e))?;
-            let current: Option<LedgerEntry> = get_in(&t, "ledger entry", claim.key)?;
+            let current: Option<LedgerEntry> = get_in(&t, "ledger entry", claim.key.as_str())?;
             if let Some(refused) = decide_claim(current.as_ref(), claim) {
                 return Ok(refused);
             }
             let before = current.unwrap_or_default();
-            put_in(&mut t, claim.key, &claim.leased(before.clone()))?;
+            put_in(&mut t, claim.key.as_str(), &claim.leased(before.clone()))?;
             Ok(Claim::Claimed(before))
         })
         .map_err(|e| ledger_error("claim", e))
     }
 
-    async fn commit(&self, key: &str, owner: &str, c: &Commit) -> Result<bool, LedgerError> {
+    async fn commit(&self, key: &RecordKey, owner: &str, c: &Commit) -> Result<bool, LedgerError> {
         self.write("commit", |tx| {
             let mut t = tx
                 .open_table(LEDGER)
                 .map_err(|e| LocalError::storage("commit", e))?;
-            let current: Option<LedgerEntry> = get_in(&t, "ledger entry", key)?;
+            let current: Option<LedgerEntry> = get_in(&t, "ledger entry", key.as_str())?;
             if current.and_then(|e| e.lease_owner).as_deref() != Some(owner) {
                 return Ok(false);
             }
-            put_in(&mut t, key, &c.entry())?;
+            put_in(&mut t, key.as_str(), &c.entry())?;
             Ok(true)
         })
         .map_err(|e| ledger_error("commit", e))
@@ -145,12 +145,12 @@ impl Ledger for LocalStore {
                 .map_err(|e| LocalError::storage("claim", e))?;
             let mut answers = Vec::with_capacity(claims.len());
             for claim in claims {
-                let current: Option<LedgerEntry> = get_in(&t, "ledger entry", claim.key)?;
+                let current: Option<LedgerEntry> = get_in(&t, "ledger entry", claim.key.as_str())?;
                 answers.push(match decide_claim(current.as_ref(), claim) {
                     Some(refused) => refused,
                     None => {
                         let before = current.unwrap_or_default();
-                        put_in(&mut t, claim.key, &claim.leased(before.clone()))?;
+                        put_in(&mut t, claim.key.as_str(), &claim.leased(before.clone()))?;
                         Claim::Claimed(before)
                     }
                 });
@@ -164,7 +164,7 @@ impl Ledger for LocalStore {
     async fn commit_all(
         &self,
         owner: &str,
-        commits: &[(&str, &Commit)],
+        commits: &[(&RecordKey, &Commit)],
         _concurrency: usize,
     ) -> Vec<Result<bool, LedgerError>> {
         let answers = self.write("commit", |tx| {
@@ -173,10 +173,10 @@ impl Ledger for LocalStore {
                 .map_err(|e| LocalError::storage("commit", e))?;
             let mut answers = Vec::with_capacity(commits.len());
             for (key, c) in commits {
-                let current: Option<LedgerEntry> = get_in(&t, "ledger entry", key)?;
+                let current: Option<LedgerEntry> = get_in(&t, "ledger entry", key.as_str())?;
                 let held = current.and_then(|e| e.lease_owner).as_deref() == Some(owner);
                 if held {
-                    put_in(&mut t, key, &c.entry())?;
+                    put_in(&mut t, key.as_str(), &c.entry())?;
                 }
                 answers.push(held);
             }
@@ -187,7 +187,7 @@ impl Ledger for LocalStore {
 
     async fn release(
         &self,
-        key: &str,
+        key: &RecordKey,
         owner: &str,
         hubspot_id: Option<&str>,
     ) -> Result<(), LedgerError> {
@@ -195,7 +195,7 @@ impl Ledger for LocalStore {
             let mut t = tx
                 .open_table(LEDGER)
                 .map_err(|e| LocalError::storage("release", e))?;
-            if let Some(mut e) = get_in::<LedgerEntry>(&t, "ledger entry", key)?
+            if let Some(mut e) = get_in::<LedgerEntry>(&t, "ledger entry", key.as_str())?
                 && e.lease_owner.as_deref() == Some(owner)
             {
                 e.lease_owner = None;
@@ -204,18 +204,21 @@ impl Ledger for LocalStore {
                     e.hubspot_id = Some(h.to_owned());
                     e.digest = None;
                 }
-                put_in(&mut t, key, &e)?;
+                put_in(&mut t, key.as_str(), &e)?;
             }
             Ok(())
         })
         .map_err(|e| ledger_error("release", e))
     }
 
-    async fn get_many(&self, keys: &[String]) -> Result<HashMap<String, LedgerEntry>, LedgerError> {
+    async fn get_many(
+        &self,
+        keys: &[RecordKey],
+    ) -> Result<HashMap<RecordKey, LedgerEntry>, LedgerError> {
         let mut out = HashMap::new();
         for k in keys {
             if let Some(e) = self
-                .get::<LedgerEntry>(LEDGER, "ledger entry", k)
+                .get::<LedgerEntry>(LEDGER, "ledger entry", k.as_str())
                 .map_err(|e| ledger_error("get", e))?
             {
                 out.insert(k.clone(), e);
@@ -224,12 +227,15 @@ impl Ledger for LocalStore {
         Ok(out)
     }
 
-    async fn get_parents(&self, keys: &[String]) -> Result<HashMap<String, String>, LedgerError> {
+    async fn get_parents(
+        &self,
+        keys: &[ParentKey],
+    ) -> Result<HashMap<ParentKey, String>, LedgerError> {
         let now = now_ms();
         let mut out = HashMap::new();
         for k in keys {
             let found: Option<(String, i64)> = self
-                .get(PARENTS, "remembered parent", k)
+                .get(PARENTS, "remembered parent", k.as_str())
                 .map_err(|e| ledger_error("get parents", e))?;
             if let Some((h, until)) = found
                 && until > now
@@ -242,7 +248,7 @@ impl Ledger for LocalStore {
 
     async fn put_parents(
         &self,
-        found: &[(String, String)],
+        found: &[(ParentKey, String)],
         ttl: std::time::Duration,
     ) -> Result<(), LedgerError> {
         let until = now_ms() + i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 4);
@@ -251,7 +257,7 @@ impl Ledger for LocalStore {
                 .open_table(PARENTS)
                 .map_err(|e| LocalError::storage("put parents", e))?;
             for (k, h) in found {
-                put_in(&mut t, k, &(h, until))?;
+                put_in(&mut t, k.as_str(), &(h, until))?;
             }
             Ok(())
         })
@@ -260,7 +266,7 @@ impl Ledger for LocalStore {
 
     async fn add_waiters(
         &self,
-        waits: &[(String, String)],
+        waits: &[(RecordKey, RecordKey)],
         _ttl: std::time::Duration,
     ) -> Result<(), LedgerError> {
         self.write("note waiting children", |tx| {
@@ -268,24 +274,25 @@ impl Ledger for LocalStore {
                 .open_table(WAITERS)
                 .map_err(|e| LocalError::storage("note waiting children", e))?;
             for (parent, child) in waits {
-                let mut children: BTreeSet<String> =
-                    get_in(&t, "waiting children", parent)?.unwrap_or_default();
+                let mut children: BTreeSet<RecordKey> =
+                    get_in(&t, "waiting children", parent.as_str())?.unwrap_or_default();
                 children.insert(child.clone());
-                put_in(&mut t, parent, &children)?;
+                put_in(&mut t, parent.as_str(), &children)?;
             }
             Ok(())
         })
         .map_err(|e| ledger_error("note waiting children", e))
     }
 
-    async fn take_waiters(&self, parents: &[String]) -> Result<Vec<String>, LedgerError> {
+    async fn take_waiters(&self, parents: &[RecordKey]) -> Result<Vec<RecordKey>, LedgerError> {
         self.write("take waiting children", |tx| {
             let mut t = tx
                 .open_table(WAITERS)
                 .map_err(|e| LocalError::storage("take waiting children", e))?;
             let mut out = Vec::new();
             for parent in parents {
-                let children: Option<BTreeSet<String>> = get_in(&t, "waiting children", parent)?;
+                let children: Option<BTreeSet<RecordKey>> =
+                    get_in(&t, "waiting children", parent.as_str())?;
                 if let Some(children) = children {
                     t.remove(parent.as_str())
                         .map_err(|e| LocalError::storage("take waiting children", e))?;

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use sfhs_core::outbound::Fields;
 use sfhs_core::sync::memory::{MemoryErrorStore, MemoryLedger};
-use sfhs_core::sync::{InMessage, LedgerEntry, ledger_key};
+use sfhs_core::sync::{InMessage, LedgerEntry, RecordKey};
 use sfhs_core::work_item::{Op, Source, WORK_ITEM_VERSION, WorkItem};
 use sfhs_hubspot::{HubSpotClient, UpsertInput};
 use sfhs_tests::portal::{INVOICE, client_config, engine, mappings, memory_store, setup_portal};
@@ -59,7 +59,7 @@ async fn main() -> anyhow::Result<()> {
     let ledger = Arc::new(MemoryLedger::new());
     for r in &out.successes {
         ledger.insert(
-            &ledger_key("Invoice__c", r.get("salesforce_id").unwrap_or_default()),
+            &RecordKey::new("Invoice__c", r.get("salesforce_id").unwrap_or_default()),
             LedgerEntry {
                 version: Some(1),
                 hubspot_id: Some(r.id.clone()),

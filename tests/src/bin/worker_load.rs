@@ -21,7 +21,7 @@ use anyhow::Context;
 use sfhs_core::drive::{Backoff, Driver};
 use sfhs_core::outbound::Fields;
 use sfhs_core::sync::memory::{MemoryErrorStore, MemoryLedger};
-use sfhs_core::sync::{Engine, LedgerEntry, ledger_key};
+use sfhs_core::sync::{Engine, LedgerEntry, RecordKey};
 use sfhs_core::work_item::{Op, Source, WORK_ITEM_VERSION, WorkItem};
 use sfhs_hubspot::{HubSpotClient, UpsertInput};
 use sfhs_hubspot_sim::HubSpotSim;
@@ -109,7 +109,7 @@ async fn main() -> anyhow::Result<()> {
     for r in &out.successes {
         let sf = r.get("salesforce_id").unwrap_or_default();
         ledger.insert(
-            &ledger_key("Invoice__c", sf),
+            &RecordKey::new("Invoice__c", sf),
             LedgerEntry {
                 version: Some(1),
                 hubspot_id: Some(r.id.clone()),

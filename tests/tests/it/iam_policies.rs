@@ -22,8 +22,8 @@ use sfhs_core::import::{RunOutcome, RunSettings};
 use sfhs_core::mapping::store::{MappingStore, next_version};
 use sfhs_core::queue::{QueueEntry, WorkQueue};
 use sfhs_core::sync::{
-    Claim, ClaimRequest, Commit, ErrorCategory, ErrorRecord, ErrorStore, Ledger, ParentLink, Waker,
-    parent_key,
+    Claim, ClaimRequest, Commit, ErrorCategory, ErrorRecord, ErrorStore, Ledger, ParentKey,
+    ParentLink, RecordKey, Waker,
 };
 use sfhs_tests::iam::{
     Keys, Stack, StackInput, import_world, is_access_denied, put_mapping, salesforce,
@@ -182,7 +182,7 @@ async fn worker_claims_and_commits_in_the_ledger() {
     let keys = stack.principal("WorkerFunction").await;
     let ledger = stack.aws_as(&keys).ledger(stack.reference("RecordsTable"));
     let now = OffsetDateTime::now_utc().unix_timestamp() * 1000;
-    let key = "invoice__c#a01000000000001";
+    let key = &RecordKey::new("Invoice__c", "a01000000000001");
     assert!(matches!(
         ledger
             .claim(&ClaimRequest::new(key, 10, "w1", now, 60_000))
@@ -216,15 +216,15 @@ async fn worker_claims_and_commits_in_the_ledger() {
         .unwrap();
     assert!(committed);
     // Children waiting for a parent are noted and taken in the same table.
-    let parent = "invoice__c#a01000000000009".to_owned();
+    let parent = RecordKey::new("Invoice__c", "a01000000000009");
     ledger
-        .add_waiters(
-            &[(parent.clone(), key.to_owned())],
-            Duration::from_secs(600),
-        )
+        .add_waiters(&[(parent.clone(), key.clone())], Duration::from_secs(600))
         .await
         .unwrap();
-    assert_eq!(ledger.take_waiters(&[parent]).await.unwrap(), [key]);
+    assert_eq!(
+        ledger.take_waiters(&[parent]).await.unwrap(),
+        [key.to_owned()]
+    );
     assert!(matches!(
         ledger
             .claim(&ClaimRequest::new(key, 11, "w1", now, 60_000))
@@ -233,7 +233,7 @@ async fn worker_claims_and_commits_in_the_ledger() {
         Claim::Claimed(_)
     ));
     ledger.release(key, "w1", Some("901")).await.unwrap();
-    let got = ledger.get_many(&[key.to_owned()]).await.unwrap();
+    let got = ledger.get_many(std::slice::from_ref(key)).await.unwrap();
     assert_eq!(got[key].hubspot_id.as_deref(), Some("901"));
     assert_eq!(got[key].version, Some(10));
 
@@ -252,10 +252,10 @@ async fn worker_remembers_parents_found_by_property() {
     let stack = Stack::create(StackInput::default()).await;
     let keys = stack.principal("WorkerFunction").await;
     let ledger = stack.aws_as(&keys).ledger(stack.reference("RecordsTable"));
-    let found: Vec<(String, String)> = (0..30)
+    let found: Vec<(ParentKey, String)> = (0..30)
         .map(|i| {
             (
-                parent_key("companies", "salesforceaccountid", &format!("001{i:012}")),
+                ParentKey::new("companies", "salesforceaccountid", &format!("001{i:012}")),
                 format!("{}", 5000 + i),
             )
         })
@@ -264,7 +264,7 @@ async fn worker_remembers_parents_found_by_property() {
         .put_parents(&found, Duration::from_secs(86_400))
         .await
         .unwrap();
-    let keys_only: Vec<String> = found.iter().map(|(k, _)| k.clone()).collect();
+    let keys_only: Vec<ParentKey> = found.iter().map(|(k, _)| k.clone()).collect();
     let back = ledger.get_parents(&keys_only).await.unwrap();
     assert_eq!(back.len(), 30);
     assert_eq!(back[&found[7].0], "5007");
@@ -518,7 +518,7 @@ async fn import_sweeps_deletes_onto_the_live_queue() {
     let ledger = stack.aws_as(&keys).ledger(stack.reference("RecordsTable"));
     assert!(
         ledger
-            .get_many(&["invoice__c#x".to_owned()])
+            .get_many(&[RecordKey::new("Invoice__c", "x")])
             .await
             .unwrap()
             .is_empty()
@@ -527,7 +527,7 @@ async fn import_sweeps_deletes_onto_the_live_queue() {
         "import UpdateItem (claim) on the records table",
         ledger
             .claim(&ClaimRequest::new(
-                "invoice__c#x",
+                &RecordKey::new("Invoice__c", "x"),
                 1,
                 "import",
                 OffsetDateTime::now_utc().unix_timestamp() * 1000,

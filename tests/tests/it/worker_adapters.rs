@@ -10,7 +10,7 @@ use sfhs_aws::dynamo::create_table;
 use sfhs_aws::ledger::{DynamoErrorStore, DynamoLedger};
 use sfhs_core::sync::{
     Claim, ClaimRequest, Commit, ErrorCategory, ErrorRecord, ErrorStore, HubSpotWriter, Ledger,
-    ParentLink, UpsertRecord, WriteErrorKind, parent_key,
+    ParentKey, ParentLink, RecordKey, UpsertRecord, WriteErrorKind,
 };
 use sfhs_hubspot_sim::{Fault, FaultKind};
 use sfhs_tests::aws::dynamodb;
@@ -196,7 +196,7 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
     create_table(&client, &table).await.unwrap();
     let ledger = DynamoLedger::new(client.clone(), &table);
     let now = 1_000_000;
-    let key = "invoice__c#a1";
+    let key = &RecordKey::new("Invoice__c", "a1");
 
     assert_eq!(
         ledger
@@ -243,7 +243,7 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
     assert!(!ledger.commit(key, "w2", &commit).await.unwrap());
     assert!(ledger.commit(key, "w1", &commit).await.unwrap());
     let got = ledger
-        .get_many(&[key.to_owned(), "nope#1".into()])
+        .get_many(&[key.clone(), RecordKey::new("nope", "1")])
         .await
         .unwrap();
     assert_eq!(got.len(), 1);
@@ -330,7 +330,7 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
     // A release after a write (its association still to come) forgets the digest: HubSpot may
     // hold other content now.
     ledger.release(key, "w1", Some("43")).await.unwrap();
-    let e = &ledger.get_many(&[key.to_owned()]).await.unwrap()[key];
+    let e = &ledger.get_many(std::slice::from_ref(key)).await.unwrap()[key];
     assert_eq!(
         (e.hubspot_id.as_deref(), e.digest.as_deref()),
         (Some("43"), None)
@@ -363,7 +363,7 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
             deleted: true
         }
     );
-    let e = &ledger.get_many(&[key.to_owned()]).await.unwrap()[key];
+    let e = &ledger.get_many(std::slice::from_ref(key)).await.unwrap()[key];
     assert!(e.deleted && e.hubspot_id.is_none());
     // Written but not committed (an association to retry): the release keeps the HubSpot id,
     // not a version.
@@ -375,13 +375,13 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
         Claim::Claimed(_)
     ));
     ledger.release(key, "w2", Some("55")).await.unwrap();
-    let e = &ledger.get_many(&[key.to_owned()]).await.unwrap()[key];
+    let e = &ledger.get_many(std::slice::from_ref(key)).await.unwrap()[key];
     assert_eq!((e.version, e.hubspot_id.as_deref()), (Some(13), Some("55")));
     assert!(e.lease_owner.is_none());
 
     // Many keys at once (more than one BatchGetItem).
     for i in 0..130 {
-        let k = format!("invoice__c#b{i}");
+        let k = RecordKey::new("Invoice__c", &format!("b{i}"));
         ledger
             .claim(&ClaimRequest::new(&k, 1, "w1", now, 5_000))
             .await
@@ -404,15 +404,17 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
             .await
             .unwrap();
     }
-    let keys: Vec<String> = (0..130).map(|i| format!("invoice__c#b{i}")).collect();
+    let keys: Vec<RecordKey> = (0..130)
+        .map(|i| RecordKey::new("Invoice__c", &format!("b{i}")))
+        .collect();
     assert_eq!(ledger.get_many(&keys).await.unwrap().len(), 130);
 
     // Parents found by a property, remembered for every worker (more than one BatchWriteItem
     // of 25); an expired one is no answer; none of them is a record in the summary.
-    let found: Vec<(String, String)> = (0..60)
+    let found: Vec<(ParentKey, String)> = (0..60)
         .map(|i| {
             (
-                parent_key("companies", "salesforceaccountid", &format!("001P{i}")),
+                ParentKey::new("companies", "salesforceaccountid", &format!("001P{i}")),
                 format!("{}", 9000 + i),
             )
         })
@@ -421,14 +423,18 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
         .put_parents(&found, Duration::from_secs(3600))
         .await
         .unwrap();
-    let stale = parent_key("companies", "salesforceaccountid", "001OLD");
+    let stale = ParentKey::new("companies", "salesforceaccountid", "001OLD");
     ledger
         .put_parents(&[(stale.clone(), "1".into())], Duration::ZERO)
         .await
         .unwrap();
-    let mut asked: Vec<String> = found.iter().map(|(k, _)| k.clone()).collect();
+    let mut asked: Vec<ParentKey> = found.iter().map(|(k, _)| k.clone()).collect();
     asked.push(stale);
-    asked.push(parent_key("companies", "salesforceaccountid", "001NEVER"));
+    asked.push(ParentKey::new(
+        "companies",
+        "salesforceaccountid",
+        "001NEVER",
+    ));
     let got = ledger.get_parents(&asked).await.unwrap();
     assert_eq!(got.len(), 60);
     assert_eq!(got[&found[7].0], "9007");
@@ -447,7 +453,7 @@ async fn dynamodb_ledger_notes_waiting_children_and_their_wake_handles() {
     let ledger = DynamoLedger::new(client.clone(), &table);
     let day = Duration::from_secs(86_400);
     // A waiting child keeps its wake handle; the next commit that does not wait forgets it.
-    let key = "invoice_line__c#l1";
+    let key = &RecordKey::new("Invoice_Line__c", "l1");
     let waiting = Commit {
         version: 10,
         hubspot_id: Some("42".into()),
@@ -463,7 +469,7 @@ async fn dynamodb_ledger_notes_waiting_children_and_their_wake_handles() {
         .await
         .unwrap();
     assert!(ledger.commit(key, "w1", &waiting).await.unwrap());
-    let got = ledger.get_many(&[key.to_owned()]).await.unwrap();
+    let got = ledger.get_many(std::slice::from_ref(key)).await.unwrap();
     assert_eq!(got[key].wake, waiting.wake);
     assert!(got[key].waiting);
     ledger
@@ -477,12 +483,12 @@ async fn dynamodb_ledger_notes_waiting_children_and_their_wake_handles() {
     };
     assert!(ledger.commit(key, "w1", &done).await.unwrap());
     assert_eq!(
-        ledger.get_many(&[key.to_owned()]).await.unwrap()[key].wake,
+        ledger.get_many(std::slice::from_ref(key)).await.unwrap()[key].wake,
         None
     );
 
     // A tombstone gives way to an undelete (revive) whatever its version, to nothing else.
-    let gone = "invoice__c#gone";
+    let gone = &RecordKey::new("Invoice__c", "gone");
     ledger
         .claim(&ClaimRequest::new(gone, 10, "w1", 3_000, 5_000))
         .await
@@ -517,22 +523,23 @@ async fn dynamodb_ledger_notes_waiting_children_and_their_wake_handles() {
     ));
 
     // Children of 120 parents, noted by several workers, taken once per parent.
-    let parent = |i: usize| format!("invoice__c#a{i:03}");
-    let mut waits: Vec<(String, String)> = (0..120)
-        .flat_map(|i| (0..3).map(move |c| (parent(i), format!("invoice_line__c#l{i:03}-{c}"))))
+    let parent = |i: usize| RecordKey::new("Invoice__c", &format!("a{i:03}"));
+    let child = |i: usize, c: usize| RecordKey::new("Invoice_Line__c", &format!("l{i:03}-{c}"));
+    let mut waits: Vec<(RecordKey, RecordKey)> = (0..120)
+        .flat_map(|i| (0..3).map(move |c| (parent(i), child(i, c))))
         .collect();
     let (first, second) = waits.split_at(200);
     ledger.add_waiters(first, day).await.unwrap();
     ledger.add_waiters(second, day).await.unwrap();
     ledger.add_waiters(&waits[..5], day).await.unwrap();
-    let parents: Vec<String> = (0..120)
+    let parents: Vec<RecordKey> = (0..120)
         .map(parent)
-        .chain(["invoice__c#none".into()])
+        .chain([RecordKey::new("Invoice__c", "none")])
         .collect();
     let mut taken = ledger.take_waiters(&parents).await.unwrap();
     taken.sort();
     waits.sort_by(|a, b| a.1.cmp(&b.1));
-    let expected: Vec<String> = waits.into_iter().map(|(_, c)| c).collect();
+    let expected: Vec<RecordKey> = waits.into_iter().map(|(_, c)| c).collect();
     assert_eq!(taken, expected);
     assert!(
         ledger.take_waiters(&parents).await.unwrap().is_empty(),

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use sfhs_aws::dynamo::create_table;
 use sfhs_aws::ledger::{DynamoErrorStore, DynamoLedger};
-use sfhs_core::sync::{Engine, InMessage, Ledger};
+use sfhs_core::sync::{Engine, InMessage, Ledger, RecordKey};
 use sfhs_core::work_item::{Op, WorkItem};
 use sfhs_hubspot::HubSpotClient;
 use sfhs_hubspot_sim::RunningSim;
@@ -134,7 +134,7 @@ async fn unchanged_versions_cost_no_hubspot_call_on_dynamodb() {
     assert_eq!((r.unchanged, calls), (1, 0));
     let entry = &rig
         .ledger
-        .get_many(&["invoice__c#a1".into()])
+        .get_many(&[RecordKey::new("Invoice__c", "a1")])
         .await
         .unwrap()["invoice__c#a1"];
     assert_eq!(
@@ -190,7 +190,7 @@ async fn two_workers_racing_on_one_record_end_on_the_newest_content() {
     assert_eq!(rig.name("a2").as_deref(), Some("B"));
     let entry = &rig
         .ledger
-        .get_many(&["invoice__c#a2".into()])
+        .get_many(&[RecordKey::new("Invoice__c", "a2")])
         .await
         .unwrap()["invoice__c#a2"];
     assert_eq!(

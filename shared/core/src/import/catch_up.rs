@@ -25,7 +25,8 @@ use super::records::{import_soql, soql_string, to_work_item};
 use crate::mapping::store::{MappingStore, StoreError, StoredMapping};
 use crate::mapping::{FindParentBy, Mapping, State};
 use crate::queue::Publisher;
-use crate::sync::ports::{Ledger, LedgerEntry, ledger_key};
+use crate::sync::RecordKey;
+use crate::sync::ports::{Ledger, LedgerEntry};
 use crate::sync::record_version;
 use crate::work_item::{Source, WorkItem};
 
@@ -293,11 +294,11 @@ impl CatchUp {
         items: Vec<WorkItem>,
         version_field: &str,
     ) -> Result<(Vec<WorkItem>, Vec<String>), Failure> {
-        let keys: Vec<String> = items
+        let keys: Vec<RecordKey> = items
             .iter()
-            .map(|i| ledger_key(&i.sobject, &i.record_id))
+            .map(|i| RecordKey::new(&i.sobject, &i.record_id))
             .collect();
-        let mut entries: HashMap<String, LedgerEntry> = HashMap::new();
+        let mut entries: HashMap<RecordKey, LedgerEntry> = HashMap::new();
         for chunk in keys.chunks(100) {
             entries.extend(
                 self.ledger

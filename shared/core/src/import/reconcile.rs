@@ -17,7 +17,7 @@ use super::ports::{ReadError, SalesforceReader};
 use super::records::{ConvertError, delete_item, import_soql, to_work_item};
 use crate::mapping::{Mapping, OnDelete};
 use crate::queue::{PublishError, Publisher};
-use crate::sync::{HubSpotWriter, Ledger, LedgerError, WriteError, ledger_key, record_version};
+use crate::sync::{HubSpotWriter, Ledger, LedgerError, RecordKey, WriteError, record_version};
 use crate::work_item::{Source, WorkItem};
 
 /// Ids listed per kind in the report (the counts are complete).
@@ -156,10 +156,10 @@ impl Reconciler<'_> {
         report: &mut ReconcileReport,
     ) -> Result<Vec<WorkItem>, ReconcileError> {
         let object = mapping.salesforce_object.as_str();
-        let keys: Vec<String> = items
+        let keys: Vec<RecordKey> = items
             .iter()
             .filter(|i| in_hubspot.contains_key(&i.record_id))
-            .map(|i| ledger_key(object, &i.record_id))
+            .map(|i| RecordKey::new(object, &i.record_id))
             .collect();
         let entries = if keys.is_empty() {
             HashMap::new()
@@ -176,7 +176,7 @@ impl Reconciler<'_> {
             }
             let (version, _) = record_version(&item, &mapping.version_field);
             let applied = entries
-                .get(&ledger_key(object, &item.record_id))
+                .get(&RecordKey::new(object, &item.record_id))
                 .and_then(|e| e.version);
             if applied.is_none_or(|v| v < version) {
                 report.stale += 1;

@@ -11,17 +11,18 @@ use crate::sync::ports::{
     ErrorStoreError, HubSpotWriter, Ledger, LedgerEntry, LedgerError, UpsertRecord, Upserted,
     WriteError, WriteErrorKind, WriteFailure, WriterStats, decide_claim,
 };
+use crate::sync::{ParentKey, RecordKey};
 
 use super::lock;
 
 /// The ledger in memory.
 #[derive(Debug, Default)]
 pub struct MemoryLedger {
-    items: Mutex<HashMap<String, LedgerEntry>>,
+    items: Mutex<HashMap<RecordKey, LedgerEntry>>,
     /// Parents found by a property: key -> (HubSpot id, expiry).
-    parents: Mutex<HashMap<String, (String, std::time::Instant)>>,
+    parents: Mutex<HashMap<ParentKey, (String, std::time::Instant)>>,
     /// Children waiting, by parent key.
-    waiters: Mutex<HashMap<String, BTreeSet<String>>>,
+    waiters: Mutex<HashMap<RecordKey, BTreeSet<RecordKey>>>,
     unavailable: Mutex<usize>,
 }
 
@@ -43,8 +44,8 @@ impl MemoryLedger {
     }
 
     /// Puts an entry as is (test set-up: a lease held by someone else, a parent synced).
-    pub fn insert(&self, key: &str, entry: LedgerEntry) {
-        lock(&self.items).insert(key.to_owned(), entry);
+    pub fn insert(&self, key: &RecordKey, entry: LedgerEntry) {
+        lock(&self.items).insert(key.clone(), entry);
     }
 
     /// The next `n` calls fail (retryable).
@@ -75,13 +76,13 @@ impl Ledger for MemoryLedger {
         if let Some(refused) = decide_claim(items.get(claim.key), claim) {
             return Ok(refused);
         }
-        let e = items.entry(claim.key.to_owned()).or_default();
+        let e = items.entry(claim.key.clone()).or_default();
         let before = std::mem::take(e);
         *e = claim.leased(before.clone());
         Ok(Claim::Claimed(before))
     }
 
-    async fn commit(&self, key: &str, owner: &str, c: &Commit) -> Result<bool, LedgerError> {
+    async fn commit(&self, key: &RecordKey, owner: &str, c: &Commit) -> Result<bool, LedgerError> {
         self.fault("commit")?;
         let mut items = lock(&self.items);
         let Some(e) = items.get_mut(key) else {
@@ -96,7 +97,7 @@ impl Ledger for MemoryLedger {
 
     async fn release(
         &self,
-        key: &str,
+        key: &RecordKey,
         owner: &str,
         hubspot_id: Option<&str>,
     ) -> Result<(), LedgerError> {
@@ -114,7 +115,10 @@ impl Ledger for MemoryLedger {
         Ok(())
     }
 
-    async fn get_many(&self, keys: &[String]) -> Result<HashMap<String, LedgerEntry>, LedgerError> {
+    async fn get_many(
+        &self,
+        keys: &[RecordKey],
+    ) -> Result<HashMap<RecordKey, LedgerEntry>, LedgerError> {
         self.fault("get_many")?;
         let items = lock(&self.items);
         Ok(keys
@@ -123,7 +127,10 @@ impl Ledger for MemoryLedger {
             .collect())
     }
 
-    async fn get_parents(&self, keys: &[String]) -> Result<HashMap<String, String>, LedgerError> {
+    async fn get_parents(
+        &self,
+        keys: &[ParentKey],
+    ) -> Result<HashMap<ParentKey, String>, LedgerError> {
         self.fault("get_parents")?;
         let now = std::time::Instant::now();
         let parents = lock(&self.parents);
@@ -140,7 +147,7 @@ impl Ledger for MemoryLedger {
 
     async fn put_parents(
         &self,
-        found: &[(String, String)],
+        found: &[(ParentKey, String)],
         ttl: std::time::Duration,
     ) -> Result<(), LedgerError> {
         self.fault("put_parents")?;
@@ -154,7 +161,7 @@ impl Ledger for MemoryLedger {
 
     async fn add_waiters(
         &self,
-        waits: &[(String, String)],
+        waits: &[(RecordKey, RecordKey)],
         _ttl: std::time::Duration,
     ) -> Result<(), LedgerError> {
         self.fault("add_waiters")?;
@@ -168,7 +175,7 @@ impl Ledger for MemoryLedger {
         Ok(())
     }
 
-    async fn take_waiters(&self, parents: &[String]) -> Result<Vec<String>, LedgerError> {
+    async fn take_waiters(&self, parents: &[RecordKey]) -> Result<Vec<RecordKey>, LedgerError> {
         self.fault("take_waiters")?;
         let mut waiters = lock(&self.waiters);
         Ok(parents

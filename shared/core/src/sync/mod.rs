@@ -12,14 +12,16 @@ mod engine;
 pub mod memory {
     pub use crate::memory::sync::*;
 }
+mod keys;
 pub mod ports;
 mod version;
 
 pub use engine::{BatchReport, BatchResult, Engine, EngineConfig, InMessage};
+pub use keys::{NotAKey, ParentKey, RecordKey};
 pub use ports::{
     Claim, ClaimRequest, Commit, CreateRecord, ErrorCategory, ErrorRecord, ErrorStore,
     ErrorStoreError, HubSpotWriter, Ledger, LedgerEntry, LedgerError, NewAssociation, ParentLink,
     UpsertRecord, Upserted, Waker, WriteError, WriteErrorKind, WriteFailure, WriterStats,
-    decide_claim, ledger_key, parent_key,
+    decide_claim,
 };
 pub use version::{VersionSource, record_version};

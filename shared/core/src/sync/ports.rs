@@ -11,26 +11,12 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::mapping::schema::HsObject;
+pub use crate::sync::keys::{ParentKey, RecordKey};
 
 /// A boxed error source, kept for the cause chain.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 // ----- ledger ------------------------------------------------------------------------------------
-
-/// The ledger key of a record: `{sobject lowercased}#{record id}`.
-/// The records-table key under which a parent found by a HubSpot property is remembered for
-/// every worker (`~` keeps these apart from record keys: Salesforce names never start with it).
-pub fn parent_key(object: &str, property: &str, value: &str) -> String {
-    format!(
-        "~parent#{}#{}#{value}",
-        object.to_ascii_lowercase(),
-        property.to_ascii_lowercase()
-    )
-}
-
-pub fn ledger_key(sobject: &str, record_id: &str) -> String {
-    format!("{}#{record_id}", sobject.to_ascii_lowercase())
-}
 
 /// The parent a lookup points to, as applied in HubSpot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,8 +127,7 @@ impl LedgerError {
 /// `version`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClaimRequest<'a> {
-    /// The record's ledger key ([`ledger_key`]).
-    pub key: &'a str,
+    pub key: &'a RecordKey,
     pub version: i64,
     /// A repair of a record HubSpot lost, whose version the ledger has applied (a reconcile,
     /// or an import): the same version may be claimed again.
@@ -156,7 +141,13 @@ pub struct ClaimRequest<'a> {
 }
 
 impl<'a> ClaimRequest<'a> {
-    pub fn new(key: &'a str, version: i64, owner: &'a str, now_ms: i64, lease_ms: i64) -> Self {
+    pub fn new(
+        key: &'a RecordKey,
+        version: i64,
+        owner: &'a str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Self {
         Self {
             key,
             version,
@@ -230,7 +221,12 @@ pub trait Ledger: Send + Sync + fmt::Debug {
 
     /// Writes the record's new state and releases the lease, if `owner` still holds it.
     /// `Ok(false)`: the lease was lost (nothing written).
-    async fn commit(&self, key: &str, owner: &str, commit: &Commit) -> Result<bool, LedgerError>;
+    async fn commit(
+        &self,
+        key: &RecordKey,
+        owner: &str,
+        commit: &Commit,
+    ) -> Result<bool, LedgerError>;
 
     /// [`Self::claim`] for each request: one answer per request, in their order. The default
     /// claims each, `concurrency` at a time (DynamoDB has no conditional batch write); a store
@@ -255,7 +251,7 @@ pub trait Ledger: Send + Sync + fmt::Debug {
     async fn commit_all(
         &self,
         owner: &str,
-        commits: &[(&str, &Commit)],
+        commits: &[(&RecordKey, &Commit)],
         concurrency: usize,
     ) -> Vec<Result<bool, LedgerError>> {
         let calls: Vec<_> = commits
@@ -274,22 +270,28 @@ pub trait Ledger: Send + Sync + fmt::Debug {
     /// the stored digest is then forgotten, since HubSpot may hold other content now.
     async fn release(
         &self,
-        key: &str,
+        key: &RecordKey,
         owner: &str,
         hubspot_id: Option<&str>,
     ) -> Result<(), LedgerError>;
 
     /// Reads entries (absent keys are left out).
-    async fn get_many(&self, keys: &[String]) -> Result<HashMap<String, LedgerEntry>, LedgerError>;
+    async fn get_many(
+        &self,
+        keys: &[RecordKey],
+    ) -> Result<HashMap<RecordKey, LedgerEntry>, LedgerError>;
 
-    /// HubSpot ids of parents found by a property, by [`parent_key`], remembered by any worker
+    /// HubSpot ids of parents found by a property, by [`ParentKey`], remembered by any worker
     /// and not expired (absent keys are left out).
-    async fn get_parents(&self, keys: &[String]) -> Result<HashMap<String, String>, LedgerError>;
+    async fn get_parents(
+        &self,
+        keys: &[ParentKey],
+    ) -> Result<HashMap<ParentKey, String>, LedgerError>;
 
-    /// Remembers parents found by a property, `(parent_key, HubSpot id)`, for `ttl`.
+    /// Remembers parents found by a property, `(parent key, HubSpot id)`, for `ttl`.
     async fn put_parents(
         &self,
-        found: &[(String, String)],
+        found: &[(ParentKey, String)],
         ttl: std::time::Duration,
     ) -> Result<(), LedgerError>;
 
@@ -297,12 +299,12 @@ pub trait Ledger: Send + Sync + fmt::Debug {
     /// for `ttl` at least (a child that waits longer is an error record by then).
     async fn add_waiters(
         &self,
-        waits: &[(String, String)],
+        waits: &[(RecordKey, RecordKey)],
         ttl: std::time::Duration,
     ) -> Result<(), LedgerError>;
 
     /// Takes (and forgets) the children noted as waiting for `parents`: their ledger keys.
-    async fn take_waiters(&self, parents: &[String]) -> Result<Vec<String>, LedgerError>;
+    async fn take_waiters(&self, parents: &[RecordKey]) -> Result<Vec<RecordKey>, LedgerError>;
 }
 
 // ----- waking --------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ use sfhs_core::import::{
 use sfhs_core::mapping::parse_yaml;
 use sfhs_core::mapping::store::{MappingStore, StoreError, next_version};
 use sfhs_core::sync::{
-    Claim, ClaimRequest, Commit, ErrorCategory, ErrorRecord, ErrorStore, Ledger, Waker, parent_key,
+    Claim, ClaimRequest, Commit, ErrorCategory, ErrorRecord, ErrorStore, Ledger, ParentKey,
+    RecordKey, Waker,
 };
 use time::OffsetDateTime;
 
@@ -66,9 +67,14 @@ async fn queue_follows_sqs_delivery_rules_and_survives_a_restart() {
 
 /// The state a batch's claims meet: a record synced at version 10, one leased by another
 /// worker, one new.
+fn key(id: &str) -> RecordKey {
+    RecordKey::new("Inv", id)
+}
+
 async fn batch_world(store: &LocalStore) {
+    let (synced, leased) = (key("synced"), key("leased"));
     let claim = |key, owner| ClaimRequest::new(key, 10, owner, 1_000, 60_000);
-    store.claim(&claim("inv#synced", "w0")).await.unwrap();
+    store.claim(&claim(&synced, "w0")).await.unwrap();
     let synced = Commit {
         version: 10,
         hubspot_id: Some("42".into()),
@@ -79,8 +85,8 @@ async fn batch_world(store: &LocalStore) {
         unchanged: false,
         wake: None,
     };
-    assert!(store.commit("inv#synced", "w0", &synced).await.unwrap());
-    store.claim(&claim("inv#leased", "w2")).await.unwrap();
+    assert!(store.commit(&key("synced"), "w0", &synced).await.unwrap());
+    store.claim(&claim(&leased, "w2")).await.unwrap();
 }
 
 #[tokio::test]
@@ -89,13 +95,14 @@ async fn a_batch_of_claims_and_commits_in_one_transaction_answers_as_one_by_one(
     let (one, all) = (open(&one_dir), open(&all_dir));
     batch_world(&one).await;
     batch_world(&all).await;
+    let (synced, leased, new) = (key("synced"), key("leased"), key("new"));
     let requests = [
-        ClaimRequest::new("inv#synced", 10, "w1", 2_000, 60_000),
-        ClaimRequest::new("inv#leased", 11, "w1", 2_000, 60_000),
-        ClaimRequest::new("inv#new", 3, "w1", 2_000, 60_000),
+        ClaimRequest::new(&synced, 10, "w1", 2_000, 60_000),
+        ClaimRequest::new(&leased, 11, "w1", 2_000, 60_000),
+        ClaimRequest::new(&new, 3, "w1", 2_000, 60_000),
         // The same record twice in one batch: the second meets the first's lease, its own.
-        ClaimRequest::new("inv#new", 4, "w1", 2_000, 60_000),
-        ClaimRequest::new("inv#synced", 11, "w1", 2_000, 60_000),
+        ClaimRequest::new(&new, 4, "w1", 2_000, 60_000),
+        ClaimRequest::new(&synced, 11, "w1", 2_000, 60_000),
     ];
     let mut by_one = Vec::new();
     for r in &requests {
@@ -127,10 +134,10 @@ async fn a_batch_of_claims_and_commits_in_one_transaction_answers_as_one_by_one(
     };
     let (c4, c11) = (commit(4), commit(11));
     let commits = [
-        ("inv#new", &c4),
-        ("inv#synced", &c11),
+        (&new, &c4),
+        (&synced, &c11),
         // Not this worker's lease: nothing written.
-        ("inv#leased", &c11),
+        (&leased, &c11),
     ];
     let answers: Vec<bool> = all
         .commit_all("w1", &commits, 8)
@@ -139,8 +146,7 @@ async fn a_batch_of_claims_and_commits_in_one_transaction_answers_as_one_by_one(
         .map(Result::unwrap)
         .collect();
     assert_eq!(answers, [true, true, false]);
-    let keys = ["inv#new", "inv#synced", "inv#leased"].map(str::to_owned);
-    let got = all.get_many(&keys).await.unwrap();
+    let got = all.get_many(&[new, synced, leased]).await.unwrap();
     assert_eq!(got["inv#new"].version, Some(4));
     assert_eq!(got["inv#synced"].hubspot_id.as_deref(), Some("h11"));
     assert!(got["inv#new"].lease_owner.is_none() && got["inv#synced"].lease_owner.is_none());
@@ -156,7 +162,7 @@ async fn a_batch_of_claims_and_commits_in_one_transaction_answers_as_one_by_one(
 async fn ledger_claims_commits_and_keeps_its_state_across_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir);
-    let key = "invoice__c#a1";
+    let key = &RecordKey::new("Invoice__c", "a1");
     assert_eq!(
         store
             .claim(&ClaimRequest::new(key, 10, "w1", 1_000, 5_000))
@@ -187,7 +193,7 @@ async fn ledger_claims_commits_and_keeps_its_state_across_a_restart() {
 
     let store = open(&dir);
     let got = store
-        .get_many(&[key.to_owned(), "x#1".into()])
+        .get_many(&[key.clone(), RecordKey::new("x", "1")])
         .await
         .unwrap();
     assert_eq!(got.len(), 1);
@@ -209,13 +215,13 @@ async fn ledger_claims_commits_and_keeps_its_state_across_a_restart() {
         Claim::Claimed(_)
     ));
     store.release(key, "w2", Some("43")).await.unwrap();
-    let e = &store.get_many(&[key.to_owned()]).await.unwrap()[key];
+    let e = &store.get_many(std::slice::from_ref(key)).await.unwrap()[key];
     assert!(e.lease_owner.is_none());
     assert_eq!((e.version, e.hubspot_id.as_deref()), (Some(10), Some("43")));
 
     // Parents remembered for every worker, until they expire; not ledger entries.
-    let company = parent_key("companies", "salesforceaccountid", "001A");
-    let old = parent_key("companies", "salesforceaccountid", "001B");
+    let company = ParentKey::new("companies", "salesforceaccountid", "001A");
+    let old = ParentKey::new("companies", "salesforceaccountid", "001B");
     store
         .put_parents(&[(company.clone(), "77".into())], Duration::from_secs(60))
         .await
@@ -235,20 +241,24 @@ async fn waiting_children_are_noted_taken_once_and_their_messages_woken() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir);
     let day = Duration::from_secs(86_400);
-    let (a1, a2) = ("invoice__c#a1".to_owned(), "invoice__c#a2".to_owned());
+    let (a1, a2) = (
+        RecordKey::new("Invoice__c", "a1"),
+        RecordKey::new("Invoice__c", "a2"),
+    );
+    let line = |id| RecordKey::new("Invoice_Line__c", id);
     store
         .add_waiters(
             &[
-                (a1.clone(), "invoice_line__c#l1".into()),
-                (a1.clone(), "invoice_line__c#l2".into()),
-                (a2.clone(), "invoice_line__c#l3".into()),
+                (a1.clone(), line("l1")),
+                (a1.clone(), line("l2")),
+                (a2.clone(), line("l3")),
             ],
             day,
         )
         .await
         .unwrap();
     store
-        .add_waiters(&[(a1.clone(), "invoice_line__c#l1".into())], day)
+        .add_waiters(&[(a1.clone(), line("l1"))], day)
         .await
         .unwrap();
     drop(store);
@@ -256,7 +266,7 @@ async fn waiting_children_are_noted_taken_once_and_their_messages_woken() {
     let store = open(&dir);
     let mut taken = store.take_waiters(std::slice::from_ref(&a1)).await.unwrap();
     taken.sort();
-    assert_eq!(taken, ["invoice_line__c#l1", "invoice_line__c#l2"]);
+    assert_eq!(taken, [line("l1"), line("l2")]);
     assert!(store.take_waiters(&[a1]).await.unwrap().is_empty());
     assert_eq!(store.take_waiters(&[a2]).await.unwrap().len(), 1);
 
@@ -284,7 +294,7 @@ async fn a_restart_lets_go_of_what_the_stopped_process_held() {
     let dir = tempfile::tempdir().unwrap();
     {
         let world = crate::LocalWorld::open(dir.path()).unwrap();
-        let key = "invoice__c#a1";
+        let key = &RecordKey::new("Invoice__c", "a1");
         let far = 1_000_000_000_000_000;
         world
             .store
@@ -310,7 +320,7 @@ async fn a_restart_lets_go_of_what_the_stopped_process_held() {
         world
             .store
             .claim(&ClaimRequest::new(
-                "invoice__c#a1",
+                &RecordKey::new("Invoice__c", "a1"),
                 10,
                 "dev-2",
                 1_000,

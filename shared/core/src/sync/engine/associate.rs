@@ -10,7 +10,8 @@ use super::context::Context;
 use super::job::{Job, field_value};
 use super::parents::{LookupSlot, resolve_parents};
 use crate::mapping::FindParentBy;
-use crate::sync::ports::{ErrorCategory, ParentLink, WriteErrorKind, WriteFailure, ledger_key};
+use crate::sync::RecordKey;
+use crate::sync::ports::{ErrorCategory, ParentLink, WriteErrorKind, WriteFailure};
 use crate::work_item::Op;
 
 /// An association a written job's lookup may change: its new parent (Salesforce id, none when
@@ -50,7 +51,7 @@ pub(super) async fn associate(ctx: &Context, batch: &mut Batch) {
         return;
     }
     // Batch-local HubSpot ids, by ledger key: parents written in this batch.
-    let local: HashMap<String, String> = batch
+    let local: HashMap<RecordKey, String> = batch
         .jobs
         .iter()
         .filter(|j| j.item.op == Op::Upsert)
@@ -170,7 +171,7 @@ fn plan(
             None => {
                 j.waiting_for.push(format!("{} {parent}", am.lookup));
                 if let FindParentBy::Mapping(object) = &am.find_parent_by {
-                    j.awaits.push(ledger_key(object, parent));
+                    j.awaits.push(RecordKey::new(object, parent));
                 }
                 let link = ParentLink {
                     salesforce_id: parent.clone(),

@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 use super::job::Job;
 use super::report::BatchReport;
 use crate::import::ImportProgress;
+use crate::sync::RecordKey;
 use crate::work_item::{Source, WorkItem};
 
 /// Import id -> what this batch adds to its counters.
@@ -33,15 +34,15 @@ pub(super) struct Batch {
     /// Children committed as waiting, for the wake stage.
     pub(super) waits: Vec<Wait>,
     /// Ledger keys of records of `parent_objects` committed in HubSpot by this batch.
-    pub(super) committed_parents: Vec<String>,
+    pub(super) committed_parents: Vec<RecordKey>,
 }
 
 /// A child committed as waiting for parents.
 #[derive(Debug)]
 pub(super) struct Wait {
-    pub(super) child: String,
+    pub(super) child: RecordKey,
     /// The ledger keys of the parents it waits for.
-    pub(super) parents: Vec<String>,
+    pub(super) parents: Vec<RecordKey>,
     pub(super) message_id: String,
 }
 

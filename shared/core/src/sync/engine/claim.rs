@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 use super::batch::Batch;
 use super::context::Context;
 use super::job::{JobState, Lease};
+use crate::sync::RecordKey;
 use crate::sync::ports::{Claim, ClaimRequest};
 use crate::sync::version::millis;
 use crate::work_item::{Op, Source};
@@ -18,7 +19,7 @@ pub(super) async fn claim(ctx: &Context, batch: &mut Batch) {
     let lease = i64::try_from(ctx.config.lease.as_millis()).unwrap_or(i64::MAX / 4);
     let owner = ctx.config.owner.as_str();
     let ledger = &ctx.ledger;
-    let wanted: Vec<(usize, String, i64, bool, bool)> = batch
+    let wanted: Vec<(usize, &RecordKey, i64, bool, bool)> = batch
         .jobs
         .iter()
         .enumerate()
@@ -32,7 +33,7 @@ pub(super) async fn claim(ctx: &Context, batch: &mut Batch) {
                 Source::Reconcile | Source::Import { .. } | Source::CatchUp | Source::Undelete
             ) && j.item.op == Op::Upsert;
             let revive = matches!(j.item.source, Source::Undelete) && j.item.op == Op::Upsert;
-            (i, j.key.clone(), j.version, replay, revive)
+            (i, &j.key, j.version, replay, revive)
         })
         .collect();
     let requests: Vec<ClaimRequest<'_>> = wanted

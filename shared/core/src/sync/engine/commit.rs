@@ -11,6 +11,7 @@ use tracing::Instrument;
 use super::batch::{Batch, Progress, Tally, Wait};
 use super::context::Context;
 use super::job::{Job, JobState, Lease};
+use crate::sync::RecordKey;
 use crate::sync::ports::{Commit, ErrorCategory, ErrorRecord, LedgerError};
 use crate::work_item::{Op, Source};
 
@@ -28,7 +29,7 @@ struct Settled {
     /// Committed as waiting for these parents (ledger keys), its message handed back.
     waits: Option<Wait>,
     /// Committed in HubSpot: its ledger key, for the children that may wait for it.
-    committed: Option<String>,
+    committed: Option<RecordKey>,
 }
 
 /// What the ledger step of one record decided.
@@ -70,10 +71,10 @@ pub(super) async fn commit(ctx: &Context, batch: &mut Batch) {
         .into_iter()
         .map(|j| plan(ctx, j))
         .collect();
-    let commits: Vec<(&str, &Commit)> = planned
+    let commits: Vec<(&RecordKey, &Commit)> = planned
         .iter()
         .filter_map(|p| match &p.action {
-            LedgerAction::Commit(c) => Some((p.job.key.as_str(), c)),
+            LedgerAction::Commit(c) => Some((&p.job.key, c)),
             _ => None,
         })
         .collect();
@@ -106,9 +107,7 @@ pub(super) async fn commit(ctx: &Context, batch: &mut Batch) {
             batch.waits.push(w);
         }
         if let Some(key) = d.committed
-            && batch
-                .parent_objects
-                .contains(key.split('#').next().unwrap_or_default())
+            && batch.parent_objects.contains(key.object())
         {
             batch.committed_parents.push(key);
         }

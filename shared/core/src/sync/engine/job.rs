@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use super::report::InMessage;
 use crate::mapping::store::StoredMapping;
+use crate::sync::RecordKey;
 use crate::sync::ports::{ErrorCategory, ErrorRecord, LedgerEntry, ParentLink};
 use crate::work_item::{Op, Source, WorkItem};
 
@@ -56,7 +57,7 @@ pub(super) struct Job {
     pub(super) message: InMessage,
     pub(super) item: WorkItem,
     pub(super) mapping: StoredMapping,
-    pub(super) key: String,
+    pub(super) key: RecordKey,
     pub(super) version: i64,
     /// The HubSpot properties (in-progress upserts, once converted).
     pub(super) properties: BTreeMap<String, String>,
@@ -66,7 +67,7 @@ pub(super) struct Job {
     pub(super) waiting_for: Vec<String>,
     /// The ledger keys of the parents not synced yet that a mapping of this project syncs (their
     /// commit wakes this job's message).
-    pub(super) awaits: Vec<String>,
+    pub(super) awaits: Vec<RecordKey>,
     /// The content digest of `properties` and the associations (once converted).
     pub(super) digest: Option<String>,
     pub(super) state: JobState,
@@ -77,7 +78,7 @@ impl Job {
         message: InMessage,
         item: WorkItem,
         mapping: StoredMapping,
-        key: String,
+        key: RecordKey,
         version: i64,
     ) -> Self {
         Self {
@@ -256,7 +257,7 @@ impl Job {
         message: String,
     ) -> ErrorRecord {
         ErrorRecord {
-            id: self.key.clone(),
+            id: self.key.to_string(),
             category,
             object: self.item.sobject.clone(),
             record_id: self.item.record_id.clone(),

@@ -10,7 +10,7 @@ use super::context::{Context, ParentByProperty};
 use super::job::Job;
 use super::report::BatchReport;
 use crate::mapping::FindParentBy;
-use crate::sync::ports::{ledger_key, parent_key};
+use crate::sync::{ParentKey, RecordKey};
 
 /// How long a parent found by a property is remembered in the ledger for every worker (a
 /// parent merged or deleted in HubSpot meanwhile fails its association, which is an error
@@ -36,7 +36,7 @@ pub(super) async fn resolve_parents(
     ctx: &Context,
     jobs: &[Job],
     wanted: &[(LookupSlot, String)],
-    local: &HashMap<String, String>,
+    local: &HashMap<RecordKey, String>,
     report: &mut BatchReport,
 ) -> FoundParents {
     let (mut ledger_keys, by_property) = plan(ctx, jobs, wanted, local);
@@ -53,7 +53,7 @@ pub(super) async fn resolve_parents(
         let am = &jobs[slot.job].mapping.mapping.associations[slot.assoc];
         let id = match &am.find_parent_by {
             FindParentBy::Mapping(obj) => {
-                let k = ledger_key(obj, parent);
+                let k = RecordKey::new(obj, parent);
                 match (local.get(&k), &from_ledger) {
                     (Some(h), _) => Ok(Some(h.clone())),
                     (None, Ok(m)) => Ok(m
@@ -83,15 +83,15 @@ fn plan(
     ctx: &Context,
     jobs: &[Job],
     wanted: &[(LookupSlot, String)],
-    local: &HashMap<String, String>,
-) -> (Vec<String>, PropertyLookups) {
-    let mut ledger_keys: Vec<String> = Vec::new();
+    local: &HashMap<RecordKey, String>,
+) -> (Vec<RecordKey>, PropertyLookups) {
+    let mut ledger_keys: Vec<RecordKey> = Vec::new();
     let mut by_property = PropertyLookups::new();
     for (slot, parent) in wanted {
         let am = &jobs[slot.job].mapping.mapping.associations[slot.assoc];
         match &am.find_parent_by {
             FindParentBy::Mapping(obj) => {
-                let k = ledger_key(obj, parent);
+                let k = RecordKey::new(obj, parent);
                 if !local.contains_key(&k) {
                     ledger_keys.push(k);
                 }
@@ -119,9 +119,9 @@ async fn find_by_property(
     report: &mut BatchReport,
 ) -> HashMap<(String, String), String> {
     let mut errors = HashMap::new();
-    let keys: Vec<String> = by_property
+    let keys: Vec<ParentKey> = by_property
         .iter()
-        .flat_map(|((to, prop), values)| values.iter().map(|v| parent_key(to, prop, v)))
+        .flat_map(|((to, prop), values)| values.iter().map(|v| ParentKey::new(to, prop, v)))
         .collect();
     let remembered = if keys.is_empty() {
         HashMap::new()
@@ -136,9 +136,9 @@ async fn find_by_property(
         values.dedup();
         let (known, missing): (Vec<String>, Vec<String>) = values
             .into_iter()
-            .partition(|v| remembered.contains_key(&parent_key(&to, &prop, v)));
+            .partition(|v| remembered.contains_key(&ParentKey::new(&to, &prop, v)));
         ctx.parents.remember(known.into_iter().map(|v| {
-            let h = remembered[&parent_key(&to, &prop, &v)].clone();
+            let h = remembered[&ParentKey::new(&to, &prop, &v)].clone();
             ((to.clone(), prop.clone(), v), h)
         }));
         if missing.is_empty() {
@@ -155,9 +155,9 @@ async fn find_by_property(
         }
         match ctx.hubspot.find_by_property(&to, &prop, &missing).await {
             Ok(found) => {
-                let remember: Vec<(String, String)> = found
+                let remember: Vec<(ParentKey, String)> = found
                     .iter()
-                    .map(|(v, h)| (parent_key(&to, &prop, v), h.clone()))
+                    .map(|(v, h)| (ParentKey::new(&to, &prop, v), h.clone()))
                     .collect();
                 ctx.parents.remember(
                     found

@@ -11,7 +11,8 @@ use super::job::Job;
 use super::report::InMessage;
 use crate::mapping::store::{StoredMapping, key as mapping_key};
 use crate::mapping::{FindParentBy, State};
-use crate::sync::ports::{ErrorCategory, ErrorRecord, ledger_key};
+use crate::sync::RecordKey;
+use crate::sync::ports::{ErrorCategory, ErrorRecord};
 use crate::sync::version::{VersionSource, millis, record_version};
 use crate::work_item::{Op, Source, WorkItem, WorkItemError};
 
@@ -40,7 +41,7 @@ pub(super) async fn prepare(ctx: &Context, messages: Vec<InMessage>, batch: &mut
             FindParentBy::Property(_) => None,
         })
         .collect();
-    let mut by_key: HashMap<String, usize> = HashMap::new();
+    let mut by_key: HashMap<RecordKey, usize> = HashMap::new();
     for (m, item) in decoded {
         let Some(stored) = mappings.get(&mapping_key(&item.sobject)) else {
             batch.count(&item, false);
@@ -117,12 +118,12 @@ fn to_job(m: InMessage, item: WorkItem, stored: &StoredMapping, batch: &mut Batc
         batch.report.dropped_before_enable += 1;
         return None;
     }
-    let key = ledger_key(&item.sobject, &item.record_id);
+    let key = RecordKey::new(&item.sobject, &item.record_id);
     Some(Job::new(m, item, stored.clone(), key, version))
 }
 
 /// Keeps the newest version of each record; the superseded one is acked (synced by the newer).
-fn collapse(job: Job, by_key: &mut HashMap<String, usize>, batch: &mut Batch) {
+fn collapse(job: Job, by_key: &mut HashMap<RecordKey, usize>, batch: &mut Batch) {
     let Some(&i) = by_key.get(&job.key) else {
         by_key.insert(job.key.clone(), batch.jobs.len());
         batch.jobs.push(job);

@@ -12,6 +12,7 @@ use std::collections::HashSet;
 
 use super::batch::Batch;
 use super::context::Context;
+use crate::sync::RecordKey;
 
 pub(super) async fn wake(ctx: &Context, batch: &mut Batch) {
     let Some(waker) = &ctx.waker else {
@@ -59,7 +60,7 @@ pub(super) async fn wake(ctx: &Context, batch: &mut Batch) {
 /// committed in HubSpot meanwhile is no longer handed back for the re-check.
 async fn note_waiting(ctx: &Context, batch: &mut Batch) {
     let waits = std::mem::take(&mut batch.waits);
-    let pairs: Vec<(String, String)> = waits
+    let pairs: Vec<(RecordKey, RecordKey)> = waits
         .iter()
         .flat_map(|w| w.parents.iter().map(|p| (p.clone(), w.child.clone())))
         .collect();
@@ -70,8 +71,8 @@ async fn note_waiting(ctx: &Context, batch: &mut Batch) {
         tracing::warn!(error = %e, "could not note the waiting children; they look again after their re-check");
         return;
     }
-    let parents: Vec<String> = pairs.iter().map(|(p, _)| p.clone()).collect();
-    let arrived: HashSet<String> = match ctx.ledger.get_many(&parents).await {
+    let parents: Vec<RecordKey> = pairs.iter().map(|(p, _)| p.clone()).collect();
+    let arrived: HashSet<RecordKey> = match ctx.ledger.get_many(&parents).await {
         Ok(entries) => entries
             .into_iter()
             .filter(|(_, e)| !e.deleted && e.hubspot_id.is_some())

@@ -84,7 +84,7 @@ async fn a_parent_committed_while_its_child_notes_itself_sends_the_child_back_at
     let w = world().await;
     let ledger = Arc::new(ArrivingLedger {
         inner: w.ledger.clone(),
-        parent: "invoice__c#a1".into(),
+        parent: RecordKey::new("Invoice__c", "a1"),
     });
     let engine = Engine::new(
         Arc::new(CachedMappings::new(w.store.clone(), Duration::ZERO)),
@@ -110,7 +110,7 @@ async fn a_parent_committed_while_its_child_notes_itself_sends_the_child_back_at
 #[derive(Debug)]
 struct ArrivingLedger {
     inner: Arc<MemoryLedger>,
-    parent: String,
+    parent: RecordKey,
 }
 
 #[async_trait::async_trait]
@@ -119,13 +119,18 @@ impl Ledger for ArrivingLedger {
         self.inner.claim(claim).await
     }
 
-    async fn commit(&self, key: &str, owner: &str, commit: &Commit) -> Result<bool, LedgerError> {
+    async fn commit(
+        &self,
+        key: &RecordKey,
+        owner: &str,
+        commit: &Commit,
+    ) -> Result<bool, LedgerError> {
         self.inner.commit(key, owner, commit).await
     }
 
     async fn release(
         &self,
-        key: &str,
+        key: &RecordKey,
         owner: &str,
         hubspot_id: Option<&str>,
     ) -> Result<(), LedgerError> {
@@ -134,21 +139,21 @@ impl Ledger for ArrivingLedger {
 
     async fn get_many(
         &self,
-        keys: &[String],
-    ) -> Result<std::collections::HashMap<String, LedgerEntry>, LedgerError> {
+        keys: &[RecordKey],
+    ) -> Result<std::collections::HashMap<RecordKey, LedgerEntry>, LedgerError> {
         self.inner.get_many(keys).await
     }
 
     async fn get_parents(
         &self,
-        keys: &[String],
-    ) -> Result<std::collections::HashMap<String, String>, LedgerError> {
+        keys: &[ParentKey],
+    ) -> Result<std::collections::HashMap<ParentKey, String>, LedgerError> {
         self.inner.get_parents(keys).await
     }
 
     async fn put_parents(
         &self,
-        found: &[(String, String)],
+        found: &[(ParentKey, String)],
         ttl: Duration,
     ) -> Result<(), LedgerError> {
         self.inner.put_parents(found, ttl).await
@@ -156,7 +161,7 @@ impl Ledger for ArrivingLedger {
 
     async fn add_waiters(
         &self,
-        waits: &[(String, String)],
+        waits: &[(RecordKey, RecordKey)],
         ttl: Duration,
     ) -> Result<(), LedgerError> {
         self.inner.insert(
@@ -170,7 +175,7 @@ impl Ledger for ArrivingLedger {
         self.inner.add_waiters(waits, ttl).await
     }
 
-    async fn take_waiters(&self, parents: &[String]) -> Result<Vec<String>, LedgerError> {
+    async fn take_waiters(&self, parents: &[RecordKey]) -> Result<Vec<RecordKey>, LedgerError> {
         self.inner.take_waiters(parents).await
     }
 }

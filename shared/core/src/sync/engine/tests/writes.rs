@@ -119,7 +119,7 @@ async fn retryable_failures_go_back_and_release_the_lease() {
 async fn a_lease_held_elsewhere_sends_the_item_back() {
     let w = world().await;
     w.ledger.insert(
-        "invoice__c#a1",
+        &RecordKey::new("Invoice__c", "a1"),
         LedgerEntry {
             lease_owner: Some("w9".into()),
             lease_until: Some(millis(OffsetDateTime::now_utc()) + 60_000),
@@ -132,7 +132,7 @@ async fn a_lease_held_elsewhere_sends_the_item_back() {
     assert_eq!(w.hub.calls(), 0);
     // An expired lease is taken over.
     w.ledger.insert(
-        "invoice__c#a1",
+        &RecordKey::new("Invoice__c", "a1"),
         LedgerEntry {
             lease_owner: Some("w9".into()),
             lease_until: Some(millis(OffsetDateTime::now_utc()) - 1),
@@ -346,11 +346,11 @@ impl Ledger for StealingLedger {
 
     async fn commit(
         &self,
-        key: &str,
+        key: &RecordKey,
         owner: &str,
         commit: &Commit,
     ) -> Result<bool, crate::sync::LedgerError> {
-        let mut e = self.0.entry(key).unwrap_or_default();
+        let mut e = self.0.entry(key.as_str()).unwrap_or_default();
         e.lease_owner = Some("thief".into());
         self.0.insert(key, e);
         self.0.commit(key, owner, commit).await
@@ -358,7 +358,7 @@ impl Ledger for StealingLedger {
 
     async fn release(
         &self,
-        key: &str,
+        key: &RecordKey,
         owner: &str,
         hubspot_id: Option<&str>,
     ) -> Result<(), crate::sync::LedgerError> {
@@ -367,21 +367,21 @@ impl Ledger for StealingLedger {
 
     async fn get_many(
         &self,
-        keys: &[String],
-    ) -> Result<std::collections::HashMap<String, LedgerEntry>, crate::sync::LedgerError> {
+        keys: &[RecordKey],
+    ) -> Result<std::collections::HashMap<RecordKey, LedgerEntry>, crate::sync::LedgerError> {
         self.0.get_many(keys).await
     }
 
     async fn get_parents(
         &self,
-        keys: &[String],
-    ) -> Result<std::collections::HashMap<String, String>, crate::sync::LedgerError> {
+        keys: &[ParentKey],
+    ) -> Result<std::collections::HashMap<ParentKey, String>, crate::sync::LedgerError> {
         self.0.get_parents(keys).await
     }
 
     async fn put_parents(
         &self,
-        found: &[(String, String)],
+        found: &[(ParentKey, String)],
         ttl: Duration,
     ) -> Result<(), crate::sync::LedgerError> {
         self.0.put_parents(found, ttl).await
@@ -389,7 +389,7 @@ impl Ledger for StealingLedger {
 
     async fn add_waiters(
         &self,
-        waits: &[(String, String)],
+        waits: &[(RecordKey, RecordKey)],
         ttl: Duration,
     ) -> Result<(), crate::sync::LedgerError> {
         self.0.add_waiters(waits, ttl).await
@@ -397,8 +397,8 @@ impl Ledger for StealingLedger {
 
     async fn take_waiters(
         &self,
-        parents: &[String],
-    ) -> Result<Vec<String>, crate::sync::LedgerError> {
+        parents: &[RecordKey],
+    ) -> Result<Vec<RecordKey>, crate::sync::LedgerError> {
         self.0.take_waiters(parents).await
     }
 }
