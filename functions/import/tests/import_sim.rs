@@ -467,7 +467,7 @@ async fn sweep_enqueues_deletes_once_and_reports_gaps() {
         assert_eq!(source, sfhs_core::sync::VersionSource::LastModifiedDate);
         let deleted_at = (now - time::Duration::minutes(10)).unix_timestamp() * 1000;
         assert!(
-            (version - deleted_at).abs() <= 60_000,
+            (version.millis() - deleted_at).abs() <= 60_000,
             "{version} vs {deleted_at}"
         );
     }

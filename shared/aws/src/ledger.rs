@@ -20,7 +20,7 @@ use futures::stream::{self, StreamExt};
 use sfhs_core::sync::{
     Claim, Commit, ErrorRecord, ErrorStore, ErrorStoreError, Ledger, LedgerEntry, LedgerError,
 };
-use sfhs_core::sync::{ClaimRequest, NotAKey, ParentKey, RecordKey, decide_claim};
+use sfhs_core::sync::{ClaimRequest, NotAKey, ParentKey, RecordKey, Version, decide_claim};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -54,7 +54,7 @@ pub fn decode_entry(item: &Item) -> LedgerEntry {
     let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
     let flag = |k: &str| item.get(k).and_then(|v| v.as_bool().ok()).copied() == Some(true);
     LedgerEntry {
-        version: num("version"),
+        version: num("version").map(Version),
         hubspot_id: text("hubspot_id"),
         parents: text("parents")
             .and_then(|p| serde_json::from_str(&p).ok())
@@ -189,7 +189,7 @@ impl Ledger for DynamoLedger {
             .expression_attribute_values(":o", s(owner))
             .expression_attribute_values(":until", n(now_ms + lease_ms))
             .expression_attribute_values(":now", n(now_ms))
-            .expression_attribute_values(":v", n(version));
+            .expression_attribute_values(":v", n(version.millis()));
         let request = if revive {
             // An undelete: a tombstone gives way whatever its version.
             request
@@ -252,7 +252,7 @@ impl Ledger for DynamoLedger {
             .key("pk", s(key.as_str()))
             .condition_expression("lease_owner = :o")
             .expression_attribute_values(":o", s(owner))
-            .expression_attribute_values(":v", n(c.version))
+            .expression_attribute_values(":v", n(c.version.millis()))
             .expression_attribute_values(":d", AttributeValue::Bool(c.deleted))
             .expression_attribute_values(":w", AttributeValue::Bool(c.waiting))
             .expression_attribute_values(":u", AttributeValue::Bool(c.unchanged))

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use sfhs_core::outbound::Fields;
 use sfhs_core::sync::memory::{MemoryErrorStore, MemoryLedger};
-use sfhs_core::sync::{InMessage, LedgerEntry, RecordKey};
+use sfhs_core::sync::{InMessage, LedgerEntry, RecordKey, Version};
 use sfhs_core::work_item::{Op, Source, WORK_ITEM_VERSION, WorkItem};
 use sfhs_hubspot::{HubSpotClient, UpsertInput};
 use sfhs_tests::portal::{INVOICE, client_config, engine, mappings, memory_store, setup_portal};
@@ -61,7 +61,7 @@ async fn main() -> anyhow::Result<()> {
         ledger.insert(
             &RecordKey::new("Invoice__c", r.get("salesforce_id").unwrap_or_default()),
             LedgerEntry {
-                version: Some(1),
+                version: Some(Version(1)),
                 hubspot_id: Some(r.id.clone()),
                 ..LedgerEntry::default()
             },

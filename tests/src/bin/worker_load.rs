@@ -21,7 +21,7 @@ use anyhow::Context;
 use sfhs_core::drive::{Backoff, Driver};
 use sfhs_core::outbound::Fields;
 use sfhs_core::sync::memory::{MemoryErrorStore, MemoryLedger};
-use sfhs_core::sync::{Engine, LedgerEntry, RecordKey};
+use sfhs_core::sync::{Engine, LedgerEntry, RecordKey, Version};
 use sfhs_core::work_item::{Op, Source, WORK_ITEM_VERSION, WorkItem};
 use sfhs_hubspot::{HubSpotClient, UpsertInput};
 use sfhs_hubspot_sim::HubSpotSim;
@@ -111,7 +111,7 @@ async fn main() -> anyhow::Result<()> {
         ledger.insert(
             &RecordKey::new("Invoice__c", sf),
             LedgerEntry {
-                version: Some(1),
+                version: Some(Version(1)),
                 hubspot_id: Some(r.id.clone()),
                 ..LedgerEntry::default()
             },

@@ -23,7 +23,7 @@ use sfhs_core::mapping::store::{MappingStore, next_version};
 use sfhs_core::queue::{QueueEntry, WorkQueue};
 use sfhs_core::sync::{
     Claim, ClaimRequest, Commit, ErrorCategory, ErrorRecord, ErrorStore, Ledger, ParentKey,
-    ParentLink, RecordKey, Waker,
+    ParentLink, RecordKey, Version, Waker,
 };
 use sfhs_tests::iam::{
     Keys, Stack, StackInput, import_world, is_access_denied, put_mapping, salesforce,
@@ -185,7 +185,7 @@ async fn worker_claims_and_commits_in_the_ledger() {
     let key = &RecordKey::new("Invoice__c", "a01000000000001");
     assert!(matches!(
         ledger
-            .claim(&ClaimRequest::new(key, 10, "w1", now, 60_000))
+            .claim(&ClaimRequest::new(key, Version(10), "w1", now, 60_000))
             .await
             .unwrap(),
         Claim::Claimed(_)
@@ -195,7 +195,7 @@ async fn worker_claims_and_commits_in_the_ledger() {
             key,
             "w1",
             &Commit {
-                version: 10,
+                version: Version(10),
                 hubspot_id: Some("901".into()),
                 parents: [(
                     "Account__c".to_owned(),
@@ -227,7 +227,7 @@ async fn worker_claims_and_commits_in_the_ledger() {
     );
     assert!(matches!(
         ledger
-            .claim(&ClaimRequest::new(key, 11, "w1", now, 60_000))
+            .claim(&ClaimRequest::new(key, Version(11), "w1", now, 60_000))
             .await
             .unwrap(),
         Claim::Claimed(_)
@@ -235,14 +235,14 @@ async fn worker_claims_and_commits_in_the_ledger() {
     ledger.release(key, "w1", Some("901")).await.unwrap();
     let got = ledger.get_many(std::slice::from_ref(key)).await.unwrap();
     assert_eq!(got[key].hubspot_id.as_deref(), Some("901"));
-    assert_eq!(got[key].version, Some(10));
+    assert_eq!(got[key].version, Some(Version(10)));
 
     // The mappings table is read-only to the worker.
     let mappings = stack.aws_as(&keys).ledger(stack.reference("MappingsTable"));
     denied(
         "worker UpdateItem (claim) on the mappings table",
         mappings
-            .claim(&ClaimRequest::new(key, 1, "w1", now, 60_000))
+            .claim(&ClaimRequest::new(key, Version(1), "w1", now, 60_000))
             .await,
     );
 }
@@ -528,7 +528,7 @@ async fn import_sweeps_deletes_onto_the_live_queue() {
         ledger
             .claim(&ClaimRequest::new(
                 &RecordKey::new("Invoice__c", "x"),
-                1,
+                Version(1),
                 "import",
                 OffsetDateTime::now_utc().unix_timestamp() * 1000,
                 60_000,

@@ -10,7 +10,7 @@ use sfhs_aws::dynamo::create_table;
 use sfhs_aws::ledger::{DynamoErrorStore, DynamoLedger};
 use sfhs_core::sync::{
     Claim, ClaimRequest, Commit, ErrorCategory, ErrorRecord, ErrorStore, HubSpotWriter, Ledger,
-    ParentKey, ParentLink, RecordKey, UpsertRecord, WriteErrorKind,
+    ParentKey, ParentLink, RecordKey, UpsertRecord, Version, WriteErrorKind,
 };
 use sfhs_hubspot_sim::{Fault, FaultKind};
 use sfhs_tests::aws::dynamodb;
@@ -200,14 +200,14 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
 
     assert_eq!(
         ledger
-            .claim(&ClaimRequest::new(key, 10, "w1", now, 5_000))
+            .claim(&ClaimRequest::new(key, Version(10), "w1", now, 5_000))
             .await
             .unwrap(),
         Claim::Claimed(Default::default())
     );
     // Another worker: the lease is held (whatever the version).
     match ledger
-        .claim(&ClaimRequest::new(key, 11, "w2", now + 1, 5_000))
+        .claim(&ClaimRequest::new(key, Version(11), "w2", now + 1, 5_000))
         .await
         .unwrap()
     {
@@ -217,7 +217,7 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
     // The owner may claim again (a redelivery in its own batch).
     assert!(matches!(
         ledger
-            .claim(&ClaimRequest::new(key, 10, "w1", now + 2, 5_000))
+            .claim(&ClaimRequest::new(key, Version(10), "w1", now + 2, 5_000))
             .await
             .unwrap(),
         Claim::Claimed(_)
@@ -231,7 +231,7 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
         },
     )]);
     let commit = Commit {
-        version: 10,
+        version: Version(10),
         hubspot_id: Some("42".into()),
         parents: parents.clone(),
         deleted: false,
@@ -248,20 +248,23 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
         .unwrap();
     assert_eq!(got.len(), 1);
     let e = &got[key];
-    assert_eq!((e.version, e.hubspot_id.as_deref()), (Some(10), Some("42")));
+    assert_eq!(
+        (e.version, e.hubspot_id.as_deref()),
+        (Some(Version(10)), Some("42"))
+    );
     assert_eq!(e.parents, parents);
     assert_eq!(e.digest, commit.digest, "the content digest round-trips");
     assert!(e.lease_owner.is_none());
 
     // Older or equal versions are stale, for anyone.
-    for v in [9, 10] {
+    for v in [Version(9), Version(10)] {
         assert_eq!(
             ledger
                 .claim(&ClaimRequest::new(key, v, "w2", now + 3, 5_000))
                 .await
                 .unwrap(),
             Claim::Stale {
-                stored: 10,
+                stored: Version(10),
                 deleted: false
             }
         );
@@ -270,21 +273,21 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
     // older one is still stale.
     assert_eq!(
         ledger
-            .claim(&ClaimRequest::new(key, 9, "w2", now + 3, 5_000).replayed(true))
+            .claim(&ClaimRequest::new(key, Version(9), "w2", now + 3, 5_000).replayed(true))
             .await
             .unwrap(),
         Claim::Stale {
-            stored: 10,
+            stored: Version(10),
             deleted: false
         }
     );
     match ledger
-        .claim(&ClaimRequest::new(key, 10, "w2", now + 3, 5_000).replayed(true))
+        .claim(&ClaimRequest::new(key, Version(10), "w2", now + 3, 5_000).replayed(true))
         .await
         .unwrap()
     {
         Claim::Claimed(prior) => {
-            assert_eq!(prior.version, Some(10));
+            assert_eq!(prior.version, Some(Version(10)));
             assert_eq!(prior.digest, commit.digest, "the claim answers the digest");
         }
         other => panic!("{other:?}"),
@@ -297,7 +300,7 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
     );
     // A newer version is claimed, and the claim answers the prior state.
     match ledger
-        .claim(&ClaimRequest::new(key, 12, "w2", now + 4, 5_000))
+        .claim(&ClaimRequest::new(key, Version(12), "w2", now + 4, 5_000))
         .await
         .unwrap()
     {
@@ -307,7 +310,13 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
     // Expired lease: taken over.
     assert!(matches!(
         ledger
-            .claim(&ClaimRequest::new(key, 12, "w3", now + 10_000, 5_000))
+            .claim(&ClaimRequest::new(
+                key,
+                Version(12),
+                "w3",
+                now + 10_000,
+                5_000
+            ))
             .await
             .unwrap(),
         Claim::Claimed(_)
@@ -315,14 +324,20 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
     ledger.release(key, "w2", Some("99")).await.unwrap(); // not the owner any more: no-op
     // Waiting: the same version may be claimed again; a tombstone is stale for older upserts.
     let waiting = Commit {
-        version: 12,
+        version: Version(12),
         waiting: true,
         ..commit.clone()
     };
     assert!(ledger.commit(key, "w3", &waiting).await.unwrap());
     assert!(matches!(
         ledger
-            .claim(&ClaimRequest::new(key, 12, "w1", now + 10_001, 5_000))
+            .claim(&ClaimRequest::new(
+                key,
+                Version(12),
+                "w1",
+                now + 10_001,
+                5_000
+            ))
             .await
             .unwrap(),
         Claim::Claimed(_)
@@ -337,13 +352,19 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
     );
     assert!(matches!(
         ledger
-            .claim(&ClaimRequest::new(key, 12, "w1", now + 10_001, 5_000))
+            .claim(&ClaimRequest::new(
+                key,
+                Version(12),
+                "w1",
+                now + 10_001,
+                5_000
+            ))
             .await
             .unwrap(),
         Claim::Claimed(_)
     ));
     let tomb = Commit {
-        version: 13,
+        version: Version(13),
         hubspot_id: None,
         parents: BTreeMap::new(),
         deleted: true,
@@ -355,11 +376,17 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
     assert!(ledger.commit(key, "w1", &tomb).await.unwrap());
     assert_eq!(
         ledger
-            .claim(&ClaimRequest::new(key, 12, "w2", now + 10_002, 5_000))
+            .claim(&ClaimRequest::new(
+                key,
+                Version(12),
+                "w2",
+                now + 10_002,
+                5_000
+            ))
             .await
             .unwrap(),
         Claim::Stale {
-            stored: 13,
+            stored: Version(13),
             deleted: true
         }
     );
@@ -369,21 +396,30 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
     // not a version.
     assert!(matches!(
         ledger
-            .claim(&ClaimRequest::new(key, 14, "w2", now + 10_003, 5_000))
+            .claim(&ClaimRequest::new(
+                key,
+                Version(14),
+                "w2",
+                now + 10_003,
+                5_000
+            ))
             .await
             .unwrap(),
         Claim::Claimed(_)
     ));
     ledger.release(key, "w2", Some("55")).await.unwrap();
     let e = &ledger.get_many(std::slice::from_ref(key)).await.unwrap()[key];
-    assert_eq!((e.version, e.hubspot_id.as_deref()), (Some(13), Some("55")));
+    assert_eq!(
+        (e.version, e.hubspot_id.as_deref()),
+        (Some(Version(13)), Some("55"))
+    );
     assert!(e.lease_owner.is_none());
 
     // Many keys at once (more than one BatchGetItem).
     for i in 0..130 {
         let k = RecordKey::new("Invoice__c", &format!("b{i}"));
         ledger
-            .claim(&ClaimRequest::new(&k, 1, "w1", now, 5_000))
+            .claim(&ClaimRequest::new(&k, Version(1), "w1", now, 5_000))
             .await
             .unwrap();
         ledger
@@ -391,7 +427,7 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
                 &k,
                 "w1",
                 &Commit {
-                    version: 1,
+                    version: Version(1),
                     hubspot_id: Some(i.to_string()),
                     parents: BTreeMap::new(),
                     deleted: false,
@@ -455,7 +491,7 @@ async fn dynamodb_ledger_notes_waiting_children_and_their_wake_handles() {
     // A waiting child keeps its wake handle; the next commit that does not wait forgets it.
     let key = &RecordKey::new("Invoice_Line__c", "l1");
     let waiting = Commit {
-        version: 10,
+        version: Version(10),
         hubspot_id: Some("42".into()),
         parents: BTreeMap::new(),
         deleted: false,
@@ -465,7 +501,7 @@ async fn dynamodb_ledger_notes_waiting_children_and_their_wake_handles() {
         wake: Some("arn:aws:sqs:us-east-1:123456789012:live AQEB+x/y==".into()),
     };
     ledger
-        .claim(&ClaimRequest::new(key, 10, "w1", 1_000, 5_000))
+        .claim(&ClaimRequest::new(key, Version(10), "w1", 1_000, 5_000))
         .await
         .unwrap();
     assert!(ledger.commit(key, "w1", &waiting).await.unwrap());
@@ -473,7 +509,7 @@ async fn dynamodb_ledger_notes_waiting_children_and_their_wake_handles() {
     assert_eq!(got[key].wake, waiting.wake);
     assert!(got[key].waiting);
     ledger
-        .claim(&ClaimRequest::new(key, 10, "w1", 2_000, 5_000))
+        .claim(&ClaimRequest::new(key, Version(10), "w1", 2_000, 5_000))
         .await
         .unwrap();
     let done = Commit {
@@ -490,11 +526,11 @@ async fn dynamodb_ledger_notes_waiting_children_and_their_wake_handles() {
     // A tombstone gives way to an undelete (revive) whatever its version, to nothing else.
     let gone = &RecordKey::new("Invoice__c", "gone");
     ledger
-        .claim(&ClaimRequest::new(gone, 10, "w1", 3_000, 5_000))
+        .claim(&ClaimRequest::new(gone, Version(10), "w1", 3_000, 5_000))
         .await
         .unwrap();
     let tombstone = Commit {
-        version: 10,
+        version: Version(10),
         hubspot_id: Some("43".into()),
         parents: BTreeMap::new(),
         deleted: true,
@@ -506,17 +542,17 @@ async fn dynamodb_ledger_notes_waiting_children_and_their_wake_handles() {
     assert!(ledger.commit(gone, "w1", &tombstone).await.unwrap());
     assert_eq!(
         ledger
-            .claim(&ClaimRequest::new(gone, 5, "w2", 4_000, 5_000).replayed(true))
+            .claim(&ClaimRequest::new(gone, Version(5), "w2", 4_000, 5_000).replayed(true))
             .await
             .unwrap(),
         Claim::Stale {
-            stored: 10,
+            stored: Version(10),
             deleted: true
         }
     );
     assert!(matches!(
         ledger
-            .claim(&ClaimRequest::new(gone, 5, "w2", 4_000, 5_000).reviving(true))
+            .claim(&ClaimRequest::new(gone, Version(5), "w2", 4_000, 5_000).reviving(true))
             .await
             .unwrap(),
         Claim::Claimed(prior) if prior.deleted

@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 
 use crate::mapping::schema::HsObject;
 pub use crate::sync::keys::{ParentKey, RecordKey};
+pub use crate::sync::version::Version;
 
 /// A boxed error source, kept for the cause chain.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -32,8 +33,8 @@ pub struct ParentLink {
 /// One record of the ledger.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LedgerEntry {
-    /// The newest applied version (epoch milliseconds).
-    pub version: Option<i64>,
+    /// The newest applied version.
+    pub version: Option<Version>,
     /// The HubSpot record id.
     pub hubspot_id: Option<String>,
     /// Current parent per lookup field.
@@ -67,7 +68,7 @@ pub enum Claim {
     /// The record is leased to the caller; the entry as it was before the claim.
     Claimed(LedgerEntry),
     /// The ledger holds this version or a newer one (or a newer tombstone).
-    Stale { stored: i64, deleted: bool },
+    Stale { stored: Version, deleted: bool },
     /// Another worker holds the lease.
     Leased { owner: String, until: i64 },
 }
@@ -75,7 +76,7 @@ pub enum Claim {
 /// What a commit writes (the lease is released with it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Commit {
-    pub version: i64,
+    pub version: Version,
     pub hubspot_id: Option<String>,
     pub parents: BTreeMap<String, ParentLink>,
     pub deleted: bool,
@@ -128,7 +129,7 @@ impl LedgerError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClaimRequest<'a> {
     pub key: &'a RecordKey,
-    pub version: i64,
+    pub version: Version,
     /// A repair of a record HubSpot lost, whose version the ledger has applied (a reconcile,
     /// or an import): the same version may be claimed again.
     pub replay: bool,
@@ -143,7 +144,7 @@ pub struct ClaimRequest<'a> {
 impl<'a> ClaimRequest<'a> {
     pub fn new(
         key: &'a RecordKey,
-        version: i64,
+        version: Version,
         owner: &'a str,
         now_ms: i64,
         lease_ms: i64,

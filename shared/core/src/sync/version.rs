@@ -1,11 +1,42 @@
 //! A record's version: the epoch milliseconds of its `version_field` (`SystemModstamp` by
 //! default), else `LastModifiedDate`, else the time this system received it.
 
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 
 use crate::work_item::WorkItem;
+
+/// A record's version: the epoch milliseconds of its change in Salesforce (see the module). The
+/// ledger keeps the newest applied one per record; a newer one wins. As a type, it is not taken
+/// for a lease time, a count or any other number where it crosses the [`super::Ledger`] port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Version(pub i64);
+
+impl Version {
+    /// The version of a change made at `t`.
+    pub fn at(t: OffsetDateTime) -> Self {
+        Self(millis(t))
+    }
+
+    pub const fn millis(self) -> i64 {
+        self.0
+    }
+
+    /// The version one millisecond after this one: what an undelete commits over the deletion's.
+    #[must_use]
+    pub const fn after(self) -> Self {
+        Self(self.0.saturating_add(1))
+    }
+}
+
+impl std::fmt::Display for Version {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
 
 /// Where a version came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,8 +66,8 @@ pub(crate) fn millis(t: OffsetDateTime) -> i64 {
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
-/// The version of `item` under `version_field`, in epoch milliseconds, and where it came from.
-pub fn record_version(item: &WorkItem, version_field: &str) -> (i64, VersionSource) {
+/// The version of `item` under `version_field`, and where it came from.
+pub fn record_version(item: &WorkItem, version_field: &str) -> (Version, VersionSource) {
     let field = |name: &str| {
         item.fields
             .get(name)
@@ -50,12 +81,12 @@ pub fn record_version(item: &WorkItem, version_field: &str) -> (i64, VersionSour
             .and_then(parse_salesforce_datetime)
     };
     if let Some(t) = field(version_field) {
-        return (millis(t), VersionSource::Field);
+        return (Version::at(t), VersionSource::Field);
     }
     if let Some(t) = field("LastModifiedDate") {
-        return (millis(t), VersionSource::LastModifiedDate);
+        return (Version::at(t), VersionSource::LastModifiedDate);
     }
-    (millis(item.received_at), VersionSource::ReceivedAt)
+    (Version::at(item.received_at), VersionSource::ReceivedAt)
 }
 
 #[cfg(test)]
@@ -83,11 +114,27 @@ mod tests {
     }
 
     #[test]
+    fn a_version_is_stored_as_its_milliseconds_and_an_undelete_comes_one_after() {
+        assert_eq!(
+            serde_json::to_string(&Version(1_795_860_000_001)).unwrap(),
+            "1795860000001"
+        );
+        assert_eq!(serde_json::from_str::<Version>("5").unwrap(), Version(5));
+        assert_eq!(Version(5).after(), Version(6));
+        assert!(Version(5).after() > Version(5));
+        assert_eq!(Version(i64::MAX).after(), Version(i64::MAX));
+        assert_eq!(
+            Version::at(datetime!(2026-11-28 10:00:00.001 UTC)),
+            Version(1_795_860_000_001)
+        );
+    }
+
+    #[test]
     fn reads_the_field_then_last_modified_then_received_at() {
         let i = item(&[("SystemModstamp", "2026-11-28T10:00:00.001Z")]);
         assert_eq!(
             record_version(&i, "SystemModstamp"),
-            (1_795_860_000_001, VersionSource::Field)
+            (Version(1_795_860_000_001), VersionSource::Field)
         );
         let i = item(&[("LastModifiedDate", "2026-11-28T10:00:00.000+0000")]);
         assert_eq!(
@@ -97,7 +144,7 @@ mod tests {
         let i = item(&[("SystemModstamp", "yesterday")]);
         assert_eq!(
             record_version(&i, "SystemModstamp"),
-            (1_795_867_200_000, VersionSource::ReceivedAt)
+            (Version(1_795_867_200_000), VersionSource::ReceivedAt)
         );
     }
 }

@@ -9,7 +9,7 @@ use sfhs_core::mapping::parse_yaml;
 use sfhs_core::mapping::store::{MappingStore, StoreError, next_version};
 use sfhs_core::sync::{
     Claim, ClaimRequest, Commit, ErrorCategory, ErrorRecord, ErrorStore, Ledger, ParentKey,
-    RecordKey, Waker,
+    RecordKey, Version, Waker,
 };
 use time::OffsetDateTime;
 
@@ -73,10 +73,10 @@ fn key(id: &str) -> RecordKey {
 
 async fn batch_world(store: &LocalStore) {
     let (synced, leased) = (key("synced"), key("leased"));
-    let claim = |key, owner| ClaimRequest::new(key, 10, owner, 1_000, 60_000);
+    let claim = |key, owner| ClaimRequest::new(key, Version(10), owner, 1_000, 60_000);
     store.claim(&claim(&synced, "w0")).await.unwrap();
     let synced = Commit {
-        version: 10,
+        version: Version(10),
         hubspot_id: Some("42".into()),
         parents: Default::default(),
         deleted: false,
@@ -97,12 +97,12 @@ async fn a_batch_of_claims_and_commits_in_one_transaction_answers_as_one_by_one(
     batch_world(&all).await;
     let (synced, leased, new) = (key("synced"), key("leased"), key("new"));
     let requests = [
-        ClaimRequest::new(&synced, 10, "w1", 2_000, 60_000),
-        ClaimRequest::new(&leased, 11, "w1", 2_000, 60_000),
-        ClaimRequest::new(&new, 3, "w1", 2_000, 60_000),
+        ClaimRequest::new(&synced, Version(10), "w1", 2_000, 60_000),
+        ClaimRequest::new(&leased, Version(11), "w1", 2_000, 60_000),
+        ClaimRequest::new(&new, Version(3), "w1", 2_000, 60_000),
         // The same record twice in one batch: the second meets the first's lease, its own.
-        ClaimRequest::new(&new, 4, "w1", 2_000, 60_000),
-        ClaimRequest::new(&synced, 11, "w1", 2_000, 60_000),
+        ClaimRequest::new(&new, Version(4), "w1", 2_000, 60_000),
+        ClaimRequest::new(&synced, Version(11), "w1", 2_000, 60_000),
     ];
     let mut by_one = Vec::new();
     for r in &requests {
@@ -115,7 +115,13 @@ async fn a_batch_of_claims_and_commits_in_one_transaction_answers_as_one_by_one(
         .map(Result::unwrap)
         .collect();
     assert_eq!(by_all, by_one);
-    assert!(matches!(by_all[0], Claim::Stale { stored: 10, .. }));
+    assert!(matches!(
+        by_all[0],
+        Claim::Stale {
+            stored: Version(10),
+            ..
+        }
+    ));
     assert!(matches!(by_all[1], Claim::Leased { ref owner, .. } if owner == "w2"));
     assert!(matches!(
         by_all[2..],
@@ -132,7 +138,7 @@ async fn a_batch_of_claims_and_commits_in_one_transaction_answers_as_one_by_one(
         unchanged: false,
         wake: None,
     };
-    let (c4, c11) = (commit(4), commit(11));
+    let (c4, c11) = (commit(Version(4)), commit(Version(11)));
     let commits = [
         (&new, &c4),
         (&synced, &c11),
@@ -147,7 +153,7 @@ async fn a_batch_of_claims_and_commits_in_one_transaction_answers_as_one_by_one(
         .collect();
     assert_eq!(answers, [true, true, false]);
     let got = all.get_many(&[new, synced, leased]).await.unwrap();
-    assert_eq!(got["inv#new"].version, Some(4));
+    assert_eq!(got["inv#new"].version, Some(Version(4)));
     assert_eq!(got["inv#synced"].hubspot_id.as_deref(), Some("h11"));
     assert!(got["inv#new"].lease_owner.is_none() && got["inv#synced"].lease_owner.is_none());
     assert_eq!(got["inv#leased"].lease_owner.as_deref(), Some("w2"));
@@ -165,20 +171,20 @@ async fn ledger_claims_commits_and_keeps_its_state_across_a_restart() {
     let key = &RecordKey::new("Invoice__c", "a1");
     assert_eq!(
         store
-            .claim(&ClaimRequest::new(key, 10, "w1", 1_000, 5_000))
+            .claim(&ClaimRequest::new(key, Version(10), "w1", 1_000, 5_000))
             .await
             .unwrap(),
         Claim::Claimed(Default::default())
     );
     assert!(matches!(
         store
-            .claim(&ClaimRequest::new(key, 11, "w2", 1_001, 5_000))
+            .claim(&ClaimRequest::new(key, Version(11), "w2", 1_001, 5_000))
             .await
             .unwrap(),
         Claim::Leased { .. }
     ));
     let commit = Commit {
-        version: 10,
+        version: Version(10),
         hubspot_id: Some("42".into()),
         parents: Default::default(),
         deleted: false,
@@ -202,14 +208,17 @@ async fn ledger_claims_commits_and_keeps_its_state_across_a_restart() {
     assert!(got[key].lease_owner.is_none());
     assert!(matches!(
         store
-            .claim(&ClaimRequest::new(key, 10, "w2", 2_000, 5_000))
+            .claim(&ClaimRequest::new(key, Version(10), "w2", 2_000, 5_000))
             .await
             .unwrap(),
-        Claim::Stale { stored: 10, .. }
+        Claim::Stale {
+            stored: Version(10),
+            ..
+        }
     ));
     assert!(matches!(
         store
-            .claim(&ClaimRequest::new(key, 10, "w2", 2_000, 5_000).replayed(true))
+            .claim(&ClaimRequest::new(key, Version(10), "w2", 2_000, 5_000).replayed(true))
             .await
             .unwrap(),
         Claim::Claimed(_)
@@ -217,7 +226,10 @@ async fn ledger_claims_commits_and_keeps_its_state_across_a_restart() {
     store.release(key, "w2", Some("43")).await.unwrap();
     let e = &store.get_many(std::slice::from_ref(key)).await.unwrap()[key];
     assert!(e.lease_owner.is_none());
-    assert_eq!((e.version, e.hubspot_id.as_deref()), (Some(10), Some("43")));
+    assert_eq!(
+        (e.version, e.hubspot_id.as_deref()),
+        (Some(Version(10)), Some("43"))
+    );
 
     // Parents remembered for every worker, until they expire; not ledger entries.
     let company = ParentKey::new("companies", "salesforceaccountid", "001A");
@@ -298,7 +310,7 @@ async fn a_restart_lets_go_of_what_the_stopped_process_held() {
         let far = 1_000_000_000_000_000;
         world
             .store
-            .claim(&ClaimRequest::new(key, 10, "dev-1", far, 60_000))
+            .claim(&ClaimRequest::new(key, Version(10), "dev-1", far, 60_000))
             .await
             .unwrap();
         world
@@ -321,7 +333,7 @@ async fn a_restart_lets_go_of_what_the_stopped_process_held() {
             .store
             .claim(&ClaimRequest::new(
                 &RecordKey::new("Invoice__c", "a1"),
-                10,
+                Version(10),
                 "dev-2",
                 1_000,
                 60_000

@@ -254,7 +254,7 @@ fn written(j: &mut Job, up: Upserted, report: &mut BatchReport, now_ms: i64) {
     report.created += u64::from(up.created);
     #[allow(clippy::cast_precision_loss)]
     {
-        let lv = (now_ms - j.version).max(0) as f64;
+        let lv = (now_ms - j.version.millis()).max(0) as f64;
         let lr = (now_ms - millis(j.item.received_at)).max(0) as f64;
         report.written += 1;
         report.latency_version_ms_sum += lv;

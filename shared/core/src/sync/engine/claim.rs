@@ -7,9 +7,9 @@ use time::OffsetDateTime;
 use super::batch::Batch;
 use super::context::Context;
 use super::job::{JobState, Lease};
-use crate::sync::RecordKey;
 use crate::sync::ports::{Claim, ClaimRequest};
 use crate::sync::version::millis;
+use crate::sync::{RecordKey, Version};
 use crate::work_item::{Op, Source};
 
 /// Pending jobs become claimed (with the ledger's prior entry), dropped (stale) or go back
@@ -19,7 +19,7 @@ pub(super) async fn claim(ctx: &Context, batch: &mut Batch) {
     let lease = i64::try_from(ctx.config.lease.as_millis()).unwrap_or(i64::MAX / 4);
     let owner = ctx.config.owner.as_str();
     let ledger = &ctx.ledger;
-    let wanted: Vec<(usize, &RecordKey, i64, bool, bool)> = batch
+    let wanted: Vec<(usize, &RecordKey, Version, bool, bool)> = batch
         .jobs
         .iter()
         .enumerate()
@@ -58,7 +58,7 @@ pub(super) async fn claim(ctx: &Context, batch: &mut Batch) {
                     && let Some(deleted) = prior.version
                     && matches!(j.item.source, Source::Undelete)
                 {
-                    j.version = j.version.max(deleted + 1);
+                    j.version = j.version.max(deleted.after());
                 }
                 j.state = JobState::Claimed(Lease {
                     at: Instant::now(),
@@ -67,7 +67,7 @@ pub(super) async fn claim(ctx: &Context, batch: &mut Batch) {
             }
             Ok(Claim::Stale { stored, deleted }) => {
                 batch.report.dropped_stale += 1;
-                tracing::debug!(key = %j.key, version = j.version, stored, deleted, "stale version dropped");
+                tracing::debug!(key = %j.key, version = %j.version, %stored, deleted, "stale version dropped");
                 j.state = JobState::Dropped;
             }
             Ok(Claim::Leased { owner, until }) => {

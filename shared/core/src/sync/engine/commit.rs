@@ -127,7 +127,7 @@ fn plan(ctx: &Context, mut j: Job) -> Planned {
         "record",
         message_id = %j.message.message_id,
         key = %j.key,
-        version = j.version,
+        version = %j.version,
         op = ?j.item.op,
     );
     let state = std::mem::replace(&mut j.state, JobState::Dropped);

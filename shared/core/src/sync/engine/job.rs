@@ -8,8 +8,8 @@ use time::OffsetDateTime;
 
 use super::report::InMessage;
 use crate::mapping::store::StoredMapping;
-use crate::sync::RecordKey;
 use crate::sync::ports::{ErrorCategory, ErrorRecord, LedgerEntry, ParentLink};
+use crate::sync::{RecordKey, Version};
 use crate::work_item::{Op, Source, WorkItem};
 
 /// The lease this worker holds on a record: when it was taken, and what the ledger held then.
@@ -58,7 +58,7 @@ pub(super) struct Job {
     pub(super) item: WorkItem,
     pub(super) mapping: StoredMapping,
     pub(super) key: RecordKey,
-    pub(super) version: i64,
+    pub(super) version: Version,
     /// The HubSpot properties (in-progress upserts, once converted).
     pub(super) properties: BTreeMap<String, String>,
     /// The parent per lookup as this version leaves it.
@@ -79,7 +79,7 @@ impl Job {
         item: WorkItem,
         mapping: StoredMapping,
         key: RecordKey,
-        version: i64,
+        version: Version,
     ) -> Self {
         Self {
             message,

@@ -13,7 +13,7 @@ use crate::mapping::store::{StoredMapping, key as mapping_key};
 use crate::mapping::{FindParentBy, State};
 use crate::sync::RecordKey;
 use crate::sync::ports::{ErrorCategory, ErrorRecord};
-use crate::sync::version::{VersionSource, millis, record_version};
+use crate::sync::version::{Version, VersionSource, record_version};
 use crate::work_item::{Op, Source, WorkItem, WorkItemError};
 
 /// Fills `batch.jobs`; what cannot be decoded is an error record, what cannot be read now
@@ -113,7 +113,7 @@ fn to_job(m: InMessage, item: WorkItem, stored: &StoredMapping, batch: &mut Batc
     }
     if matches!(item.source, Source::OutboundMessage { .. })
         && let Some(enabled_at) = stored.enabled_at
-        && version < millis(enabled_at)
+        && version < Version::at(enabled_at)
     {
         batch.report.dropped_before_enable += 1;
         return None;

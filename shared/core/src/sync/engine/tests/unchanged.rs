@@ -24,7 +24,7 @@ fn unmapped_edit(id: &str, second: u32, name: &str) -> WorkItem {
     )
 }
 
-fn version_of(w: &World, key: &str) -> Option<i64> {
+fn version_of(w: &World, key: &str) -> Option<Version> {
     w.ledger.entry(key).and_then(|e| e.version)
 }
 

@@ -167,7 +167,7 @@ impl Ledger for ArrivingLedger {
         self.inner.insert(
             &self.parent,
             LedgerEntry {
-                version: Some(1),
+                version: Some(Version(1)),
                 hubspot_id: Some("hs-a1".into()),
                 ..LedgerEntry::default()
             },

@@ -517,7 +517,11 @@ async fn an_undelete_replaces_the_tombstone_whatever_its_version() {
     assert!(r.retry.is_empty(), "{r:?}");
     let e = w.ledger.entry("invoice__c#a1").unwrap();
     assert!(!e.deleted);
-    assert_eq!(e.version, tomb.version.map(|v| v + 1), "above the deletion");
+    assert_eq!(
+        e.version,
+        tomb.version.map(Version::after),
+        "above the deletion"
+    );
     assert!(
         w.hub.find(INVOICE, "salesforce_id", "a1").is_some(),
         "live again"
