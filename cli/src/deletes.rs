@@ -55,7 +55,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         *dry_run,
     )
     .await?;
-    if common.json {
+    if common.output.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         let verb = if *dry_run {

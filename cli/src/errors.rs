@@ -18,9 +18,8 @@ use sfhs_core::work_item::WorkItem;
 pub struct Args {
     #[command(subcommand)]
     command: Command,
-    /// Print JSON for scripts.
-    #[arg(long, global = true)]
-    json: bool,
+    #[command(flatten)]
+    output: crate::output::Output,
     /// The errors table (a stack output).
     #[arg(long, global = true, env = "SFHS_ERRORS_TABLE")]
     table: Option<String>,
@@ -67,14 +66,20 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let store = crate::deployed::aws().await.error_store(table);
     match args.command {
         Command::List { object, category } => {
-            list(&store, object.as_deref(), category.as_deref(), args.json).await
+            list(
+                &store,
+                object.as_deref(),
+                category.as_deref(),
+                args.output.json,
+            )
+            .await
         }
         Command::Show { id } => {
             let record = store
                 .get(&id)
                 .await?
                 .with_context(|| format!("no error record {id}"))?;
-            if args.json {
+            if args.output.json {
                 println!("{}", serde_json::to_string(&record)?);
             } else {
                 println!("{}", serde_json::to_string_pretty(&record)?);
@@ -95,7 +100,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             let records = chosen(&store, &ids, all, object.as_deref()).await?;
             let queue = crate::deployed::aws().await.queue(&queue_url);
             let publisher = Publisher::new(Arc::new(queue), PublishPolicy::default());
-            replay(&store, &publisher, records, args.json).await
+            replay(&store, &publisher, records, args.output.json).await
         }
     }
 }

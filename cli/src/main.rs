@@ -13,6 +13,7 @@ mod import;
 mod live;
 mod mappings;
 mod outbound;
+mod output;
 mod preview;
 mod reconcile;
 mod salesforce;

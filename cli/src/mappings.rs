@@ -22,9 +22,8 @@ use time::OffsetDateTime;
 pub struct Args {
     #[command(subcommand)]
     command: Command,
-    /// Print JSON for scripts instead of text.
-    #[arg(long, global = true)]
-    json: bool,
+    #[command(flatten)]
+    output: crate::output::Output,
     /// DynamoDB table holding the applied mappings (a stack output).
     #[arg(long, global = true, env = "SFHS_MAPPINGS_TABLE")]
     table: Option<String>,
@@ -81,7 +80,7 @@ enum Command {
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     match &args.command {
-        Command::Validate { dir } => validate(dir, &args.live, args.json).await,
+        Command::Validate { dir } => validate(dir, &args.live, args.output.json).await,
         Command::Schema => {
             println!(
                 "{}",
@@ -112,35 +111,35 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                         .mapping
                 }
             };
-            crate::preview::preview(mapping, &sources, p, args.json).await
+            crate::preview::preview(mapping, &sources, p, args.output.json).await
         }
         Command::SchemaGenerate(g) => {
             let sources = crate::live::Sources::connect(&args.live)?;
-            crate::preview::generate(&sources, g, args.json).await
+            crate::preview::generate(&sources, g, args.output.json).await
         }
         Command::Plan { dir, exit_code } => {
             let store = store(&args).await?;
-            plan(store.as_ref(), dir, args.json, *exit_code).await
+            plan(store.as_ref(), dir, args.output.json, *exit_code).await
         }
         Command::Apply { dir } => {
             let store = store(&args).await?;
-            apply(store.as_ref(), dir, &args.live, args.json).await
+            apply(store.as_ref(), dir, &args.live, args.output.json).await
         }
         Command::Enable { object } => {
             let store = store(&args).await?;
-            set_state(store.as_ref(), object, State::Enabled, args.json).await
+            set_state(store.as_ref(), object, State::Enabled, args.output.json).await
         }
         Command::Pause { object } => {
             let store = store(&args).await?;
-            set_state(store.as_ref(), object, State::Paused, args.json).await
+            set_state(store.as_ref(), object, State::Paused, args.output.json).await
         }
         Command::List => {
             let store = store(&args).await?;
-            list(store.as_ref(), args.json).await
+            list(store.as_ref(), args.output.json).await
         }
         Command::Show { object } => {
             let store = store(&args).await?;
-            show(store.as_ref(), object, args.json).await
+            show(store.as_ref(), object, args.output.json).await
         }
     }
 }

@@ -68,7 +68,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     .run(&stored.mapping, OffsetDateTime::now_utc(), args.dry_run)
     .await?;
-    if common.json {
+    if common.output.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_report(&report);

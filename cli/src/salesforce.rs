@@ -27,9 +27,8 @@ use sfhs_salesforce::metadata::{ComponentFailure, DeployOptions, package_zip};
 pub struct Args {
     #[command(subcommand)]
     command: Command,
-    /// Print JSON for scripts instead of text.
-    #[arg(long, global = true)]
-    json: bool,
+    #[command(flatten)]
+    output: crate::output::Output,
     #[command(flatten)]
     setup: SetupArgs,
     /// DynamoDB table holding the applied mappings (a stack output): `apply` records there at
@@ -94,8 +93,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let loaded = crate::mappings::load_dir(dir)?;
     if has_errors(&loaded.problems) {
-        report_problems(&loaded.problems, args.json)?;
-        if !args.json {
+        report_problems(&loaded.problems, args.output.json)?;
+        if !args.output.json {
             eprintln!(
                 "nothing {}: fix the mapping errors first",
                 if plan_only { "planned" } else { "applied" }
@@ -107,7 +106,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Command::Apply { out: Some(out), .. } = &args.command {
         let cfg = config(&args.setup, &args.live)?;
         let setups = salesforce_setup::desired(&mappings, &cfg);
-        return write_package(out, &setups, &cfg, args.json);
+        return write_package(out, &setups, &cfg, args.output.json);
     }
     let client = args.live.salesforce()?.context(
         "no Salesforce org: set SFHS_SALESFORCE_LOGIN_URL, SFHS_SALESFORCE_CLIENT_ID and credentials (docs/mappings.md), or pass --out DIR to write the package",
@@ -117,7 +116,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let changes = read_plan(&client, &setups).await?;
     match args.command {
         Command::Plan { exit_code, .. } => {
-            print_plan(&changes, &mappings, args.json)?;
+            print_plan(&changes, &mappings, args.output.json)?;
             let any = changes.iter().any(|c| c.change != ChangeKind::Same);
             Ok(if exit_code && any {
                 ExitCode::from(1)
@@ -130,7 +129,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             timeout,
             ..
         } => {
-            if !args.json {
+            if !args.output.json {
                 print_plan(&changes, &mappings, false)?;
             }
             let store = match &args.table {
@@ -146,7 +145,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 store.as_ref().map(|s| s as &dyn MappingStore),
             )
             .await;
-            report_deploy(outcome, &changes, check_only, args.json)
+            report_deploy(outcome, &changes, check_only, args.output.json)
         }
     }
 }

@@ -33,9 +33,8 @@ pub struct Args {
     /// Queues to report (name=URL), e.g. live=https://sqs..., import=..., live-dlq=...
     #[arg(long = "queue", value_parser = parse_queue)]
     queues: Vec<(String, String)>,
-    /// Print JSON for scripts.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: crate::output::Output,
 }
 
 /// An RFC 3339 time as people read it (`2026-12-01 10:00:00 UTC`); as given when it is not one.
@@ -68,7 +67,7 @@ struct Read {
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let read = read(&args).await?;
     let objects: Vec<Value> = read.mappings.iter().map(|m| object(m, &read)).collect();
-    if args.json {
+    if args.output.json {
         println!("{}", json!({"objects": objects, "queues": read.depths}));
         return Ok(ExitCode::SUCCESS);
     }

@@ -46,6 +46,17 @@ def validating(api):
     return api
 
 
+def api_fixture(pick):
+    """A module fixture: the API `pick` chooses of the module's SDK client, checked to validate
+    models (`basic = api_fixture(lambda c: c.crm.objects.basic_api)`)."""
+
+    @pytest.fixture(scope="module")
+    def api(client):
+        return validating(pick(client))
+
+    return api
+
+
 def call(method, *args, status, model=None, **kwargs):
     """Calls `method` through its `_with_http_info` twin; asserts the HTTP status and that the
     answer deserialized into `model` (the SDK maps an unexpected status to `None`)."""

@@ -3,30 +3,13 @@ read / archive / labels archive, one record's associations with paging; date-ver
 
 import pytest
 
-from hs_helpers import (
-    SimControl,
-    api_error,
-    call,
-    conforms,
-    deserialize,
-    parse_error,
-    validating,
-)
+from hs_helpers import SimControl, api_error, api_fixture, call, conforms, deserialize, parse_error
+from hs_helpers import validating
 
 
-@pytest.fixture(scope="module")
-def defs(client):
-    return validating(client.crm.associations.v4.schema.definitions_api)
-
-
-@pytest.fixture(scope="module")
-def batch(client):
-    return validating(client.crm.associations.v4.batch_api)
-
-
-@pytest.fixture(scope="module")
-def basic(client):
-    return validating(client.crm.associations.v4.basic_api)
+defs = api_fixture(lambda client: client.crm.associations.v4.schema.definitions_api)
+batch = api_fixture(lambda client: client.crm.associations.v4.batch_api)
+basic = api_fixture(lambda client: client.crm.associations.v4.basic_api)
 
 
 def _records(client, object_type, n, props):

@@ -3,25 +3,12 @@ date-versioned object paths raw."""
 
 import pytest
 
-from hs_helpers import (
-    SimControl,
-    api_error,
-    call,
-    conforms,
-    deserialize,
-    parse_error,
-    validating,
-)
+from hs_helpers import SimControl, api_error, api_fixture, call, conforms, deserialize, parse_error
+from hs_helpers import validating
 
 
-@pytest.fixture(scope="module")
-def basic(client):
-    return validating(client.crm.objects.basic_api)
-
-
-@pytest.fixture(scope="module")
-def batch(client):
-    return validating(client.crm.objects.batch_api)
+basic = api_fixture(lambda client: client.crm.objects.basic_api)
+batch = api_fixture(lambda client: client.crm.objects.batch_api)
 
 
 @pytest.fixture(scope="module")

@@ -3,25 +3,11 @@ date-versioned paths raw."""
 
 import pytest
 
-from hs_helpers import (
-    SimControl,
-    api_error,
-    call,
-    conforms,
-    deserialize,
-    parse_error,
-    validating,
-)
+from hs_helpers import SimControl, api_error, api_fixture, call, conforms, deserialize, parse_error
 
 
-@pytest.fixture(scope="module")
-def schemas_api(client):
-    return validating(client.crm.schemas.core_api)
-
-
-@pytest.fixture(scope="module")
-def properties_api(client):
-    return validating(client.crm.properties.core_api)
+schemas_api = api_fixture(lambda client: client.crm.schemas.core_api)
+properties_api = api_fixture(lambda client: client.crm.properties.core_api)
 
 
 def test_create_answers_a_full_object_schema(widget_schema):

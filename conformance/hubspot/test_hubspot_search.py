@@ -2,21 +2,11 @@
 
 import pytest
 
-from hs_helpers import (
-    SimControl,
-    api_error,
-    call,
-    conforms,
-    create_widget_schema,
-    deserialize,
-    sdk,
-    validating,
-)
+from hs_helpers import SimControl, api_error, api_fixture, call, conforms, create_widget_schema
+from hs_helpers import deserialize, sdk, validating
 
 
-@pytest.fixture(scope="module")
-def search(client):
-    return validating(client.crm.objects.search_api)
+search = api_fixture(lambda client: client.crm.objects.search_api)
 
 
 @pytest.fixture(scope="module")

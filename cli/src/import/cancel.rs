@@ -22,7 +22,7 @@ pub(super) async fn run(common: &Common, args: &Args) -> anyhow::Result<ExitCode
     match record.cancelled(OffsetDateTime::now_utc()) {
         Ok(next) => {
             store.put(&next, Some(record.revision)).await?;
-            print_one(&next, common.json)?;
+            print_one(&next, common.output.json)?;
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {

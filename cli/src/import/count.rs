@@ -36,7 +36,7 @@ pub(super) async fn run(common: &Common, args: &Args) -> anyhow::Result<ExitCode
         None => 0,
     };
     let e = Estimate::new(total, associations, args.rate_limit);
-    if common.json {
+    if common.output.json {
         println!(
             "{}",
             serde_json::to_string_pretty(&json!({"object": object, "estimate": e}))?

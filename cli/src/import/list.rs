@@ -11,7 +11,7 @@ use super::{Common, imports_store};
 pub(super) async fn run(common: &Common) -> anyhow::Result<ExitCode> {
     let all = imports_store(common).await?.list().await?;
     let now = OffsetDateTime::now_utc();
-    if common.json {
+    if common.output.json {
         let rows: Vec<_> = all
             .iter()
             .map(|r| json!({"import": r, "progress": Progress::of(r, now)}))

@@ -31,9 +31,8 @@ pub struct Args {
 /// What the import and sweep commands connect to.
 #[derive(Debug, Clone, ClapArgs)]
 pub struct Common {
-    /// Print JSON for scripts instead of text.
-    #[arg(long, global = true)]
-    pub json: bool,
+    #[command(flatten)]
+    pub output: crate::output::Output,
     /// DynamoDB table of imports and sweep checkpoints (a stack output).
     #[arg(long, global = true, env = "SFHS_IMPORTS_TABLE")]
     pub imports_table: Option<String>,

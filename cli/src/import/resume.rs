@@ -43,7 +43,7 @@ pub(super) async fn run(common: &Common, args: &Args) -> anyhow::Result<ExitCode
             "sfhs: import {id} cannot be resumed: {}",
             holder_text(&record, now)
         );
-        print_one(&record, common.json)?;
+        print_one(&record, common.output.json)?;
         return Ok(ExitCode::from(1));
     }
     if args.local {
@@ -52,7 +52,7 @@ pub(super) async fn run(common: &Common, args: &Args) -> anyhow::Result<ExitCode
         hand_to_function(common, args).await?;
     }
     let record = store.get(id).await?.unwrap_or(record);
-    print_one(&record, common.json)?;
+    print_one(&record, common.output.json)?;
     Ok(exit_for(&record))
 }
 
@@ -83,7 +83,7 @@ async fn hand_to_function(common: &Common, args: &Args) -> anyhow::Result<()> {
         .invoke(function.clone())
         .continue_import(&args.id)
         .await?;
-    if !common.json {
+    if !common.output.json {
         println!(
             "import {id} handed to {function}: it resumes from its checkpoint now (`sfhs import show {id}`)",
             id = args.id

@@ -29,7 +29,7 @@ pub(super) async fn run(common: &Common, args: &Args) -> anyhow::Result<ExitCode
         Some(table) => Some(import_errors(table, id).await?),
         None => None,
     };
-    if common.json {
+    if common.output.json {
         let now = OffsetDateTime::now_utc();
         println!(
             "{}",

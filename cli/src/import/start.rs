@@ -78,7 +78,7 @@ pub(super) async fn run(common: &Common, args: &Args) -> anyhow::Result<ExitCode
             OffsetDateTime::now_utc(),
         )
         .await?;
-    if !common.json {
+    if !common.output.json {
         println!(
             "import {} of {} recorded: {} records, {} method",
             record.id,
@@ -90,15 +90,15 @@ pub(super) async fn run(common: &Common, args: &Args) -> anyhow::Result<ExitCode
     if args.local {
         run_here(&runner, &continuation, &record.id).await?;
     } else if args.wait {
-        follow(store.as_ref(), &record, common.json).await?;
-    } else if !common.json {
+        follow(store.as_ref(), &record, common.output.json).await?;
+    } else if !common.output.json {
         println!(
             "the import function's next scheduled run (every minute by default) starts it (`sfhs import resume {id}` starts it now); follow it with `sfhs import show {id}`",
             id = record.id
         );
     }
     let record = store.get(&record.id).await?.unwrap_or(record);
-    print_one(&record, common.json)?;
+    print_one(&record, common.output.json)?;
     Ok(exit_for(&record))
 }
 

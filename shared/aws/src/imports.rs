@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use sfhs_core::import::ports::{ImportProgress, ImportStore, ImportStoreError, sweep_key};
 use sfhs_core::import::{ImportRecord, SweepState};
@@ -125,16 +126,10 @@ impl DynamoImportStore {
                         .item("failed", n(0))
                         .item("unchanged", n(0));
                 }
-                put.send().await.map(|_| ()).map_err(|e| {
-                    if is_conditional_check_failed(&e) {
-                        ImportStoreError::Conflict {
-                            key: key.clone(),
-                            expected,
-                        }
-                    } else {
-                        ImportStoreError::from(classify(operation, e))
-                    }
-                })
+                put.send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| conditional_failure(operation, &key, expected, e))
             }
             Some(expected_revision) => self
                 .client
@@ -151,16 +146,7 @@ impl DynamoImportStore {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| {
-                    if is_conditional_check_failed(&e) {
-                        ImportStoreError::Conflict {
-                            key: key.clone(),
-                            expected,
-                        }
-                    } else {
-                        ImportStoreError::from(classify(operation, e))
-                    }
-                }),
+                .map_err(|e| conditional_failure(operation, &key, expected, e)),
         }
     }
 
@@ -169,6 +155,28 @@ impl DynamoImportStore {
         key: String,
     ) -> Result<Option<HashMap<String, AttributeValue>>, ImportStoreError> {
         Ok(get_by_pk(&self.client, &self.table, key).await?)
+    }
+}
+
+/// A conditional write that failed: a conflict when its condition did not hold (another writer
+/// came first), else the classified SDK failure.
+fn conditional_failure<E, R>(
+    operation: &'static str,
+    key: &str,
+    expected: Option<u64>,
+    e: SdkError<E, R>,
+) -> ImportStoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    if is_conditional_check_failed(&e) {
+        ImportStoreError::Conflict {
+            key: key.to_owned(),
+            expected,
+        }
+    } else {
+        ImportStoreError::from(classify(operation, e))
     }
 }
 

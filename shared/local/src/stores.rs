@@ -196,14 +196,8 @@ impl Ledger for LocalStore {
                 .open_table(LEDGER)
                 .map_err(|e| LocalError::storage("release", e))?;
             if let Some(mut e) = get_in::<LedgerEntry>(&t, "ledger entry", key.as_str())?
-                && e.lease_owner.as_deref() == Some(owner)
+                && e.release(owner, hubspot_id)
             {
-                e.lease_owner = None;
-                e.lease_until = None;
-                if let Some(h) = hubspot_id {
-                    e.hubspot_id = Some(h.to_owned());
-                    e.digest = None;
-                }
                 put_in(&mut t, key.as_str(), &e)?;
             }
             Ok(())

@@ -2,6 +2,7 @@
 //! up to 100 per message, retried with growing delays until acked, dropped after a (scalable)
 //! 24 hours.
 
+use quick_xml::escape::escape;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -263,22 +264,6 @@ pub fn java_double(v: f64) -> String {
     } else {
         format!("{v}")
     }
-}
-
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\r' => out.push_str("&#13;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 fn soap_value(ft: FieldType, v: &Value) -> Option<String> {

@@ -4,12 +4,12 @@
 use std::str::FromStr;
 
 use rust_decimal::Decimal;
-use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
-use time::{Date, OffsetDateTime, UtcOffset};
+use time::{Date, UtcOffset};
 
 use super::model::{FieldMapping, TooLong};
 use super::schema::{HsProperty, HsType, SfType};
+use crate::sync::parse_salesforce_datetime;
 
 /// HubSpot's longest string value, in characters.
 pub const MAX_STRING_CHARS: usize = 65_536;
@@ -130,18 +130,6 @@ pub fn boolean(raw: &str) -> Result<&'static str, ConversionError> {
     }
 }
 
-fn parse_datetime(raw: &str) -> Option<OffsetDateTime> {
-    let s = raw.trim();
-    if let Ok(dt) = OffsetDateTime::parse(s, &Rfc3339) {
-        return Some(dt);
-    }
-    // Salesforce REST writes offsets without a colon: 2013-05-07T22:07:19.000+0000.
-    let fmt = format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond][offset_hour sign:mandatory][offset_minute]"
-    );
-    OffsetDateTime::parse(s, &fmt).ok()
-}
-
 fn parse_date(raw: &str) -> Option<Date> {
     Date::parse(raw.trim(), format_description!("[year]-[month]-[day]")).ok()
 }
@@ -151,7 +139,7 @@ const ISO_MS: &[time::format_description::BorrowedFormatItem<'static>] =
 
 fn date(raw: &str, sf: &SfType) -> Result<String, ConversionError> {
     let day = if *sf == SfType::Datetime {
-        parse_datetime(raw).map(|dt| dt.to_offset(UtcOffset::UTC).date())
+        parse_salesforce_datetime(raw).map(|dt| dt.to_offset(UtcOffset::UTC).date())
     } else {
         parse_date(raw)
     };
@@ -165,7 +153,7 @@ fn datetime(raw: &str, sf: &SfType) -> Result<String, ConversionError> {
     let dt = if *sf == SfType::Date {
         parse_date(raw).map(|d| d.midnight().assume_utc())
     } else {
-        parse_datetime(raw)
+        parse_salesforce_datetime(raw)
     };
     dt.and_then(|dt| dt.to_offset(UtcOffset::UTC).format(ISO_MS).ok())
         .ok_or_else(|| ConversionError::NotADateTime {

@@ -102,15 +102,8 @@ impl Ledger for MemoryLedger {
         hubspot_id: Option<&str>,
     ) -> Result<(), LedgerError> {
         let mut items = lock(&self.items);
-        if let Some(e) = items.get_mut(key)
-            && e.lease_owner.as_deref() == Some(owner)
-        {
-            e.lease_owner = None;
-            e.lease_until = None;
-            if let Some(h) = hubspot_id {
-                e.hubspot_id = Some(h.to_owned());
-                e.digest = None;
-            }
+        if let Some(e) = items.get_mut(key) {
+            e.release(owner, hubspot_id);
         }
         Ok(())
     }

@@ -8,6 +8,7 @@
 //! list would look null on every change: the worker clears an absent field only when the message
 //! is known to send it (invariant 9), and this module is how that becomes known.
 
+use quick_xml::escape::escape;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
@@ -199,22 +200,6 @@ pub fn desired(mappings: &[&Mapping], cfg: &SetupConfig) -> Vec<ObjectSetup> {
     out
 }
 
-/// XML text escaping (elements only).
-pub fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// `workflows/Invoice__c.workflow`: the object's Workflow file holding only the outbound
 /// message (`package.xml` names the `WorkflowOutboundMessage` member, so the object's other
 /// workflow components are left alone).
@@ -223,24 +208,24 @@ pub fn workflow_xml(m: &OutboundMessageDef) -> String {
     x.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(x, "<Workflow xmlns=\"{METADATA_NS}\">");
     x.push_str("    <outboundMessages>\n");
-    let _ = writeln!(x, "        <fullName>{}</fullName>", xml_escape(&m.name));
+    let _ = writeln!(x, "        <fullName>{}</fullName>", escape(&m.name));
     let _ = writeln!(x, "        <apiVersion>{}</apiVersion>", m.api_version);
     x.push_str("        <description>Sends the fields sfhs syncs to HubSpot. Managed by `sfhs salesforce apply`: edit the mapping files, not this message.</description>\n");
     let _ = writeln!(
         x,
         "        <endpointUrl>{}</endpointUrl>",
-        xml_escape(&m.endpoint_url)
+        escape(&m.endpoint_url)
     );
     for f in &m.fields {
-        let _ = writeln!(x, "        <fields>{}</fields>", xml_escape(f));
+        let _ = writeln!(x, "        <fields>{}</fields>", escape(f));
     }
     x.push_str("        <includeSessionId>false</includeSessionId>\n");
     let _ = writeln!(
         x,
         "        <integrationUser>{}</integrationUser>",
-        xml_escape(&m.integration_user)
+        escape(&m.integration_user)
     );
-    let _ = writeln!(x, "        <name>{}</name>", xml_escape(&m.name));
+    let _ = writeln!(x, "        <name>{}</name>", escape(&m.name));
     x.push_str("        <protected>false</protected>\n");
     x.push_str("        <useDeadLetterQueue>false</useDeadLetterQueue>\n");
     x.push_str("    </outboundMessages>\n");
@@ -259,17 +244,13 @@ pub fn flow_xml(f: &FlowDef) -> String {
     x.push_str("        <label>Send to sfhs</label>\n");
     x.push_str("        <locationX>176</locationX>\n");
     x.push_str("        <locationY>323</locationY>\n");
-    let _ = writeln!(
-        x,
-        "        <actionName>{}</actionName>",
-        xml_escape(&f.action)
-    );
+    let _ = writeln!(x, "        <actionName>{}</actionName>", escape(&f.action));
     x.push_str("        <actionType>outboundMessage</actionType>\n");
     x.push_str("        <flowTransactionModel>CurrentTransaction</flowTransactionModel>\n");
     x.push_str("    </actionCalls>\n");
     let _ = writeln!(x, "    <apiVersion>{}</apiVersion>", f.api_version);
     x.push_str("    <description>Managed by `sfhs salesforce apply`: edit the mapping files, not this flow.</description>\n");
-    let _ = writeln!(x, "    <label>{}</label>", xml_escape(&f.label));
+    let _ = writeln!(x, "    <label>{}</label>", escape(&f.label));
     x.push_str("    <processType>AutoLaunchedFlow</processType>\n");
     x.push_str("    <start>\n");
     x.push_str("        <locationX>50</locationX>\n");
@@ -288,7 +269,7 @@ pub fn flow_xml(f: &FlowDef) -> String {
         let _ = writeln!(x, "        <filterLogic>{logic}</filterLogic>");
         for c in &t.conditions {
             x.push_str("        <filters>\n");
-            let _ = writeln!(x, "            <field>{}</field>", xml_escape(&c.field));
+            let _ = writeln!(x, "            <field>{}</field>", escape(&c.field));
             let _ = writeln!(
                 x,
                 "            <operator>{}</operator>",
@@ -299,20 +280,20 @@ pub fn flow_xml(f: &FlowDef) -> String {
                 let _ = writeln!(
                     x,
                     "                <booleanValue>{}</booleanValue>",
-                    xml_escape(&c.value)
+                    escape(&c.value)
                 );
             } else {
                 let _ = writeln!(
                     x,
                     "                <stringValue>{}</stringValue>",
-                    xml_escape(&c.value)
+                    escape(&c.value)
                 );
             }
             x.push_str("            </value>\n");
             x.push_str("        </filters>\n");
         }
     }
-    let _ = writeln!(x, "        <object>{}</object>", xml_escape(&f.object));
+    let _ = writeln!(x, "        <object>{}</object>", escape(&f.object));
     x.push_str("        <recordTriggerType>CreateAndUpdate</recordTriggerType>\n");
     x.push_str("        <triggerType>RecordAfterSave</triggerType>\n");
     x.push_str("    </start>\n");
@@ -329,7 +310,7 @@ pub fn package_xml(setups: &[ObjectSetup], api_version: &str) -> String {
     if !setups.is_empty() {
         x.push_str("    <types>\n");
         for s in setups {
-            let _ = writeln!(x, "        <members>{}</members>", xml_escape(&s.flow.name));
+            let _ = writeln!(x, "        <members>{}</members>", escape(&s.flow.name));
         }
         x.push_str("        <name>Flow</name>\n");
         x.push_str("    </types>\n");
@@ -338,7 +319,7 @@ pub fn package_xml(setups: &[ObjectSetup], api_version: &str) -> String {
             let _ = writeln!(
                 x,
                 "        <members>{}</members>",
-                xml_escape(&s.message.full_name())
+                escape(s.message.full_name())
             );
         }
         x.push_str("        <name>WorkflowOutboundMessage</name>\n");

@@ -24,4 +24,4 @@ pub use ports::{
     UpsertRecord, Upserted, Waker, WriteError, WriteErrorKind, WriteFailure, WriterStats,
     decide_claim,
 };
-pub use version::{Version, VersionSource, record_version};
+pub use version::{Version, VersionSource, parse_salesforce_datetime, record_version};

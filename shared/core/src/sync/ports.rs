@@ -62,6 +62,24 @@ pub struct LedgerEntry {
     pub wake: Option<String>,
 }
 
+impl LedgerEntry {
+    /// Releases `owner`'s lease, the version unchanged (what [`Ledger::release`] does in every
+    /// store); `hubspot_id`: the record was written in this attempt, so it is kept and the
+    /// digest forgotten. `false` (nothing changed) when `owner` does not hold the lease.
+    pub fn release(&mut self, owner: &str, hubspot_id: Option<&str>) -> bool {
+        if self.lease_owner.as_deref() != Some(owner) {
+            return false;
+        }
+        self.lease_owner = None;
+        self.lease_until = None;
+        if let Some(h) = hubspot_id {
+            self.hubspot_id = Some(h.to_owned());
+            self.digest = None;
+        }
+        true
+    }
+}
+
 /// The answer to a claim.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {

@@ -56,6 +56,7 @@ pub fn parse_salesforce_datetime(raw: &str) -> Option<OffsetDateTime> {
     if let Ok(dt) = OffsetDateTime::parse(s, &Rfc3339) {
         return Some(dt);
     }
+    // Salesforce REST writes offsets without a colon: 2013-05-07T22:07:19.000+0000.
     let fmt = format_description!(
         "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond][offset_hour sign:mandatory][offset_minute]"
     );

@@ -262,7 +262,7 @@ pub(super) async fn updated(
     let Some(def) = org.object(&obj).map(|o| o.name.clone()) else {
         return error_response(&SfError::not_found());
     };
-    let mut hits: Vec<(OffsetDateTime, String)> = org
+    let hits: Vec<(OffsetDateTime, String)> = org
         .ids(&def)
         .into_iter()
         .filter_map(|id| {
@@ -274,22 +274,35 @@ pub(super) async fn updated(
             (at >= start && at < covered).then_some((at, id))
         })
         .collect();
-    if hits.len() > knobs.deleted_id_limit {
-        return error_response(&SfError::new(
-            400,
-            "EXCEEDED_ID_LIMIT",
-            format!(
-                "the number of updated records exceeds the limit of {}; use a smaller window",
-                knobs.deleted_id_limit
-            ),
-        ));
-    }
-    hits.sort();
+    let hits = match within_id_limit("updated", hits, knobs.deleted_id_limit) {
+        Ok(hits) => hits,
+        Err(e) => return error_response(&e),
+    };
     let ids: Vec<String> = hits.into_iter().map(|(_, id)| id).collect();
     json_response(
         200,
         &json!({"ids": ids, "latestDateCovered": dates::rest(covered)}),
     )
+}
+
+/// A replication call's hits in date order, or Salesforce's `EXCEEDED_ID_LIMIT` when there are
+/// more than `limit` (`kind`: "updated" or "deleted").
+fn within_id_limit(
+    kind: &str,
+    mut hits: Vec<(OffsetDateTime, String)>,
+    limit: usize,
+) -> Result<Vec<(OffsetDateTime, String)>, SfError> {
+    if hits.len() > limit {
+        return Err(SfError::new(
+            400,
+            "EXCEEDED_ID_LIMIT",
+            format!(
+                "the number of {kind} records exceeds the limit of {limit}; use a smaller window"
+            ),
+        ));
+    }
+    hits.sort();
+    Ok(hits)
 }
 
 /// The `[start, covered)` window of a replication call (deleted / updated), both truncated to
@@ -363,23 +376,16 @@ pub(super) async fn deleted(
         return error_response(&SfError::not_found());
     };
     org.purge_deleted(horizon);
-    let mut hits: Vec<(OffsetDateTime, String)> = org
+    let hits: Vec<(OffsetDateTime, String)> = org
         .recycle
         .iter()
         .filter(|d| d.object == def && d.at >= start && d.at < covered)
         .map(|d| (d.at, d.id.clone()))
         .collect();
-    if hits.len() > knobs.deleted_id_limit {
-        return error_response(&SfError::new(
-            400,
-            "EXCEEDED_ID_LIMIT",
-            format!(
-                "the number of deleted records exceeds the limit of {}; use a smaller window",
-                knobs.deleted_id_limit
-            ),
-        ));
-    }
-    hits.sort();
+    let hits = match within_id_limit("deleted", hits, knobs.deleted_id_limit) {
+        Ok(hits) => hits,
+        Err(e) => return error_response(&e),
+    };
     let records: Vec<Value> = hits
         .into_iter()
         .map(|(at, id)| json!({"id": id, "deletedDate": dates::rest(at)}))
