@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::BuildError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, KeysAndAttributes, PutRequest, ReturnValue,
@@ -366,46 +367,25 @@ impl Ledger for DynamoLedger {
                     .item("hubspot_id", s(hubspot_id.clone()))
                     .item("expires_at", n(expires_at))
                     .build()
-                    .map_err(|e| LedgerError {
-                        operation: "BatchWriteItem",
-                        message: e.to_string(),
-                        retryable: false,
-                        source: Some(Box::new(e)),
-                    })?;
+                    .map_err(unbuildable("BatchWriteItem"))?;
                 pending.push(WriteRequest::builder().put_request(put).build());
             }
-            // BatchWriteItem can leave items unprocessed: send those again, with backoff.
-            for attempt in 0..8u32 {
+            until_processed("BatchWriteItem", pending, |pending| async move {
                 let reply = self
                     .client
                     .batch_write_item()
-                    .request_items(&self.table, pending.clone())
+                    .request_items(&self.table, pending)
                     .send()
                     .await
                     .map_err(|e| LedgerError::from(classify("BatchWriteItem", e)))?;
-                match reply
+                let rest = reply
                     .unprocessed_items()
                     .and_then(|u| u.get(&self.table))
                     .filter(|rest| !rest.is_empty())
-                {
-                    Some(rest) if attempt < 7 => {
-                        pending = rest.clone();
-                        tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
-                    }
-                    Some(rest) => {
-                        return Err(LedgerError {
-                            operation: "BatchWriteItem",
-                            message: format!(
-                                "{} items still unprocessed after 8 attempts",
-                                rest.len()
-                            ),
-                            retryable: true,
-                            source: None,
-                        });
-                    }
-                    None => break,
-                }
-            }
+                    .cloned();
+                Ok((Vec::<()>::new(), rest))
+            })
+            .await?;
         }
         Ok(())
     }
@@ -469,6 +449,51 @@ fn waiters_key(parent: &RecordKey) -> String {
     format!("~waiting#{parent}")
 }
 
+/// A request the SDK's builder refused (a field missing): a bug here, not retryable.
+fn unbuildable(operation: &'static str) -> impl FnOnce(BuildError) -> LedgerError {
+    move |e| LedgerError {
+        operation,
+        message: e.to_string(),
+        retryable: false,
+        source: Some(Box::new(e)),
+    }
+}
+
+/// How many times a batch call is sent before its unprocessed part is an error (20 ms between
+/// the first two, doubling).
+const BATCH_ATTEMPTS: u32 = 8;
+
+/// Sends `pending` through `send` until DynamoDB has processed all of it: a batch call may leave
+/// part unprocessed (throughput), which is sent again with backoff. `send` answers what it read
+/// and the unprocessed rest (`None`: nothing left); what every attempt read is answered.
+async fn until_processed<T, R, Fut>(
+    operation: &'static str,
+    mut pending: T,
+    send: impl Fn(T) -> Fut,
+) -> Result<Vec<R>, LedgerError>
+where
+    Fut: std::future::Future<Output = Result<(Vec<R>, Option<T>), LedgerError>>,
+{
+    let mut read = Vec::new();
+    for attempt in 0..BATCH_ATTEMPTS {
+        let (got, rest) = send(pending).await?;
+        read.extend(got);
+        match rest {
+            None => return Ok(read),
+            Some(rest) => pending = rest,
+        }
+        if attempt + 1 < BATCH_ATTEMPTS {
+            tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
+        }
+    }
+    Err(LedgerError {
+        operation,
+        message: format!("still unprocessed after {BATCH_ATTEMPTS} attempts"),
+        retryable: true,
+        source: None,
+    })
+}
+
 /// A key read back from the table as the kind it was written as; one that is not is a
 /// table written by something else (not retryable).
 fn stored_key<K: TryFrom<String, Error = NotAKey>>(key: String) -> Result<K, LedgerError> {
@@ -514,7 +539,7 @@ impl DynamoLedger {
         keys.sort();
         keys.dedup();
         for chunk in keys.chunks(100) {
-            let mut pending = KeysAndAttributes::builder()
+            let pending = KeysAndAttributes::builder()
                 .set_keys(Some(
                     chunk
                         .iter()
@@ -524,47 +549,34 @@ impl DynamoLedger {
                 .set_projection_expression(projection.map(str::to_owned))
                 .consistent_read(true)
                 .build()
-                .map_err(|e| LedgerError {
-                    operation: "BatchGetItem",
-                    message: e.to_string(),
-                    retryable: false,
-                    source: Some(Box::new(e)),
-                })?;
-            for attempt in 0..8u32 {
+                .map_err(unbuildable("BatchGetItem"))?;
+            let found = until_processed("BatchGetItem", pending, |pending| async move {
                 let reply = self
                     .client
                     .batch_get_item()
-                    .request_items(&self.table, pending.clone())
+                    .request_items(&self.table, pending)
                     .send()
                     .await
                     .map_err(|e| LedgerError::from(classify("BatchGetItem", e)))?;
-                if let Some(items) = reply.responses().and_then(|r| r.get(&self.table)) {
-                    for item in items {
-                        if let Some(pk) = item.get("pk").and_then(|v| v.as_s().ok()) {
-                            out.push((pk.clone(), item.clone()));
-                        }
-                    }
-                }
-                match reply
+                let items: Vec<_> = reply
+                    .responses()
+                    .and_then(|r| r.get(&self.table))
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|item| {
+                        let pk = item.get("pk").and_then(|v| v.as_s().ok())?;
+                        Some((pk.clone(), item.clone()))
+                    })
+                    .collect();
+                let rest = reply
                     .unprocessed_keys()
                     .and_then(|u| u.get(&self.table))
                     .filter(|k| !k.keys().is_empty())
-                {
-                    Some(rest) if attempt < 7 => {
-                        pending = rest.clone();
-                        tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
-                    }
-                    Some(_) => {
-                        return Err(LedgerError {
-                            operation: "BatchGetItem",
-                            message: "keys still unprocessed after 8 attempts".into(),
-                            retryable: true,
-                            source: None,
-                        });
-                    }
-                    None => break,
-                }
-            }
+                    .cloned();
+                Ok((items, rest))
+            })
+            .await?;
+            out.extend(found);
         }
         Ok(out)
     }

@@ -1,9 +1,10 @@
 //! `HubSpotClient`: one `reqwest::Client`, one rate limiter, typed operations.
 
+use crate::cache::Cache;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use reqwest::Method;
@@ -57,9 +58,9 @@ struct Inner {
     retry: RetryPolicy,
     limiter: Arc<RateLimiter>,
     search_limiter: SearchLimiter,
-    schemas: RwLock<HashMap<String, ObjectSchema>>,
-    properties: RwLock<HashMap<String, Vec<Property>>>,
-    labels: RwLock<HashMap<(String, String), Vec<AssociationLabel>>>,
+    schemas: Cache<String, ObjectSchema>,
+    properties: Cache<String, Vec<Property>>,
+    labels: Cache<(String, String), Vec<AssociationLabel>>,
     /// Held while labels are read for the cache: concurrent misses read them once.
     labels_filling: tokio::sync::Mutex<()>,
     rng: Mutex<u64>,
@@ -303,9 +304,9 @@ impl HubSpotClient {
                 retry: config.retry,
                 limiter,
                 search_limiter: SearchLimiter::new(config.search_per_second),
-                schemas: RwLock::default(),
-                properties: RwLock::default(),
-                labels: RwLock::default(),
+                schemas: Cache::default(),
+                properties: Cache::default(),
+                labels: Cache::default(),
                 labels_filling: tokio::sync::Mutex::new(()),
                 rng: Mutex::new(seed),
                 requests: AtomicU64::new(0),
@@ -335,21 +336,9 @@ impl HubSpotClient {
 
     /// Forgets cached schemas, properties and association labels.
     pub fn invalidate_caches(&self) {
-        self.inner
-            .schemas
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clear();
-        self.inner
-            .properties
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clear();
-        self.inner
-            .labels
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clear();
+        self.inner.schemas.clear();
+        self.inner.properties.clear();
+        self.inner.labels.clear();
     }
 
     fn jitter(&self, d: Duration) -> Duration {
@@ -524,11 +513,7 @@ impl HubSpotClient {
     // ----- schemas and properties ----------------------------------------------------------
 
     fn cache_schema(&self, s: &ObjectSchema) {
-        let mut c = self
-            .inner
-            .schemas
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let c = &self.inner.schemas;
         c.insert(s.object_type_id.clone(), s.clone());
         if let Some(f) = &s.fully_qualified_name {
             c.insert(f.clone(), s.clone());
@@ -555,14 +540,8 @@ impl HubSpotClient {
 
     /// One schema by `2-<id>`, `p{portal}_{name}` or a built-in name (cached).
     pub async fn schema(&self, object_type: &str) -> Result<ObjectSchema, Error> {
-        if let Some(s) = self
-            .inner
-            .schemas
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(object_type)
-        {
-            return Ok(s.clone());
+        if let Some(s) = self.inner.schemas.get(object_type) {
+            return Ok(s);
         }
         let path = format!("{}/{}", self.inner.version.schemas(), segment(object_type)?);
         let reply = self
@@ -572,8 +551,6 @@ impl HubSpotClient {
         self.cache_schema(&s);
         self.inner
             .schemas
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(object_type.to_string(), s.clone());
         Ok(s)
     }
@@ -596,14 +573,8 @@ impl HubSpotClient {
 
     /// The properties of an object type (cached).
     pub async fn properties(&self, object_type: &str) -> Result<Vec<Property>, Error> {
-        if let Some(p) = self
-            .inner
-            .properties
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(object_type)
-        {
-            return Ok(p.clone());
+        if let Some(p) = self.inner.properties.get(object_type) {
+            return Ok(p);
         }
         let path = format!(
             "{}/{}",
@@ -616,8 +587,6 @@ impl HubSpotClient {
         let r: Results<Property> = decode(&reply, "properties")?;
         self.inner
             .properties
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(object_type.to_string(), r.results.clone());
         Ok(r.results)
     }
@@ -956,14 +925,7 @@ impl HubSpotClient {
         to: &str,
     ) -> Result<Vec<AssociationLabel>, Error> {
         let key = (from.to_string(), to.to_string());
-        let cached = || {
-            self.inner
-                .labels
-                .read()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .get(&key)
-                .cloned()
-        };
+        let cached = || self.inner.labels.get(&key);
         if let Some(l) = cached() {
             return Ok(l);
         }
@@ -981,11 +943,7 @@ impl HubSpotClient {
             )
             .await?;
         let r: Results<AssociationLabel> = decode(&reply, "association labels")?;
-        self.inner
-            .labels
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(key, r.results.clone());
+        self.inner.labels.insert(key, r.results.clone());
         Ok(r.results)
     }
 

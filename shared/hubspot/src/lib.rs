@@ -10,6 +10,7 @@
 //!
 //! The public API uses only this crate's types (and `serde_json::Value` for raw schema JSON).
 
+mod cache;
 mod client;
 mod config;
 pub mod domain;

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use sfhs_core::mapping::schema::HsObject;
 use sfhs_core::sync::{
     CreateRecord, ErrorCategory, HubSpotWriter, UpsertRecord, Upserted, WriteError, WriteErrorKind,
-    WriteFailure, WriterStats,
+    WriteFailure, WriteOutcomes, WriterStats,
 };
 
 use crate::client::HubSpotClient;
@@ -51,6 +51,15 @@ fn write_error(operation: &'static str, e: Error) -> WriteError {
         kind,
         message: e.to_string(),
         source: Some(Box::new(e)),
+    }
+}
+
+/// Each record of each failure, failed as the failure says.
+fn note_failures(results: &mut WriteOutcomes, failures: &[RecordFailure]) {
+    for f in failures {
+        for id in &f.ids {
+            results.insert(id.clone(), Err(failure(f)));
+        }
     }
 }
 
@@ -111,7 +120,7 @@ impl HubSpotWriter for HubSpotClient {
         object: &str,
         id_property: &str,
         records: Vec<UpsertRecord>,
-    ) -> Result<HashMap<String, Result<Upserted, WriteFailure>>, WriteError> {
+    ) -> Result<WriteOutcomes, WriteError> {
         let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
         let inputs = records
             .into_iter()
@@ -141,11 +150,7 @@ impl HubSpotWriter for HubSpotClient {
                 );
             }
         }
-        for f in &out.failures {
-            for id in &f.ids {
-                results.insert(id.clone(), Err(failure(f)));
-            }
-        }
+        note_failures(&mut results, &out.failures);
         Ok(results)
     }
 
@@ -154,7 +159,7 @@ impl HubSpotWriter for HubSpotClient {
         object: &str,
         id_property: &str,
         records: Vec<CreateRecord>,
-    ) -> Result<HashMap<String, Result<Upserted, WriteFailure>>, WriteError> {
+    ) -> Result<WriteOutcomes, WriteError> {
         // The type of each (target object, label), from the cached labels.
         let mut types: HashMap<(String, Option<String>), AssociationType> = HashMap::new();
         for a in records.iter().flat_map(|r| &r.associations) {
@@ -219,11 +224,7 @@ impl HubSpotWriter for HubSpotClient {
                 );
             }
         }
-        for f in &out.failures {
-            for id in &f.ids {
-                results.insert(id.clone(), Err(failure(f)));
-            }
-        }
+        note_failures(&mut results, &out.failures);
         Ok(results)
     }
 

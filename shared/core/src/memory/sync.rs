@@ -9,7 +9,7 @@ use crate::mapping::schema::HsObject;
 use crate::sync::ports::{
     Claim, ClaimRequest, Commit, CreateRecord, ErrorCategory, ErrorRecord, ErrorStore,
     ErrorStoreError, HubSpotWriter, Ledger, LedgerEntry, LedgerError, UpsertRecord, Upserted,
-    WriteError, WriteErrorKind, WriteFailure, WriterStats, decide_claim,
+    WriteError, WriteErrorKind, WriteFailure, WriteOutcomes, WriterStats, decide_claim,
 };
 use crate::sync::{ParentKey, RecordKey};
 
@@ -439,7 +439,7 @@ impl HubSpotWriter for MemoryHubSpot {
         object: &str,
         id_property: &str,
         records: Vec<UpsertRecord>,
-    ) -> Result<HashMap<String, Result<Upserted, WriteFailure>>, WriteError> {
+    ) -> Result<WriteOutcomes, WriteError> {
         let mut s = self.call("upsert")?;
         let name = Self::canonical(&s, object);
         let mut out = HashMap::new();
@@ -490,7 +490,7 @@ impl HubSpotWriter for MemoryHubSpot {
         object: &str,
         id_property: &str,
         records: Vec<CreateRecord>,
-    ) -> Result<HashMap<String, Result<Upserted, WriteFailure>>, WriteError> {
+    ) -> Result<WriteOutcomes, WriteError> {
         let mut s = self.call("create")?;
         let name = Self::canonical(&s, object);
         // Like HubSpot: a unique value that exists fails the whole call, nothing is written.

@@ -21,7 +21,7 @@ pub use keys::{NotAKey, ParentKey, RecordKey};
 pub use ports::{
     Claim, ClaimRequest, Commit, CreateRecord, ErrorCategory, ErrorRecord, ErrorStore,
     ErrorStoreError, HubSpotWriter, Ledger, LedgerEntry, LedgerError, NewAssociation, ParentLink,
-    UpsertRecord, Upserted, Waker, WriteError, WriteErrorKind, WriteFailure, WriterStats,
-    decide_claim,
+    UpsertRecord, Upserted, Waker, WriteError, WriteErrorKind, WriteFailure, WriteOutcomes,
+    WriterStats, decide_claim,
 };
 pub use version::{Version, VersionSource, parse_salesforce_datetime, record_version};

@@ -488,6 +488,10 @@ impl WriteError {
     }
 }
 
+/// What each record of a write came to, by its id (the id property's value); a record absent
+/// from it is not known to be written.
+pub type WriteOutcomes = HashMap<String, Result<Upserted, WriteFailure>>;
+
 /// Call counters of a writer, for metrics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WriterStats {
@@ -507,7 +511,7 @@ pub trait HubSpotWriter: Send + Sync + fmt::Debug {
         object: &str,
         id_property: &str,
         records: Vec<UpsertRecord>,
-    ) -> Result<HashMap<String, Result<Upserted, WriteFailure>>, WriteError>;
+    ) -> Result<WriteOutcomes, WriteError>;
 
     /// Creates records, each with its associations, in one call (one result per input id).
     /// A whole-call `Permanent` error (one of the values of `id_property` exists already, an
@@ -517,7 +521,7 @@ pub trait HubSpotWriter: Send + Sync + fmt::Debug {
         object: &str,
         id_property: &str,
         records: Vec<CreateRecord>,
-    ) -> Result<HashMap<String, Result<Upserted, WriteFailure>>, WriteError>;
+    ) -> Result<WriteOutcomes, WriteError>;
 
     /// Archives the records holding `ids` in `id_property`; ids HubSpot does not have are fine.
     async fn archive(

@@ -1,7 +1,7 @@
 //! HubSpot writes in chunks of up to 100 records, and what their answers do to the jobs: the
 //! one place where create and upsert outcomes are settled.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -13,14 +13,13 @@ use super::batch::Batch;
 use super::context::Context;
 use super::job::Job;
 use super::report::BatchReport;
-use crate::sync::ports::{ErrorCategory, Upserted, WriteError, WriteErrorKind, WriteFailure};
+use crate::sync::ports::{
+    ErrorCategory, Upserted, WriteError, WriteErrorKind, WriteFailure, WriteOutcomes,
+};
 use crate::sync::version::millis;
 
 /// HubSpot's largest batch.
 pub(super) const CHUNK: usize = 100;
-
-/// Per-record results of one HubSpot write, by Salesforce id.
-pub(super) type Outcomes = HashMap<String, Result<Upserted, WriteFailure>>;
 
 /// One HubSpot write of up to 100 records of one object: the jobs it carries (`idx`), their
 /// payload in the same order, and the oldest claim among them.
@@ -52,7 +51,7 @@ impl NotSent {
 pub(super) struct ChunkAnswer {
     object: String,
     idx: Vec<usize>,
-    result: Result<Result<Outcomes, WriteError>, NotSent>,
+    result: Result<Result<WriteOutcomes, WriteError>, NotSent>,
 }
 
 /// Which call a chunk went out with.
@@ -107,7 +106,7 @@ pub(super) async fn send_chunks<R, F, Fut>(
 ) -> Vec<ChunkAnswer>
 where
     F: Fn(String, String, Vec<R>) -> Fut,
-    Fut: Future<Output = Result<Outcomes, WriteError>>,
+    Fut: Future<Output = Result<WriteOutcomes, WriteError>>,
 {
     let guard = ctx.config.lease / 2;
     let stop = AtomicBool::new(false);
