@@ -171,6 +171,11 @@ pub fn config(setup: &SetupArgs, live: &crate::live::LiveArgs) -> anyhow::Result
     })
 }
 
+/// What a failed read of the org says: with the permission to grant when that is what failed.
+fn unreadable(what: &'static str) -> impl FnOnce(sfhs_salesforce::Error) -> anyhow::Error {
+    move |e| anyhow::anyhow!(permission_hint(&e, what))
+}
+
 fn permission_hint(e: &sfhs_salesforce::Error, what: &str) -> String {
     if e.is_insufficient_access() {
         format!(
@@ -186,17 +191,15 @@ pub async fn read_plan(
     client: &sfhs_salesforce::Client,
     setups: &[ObjectSetup],
 ) -> anyhow::Result<Vec<SetupChange>> {
-    let messages = client.outbound_messages(None).await.map_err(|e| {
-        anyhow::anyhow!(permission_hint(
-            &e,
-            "cannot read the org's outbound messages"
-        ))
-    })?;
+    let messages = client
+        .outbound_messages(None)
+        .await
+        .map_err(unreadable("cannot read the org's outbound messages"))?;
     let names: Vec<String> = setups.iter().map(|s| s.flow.name.clone()).collect();
     let flows = client
         .flows(&names)
         .await
-        .map_err(|e| anyhow::anyhow!(permission_hint(&e, "cannot read the org's flows")))?;
+        .map_err(unreadable("cannot read the org's flows"))?;
     Ok(salesforce_setup::plan(setups, &messages, &flows))
 }
 
@@ -272,12 +275,10 @@ async fn record_sent_fields(
     cfg: &SetupConfig,
     store: &dyn MappingStore,
 ) -> anyhow::Result<(Vec<String>, Vec<String>)> {
-    let live = client.outbound_messages(None).await.map_err(|e| {
-        anyhow::anyhow!(permission_hint(
-            &e,
-            "cannot read the outbound messages back"
-        ))
-    })?;
+    let live = client
+        .outbound_messages(None)
+        .await
+        .map_err(unreadable("cannot read the outbound messages back"))?;
     let objects: Vec<String> = setups.iter().map(|s| s.message.object.clone()).collect();
     let refreshed = sent::refresh(
         store,

@@ -116,6 +116,13 @@ impl Sim {
         self.request_log().clear();
     }
 
+    /// Runs `f` on the CRM with the simulator's configuration (one lock for both).
+    pub(crate) fn with_crm<T>(&self, f: impl FnOnce(&mut Crm, &SimConfig) -> T) -> T {
+        let mut st = self.lock();
+        let st = &mut *st;
+        f(&mut st.crm, &st.config)
+    }
+
     pub(crate) fn lock(&self) -> MutexGuard<'_, SimState> {
         // A panic while holding the lock leaves consistent-enough test state; keep serving.
         self.inner

@@ -210,9 +210,7 @@ async fn list(State(sim): State<Sim>, Path(pp): Params, Query(q): Q) -> Response
 }
 
 async fn create_one(State(sim): State<Sim>, Path(pp): Params, body: Bytes) -> Response {
-    let mut st = sim.lock();
-    let st = &mut *st;
-    respond(st.crm.create_one(p(&pp, "object_type"), &body, &st.config))
+    respond(sim.with_crm(|crm, cfg| crm.create_one(p(&pp, "object_type"), &body, cfg)))
 }
 
 async fn read_one(State(sim): State<Sim>, Path(pp): Params, Query(q): Q) -> Response {
@@ -233,33 +231,25 @@ async fn update_one(
     body: Bytes,
 ) -> Response {
     let a = query_args(&q);
-    let mut st = sim.lock();
-    let st = &mut *st;
-    respond(st.crm.update_one(
-        p(&pp, "object_type"),
-        p(&pp, "record_id"),
-        a.id_property.as_deref(),
-        &body,
-        &st.config,
-    ))
+    respond(sim.with_crm(|crm, cfg| {
+        crm.update_one(
+            p(&pp, "object_type"),
+            p(&pp, "record_id"),
+            a.id_property.as_deref(),
+            &body,
+            cfg,
+        )
+    }))
 }
 
 async fn archive_one(State(sim): State<Sim>, Path(pp): Params) -> Response {
-    let mut st = sim.lock();
-    let st = &mut *st;
     respond(
-        st.crm
-            .archive_one(p(&pp, "object_type"), p(&pp, "record_id"), &st.config),
+        sim.with_crm(|crm, cfg| crm.archive_one(p(&pp, "object_type"), p(&pp, "record_id"), cfg)),
     )
 }
 
 async fn batch_create(State(sim): State<Sim>, Path(pp): Params, body: Bytes) -> Response {
-    let mut st = sim.lock();
-    let st = &mut *st;
-    respond(
-        st.crm
-            .batch_create(p(&pp, "object_type"), &body, &st.config),
-    )
+    respond(sim.with_crm(|crm, cfg| crm.batch_create(p(&pp, "object_type"), &body, cfg)))
 }
 
 async fn batch_read(
@@ -277,30 +267,15 @@ async fn batch_read(
 }
 
 async fn batch_update(State(sim): State<Sim>, Path(pp): Params, body: Bytes) -> Response {
-    let mut st = sim.lock();
-    let st = &mut *st;
-    respond(
-        st.crm
-            .batch_update(p(&pp, "object_type"), &body, &st.config),
-    )
+    respond(sim.with_crm(|crm, cfg| crm.batch_update(p(&pp, "object_type"), &body, cfg)))
 }
 
 async fn batch_upsert(State(sim): State<Sim>, Path(pp): Params, body: Bytes) -> Response {
-    let mut st = sim.lock();
-    let st = &mut *st;
-    respond(
-        st.crm
-            .batch_upsert(p(&pp, "object_type"), &body, &st.config),
-    )
+    respond(sim.with_crm(|crm, cfg| crm.batch_upsert(p(&pp, "object_type"), &body, cfg)))
 }
 
 async fn batch_archive(State(sim): State<Sim>, Path(pp): Params, body: Bytes) -> Response {
-    let mut st = sim.lock();
-    let st = &mut *st;
-    respond(
-        st.crm
-            .batch_archive(p(&pp, "object_type"), &body, &st.config),
-    )
+    respond(sim.with_crm(|crm, cfg| crm.batch_archive(p(&pp, "object_type"), &body, cfg)))
 }
 
 async fn search(State(sim): State<Sim>, Path(pp): Params, body: Bytes) -> Response {
@@ -360,20 +335,14 @@ async fn create_label(State(sim): State<Sim>, Path(pp): Params, body: Bytes) -> 
 }
 
 async fn assoc_create(State(sim): State<Sim>, Path(pp): Params, body: Bytes) -> Response {
-    let mut st = sim.lock();
-    let st = &mut *st;
     respond(
-        st.crm
-            .assoc_create(p(&pp, "from"), p(&pp, "to"), &body, false, &st.config),
+        sim.with_crm(|crm, cfg| crm.assoc_create(p(&pp, "from"), p(&pp, "to"), &body, false, cfg)),
     )
 }
 
 async fn assoc_default(State(sim): State<Sim>, Path(pp): Params, body: Bytes) -> Response {
-    let mut st = sim.lock();
-    let st = &mut *st;
     respond(
-        st.crm
-            .assoc_create(p(&pp, "from"), p(&pp, "to"), &body, true, &st.config),
+        sim.with_crm(|crm, cfg| crm.assoc_create(p(&pp, "from"), p(&pp, "to"), &body, true, cfg)),
     )
 }
 
@@ -405,20 +374,12 @@ async fn assoc_read(State(sim): State<Sim>, Path(pp): Params, body: Bytes) -> Re
 }
 
 async fn assoc_archive(State(sim): State<Sim>, Path(pp): Params, body: Bytes) -> Response {
-    let mut st = sim.lock();
-    let st = &mut *st;
-    respond(
-        st.crm
-            .assoc_archive(p(&pp, "from"), p(&pp, "to"), &body, &st.config),
-    )
+    respond(sim.with_crm(|crm, cfg| crm.assoc_archive(p(&pp, "from"), p(&pp, "to"), &body, cfg)))
 }
 
 async fn assoc_labels_archive(State(sim): State<Sim>, Path(pp): Params, body: Bytes) -> Response {
-    let mut st = sim.lock();
-    let st = &mut *st;
     respond(
-        st.crm
-            .assoc_labels_archive(p(&pp, "from"), p(&pp, "to"), &body, &st.config),
+        sim.with_crm(|crm, cfg| crm.assoc_labels_archive(p(&pp, "from"), p(&pp, "to"), &body, cfg)),
     )
 }
 

@@ -109,25 +109,12 @@ impl Crm {
         let input: Inputs<WriteInput> = parse(body)?;
         check_batch_size(input.inputs.len(), BATCH_LIMIT)?;
         let schema = &self.schemas[&tid];
-        let mut ids = Vec::new();
-        for inp in &input.inputs {
-            let id = inp
-                .id
-                .as_ref()
-                .and_then(id_string)
-                .ok_or_else(|| HsError::validation("Every upsert input needs an id"))?;
-            ids.push(id);
-        }
-        duplicates(&ids)?;
+        let ids = input.ids("upsert")?;
         let store = self.stores.entry(tid.clone()).or_default();
         let mut plans = Vec::new();
         let mut errs = Vec::new();
         for (inp, id) in input.inputs.iter().zip(&ids) {
-            let id_prop = inp
-                .id_property
-                .clone()
-                .or_else(|| input.id_property.clone())
-                .unwrap_or_else(|| "hs_object_id".into());
+            let id_prop = input.id_property(inp);
             let restore = cfg.archived_unique_values == ArchivedUniqueValues::Restored;
             match upsert_plan(schema, store, &id_prop, id, &inp.properties, restore)? {
                 Ok(plan) => plans.push(plan),
@@ -183,26 +170,13 @@ impl Crm {
         let input: Inputs<WriteInput> = parse(body)?;
         check_batch_size(input.inputs.len(), BATCH_LIMIT)?;
         let schema = &self.schemas[&tid];
-        let mut ids = Vec::new();
-        for inp in &input.inputs {
-            ids.push(
-                inp.id
-                    .as_ref()
-                    .and_then(id_string)
-                    .ok_or_else(|| HsError::validation("Every update input needs an id"))?,
-            );
-        }
-        duplicates(&ids)?;
+        let ids = input.ids("update")?;
         let store = self.stores.entry(tid.clone()).or_default();
         let mut plans = Vec::new();
         let mut missing = Vec::new();
         let mut errs = Vec::new();
         for (inp, id) in input.inputs.iter().zip(&ids) {
-            let id_prop = inp
-                .id_property
-                .clone()
-                .or_else(|| input.id_property.clone())
-                .unwrap_or_else(|| "hs_object_id".into());
+            let id_prop = input.id_property(inp);
             let Some(rid) = store.find(&id_prop, id) else {
                 missing.push(id.clone());
                 continue;

@@ -35,6 +35,30 @@ pub(super) struct WriteInput {
     pub(super) associations: Vec<InlineAssociation>,
 }
 
+impl Inputs<WriteInput> {
+    /// Each input's id (an update or upsert names its record), none twice in the batch.
+    pub(super) fn ids(&self, what: &str) -> Result<Vec<String>, HsError> {
+        let mut ids = Vec::with_capacity(self.inputs.len());
+        for inp in &self.inputs {
+            let id =
+                inp.id.as_ref().and_then(id_string).ok_or_else(|| {
+                    HsError::validation(format!("Every {what} input needs an id"))
+                })?;
+            ids.push(id);
+        }
+        duplicates(&ids)?;
+        Ok(ids)
+    }
+
+    /// The property `inp`'s id is a value of: its own, the batch's, else the record id.
+    pub(super) fn id_property(&self, inp: &WriteInput) -> String {
+        inp.id_property
+            .clone()
+            .or_else(|| self.id_property.clone())
+            .unwrap_or_else(|| "hs_object_id".into())
+    }
+}
+
 /// `{to: {id}, types: [{associationCategory, associationTypeId}]}` of a created record: the
 /// target's object type is the one the type id connects to.
 #[derive(Deserialize)]

@@ -69,6 +69,16 @@ impl Default for MetadataKnobs {
     }
 }
 
+/// Salesforce's 403 `INSUFFICIENT_ACCESS` with `why` unless `allowed` (a knob stands for the
+/// permission the user lacks).
+fn permitted(allowed: bool, why: &str) -> Result<(), SfError> {
+    if allowed {
+        Ok(())
+    } else {
+        Err(SfError::new(403, "INSUFFICIENT_ACCESS", why))
+    }
+}
+
 /// A deployed outbound message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeployedMessage {
@@ -213,12 +223,11 @@ async fn patch_flow_definition(
     Path((_, id)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    if lock(&shared).knobs.deny_tooling {
-        return error(&SfError::new(
-            403,
-            "INSUFFICIENT_ACCESS",
-            "You do not have permission to update flows through the Tooling API",
-        ));
+    if let Err(refused) = permitted(
+        !lock(&shared).knobs.deny_tooling,
+        "You do not have permission to update flows through the Tooling API",
+    ) {
+        return error(&refused);
     }
     let Ok(v) = serde_json::from_slice::<Value>(&body) else {
         return error(&SfError::new(

@@ -8,7 +8,9 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{DeployedFlow, DeployedMessage, Filter, MetadataState, error, json_response, lock};
+use super::{
+    DeployedFlow, DeployedMessage, Filter, MetadataState, error, json_response, lock, permitted,
+};
 use crate::org::SfError;
 use crate::{Shared, ids};
 
@@ -96,12 +98,11 @@ pub(super) async fn tooling_query(
     Path(v): Path<String>,
     Query(params): Query<QueryParams>,
 ) -> Response {
-    if lock(&shared).knobs.deny_tooling {
-        return error(&SfError::new(
-            403,
-            "INSUFFICIENT_ACCESS",
-            "You do not have permission to query the Tooling API: the user needs View Setup and Configuration",
-        ));
+    if let Err(refused) = permitted(
+        !lock(&shared).knobs.deny_tooling,
+        "You do not have permission to query the Tooling API: the user needs View Setup and Configuration",
+    ) {
+        return error(&refused);
     }
     let Some(q) = params.q else {
         return error(&SfError::new(400, "MALFORMED_QUERY", "missing q"));

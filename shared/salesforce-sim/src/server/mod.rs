@@ -11,7 +11,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use serde_json::{Value, json};
 
 use crate::Shared;
@@ -73,37 +73,30 @@ fn valid_version(v: &str) -> bool {
 }
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
-    let data = Router::new()
-        .route("/services/data/{v}/sobjects", get(describe_global))
-        .route("/services/data/{v}/sobjects/", get(describe_global))
-        .route("/services/data/{v}/limits", get(limits))
-        .route("/services/data/{v}/limits/", get(limits))
-        .route(
-            "/services/data/{v}/sobjects/{obj}",
-            get(basic_info).post(create),
-        )
-        .route(
-            "/services/data/{v}/sobjects/{obj}/",
-            get(basic_info).post(create),
-        )
-        .route("/services/data/{v}/sobjects/{obj}/describe", get(describe))
-        .route("/services/data/{v}/sobjects/{obj}/describe/", get(describe))
-        .route("/services/data/{v}/sobjects/{obj}/deleted", get(deleted))
-        .route("/services/data/{v}/sobjects/{obj}/deleted/", get(deleted))
-        .route("/services/data/{v}/sobjects/{obj}/updated", get(updated))
-        .route("/services/data/{v}/sobjects/{obj}/updated/", get(updated))
+    // Salesforce answers these with or without a trailing slash.
+    let either_slash: [(&str, MethodRouter<Arc<Shared>>); 9] = [
+        ("sobjects", get(describe_global)),
+        ("limits", get(limits)),
+        ("sobjects/{obj}", get(basic_info).post(create)),
+        ("sobjects/{obj}/describe", get(describe)),
+        ("sobjects/{obj}/deleted", get(deleted)),
+        ("sobjects/{obj}/updated", get(updated)),
+        ("query", get(query)),
+        ("queryAll", get(query_all)),
+        ("jobs/query", post(create_job)),
+    ];
+    let data = either_slash
+        .into_iter()
+        .fold(Router::new(), |r, (path, handler)| {
+            r.route(&format!("/services/data/{{v}}/{path}"), handler.clone())
+                .route(&format!("/services/data/{{v}}/{path}/"), handler)
+        })
         .route(
             "/services/data/{v}/sobjects/{obj}/{id}",
             get(get_record).patch(update).delete(delete),
         )
-        .route("/services/data/{v}/query", get(query))
-        .route("/services/data/{v}/query/", get(query))
-        .route("/services/data/{v}/queryAll", get(query_all))
-        .route("/services/data/{v}/queryAll/", get(query_all))
         .route("/services/data/{v}/query/{locator}", get(query_more))
         .route("/services/data/{v}/queryAll/{locator}", get(query_more))
-        .route("/services/data/{v}/jobs/query", post(create_job))
-        .route("/services/data/{v}/jobs/query/", post(create_job))
         .route(
             "/services/data/{v}/jobs/query/{id}",
             get(job_info).patch(abort_job).delete(delete_job),
