@@ -1,41 +1,17 @@
 //! Conversions from the client's types to the domain's (`sfhs-core`): what mapping validation and
 //! schema generation need to know of a Salesforce object.
 
-use sfhs_core::mapping::schema::{SfField, SfObject, SfType};
+use sfhs_core::mapping::schema::{SfField, SfObject};
 
 use crate::client::Client;
 use crate::error::Error;
-use crate::types::{FieldDescribe, FieldType, SObjectDescribe};
-
-fn sf_type(t: &FieldType) -> SfType {
-    match t {
-        FieldType::Id => SfType::Id,
-        FieldType::String => SfType::String,
-        FieldType::Textarea => SfType::Textarea,
-        FieldType::Picklist => SfType::Picklist,
-        FieldType::Multipicklist => SfType::Multipicklist,
-        FieldType::Reference => SfType::Reference,
-        FieldType::Boolean => SfType::Boolean,
-        FieldType::Double => SfType::Double,
-        FieldType::Currency => SfType::Currency,
-        FieldType::Percent => SfType::Percent,
-        FieldType::Int => SfType::Int,
-        FieldType::Long => SfType::Long,
-        FieldType::Date => SfType::Date,
-        FieldType::Datetime => SfType::Datetime,
-        FieldType::Time => SfType::Time,
-        FieldType::Email => SfType::Email,
-        FieldType::Phone => SfType::Phone,
-        FieldType::Url => SfType::Url,
-        FieldType::Other(name) => SfType::parse(name),
-    }
-}
+use crate::types::{FieldDescribe, SObjectDescribe};
 
 /// The domain's view of one field: active picklist values only.
 pub fn field(f: &FieldDescribe) -> SfField {
     SfField {
         name: f.name.clone(),
-        sf_type: sf_type(&f.field_type),
+        sf_type: f.field_type.clone(),
         reference_to: f.reference_to.clone(),
         picklist_values: f
             .picklist_values

@@ -25,8 +25,10 @@ pub use client::Client;
 pub use error::{ApiError, Error};
 pub use reader::ClientReader;
 pub use rest::DELETED_RETENTION;
+/// A field's type, as the domain names it (describe answers it).
+pub use sfhs_core::mapping::schema::SfType;
 pub use types::{
     ApiUsage, BulkJob, BulkOperation, Config, Credentials, CsvRecord, DeletedPage, DeletedRecord,
-    FieldDescribe, FieldType, GlobalSObject, JobState, LoginUrl, PicklistValue, PollPolicy,
-    QueryOptions, QueryResultPage, Record, SObjectDescribe, Token,
+    FieldDescribe, GlobalSObject, JobState, LoginUrl, PicklistValue, PollPolicy, QueryOptions,
+    QueryResultPage, Record, SObjectDescribe, Token,
 };

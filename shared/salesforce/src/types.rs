@@ -1,5 +1,6 @@
 //! The client's own public types: configuration, records, describe, bulk jobs, deleted records.
 
+use sfhs_core::mapping::schema::SfType;
 use std::fmt;
 use std::time::Duration;
 
@@ -281,62 +282,10 @@ pub struct PicklistValue {
     pub active: bool,
 }
 
-/// A field's type as describe reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FieldType {
-    Id,
-    String,
-    Textarea,
-    Picklist,
-    Multipicklist,
-    Reference,
-    Boolean,
-    Double,
-    Currency,
-    Percent,
-    Int,
-    Long,
-    Date,
-    Datetime,
-    Time,
-    Email,
-    Phone,
-    Url,
-    /// Any other type, as Salesforce spelled it (address, location, base64, combobox, ...).
-    Other(String),
-}
-
-impl FieldType {
-    fn from_name(name: &str) -> FieldType {
-        match name {
-            "id" => FieldType::Id,
-            "string" => FieldType::String,
-            "textarea" => FieldType::Textarea,
-            "picklist" => FieldType::Picklist,
-            "multipicklist" => FieldType::Multipicklist,
-            "reference" => FieldType::Reference,
-            "boolean" => FieldType::Boolean,
-            "double" => FieldType::Double,
-            "currency" => FieldType::Currency,
-            "percent" => FieldType::Percent,
-            "int" => FieldType::Int,
-            "long" => FieldType::Long,
-            "date" => FieldType::Date,
-            "datetime" => FieldType::Datetime,
-            "time" => FieldType::Time,
-            "email" => FieldType::Email,
-            "phone" => FieldType::Phone,
-            "url" => FieldType::Url,
-            other => FieldType::Other(other.to_owned()),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for FieldType {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let name = String::deserialize(d)?;
-        Ok(FieldType::from_name(&name))
-    }
+/// A field's type as describe names it, read as the domain's [`SfType`] (a name it does not know
+/// is kept as `Other`; the case Salesforce writes it in does not matter).
+fn field_type<'de, D: serde::Deserializer<'de>>(d: D) -> Result<SfType, D::Error> {
+    Ok(SfType::parse(&String::deserialize(d)?))
 }
 
 /// A field of an object describe.
@@ -349,8 +298,8 @@ pub struct FieldDescribe {
     #[serde(default)]
     pub label: String,
     /// Type.
-    #[serde(rename = "type")]
-    pub field_type: FieldType,
+    #[serde(rename = "type", deserialize_with = "field_type")]
+    pub field_type: SfType,
     /// Accepts null.
     #[serde(default)]
     pub nillable: bool,

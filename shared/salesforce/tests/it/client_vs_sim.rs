@@ -9,8 +9,7 @@ use std::time::Duration;
 use futures::TryStreamExt;
 use serde_json::json;
 use sfhs_salesforce::{
-    BulkOperation, Client, Config, Credentials, Error, FieldType, LoginUrl, PollPolicy,
-    QueryOptions,
+    BulkOperation, Client, Config, Credentials, Error, LoginUrl, PollPolicy, QueryOptions, SfType,
 };
 use sfhs_salesforce_sim::{Knobs, SeedSize, Sim, SimBuilder};
 use time::OffsetDateTime;
@@ -168,11 +167,11 @@ async fn describe_reports_types_lookups_and_picklists() {
     assert!(invoice.custom);
     assert_eq!(invoice.key_prefix.as_deref(), Some("a01"));
     let account = invoice.field("Account__c").unwrap();
-    assert_eq!(account.field_type, FieldType::Reference);
+    assert_eq!(account.field_type, SfType::Reference);
     assert_eq!(account.reference_to, ["Account"]);
     assert_eq!(account.relationship_name.as_deref(), Some("Account__r"));
     let status = invoice.field("Status__c").unwrap();
-    assert_eq!(status.field_type, FieldType::Picklist);
+    assert_eq!(status.field_type, SfType::Picklist);
     let values: Vec<&str> = status
         .picklist_values
         .iter()
@@ -181,29 +180,29 @@ async fn describe_reports_types_lookups_and_picklists() {
     assert_eq!(values, ["Draft", "Sent", "Paid", "Void"]);
     assert_eq!(
         invoice.field("Channels__c").unwrap().field_type,
-        FieldType::Multipicklist
+        SfType::Multipicklist
     );
     assert!(invoice.field("Line_Count__c").unwrap().calculated);
     let name = invoice.field("Name").unwrap();
     assert!(!name.nillable);
     assert_eq!(name.length, 80);
-    let seen: Vec<FieldType> = invoice
+    let seen: Vec<SfType> = invoice
         .fields
         .iter()
         .map(|f| f.field_type.clone())
         .collect();
     for t in [
-        FieldType::Id,
-        FieldType::String,
-        FieldType::Textarea,
-        FieldType::Email,
-        FieldType::Url,
-        FieldType::Boolean,
-        FieldType::Double,
-        FieldType::Currency,
-        FieldType::Percent,
-        FieldType::Date,
-        FieldType::Datetime,
+        SfType::Id,
+        SfType::String,
+        SfType::Textarea,
+        SfType::Email,
+        SfType::Url,
+        SfType::Boolean,
+        SfType::Double,
+        SfType::Currency,
+        SfType::Percent,
+        SfType::Date,
+        SfType::Datetime,
     ] {
         assert!(seen.contains(&t), "{t:?} missing");
     }
@@ -218,10 +217,10 @@ async fn describe_reports_types_lookups_and_picklists() {
     let line = client.describe("Invoice_Line__c").await.unwrap();
     assert_eq!(
         line.field("Line_Number__c").unwrap().field_type,
-        FieldType::Int
+        SfType::Int
     );
     let acct = client.describe("Account").await.unwrap();
-    assert_eq!(acct.field("Phone").unwrap().field_type, FieldType::Phone);
+    assert_eq!(acct.field("Phone").unwrap().field_type, SfType::Phone);
     assert!(!acct.custom);
 
     let err = client.describe("Nope__c").await.unwrap_err();

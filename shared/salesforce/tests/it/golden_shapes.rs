@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use futures::TryStreamExt;
 use sfhs_salesforce::{
-    BulkOperation, Client, Config, Credentials, Error, FieldType, JobState, LoginUrl, PollPolicy,
-    QueryOptions, Token,
+    BulkOperation, Client, Config, Credentials, Error, JobState, LoginUrl, PollPolicy,
+    QueryOptions, SfType, Token,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -214,7 +214,7 @@ async fn describe_global_and_sobject_decode() {
         ("Invoice__c", Some("a01"))
     );
     let lookup = d.field("account__c").unwrap();
-    assert_eq!(lookup.field_type, FieldType::Reference);
+    assert_eq!(lookup.field_type, SfType::Reference);
     assert_eq!(lookup.reference_to, ["Account"]);
     assert_eq!(lookup.relationship_name.as_deref(), Some("Account__r"));
     let status = d.field("Status__c").unwrap();
@@ -223,11 +223,11 @@ async fn describe_global_and_sobject_decode() {
     let amount = d.field("Amount__c").unwrap();
     assert_eq!(
         (amount.field_type.clone(), amount.precision, amount.scale),
-        (FieldType::Currency, 16, 2)
+        (SfType::Currency, 16, 2)
     );
     assert_eq!(
         d.field("Billing_Address__c").unwrap().field_type,
-        FieldType::Other("address".into())
+        SfType::Address
     );
     assert_eq!(c.api_usage().map(|u| (u.used, u.max)), Some((24, 100_000)));
 }
