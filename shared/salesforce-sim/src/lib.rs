@@ -37,6 +37,7 @@ mod in_setup;
 mod metadata;
 mod org;
 pub mod outbound;
+mod response;
 pub mod schema;
 mod server;
 mod soql;

@@ -1,7 +1,10 @@
 //! Errors of the Salesforce client. Each keeps its cause and Salesforce's `errorCode`, and says
 //! whether trying again can help.
 
+use std::fmt;
 use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
 
 use crate::types::ApiUsage;
 
@@ -123,7 +126,7 @@ pub enum Error {
         /// Salesforce's `errorMessage`, when the deploy failed as a whole.
         message: Option<String>,
         /// The components Salesforce refused.
-        failures: Vec<crate::metadata::ComponentFailure>,
+        failures: Vec<ComponentFailure>,
     },
     /// A Metadata API deploy did not finish within the polling timeout. It may still finish:
     /// read its status with its id.
@@ -150,7 +153,7 @@ pub enum Error {
     },
 }
 
-fn deploy_summary(message: Option<&str>, failures: &[crate::metadata::ComponentFailure]) -> String {
+fn deploy_summary(message: Option<&str>, failures: &[ComponentFailure]) -> String {
     let mut parts: Vec<String> = message.map(str::to_owned).into_iter().collect();
     parts.extend(failures.iter().map(ToString::to_string));
     if parts.is_empty() {
@@ -257,5 +260,45 @@ impl Error {
             | Error::BulkJobFailed { .. }
             | Error::DateTime { .. } => false,
         }
+    }
+}
+
+/// A component Salesforce refused.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ComponentFailure {
+    #[serde(default)]
+    pub component_type: Option<String>,
+    #[serde(default)]
+    pub full_name: String,
+    #[serde(default)]
+    pub file_name: Option<String>,
+    #[serde(default, deserialize_with = "crate::types::lenient_u32")]
+    pub line_number: Option<u32>,
+    #[serde(default, deserialize_with = "crate::types::lenient_u32")]
+    pub column_number: Option<u32>,
+    #[serde(default)]
+    pub problem: Option<String>,
+    /// `Error` or `Warning`.
+    #[serde(default)]
+    pub problem_type: Option<String>,
+}
+
+impl fmt::Display for ComponentFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(t) = &self.component_type {
+            write!(f, "{t} ")?;
+        }
+        write!(f, "{}", self.full_name)?;
+        match (self.line_number, self.column_number) {
+            (Some(l), Some(c)) => write!(f, " (line {l}, column {c})")?,
+            (Some(l), None) => write!(f, " (line {l})")?,
+            _ => {}
+        }
+        write!(
+            f,
+            ": {}",
+            self.problem.as_deref().unwrap_or("no problem given")
+        )
     }
 }

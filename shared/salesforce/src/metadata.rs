@@ -10,7 +10,8 @@
 //!   of one record at a time (Salesforce answers it only for single-record queries); the same for
 //!   `FlowDefinition` and each active version's `Flow` (its start's entry conditions, its actions).
 
-use std::fmt;
+pub use crate::error::ComponentFailure;
+use crate::types::lenient_u32;
 use std::io::Write as _;
 use std::time::{Duration, Instant};
 
@@ -47,46 +48,6 @@ impl DeployOptions {
             single_package: true,
             test_level: None,
         }
-    }
-}
-
-/// A component Salesforce refused.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ComponentFailure {
-    #[serde(default)]
-    pub component_type: Option<String>,
-    #[serde(default)]
-    pub full_name: String,
-    #[serde(default)]
-    pub file_name: Option<String>,
-    #[serde(default, deserialize_with = "lenient_u32")]
-    pub line_number: Option<u32>,
-    #[serde(default, deserialize_with = "lenient_u32")]
-    pub column_number: Option<u32>,
-    #[serde(default)]
-    pub problem: Option<String>,
-    /// `Error` or `Warning`.
-    #[serde(default)]
-    pub problem_type: Option<String>,
-}
-
-impl fmt::Display for ComponentFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(t) = &self.component_type {
-            write!(f, "{t} ")?;
-        }
-        write!(f, "{}", self.full_name)?;
-        match (self.line_number, self.column_number) {
-            (Some(l), Some(c)) => write!(f, " (line {l}, column {c})")?,
-            (Some(l), None) => write!(f, " (line {l})")?,
-            _ => {}
-        }
-        write!(
-            f,
-            ": {}",
-            self.problem.as_deref().unwrap_or("no problem given")
-        )
     }
 }
 
@@ -159,22 +120,6 @@ fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
         Flag::Bool(b) => b,
         Flag::Text(s) => s.eq_ignore_ascii_case("true"),
         Flag::Null(()) => false,
-    })
-}
-
-/// Numbers as JSON numbers or strings; null or garbage is `None`.
-fn lenient_u32<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Num {
-        Number(u64),
-        Text(String),
-        Other(serde::de::IgnoredAny),
-    }
-    Ok(match Num::deserialize(d)? {
-        Num::Number(n) => u32::try_from(n).ok(),
-        Num::Text(s) => s.trim().parse().ok(),
-        Num::Other(_) => None,
     })
 }
 

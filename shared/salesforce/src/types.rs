@@ -523,6 +523,22 @@ impl DeletedPage {
     }
 }
 
+/// Numbers as JSON numbers or strings; null or garbage is `None`.
+pub(crate) fn lenient_u32<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Num {
+        Number(u64),
+        Text(String),
+        Other(serde::de::IgnoredAny),
+    }
+    Ok(match Num::deserialize(d)? {
+        Num::Number(n) => u32::try_from(n).ok(),
+        Num::Text(s) => s.trim().parse().ok(),
+        Num::Other(_) => None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

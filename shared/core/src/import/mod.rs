@@ -13,7 +13,6 @@
 pub mod catch_up;
 pub mod drift;
 pub mod model;
-mod order;
 pub mod ports;
 pub mod progress;
 pub mod reconcile;

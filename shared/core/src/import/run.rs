@@ -23,13 +23,13 @@ use time::OffsetDateTime;
 use tokio::sync::{Mutex, watch};
 
 use super::model::{Holder, ImportRecord, ImportStatus, TransitionError};
-use super::order;
 use super::ports::{
     Continuation, ContinuationError, ImportStore, ImportStoreError, ReadError, SalesforceReader,
 };
 use crate::mapping::store::{MappingStore, StoreError};
 use crate::queue::{PublishError, Publisher};
 
+mod order;
 mod pages;
 
 /// Knobs of a run.
@@ -244,7 +244,7 @@ impl ImportRunner {
             .into());
         };
         if !stored.status.is_final()
-            && let Some(reason) = order::waiting_for_parents(self, &stored).await?
+            && let Some(reason) = self.waiting_for_parents(&stored).await?
         {
             tracing::info!(import_id, reason, "import not started: parents go first");
             return Ok(ControlFlow::Break(RunOutcome::AfterParents { reason }));
@@ -291,7 +291,7 @@ impl ImportRunner {
         match result {
             Ok(outcome) => {
                 if matches!(outcome, RunOutcome::Completed { .. }) {
-                    order::start_children(self, stored).await;
+                    self.start_children(stored).await;
                 }
                 Ok(outcome)
             }

@@ -30,7 +30,7 @@ use serde_json::{Value, json};
 
 use crate::org::SfError;
 use crate::outbound::OutboundConfig;
-use crate::server::{error_response as error, json_response};
+use crate::response::{error_response as error, json_response};
 use crate::{Shared, SimHandle, ids};
 
 mod check;

@@ -8,14 +8,15 @@ use std::sync::atomic::Ordering;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{MethodRouter, get, post};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::Shared;
 use crate::org::SfError;
+pub(crate) use crate::response::{error_response, json_response};
 
 type S = State<Arc<Shared>>;
 
@@ -31,23 +32,6 @@ use sobjects::{
     basic_info, create, delete, deleted, describe, describe_global, get_record, limits, update,
     updated,
 };
-
-/// A JSON answer as Salesforce sends it (`application/json;charset=UTF-8`); also the Metadata and
-/// Tooling APIs'.
-pub(crate) fn json_response(status: u16, body: &Value) -> Response {
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
-        body.to_string(),
-    )
-        .into_response()
-}
-
-/// Salesforce's error answer: the status and `[{errorCode, message, fields}]`.
-pub(crate) fn error_response(e: &SfError) -> Response {
-    json_response(e.status, &e.body())
-}
 
 fn oauth_error(error: &str, description: &str) -> Response {
     json_response(
