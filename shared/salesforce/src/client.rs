@@ -23,6 +23,9 @@ pub(crate) struct Inner {
     config: Config,
     token: tokio::sync::Mutex<Option<Arc<Token>>>,
     usage: Mutex<Option<ApiUsage>>,
+    /// The org lists the configured API version (checked on the first 404 or 410 of a data
+    /// call; `false` until then).
+    version_served: std::sync::atomic::AtomicBool,
 }
 
 /// Where a request goes, relative to the instance URL.
@@ -106,6 +109,7 @@ impl Client {
                 config,
                 token: tokio::sync::Mutex::new(None),
                 usage: Mutex::new(None),
+                version_served: std::sync::atomic::AtomicBool::new(false),
             }),
         })
     }
@@ -364,8 +368,44 @@ impl Client {
             } else {
                 errors
             };
+            if matches!(status, 404 | 410)
+                && matches!(target, Target::Data(_))
+                && let Some(unserved) = self.unserved_version(&token.instance_url).await
+            {
+                return Err(unserved);
+            }
             return Err(Error::Api { status, errors });
         }
+    }
+
+    /// After a 404 or 410 below `/services/data/vXX.X/`: the error to answer instead when the
+    /// org does not list the configured version at `/services/data/` (once it does, not asked
+    /// again). `None` when it does, or when the list cannot be read (the 404 stands).
+    async fn unserved_version(&self, instance_url: &str) -> Option<Error> {
+        use std::sync::atomic::Ordering;
+        if self.inner.version_served.load(Ordering::Relaxed) {
+            return None;
+        }
+        #[derive(serde::Deserialize)]
+        struct Listed {
+            version: String,
+        }
+        let url = format!("{}/services/data/", instance_url.trim_end_matches('/'));
+        let resp = self.inner.http.get(&url).send().await.ok()?;
+        if !resp.status().is_success() {
+            return None;
+        }
+        let listed: Vec<Listed> = resp.json().await.ok()?;
+        let served: Vec<String> = listed.into_iter().map(|l| l.version).collect();
+        let version = &self.inner.config.api_version;
+        if served.iter().any(|v| v == version) {
+            self.inner.version_served.store(true, Ordering::Relaxed);
+            return None;
+        }
+        Some(Error::ApiVersionNotServed {
+            version: version.clone(),
+            served,
+        })
     }
 
     /// GET below `/services/data/vXX.X/` and decode JSON.

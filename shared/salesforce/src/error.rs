@@ -55,6 +55,16 @@ pub enum Error {
         /// OAuth `error_description`.
         description: String,
     },
+    /// The org does not serve the configured API version: every call below
+    /// `/services/data/vXX.X/` answers 404 (newer than the org knows) or 410 (retired), which
+    /// would otherwise read as a missing object or record.
+    #[error("{}", version_not_served(version, served))]
+    ApiVersionNotServed {
+        /// The configured version, e.g. `99.0`.
+        version: String,
+        /// The versions the org lists at `/services/data/`, oldest first.
+        served: Vec<String>,
+    },
     /// Salesforce answered with an error array.
     #[error("Salesforce returned HTTP {status}: {}", summary(errors))]
     Api {
@@ -151,6 +161,17 @@ pub enum Error {
         #[source]
         source: time::error::Parse,
     },
+}
+
+fn version_not_served(version: &str, served: &[String]) -> String {
+    match (served.first(), served.last()) {
+        (Some(oldest), Some(newest)) => format!(
+            "this Salesforce org does not serve API version {version} (it serves {oldest} to {newest}): set SFHS_SALESFORCE_API_VERSION to one of them, e.g. {newest}"
+        ),
+        _ => format!(
+            "this Salesforce org does not serve API version {version}: set SFHS_SALESFORCE_API_VERSION to a version it lists at /services/data/"
+        ),
+    }
 }
 
 fn deploy_summary(message: Option<&str>, failures: &[ComponentFailure]) -> String {
@@ -258,6 +279,7 @@ impl Error {
             | Error::Decode { .. }
             | Error::Csv { .. }
             | Error::BulkJobFailed { .. }
+            | Error::ApiVersionNotServed { .. }
             | Error::DateTime { .. } => false,
         }
     }

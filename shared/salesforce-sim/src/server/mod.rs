@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{MethodRouter, get, post};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::Shared;
 use crate::org::SfError;
@@ -45,15 +45,30 @@ fn version(v: &str) -> String {
     v.trim_start_matches('v').to_owned()
 }
 
-fn valid_version(v: &str) -> bool {
-    v.strip_prefix('v')
-        .and_then(|n| n.split_once('.'))
-        .is_some_and(|(a, b)| {
-            !a.is_empty()
-                && !b.is_empty()
-                && a.chars().all(|c| c.is_ascii_digit())
-                && b.chars().all(|c| c.is_ascii_digit())
-        })
+/// The oldest API version an org serves (Salesforce retired the ones before 31.0).
+const OLDEST_SERVED: u32 = 31;
+
+/// The major number of a path's `vNN.0`, when it is one.
+fn path_major(v: &str) -> Option<u32> {
+    let (major, minor) = v.strip_prefix('v')?.split_once('.')?;
+    let digits = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+    (digits(major) && digits(minor)).then(|| major.parse().ok())?
+}
+
+/// The versions the org serves, oldest first: 31.0 up to the newest (the settings' version),
+/// as Salesforce lists them at `/services/data/`.
+fn served_versions(newest: &str) -> Vec<String> {
+    let newest = newest
+        .split_once('.')
+        .and_then(|(m, _)| m.parse::<u32>().ok())
+        .unwrap_or(OLDEST_SERVED);
+    (OLDEST_SERVED..=newest).map(|m| format!("{m}.0")).collect()
+}
+
+/// Whether the org serves the path's version (a newer one than it knows is a 404, as on
+/// Salesforce: the resource does not exist at that version).
+fn served(path_version: &str, newest: &str) -> bool {
+    path_major(path_version).is_some_and(|m| served_versions(newest).contains(&format!("{m}.0")))
 }
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
@@ -106,11 +121,11 @@ async fn not_found() -> Response {
 }
 
 async fn versions(State(shared): S) -> Response {
-    let v = &shared.settings.api_version;
-    json_response(
-        200,
-        &json!([{"label": "Simulated", "url": format!("/services/data/v{v}"), "version": v}]),
-    )
+    let list: Vec<Value> = served_versions(&shared.settings.api_version)
+        .into_iter()
+        .map(|v| json!({"label": "Simulated", "url": format!("/services/data/v{v}"), "version": v}))
+        .collect();
+    json_response(200, &Value::Array(list))
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -153,7 +168,7 @@ async fn api_gate(State(shared): S, req: Request, next: Next) -> Response {
             .nth(3)
             .unwrap_or_default()
             .to_owned();
-        if !valid_version(&path_version) {
+        if !served(&path_version, &shared.settings.api_version) {
             error_response(&SfError::not_found())
         } else {
             let used = shared.api_used.load(Ordering::SeqCst);

@@ -808,3 +808,52 @@ async fn expired_query_cursors_and_gone_bulk_jobs_are_recognised() {
     assert_eq!(err.status(), Some(404));
     assert!(!err.is_invalid_query_locator());
 }
+
+#[tokio::test]
+async fn a_version_the_org_does_not_serve_is_named_with_the_versions_it_does() {
+    let sim = sim_with(small(), Knobs::default()).await;
+    let mut config = cc_config(&sim);
+    config.api_version = "99.0".into();
+    let client = Client::new(config).unwrap();
+    let err = client.describe("Invoice__c").await.unwrap_err();
+    match &err {
+        Error::ApiVersionNotServed { version, served } => {
+            assert_eq!(version, "99.0");
+            assert_eq!(served.first().map(String::as_str), Some("31.0"));
+            assert_eq!(served.last().map(String::as_str), Some("62.0"));
+        }
+        other => panic!("expected ApiVersionNotServed, got {other}"),
+    }
+    assert_eq!(
+        err.to_string(),
+        "this Salesforce org does not serve API version 99.0 (it serves 31.0 to 62.0): set SFHS_SALESFORCE_API_VERSION to one of them, e.g. 62.0"
+    );
+    assert!(!err.is_retryable());
+    // Not read as a missing object by the domain's describe either.
+    assert!(
+        sfhs_salesforce::domain::describe(&client, "Invoice__c")
+            .await
+            .is_err()
+    );
+
+    // A served version: a missing object is still a plain 404, which the domain reads as absent.
+    let client = cc_client(&sim);
+    let missing = client.describe("Nope__c").await.unwrap_err();
+    assert_eq!(missing.status(), Some(404), "{missing}");
+    assert!(
+        sfhs_salesforce::domain::describe(&client, "Nope__c")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // An older served version answers.
+    let mut config = cc_config(&sim);
+    config.api_version = "58.0".into();
+    assert!(
+        Client::new(config)
+            .unwrap()
+            .describe("Invoice__c")
+            .await
+            .is_ok()
+    );
+}
