@@ -21,7 +21,8 @@ pub(super) struct Ends {
     /// The HubSpot simulator, when no token is given (kept running while dev runs).
     pub _hs_sim: Option<RunningSim>,
     pub hubspot: String,
-    /// The orgs allowed to send: `--org-id`, and the simulator's.
+    /// The orgs allowed to send: the connected org (read from its token response) and
+    /// `--org-id`.
     pub org_ids: Vec<String>,
 }
 
@@ -31,7 +32,6 @@ impl Ends {
         mappings: &[Mapping],
         store: &LocalStore,
     ) -> anyhow::Result<Self> {
-        let mut org_ids = args.org_ids.clone();
         let (sf_client, sf_sim, salesforce) = match args.live.salesforce()? {
             Some(client) => (
                 client,
@@ -40,12 +40,18 @@ impl Ends {
             ),
             None => {
                 let sim = crate::simulated::salesforce_org(10, args.invoices).await?;
-                org_ids.push(sim.org_id());
                 let client = crate::simulated::salesforce_client(sim.base_url())?;
                 let url = format!("the simulator at {}", sim.base_url());
                 (client, Some(sim), url)
             }
         };
+        let connected = sf_client.org_id().await.with_context(|| {
+            format!(
+                "reading the org id of {salesforce} (its outbound messages are the ones accepted)"
+            )
+        })?;
+        let mut org_ids = vec![connected];
+        org_ids.extend(args.org_ids.iter().cloned());
         let (client, hs_sim, hubspot) = match args.live.hubspot_client()? {
             Some(client) => (client, None, args.live.hubspot_url.clone()),
             None => {

@@ -50,9 +50,10 @@ pub struct Args {
     /// the simulators).
     #[arg(long)]
     mappings: Option<PathBuf>,
-    /// Org ids allowed to send (15 or 18 characters); repeat for several. The Salesforce
-    /// simulator's org is always allowed.
-    #[arg(long = "org-id", default_value = "00Dxx0000001gPF")]
+    /// Other org ids allowed to send (15 or 18 characters); repeat for several. The connected
+    /// org is always allowed: its id is read from its token response (the simulator's, without
+    /// SFHS_SALESFORCE_LOGIN_URL).
+    #[arg(long = "org-id")]
     org_ids: Vec<String>,
     /// URL secret expected in the `secret` query parameter (none by default in dev).
     #[arg(long, env = "SFHS_DEV_URL_SECRET")]

@@ -22,6 +22,9 @@ impl Drop for Dev {
     }
 }
 
+/// The org of the published fixtures and of the messages `soap` writes (not the simulator's).
+const FIXTURE_ORG: &str = "00Dxx0000001gPF";
+
 fn start(data_dir: &Path, extra: &[&str]) -> Dev {
     start_with(data_dir, "10", extra)
 }
@@ -89,7 +92,11 @@ async fn wait_for(
 #[tokio::test]
 async fn dev_acks_a_real_outbound_message_and_queues_its_records_on_disk() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let dev = start(dir.path(), &["--no-worker", "--secret", "s3"]);
+    // The fixture was sent by another org than the simulator's: allowed by `--org-id`.
+    let dev = start(
+        dir.path(),
+        &["--no-worker", "--secret", "s3", "--org-id", FIXTURE_ORG],
+    );
     let body = std::fs::read(format!(
         "{}/../tests/fixtures/salesforce/om_contact_batch3_update_ampersand.xml",
         env!("CARGO_MANIFEST_DIR")
@@ -143,7 +150,7 @@ fn soap(object: &str, id: &str, fields: &[(&str, &str)]) -> String {
 #[tokio::test]
 async fn a_child_posted_before_its_parent_completes_within_seconds_of_the_parents_commit() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let dev = start(dir.path(), &[]);
+    let dev = start(dir.path(), &["--org-id", FIXTURE_ORG]);
     let http = reqwest::Client::new();
     wait_for(&http, &dev, "started", |s| s["salesforce"].is_string()).await;
     let outbound = format!("{}/outbound", dev.base);

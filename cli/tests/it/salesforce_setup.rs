@@ -107,8 +107,14 @@ fn write(dir: &Path, yaml: &str) {
 /// The two vendors: an empty HubSpot portal and an org of 3 invoices whose outbound messages
 /// are delivered at once.
 async fn simulators() -> (sfhs_hubspot_sim::RunningSim, sfhs_salesforce_sim::Sim) {
+    simulators_of(sfhs_salesforce_sim::DEFAULT_ORG_ID).await
+}
+
+/// The simulators, the Salesforce one an org of `org_id`.
+async fn simulators_of(org_id: &str) -> (sfhs_hubspot_sim::RunningSim, sfhs_salesforce_sim::Sim) {
     let hs = HubSpotSim::builder().start().await.unwrap();
     let sf = SimBuilder::new()
+        .org_id(org_id)
         .seed_size(SeedSize {
             accounts: 2,
             invoices: 3,
@@ -328,7 +334,9 @@ impl Drop for Killed {
 /// HubSpot; a field the message does not send is kept.
 #[tokio::test(flavor = "multi_thread")]
 async fn dev_reads_what_the_message_sends_from_an_org_it_did_not_set_up() {
-    let (hs, sf) = simulators().await;
+    // An org of its own id: dev accepts its messages without `--org-id` (it reads the id from
+    // the org's token response).
+    let (hs, sf) = simulators_of("00D5e000000XyZaEAK").await;
     // Dev's address, known before it starts: the message is deployed to post there.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -352,7 +360,6 @@ async fn dev_reads_what_the_message_sends_from_an_org_it_did_not_set_up() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 
     let data = tempfile::tempdir().unwrap();
-    let org = sf.org_id();
     let mut dev = Killed(
         Command::new(env!("CARGO_BIN_EXE_sfhs"))
             .args([
@@ -362,7 +369,7 @@ async fn dev_reads_what_the_message_sends_from_an_org_it_did_not_set_up() {
                 "--mappings",
                 d,
             ])
-            .args(["--org-id", &org, "--secret", "e2e-secret", "--data-dir"])
+            .args(["--secret", "e2e-secret", "--data-dir"])
             .arg(data.path())
             .args(["--sweep-seconds", "1", "--sent-fields-seconds", "1"])
             .envs(sfhs_tests::sims::hubspot_env(&env.hubspot))

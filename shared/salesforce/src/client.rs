@@ -134,6 +134,13 @@ impl Client {
         *self.inner.token.lock().await = None;
     }
 
+    /// The org's id (`00D...`), from the identity URL of the token response (logging in first
+    /// if needed).
+    pub async fn org_id(&self) -> Result<String, Error> {
+        let token = self.token().await?;
+        token.org_id().map(str::to_owned).ok_or(Error::NoOrgId)
+    }
+
     /// Logs in (or returns the cached token).
     pub async fn token(&self) -> Result<Arc<Token>, Error> {
         let mut guard = self.inner.token.lock().await;

@@ -65,6 +65,11 @@ pub enum Error {
         /// The versions the org lists at `/services/data/`, oldest first.
         served: Vec<String>,
     },
+    /// The token response named no org (no `id` identity URL, or not one of an org).
+    #[error(
+        "the Salesforce token response names no org id (its `id` identity URL is missing or not /id/<org id>/<user id>)"
+    )]
+    NoOrgId,
     /// Salesforce answered with an error array.
     #[error("Salesforce returned HTTP {status}: {}", summary(errors))]
     Api {
@@ -280,6 +285,7 @@ impl Error {
             | Error::Csv { .. }
             | Error::BulkJobFailed { .. }
             | Error::ApiVersionNotServed { .. }
+            | Error::NoOrgId
             | Error::DateTime { .. } => false,
         }
     }

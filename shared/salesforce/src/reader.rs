@@ -66,35 +66,15 @@ fn cursor_error(operation: &'static str, e: Error) -> ReadError {
     }
 }
 
-/// The org id from the token's identity URL (`.../id/<org id>/<user id>`).
-fn org_from_identity(identity: &str) -> Option<String> {
-    let mut parts = identity.rsplit('/');
-    let _user = parts.next()?;
-    let org = parts.next()?;
-    (org.starts_with("00D") && (org.len() == 15 || org.len() == 18)).then(|| org.to_owned())
-}
-
 #[async_trait]
 impl SalesforceReader for ClientReader {
     async fn org_id(&self) -> Result<String, ReadError> {
         self.org_id
             .get_or_try_init(|| async {
-                let token = self
-                    .client
-                    .token()
+                self.client
+                    .org_id()
                     .await
-                    .map_err(|e| read_error("login", e))?;
-                token
-                    .id
-                    .as_deref()
-                    .and_then(org_from_identity)
-                    .ok_or_else(|| ReadError {
-                        operation: "login",
-                        message: "the token response names no org id (no `id` identity URL)".into(),
-                        retryable: false,
-                        kind: ReadErrorKind::Other,
-                        source: None,
-                    })
+                    .map_err(|e| read_error("login", e))
             })
             .await
             .cloned()
@@ -243,22 +223,5 @@ fn merge(start: OffsetDateTime, pages: Vec<crate::DeletedPage>) -> DeletedWindow
                 .extend(page.records.into_iter().map(|r| (r.id, r.deleted_date)));
         }
         window
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn org_id_from_identity_url() {
-        assert_eq!(
-            org_from_identity(
-                "https://login.salesforce.com/id/00Dxx0000001gPFEAY/005xx000001SwiUAAS"
-            )
-            .as_deref(),
-            Some("00Dxx0000001gPFEAY")
-        );
-        assert_eq!(org_from_identity("https://x/id/nope"), None);
     }
 }

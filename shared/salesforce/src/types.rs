@@ -207,6 +207,17 @@ pub struct Token {
     pub issued_at: Option<String>,
 }
 
+impl Token {
+    /// The org's id, from the identity URL (`.../id/<org id>/<user id>`); `None` when the token
+    /// response named none.
+    pub fn org_id(&self) -> Option<&str> {
+        let mut parts = self.id.as_deref()?.rsplit('/');
+        let _user = parts.next()?;
+        let org = parts.next()?;
+        (org.starts_with("00D") && (org.len() == 15 || org.len() == 18)).then_some(org)
+    }
+}
+
 impl fmt::Debug for Token {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Token")
@@ -542,6 +553,24 @@ pub(crate) fn lenient_u32<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Opti
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_org_id_is_read_from_the_identity_url() {
+        let token = |id: Option<&str>| Token {
+            access_token: "t".into(),
+            instance_url: "https://x".into(),
+            id: id.map(str::to_owned),
+            token_type: None,
+            scope: None,
+            issued_at: None,
+        };
+        let t = token(Some(
+            "https://login.salesforce.com/id/00Dxx0000001gPFEAY/005xx000001SwiUAAS",
+        ));
+        assert_eq!(t.org_id(), Some("00Dxx0000001gPFEAY"));
+        assert_eq!(token(Some("https://x/id/nope")).org_id(), None);
+        assert_eq!(token(None).org_id(), None);
+    }
 
     #[test]
     fn parses_limit_info() {
