@@ -20,7 +20,9 @@ use sfhs_core::mapping::sent::{self, SentOutcome};
 use sfhs_core::mapping::store::MappingStore;
 use sfhs_core::mapping::validate::has_errors;
 use sfhs_core::mapping::{Mapping, Problem};
-use sfhs_core::salesforce_setup::{self, ChangeKind, ObjectSetup, SetupChange, SetupConfig};
+use sfhs_core::salesforce_setup::{
+    self, ChangeKind, FieldTypes, ObjectSetup, SetupChange, SetupConfig,
+};
 use sfhs_salesforce::metadata::{ComponentFailure, DeployOptions, package_zip};
 
 #[derive(Debug, ClapArgs)]
@@ -105,14 +107,26 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mappings: Vec<&Mapping> = loaded.files.iter().map(|(_, m)| m).collect();
     if let Command::Apply { out: Some(out), .. } = &args.command {
         let cfg = config(&args.setup, &args.live)?;
-        let setups = salesforce_setup::desired(&mappings, &cfg);
+        let types = match args.live.salesforce()? {
+            Some(client) => field_types(&client, &mappings).await?,
+            None => {
+                if !args.output.json && mappings.iter().any(|m| m.salesforce_trigger.is_some()) {
+                    eprintln!(
+                        "no Salesforce org to describe: the entry conditions' values are typed from their text (a number as a number); connect the org (SFHS_SALESFORCE_LOGIN_URL) to type them from the fields"
+                    );
+                }
+                FieldTypes::default()
+            }
+        };
+        let setups = salesforce_setup::desired(&mappings, &cfg, &types);
         return write_package(out, &setups, &cfg, args.output.json);
     }
     let client = args.live.salesforce()?.context(
         "no Salesforce org: set SFHS_SALESFORCE_LOGIN_URL, SFHS_SALESFORCE_CLIENT_ID and credentials (docs/mappings.md), or pass --out DIR to write the package",
     )?;
     let cfg = config(&args.setup, &args.live)?;
-    let setups = salesforce_setup::desired(&mappings, &cfg);
+    let types = field_types(&client, &mappings).await?;
+    let setups = salesforce_setup::desired(&mappings, &cfg, &types);
     let changes = read_plan(&client, &setups).await?;
     match args.command {
         Command::Plan { exit_code, .. } => {
@@ -148,6 +162,26 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             report_deploy(outcome, &changes, check_only, args.output.json)
         }
     }
+}
+
+/// The field types of the objects whose flows have entry conditions, from the org's describe
+/// (an object the org lacks is left out: validation names it).
+pub async fn field_types(
+    client: &sfhs_salesforce::Client,
+    mappings: &[&Mapping],
+) -> anyhow::Result<FieldTypes> {
+    let mut described = Vec::new();
+    for m in mappings.iter().filter(|m| m.salesforce_trigger.is_some()) {
+        if let Some(o) = sfhs_salesforce::domain::describe(client, &m.salesforce_object)
+            .await
+            .map_err(unreadable(
+                "cannot describe an object with entry conditions",
+            ))?
+        {
+            described.push(o);
+        }
+    }
+    Ok(FieldTypes::of(&described))
 }
 
 /// The set-up configuration from the flags (and the live arguments' webhook URL).
@@ -513,7 +547,8 @@ pub async fn set_up_org(
         api_version: client.config().api_version.clone(),
     };
     let refs: Vec<&Mapping> = mappings.iter().collect();
-    let setups = salesforce_setup::desired(&refs, &cfg);
+    let types = field_types(client, &refs).await?;
+    let setups = salesforce_setup::desired(&refs, &cfg, &types);
     match deploy(
         client,
         &setups,

@@ -133,14 +133,21 @@ impl SimHandle {
                 .map(|f| f.object.clone())
                 .ok_or_else(|| no_flow(name))?
         };
-        self.known_fields(&object, conditions.iter().map(|(f, _, _)| *f))?;
+        let elements = self.value_elements(&object, conditions.iter().map(|(f, _, _)| *f))?;
         let filters: Vec<Filter> = conditions
             .iter()
-            .map(|(field, operator, value)| Filter {
+            .zip(elements)
+            .map(|((field, operator, value), element)| Filter {
                 field: (*field).to_owned(),
                 operator: (*operator).to_owned(),
                 value: value.map(str::to_owned),
-                kind: value_kind(operator, *value).to_owned(),
+                // Flow Builder writes the value as the field's type wants (`is_null`: boolean).
+                kind: if *operator == "IsNull" {
+                    "booleanValue"
+                } else {
+                    element
+                }
+                .to_owned(),
             })
             .collect();
         self.set_flow(name, move |f| {
@@ -183,33 +190,34 @@ impl SimHandle {
     }
 
     /// Refuses a field `object` does not have, as Setup's pickers cannot offer one.
+    /// `INVALID_FIELD` for one of `fields` `object` lacks.
     fn known_fields<'a>(
         &self,
         object: &str,
         fields: impl IntoIterator<Item = &'a str>,
     ) -> Result<(), SfError> {
+        self.value_elements(object, fields).map(|_| ())
+    }
+
+    /// The value element of each of `object`'s `fields` ([`FieldType::flow_value_element`]);
+    /// `INVALID_FIELD` for one the object lacks.
+    fn value_elements<'a>(
+        &self,
+        object: &str,
+        fields: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Vec<&'static str>, SfError> {
         let org = self.shared.org_lock();
         let def = org.object(object).ok_or_else(SfError::not_found)?;
-        if let Some(f) = fields.into_iter().find(|f| def.field(f).is_none()) {
-            return Err(SfError::new(
-                400,
-                "INVALID_FIELD",
-                format!("{object} has no field {f}"),
-            ));
-        }
-        Ok(())
-    }
-}
-
-/// The element Flow Builder writes a condition's value as.
-fn value_kind(operator: &str, value: Option<&str>) -> &'static str {
-    match value {
-        _ if operator == "IsNull" => "booleanValue",
-        Some(v) if v.parse::<f64>().is_ok() => "numberValue",
-        Some(v) if v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false") => {
-            "booleanValue"
-        }
-        _ => "stringValue",
+        fields
+            .into_iter()
+            .map(|f| {
+                def.field(f)
+                    .map(|d| d.field_type.flow_value_element())
+                    .ok_or_else(|| {
+                        SfError::new(400, "INVALID_FIELD", format!("{object} has no field {f}"))
+                    })
+            })
+            .collect()
     }
 }
 

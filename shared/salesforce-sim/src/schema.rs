@@ -24,6 +24,20 @@ pub enum FieldType {
 }
 
 impl FieldType {
+    /// The value element a flow's entry condition on a field of this type is written with, as
+    /// Flow Builder writes it (Salesforce checks a filter's value against its field).
+    pub fn flow_value_element(self) -> &'static str {
+        match self {
+            FieldType::Double | FieldType::Currency | FieldType::Percent | FieldType::Int => {
+                "numberValue"
+            }
+            FieldType::Boolean => "booleanValue",
+            FieldType::Date => "dateValue",
+            FieldType::Datetime => "dateTimeValue",
+            _ => "stringValue",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             FieldType::Id => "id",

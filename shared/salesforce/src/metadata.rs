@@ -295,10 +295,14 @@ impl FlowMetadata {
             conditions: start
                 .filters
                 .into_iter()
-                .map(|f| LiveCondition {
-                    field: f.field,
-                    operator: f.operator,
-                    value: f.value.as_ref().and_then(element_value),
+                .map(|f| {
+                    let (element, value) = f.value.as_ref().and_then(element_value).unzip();
+                    LiveCondition {
+                        field: f.field,
+                        operator: f.operator,
+                        value,
+                        element,
+                    }
                 })
                 .collect(),
             sends: self
@@ -311,8 +315,8 @@ impl FlowMetadata {
     }
 }
 
-/// A `FlowElementReferenceOrValue` as text: the one element that is set, whichever it is.
-fn element_value(v: &serde_json::Map<String, serde_json::Value>) -> Option<String> {
+/// A `FlowElementReferenceOrValue`: the one element that is set, and its value as text.
+fn element_value(v: &serde_json::Map<String, serde_json::Value>) -> Option<(String, String)> {
     [
         "stringValue",
         "numberValue",
@@ -322,10 +326,13 @@ fn element_value(v: &serde_json::Map<String, serde_json::Value>) -> Option<Strin
         "elementReference",
     ]
     .iter()
-    .find_map(|k| match v.get(*k)? {
-        serde_json::Value::Null => None,
-        serde_json::Value::String(s) => Some(s.clone()),
-        other => Some(other.to_string()),
+    .find_map(|k| {
+        let text = match v.get(*k)? {
+            serde_json::Value::Null => return None,
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        Some(((*k).to_owned(), text))
     })
 }
 

@@ -783,7 +783,11 @@ async fn a_flow_deactivated_in_setup_is_reported_until_applied_and_its_changes_a
         api_version: "62.0".into(),
     };
     let zip = package_zip(&salesforce_setup::package_files(
-        &salesforce_setup::desired(&all.iter().collect::<Vec<_>>(), &cfg),
+        &salesforce_setup::desired(
+            &all.iter().collect::<Vec<_>>(),
+            &cfg,
+            &salesforce_setup::FieldTypes::default(),
+        ),
         "62.0",
     ))
     .unwrap();

@@ -29,6 +29,8 @@ pub struct LiveCondition {
     pub operator: String,
     /// The value as text, whatever its element (`stringValue`, `numberValue`, ...).
     pub value: Option<String>,
+    /// The element the value is written as (`numberValue`), when one is set.
+    pub element: Option<String>,
 }
 
 /// One difference between the org and what an enabled mapping needs.
@@ -120,8 +122,43 @@ pub fn flow_differences(want: &FlowDef, live: &LiveFlow) -> Vec<String> {
             describe(&want_keys, want_logic),
             describe(&live_keys, &live_logic)
         ));
+    } else {
+        d.extend(element_differences(want, &entry.conditions));
     }
     d
+}
+
+/// Conditions the org holds with their value written as another element than the field's type
+/// wants (a number compared as text): only where the field's type is known.
+fn element_differences(want: &FlowDef, live: &[LiveCondition]) -> Vec<String> {
+    let Some(t) = &want.trigger else {
+        return Vec::new();
+    };
+    t.conditions
+        .iter()
+        .filter(|c| {
+            c.operator == crate::mapping::model::TriggerOperator::IsNull
+                || want.value_types.contains_key(&c.field.to_ascii_lowercase())
+        })
+        .filter_map(|c| {
+            let wanted = want.value_type(c).element();
+            let held = live
+                .iter()
+                .find(|l| {
+                    l.field.eq_ignore_ascii_case(&c.field) && l.operator == c.operator.flow_name()
+                })?
+                .element
+                .as_deref()?;
+            (held != wanted).then(|| {
+                format!(
+                    "writes the value of {} {} {} as {wanted} (the org has {held}, which does not fit the field)",
+                    c.field,
+                    c.operator.flow_name(),
+                    c.value
+                )
+            })
+        })
+        .collect()
 }
 
 /// The set-up drift of every enabled mapping: its outbound message to this deployment (found
@@ -182,6 +219,8 @@ pub fn drift(
             object: object.clone(),
             action: format!("{}.{}", message.object, message.name),
             trigger: m.salesforce_trigger.clone(),
+            // The tick knows no field types: values are compared as text, not by element.
+            value_types: Default::default(),
             api_version: String::new(),
         };
         let component = format!("flow {name}");
@@ -238,6 +277,7 @@ mod tests {
                         field: (*f).into(),
                         operator: (*o).into(),
                         value: Some((*v).into()),
+                        element: None,
                     })
                     .collect(),
                 sends: vec!["Invoice__c.sfhs_sync".into()],

@@ -9,17 +9,19 @@
 //! is known to send it (invariant 9), and this module is how that becomes known.
 
 use quick_xml::escape::escape;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::mapping::model::{MatchMode, SalesforceTrigger, TriggerOperator};
+use crate::mapping::model::{MatchMode, SalesforceTrigger, TriggerCondition, TriggerOperator};
 use crate::mapping::validate::{Problem, Severity, Source};
 use crate::mapping::{Mapping, State};
 
+mod condition;
 mod drift;
 
+pub use condition::{FieldTypes, FlowValue};
 pub use drift::{Drift, FlowEntry, LiveCondition, drift, flow_differences};
 
 /// The outbound message's name on every object (its full name is `Object.sfhs_sync`).
@@ -131,7 +133,24 @@ pub struct FlowDef {
     /// The outbound message it sends (`Invoice__c.sfhs_sync`).
     pub action: String,
     pub trigger: Option<SalesforceTrigger>,
+    /// How each condition's value is written, by field (lowercased), where the field's type is
+    /// known from the org's describe; any other value is typed from its shape.
+    pub value_types: BTreeMap<String, FlowValue>,
     pub api_version: String,
+}
+
+impl FlowDef {
+    /// The element `c`'s value is written as: boolean for `is_null`, else the field's type, else
+    /// the value's shape.
+    pub fn value_type(&self, c: &TriggerCondition) -> FlowValue {
+        if c.operator == TriggerOperator::IsNull {
+            return FlowValue::Boolean;
+        }
+        self.value_types
+            .get(&c.field.to_ascii_lowercase())
+            .copied()
+            .unwrap_or_else(|| FlowValue::of_text(&c.value))
+    }
 }
 
 /// What one object needs in Salesforce.
@@ -158,6 +177,20 @@ pub fn outbound_fields(m: &Mapping) -> Vec<String> {
     fields
 }
 
+/// The value types of `m`'s entry conditions whose field `types` knows.
+fn value_types(m: &Mapping, types: &FieldTypes) -> BTreeMap<String, FlowValue> {
+    let Some(t) = &m.salesforce_trigger else {
+        return BTreeMap::new();
+    };
+    t.conditions
+        .iter()
+        .filter_map(|c| match types.value_of(&m.salesforce_object, c) {
+            (v, true) => Some((c.field.to_ascii_lowercase(), v)),
+            (_, false) => None,
+        })
+        .collect()
+}
+
 /// The flow's API name for an object: `sfhs_Invoice_c` (API names allow no double
 /// underscores and no trailing underscore).
 pub fn flow_name(object: &str) -> String {
@@ -171,8 +204,9 @@ pub fn flow_name(object: &str) -> String {
     name.trim_end_matches('_').to_owned()
 }
 
-/// The set-up of every enabled mapping (paused mappings get none: nothing of theirs syncs).
-pub fn desired(mappings: &[&Mapping], cfg: &SetupConfig) -> Vec<ObjectSetup> {
+/// The set-up of every enabled mapping (paused mappings get none: nothing of theirs syncs); the
+/// flows' entry conditions typed from `types` (the org's describe of the mapped objects).
+pub fn desired(mappings: &[&Mapping], cfg: &SetupConfig, types: &FieldTypes) -> Vec<ObjectSetup> {
     let mut out: Vec<ObjectSetup> = mappings
         .iter()
         .filter(|m| m.state == State::Enabled)
@@ -191,6 +225,7 @@ pub fn desired(mappings: &[&Mapping], cfg: &SetupConfig) -> Vec<ObjectSetup> {
                 object: m.salesforce_object.clone(),
                 action: message.full_name(),
                 trigger: m.salesforce_trigger.clone(),
+                value_types: value_types(m, types),
                 api_version: cfg.api_version.clone(),
             };
             ObjectSetup { message, flow }
@@ -276,19 +311,12 @@ pub fn flow_xml(f: &FlowDef) -> String {
                 c.operator.flow_name()
             );
             x.push_str("            <value>\n");
-            if c.operator == TriggerOperator::IsNull {
-                let _ = writeln!(
-                    x,
-                    "                <booleanValue>{}</booleanValue>",
-                    escape(&c.value)
-                );
-            } else {
-                let _ = writeln!(
-                    x,
-                    "                <stringValue>{}</stringValue>",
-                    escape(&c.value)
-                );
-            }
+            let element = f.value_type(c).element();
+            let _ = writeln!(
+                x,
+                "                <{element}>{}</{element}>",
+                escape(&c.value)
+            );
             x.push_str("            </value>\n");
             x.push_str("        </filters>\n");
         }
@@ -615,13 +643,13 @@ mod tests {
     fn paused_mappings_get_no_setup() {
         let mut m = invoice();
         m.state = State::Paused;
-        assert!(desired(&[&m], &cfg()).is_empty());
+        assert!(desired(&[&m], &cfg(), &FieldTypes::default()).is_empty());
     }
 
     #[test]
     fn the_package_names_exactly_the_components_it_holds() {
         let m = invoice();
-        let setups = desired(&[&m], &cfg());
+        let setups = desired(&[&m], &cfg(), &FieldTypes::default());
         let files = package_files(&setups, "62.0");
         let paths: Vec<&str> = files.iter().map(|(p, _)| p.as_str()).collect();
         assert_eq!(
@@ -668,11 +696,73 @@ mod tests {
         }
     }
 
+    /// The mapping's conditions as the describe types them: `Amount__c > 0` on a currency field
+    /// is a number, as Flow Builder writes it; a plan against a flow that holds it as text says
+    /// so.
+    #[test]
+    fn entry_conditions_are_typed_from_the_describe_and_a_mistyped_one_is_a_change() {
+        use crate::mapping::schema::{SfField, SfObject, SfType};
+        let mut m = invoice();
+        m.salesforce_trigger = Some(SalesforceTrigger {
+            conditions: vec![TriggerCondition {
+                field: "Amount__c".into(),
+                operator: TriggerOperator::GreaterThan,
+                value: "0".into(),
+            }],
+            match_mode: MatchMode::All,
+        });
+        let field = |name: &str, sf_type| SfField {
+            name: name.into(),
+            sf_type,
+            reference_to: vec![],
+            picklist_values: vec![],
+            length: None,
+        };
+        let types = FieldTypes::of(&[SfObject {
+            name: "Invoice__c".into(),
+            fields: vec![field("Amount__c", SfType::Currency)],
+        }]);
+        let setups = desired(&[&m], &cfg(), &types);
+        let flow = flow_xml(&setups[0].flow);
+        assert!(flow.contains("<numberValue>0</numberValue>"), "{flow}");
+        assert!(!flow.contains("<stringValue>"), "{flow}");
+
+        let held = |element: &str| LiveFlow {
+            name: "sfhs_Invoice_c".into(),
+            active: true,
+            entry: Some(FlowEntry {
+                logic: Some("and".into()),
+                conditions: vec![LiveCondition {
+                    field: "Amount__c".into(),
+                    operator: "GreaterThan".into(),
+                    value: Some("0".into()),
+                    element: Some(element.into()),
+                }],
+                sends: vec!["Invoice__c.sfhs_sync".into()],
+            }),
+        };
+        assert_eq!(
+            flow_differences(&setups[0].flow, &held("numberValue")),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            flow_differences(&setups[0].flow, &held("stringValue")),
+            [
+                "writes the value of Amount__c GreaterThan 0 as numberValue (the org has stringValue, which does not fit the field)"
+            ]
+        );
+        // Without the describe (the tick's drift) the element is not held against the org.
+        let untyped = desired(&[&m], &cfg(), &FieldTypes::default());
+        let mut flow_def = untyped[0].flow.clone();
+        flow_def.value_types.clear();
+        assert!(flow_differences(&flow_def, &held("stringValue")).is_empty());
+    }
+
     #[test]
     fn a_flow_without_conditions_has_no_filters() {
         let mut m = invoice();
         m.salesforce_trigger = None;
-        let setups = desired(&[&m], &cfg());
+        let setups = desired(&[&m], &cfg(), &FieldTypes::default());
         let flow = flow_xml(&setups[0].flow);
         assert!(!flow.contains("<filters>") && !flow.contains("<filterLogic>"));
     }
@@ -692,7 +782,7 @@ mod tests {
     #[test]
     fn the_plan_says_what_differs_and_hides_the_secret() {
         let m = invoice();
-        let setups = desired(&[&m], &cfg());
+        let setups = desired(&[&m], &cfg(), &FieldTypes::default());
         let want = &setups[0].message;
         let same = live(
             &["Id", "Account__c", "Amount__c", "Name", "SystemModstamp"],

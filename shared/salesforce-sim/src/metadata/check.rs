@@ -455,6 +455,26 @@ fn entry_conditions(
             fail.at((f.line, f.column), format!("Unknown operator {operator:?}"));
         }
         let element = f.child("value").and_then(|v| v.children.first());
+        if let (Some(d), Some(e)) = (def, element)
+            && let Some(fd) = d.field(&field)
+        {
+            let wanted = if operator == "IsNull" {
+                "booleanValue"
+            } else {
+                fd.field_type.flow_value_element()
+            };
+            if e.name != wanted {
+                ok = false;
+                fail.at(
+                    (e.line, e.column),
+                    format!(
+                        "The value of the entry condition on {field} is a {}, which does not fit a {} field: use {wanted}",
+                        e.name,
+                        fd.field_type.name()
+                    ),
+                );
+            }
+        }
         filters.push(Filter {
             field,
             operator,

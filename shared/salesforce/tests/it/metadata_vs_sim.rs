@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use sfhs_core::mapping::parse_yaml;
-use sfhs_core::salesforce_setup::{self, SetupConfig};
+use sfhs_core::salesforce_setup::{self, FieldTypes, SetupConfig};
 use sfhs_salesforce::metadata::{DeployOptions, package_zip};
 use sfhs_salesforce::{Client, Config, Credentials, Error, LoginUrl};
 use sfhs_salesforce_sim::{DEFAULT_USERNAME, SeedSize, Sim, SimBuilder};
@@ -37,8 +37,13 @@ fn client(sim: &Sim) -> Client {
     .unwrap()
 }
 
-fn files(yaml: &str, endpoint: &str) -> Vec<(String, String)> {
+/// The package of `yaml`'s mapping, its entry conditions typed from the org's describe.
+async fn files(c: &Client, yaml: &str, endpoint: &str) -> Vec<(String, String)> {
     let m = parse_yaml("invoice.yaml", yaml).unwrap();
+    let described = sfhs_salesforce::domain::describe(c, &m.salesforce_object)
+        .await
+        .unwrap()
+        .unwrap();
     let cfg = SetupConfig {
         webhook_url: endpoint.into(),
         url_secret: Some("top-secret".into()),
@@ -46,7 +51,8 @@ fn files(yaml: &str, endpoint: &str) -> Vec<(String, String)> {
         integration_user: DEFAULT_USERNAME.into(),
         api_version: "62.0".into(),
     };
-    salesforce_setup::package_files(&salesforce_setup::desired(&[&m], &cfg), "62.0")
+    let types = FieldTypes::of(&[described]);
+    salesforce_setup::package_files(&salesforce_setup::desired(&[&m], &cfg, &types), "62.0")
 }
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -56,7 +62,7 @@ const POLL: Duration = Duration::from_millis(20);
 async fn a_deploy_is_read_back_exactly_and_a_check_only_deploy_changes_nothing() {
     let sim = sim().await;
     let c = client(&sim);
-    let zip = package_zip(&files(INVOICE, "http://127.0.0.1:9/outbound")).unwrap();
+    let zip = package_zip(&files(&c, INVOICE, "http://127.0.0.1:9/outbound").await).unwrap();
     let r = c
         .deploy(&zip, &DeployOptions::new(false), WAIT, POLL)
         .await
@@ -86,7 +92,7 @@ async fn a_deploy_is_read_back_exactly_and_a_check_only_deploy_changes_nothing()
         "fields:\n",
         "fields:\n  - {salesforce: Status__c, hubspot: status}\n",
     );
-    let zip = package_zip(&files(&more, "http://127.0.0.1:9/outbound")).unwrap();
+    let zip = package_zip(&files(&c, &more, "http://127.0.0.1:9/outbound").await).unwrap();
     let r = c
         .deploy(&zip, &DeployOptions::new(true), WAIT, POLL)
         .await
@@ -110,7 +116,7 @@ async fn changes_made_in_setup_are_read_back_as_drift_and_a_deploy_undoes_them()
     );
     let m = parse_yaml("invoice.yaml", &yaml).unwrap();
     let hook = "http://127.0.0.1:9/outbound";
-    let zip = package_zip(&files(&yaml, hook)).unwrap();
+    let zip = package_zip(&files(&c, &yaml, hook).await).unwrap();
     let deploy = || async {
         let r = c
             .deploy(&zip, &DeployOptions::new(false), WAIT, POLL)
@@ -176,7 +182,15 @@ async fn changes_made_in_setup_are_read_back_as_drift_and_a_deploy_undoes_them()
         integration_user: DEFAULT_USERNAME.into(),
         api_version: "62.0".into(),
     };
-    let plan = salesforce_setup::plan(&salesforce_setup::desired(&[&m], &cfg), &messages, &flows);
+    let types = FieldTypes::of(&[sfhs_salesforce::domain::describe(&c, "Invoice__c")
+        .await
+        .unwrap()
+        .unwrap()]);
+    let plan = salesforce_setup::plan(
+        &salesforce_setup::desired(&[&m], &cfg, &types),
+        &messages,
+        &flows,
+    );
     assert!(
         plan.iter()
             .all(|c| c.change == salesforce_setup::ChangeKind::Update),
@@ -211,7 +225,7 @@ async fn a_refused_deploy_names_component_line_and_problem_and_applies_nothing()
         "fields:\n",
         "fields:\n  - {salesforce: Nope__c, hubspot: nope}\n",
     );
-    let files = files(&bad, "http://127.0.0.1:9/outbound");
+    let files = files(&c, &bad, "http://127.0.0.1:9/outbound").await;
     let workflow = &files[1].1;
     let line = workflow
         .lines()
@@ -253,7 +267,7 @@ async fn a_refused_deploy_names_component_line_and_problem_and_applies_nothing()
 async fn a_plain_http_endpoint_elsewhere_is_refused() {
     let sim = sim().await;
     let c = client(&sim);
-    let zip = package_zip(&files(INVOICE, "http://sfhs.example.com/outbound")).unwrap();
+    let zip = package_zip(&files(&c, INVOICE, "http://sfhs.example.com/outbound").await).unwrap();
     let err = c
         .deploy(&zip, &DeployOptions::new(false), WAIT, POLL)
         .await
@@ -271,7 +285,7 @@ async fn a_deploy_that_does_not_finish_times_out_and_applies_nothing() {
     sim.handle()
         .update_metadata_knobs(|k| k.never_finish = true);
     let c = client(&sim);
-    let zip = package_zip(&files(INVOICE, "http://127.0.0.1:9/outbound")).unwrap();
+    let zip = package_zip(&files(&c, INVOICE, "http://127.0.0.1:9/outbound").await).unwrap();
     let err = c
         .deploy(
             &zip,
@@ -297,7 +311,7 @@ async fn missing_permissions_are_insufficient_access() {
         k.deny_tooling = true;
     });
     let c = client(&sim);
-    let zip = package_zip(&files(INVOICE, "http://127.0.0.1:9/outbound")).unwrap();
+    let zip = package_zip(&files(&c, INVOICE, "http://127.0.0.1:9/outbound").await).unwrap();
     let err = c
         .deploy(&zip, &DeployOptions::new(false), WAIT, POLL)
         .await
@@ -306,4 +320,67 @@ async fn missing_permissions_are_insufficient_access() {
     assert_eq!(err.status(), Some(403));
     let err = c.outbound_messages(None).await.unwrap_err();
     assert!(err.is_insufficient_access(), "{err:?}");
+}
+
+/// Issue 36: a flow's entry condition is written with the element the field's type wants (a
+/// currency compared as a number); the org refuses a number field compared as text, naming the
+/// line, as Salesforce checks a filter's value against its field.
+#[tokio::test]
+async fn entry_conditions_are_typed_by_the_field_and_a_mistyped_one_is_refused() {
+    let sim = sim().await;
+    let c = client(&sim);
+    let yaml = INVOICE.replace(
+        "associations:",
+        "salesforce_trigger:\n  conditions:\n    - {field: Amount__c, operator: greater_than, value: '0'}\n    - {field: Name, operator: not_equals, value: '42'}\nassociations:",
+    );
+    let typed = files(&c, &yaml, "http://127.0.0.1:9/outbound").await;
+    let flow = &typed[2].1;
+    assert!(flow.contains("<numberValue>0</numberValue>"), "{flow}");
+    // A text field compares text, even when its value looks like a number.
+    assert!(flow.contains("<stringValue>42</stringValue>"), "{flow}");
+    let r = c
+        .deploy(
+            &package_zip(&typed).unwrap(),
+            &DeployOptions::new(true),
+            WAIT,
+            POLL,
+        )
+        .await
+        .unwrap();
+    assert!(r.success, "{r:?}");
+
+    let mut mistyped = typed.clone();
+    mistyped[2].1 = flow.replace(
+        "<numberValue>0</numberValue>",
+        "<stringValue>0</stringValue>",
+    );
+    let line = mistyped[2]
+        .1
+        .lines()
+        .position(|l| l.contains("<stringValue>0</stringValue>"))
+        .unwrap()
+        + 1;
+    let err = c
+        .deploy(
+            &package_zip(&mistyped).unwrap(),
+            &DeployOptions::new(true),
+            WAIT,
+            POLL,
+        )
+        .await
+        .unwrap_err();
+    let Error::DeployFailed { failures, .. } = &err else {
+        panic!("expected DeployFailed, got {err:?}");
+    };
+    let f = failures
+        .iter()
+        .find(|f| f.component_type.as_deref() == Some("Flow"))
+        .unwrap();
+    assert_eq!(f.line_number, Some(u32::try_from(line).unwrap()));
+    assert_eq!(
+        f.problem.as_deref(),
+        Some(
+            "The value of the entry condition on Amount__c is a stringValue, which does not fit a currency field: use numberValue"
+        )
+    );
 }
