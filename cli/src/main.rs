@@ -9,6 +9,7 @@ mod demo;
 mod deployed;
 mod dev;
 mod errors;
+mod generate;
 mod import;
 mod live;
 mod mappings;

@@ -75,7 +75,7 @@ enum Command {
     /// each marked create, update or unchanged.
     Preview(crate::preview::PreviewArgs),
     /// Build a HubSpot custom-object schema (or a starter mapping) from the Salesforce describe.
-    SchemaGenerate(crate::preview::GenerateArgs),
+    SchemaGenerate(crate::generate::GenerateArgs),
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -115,7 +115,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Command::SchemaGenerate(g) => {
             let sources = crate::live::Sources::connect(&args.live)?;
-            crate::preview::generate(&sources, g, args.output.json).await
+            crate::generate::generate(&sources, g, args.output.json).await
         }
         Command::Plan { dir, exit_code } => {
             let store = store(&args).await?;

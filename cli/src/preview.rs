@@ -8,7 +8,6 @@ use anyhow::{Context as _, bail};
 use clap::Args as ClapArgs;
 use futures::TryStreamExt as _;
 use serde_json::{Value, json};
-use sfhs_core::mapping::generate::{hubspot_schema, object_name, starter_mapping};
 use sfhs_core::mapping::properties::properties;
 use sfhs_core::mapping::schema::{HsObject, SfObject};
 use sfhs_core::mapping::{FindParentBy, Mapping, OnDelete, State};
@@ -30,21 +29,6 @@ pub struct PreviewArgs {
     /// Sample records from Salesforce: the newest N (`SELECT ... LIMIT N`).
     #[arg(long)]
     pub limit: Option<u32>,
-}
-
-#[derive(Debug, ClapArgs)]
-pub struct GenerateArgs {
-    /// The Salesforce object to build a HubSpot custom object from.
-    pub object: String,
-    /// HubSpot object name (default: from the Salesforce name, `Invoice__c` -> `invoice`).
-    #[arg(long)]
-    pub name: Option<String>,
-    /// Create the object in HubSpot (otherwise the schema is only printed).
-    #[arg(long)]
-    pub create: bool,
-    /// Print a starter mapping file (YAML) for the object instead of the schema.
-    #[arg(long)]
-    pub mapping: bool,
 }
 
 /// Sample records: record id -> field values (`None` = null).
@@ -298,65 +282,4 @@ async fn changes(
             json!({"record_id": id, "change": change})
         })
         .collect())
-}
-
-pub async fn generate(
-    sources: &Sources,
-    args: &GenerateArgs,
-    json_out: bool,
-) -> anyhow::Result<ExitCode> {
-    let sf = sources
-        .salesforce_object(&args.object)
-        .await?
-        .with_context(|| {
-            if sources.salesforce().is_some() {
-                format!("Salesforce has no object {}", args.object)
-            } else {
-                "schema-generate reads Salesforce's describe: set SFHS_SALESFORCE_LOGIN_URL and its credentials".to_owned()
-            }
-        })?;
-    let name = args.name.clone().unwrap_or_else(|| object_name(&sf.name));
-    let schema = hubspot_schema(&sf, &name);
-    if args.mapping {
-        let target = match sources.hubspot() {
-            Some(h) => h
-                .schemas()
-                .await?
-                .into_iter()
-                .find(|s| s.name == name)
-                .and_then(|s| s.fully_qualified_name),
-            None => None,
-        };
-        let mapping = starter_mapping(
-            &sf,
-            target.as_deref().unwrap_or(&format!("p{{portal}}_{name}")),
-        );
-        print!("{}", serde_norway::to_string(&mapping)?);
-        return Ok(ExitCode::SUCCESS);
-    }
-    if !args.create {
-        println!("{}", serde_json::to_string_pretty(&schema)?);
-        return Ok(ExitCode::SUCCESS);
-    }
-    let Some(hubspot) = sources.hubspot() else {
-        bail!("--create writes to HubSpot: set SFHS_HUBSPOT_TOKEN");
-    };
-    let created = hubspot
-        .create_schema(&schema)
-        .await
-        .context("HubSpot refused the schema")?;
-    if json_out {
-        println!("{}", serde_json::to_string(&created)?);
-    } else {
-        println!(
-            "created {} ({}) with {} properties",
-            created
-                .fully_qualified_name
-                .as_deref()
-                .unwrap_or(&created.name),
-            created.object_type_id,
-            created.properties.len()
-        );
-    }
-    Ok(ExitCode::SUCCESS)
 }

@@ -4,6 +4,7 @@ date-versioned paths raw."""
 import pytest
 
 from hs_helpers import SimControl, api_error, api_fixture, call, conforms, deserialize, parse_error
+from hs_helpers import create_widget_schema, validating
 
 
 schemas_api = api_fixture(lambda client: client.crm.schemas.core_api)
@@ -198,3 +199,25 @@ def _egg():
         "associatedObjects": [],
         "properties": [{"name": "title", "label": "Title", "type": "string", "fieldType": "text"}],
     }
+
+
+def test_an_association_between_two_custom_objects_is_defined_then_used(client, schemas_api):
+    """What `sfhs mappings schema-generate --create` does for a lookup between two generated
+    objects: `POST /schemas/{objectType}/associations`, then records associated both ways."""
+    gizmo = create_widget_schema(client, name="gizmo")
+    part = create_widget_schema(client, name="part")
+    body = {"fromObjectTypeId": part.object_type_id, "toObjectTypeId": gizmo.object_type_id, "name": "part_to_gizmo"}
+    egg = deserialize(schemas_api, body, "AssociationDefinitionEgg")
+    d = call(schemas_api.create_association, part.object_type_id, egg, status=201, model="AssociationDefinition")
+    assert (d.from_object_type_id, d.to_object_type_id, d.name) == (part.object_type_id, gizmo.object_type_id, "part_to_gizmo")
+    assert d.id
+    again = call(schemas_api.get_by_id, part.fully_qualified_name, status=200, model="ObjectSchema")
+    assert any(a.name == "part_to_gizmo" and a.to_object_type_id == gizmo.object_type_id for a in again.associations)
+    _, err = api_error(schemas_api.create_association, part.object_type_id, egg, status=409)
+    parse_error(schemas_api, err)
+    # Its records can be associated now, both ways.
+    labels = validating(client.crm.associations.v4.schema.definitions_api)
+    for a, b in ((part, gizmo), (gizmo, part)):
+        got = call(labels.get_all, a.object_type_id, b.object_type_id, status=200,
+                   model="CollectionResponseAssociationSpecWithLabelNoPaging")
+        assert len(got.results) == 1

@@ -27,6 +27,7 @@ BODY_MODELS = [
     ("POST", rf"/crm-object-schemas/{VER}/schemas", schemas, "ObjectSchemaEgg"),
     ("POST", rf"/crm/{VER}/schemas", schemas, "ObjectSchemaEgg"),
     ("PATCH", rf"/crm-object-schemas/{VER}/schemas/{SEG}", schemas, "ObjectTypeDefinitionPatch"),
+    ("POST", rf"/crm-object-schemas/{VER}/schemas/{SEG}/associations", schemas, "AssociationDefinitionEgg"),
     ("POST", rf"/crm/properties/{VER}/{SEG}", properties, "PropertyCreate"),
     ("POST", rf"/crm/{VER}/properties/{SEG}", properties, "PropertyCreate"),
     ("POST", rf"/crm/(?:objects/{VER}|{VER}/objects)/{SEG}", objects, "SimplePublicObjectInputForCreate"),
@@ -165,3 +166,11 @@ def test_every_request_body_is_accepted_by_the_sdk(recorded, clients):
                 f"{r['method']} {r['path']}?{r['query']}: {problem}\n    body: {json.dumps(r['body'])[:300]}"
             )
     assert not failures, "\n".join(failures)
+
+
+def test_the_association_definition_schema_generate_sends_is_accepted(clients):
+    """`sfhs mappings schema-generate --create`'s association between two custom objects (the
+    HubSpot client's `create_schema_association` body)."""
+    request = {"method": "POST", "path": "/crm-object-schemas/v3/schemas/2-7/associations", "query": "",
+               "body": {"fromObjectTypeId": "2-7", "toObjectTypeId": "2-8", "name": "invoice_line_to_invoice"}}
+    assert check(request, clients) == []

@@ -93,10 +93,54 @@ async fn generate_the_objects_then_the_examples_validate_and_preview() {
         "lookups become associations, not properties"
     );
 
-    for object in ["Invoice__c", "Invoice_Line__c"] {
-        let o = sfhs(&s, &["mappings", "schema-generate", object, "--create"]);
+    // The line first: its lookup's object has no HubSpot object yet, which it says.
+    let o = sfhs(
+        &s,
+        &["mappings", "schema-generate", "Invoice_Line__c", "--create"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(
+        out(&o).contains("created p12345678_invoice_line"),
+        "{}",
+        out(&o)
+    );
+    assert!(
+        out(&o).contains("Invoice__c has no HubSpot object yet: generate it (`sfhs mappings schema-generate Invoice__c --create`), then run this again"),
+        "{}",
+        out(&o)
+    );
+    let o = sfhs(
+        &s,
+        &["mappings", "schema-generate", "Invoice__c", "--create"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(
+        out(&o).contains("created p12345678_invoice "),
+        "{}",
+        out(&o)
+    );
+    // Again: the object exists; the association to the invoice is defined now, once.
+    for _ in 0..2 {
+        let o = sfhs(
+            &s,
+            &["mappings", "schema-generate", "Invoice_Line__c", "--create"],
+        );
         assert_eq!(o.status.code(), Some(0), "{}", err(&o));
-        assert!(out(&o).contains("created p12345678_invoice"), "{}", out(&o));
+        assert!(out(&o).contains("exists already"), "{}", out(&o));
+        assert!(
+            out(&o).contains("associated with p12345678_invoice\n"),
+            "{}",
+            out(&o)
+        );
+    }
+    let hubspot =
+        sfhs_hubspot::HubSpotClient::new(sfhs_tests::portal::client_config(&s.hubspot)).unwrap();
+    for (from, to) in [
+        ("p12345678_invoice_line", "p12345678_invoice"),
+        ("p12345678_invoice", "p12345678_invoice_line"),
+    ] {
+        let labels = hubspot.association_labels(from, to).await.unwrap();
+        assert_eq!(labels.len(), 1, "{from} -> {to}: {labels:?}");
     }
 
     // Now both sides exist; Salesforce is set up from the mappings (outbound messages and
@@ -117,6 +161,29 @@ async fn generate_the_objects_then_the_examples_validate_and_preview() {
         out(&o)
     );
     assert!(out(&o).contains("state: paused"));
+    // Its lookup to Account as the company HubSpot's own integration keeps the account id on.
+    let starter: sfhs_core::mapping::Mapping = serde_norway::from_str(&out(&o)).unwrap();
+    assert_eq!(
+        serde_json::to_value(&starter.associations).unwrap(),
+        serde_json::json!([{"lookup": "Account__c", "to": "companies",
+            "find_parent_by": {"property": "salesforceaccountid"}}])
+    );
+    // The line's lookup to the invoice through the invoice's mapping, in its HubSpot object.
+    let o = sfhs(
+        &s,
+        &[
+            "mappings",
+            "schema-generate",
+            "Invoice_Line__c",
+            "--mapping",
+        ],
+    );
+    let starter: sfhs_core::mapping::Mapping = serde_norway::from_str(&out(&o)).unwrap();
+    assert_eq!(
+        serde_json::to_value(&starter.associations).unwrap(),
+        serde_json::json!([{"lookup": "Invoice__c", "to": "p12345678_invoice",
+            "find_parent_by": {"mapping": "Invoice__c"}}])
+    );
 
     // Preview: live sample records turned into the exact upsert request; all new.
     let o = sfhs(

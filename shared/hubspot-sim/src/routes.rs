@@ -120,6 +120,10 @@ pub fn router(sim: Sim) -> Router {
             .route(
                 &format!("{base}/{{object_type}}"),
                 get(get_schema).patch(update_schema).delete(delete_schema),
+            )
+            .route(
+                &format!("{base}/{{object_type}}/associations"),
+                post(create_schema_association),
             );
     }
     for base in ["/crm/v3/properties", "/crm/properties/{ver}"] {
@@ -298,6 +302,18 @@ async fn get_schema(State(sim): State<Sim>, Path(pp): Params) -> Response {
 
 async fn update_schema(State(sim): State<Sim>, Path(pp): Params, body: Bytes) -> Response {
     respond(sim.lock().crm.update_schema(p(&pp, "object_type"), &body))
+}
+
+async fn create_schema_association(
+    State(sim): State<Sim>,
+    Path(pp): Params,
+    body: Bytes,
+) -> Response {
+    respond(
+        sim.lock()
+            .crm
+            .create_schema_association(p(&pp, "object_type"), &body),
+    )
 }
 
 async fn delete_schema(State(sim): State<Sim>, Path(pp): Params) -> Response {

@@ -18,7 +18,7 @@ use crate::error::{ApiErrorBody, Error, RecordFailure};
 use crate::limiter::{LimiterStats, RateHeaders, RateLimiter, SearchLimiter};
 use crate::types::{
     ArchiveOutcome, AssociationLabel, AssociationPair, AssociationType, BatchOutcome, CreateInput,
-    ObjectRecord, ObjectSchema, Property, UpsertInput,
+    ObjectRecord, ObjectSchema, Property, SchemaAssociation, UpsertInput,
 };
 
 /// Most inputs HubSpot takes in one records batch; association batches are kept to the same.
@@ -569,6 +569,32 @@ impl HubSpotClient {
         let s: ObjectSchema = decode(&reply, "created schema")?;
         self.cache_schema(&s);
         Ok(s)
+    }
+
+    /// Defines an association between two object types (`POST .../schemas/{objectType}/associations`,
+    /// `{fromObjectTypeId, toObjectTypeId, name}`): what lets records of a custom object be
+    /// associated with those of another custom object. The cached schemas are forgotten.
+    pub async fn create_schema_association(
+        &self,
+        from_object_type_id: &str,
+        to_object_type_id: &str,
+        name: &str,
+    ) -> Result<SchemaAssociation, Error> {
+        let path = format!(
+            "{}/{}/associations",
+            self.inner.version.schemas(),
+            segment(from_object_type_id)?
+        );
+        let body = serde_json::json!({
+            "fromObjectTypeId": from_object_type_id,
+            "toObjectTypeId": to_object_type_id,
+            "name": name,
+        });
+        let reply = self
+            .call(Method::POST, &path, &[], Some(&body), Kind::Normal)
+            .await?;
+        self.inner.schemas.clear();
+        decode(&reply, "created association definition")
     }
 
     /// The properties of an object type (cached).

@@ -3,7 +3,9 @@
 
 use serde_json::{Value, json};
 
-use super::model::{FieldMapping, Mapping, OnDelete, State, TooLong};
+use super::model::{
+    AssociationMapping, FieldMapping, FindParentBy, Mapping, OnDelete, State, TooLong,
+};
 use super::schema::{SfField, SfObject, SfType};
 
 /// The property that holds the Salesforce id in generated schemas.
@@ -145,8 +147,65 @@ pub fn hubspot_schema(sf: &SfObject, name: &str) -> Value {
     })
 }
 
-/// A mapping of every generated property, paused, for the operator to review.
-pub fn starter_mapping(sf: &SfObject, hubspot_object: &str) -> Mapping {
+/// The lookups of `sf` a starter mapping associates, each with where its parent lives in
+/// HubSpot: an account's company and a contact by the Salesforce id HubSpot's own integration
+/// keeps on them; another Salesforce object through its mapping, in the HubSpot object
+/// `hubspot_of` names for it (a lookup whose object has none yet, or that may point to several
+/// objects, is left out).
+pub fn starter_associations(
+    sf: &SfObject,
+    hubspot_of: impl Fn(&str) -> Option<String>,
+) -> Vec<AssociationMapping> {
+    sf.fields
+        .iter()
+        .filter(|f| f.sf_type == SfType::Reference)
+        .filter(|f| !SKIPPED.iter().any(|s| s.eq_ignore_ascii_case(&f.name)))
+        .filter_map(|f| {
+            let [target] = f.reference_to.as_slice() else {
+                return None;
+            };
+            let (to, find_parent_by) = match target.as_str() {
+                "Account" => (
+                    "companies".to_owned(),
+                    FindParentBy::Property("salesforceaccountid".into()),
+                ),
+                "Contact" => (
+                    "contacts".to_owned(),
+                    FindParentBy::Property("salesforcecontactid".into()),
+                ),
+                other => (hubspot_of(other)?, FindParentBy::Mapping(other.to_owned())),
+            };
+            Some(AssociationMapping {
+                lookup: f.name.clone(),
+                to,
+                find_parent_by,
+                label: None,
+            })
+        })
+        .collect()
+}
+
+/// The other Salesforce objects `sf`'s lookups point to (one target each), in field order.
+pub fn lookup_targets(sf: &SfObject) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    for f in sf.fields.iter().filter(|f| f.sf_type == SfType::Reference) {
+        if let [target] = f.reference_to.as_slice()
+            && !SKIPPED.iter().any(|s| s.eq_ignore_ascii_case(&f.name))
+            && !out.contains(&target.as_str())
+        {
+            out.push(target);
+        }
+    }
+    out
+}
+
+/// A mapping of every generated property, paused, for the operator to review; `associations`
+/// from [`starter_associations`].
+pub fn starter_mapping(
+    sf: &SfObject,
+    hubspot_object: &str,
+    associations: Vec<AssociationMapping>,
+) -> Mapping {
     Mapping {
         salesforce_object: sf.name.clone(),
         hubspot_object: hubspot_object.to_owned(),
@@ -168,7 +227,7 @@ pub fn starter_mapping(sf: &SfObject, hubspot_object: &str) -> Mapping {
                 on_too_long: TooLong::Error,
             })
             .collect(),
-        associations: Vec::new(),
+        associations,
         salesforce_trigger: None,
     }
 }

@@ -1,6 +1,7 @@
 //! Custom object schemas: list, read, create, update, delete.
 
 use axum::http::StatusCode;
+use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -180,6 +181,62 @@ impl Crm {
         }
         Ok((StatusCode::OK, def))
     }
+    /// `POST .../schemas/{objectType}/associations`: a new association definition from the
+    /// schema's object type to another (`{fromObjectTypeId, toObjectTypeId, name}`), 201 with
+    /// its id; its records can then be associated both ways.
+    pub fn create_schema_association(&mut self, t: &str, body: &[u8]) -> Answer {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Egg {
+            from_object_type_id: Option<String>,
+            to_object_type_id: Option<String>,
+            name: Option<String>,
+        }
+        let id = self.resolve(t).ok_or_else(|| {
+            HsError::not_found(format!("Unable to find object type with identifier {t}"))
+        })?;
+        let egg: Egg = parse(body)?;
+        if egg
+            .from_object_type_id
+            .as_deref()
+            .and_then(|f| self.resolve(f))
+            != Some(id.clone())
+        {
+            return Err(HsError::validation(format!(
+                "fromObjectTypeId must be the schema's own object type ({id})"
+            )));
+        }
+        let to_given = egg.to_object_type_id.unwrap_or_default();
+        let to = self.resolve(&to_given).ok_or_else(|| {
+            HsError::validation(format!("Unknown object type in toObjectTypeId: {to_given}"))
+        })?;
+        let Some(name) = egg.name.filter(|n| !n.trim().is_empty()) else {
+            return Err(HsError::validation(
+                "An association definition needs a name",
+            ));
+        };
+        if self
+            .assoc_defs
+            .iter()
+            .any(|a| a.from == id && a.name.eq_ignore_ascii_case(&name))
+        {
+            return Err(HsError::new(
+                StatusCode::CONFLICT,
+                "CONFLICT",
+                format!("An association named {name} already exists on {id}"),
+            ));
+        }
+        let (a, b) = (self.next_assoc_type_id, self.next_assoc_type_id + 1);
+        self.next_assoc_type_id += 2;
+        self.add_assoc_pair(&id, &to, a, b, "USER_DEFINED", None);
+        let n = self.assoc_defs.len();
+        self.assoc_defs[n - 2].name = name.clone();
+        Ok((
+            StatusCode::CREATED,
+            json!({"id": a.to_string(), "fromObjectTypeId": id, "toObjectTypeId": to, "name": name}),
+        ))
+    }
+
     pub fn delete_schema(&mut self, t: &str) -> Answer {
         let id = self.resolve(t).ok_or_else(|| {
             HsError::not_found(format!("Unable to find object type with identifier {t}"))
