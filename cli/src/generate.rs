@@ -69,14 +69,14 @@ pub async fn generate(
 }
 
 /// The HubSpot custom object the schema generator made for Salesforce object `object`.
-fn generated<'a>(portal: &'a [ObjectSchema], object: &str) -> Option<&'a ObjectSchema> {
+pub fn generated<'a>(portal: &'a [ObjectSchema], object: &str) -> Option<&'a ObjectSchema> {
     let name = object_name(object);
     portal.iter().find(|s| s.name == name)
 }
 
 /// The starter mapping: the portal's object when it exists (else a placeholder to replace),
 /// every property, and the lookups whose parents HubSpot has.
-fn mapping(sf: &SfObject, name: &str, portal: &[ObjectSchema]) -> sfhs_core::mapping::Mapping {
+pub fn mapping(sf: &SfObject, name: &str, portal: &[ObjectSchema]) -> sfhs_core::mapping::Mapping {
     let target = portal
         .iter()
         .find(|s| s.name == name)
@@ -88,8 +88,17 @@ fn mapping(sf: &SfObject, name: &str, portal: &[ObjectSchema]) -> sfhs_core::map
     starter_mapping(sf, &target, associations)
 }
 
-/// Creates the object (or finds it, created before) and the associations to the generated
-/// objects its lookups point to; a lookup whose object has none yet is named, to generate first.
+/// What [`ensure_object`] did.
+pub struct Ensured {
+    pub schema: ObjectSchema,
+    /// Created now (else it existed).
+    pub created: bool,
+    /// The generated objects it is associated with (fully qualified names).
+    pub associated: Vec<String>,
+    /// Salesforce objects its lookups point to that have no HubSpot object yet.
+    pub waiting: Vec<String>,
+}
+
 async fn create(
     hubspot: &HubSpotClient,
     sf: &SfObject,
@@ -97,6 +106,19 @@ async fn create(
     portal: &[ObjectSchema],
     json_out: bool,
 ) -> anyhow::Result<ExitCode> {
+    let e = ensure_object(hubspot, sf, name, portal).await?;
+    report(&e.schema, e.created, &e.associated, &e.waiting, json_out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Creates the object (or finds it, created before) and the associations to the generated
+/// objects its lookups point to; a lookup whose object has none yet is named, to generate first.
+pub async fn ensure_object(
+    hubspot: &HubSpotClient,
+    sf: &SfObject,
+    name: &str,
+    portal: &[ObjectSchema],
+) -> anyhow::Result<Ensured> {
     let (schema, created) = match portal.iter().find(|s| s.name == name) {
         Some(existing) => (existing.clone(), false),
         None => (
@@ -143,8 +165,12 @@ async fn create(
                 .unwrap_or(parent.name.clone()),
         );
     }
-    report(&schema, created, &associated, &waiting, json_out)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(Ensured {
+        schema,
+        created,
+        associated,
+        waiting,
+    })
 }
 
 fn report(

@@ -18,6 +18,7 @@ mod output;
 mod preview;
 mod reconcile;
 mod salesforce;
+mod setup;
 mod sim;
 mod simulated;
 mod status;
@@ -47,6 +48,10 @@ enum Command {
     /// The whole product end to end on the simulators, with no setup; exit 0 only if HubSpot
     /// matches Salesforce.
     Demo(demo::Args),
+    /// From nothing to syncing: connect, map each Salesforce object to a HubSpot object (created
+    /// from the describe), deletes, associations, fields, review, then the mapping files and the
+    /// Salesforce side; answered from --answers FILE or flags.
+    Setup(setup::Args),
     /// Run a simulator of HubSpot or Salesforce.
     #[command(subcommand)]
     Sim(sim::Command),
@@ -73,6 +78,7 @@ fn main() -> ExitCode {
         Command::Salesforce(args) => serve(salesforce::run(args)),
         Command::Demo(args) => serve(demo::run(args)),
         Command::Dev(args) => serve(async { dev::run(args).await.map(|()| ExitCode::SUCCESS) }),
+        Command::Setup(args) => serve(setup::run(args)),
         Command::Sim(cmd) => serve(async { sim::run(cmd).await.map(|()| ExitCode::SUCCESS) }),
         Command::Import(args) => serve(import::run(args)),
         Command::Deletes(args) => serve(deletes::run(args)),

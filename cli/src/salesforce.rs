@@ -349,7 +349,11 @@ fn change_word(c: ChangeKind) -> &'static str {
     }
 }
 
-fn print_plan(changes: &[SetupChange], mappings: &[&Mapping], json: bool) -> anyhow::Result<()> {
+pub(crate) fn print_plan(
+    changes: &[SetupChange],
+    mappings: &[&Mapping],
+    json: bool,
+) -> anyhow::Result<()> {
     let paused: Vec<&str> = mappings
         .iter()
         .filter(|m| m.state != sfhs_core::mapping::State::Enabled)
@@ -394,7 +398,7 @@ fn print_plan(changes: &[SetupChange], mappings: &[&Mapping], json: bool) -> any
     Ok(())
 }
 
-fn report_deploy(
+pub(crate) fn report_deploy(
     outcome: DeployOutcome,
     changes: &[SetupChange],
     check_only: bool,

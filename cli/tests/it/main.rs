@@ -8,5 +8,6 @@ mod mappings_cli;
 mod mappings_live;
 mod outbound_parse;
 mod salesforce_setup;
+mod setup_cli;
 mod sim_cli;
 mod status_cli;

@@ -126,6 +126,9 @@ pub fn router(sim: Sim) -> Router {
                 post(create_schema_association),
             );
     }
+    for path in ["/account-info/v3/details", "/account-info/{ver}/details"] {
+        api = api.route(path, get(account_details));
+    }
     for base in ["/crm/v3/properties", "/crm/properties/{ver}"] {
         api = api
             .route(
@@ -284,6 +287,25 @@ async fn batch_archive(State(sim): State<Sim>, Path(pp): Params, body: Bytes) ->
 
 async fn search(State(sim): State<Sim>, Path(pp): Params, body: Bytes) -> Response {
     respond(sim.lock().crm.search(p(&pp, "object_type"), &body))
+}
+
+/// `GET /account-info/.../details`: the portal the token belongs to.
+async fn account_details(State(sim): State<Sim>) -> Response {
+    let portal = sim.lock().config.portal_id;
+    respond(Ok((
+        axum::http::StatusCode::OK,
+        serde_json::json!({
+            "portalId": portal,
+            "accountType": "STANDARD",
+            "timeZone": "US/Eastern",
+            "companyCurrency": "USD",
+            "additionalCurrencies": [],
+            "utcOffset": "-05:00",
+            "utcOffsetMilliseconds": -18_000_000,
+            "uiDomain": "app.hubspot.com",
+            "dataHostingLocation": "na1",
+        }),
+    )))
 }
 
 // ----- schemas and properties -----------------------------------------------------------------

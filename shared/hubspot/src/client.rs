@@ -17,8 +17,9 @@ use crate::config::{ApiVersion, ClientConfig, RetryPolicy, SecretToken};
 use crate::error::{ApiErrorBody, Error, RecordFailure};
 use crate::limiter::{LimiterStats, RateHeaders, RateLimiter, SearchLimiter};
 use crate::types::{
-    ArchiveOutcome, AssociationLabel, AssociationPair, AssociationType, BatchOutcome, CreateInput,
-    ObjectRecord, ObjectSchema, Property, SchemaAssociation, UpsertInput,
+    AccountDetails, ArchiveOutcome, AssociationLabel, AssociationPair, AssociationType,
+    BatchOutcome, CreateInput, ObjectRecord, ObjectSchema, Property, SchemaAssociation,
+    UpsertInput,
 };
 
 /// Most inputs HubSpot takes in one records batch; association batches are kept to the same.
@@ -569,6 +570,20 @@ impl HubSpotClient {
         let s: ObjectSchema = decode(&reply, "created schema")?;
         self.cache_schema(&s);
         Ok(s)
+    }
+
+    /// The portal the token belongs to: its id, type, time zone, where its data is hosted.
+    pub async fn account_details(&self) -> Result<AccountDetails, Error> {
+        let reply = self
+            .call(
+                Method::GET,
+                &self.inner.version.account_details(),
+                &[],
+                None,
+                Kind::Normal,
+            )
+            .await?;
+        decode(&reply, "account details")
     }
 
     /// Defines an association between two object types (`POST .../schemas/{objectType}/associations`,

@@ -46,6 +46,13 @@ impl ApiVersion {
         )
     }
 
+    pub(crate) fn account_details(self) -> String {
+        self.date().map_or_else(
+            || "/account-info/v3/details".into(),
+            |d| format!("/account-info/{d}/details"),
+        )
+    }
+
     pub(crate) fn associations(self) -> String {
         self.date().map_or_else(
             || "/crm/v4/associations".into(),

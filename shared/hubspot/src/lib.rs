@@ -26,8 +26,8 @@ pub use config::{ApiVersion, ClientConfig, RetryPolicy, SecretToken};
 pub use error::{ApiErrorBody, BoxError, Error, ErrorItem, RecordFailure};
 pub use limiter::{LimiterStats, Permit, RateHeaders, RateLimiter, SearchLimiter};
 pub use types::{
-    ArchiveOutcome, AssociationCategory, AssociationLabel, AssociationPair, AssociationType,
-    BatchOutcome, CreateInput, ObjectRecord, ObjectSchema, Property, PropertyOption,
-    SchemaAssociation, SchemaLabels, UpsertInput,
+    AccountDetails, ArchiveOutcome, AssociationCategory, AssociationLabel, AssociationPair,
+    AssociationType, BatchOutcome, CreateInput, ObjectRecord, ObjectSchema, Property,
+    PropertyOption, SchemaAssociation, SchemaLabels, UpsertInput,
 };
 pub use writer::category as error_category;

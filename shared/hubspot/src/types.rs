@@ -226,3 +226,21 @@ pub struct ArchiveOutcome {
     /// Id-property values no live record holds.
     pub not_found: Vec<String>,
 }
+
+/// The portal a token belongs to (`GET /account-info/.../details`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountDetails {
+    /// The portal (hub) id: the `p{portal}_` of custom objects' fully qualified names.
+    pub portal_id: u64,
+    #[serde(default)]
+    pub account_type: Option<String>,
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    #[serde(default)]
+    pub company_currency: Option<String>,
+    #[serde(default)]
+    pub ui_domain: Option<String>,
+    #[serde(default)]
+    pub data_hosting_location: Option<String>,
+}
