@@ -37,6 +37,10 @@ pub struct ObjectAnswers {
     /// `enabled`: sync from now on; `paused` (default): saved for later.
     #[serde(default = "paused")]
     pub state: State,
+    /// The Salesforce fields to sync (each with its proposed property); default: every one
+    /// proposed.
+    #[serde(default)]
+    pub fields: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -122,6 +126,7 @@ impl Answers {
                     } else {
                         State::Paused
                     },
+                    fields: None,
                 })
                 .collect(),
             salesforce,

@@ -10,6 +10,8 @@ pub struct Ends {
     /// The standard objects HubSpot's own integration syncs (`--native-synced`): lookups to
     /// them may be associations.
     pub native_synced: Vec<String>,
+    /// The portal's id (`p{portal}_` of its custom objects).
+    pub portal_id: u64,
     /// What was found, as lines for people.
     pub said: Vec<String>,
 }
@@ -54,6 +56,7 @@ pub async fn connect(live: &crate::live::LiveArgs) -> anyhow::Result<Ends> {
         salesforce,
         hubspot,
         native_synced: live.native_synced.clone(),
+        portal_id: account.portal_id,
         said,
     })
 }

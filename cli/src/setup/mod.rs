@@ -8,6 +8,7 @@
 //! Answered from an answers file or flags; the screens that ask in a terminal come next.
 
 mod answers;
+mod ask;
 mod connect;
 mod files;
 mod object;
@@ -18,9 +19,9 @@ use std::time::Duration;
 
 use anyhow::bail;
 use clap::Args as ClapArgs;
-use sfhs_core::mapping::Mapping;
 use sfhs_core::mapping::schema::SfObject;
 use sfhs_core::mapping::validate::{Severity, Source, validate_offline};
+use sfhs_core::mapping::{Mapping, State};
 use sfhs_core::salesforce_setup;
 
 pub use answers::{Answers, ObjectAnswers, SalesforceStep};
@@ -48,26 +49,45 @@ pub struct Args {
     live: crate::live::LiveArgs,
 }
 
+/// How the screens are answered.
+enum Mode {
+    /// From an answers file or flags.
+    Answered(Answers),
+    /// In the terminal, screen by screen.
+    Asked,
+}
+
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let answers = match (&args.answers, args.objects.is_empty()) {
-        (Some(path), _) => Answers::read(path)?,
-        (None, false) => Answers::of_flags(&args.objects, args.enable, args.salesforce),
-        (None, true) => bail!(
-            "name the objects to map: --answers FILE, or --object OBJECT (repeat); docs/setup.md"
-        ),
-    };
+    match walk(&args).await {
+        Err(e) if matches!(e.downcast_ref::<ask::Stop>(), Some(ask::Stop::Cancelled)) => {
+            println!("{e}");
+            Ok(ExitCode::from(1))
+        }
+        other => other,
+    }
+}
+
+async fn walk(args: &Args) -> anyhow::Result<ExitCode> {
+    let mode = mode(args)?;
     let ends = connect::connect(&args.live).await?;
     for line in &ends.said {
         println!("{line}");
     }
-    let described = describe_all(&ends.salesforce, &answers).await?;
+    let answers = match &mode {
+        Mode::Answered(a) => a.clone(),
+        Mode::Asked => asked(&ends).await?,
+    };
+    let asked = matches!(mode, Mode::Asked);
     let mut mappings = Vec::new();
-    for (a, sf) in &described {
+    for (a, sf) in &describe_all(&ends.salesforce, &answers).await? {
         let existing = files::existing(&args.dir, &sf.name)?;
-        let built = object::build(&ends, sf, a, existing).await?;
+        let mut built = object::build(&ends, sf, a, existing).await?;
         println!("{}:", sf.name);
         for line in &built.done {
             println!("  {line}");
+        }
+        if asked {
+            ask::refine(&mut built.mapping)?;
         }
         mappings.push(built.mapping);
     }
@@ -77,10 +97,94 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::from(1));
     }
+    let step = if asked {
+        last_screens(&ends, &mut mappings).await?
+    } else {
+        answers.salesforce
+    };
     for path in files::write_all(&args.dir, &mappings)? {
         println!("wrote {}", path.display());
     }
-    salesforce_step(&args, &ends, &mappings, answers.salesforce).await
+    salesforce_step(args, &ends, &mappings, step).await
+}
+
+fn mode(args: &Args) -> anyhow::Result<Mode> {
+    use std::io::IsTerminal as _;
+    Ok(match (&args.answers, args.objects.is_empty()) {
+        (Some(path), _) => Mode::Answered(Answers::read(path)?),
+        (None, false) => Mode::Answered(Answers::of_flags(
+            &args.objects,
+            args.enable,
+            args.salesforce,
+        )),
+        (None, true) if std::io::stdin().is_terminal() => Mode::Asked,
+        (None, true) => bail!(
+            "no terminal to ask in: answer with --answers FILE, or --object OBJECT (repeat); docs/setup.md"
+        ),
+    })
+}
+
+/// Screens 1 and 2 asked: go on, the objects, each one's HubSpot object and delete rule.
+async fn asked(ends: &connect::Ends) -> anyhow::Result<Answers> {
+    if !ask::go_on()? {
+        return Err(ask::Stop::Cancelled.into());
+    }
+    let mut available: Vec<(String, String, bool)> = ends
+        .salesforce
+        .describe_global()
+        .await?
+        .into_iter()
+        .filter(|o| o.queryable)
+        .map(|o| (o.name, o.label, o.custom))
+        .collect();
+    available.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
+    let chosen = ask::objects(&available)?;
+    let mut objects = Vec::new();
+    for sf in chosen {
+        let portal = ends.hubspot.schemas().await?;
+        objects.push(ask::object(&sf, &portal, ends.portal_id)?);
+    }
+    Ok(Answers {
+        objects,
+        salesforce: SalesforceStep::Skip,
+    })
+}
+
+/// Screens 7 and 8 asked: the preview, enable or save, and whether to deploy the Salesforce
+/// side the enabled mappings need.
+async fn last_screens(
+    ends: &connect::Ends,
+    mappings: &mut [Mapping],
+) -> anyhow::Result<SalesforceStep> {
+    if ask::preview()? {
+        let sources = crate::live::Sources::new(
+            Some(ends.hubspot.clone()),
+            Some(ends.salesforce.clone()),
+            ends.native_synced.clone(),
+        );
+        for m in mappings.iter() {
+            let args = crate::preview::PreviewArgs {
+                object: m.salesforce_object.clone(),
+                dir: None,
+                from_outbound: None,
+                limit: Some(1),
+            };
+            crate::preview::preview(m.clone(), &sources, &args, false).await?;
+        }
+    }
+    let enable = ask::enable()?;
+    for m in mappings.iter_mut() {
+        m.state = if enable {
+            State::Enabled
+        } else {
+            State::Paused
+        };
+    }
+    Ok(if enable {
+        SalesforceStep::Plan
+    } else {
+        SalesforceStep::Skip
+    })
 }
 
 /// Each object's describe, parents before the objects whose lookups point to them (so that a
@@ -164,7 +268,8 @@ async fn review(
     Ok(errors == 0)
 }
 
-/// The Salesforce side of the enabled mappings: the plan, and the deploy when asked.
+/// The Salesforce side of the enabled mappings: the plan, and the deploy when answered so (or,
+/// in the terminal, confirmed).
 async fn salesforce_step(
     args: &Args,
     ends: &connect::Ends,
@@ -184,7 +289,12 @@ async fn salesforce_step(
     let setups = salesforce_setup::desired(&refs, &cfg, &types);
     let changes = crate::salesforce::read_plan(&ends.salesforce, &setups).await?;
     crate::salesforce::print_plan(&changes, &refs, false)?;
-    if step == SalesforceStep::Plan {
+    let deploy_now = match step {
+        SalesforceStep::Apply => true,
+        _ if args.answers.is_none() && args.objects.is_empty() => ask::deploy()?,
+        _ => false,
+    };
+    if !deploy_now {
         return Ok(ExitCode::SUCCESS);
     }
     let outcome = crate::salesforce::deploy(

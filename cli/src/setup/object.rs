@@ -43,6 +43,10 @@ pub async fn build(
     m.on_delete = answers.on_delete;
     m.state = answers.state;
     m.associations = associations(&m, sf, &portal, answers, &ends.native_synced);
+    if let Some(keep) = &answers.fields {
+        m.fields
+            .retain(|f| keep.iter().any(|k| k.eq_ignore_ascii_case(&f.salesforce)));
+    }
     Ok(Built { mapping: m, done })
 }
 

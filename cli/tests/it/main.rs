@@ -9,5 +9,6 @@ mod mappings_live;
 mod outbound_parse;
 mod salesforce_setup;
 mod setup_cli;
+mod setup_pty;
 mod sim_cli;
 mod status_cli;

@@ -1,0 +1,209 @@
+//! `sfhs setup` as a person uses it: the real binary in a real pty (rexpect), keystrokes in,
+//! screens read back, against both simulators. From an empty directory to two enabled, valid
+//! mappings (an object with a lookup to Account and one with a lookup to it), both HubSpot
+//! objects and their association, and the Salesforce side deployed; and Ctrl-C leaving nothing.
+
+// Test helpers outside #[test] functions unwrap too: a failure there is a test failure.
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use rexpect::session::{PtySession, spawn_command};
+use sfhs_core::mapping::{OnDelete, State, parse_yaml};
+use sfhs_hubspot_sim::HubSpotSim;
+use sfhs_salesforce_sim::{SeedSize, SimBuilder};
+
+const ENTER: &str = "\r";
+const DOWN: &str = "\x1b[B";
+const SPACE: &str = " ";
+
+struct Sims {
+    hubspot: sfhs_hubspot_sim::RunningSim,
+    salesforce: sfhs_salesforce_sim::Sim,
+}
+
+async fn sims() -> Sims {
+    Sims {
+        hubspot: HubSpotSim::builder().start().await.unwrap(),
+        salesforce: SimBuilder::new()
+            .seed_size(SeedSize {
+                accounts: 2,
+                invoices: 3,
+                lines: 2,
+                shipments: 1,
+            })
+            .start()
+            .await
+            .unwrap(),
+    }
+}
+
+/// `sfhs setup DIR` in a pty of 120 x 40 (set with stty before the binary starts).
+fn setup(s: &Sims, dir: &Path) -> PtySession {
+    let mut c = Command::new("sh");
+    c.arg("-c")
+        .arg(format!(
+            "stty cols 120 rows 40 && exec '{}' setup '{}'",
+            env!("CARGO_BIN_EXE_sfhs"),
+            dir.display()
+        ))
+        .envs(sfhs_tests::sims::hubspot_env(&s.hubspot.base_url()))
+        .envs(sfhs_tests::sims::salesforce_env(s.salesforce.base_url()))
+        .env("SFHS_WEBHOOK_URL", "http://127.0.0.1:9/outbound")
+        .env(
+            "SFHS_SALESFORCE_INTEGRATION_USER",
+            sfhs_salesforce_sim::DEFAULT_USERNAME,
+        )
+        .env("TERM", "xterm-256color")
+        .env_remove("SFHS_MAPPINGS_TABLE");
+    spawn_command(c, Some(30_000)).unwrap()
+}
+
+/// Waits for `screen`, then types `keys`.
+fn at(p: &mut PtySession, screen: &str, keys: &[&str]) {
+    p.exp_string(screen)
+        .unwrap_or_else(|e| panic!("waiting for {screen:?}: {e}"));
+    for k in keys {
+        p.send(k).unwrap();
+        p.flush().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(40));
+    }
+}
+
+fn exit_code(p: &PtySession) -> Option<i32> {
+    match p.process.wait().unwrap() {
+        rexpect::process::wait::WaitStatus::Exited(_, code) => Some(code),
+        _ => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn keystrokes_take_an_empty_directory_to_enabled_valid_mappings_and_the_salesforce_side() {
+    let s = sims().await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("mappings");
+    let started = Instant::now();
+    let mut p = setup(&s, &d);
+    at(&mut p, "HubSpot: portal 12345678", &[]);
+    at(&mut p, "Sync from this org to this portal?", &[ENTER]);
+    // The child first, typed to filter; then its parent; then done.
+    at(
+        &mut p,
+        "Salesforce object to sync:",
+        &["Invoice_Line", ENTER],
+    );
+    at(
+        &mut p,
+        "Another object to sync (Invoice_Line__c so far)?",
+        &["Invoice__c", ENTER],
+    );
+    at(
+        &mut p,
+        "Another object to sync (Invoice_Line__c, Invoice__c so far)?",
+        &["done", ENTER],
+    );
+    at(&mut p, "HubSpot object for Invoice_Line__c:", &[ENTER]);
+    at(
+        &mut p,
+        "When a record of Invoice_Line__c is deleted in Salesforce:",
+        &[ENTER],
+    );
+    at(&mut p, "HubSpot object for Invoice__c:", &[ENTER]);
+    // Deletes of invoices kept in HubSpot: the second option.
+    at(
+        &mut p,
+        "When a record of Invoice__c is deleted in Salesforce:",
+        &[DOWN, ENTER],
+    );
+    // The parent is set up first (its object created), then the child with its association.
+    at(
+        &mut p,
+        "created the HubSpot object p12345678_invoice from the describe",
+        &[],
+    );
+    at(
+        &mut p,
+        "Invoice__c: associations (space toggles):",
+        &[ENTER],
+    );
+    // Every field but the second (Status__c).
+    at(
+        &mut p,
+        "Invoice__c: fields to sync (space toggles):",
+        &[DOWN, SPACE, ENTER],
+    );
+    at(&mut p, "associated with p12345678_invoice", &[]);
+    at(
+        &mut p,
+        "Invoice_Line__c: associations (space toggles):",
+        &[ENTER],
+    );
+    at(
+        &mut p,
+        "Invoice_Line__c: fields to sync (space toggles):",
+        &[ENTER],
+    );
+    at(&mut p, "review: 0 error(s), 0 warning(s)", &[]);
+    at(&mut p, "Preview a sample record of each object", &[ENTER]);
+    at(&mut p, "POST /crm/objects/2026-09/", &[]);
+    at(&mut p, "The mappings:", &[ENTER]);
+    at(&mut p, "4 to create, 0 to update", &[]);
+    at(&mut p, "Deploy these to Salesforce now?", &[ENTER]);
+    at(&mut p, "Deployed ", &[]);
+    p.exp_eof().unwrap();
+    assert_eq!(exit_code(&p), Some(0));
+    let took = started.elapsed();
+    println!("setup in a pty: {took:?}");
+
+    let read = |file: &str| {
+        let text = std::fs::read_to_string(d.join(file)).unwrap();
+        parse_yaml(file, &text).unwrap()
+    };
+    let invoice = read("invoice__c.yaml");
+    assert_eq!(
+        (invoice.state, invoice.on_delete),
+        (State::Enabled, OnDelete::Keep)
+    );
+    assert!(!invoice.fields.iter().any(|f| f.salesforce == "Status__c"));
+    assert!(invoice.fields.iter().any(|f| f.salesforce == "Amount__c"));
+    assert_eq!(invoice.associations[0].to, "companies");
+    let line = read("invoice_line__c.yaml");
+    assert_eq!(
+        (line.state, line.on_delete),
+        (State::Enabled, OnDelete::Archive)
+    );
+    assert_eq!(line.associations[0].to, "p12345678_invoice");
+    // Valid against both live schemas and the deployed messages, as any mapping file.
+    let o = Command::new(env!("CARGO_BIN_EXE_sfhs"))
+        .args(["mappings", "validate", d.to_str().unwrap()])
+        .envs(sfhs_tests::sims::hubspot_env(&s.hubspot.base_url()))
+        .envs(sfhs_tests::sims::salesforce_env(s.salesforce.base_url()))
+        .env("SFHS_WEBHOOK_URL", "http://127.0.0.1:9/outbound")
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_at_a_screen_leaves_nothing_written() {
+    let s = sims().await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("mappings");
+    let mut p = setup(&s, &d);
+    at(&mut p, "Sync from this org to this portal?", &[ENTER]);
+    at(&mut p, "Salesforce object to sync:", &["Invoice__c", ENTER]);
+    at(&mut p, "Another object to sync", &["done", ENTER]);
+    at(&mut p, "HubSpot object for Invoice__c:", &[]);
+    p.send_control('c').unwrap();
+    at(&mut p, "setup cancelled: nothing was written", &[]);
+    p.exp_eof().unwrap();
+    assert_eq!(exit_code(&p), Some(1));
+    assert!(!d.exists(), "nothing written");
+}
