@@ -16,6 +16,18 @@ pub struct Answers {
     /// them, `skip` (default) leaves Salesforce alone.
     #[serde(default)]
     pub salesforce: SalesforceStep,
+    /// Then: `here` runs the sync in this process (`sfhs dev` with the files written, importing
+    /// the existing records) until Ctrl-C; `later` (default) stops once the files are written.
+    #[serde(default)]
+    pub sync: SyncStep,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncStep {
+    Here,
+    #[default]
+    Later,
 }
 
 /// The screens of one object.
@@ -130,6 +142,7 @@ impl Answers {
                 })
                 .collect(),
             salesforce,
+            sync: SyncStep::Later,
         }
     }
 

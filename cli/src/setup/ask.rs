@@ -185,3 +185,19 @@ pub fn deploy() -> Result<bool, Stop> {
             .prompt(),
     )
 }
+
+/// The last screen: run the sync here now, importing the records counted, or later.
+pub fn sync_here() -> Result<bool, Stop> {
+    let here = "Here, now: sfhs dev with these mappings, importing these records";
+    let pick = answered(
+        Select::new(
+            "Start syncing:",
+            vec![
+                here,
+                "Later (sfhs dev --mappings DIR, or sfhs mappings apply DIR to the stack)",
+            ],
+        )
+        .prompt(),
+    )?;
+    Ok(pick == here)
+}

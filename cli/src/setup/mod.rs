@@ -12,6 +12,7 @@ mod ask;
 mod connect;
 mod files;
 mod object;
+mod run_here;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,7 +25,7 @@ use sfhs_core::mapping::validate::{Severity, Source, validate_offline};
 use sfhs_core::mapping::{Mapping, State};
 use sfhs_core::salesforce_setup;
 
-pub use answers::{Answers, ObjectAnswers, SalesforceStep};
+pub use answers::{Answers, ObjectAnswers, SalesforceStep, SyncStep};
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
@@ -105,7 +106,26 @@ async fn walk(args: &Args) -> anyhow::Result<ExitCode> {
     for path in files::write_all(&args.dir, &mappings)? {
         println!("wrote {}", path.display());
     }
-    salesforce_step(args, &ends, &mappings, step).await
+    let code = salesforce_step(args, &ends, &mappings, step).await?;
+    if code != ExitCode::SUCCESS || !mappings.iter().any(|m| m.state == State::Enabled) {
+        return Ok(code);
+    }
+    for line in run_here::counts(&ends.salesforce, &mappings).await? {
+        println!("{line}");
+    }
+    let here = if asked {
+        ask::sync_here()?
+    } else {
+        answers.sync == SyncStep::Here
+    };
+    if here {
+        run_here::run(
+            &args.dir,
+            run_here::listen_addr(args.live.webhook_url.as_deref()),
+        )
+        .await?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn mode(args: &Args) -> anyhow::Result<Mode> {
@@ -147,6 +167,7 @@ async fn asked(ends: &connect::Ends) -> anyhow::Result<Answers> {
     Ok(Answers {
         objects,
         salesforce: SalesforceStep::Skip,
+        sync: SyncStep::Later,
     })
 }
 

@@ -40,8 +40,9 @@ async fn sims() -> Sims {
     }
 }
 
-/// `sfhs setup DIR` in a pty of 120 x 40 (set with stty before the binary starts).
-fn setup(s: &Sims, dir: &Path) -> PtySession {
+/// `sfhs setup DIR` in a pty of 120 x 40 (set with stty before the binary starts), in `dir`'s
+/// parent (where a sync started here keeps its store), its webhook at `webhook`.
+fn setup(s: &Sims, dir: &Path, webhook: &str) -> PtySession {
     let mut c = Command::new("sh");
     c.arg("-c")
         .arg(format!(
@@ -51,12 +52,13 @@ fn setup(s: &Sims, dir: &Path) -> PtySession {
         ))
         .envs(sfhs_tests::sims::hubspot_env(&s.hubspot.base_url()))
         .envs(sfhs_tests::sims::salesforce_env(s.salesforce.base_url()))
-        .env("SFHS_WEBHOOK_URL", "http://127.0.0.1:9/outbound")
+        .env("SFHS_WEBHOOK_URL", webhook)
         .env(
             "SFHS_SALESFORCE_INTEGRATION_USER",
             sfhs_salesforce_sim::DEFAULT_USERNAME,
         )
         .env("TERM", "xterm-256color")
+        .current_dir(dir.parent().unwrap())
         .env_remove("SFHS_MAPPINGS_TABLE");
     spawn_command(c, Some(30_000)).unwrap()
 }
@@ -72,6 +74,62 @@ fn at(p: &mut PtySession, screen: &str, keys: &[&str]) {
     }
 }
 
+/// The org's accounts as the companies HubSpot's own integration keeps (`salesforceaccountid`):
+/// what an invoice's lookup to Account finds.
+async fn companies_of_the_accounts(s: &Sims) {
+    let inputs: Vec<serde_json::Value> = s
+        .salesforce
+        .ids("Account")
+        .iter()
+        .map(|a| serde_json::json!({"properties": {"name": format!("Account {a}"), "salesforceaccountid": a}}))
+        .collect();
+    reqwest::Client::new()
+        .post(format!(
+            "{}/crm/objects/2026-09/companies/batch/create",
+            s.hubspot.base_url()
+        ))
+        .bearer_auth(sfhs_hubspot_sim::DEFAULT_TOKEN)
+        .json(&serde_json::json!({ "inputs": inputs }))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+}
+
+/// HubSpot holds every Salesforce invoice and line, with its name, each line associated with its
+/// invoice.
+async fn matches_salesforce(s: &Sims) {
+    let invoices = sfhs_tests::portal::records_by_salesforce_id(&s.hubspot, "p12345678_invoice");
+    let lines = sfhs_tests::portal::records_by_salesforce_id(&s.hubspot, "p12345678_invoice_line");
+    let sf = &s.salesforce;
+    assert_eq!(invoices.len(), sf.ids("Invoice__c").len());
+    assert_eq!(lines.len(), sf.ids("Invoice_Line__c").len());
+    let hubspot =
+        sfhs_hubspot::HubSpotClient::new(sfhs_tests::portal::client_config(&s.hubspot.base_url()))
+            .unwrap();
+    for id in sf.ids("Invoice_Line__c") {
+        let row = sf.get("Invoice_Line__c", &id).unwrap();
+        let line = &lines[&id];
+        assert_eq!(line["properties"]["name"], row["Name"]);
+        let parent = row["Invoice__c"].as_str().unwrap();
+        let hs_line = line["id"].as_str().unwrap().to_owned();
+        let linked = hubspot
+            .read_associations(
+                "p12345678_invoice_line",
+                "p12345678_invoice",
+                std::slice::from_ref(&hs_line),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            linked[&hs_line],
+            [invoices[parent]["id"].as_str().unwrap().to_owned()],
+            "line {id}"
+        );
+    }
+}
+
 fn exit_code(p: &PtySession) -> Option<i32> {
     match p.process.wait().unwrap() {
         rexpect::process::wait::WaitStatus::Exited(_, code) => Some(code),
@@ -84,8 +142,16 @@ async fn keystrokes_take_an_empty_directory_to_enabled_valid_mappings_and_the_sa
     let s = sims().await;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().join("mappings");
+    // The webhook of the sync started at the end: where the deployed messages post.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let webhook = format!("http://127.0.0.1:{port}/outbound");
+    companies_of_the_accounts(&s).await;
     let started = Instant::now();
-    let mut p = setup(&s, &d);
+    let mut p = setup(&s, &d, &webhook);
     at(&mut p, "HubSpot: portal 12345678", &[]);
     at(&mut p, "Sync from this org to this portal?", &[ENTER]);
     // The child first, typed to filter; then its parent; then done.
@@ -152,10 +218,35 @@ async fn keystrokes_take_an_empty_directory_to_enabled_valid_mappings_and_the_sa
     at(&mut p, "4 to create, 0 to update", &[]);
     at(&mut p, "Deploy these to Salesforce now?", &[ENTER]);
     at(&mut p, "Deployed ", &[]);
+    // The records counted, then the sync started here: every record imported into HubSpot.
+    at(&mut p, "Invoice__c: 3 records to import", &[]);
+    at(&mut p, "Invoice_Line__c: 2 records to import", &[]);
+    at(&mut p, "Start syncing:", &[ENTER]);
+    at(&mut p, "Every record is in HubSpot.", &[]);
+    let took = started.elapsed();
+    println!("setup in a pty, to every record in HubSpot: {took:?}");
+    matches_salesforce(&s).await;
+
+    // A change in Salesforce now reaches HubSpot through the deployed message and the webhook.
+    let id = s.salesforce.ids("Invoice__c")[0].clone();
+    s.salesforce
+        .handle()
+        .update("Invoice__c", &id, serde_json::json!({"Amount__c": 4321.5}))
+        .unwrap();
+    let mut arrived = false;
+    for _ in 0..150 {
+        let now = sfhs_tests::portal::records_by_salesforce_id(&s.hubspot, "p12345678_invoice");
+        if now[&id]["properties"]["amount"] == "4321.5" {
+            arrived = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(arrived, "the change did not reach HubSpot");
+    p.send_control('c').unwrap();
+    at(&mut p, "stopping; what is queued stays on disk", &[]);
     p.exp_eof().unwrap();
     assert_eq!(exit_code(&p), Some(0));
-    let took = started.elapsed();
-    println!("setup in a pty: {took:?}");
 
     let read = |file: &str| {
         let text = std::fs::read_to_string(d.join(file)).unwrap();
@@ -180,7 +271,7 @@ async fn keystrokes_take_an_empty_directory_to_enabled_valid_mappings_and_the_sa
         .args(["mappings", "validate", d.to_str().unwrap()])
         .envs(sfhs_tests::sims::hubspot_env(&s.hubspot.base_url()))
         .envs(sfhs_tests::sims::salesforce_env(s.salesforce.base_url()))
-        .env("SFHS_WEBHOOK_URL", "http://127.0.0.1:9/outbound")
+        .env("SFHS_WEBHOOK_URL", &webhook)
         .output()
         .unwrap();
     assert_eq!(
@@ -196,7 +287,7 @@ async fn ctrl_c_at_a_screen_leaves_nothing_written() {
     let s = sims().await;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().join("mappings");
-    let mut p = setup(&s, &d);
+    let mut p = setup(&s, &d, "http://127.0.0.1:9/outbound");
     at(&mut p, "Sync from this org to this portal?", &[ENTER]);
     at(&mut p, "Salesforce object to sync:", &["Invoice__c", ENTER]);
     at(&mut p, "Another object to sync", &["done", ENTER]);
