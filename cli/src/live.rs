@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use clap::Args as ClapArgs;
 use sfhs_core::mapping::schema::{HsObject, SfObject};
 use sfhs_core::mapping::sent::{self, AbsentFields};
-use sfhs_core::mapping::validate::{Live, Lookup, Source, validate_live};
+use sfhs_core::mapping::validate::{Live, Lookup, Source, validate_live, validate_offline};
 use sfhs_core::mapping::{Mapping, Problem, Severity};
 use sfhs_core::salesforce_setup::{self, LiveOutboundMessage};
 use sfhs_hubspot::{ApiVersion, ClientConfig, HubSpotClient, SecretToken};
@@ -247,9 +247,16 @@ impl Sources {
         }
     }
 
-    /// Every live problem of every mapping.
+    /// Every problem of every mapping: offline (each file, and all of them together), then
+    /// against the live schemas.
     pub async fn check(&self, files: &[(String, Mapping)]) -> anyhow::Result<Vec<Problem>> {
-        Ok(self.check_all(files).await?.problems)
+        let sources: Vec<Source<'_>> = files
+            .iter()
+            .map(|(file, mapping)| Source { file, mapping })
+            .collect();
+        let mut problems = validate_offline(&sources);
+        problems.extend(self.check_all(files).await?.problems);
+        Ok(problems)
     }
 
     /// Every live problem of every mapping, and what the worker does with an absent field of

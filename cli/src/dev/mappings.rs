@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use sfhs_core::mapping::store::{MappingStore, next_version};
-use sfhs_core::mapping::validate::{Source, has_errors, validate_offline};
+use sfhs_core::mapping::validate::has_errors;
 use sfhs_core::mapping::{Mapping, State as MappingState, parse_yaml};
 use sfhs_local::LocalStore;
 use time::OffsetDateTime;
@@ -102,20 +102,13 @@ async fn check(args: &Args, ends: &Ends, mappings: &[Mapping]) -> anyhow::Result
         .iter()
         .map(|m| (format!("{}.yaml", m.salesforce_object), m.clone()))
         .collect();
-    let sources: Vec<Source<'_>> = files
-        .iter()
-        .map(|(file, mapping)| Source { file, mapping })
-        .collect();
-    let mut problems = validate_offline(&sources);
-    problems.extend(
-        Sources::new(
-            Some(ends.client.clone()),
-            Some(ends.sf_client.clone()),
-            args.live.native_synced.clone(),
-        )
-        .check(&files)
-        .await?,
-    );
+    let problems = Sources::new(
+        Some(ends.client.clone()),
+        Some(ends.sf_client.clone()),
+        args.live.native_synced.clone(),
+    )
+    .check(&files)
+    .await?;
     for p in &problems {
         step(&p.to_string());
     }

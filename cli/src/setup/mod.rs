@@ -21,7 +21,7 @@ use std::time::Duration;
 use anyhow::bail;
 use clap::Args as ClapArgs;
 use sfhs_core::mapping::schema::SfObject;
-use sfhs_core::mapping::validate::{Severity, Source, validate_offline};
+use sfhs_core::mapping::validate::Severity;
 use sfhs_core::mapping::{Mapping, State};
 use sfhs_core::salesforce_setup;
 
@@ -264,17 +264,13 @@ async fn review(
             )
         })
         .collect();
-    let sources: Vec<Source<'_>> = files
-        .iter()
-        .map(|(file, mapping)| Source { file, mapping })
-        .collect();
-    let mut problems = validate_offline(&sources);
-    let live = crate::live::Sources::new(
+    let problems = crate::live::Sources::new(
         Some(ends.hubspot.clone()),
         Some(ends.salesforce.clone()),
         ends.native_synced.clone(),
-    );
-    problems.extend(live.check_all(&files).await?.problems);
+    )
+    .check(&files)
+    .await?;
     for p in &problems {
         println!("{p}");
     }

@@ -12,12 +12,13 @@ use sfhs_core::mapping::{Mapping, OnDelete, State, parse_yaml};
 use sfhs_hubspot_sim::HubSpotSim;
 use sfhs_salesforce_sim::{SeedSize, SimBuilder};
 
-struct Sims {
-    hubspot: sfhs_hubspot_sim::RunningSim,
-    salesforce: sfhs_salesforce_sim::Sim,
+/// Both vendors: an empty portal, an org of 2 accounts, 3 invoices and 2 lines.
+pub(crate) struct Sims {
+    pub(crate) hubspot: sfhs_hubspot_sim::RunningSim,
+    pub(crate) salesforce: sfhs_salesforce_sim::Sim,
 }
 
-async fn sims() -> Sims {
+pub(crate) async fn sims() -> Sims {
     Sims {
         hubspot: HubSpotSim::builder().start().await.unwrap(),
         salesforce: SimBuilder::new()

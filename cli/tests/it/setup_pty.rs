@@ -12,33 +12,12 @@ use std::time::Instant;
 
 use rexpect::session::{PtySession, spawn_command};
 use sfhs_core::mapping::{OnDelete, State, parse_yaml};
-use sfhs_hubspot_sim::HubSpotSim;
-use sfhs_salesforce_sim::{SeedSize, SimBuilder};
+
+use super::setup_cli::{Sims, sims};
 
 const ENTER: &str = "\r";
 const DOWN: &str = "\x1b[B";
 const SPACE: &str = " ";
-
-struct Sims {
-    hubspot: sfhs_hubspot_sim::RunningSim,
-    salesforce: sfhs_salesforce_sim::Sim,
-}
-
-async fn sims() -> Sims {
-    Sims {
-        hubspot: HubSpotSim::builder().start().await.unwrap(),
-        salesforce: SimBuilder::new()
-            .seed_size(SeedSize {
-                accounts: 2,
-                invoices: 3,
-                lines: 2,
-                shipments: 1,
-            })
-            .start()
-            .await
-            .unwrap(),
-    }
-}
 
 /// `sfhs setup DIR` in a pty of 120 x 40 (set with stty before the binary starts), in `dir`'s
 /// parent (where a sync started here keeps its store), its webhook at `webhook`.
@@ -98,7 +77,7 @@ async fn companies_of_the_accounts(s: &Sims) {
 }
 
 /// HubSpot holds every Salesforce invoice and line, with its name, each line associated with its
-/// invoice.
+/// invoice and each invoice with its account's company.
 async fn matches_salesforce(s: &Sims) {
     let invoices = sfhs_tests::portal::records_by_salesforce_id(&s.hubspot, "p12345678_invoice");
     let lines = sfhs_tests::portal::records_by_salesforce_id(&s.hubspot, "p12345678_invoice_line");
@@ -108,6 +87,31 @@ async fn matches_salesforce(s: &Sims) {
     let hubspot =
         sfhs_hubspot::HubSpotClient::new(sfhs_tests::portal::client_config(&s.hubspot.base_url()))
             .unwrap();
+    let companies = s.hubspot.records("companies");
+    for id in sf.ids("Invoice__c") {
+        let row = sf.get("Invoice__c", &id).unwrap();
+        let invoice = &invoices[&id];
+        assert_eq!(invoice["properties"]["name"], row["Name"]);
+        let hs_invoice = invoice["id"].as_str().unwrap().to_owned();
+        let linked = hubspot
+            .read_associations(
+                "p12345678_invoice",
+                "companies",
+                std::slice::from_ref(&hs_invoice),
+            )
+            .await
+            .unwrap();
+        let account = row["Account__c"].as_str().unwrap();
+        assert_eq!(
+            linked[&hs_invoice],
+            [companies
+                .iter()
+                .find(|c| c["properties"]["salesforceaccountid"] == account)
+                .map(|c| c["id"].as_str().unwrap().to_owned())
+                .unwrap()],
+            "invoice {id}"
+        );
+    }
     for id in sf.ids("Invoice_Line__c") {
         let row = sf.get("Invoice_Line__c", &id).unwrap();
         let line = &lines[&id];
