@@ -4,7 +4,8 @@
 
 use anyhow::bail;
 use sfhs_core::mapping::Mapping;
-use sfhs_core::mapping::generate::{object_name, property_name, starter_associations};
+use sfhs_core::mapping::generate::{ID_PROPERTY, object_name, starter_associations};
+use sfhs_core::mapping::propose::propose_fields;
 use sfhs_core::mapping::schema::SfObject;
 use sfhs_hubspot::{HubSpotClient, ObjectSchema};
 
@@ -31,13 +32,14 @@ pub async fn build(
         .fully_qualified_name
         .clone()
         .unwrap_or_else(|| schema.name.clone());
-    let proposed = starter(sf, &schema.name, &portal);
+    let generated_here = schema.name == object_name(&sf.name);
     let mut m = match existing {
         Some(m) => {
             done.push("started from the mapping file written before".to_owned());
             m
         }
-        None => with_fields_it_has(proposed, &schema, &mut done),
+        None if generated_here => starter(sf, &schema.name, &portal),
+        None => proposed_for_existing(hubspot, sf, &schema, &portal, &mut done).await?,
     };
     m.hubspot_object = fqn;
     m.on_delete = answers.on_delete;
@@ -108,22 +110,41 @@ async fn hubspot_object(
     Ok((schema.clone(), portal))
 }
 
-/// The proposed pairs whose property the object has (an existing object made by hand may lack
-/// some); each left out is said.
-fn with_fields_it_has(mut m: Mapping, schema: &ObjectSchema, done: &mut Vec<String>) -> Mapping {
-    let (kept, dropped): (Vec<_>, Vec<_>) = m
-        .fields
-        .into_iter()
-        .partition(|f| schema.property(&f.hubspot).is_some());
-    for f in &dropped {
-        done.push(format!(
-            "not mapped: {} (the HubSpot object has no property {})",
-            f.salesforce,
-            property_name(&f.salesforce)
-        ));
-    }
-    m.fields = kept;
-    m
+/// A mapping into an object made by hand: the property holding the Salesforce id (a unique one
+/// named for it), and the fields paired by name and type ([`propose_fields`]), each field or
+/// required property left out said.
+async fn proposed_for_existing(
+    hubspot: &HubSpotClient,
+    sf: &SfObject,
+    schema: &ObjectSchema,
+    portal: &[ObjectSchema],
+    done: &mut Vec<String>,
+) -> anyhow::Result<Mapping> {
+    let fqn = schema
+        .fully_qualified_name
+        .as_deref()
+        .unwrap_or(&schema.name);
+    let Some(hs) = sfhs_hubspot::domain::describe(hubspot, fqn).await? else {
+        bail!("HubSpot has no object {fqn}");
+    };
+    let id_property = hs
+        .properties
+        .iter()
+        .filter(|p| p.has_unique_value && !p.read_only)
+        .map(|p| p.name.as_str())
+        .find(|n| n.contains("salesforce") || n.replace('_', "") == "sfid")
+        .unwrap_or(ID_PROPERTY)
+        .to_owned();
+    let proposal = propose_fields(sf, &hs, &id_property);
+    done.push(format!(
+        "{} field(s) paired with {fqn}'s properties by name and type; the Salesforce id in {id_property}",
+        proposal.fields.len()
+    ));
+    done.extend(proposal.unmapped.iter().map(|u| format!("not mapped: {u}")));
+    let mut m = starter(sf, &schema.name, portal);
+    m.id_property = id_property;
+    m.fields = proposal.fields;
+    Ok(m)
 }
 
 /// The lookups kept as associations: the proposed ones the answers keep (to a standard object

@@ -218,3 +218,88 @@ async fn a_wrong_answer_is_named_and_nothing_is_written() {
     );
     assert!(!d.exists(), "nothing written");
 }
+
+/// An object made by hand in HubSpot: the fields paired with its properties by name and type,
+/// the picklist's values with its options (ignoring case), and what is left out said.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_existing_hubspot_object_gets_its_fields_paired_by_name_and_type() {
+    let s = sims().await;
+    let schema = serde_json::json!({
+        "name": "bill",
+        "labels": {"singular": "Bill", "plural": "Bills"},
+        "primaryDisplayProperty": "name",
+        "requiredProperties": ["name"],
+        "properties": [
+            {"name": "name", "label": "Name", "type": "string", "fieldType": "text"},
+            {"name": "sf_id", "label": "SF id", "type": "string", "fieldType": "text", "hasUniqueValue": true},
+            {"name": "amount", "label": "Amount", "type": "number", "fieldType": "number"},
+            {"name": "status", "label": "Status", "type": "enumeration", "fieldType": "select",
+             "options": [
+                {"label": "Draft", "value": "draft", "displayOrder": 0, "hidden": false},
+                {"label": "Sent", "value": "sent", "displayOrder": 1, "hidden": false},
+                {"label": "Paid", "value": "paid", "displayOrder": 2, "hidden": false},
+                {"label": "Void", "value": "Void", "displayOrder": 3, "hidden": false}]},
+        ],
+        "associatedObjects": ["COMPANY"],
+    });
+    let hubspot =
+        sfhs_hubspot::HubSpotClient::new(sfhs_tests::portal::client_config(&s.hubspot.base_url()))
+            .unwrap();
+    hubspot.create_schema(&schema).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let answers = dir.path().join("answers.yaml");
+    std::fs::write(
+        &answers,
+        "objects:\n  - {salesforce: Invoice__c, hubspot: p12345678_bill, associations: none}\n",
+    )
+    .unwrap();
+    let d = dir.path().join("m");
+    let o = sfhs(
+        &s,
+        &[
+            "setup",
+            d.to_str().unwrap(),
+            "--answers",
+            answers.to_str().unwrap(),
+        ],
+    );
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("maps to the existing HubSpot object p12345678_bill"),
+        "{out}"
+    );
+    assert!(
+        out.contains("3 field(s) paired with p12345678_bill's properties by name and type; the Salesforce id in sf_id"),
+        "{out}"
+    );
+    assert!(!out.contains("not mapped: Status__c"), "{out}");
+    assert!(
+        out.contains("not mapped: Tax_Rate__c: p12345678_bill has no property tax_rate"),
+        "{out}"
+    );
+    let (_, m) = read(dir.path(), "m/invoice__c.yaml");
+    assert_eq!(m.id_property, "sf_id");
+    let pairs: Vec<(&str, &str)> = m
+        .fields
+        .iter()
+        .map(|f| (f.salesforce.as_str(), f.hubspot.as_str()))
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            ("Name", "name"),
+            ("Status__c", "status"),
+            ("Amount__c", "amount")
+        ]
+    );
+    let status = &m.fields[1];
+    assert_eq!(
+        status.value_map.get("Draft").map(String::as_str),
+        Some("draft")
+    );
+    assert_eq!(
+        status.value_map.get("Paid").map(String::as_str),
+        Some("paid")
+    );
+}

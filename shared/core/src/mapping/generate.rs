@@ -85,7 +85,9 @@ fn hubspot_type(f: &SfField) -> Option<(&'static str, &'static str)> {
     })
 }
 
-fn mapped_fields(sf: &SfObject) -> impl Iterator<Item = (&SfField, (&'static str, &'static str))> {
+pub(crate) fn mapped_fields(
+    sf: &SfObject,
+) -> impl Iterator<Item = (&SfField, (&'static str, &'static str))> {
     sf.fields
         .iter()
         .filter(|f| !SKIPPED.iter().any(|s| s.eq_ignore_ascii_case(&f.name)))

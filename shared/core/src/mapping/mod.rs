@@ -3,6 +3,7 @@
 pub mod generate;
 pub mod model;
 pub mod properties;
+pub mod propose;
 pub mod schema;
 pub mod sent;
 pub mod store;
