@@ -44,6 +44,14 @@ pub async fn generate(
             }
         })?;
     let name = args.name.clone().unwrap_or_else(|| object_name(&sf.name));
+    if !args.mapping && !args.create {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&hubspot_schema(&sf, &name))?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    // The portal's objects: what the mapping names, what --create finds or associates with.
     let portal = match sources.hubspot() {
         Some(h) => h.schemas().await?,
         None => Vec::new(),
@@ -52,13 +60,6 @@ pub async fn generate(
         print!(
             "{}",
             serde_norway::to_string(&mapping(&sf, &name, &portal))?
-        );
-        return Ok(ExitCode::SUCCESS);
-    }
-    if !args.create {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&hubspot_schema(&sf, &name))?
         );
         return Ok(ExitCode::SUCCESS);
     }

@@ -55,8 +55,7 @@ async fn status_json(app: &App) -> anyhow::Result<Value> {
     }
     let mut ledger: BTreeMap<String, BTreeMap<&str, u64>> = BTreeMap::new();
     for (key, e) in app.world.store.ledger_entries()? {
-        let object = key.split('#').next().unwrap_or_default().to_owned();
-        let counts = ledger.entry(object).or_default();
+        let counts = ledger.entry(key.object().to_owned()).or_default();
         let kind = if e.deleted {
             "deleted"
         } else if e.waiting {

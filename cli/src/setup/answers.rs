@@ -55,14 +55,37 @@ pub struct ObjectAnswers {
     pub fields: Option<Vec<String>>,
 }
 
+/// The lookups kept as associations: `all`, `none`, or the lookup fields named.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(untagged)]
+#[serde(try_from = "LookupsText")]
 pub enum Lookups {
     #[default]
-    #[serde(skip)]
     All,
+    None,
     Named(Vec<String>),
+}
+
+/// `associations:` as written: a word or a list.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum LookupsText {
     Word(String),
+    Named(Vec<String>),
+}
+
+impl TryFrom<LookupsText> for Lookups {
+    type Error = String;
+
+    fn try_from(text: LookupsText) -> Result<Self, String> {
+        match text {
+            LookupsText::Named(fields) => Ok(Self::Named(fields)),
+            LookupsText::Word(w) if w.eq_ignore_ascii_case("all") => Ok(Self::All),
+            LookupsText::Word(w) if w.eq_ignore_ascii_case("none") => Ok(Self::None),
+            LookupsText::Word(w) => Err(format!(
+                "associations: {w:?} is neither all, none nor a list of lookup fields"
+            )),
+        }
+    }
 }
 
 impl Lookups {
@@ -70,19 +93,8 @@ impl Lookups {
     pub fn keeps(&self, field: &str) -> bool {
         match self {
             Self::All => true,
-            Self::Word(w) => w.eq_ignore_ascii_case("all"),
+            Self::None => false,
             Self::Named(fields) => fields.iter().any(|f| f.eq_ignore_ascii_case(field)),
-        }
-    }
-
-    fn check(&self) -> anyhow::Result<()> {
-        match self {
-            Self::Word(w) if !w.eq_ignore_ascii_case("all") && !w.eq_ignore_ascii_case("none") => {
-                anyhow::bail!(
-                    "associations: {w:?} is neither all, none nor a list of lookup fields"
-                )
-            }
-            _ => Ok(()),
         }
     }
 }
@@ -150,11 +162,6 @@ impl Answers {
         if self.objects.is_empty() {
             anyhow::bail!("the answers name no object (objects: [{{salesforce: Invoice__c}}])");
         }
-        for o in &self.objects {
-            o.associations
-                .check()
-                .with_context(|| format!("object {}", o.salesforce))?;
-        }
         Ok(())
     }
 }
@@ -185,9 +192,9 @@ mod tests {
         let none: Answers =
             serde_norway::from_str("objects: [{salesforce: X__c, associations: none}]").unwrap();
         assert!(!none.objects[0].associations.keeps("Account__c"));
-        let bad: Answers =
-            serde_norway::from_str("objects: [{salesforce: X__c, associations: some}]").unwrap();
-        assert!(bad.check().is_err());
+        let bad =
+            serde_norway::from_str::<Answers>("objects: [{salesforce: X__c, associations: some}]");
+        assert!(bad.is_err_and(|e| e.to_string().contains("neither all, none nor a list")));
         assert!(
             serde_norway::from_str::<Answers>("objects: [{salesforce: X__c, stat: enabled}]")
                 .is_err()

@@ -106,7 +106,7 @@ async fn walk(args: &Args) -> anyhow::Result<ExitCode> {
     for path in files::write_all(&args.dir, &mappings)? {
         println!("wrote {}", path.display());
     }
-    let code = salesforce_step(args, &ends, &mappings, step).await?;
+    let code = salesforce_step(args, &ends, &mappings, step, asked).await?;
     if code != ExitCode::SUCCESS || !mappings.iter().any(|m| m.state == State::Enabled) {
         return Ok(code);
     }
@@ -159,9 +159,10 @@ async fn asked(ends: &connect::Ends) -> anyhow::Result<Answers> {
         .collect();
     available.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
     let chosen = ask::objects(&available)?;
+    // Nothing is created until every object is answered: the portal's objects, read once.
+    let portal = ends.hubspot.schemas().await?;
     let mut objects = Vec::new();
     for sf in chosen {
-        let portal = ends.hubspot.schemas().await?;
         objects.push(ask::object(&sf, &portal, ends.portal_id)?);
     }
     Ok(Answers {
@@ -292,6 +293,7 @@ async fn salesforce_step(
     ends: &connect::Ends,
     mappings: &[Mapping],
     step: SalesforceStep,
+    asked: bool,
 ) -> anyhow::Result<ExitCode> {
     if step == SalesforceStep::Skip {
         println!(
@@ -308,7 +310,7 @@ async fn salesforce_step(
     crate::salesforce::print_plan(&changes, &refs, false)?;
     let deploy_now = match step {
         SalesforceStep::Apply => true,
-        _ if args.answers.is_none() && args.objects.is_empty() => ask::deploy()?,
+        _ if asked => ask::deploy()?,
         _ => false,
     };
     if !deploy_now {

@@ -113,14 +113,11 @@ impl DynamoLedger {
                     .and_then(|v| v.as_s().ok())
                     .cloned()
                     .unwrap_or_default();
-                // Remembered parents are not records.
-                if pk.starts_with('~') {
+                // Remembered parents and noted children are not records.
+                let Ok(key) = RecordKey::try_from(pk) else {
                     return Ok(());
-                }
-                let object = pk
-                    .split_once('#')
-                    .map_or(pk.as_str(), |(o, _)| o)
-                    .to_owned();
+                };
+                let object = key.object().to_owned();
                 let flag = |name: &str| {
                     item.get(name)
                         .and_then(|v| v.as_bool().ok())

@@ -300,9 +300,20 @@ impl Ledger for LocalStore {
 }
 
 impl LocalStore {
-    /// Every ledger entry, by key (`sfhs dev`'s status).
-    pub fn ledger_entries(&self) -> Result<Vec<(String, LedgerEntry)>, LocalError> {
-        self.all(LEDGER, "ledger entry")
+    /// Every ledger entry, by key (`sfhs dev`'s status). A key that is not a record's (nothing
+    /// here writes one) is left out, and logged.
+    pub fn ledger_entries(&self) -> Result<Vec<(RecordKey, LedgerEntry)>, LocalError> {
+        Ok(self
+            .all(LEDGER, "ledger entry")?
+            .into_iter()
+            .filter_map(|(key, e)| match RecordKey::try_from(key) {
+                Ok(key) => Some((key, e)),
+                Err(bad) => {
+                    tracing::warn!(error = %bad, "not a record's ledger entry; left out");
+                    None
+                }
+            })
+            .collect())
     }
 
     /// Lets go of every lease in the ledger; returns how many there were. For a process that

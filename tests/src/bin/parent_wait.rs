@@ -223,8 +223,7 @@ impl Node {
         let mut synced: HashMap<String, usize> = HashMap::new();
         for (key, e) in self.world.store.ledger_entries()? {
             if e.version.is_some() && e.hubspot_id.is_some() && !e.waiting && !e.deleted {
-                let object = key.split('#').next().unwrap_or_default().to_owned();
-                *synced.entry(object).or_default() += 1;
+                *synced.entry(key.object().to_owned()).or_default() += 1;
             }
         }
         Ok(synced.get("invoice__c") == Some(&invoices)

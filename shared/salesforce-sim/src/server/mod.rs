@@ -55,20 +55,24 @@ fn path_major(v: &str) -> Option<u32> {
     (digits(major) && digits(minor)).then(|| major.parse().ok())?
 }
 
-/// The versions the org serves, oldest first: 31.0 up to the newest (the settings' version),
-/// as Salesforce lists them at `/services/data/`.
-fn served_versions(newest: &str) -> Vec<String> {
+/// The major numbers the org serves: 31 up to the newest (the settings' version).
+fn served_majors(newest: &str) -> std::ops::RangeInclusive<u32> {
     let newest = newest
         .split_once('.')
         .and_then(|(m, _)| m.parse::<u32>().ok())
         .unwrap_or(OLDEST_SERVED);
-    (OLDEST_SERVED..=newest).map(|m| format!("{m}.0")).collect()
+    OLDEST_SERVED..=newest
+}
+
+/// The versions the org serves, oldest first, as Salesforce lists them at `/services/data/`.
+fn served_versions(newest: &str) -> Vec<String> {
+    served_majors(newest).map(|m| format!("{m}.0")).collect()
 }
 
 /// Whether the org serves the path's version (a newer one than it knows is a 404, as on
-/// Salesforce: the resource does not exist at that version).
+/// Salesforce: the resource does not exist at that version). Checked on every data call.
 fn served(path_version: &str, newest: &str) -> bool {
-    path_major(path_version).is_some_and(|m| served_versions(newest).contains(&format!("{m}.0")))
+    path_major(path_version).is_some_and(|m| served_majors(newest).contains(&m))
 }
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
