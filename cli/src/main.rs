@@ -50,7 +50,8 @@ enum Command {
     Demo(demo::Args),
     /// From nothing to syncing: connect, map each Salesforce object to a HubSpot object (created
     /// from the describe), deletes, associations, fields, review, then the mapping files and the
-    /// Salesforce side; answered from --answers FILE or flags.
+    /// Salesforce side, then the import and the sync run here; asked in a terminal, or answered
+    /// from --answers FILE or flags.
     Setup(setup::Args),
     /// Run a simulator of HubSpot or Salesforce.
     #[command(subcommand)]

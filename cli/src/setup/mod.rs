@@ -5,7 +5,8 @@
 //! block: nothing is written), then the files, enabled or saved for later, and the Salesforce
 //! side (plan, or apply). It writes ordinary mapping files; run again, it starts from them.
 //!
-//! Answered from an answers file or flags; the screens that ask in a terminal come next.
+//! Asked screen by screen in a terminal (`ask`), or answered from an answers file or flags; at
+//! the end, the records counted and the sync started here (`run_here`), when asked to.
 
 mod answers;
 mod ask;
