@@ -80,7 +80,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .await?
                 .with_context(|| format!("no error record {id}"))?;
             if args.output.json {
-                println!("{}", serde_json::to_string(&record)?);
+                crate::output::print_json(&record)?;
             } else {
                 println!("{}", serde_json::to_string_pretty(&record)?);
             }
@@ -120,7 +120,7 @@ async fn list(
         .filter(|r| category.is_none_or(|c| r.category.as_str() == c))
         .collect();
     if json {
-        println!("{}", serde_json::to_string(&records)?);
+        crate::output::print_json(&records)?;
         return Ok(ExitCode::SUCCESS);
     }
     println!(

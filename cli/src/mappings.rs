@@ -31,6 +31,16 @@ pub struct Args {
     live: crate::live::LiveArgs,
 }
 
+/// What `plan` takes, here and in `sfhs salesforce plan`.
+#[derive(Debug, ClapArgs)]
+pub struct PlanArgs {
+    /// Directory of mapping files (`*.yaml`, `*.yml`).
+    pub dir: PathBuf,
+    /// Exit with status 1 when there are changes.
+    #[arg(long)]
+    pub exit_code: bool,
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Check mapping files; every problem is listed with file, field and fix. Against the live
@@ -40,13 +50,7 @@ enum Command {
         dir: PathBuf,
     },
     /// Show what `apply` would change in the store.
-    Plan {
-        /// Directory of mapping files (`*.yaml`, `*.yml`).
-        dir: PathBuf,
-        /// Exit with status 1 when there are changes.
-        #[arg(long)]
-        exit_code: bool,
-    },
+    Plan(PlanArgs),
     /// Validate, then write the mappings of DIR to the store (errors block it).
     Apply {
         /// Directory of mapping files (`*.yaml`, `*.yml`).
@@ -117,7 +121,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             let sources = crate::live::Sources::connect(&args.live)?;
             crate::generate::generate(&sources, g, args.output.json).await
         }
-        Command::Plan { dir, exit_code } => {
+        Command::Plan(PlanArgs { dir, exit_code }) => {
             let store = store(&args).await?;
             plan(store.as_ref(), dir, args.output.json, *exit_code).await
         }
@@ -226,15 +230,12 @@ async fn validate(
 ) -> anyhow::Result<ExitCode> {
     let loaded = load_and_check(dir, live).await?;
     if json {
-        println!(
-            "{}",
-            serde_json::to_string(&serde_json::json!({
-                "files": loaded.files.iter().map(|(f, _)| f).collect::<Vec<_>>(),
-                "problems": loaded.problems,
-                "absent_fields": loaded.absent,
-                "valid": !has_errors(&loaded.problems),
-            }))?
-        );
+        crate::output::print_json(&serde_json::json!({
+            "files": loaded.files.iter().map(|(f, _)| f).collect::<Vec<_>>(),
+            "problems": loaded.problems,
+            "absent_fields": loaded.absent,
+            "valid": !has_errors(&loaded.problems),
+        }))?;
     } else {
         print_problems(&loaded.problems);
         for a in &loaded.absent {
@@ -366,12 +367,9 @@ async fn plan(
     }
     let lines = compute_plan(store, &loaded.files).await?;
     if json {
-        println!(
-            "{}",
-            serde_json::to_string(
-                &serde_json::json!({"plan": lines, "problems": loaded.problems})
-            )?
-        );
+        crate::output::print_json(
+            &serde_json::json!({"plan": lines, "problems": loaded.problems}),
+        )?;
     } else {
         print_plan(&lines);
     }
@@ -394,12 +392,9 @@ async fn apply(
     let loaded = load_and_check(dir, live).await?;
     if has_errors(&loaded.problems) {
         if json {
-            println!(
-                "{}",
-                serde_json::to_string(
-                    &serde_json::json!({"applied": [], "problems": loaded.problems})
-                )?
-            );
+            crate::output::print_json(
+                &serde_json::json!({"applied": [], "problems": loaded.problems}),
+            )?;
         } else {
             print_problems(&loaded.problems);
             eprintln!("nothing applied: fix the errors first");
@@ -428,12 +423,9 @@ async fn apply(
         applied.push(serde_json::json!({"object": m.salesforce_object, "version": next.version, "state": m.state}));
     }
     if json {
-        println!(
-            "{}",
-            serde_json::to_string(
-                &serde_json::json!({"applied": applied, "problems": loaded.problems})
-            )?
-        );
+        crate::output::print_json(
+            &serde_json::json!({"applied": applied, "problems": loaded.problems}),
+        )?;
     } else {
         if !loaded.problems.is_empty() {
             print_problems(&loaded.problems);
@@ -501,7 +493,7 @@ async fn set_state(
                 state_name(state)
             );
         }
-        print_json(json, &current)?;
+        print_json_if(json, &current)?;
         return Ok(ExitCode::SUCCESS);
     }
     if state == State::Enabled {
@@ -539,7 +531,7 @@ async fn set_state(
             ),
         }
     }
-    print_json(json, &next)?;
+    print_json_if(json, &next)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -550,9 +542,9 @@ fn state_name(state: State) -> &'static str {
     }
 }
 
-fn print_json(json: bool, value: &impl Serialize) -> anyhow::Result<()> {
+fn print_json_if(json: bool, value: &impl Serialize) -> anyhow::Result<()> {
     if json {
-        println!("{}", serde_json::to_string(value)?);
+        crate::output::print_json(value)?;
     }
     Ok(())
 }
@@ -560,7 +552,7 @@ fn print_json(json: bool, value: &impl Serialize) -> anyhow::Result<()> {
 async fn list(store: &dyn MappingStore, json: bool) -> anyhow::Result<ExitCode> {
     let all = store.list().await?;
     if json {
-        println!("{}", serde_json::to_string(&all)?);
+        crate::output::print_json(&all)?;
         return Ok(ExitCode::SUCCESS);
     }
     println!(
@@ -590,7 +582,7 @@ async fn show(store: &dyn MappingStore, object: &str, json: bool) -> anyhow::Res
         bail!("no mapping for {object}; apply one first (`sfhs mappings apply DIR`)");
     };
     if json {
-        println!("{}", serde_json::to_string(&s)?);
+        crate::output::print_json(&s)?;
     } else {
         println!(
             "# version {}, updated {}, {}",

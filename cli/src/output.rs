@@ -9,3 +9,9 @@ pub struct Output {
     #[arg(long, global = true)]
     pub json: bool,
 }
+
+/// Prints `value` as one line of JSON on stdout (what `--json` prints).
+pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string(value)?);
+    Ok(())
+}

@@ -64,13 +64,7 @@ pub struct SetupArgs {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// What `apply` would change in Salesforce: per object, its outbound message and its flow.
-    Plan {
-        /// Directory of mapping files (`*.yaml`, `*.yml`).
-        dir: PathBuf,
-        /// Exit with status 1 when there are changes.
-        #[arg(long)]
-        exit_code: bool,
-    },
+    Plan(crate::mappings::PlanArgs),
     /// Deploy the outbound messages and flows (all or nothing), or write the package (`--out`).
     Apply {
         /// Directory of mapping files (`*.yaml`, `*.yml`).
@@ -90,7 +84,7 @@ enum Command {
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (dir, plan_only) = match &args.command {
-        Command::Plan { dir, .. } => (dir, true),
+        Command::Plan(plan) => (&plan.dir, true),
         Command::Apply { dir, .. } => (dir, false),
     };
     let loaded = crate::mappings::load_dir(dir)?;
@@ -129,7 +123,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let setups = salesforce_setup::desired(&mappings, &cfg, &types);
     let changes = read_plan(&client, &setups).await?;
     match args.command {
-        Command::Plan { exit_code, .. } => {
+        Command::Plan(crate::mappings::PlanArgs { exit_code, .. }) => {
             print_plan(&changes, &mappings, args.output.json)?;
             let any = changes.iter().any(|c| c.change != ChangeKind::Same);
             Ok(if exit_code && any {
@@ -360,10 +354,7 @@ pub(crate) fn print_plan(
         .map(|m| m.salesforce_object.as_str())
         .collect();
     if json {
-        println!(
-            "{}",
-            serde_json::to_string(&json!({"plan": changes, "paused_not_set_up": paused}))?
-        );
+        crate::output::print_json(&json!({"plan": changes, "paused_not_set_up": paused}))?;
         return Ok(());
     }
     println!("{:<8} {:<26} {:<36} WHAT", "CHANGE", "TYPE", "NAME");
@@ -490,7 +481,7 @@ fn print_refusal(id: &str, status: &str, message: Option<&str>, failures: &[Comp
 
 fn report_problems(problems: &[Problem], json: bool) -> anyhow::Result<()> {
     if json {
-        println!("{}", serde_json::to_string(&json!({"problems": problems}))?);
+        crate::output::print_json(&json!({"problems": problems}))?;
     } else {
         crate::mappings::print_problems(problems);
     }

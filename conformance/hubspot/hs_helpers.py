@@ -140,6 +140,14 @@ class SimControl:
         self.http.post(f"{self.url}/_sim/limits/exhaust-daily", timeout=10).raise_for_status()
 
 
+def options(*labels):
+    """Enumeration options as HubSpot returns them: value the lower-cased label, in order."""
+    return [
+        {"label": label, "value": label.lower(), "hidden": False, "displayOrder": i}
+        for i, label in enumerate(labels)
+    ]
+
+
 WIDGET = {
     "name": "widget",
     "labels": {"singular": "Widget", "plural": "Widgets"},
@@ -163,10 +171,7 @@ WIDGET = {
             "label": "Color",
             "type": "enumeration",
             "fieldType": "select",
-            "options": [
-                {"label": "Red", "value": "red", "hidden": False, "displayOrder": 0},
-                {"label": "Blue", "value": "blue", "hidden": False, "displayOrder": 1},
-            ],
+            "options": options("Red", "Blue"),
         },
     ],
 }

@@ -4,7 +4,7 @@ date-versioned paths raw."""
 import pytest
 
 from hs_helpers import SimControl, api_error, api_fixture, call, conforms, deserialize, parse_error
-from hs_helpers import create_widget_schema, validating
+from hs_helpers import create_widget_schema, options, validating
 
 
 schemas_api = api_fixture(lambda client: client.crm.schemas.core_api)
@@ -129,10 +129,7 @@ def test_property_create_then_get(properties_api, widget_schema):
             "type": "enumeration",
             "fieldType": "radio",
             "groupName": "widgetinformation",
-            "options": [
-                {"label": "Open", "value": "open", "hidden": False, "displayOrder": 0},
-                {"label": "Closed", "value": "closed", "hidden": False, "displayOrder": 1},
-            ],
+            "options": options("Open", "Closed"),
         },
         "PropertyCreate",
     )
@@ -144,26 +141,22 @@ def test_property_create_then_get(properties_api, widget_schema):
     assert [o.label for o in got.options] == ["Open", "Closed"]
 
 
-def test_property_create_twice_is_409(properties_api, widget_schema):
+@pytest.mark.parametrize(
+    "prop, status, category",
+    [
+        ({"name": "amount", "type": "number", "fieldType": "number"}, 409, "OBJECT_ALREADY_EXISTS"),
+        ({"name": "flag", "type": "bool", "fieldType": "text"}, 400, "VALIDATION_ERROR"),
+    ],
+    ids=["create_twice_is_409", "invalid_field_type_pair_is_400"],
+)
+def test_property_create_refused(properties_api, widget_schema, prop, status, category):
     body = deserialize(
         properties_api,
-        {"name": "amount", "label": "Amount", "type": "number", "fieldType": "number",
-         "groupName": "widgetinformation"},
+        {**prop, "label": prop["name"].title(), "groupName": "widgetinformation"},
         "PropertyCreate",
     )
-    _, err = api_error(properties_api.create, widget_schema.object_type_id, body, status=409)
-    assert parse_error(properties_api, err).category == "OBJECT_ALREADY_EXISTS"
-
-
-def test_property_with_invalid_field_type_pair_is_400(properties_api, widget_schema):
-    body = deserialize(
-        properties_api,
-        {"name": "flag", "label": "Flag", "type": "bool", "fieldType": "text",
-         "groupName": "widgetinformation"},
-        "PropertyCreate",
-    )
-    _, err = api_error(properties_api.create, widget_schema.object_type_id, body, status=400)
-    assert parse_error(properties_api, err).category == "VALIDATION_ERROR"
+    _, err = api_error(properties_api.create, widget_schema.object_type_id, body, status=status)
+    assert parse_error(properties_api, err).category == category
 
 
 def test_unknown_property_is_404(properties_api, widget_schema):

@@ -21,6 +21,9 @@ import pytest
 from hs_helpers import sdk, strict
 VER = r"(?:v\d|\d{4}-\d{2})"
 SEG = r"[^/]+"
+# A record type's objects (dated or v3), and the associations between two types (dated or v4).
+OBJECTS = rf"/crm/(?:objects/{VER}|{VER}/objects)/{SEG}"
+ASSOC = rf"/crm/(?:associations/{VER}|v4/associations)/{SEG}/{SEG}"
 
 # (method, path pattern, package, model) for every endpoint that takes a body.
 BODY_MODELS = [
@@ -30,32 +33,28 @@ BODY_MODELS = [
     ("POST", rf"/crm-object-schemas/{VER}/schemas/{SEG}/associations", schemas, "AssociationDefinitionEgg"),
     ("POST", rf"/crm/properties/{VER}/{SEG}", properties, "PropertyCreate"),
     ("POST", rf"/crm/{VER}/properties/{SEG}", properties, "PropertyCreate"),
-    ("POST", rf"/crm/(?:objects/{VER}|{VER}/objects)/{SEG}", objects, "SimplePublicObjectInputForCreate"),
-    ("PATCH", rf"/crm/(?:objects/{VER}|{VER}/objects)/{SEG}/{SEG}", objects, "SimplePublicObjectInput"),
-    ("POST", rf"/crm/(?:objects/{VER}|{VER}/objects)/{SEG}/batch/upsert", objects,
-     "BatchInputSimplePublicObjectBatchInputUpsert"),
-    ("POST", rf"/crm/(?:objects/{VER}|{VER}/objects)/{SEG}/batch/create", objects,
-     "BatchInputSimplePublicObjectBatchInputForCreate"),
-    ("POST", rf"/crm/(?:objects/{VER}|{VER}/objects)/{SEG}/batch/update", objects,
-     "BatchInputSimplePublicObjectBatchInput"),
-    ("POST", rf"/crm/(?:objects/{VER}|{VER}/objects)/{SEG}/batch/read", objects,
-     "BatchReadInputSimplePublicObjectId"),
-    ("POST", rf"/crm/(?:objects/{VER}|{VER}/objects)/{SEG}/batch/archive", objects,
-     "BatchInputSimplePublicObjectId"),
-    ("POST", rf"/crm/(?:objects/{VER}|{VER}/objects)/{SEG}/search", objects, "PublicObjectSearchRequest"),
-    ("POST", rf"/crm/(?:associations/{VER}|v4/associations)/{SEG}/{SEG}/labels", assoc_v4_schema,
-     "PublicAssociationDefinitionCreateRequest"),
-    ("POST", rf"/crm/(?:associations/{VER}|v4/associations)/{SEG}/{SEG}/batch/create", assoc_v4,
-     "BatchInputPublicAssociationMultiPost"),
-    ("POST", rf"/crm/(?:associations/{VER}|v4/associations)/{SEG}/{SEG}/batch/associate/default",
-     assoc_v4, "BatchInputPublicDefaultAssociationMultiPost"),
-    ("POST", rf"/crm/(?:associations/{VER}|v4/associations)/{SEG}/{SEG}/batch/archive", assoc_v4,
-     "BatchInputPublicAssociationMultiArchive"),
-    ("POST", rf"/crm/(?:associations/{VER}|v4/associations)/{SEG}/{SEG}/batch/read", assoc_v4,
-     "BatchInputPublicFetchAssociationsBatchRequest"),
-    ("POST", rf"/crm/(?:associations/{VER}|v4/associations)/{SEG}/{SEG}/batch/labels/archive",
-     assoc_v4, "BatchInputPublicAssociationMultiPost"),
+    ("POST", OBJECTS, objects, "SimplePublicObjectInputForCreate"),
+    ("PATCH", OBJECTS + rf"/{SEG}", objects, "SimplePublicObjectInput"),
+    ("POST", OBJECTS + "/search", objects, "PublicObjectSearchRequest"),
+    ("POST", ASSOC + "/labels", assoc_v4_schema, "PublicAssociationDefinitionCreateRequest"),
 ]
+# The batch endpoints: operation -> model.
+OBJECT_BATCHES = {
+    "upsert": "BatchInputSimplePublicObjectBatchInputUpsert",
+    "create": "BatchInputSimplePublicObjectBatchInputForCreate",
+    "update": "BatchInputSimplePublicObjectBatchInput",
+    "read": "BatchReadInputSimplePublicObjectId",
+    "archive": "BatchInputSimplePublicObjectId",
+}
+ASSOCIATION_BATCHES = {
+    "create": "BatchInputPublicAssociationMultiPost",
+    "associate/default": "BatchInputPublicDefaultAssociationMultiPost",
+    "archive": "BatchInputPublicAssociationMultiArchive",
+    "read": "BatchInputPublicFetchAssociationsBatchRequest",
+    "labels/archive": "BatchInputPublicAssociationMultiPost",
+}
+BODY_MODELS += [("POST", f"{OBJECTS}/batch/{op}", objects, m) for op, m in OBJECT_BATCHES.items()]
+BODY_MODELS += [("POST", f"{ASSOC}/batch/{op}", assoc_v4, m) for op, m in ASSOCIATION_BATCHES.items()]
 
 # Endpoints without a body (GET, DELETE).
 BODYLESS = [
@@ -64,9 +63,9 @@ BODYLESS = [
     ("DELETE", rf"/crm-object-schemas/{VER}/schemas/{SEG}"),
     ("GET", rf"/crm/properties/{VER}/{SEG}(?:/{SEG})?"),
     ("GET", rf"/crm/{VER}/properties/{SEG}(?:/{SEG})?"),
-    ("GET", rf"/crm/(?:objects/{VER}|{VER}/objects)/{SEG}(?:/{SEG})?"),
-    ("DELETE", rf"/crm/(?:objects/{VER}|{VER}/objects)/{SEG}/{SEG}"),
-    ("GET", rf"/crm/(?:associations/{VER}|v4/associations)/{SEG}/{SEG}/labels"),
+    ("GET", OBJECTS + rf"(?:/{SEG})?"),
+    ("DELETE", OBJECTS + rf"/{SEG}"),
+    ("GET", ASSOC + "/labels"),
     ("GET", rf"/crm/(?:objects/{VER}|v4/objects)/{SEG}/{SEG}/associations/{SEG}"),
 ]
 

@@ -59,10 +59,14 @@ def sim(salesforce_sim_paged):
     return salesforce_sim_paged
 
 
-@pytest.fixture(scope="module")
-def sf(sim):
+def token_grant(sim, **grant):
+    """The token endpoint's JSON answer to a grant, with the connected app's id and secret."""
+    data = {**grant, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+    return requests.post(f"{sim}/services/oauth2/token", data=data, timeout=10).json()
+
+
+def password_login(session):
     """Logged in with the OAuth username-password flow, as simple-salesforce does it."""
-    session, _ = session_for(sim)
     return Salesforce(
         username=USERNAME,
         password=PASSWORD,
@@ -70,6 +74,12 @@ def sf(sim):
         consumer_secret=CLIENT_SECRET,
         session=session,
     )
+
+
+@pytest.fixture(scope="module")
+def sf(sim):
+    session, _ = session_for(sim)
+    return password_login(session)
 
 
 def utc_now():
@@ -81,13 +91,7 @@ def utc_now():
 
 def test_username_password_login_calls_the_instance_url(sim):
     session, adapter = session_for(sim)
-    sf = Salesforce(
-        username=USERNAME,
-        password=PASSWORD,
-        consumer_key=CLIENT_ID,
-        consumer_secret=CLIENT_SECRET,
-        session=session,
-    )
+    sf = password_login(session)
     assert adapter.calls[0] == ("POST", "/services/oauth2/token")
     assert sf.sf_instance == urllib.parse.urlsplit(sim).netloc
     assert sf.query("SELECT COUNT() FROM Account")["totalSize"] == 100
@@ -104,15 +108,7 @@ def test_client_credentials_login_with_basic_auth(sim):
 
 
 def test_session_id_and_instance_url(sim):
-    token = requests.post(
-        f"{sim}/services/oauth2/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": CLIENT_ID,
-            "client_secret": CLIENT_SECRET,
-        },
-        timeout=10,
-    ).json()
+    token = token_grant(sim, grant_type="client_credentials")
     session, _ = session_for(sim)
     sf = Salesforce(
         instance_url=token["instance_url"], session_id=token["access_token"], session=session
@@ -121,16 +117,7 @@ def test_session_id_and_instance_url(sim):
 
 
 def test_refresh_token_grant(sim, salesforce_refresh_token):
-    body = requests.post(
-        f"{sim}/services/oauth2/token",
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": salesforce_refresh_token,
-            "client_id": CLIENT_ID,
-            "client_secret": CLIENT_SECRET,
-        },
-        timeout=10,
-    ).json()
+    body = token_grant(sim, grant_type="refresh_token", refresh_token=salesforce_refresh_token)
     assert "refresh_token" not in body
     session, _ = session_for(sim)
     sf = Salesforce(
@@ -159,13 +146,7 @@ def test_bad_credentials_raise_authentication_failed(sim):
 
 def test_expired_session_is_renewed_by_logging_in_again(sim):
     session, adapter = session_for(sim)
-    sf = Salesforce(
-        username=USERNAME,
-        password=PASSWORD,
-        consumer_key=CLIENT_ID,
-        consumer_secret=CLIENT_SECRET,
-        session=session,
-    )
+    sf = password_login(session)
     sf.session_id = "00D000000000001!AQbogus"
     sf.headers["Authorization"] = "Bearer " + sf.session_id
     assert sf.query("SELECT COUNT() FROM Account")["totalSize"] == 100

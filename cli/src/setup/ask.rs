@@ -122,41 +122,36 @@ pub fn object(sf: &str, portal: &[ObjectSchema], portal_id: u64) -> Result<Objec
 /// Screens 4 and 5: the proposed associations and field pairs, each toggled (space), all on by
 /// default.
 pub fn refine(m: &mut Mapping) -> Result<(), Stop> {
+    let sf = m.salesforce_object.clone();
     if !m.associations.is_empty() {
-        let shown: Vec<String> = m
-            .associations
-            .iter()
-            .map(|a| format!("{} -> {}", a.lookup, a.to))
-            .collect();
-        let all: Vec<usize> = (0..shown.len()).collect();
-        let kept = answered(
-            MultiSelect::new(
-                &format!("{}: associations (space toggles):", m.salesforce_object),
-                shown.clone(),
-            )
-            .with_default(&all)
-            .prompt(),
-        )?;
-        m.associations
-            .retain(|a| kept.contains(&format!("{} -> {}", a.lookup, a.to)));
+        let prompt = format!("{sf}: associations (space toggles):");
+        toggle(&mut m.associations, &prompt, |a| {
+            format!("{} -> {}", a.lookup, a.to)
+        })?;
     }
-    let shown: Vec<String> = m
-        .fields
-        .iter()
-        .map(|f| format!("{} -> {}", f.salesforce, f.hubspot))
-        .collect();
-    let all: Vec<usize> = (0..shown.len()).collect();
-    let kept = answered(
-        MultiSelect::new(
-            &format!("{}: fields to sync (space toggles):", m.salesforce_object),
-            shown,
-        )
-        .with_default(&all)
-        .with_page_size(12)
-        .prompt(),
-    )?;
-    m.fields
-        .retain(|f| kept.contains(&format!("{} -> {}", f.salesforce, f.hubspot)));
+    let prompt = format!("{sf}: fields to sync (space toggles):");
+    toggle(&mut m.fields, &prompt, |f| {
+        format!("{} -> {}", f.salesforce, f.hubspot)
+    })
+}
+
+/// Keeps the items left ticked in a list shown with every item ticked.
+fn toggle<T>(items: &mut Vec<T>, prompt: &str, shown: impl Fn(&T) -> String) -> Result<(), Stop> {
+    let all: Vec<usize> = (0..items.len()).collect();
+    let kept: Vec<usize> = answered(
+        MultiSelect::new(prompt, items.iter().map(shown).collect())
+            .with_default(&all)
+            .with_page_size(12)
+            .raw_prompt(),
+    )?
+    .into_iter()
+    .map(|option| option.index)
+    .collect();
+    let mut index = 0;
+    items.retain(|_| {
+        index += 1;
+        kept.contains(&(index - 1))
+    });
     Ok(())
 }
 

@@ -370,6 +370,11 @@ impl HubSpotClient {
 
     /// Sends one logical call with rate limiting and retries. Returns 2xx replies; any other
     /// answer becomes an [`Error`].
+    /// A GET of `path` with no query.
+    async fn get(&self, path: &str) -> Result<Reply, Error> {
+        self.call(Method::GET, path, &[], None, Kind::Normal).await
+    }
+
     async fn call(
         &self,
         method: Method,
@@ -523,15 +528,7 @@ impl HubSpotClient {
 
     /// Every custom object schema of the portal (cached).
     pub async fn schemas(&self) -> Result<Vec<ObjectSchema>, Error> {
-        let reply = self
-            .call(
-                Method::GET,
-                &self.inner.version.schemas(),
-                &[],
-                None,
-                Kind::Normal,
-            )
-            .await?;
+        let reply = self.get(&self.inner.version.schemas()).await?;
         let r: Results<ObjectSchema> = decode(&reply, "schemas list")?;
         for s in &r.results {
             self.cache_schema(s);
@@ -545,9 +542,7 @@ impl HubSpotClient {
             return Ok(s);
         }
         let path = format!("{}/{}", self.inner.version.schemas(), segment(object_type)?);
-        let reply = self
-            .call(Method::GET, &path, &[], None, Kind::Normal)
-            .await?;
+        let reply = self.get(&path).await?;
         let s: ObjectSchema = decode(&reply, "schema")?;
         self.cache_schema(&s);
         self.inner
@@ -574,15 +569,7 @@ impl HubSpotClient {
 
     /// The portal the token belongs to: its id, type, time zone, where its data is hosted.
     pub async fn account_details(&self) -> Result<AccountDetails, Error> {
-        let reply = self
-            .call(
-                Method::GET,
-                &self.inner.version.account_details(),
-                &[],
-                None,
-                Kind::Normal,
-            )
-            .await?;
+        let reply = self.get(&self.inner.version.account_details()).await?;
         decode(&reply, "account details")
     }
 
@@ -622,9 +609,7 @@ impl HubSpotClient {
             self.inner.version.properties(),
             segment(object_type)?
         );
-        let reply = self
-            .call(Method::GET, &path, &[], None, Kind::Normal)
-            .await?;
+        let reply = self.get(&path).await?;
         let r: Results<Property> = decode(&reply, "properties")?;
         self.inner
             .properties
@@ -974,15 +959,7 @@ impl HubSpotClient {
         if let Some(l) = cached() {
             return Ok(l);
         }
-        let reply = self
-            .call(
-                Method::GET,
-                &self.assoc(from, to, "/labels")?,
-                &[],
-                None,
-                Kind::Normal,
-            )
-            .await?;
+        let reply = self.get(&self.assoc(from, to, "/labels")?).await?;
         let r: Results<AssociationLabel> = decode(&reply, "association labels")?;
         self.inner.labels.insert(key, r.results.clone());
         Ok(r.results)

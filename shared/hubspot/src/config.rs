@@ -28,36 +28,32 @@ impl ApiVersion {
     }
 
     pub(crate) fn objects(self) -> String {
-        self.date()
-            .map_or_else(|| "/crm/v3/objects".into(), |d| format!("/crm/objects/{d}"))
+        self.path("/crm/v3/objects", |d| format!("/crm/objects/{d}"))
     }
 
     pub(crate) fn schemas(self) -> String {
-        self.date().map_or_else(
-            || "/crm-object-schemas/v3/schemas".into(),
-            |d| format!("/crm-object-schemas/{d}/schemas"),
-        )
+        self.path("/crm-object-schemas/v3/schemas", |d| {
+            format!("/crm-object-schemas/{d}/schemas")
+        })
     }
 
     pub(crate) fn properties(self) -> String {
-        self.date().map_or_else(
-            || "/crm/v3/properties".into(),
-            |d| format!("/crm/properties/{d}"),
-        )
+        self.path("/crm/v3/properties", |d| format!("/crm/properties/{d}"))
     }
 
     pub(crate) fn account_details(self) -> String {
-        self.date().map_or_else(
-            || "/account-info/v3/details".into(),
-            |d| format!("/account-info/{d}/details"),
-        )
+        self.path("/account-info/v3/details", |d| {
+            format!("/account-info/{d}/details")
+        })
     }
 
     pub(crate) fn associations(self) -> String {
-        self.date().map_or_else(
-            || "/crm/v4/associations".into(),
-            |d| format!("/crm/associations/{d}"),
-        )
+        self.path("/crm/v4/associations", |d| format!("/crm/associations/{d}"))
+    }
+
+    /// The legacy path, or the date-versioned one built from the version's date.
+    fn path(self, legacy: &str, dated: impl FnOnce(&str) -> String) -> String {
+        self.date().map_or_else(|| legacy.into(), dated)
     }
 }
 

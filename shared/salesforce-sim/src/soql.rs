@@ -269,21 +269,25 @@ impl<'a> Parser<'a> {
     }
 
     fn or(&mut self) -> Result<Expr, SoqlError> {
-        let mut left = self.and()?;
-        while self.peek_kw("OR") {
-            self.pos += 1;
-            let right = self.and()?;
-            left = Expr::Or(Box::new(left), Box::new(right));
-        }
-        Ok(left)
+        self.chain("OR", Self::and, Expr::Or)
     }
 
     fn and(&mut self) -> Result<Expr, SoqlError> {
-        let mut left = self.not()?;
-        while self.peek_kw("AND") {
+        self.chain("AND", Self::not, Expr::And)
+    }
+
+    /// `operand (keyword operand)*`, folded to the left.
+    fn chain(
+        &mut self,
+        keyword: &str,
+        operand: fn(&mut Self) -> Result<Expr, SoqlError>,
+        join: fn(Box<Expr>, Box<Expr>) -> Expr,
+    ) -> Result<Expr, SoqlError> {
+        let mut left = operand(self)?;
+        while self.peek_kw(keyword) {
             self.pos += 1;
-            let right = self.not()?;
-            left = Expr::And(Box::new(left), Box::new(right));
+            let right = operand(self)?;
+            left = join(Box::new(left), Box::new(right));
         }
         Ok(left)
     }

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use bytes::Bytes;
 
-use crate::client::{Client, Target, transport};
+use crate::client::{Client, Payload, Target, transport};
 use crate::error::Error;
 use crate::rest::check_name;
 use crate::types::{BulkJob, BulkOperation, CsvRecord, JobState, PollPolicy};
@@ -176,13 +176,7 @@ impl Client {
     /// `GET /jobs/query/{id}`.
     pub async fn query_job(&self, id: &str) -> Result<BulkJob, Error> {
         check_name("job id", id)?;
-        self.get_json(
-            Target::Data(&format!("jobs/query/{id}")),
-            &[],
-            &[],
-            "bulk job",
-        )
-        .await
+        self.get_data(&format!("jobs/query/{id}"), "bulk job").await
     }
 
     /// `PATCH /jobs/query/{id}` with `state: Aborted`.
@@ -310,11 +304,11 @@ impl Client {
             query.push(("locator", l.to_owned()));
         }
         let (resp, url) = self
-            .send(
+            .send_payload(
                 Method::GET,
                 Target::Data(&format!("jobs/query/{id}/results")),
                 &query,
-                None,
+                Payload::None,
                 &[("Accept", "text/csv".to_owned())],
             )
             .await?;

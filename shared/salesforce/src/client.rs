@@ -269,31 +269,18 @@ impl Client {
         json: Option<&serde_json::Value>,
         headers: &[(&'static str, String)],
     ) -> Result<Reply, Error> {
-        let (resp, url) = self.send(method, target, query, json, headers).await?;
+        let payload = json.map_or(Payload::None, Payload::Json);
+        let (resp, url) = self
+            .send_payload(method, target, query, payload, headers)
+            .await?;
         let body = resp.bytes().await.map_err(|e| transport(&url, e))?;
         Ok(Reply { body })
     }
 
     /// Sends one API request to the instance, logging in first if needed and once more after
-    /// `401 INVALID_SESSION_ID`. Returns a 2xx response whose body is not read yet (and the URL,
-    /// for errors while reading it); any other status becomes an [`Error`].
-    pub(crate) async fn send(
-        &self,
-        method: Method,
-        target: Target<'_>,
-        query: &[(&str, String)],
-        json: Option<&serde_json::Value>,
-        headers: &[(&'static str, String)],
-    ) -> Result<(reqwest::Response, String), Error> {
-        let payload = match json {
-            Some(v) => Payload::Json(v),
-            None => Payload::None,
-        };
-        self.send_payload(method, target, query, payload, headers)
-            .await
-    }
-
-    /// [`Client::send`] with any body: JSON, or raw bytes of a content type (multipart).
+    /// `401 INVALID_SESSION_ID`, with any body: JSON, or raw bytes of a content type (multipart).
+    /// Returns a 2xx response whose body is not read yet (and the URL, for errors while reading
+    /// it); any other status becomes an [`Error`].
     pub(crate) async fn send_payload(
         &self,
         method: Method,
@@ -416,6 +403,26 @@ impl Client {
     }
 
     /// GET below `/services/data/vXX.X/` and decode JSON.
+    /// A call to `/services/data/vXX.X/{rest}` with no query and no extra headers.
+    pub(crate) async fn data_call(
+        &self,
+        method: Method,
+        rest: &str,
+        json: Option<&serde_json::Value>,
+    ) -> Result<Reply, Error> {
+        self.request(method, Target::Data(rest), &[], json, &[])
+            .await
+    }
+
+    /// `GET /services/data/vXX.X/{rest}`, its JSON body decoded.
+    pub(crate) async fn get_data<T: serde::de::DeserializeOwned>(
+        &self,
+        rest: &str,
+        context: &'static str,
+    ) -> Result<T, Error> {
+        self.get_json(Target::Data(rest), &[], &[], context).await
+    }
+
     pub(crate) async fn get_json<T: serde::de::DeserializeOwned>(
         &self,
         target: Target<'_>,

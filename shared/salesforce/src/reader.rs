@@ -40,6 +40,13 @@ impl ClientReader {
     }
 }
 
+fn rest_page(page: crate::QueryResultPage) -> RestPage {
+    RestPage {
+        records: page.records,
+        next: page.next_records_url,
+    }
+}
+
 fn read_error(operation: &'static str, e: Error) -> ReadError {
     ReadError {
         operation,
@@ -92,27 +99,19 @@ impl SalesforceReader for ClientReader {
             batch_size: Some(page_size),
             ..Default::default()
         };
-        let page = self
-            .client
+        self.client
             .query_page(soql, None, options)
             .await
-            .map_err(|e| read_error("query", e))?;
-        Ok(RestPage {
-            records: page.records,
-            next: page.next_records_url,
-        })
+            .map(rest_page)
+            .map_err(|e| read_error("query", e))
     }
 
     async fn query_next(&self, next_records_url: &str) -> Result<RestPage, ReadError> {
-        let page = self
-            .client
+        self.client
             .query_page("", Some(next_records_url), QueryOptions::default())
             .await
-            .map_err(|e| cursor_error("query page", e))?;
-        Ok(RestPage {
-            records: page.records,
-            next: page.next_records_url,
-        })
+            .map(rest_page)
+            .map_err(|e| cursor_error("query page", e))
     }
 
     async fn bulk_start(&self, soql: &str) -> Result<String, ReadError> {

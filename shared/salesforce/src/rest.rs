@@ -63,22 +63,15 @@ enum Cursor {
 impl Client {
     /// `GET /sobjects/` (describeGlobal).
     pub async fn describe_global(&self) -> Result<Vec<GlobalSObject>, Error> {
-        let body: GlobalDescribe = self
-            .get_json(Target::Data("sobjects/"), &[], &[], "describeGlobal")
-            .await?;
+        let body: GlobalDescribe = self.get_data("sobjects/", "describeGlobal").await?;
         Ok(body.sobjects)
     }
 
     /// `GET /sobjects/{object}/describe`.
     pub async fn describe(&self, object: &str) -> Result<SObjectDescribe, Error> {
         check_name("object name", object)?;
-        self.get_json(
-            Target::Data(&format!("sobjects/{object}/describe")),
-            &[],
-            &[],
-            "describe",
-        )
-        .await
+        self.get_data(&format!("sobjects/{object}/describe"), "describe")
+            .await
     }
 
     /// `SELECT COUNT() FROM {object} [WHERE {condition}]`: the number of records.
@@ -204,13 +197,7 @@ impl Client {
     pub async fn create(&self, object: &str, fields: &serde_json::Value) -> Result<String, Error> {
         check_name("object name", object)?;
         let reply = self
-            .request(
-                Method::POST,
-                Target::Data(&format!("sobjects/{object}")),
-                &[],
-                Some(fields),
-                &[],
-            )
+            .data_call(Method::POST, &format!("sobjects/{object}"), Some(fields))
             .await?;
         let created: CreateResult =
             serde_json::from_slice(&reply.body).map_err(|source| Error::Decode {
@@ -229,12 +216,10 @@ impl Client {
     ) -> Result<(), Error> {
         check_name("object name", object)?;
         check_name("record id", id)?;
-        self.request(
+        self.data_call(
             Method::PATCH,
-            Target::Data(&format!("sobjects/{object}/{id}")),
-            &[],
+            &format!("sobjects/{object}/{id}"),
             Some(fields),
-            &[],
         )
         .await?;
         Ok(())
@@ -244,14 +229,8 @@ impl Client {
     pub async fn delete(&self, object: &str, id: &str) -> Result<(), Error> {
         check_name("object name", object)?;
         check_name("record id", id)?;
-        self.request(
-            Method::DELETE,
-            Target::Data(&format!("sobjects/{object}/{id}")),
-            &[],
-            None,
-            &[],
-        )
-        .await?;
+        self.data_call(Method::DELETE, &format!("sobjects/{object}/{id}"), None)
+            .await?;
         Ok(())
     }
 

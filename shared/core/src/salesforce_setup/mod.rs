@@ -418,24 +418,23 @@ pub(crate) fn has(list: &[String], name: &str) -> bool {
     list.iter().any(|s| s.eq_ignore_ascii_case(name))
 }
 
+/// The names of `names` that `other` does not hold (ignoring case), in their order.
+fn not_in<'a>(names: &'a [String], other: &[String]) -> Vec<&'a str> {
+    names
+        .iter()
+        .filter(|n| !has(other, n))
+        .map(String::as_str)
+        .collect()
+}
+
 /// The differences between the outbound message wanted and the one the org holds.
 pub fn message_differences(want: &OutboundMessageDef, live: &LiveOutboundMessage) -> Vec<String> {
     let mut d = Vec::new();
-    let missing: Vec<&str> = want
-        .fields
-        .iter()
-        .filter(|f| !has(&live.fields, f))
-        .map(String::as_str)
-        .collect();
+    let missing = not_in(&want.fields, &live.fields);
     if !missing.is_empty() {
         d.push(format!("adds field(s) {}", missing.join(", ")));
     }
-    let extra: Vec<&str> = live
-        .fields
-        .iter()
-        .filter(|f| !has(&want.fields, f))
-        .map(String::as_str)
-        .collect();
+    let extra = not_in(&live.fields, &want.fields);
     if !extra.is_empty() {
         d.push(format!("removes field(s) {}", extra.join(", ")));
     }
