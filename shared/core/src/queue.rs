@@ -320,12 +320,17 @@ mod tests {
 
     #[tokio::test]
     async fn gives_up_after_max_attempts_and_on_sender_faults() {
-        let q = Arc::new(MemoryQueue::new());
-        q.fail_next_calls(100);
-        let err = publisher(&q, fast())
-            .publish_entries(entries(3, 5))
-            .await
-            .unwrap_err();
+        // Three entries to a queue set up by `fault`: the error, and the calls made.
+        async fn three_to(fault: impl FnOnce(&MemoryQueue)) -> (PublishError, usize) {
+            let q = Arc::new(MemoryQueue::new());
+            fault(&q);
+            let err = publisher(&q, fast())
+                .publish_entries(entries(3, 5))
+                .await
+                .unwrap_err();
+            (err, q.calls())
+        }
+        let (err, calls) = three_to(|q| q.fail_next_calls(100)).await;
         assert!(
             matches!(
                 err,
@@ -337,18 +342,13 @@ mod tests {
             ),
             "{err}"
         );
-        assert_eq!(q.calls(), 4);
+        assert_eq!(calls, 4);
 
-        let q = Arc::new(MemoryQueue::new());
-        q.reject_next_entries(1);
-        let err = publisher(&q, fast())
-            .publish_entries(entries(3, 5))
-            .await
-            .unwrap_err();
+        let (err, calls) = three_to(|q| q.reject_next_entries(1)).await;
         assert!(
             matches!(err, PublishError::Incomplete { failed: 1, .. }),
             "{err}"
         );
-        assert_eq!(q.calls(), 1, "a sender fault is not retried");
+        assert_eq!(calls, 1, "a sender fault is not retried");
     }
 }

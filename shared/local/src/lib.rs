@@ -117,6 +117,21 @@ impl LocalStore {
         Ok(out)
     }
 
+    /// Runs `f` on `table` in one write transaction and commits it.
+    pub(crate) fn write_table<T>(
+        &self,
+        operation: &'static str,
+        table: Table,
+        f: impl FnOnce(&mut redb::Table<'_, &'static str, &'static str>) -> Result<T, LocalError>,
+    ) -> Result<T, LocalError> {
+        self.write(operation, |tx| {
+            let mut t = tx
+                .open_table(table)
+                .map_err(|e| LocalError::storage(operation, e))?;
+            f(&mut t)
+        })
+    }
+
     /// Reads one value.
     pub(crate) fn get<T: DeserializeOwned>(
         &self,

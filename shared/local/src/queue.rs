@@ -90,17 +90,14 @@ impl LocalQueue {
     pub fn receive(&self, max: usize, visibility: Duration) -> Result<Vec<Received>, LocalError> {
         let prefix = self.prefix();
         let end = format!("{}$", self.name);
-        self.store.write("receive", |tx| {
-            let mut q = tx
-                .open_table(QUEUES)
-                .map_err(|e| LocalError::storage("receive", e))?;
+        self.store.write_table("receive", QUEUES, |q| {
             let now = now_ms();
-            let picked = select(&q, &prefix, &end, max, |m| m.visible_at_ms <= now)?;
+            let picked = select(q, &prefix, &end, max, |m| m.visible_at_ms <= now)?;
             let mut out = Vec::with_capacity(picked.len());
             for (key, mut m) in picked {
                 m.receive_count += 1;
                 m.visible_at_ms = now + ms(visibility);
-                put_in(&mut q, &key, &m)?;
+                put_in(q, &key, &m)?;
                 out.push(InMessage {
                     wake: Some(key.clone()),
                     message_id: key,
@@ -114,10 +111,7 @@ impl LocalQueue {
 
     /// Removes delivered messages (unknown ids are fine).
     pub fn ack(&self, ids: &[String]) -> Result<(), LocalError> {
-        self.store.write("ack", |tx| {
-            let mut q = tx
-                .open_table(QUEUES)
-                .map_err(|e| LocalError::storage("ack", e))?;
+        self.store.write_table("ack", QUEUES, |q| {
             for id in ids {
                 q.remove(id.as_str())
                     .map_err(|e| LocalError::storage("ack", e))?;
@@ -128,13 +122,10 @@ impl LocalQueue {
 
     /// Makes a delivered message visible again after `delay` (SQS's ChangeMessageVisibility).
     pub fn retry(&self, id: &str, delay: Duration) -> Result<(), LocalError> {
-        self.store.write("retry", |tx| {
-            let mut q = tx
-                .open_table(QUEUES)
-                .map_err(|e| LocalError::storage("retry", e))?;
-            if let Some(mut m) = get_in::<Stored>(&q, "queued message", id)? {
+        self.store.write_table("retry", QUEUES, |q| {
+            if let Some(mut m) = get_in::<Stored>(q, "queued message", id)? {
                 m.visible_at_ms = now_ms() + ms(delay);
-                put_in(&mut q, id, &m)?;
+                put_in(q, id, &m)?;
             }
             Ok(())
         })
@@ -187,16 +178,13 @@ impl LocalQueue {
     pub fn release_all(&self) -> Result<u64, LocalError> {
         let prefix = self.prefix();
         let end = format!("{}$", self.name);
-        self.store.write("release", |tx| {
-            let mut q = tx
-                .open_table(QUEUES)
-                .map_err(|e| LocalError::storage("release", e))?;
+        self.store.write_table("release", QUEUES, |q| {
             let now = now_ms();
-            let hidden = select(&q, &prefix, &end, usize::MAX, |m| m.visible_at_ms > now)?;
+            let hidden = select(q, &prefix, &end, usize::MAX, |m| m.visible_at_ms > now)?;
             let n = hidden.len() as u64;
             for (key, mut m) in hidden {
                 m.visible_at_ms = now;
-                put_in(&mut q, &key, &m)?;
+                put_in(q, &key, &m)?;
             }
             Ok(n)
         })
@@ -275,18 +263,15 @@ fn queue_error(operation: &'static str, e: LocalError) -> QueueError {
 #[async_trait]
 impl Waker for LocalStore {
     async fn wake(&self, handles: &[String]) -> usize {
-        let woken = self.write("wake", |tx| {
-            let mut q = tx
-                .open_table(QUEUES)
-                .map_err(|e| LocalError::storage("wake", e))?;
+        let woken = self.write_table("wake", QUEUES, |q| {
             let now = now_ms();
             let mut n = 0;
             for id in handles {
-                if let Some(mut m) = get_in::<Stored>(&q, "queued message", id)?
+                if let Some(mut m) = get_in::<Stored>(q, "queued message", id)?
                     && m.visible_at_ms > now
                 {
                     m.visible_at_ms = now;
-                    put_in(&mut q, id, &m)?;
+                    put_in(q, id, &m)?;
                     n += 1;
                 }
             }

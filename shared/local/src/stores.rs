@@ -103,31 +103,25 @@ enum Outcome<T> {
 #[async_trait]
 impl Ledger for LocalStore {
     async fn claim(&self, claim: &ClaimRequest<'_>) -> Result<Claim, LedgerError> {
-        self.write("claim", |tx| {
-            let mut t = tx
-                .open_table(LEDGER)
-                .map_err(|e| LocalError::storage("claim", e))?;
-            let current: Option<LedgerEntry> = get_in(&t, "ledger entry", claim.key.as_str())?;
+        self.write_table("claim", LEDGER, |t| {
+            let current: Option<LedgerEntry> = get_in(t, "ledger entry", claim.key.as_str())?;
             if let Some(refused) = decide_claim(current.as_ref(), claim) {
                 return Ok(refused);
             }
             let before = current.unwrap_or_default();
-            put_in(&mut t, claim.key.as_str(), &claim.leased(before.clone()))?;
+            put_in(t, claim.key.as_str(), &claim.leased(before.clone()))?;
             Ok(Claim::Claimed(before))
         })
         .map_err(|e| ledger_error("claim", e))
     }
 
     async fn commit(&self, key: &RecordKey, owner: &str, c: &Commit) -> Result<bool, LedgerError> {
-        self.write("commit", |tx| {
-            let mut t = tx
-                .open_table(LEDGER)
-                .map_err(|e| LocalError::storage("commit", e))?;
-            let current: Option<LedgerEntry> = get_in(&t, "ledger entry", key.as_str())?;
+        self.write_table("commit", LEDGER, |t| {
+            let current: Option<LedgerEntry> = get_in(t, "ledger entry", key.as_str())?;
             if current.and_then(|e| e.lease_owner).as_deref() != Some(owner) {
                 return Ok(false);
             }
-            put_in(&mut t, key.as_str(), &c.entry())?;
+            put_in(t, key.as_str(), &c.entry())?;
             Ok(true)
         })
         .map_err(|e| ledger_error("commit", e))
@@ -139,18 +133,15 @@ impl Ledger for LocalStore {
         claims: &[ClaimRequest<'_>],
         _concurrency: usize,
     ) -> Vec<Result<Claim, LedgerError>> {
-        let answers = self.write("claim", |tx| {
-            let mut t = tx
-                .open_table(LEDGER)
-                .map_err(|e| LocalError::storage("claim", e))?;
+        let answers = self.write_table("claim", LEDGER, |t| {
             let mut answers = Vec::with_capacity(claims.len());
             for claim in claims {
-                let current: Option<LedgerEntry> = get_in(&t, "ledger entry", claim.key.as_str())?;
+                let current: Option<LedgerEntry> = get_in(t, "ledger entry", claim.key.as_str())?;
                 answers.push(match decide_claim(current.as_ref(), claim) {
                     Some(refused) => refused,
                     None => {
                         let before = current.unwrap_or_default();
-                        put_in(&mut t, claim.key.as_str(), &claim.leased(before.clone()))?;
+                        put_in(t, claim.key.as_str(), &claim.leased(before.clone()))?;
                         Claim::Claimed(before)
                     }
                 });
@@ -167,16 +158,13 @@ impl Ledger for LocalStore {
         commits: &[(&RecordKey, &Commit)],
         _concurrency: usize,
     ) -> Vec<Result<bool, LedgerError>> {
-        let answers = self.write("commit", |tx| {
-            let mut t = tx
-                .open_table(LEDGER)
-                .map_err(|e| LocalError::storage("commit", e))?;
+        let answers = self.write_table("commit", LEDGER, |t| {
             let mut answers = Vec::with_capacity(commits.len());
             for (key, c) in commits {
-                let current: Option<LedgerEntry> = get_in(&t, "ledger entry", key.as_str())?;
+                let current: Option<LedgerEntry> = get_in(t, "ledger entry", key.as_str())?;
                 let held = current.and_then(|e| e.lease_owner).as_deref() == Some(owner);
                 if held {
-                    put_in(&mut t, key.as_str(), &c.entry())?;
+                    put_in(t, key.as_str(), &c.entry())?;
                 }
                 answers.push(held);
             }
@@ -191,14 +179,11 @@ impl Ledger for LocalStore {
         owner: &str,
         hubspot_id: Option<&str>,
     ) -> Result<(), LedgerError> {
-        self.write("release", |tx| {
-            let mut t = tx
-                .open_table(LEDGER)
-                .map_err(|e| LocalError::storage("release", e))?;
-            if let Some(mut e) = get_in::<LedgerEntry>(&t, "ledger entry", key.as_str())?
+        self.write_table("release", LEDGER, |t| {
+            if let Some(mut e) = get_in::<LedgerEntry>(t, "ledger entry", key.as_str())?
                 && e.release(owner, hubspot_id)
             {
-                put_in(&mut t, key.as_str(), &e)?;
+                put_in(t, key.as_str(), &e)?;
             }
             Ok(())
         })
@@ -246,12 +231,9 @@ impl Ledger for LocalStore {
         ttl: std::time::Duration,
     ) -> Result<(), LedgerError> {
         let until = now_ms() + i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 4);
-        self.write("put parents", |tx| {
-            let mut t = tx
-                .open_table(PARENTS)
-                .map_err(|e| LocalError::storage("put parents", e))?;
+        self.write_table("put parents", PARENTS, |t| {
             for (k, h) in found {
-                put_in(&mut t, k.as_str(), &(h, until))?;
+                put_in(t, k.as_str(), &(h, until))?;
             }
             Ok(())
         })
@@ -263,15 +245,12 @@ impl Ledger for LocalStore {
         waits: &[(RecordKey, RecordKey)],
         _ttl: std::time::Duration,
     ) -> Result<(), LedgerError> {
-        self.write("note waiting children", |tx| {
-            let mut t = tx
-                .open_table(WAITERS)
-                .map_err(|e| LocalError::storage("note waiting children", e))?;
+        self.write_table("note waiting children", WAITERS, |t| {
             for (parent, child) in waits {
                 let mut children: BTreeSet<RecordKey> =
-                    get_in(&t, "waiting children", parent.as_str())?.unwrap_or_default();
+                    get_in(t, "waiting children", parent.as_str())?.unwrap_or_default();
                 children.insert(child.clone());
-                put_in(&mut t, parent.as_str(), &children)?;
+                put_in(t, parent.as_str(), &children)?;
             }
             Ok(())
         })
@@ -279,14 +258,11 @@ impl Ledger for LocalStore {
     }
 
     async fn take_waiters(&self, parents: &[RecordKey]) -> Result<Vec<RecordKey>, LedgerError> {
-        self.write("take waiting children", |tx| {
-            let mut t = tx
-                .open_table(WAITERS)
-                .map_err(|e| LocalError::storage("take waiting children", e))?;
+        self.write_table("take waiting children", WAITERS, |t| {
             let mut out = Vec::new();
             for parent in parents {
                 let children: Option<BTreeSet<RecordKey>> =
-                    get_in(&t, "waiting children", parent.as_str())?;
+                    get_in(t, "waiting children", parent.as_str())?;
                 if let Some(children) = children {
                     t.remove(parent.as_str())
                         .map_err(|e| LocalError::storage("take waiting children", e))?;
@@ -320,10 +296,7 @@ impl LocalStore {
     /// starts on the store: a lease there is a stopped process's (the file is locked while open),
     /// and its records would otherwise be refused until the lease ran out.
     pub fn release_leases(&self) -> Result<u64, LocalError> {
-        self.write("release leases", |tx| {
-            let mut t = tx
-                .open_table(LEDGER)
-                .map_err(|e| LocalError::storage("release leases", e))?;
+        self.write_table("release leases", LEDGER, |t| {
             let mut held: Vec<(String, LedgerEntry)> = Vec::new();
             for row in t
                 .iter()
@@ -345,7 +318,7 @@ impl LocalStore {
             for (key, mut e) in held {
                 e.lease_owner = None;
                 e.lease_until = None;
-                put_in(&mut t, &key, &e)?;
+                put_in(t, &key, &e)?;
             }
             Ok(n)
         })
@@ -376,13 +349,8 @@ impl LocalStore {
 #[async_trait]
 impl ErrorStore for LocalStore {
     async fn put(&self, record: &ErrorRecord) -> Result<(), ErrorStoreError> {
-        self.write("put error", |tx| {
-            let mut t = tx
-                .open_table(ERRORS)
-                .map_err(|e| LocalError::storage("put error", e))?;
-            put_in(&mut t, &record.id, record)
-        })
-        .map_err(errors_error)
+        self.write_table("put error", ERRORS, |t| put_in(t, &record.id, record))
+            .map_err(errors_error)
     }
 
     async fn list(&self) -> Result<Vec<ErrorRecord>, ErrorStoreError> {
@@ -401,10 +369,7 @@ impl ErrorStore for LocalStore {
     }
 
     async fn delete(&self, id: &str) -> Result<(), ErrorStoreError> {
-        self.write("delete error", |tx| {
-            let mut t = tx
-                .open_table(ERRORS)
-                .map_err(|e| LocalError::storage("delete error", e))?;
+        self.write_table("delete error", ERRORS, |t| {
             t.remove(id)
                 .map_err(|e| LocalError::storage("delete error", e))?;
             Ok(())

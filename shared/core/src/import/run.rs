@@ -772,24 +772,37 @@ mod tests {
         assert_eq!(enqueued(&queue).len(), 25, "from the first record");
     }
 
+    /// A runner of import `imp-1` of `total` records, 10 a page each read in `page_delay`, holding
+    /// its lease for `lease` and renewing it every 100 ms.
+    async fn leased(
+        total: usize,
+        page_delay: Duration,
+        lease: Duration,
+    ) -> (ImportRunner, Arc<MemoryQueue>) {
+        let mut reader = FakeReader::new(total, 10);
+        reader.page_delay = page_delay;
+        let (mut runner, queue, _) = make_runner(reader, true).await;
+        runner.settings.lease = lease;
+        runner.settings.renew_every = Duration::from_millis(100);
+        let r = record(total as u64, 1_000_000);
+        runner.store.put(&r, None).await.unwrap();
+        (runner, queue)
+    }
+
+    fn run_in_background(
+        runner: &ImportRunner,
+        holder: &'static str,
+    ) -> tokio::task::JoinHandle<Result<RunOutcome, RunError>> {
+        let runner = runner.clone();
+        tokio::spawn(async move { runner.run("imp-1", holder, None).await })
+    }
+
     /// While a long page is read, the lease is renewed: nobody else can claim the import; a
     /// cancel meanwhile stops the run at its next renewal.
     #[tokio::test]
     async fn the_lease_is_renewed_during_a_long_page_and_a_cancel_stops_it() {
-        let mut reader = FakeReader::new(30, 10);
-        reader.page_delay = Duration::from_secs(3);
-        let (mut runner, _, _) = make_runner(reader, true).await;
-        runner.settings.lease = Duration::from_secs(2);
-        runner.settings.renew_every = Duration::from_millis(100);
-        runner
-            .store
-            .put(&record(30, 1_000_000), None)
-            .await
-            .unwrap();
-        let task = {
-            let runner = runner.clone();
-            tokio::spawn(async move { runner.run("imp-1", "dev-1", None).await })
-        };
+        let (runner, _) = leased(30, Duration::from_secs(3), Duration::from_secs(2)).await;
+        let task = run_in_background(&runner, "dev-1");
         tokio::time::sleep(Duration::from_millis(1000)).await;
         let stored = runner.store.get("imp-1").await.unwrap().unwrap();
         assert!(stored.started.is_some());
@@ -824,20 +837,9 @@ mod tests {
     /// completes it; every record is on the queue, the page in flight at most twice.
     #[tokio::test]
     async fn a_dead_runner_is_taken_over_once_its_lease_runs_out() {
-        let mut reader = FakeReader::new(50, 10);
-        reader.page_delay = Duration::from_millis(100);
-        let (mut runner, queue, _) = make_runner(reader, true).await;
-        runner.settings.lease = Duration::from_millis(500);
-        runner.settings.renew_every = Duration::from_millis(100);
-        runner
-            .store
-            .put(&record(50, 1_000_000), None)
-            .await
-            .unwrap();
-        let task = {
-            let runner = runner.clone();
-            tokio::spawn(async move { runner.run("imp-1", "lambda-req-1", None).await })
-        };
+        let (runner, queue) =
+            leased(50, Duration::from_millis(100), Duration::from_millis(500)).await;
+        let task = run_in_background(&runner, "lambda-req-1");
         // Wait for two pages, then kill it inside the third.
         loop {
             let r = runner.store.get("imp-1").await.unwrap().unwrap();

@@ -154,34 +154,43 @@ mod tests {
         }]);
         let of = |f: &str, op, v: &str| types.value_of("ACME__SHIPMENT__C", &cond(f, op, v));
         use TriggerOperator::*;
-        assert_eq!(
-            of("acme__weight__c", GreaterThan, "0"),
-            (FlowValue::Number, true)
-        );
-        assert_eq!(
-            of("acme__Fragile__c", Equals, "true"),
-            (FlowValue::Boolean, true)
-        );
-        assert_eq!(
-            of("acme__Shipped__c", LessThan, "2026-12-01"),
-            (FlowValue::Date, true)
-        );
-        assert_eq!(
-            of("acme__Left_At__c", GreaterThan, "2026-12-01T00:00:00Z"),
-            (FlowValue::DateTime, true)
-        );
-        // A text field compares text, even when it looks like a number.
-        assert_eq!(of("acme__Code__c", Equals, "42"), (FlowValue::String, true));
-        assert_eq!(
-            of("acme__Status__c", NotEquals, "Draft"),
-            (FlowValue::String, true)
-        );
-        assert_eq!(
-            of("acme__Code__c", IsNull, "false"),
-            (FlowValue::Boolean, true)
-        );
-        // Not described: the value's shape.
-        assert_eq!(of("Other__c", Equals, "12.5"), (FlowValue::Number, false));
+        // A text field compares text, even when it looks like a number; a field not described
+        // is typed from the value's shape.
+        let cases = [
+            ("acme__weight__c", GreaterThan, "0", FlowValue::Number, true),
+            ("acme__Fragile__c", Equals, "true", FlowValue::Boolean, true),
+            (
+                "acme__Shipped__c",
+                LessThan,
+                "2026-12-01",
+                FlowValue::Date,
+                true,
+            ),
+            (
+                "acme__Left_At__c",
+                GreaterThan,
+                "2026-12-01T00:00:00Z",
+                FlowValue::DateTime,
+                true,
+            ),
+            ("acme__Code__c", Equals, "42", FlowValue::String, true),
+            (
+                "acme__Status__c",
+                NotEquals,
+                "Draft",
+                FlowValue::String,
+                true,
+            ),
+            ("acme__Code__c", IsNull, "false", FlowValue::Boolean, true),
+            ("Other__c", Equals, "12.5", FlowValue::Number, false),
+        ];
+        for (field, operator, value, typed, described) in cases {
+            assert_eq!(
+                of(field, operator, value),
+                (typed, described),
+                "{field} {value}"
+            );
+        }
         assert_eq!(FlowValue::Number.element(), "numberValue");
         assert_eq!(FlowValue::DateTime.element(), "dateTimeValue");
     }

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use time::OffsetDateTime;
 
 use super::input::*;
 use super::{Answer, Crm, Edge};
@@ -168,7 +167,7 @@ impl Crm {
         default_only: bool,
         cfg: &SimConfig,
     ) -> Answer {
-        let started = OffsetDateTime::now_utc();
+        let batch = BatchAnswer::start(cfg);
         let (f, t) = self.pair(from, to)?;
         let input: Inputs<AssocInput> = parse(body)?;
         check_batch_size(input.inputs.len(), cfg.association_batch_limit)?;
@@ -211,13 +210,7 @@ impl Crm {
         } else {
             StatusCode::CREATED
         };
-        Ok(batch_answer(
-            ok,
-            cfg.partial_status,
-            started,
-            results,
-            errors,
-        ))
+        Ok(batch.answer(ok, results, errors))
     }
 
     /// The association definitions an input's `types` name (at least one, each valid).
@@ -313,20 +306,7 @@ impl Crm {
                 .parse::<u64>()
                 .map_err(|_| HsError::validation(format!("Invalid after {a}")))?,
         };
-        let mut by_target: BTreeMap<u64, Vec<Value>> = BTreeMap::new();
-        for e in self.edges.range(Edge::range(&f, fi, &t, start)) {
-            if let Some(d) = self
-                .assoc_defs
-                .iter()
-                .find(|a| a.type_id == e.type_id && a.from == f)
-            {
-                by_target
-                    .entry(e.to_id)
-                    .or_default()
-                    .push(Self::label_json(d));
-            }
-        }
-        let mut it = by_target.into_iter();
+        let mut it = self.types_by_target(&f, fi, &t, start).into_iter();
         let results: Vec<Value> = it
             .by_ref()
             .take(limit)
@@ -341,8 +321,26 @@ impl Crm {
         }
         Ok((StatusCode::OK, body))
     }
+    /// The association types of record `fi` of `f` with each record of `t` from id `start` on, by
+    /// target id.
+    fn types_by_target(&self, f: &str, fi: u64, t: &str, start: u64) -> BTreeMap<u64, Vec<Value>> {
+        let mut by_target: BTreeMap<u64, Vec<Value>> = BTreeMap::new();
+        for e in self.edges.range(Edge::range(f, fi, t, start)) {
+            let def = self
+                .assoc_defs
+                .iter()
+                .find(|a| a.type_id == e.type_id && a.from == f);
+            if let Some(d) = def {
+                by_target
+                    .entry(e.to_id)
+                    .or_default()
+                    .push(Self::label_json(d));
+            }
+        }
+        by_target
+    }
     pub fn assoc_read(&self, from: &str, to: &str, body: &[u8], cfg: &SimConfig) -> Answer {
-        let started = OffsetDateTime::now_utc();
+        let batch = BatchAnswer::start(cfg);
         let (f, t) = self.pair(from, to)?;
         let input: Inputs<IdInput> = parse(body)?;
         check_batch_size(input.inputs.len(), 1000)?;
@@ -354,19 +352,7 @@ impl Crm {
                 missing.push(id);
                 continue;
             };
-            let mut by_target: BTreeMap<u64, Vec<Value>> = BTreeMap::new();
-            for e in self.edges.range(Edge::range(&f, fi, &t, 0)) {
-                if let Some(d) = self
-                    .assoc_defs
-                    .iter()
-                    .find(|a| a.type_id == e.type_id && a.from == f)
-                {
-                    by_target
-                        .entry(e.to_id)
-                        .or_default()
-                        .push(Self::label_json(d));
-                }
-            }
+            let by_target = self.types_by_target(&f, fi, &t, 0);
             if by_target.is_empty() {
                 continue;
             }
@@ -377,13 +363,7 @@ impl Crm {
             results.push(json!({"from": {"id": fi.to_string()}, "to": to}));
         }
         let errors = not_found_errors(from, missing);
-        Ok(batch_answer(
-            StatusCode::OK,
-            cfg.partial_status,
-            started,
-            results,
-            errors,
-        ))
+        Ok(batch.answer(StatusCode::OK, results, errors))
     }
     pub fn assoc_archive(&mut self, from: &str, to: &str, body: &[u8], cfg: &SimConfig) -> Answer {
         #[derive(Deserialize)]

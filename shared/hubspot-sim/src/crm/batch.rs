@@ -16,7 +16,7 @@ use crate::model::{PropError, Schema, validate_value};
 
 impl Crm {
     pub fn batch_create(&mut self, t: &str, body: &[u8], cfg: &SimConfig) -> Answer {
-        let started = OffsetDateTime::now_utc();
+        let batch = BatchAnswer::start(cfg);
         let id = self.resolve_or_err(t)?;
         let input: Inputs<WriteInput> = parse(body)?;
         check_batch_size(input.inputs.len(), BATCH_LIMIT)?;
@@ -95,21 +95,26 @@ impl Crm {
             }
             results.push(r);
         }
-        Ok(batch_answer(
-            StatusCode::CREATED,
-            cfg.partial_status,
-            started,
-            results,
-            errors,
-        ))
+        Ok(batch.answer(StatusCode::CREATED, results, errors))
     }
-    pub fn batch_upsert(&mut self, t: &str, body: &[u8], cfg: &SimConfig) -> Answer {
-        let started = OffsetDateTime::now_utc();
+    /// A batch upsert's or update's object type, inputs and their id values (`what` names the
+    /// call in an input without one).
+    fn keyed_inputs(
+        &self,
+        t: &str,
+        body: &[u8],
+        what: &str,
+    ) -> Result<(String, Inputs<WriteInput>, Vec<String>), HsError> {
         let tid = self.resolve_or_err(t)?;
         let input: Inputs<WriteInput> = parse(body)?;
         check_batch_size(input.inputs.len(), BATCH_LIMIT)?;
+        let ids = input.ids(what)?;
+        Ok((tid, input, ids))
+    }
+    pub fn batch_upsert(&mut self, t: &str, body: &[u8], cfg: &SimConfig) -> Answer {
+        let batch = BatchAnswer::start(cfg);
+        let (tid, input, ids) = self.keyed_inputs(t, body, "upsert")?;
         let schema = &self.schemas[&tid];
-        let ids = input.ids("upsert")?;
         let store = self.stores.entry(tid.clone()).or_default();
         let mut plans = Vec::new();
         let mut errs = Vec::new();
@@ -156,21 +161,12 @@ impl Crm {
             }
             results.push(r);
         }
-        Ok(batch_answer(
-            StatusCode::OK,
-            cfg.partial_status,
-            started,
-            results,
-            vec![],
-        ))
+        Ok(batch.answer(StatusCode::OK, results, vec![]))
     }
     pub fn batch_update(&mut self, t: &str, body: &[u8], cfg: &SimConfig) -> Answer {
-        let started = OffsetDateTime::now_utc();
-        let tid = self.resolve_or_err(t)?;
-        let input: Inputs<WriteInput> = parse(body)?;
-        check_batch_size(input.inputs.len(), BATCH_LIMIT)?;
+        let batch = BatchAnswer::start(cfg);
+        let (tid, input, ids) = self.keyed_inputs(t, body, "update")?;
         let schema = &self.schemas[&tid];
-        let ids = input.ids("update")?;
         let store = self.stores.entry(tid.clone()).or_default();
         let mut plans = Vec::new();
         let mut missing = Vec::new();
@@ -202,16 +198,10 @@ impl Crm {
             results.push(store.records[&rid].render(c.iter().map(|(n, _)| n.as_str())));
         }
         let errors = not_found_errors(&schema.singular, missing);
-        Ok(batch_answer(
-            StatusCode::OK,
-            cfg.partial_status,
-            started,
-            results,
-            errors,
-        ))
+        Ok(batch.answer(StatusCode::OK, results, errors))
     }
     pub fn batch_read(&self, t: &str, body: &[u8], archived_q: bool, cfg: &SimConfig) -> Answer {
-        let started = OffsetDateTime::now_utc();
+        let batch = BatchAnswer::start(cfg);
         let tid = self.resolve_or_err(t)?;
         let input: Inputs<IdInput> = parse(body)?;
         check_batch_size(input.inputs.len(), BATCH_LIMIT)?;
@@ -257,13 +247,7 @@ impl Crm {
             }
         }
         let errors = not_found_errors(&schema.singular, missing);
-        Ok(batch_answer(
-            StatusCode::OK,
-            cfg.partial_status,
-            started,
-            results,
-            errors,
-        ))
+        Ok(batch.answer(StatusCode::OK, results, errors))
     }
     pub fn batch_archive(&mut self, t: &str, body: &[u8], cfg: &SimConfig) -> Answer {
         let tid = self.resolve_or_err(t)?;

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::config::PartialStatus;
+use crate::config::{PartialStatus, SimConfig};
 use crate::error::HsError;
 use crate::model::{PropError, iso};
 use time::OffsetDateTime;
@@ -114,31 +114,46 @@ pub(super) fn invalid_props(errors: &[PropError]) -> HsError {
     )
 }
 
-pub(super) fn batch_answer(
-    ok: StatusCode,
-    partial: PartialStatus,
+/// A batch call's answer, timed from its start: `COMPLETE` with its results, and with its errors
+/// under the configured partial status.
+pub(super) struct BatchAnswer {
     started: OffsetDateTime,
-    results: Vec<Value>,
-    errors: Vec<Value>,
-) -> (StatusCode, Value) {
-    let mut body = json!({
-        "status": "COMPLETE",
-        "results": results,
-        "startedAt": iso(started),
-        "completedAt": iso(OffsetDateTime::now_utc()),
-    });
-    if errors.is_empty() {
-        return (ok, body);
+    partial: PartialStatus,
+}
+
+impl BatchAnswer {
+    pub(super) fn start(cfg: &SimConfig) -> Self {
+        Self {
+            started: OffsetDateTime::now_utc(),
+            partial: cfg.partial_status,
+        }
     }
-    if let Some(o) = body.as_object_mut() {
-        o.insert("numErrors".into(), json!(errors.len()));
-        o.insert("errors".into(), Value::Array(errors));
+
+    pub(super) fn answer(
+        self,
+        ok: StatusCode,
+        results: Vec<Value>,
+        errors: Vec<Value>,
+    ) -> (StatusCode, Value) {
+        let mut body = json!({
+            "status": "COMPLETE",
+            "results": results,
+            "startedAt": iso(self.started),
+            "completedAt": iso(OffsetDateTime::now_utc()),
+        });
+        if errors.is_empty() {
+            return (ok, body);
+        }
+        if let Some(o) = body.as_object_mut() {
+            o.insert("numErrors".into(), json!(errors.len()));
+            o.insert("errors".into(), Value::Array(errors));
+        }
+        let status = match self.partial {
+            PartialStatus::MultiStatus => StatusCode::MULTI_STATUS,
+            PartialStatus::Ok => ok,
+        };
+        (status, body)
     }
-    let status = match partial {
-        PartialStatus::MultiStatus => StatusCode::MULTI_STATUS,
-        PartialStatus::Ok => ok,
-    };
-    (status, body)
 }
 
 pub(super) fn check_batch_size(n: usize, limit: usize) -> Result<(), HsError> {

@@ -67,6 +67,20 @@ async fn queue_follows_sqs_delivery_rules_and_survives_a_restart() {
 
 /// The state a batch's claims meet: a record synced at version 10, one leased by another
 /// worker, one new.
+/// A commit of a record written to HubSpot as `hubspot_id`.
+fn written(version: Version, hubspot_id: &str, digest: Option<&str>) -> Commit {
+    Commit {
+        version,
+        hubspot_id: Some(hubspot_id.into()),
+        parents: Default::default(),
+        deleted: false,
+        waiting: false,
+        digest: digest.map(Into::into),
+        unchanged: false,
+        wake: None,
+    }
+}
+
 fn key(id: &str) -> RecordKey {
     RecordKey::new("Inv", id)
 }
@@ -75,16 +89,7 @@ async fn batch_world(store: &LocalStore) {
     let (synced, leased) = (key("synced"), key("leased"));
     let claim = |key, owner| ClaimRequest::new(key, Version(10), owner, 1_000, 60_000);
     store.claim(&claim(&synced, "w0")).await.unwrap();
-    let synced = Commit {
-        version: Version(10),
-        hubspot_id: Some("42".into()),
-        parents: Default::default(),
-        deleted: false,
-        waiting: false,
-        digest: None,
-        unchanged: false,
-        wake: None,
-    };
+    let synced = written(Version(10), "42", None);
     assert!(store.commit(&key("synced"), "w0", &synced).await.unwrap());
     store.claim(&claim(&leased, "w2")).await.unwrap();
 }
@@ -128,16 +133,7 @@ async fn a_batch_of_claims_and_commits_in_one_transaction_answers_as_one_by_one(
         [Claim::Claimed(_), Claim::Claimed(_), Claim::Claimed(_)]
     ));
 
-    let commit = |version| Commit {
-        version,
-        hubspot_id: Some(format!("h{version}")),
-        parents: Default::default(),
-        deleted: false,
-        waiting: false,
-        digest: None,
-        unchanged: false,
-        wake: None,
-    };
+    let commit = |version| written(version, &format!("h{version}"), None);
     let (c4, c11) = (commit(Version(4)), commit(Version(11)));
     let commits = [
         (&new, &c4),
@@ -183,16 +179,7 @@ async fn ledger_claims_commits_and_keeps_its_state_across_a_restart() {
             .unwrap(),
         Claim::Leased { .. }
     ));
-    let commit = Commit {
-        version: Version(10),
-        hubspot_id: Some("42".into()),
-        parents: Default::default(),
-        deleted: false,
-        waiting: false,
-        digest: Some("d1".into()),
-        unchanged: false,
-        wake: None,
-    };
+    let commit = written(Version(10), "42", Some("d1"));
     assert!(!store.commit(key, "w2", &commit).await.unwrap());
     assert!(store.commit(key, "w1", &commit).await.unwrap());
     drop(store);
