@@ -18,11 +18,11 @@ use sfhs_core::work_item::WorkItem;
 pub struct Args {
     #[command(subcommand)]
     command: Command,
-    #[command(flatten)]
-    output: crate::output::Output,
     /// The errors table (a stack output).
     #[arg(long, global = true, env = "SFHS_ERRORS_TABLE")]
     table: Option<String>,
+    #[command(flatten)]
+    output: crate::output::Output,
 }
 
 #[derive(Debug, Subcommand)]

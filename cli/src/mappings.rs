@@ -22,13 +22,13 @@ use time::OffsetDateTime;
 pub struct Args {
     #[command(subcommand)]
     command: Command,
-    #[command(flatten)]
-    output: crate::output::Output,
     /// DynamoDB table holding the applied mappings (a stack output).
     #[arg(long, global = true, env = "SFHS_MAPPINGS_TABLE")]
     table: Option<String>,
     #[command(flatten)]
     live: crate::live::LiveArgs,
+    #[command(flatten)]
+    output: crate::output::Output,
 }
 
 /// What `plan` takes, here and in `sfhs salesforce plan`.
@@ -490,7 +490,7 @@ async fn set_state(
             println!(
                 "{} is already {}",
                 current.mapping.salesforce_object,
-                state_name(state)
+                state.as_str()
             );
         }
         print_json_if(json, &current)?;
@@ -535,13 +535,6 @@ async fn set_state(
     Ok(ExitCode::SUCCESS)
 }
 
-fn state_name(state: State) -> &'static str {
-    match state {
-        State::Enabled => "enabled",
-        State::Paused => "paused",
-    }
-}
-
 fn print_json_if(json: bool, value: &impl Serialize) -> anyhow::Result<()> {
     if json {
         crate::output::print_json(value)?;
@@ -569,7 +562,7 @@ async fn list(store: &dyn MappingStore, json: bool) -> anyhow::Result<ExitCode> 
             "{:<28} {:<28} {:<8} {:<8} {:>7}",
             m.salesforce_object,
             m.hubspot_object,
-            state_name(m.state),
+            m.state.as_str(),
             deletes,
             s.version
         );

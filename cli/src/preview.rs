@@ -10,7 +10,7 @@ use futures::TryStreamExt as _;
 use serde_json::{Value, json};
 use sfhs_core::mapping::properties::properties;
 use sfhs_core::mapping::schema::{HsObject, SfObject};
-use sfhs_core::mapping::{FindParentBy, Mapping, OnDelete, State};
+use sfhs_core::mapping::{FindParentBy, Mapping, OnDelete};
 use sfhs_core::outbound::{DEFAULT_MAX_BODY_BYTES, parse};
 use sfhs_hubspot::HubSpotClient;
 
@@ -98,10 +98,7 @@ async fn sample_records(
 }
 
 fn describe_mapping(m: &Mapping) {
-    let state = match m.state {
-        State::Enabled => "enabled",
-        State::Paused => "paused",
-    };
+    let state = m.state.as_str();
     let deletes = match m.on_delete {
         OnDelete::Archive => "archived in HubSpot",
         OnDelete::Keep => "kept in HubSpot",

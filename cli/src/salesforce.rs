@@ -30,8 +30,6 @@ pub struct Args {
     #[command(subcommand)]
     command: Command,
     #[command(flatten)]
-    output: crate::output::Output,
-    #[command(flatten)]
     setup: SetupArgs,
     /// DynamoDB table holding the applied mappings (a stack output): `apply` records there at
     /// once what the deployed outbound messages send (the stack's tick also reads it from the
@@ -40,6 +38,8 @@ pub struct Args {
     table: Option<String>,
     #[command(flatten)]
     live: crate::live::LiveArgs,
+    #[command(flatten)]
+    output: crate::output::Output,
 }
 
 /// Where outbound messages go and as whom.

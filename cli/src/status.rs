@@ -136,7 +136,7 @@ fn object(m: &StoredMapping, read: &Read) -> Value {
     json!({
         "object": m.mapping.salesforce_object,
         "hubspot_object": m.mapping.hubspot_object,
-        "state": match m.mapping.state { State::Enabled => "enabled", State::Paused => "paused" },
+        "state": m.mapping.state.as_str(),
         "deletes": match m.mapping.on_delete {
             OnDelete::Archive => "archived in HubSpot",
             OnDelete::Keep => "kept in HubSpot (on_delete: keep)",

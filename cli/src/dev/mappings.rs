@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, bail};
 use sfhs_core::mapping::store::{MappingStore, next_version};
 use sfhs_core::mapping::validate::has_errors;
-use sfhs_core::mapping::{Mapping, State as MappingState, parse_yaml};
+use sfhs_core::mapping::{Mapping, parse_yaml};
 use sfhs_local::LocalStore;
 use time::OffsetDateTime;
 
@@ -86,10 +86,7 @@ pub(super) async fn apply(
             m.mapping.salesforce_object,
             m.mapping.hubspot_object,
             m.version,
-            match m.mapping.state {
-                MappingState::Enabled => "enabled",
-                MappingState::Paused => "paused",
-            }
+            m.mapping.state.as_str()
         ));
     }
     Ok(())

@@ -9,7 +9,7 @@ use anyhow::Context;
 use crate::{ArchivedUniqueValues, HubSpotSim, PartialStatus, SimConfig};
 
 /// Arguments of `sfhs sim hubspot`.
-#[derive(clap::Args, Debug, Clone)]
+#[derive(clap::Parser, Debug, Clone)]
 pub struct Args {
     /// Address to bind; port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:0")]
@@ -94,21 +94,15 @@ mod tests {
 
     use super::*;
 
-    #[derive(Parser, Debug)]
-    struct Cmd {
-        #[command(flatten)]
-        args: Args,
-    }
-
     #[test]
     fn defaults_and_repeated_tokens() {
-        let c = Cmd::parse_from(["sim"]).args.config();
+        let c = Args::parse_from(["sim"]).config();
         assert_eq!(c.tokens, vec![crate::DEFAULT_TOKEN.to_string()]);
         assert_eq!(
             (c.burst_limit, c.daily_limit, c.burst_window),
             (190, 1_000_000, Duration::from_secs(10))
         );
-        let a = Cmd::parse_from([
+        let a = Args::parse_from([
             "sim",
             "--token",
             "a",
@@ -120,11 +114,10 @@ mod tests {
             "50",
             "--addr",
             "127.0.0.1:8080",
-        ])
-        .args;
+        ]);
         assert_eq!(a.tokens, vec!["a".to_string(), "b".to_string()]);
         assert_eq!((a.portal_id, a.burst_limit, a.addr.port()), (42, 50, 8080));
-        let held = Cmd::parse_from(["sim", "--archived-unique-values", "held"]).args;
+        let held = Args::parse_from(["sim", "--archived-unique-values", "held"]);
         assert_eq!(
             held.config().archived_unique_values,
             ArchivedUniqueValues::Held

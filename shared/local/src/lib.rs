@@ -161,6 +161,16 @@ impl LocalStore {
         f(&t)
     }
 
+    /// Every value of a table, in key order, without the keys.
+    pub(crate) fn values<T: DeserializeOwned>(
+        &self,
+        table: Table,
+        what: &'static str,
+    ) -> Result<Vec<T>, LocalError> {
+        let all = self.all(table, what)?;
+        Ok(all.into_iter().map(|(_, v)| v).collect())
+    }
+
     /// Every value of a table, in key order.
     pub(crate) fn all<T: DeserializeOwned>(
         &self,

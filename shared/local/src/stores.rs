@@ -354,12 +354,8 @@ impl ErrorStore for LocalStore {
     }
 
     async fn list(&self) -> Result<Vec<ErrorRecord>, ErrorStoreError> {
-        let mut all: Vec<ErrorRecord> = self
-            .all(ERRORS, "error record")
-            .map_err(errors_error)?
-            .into_iter()
-            .map(|(_, r)| r)
-            .collect();
+        let mut all: Vec<ErrorRecord> =
+            self.values(ERRORS, "error record").map_err(errors_error)?;
         all.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.id.cmp(&b.id)));
         Ok(all)
     }
@@ -386,11 +382,8 @@ impl ImportStore for LocalStore {
         expected: Option<u64>,
     ) -> Result<(), ImportStoreError> {
         let outcome = self
-            .write("put import", |tx| {
-                let mut t = tx
-                    .open_table(IMPORTS)
-                    .map_err(|e| LocalError::storage("put import", e))?;
-                let current: Option<ImportRecord> = get_in(&t, "import", &next.id)?;
+            .write_table("put import", IMPORTS, |t| {
+                let current: Option<ImportRecord> = get_in(t, "import", &next.id)?;
                 if current.as_ref().map(|c| c.revision) != expected {
                     return Ok(Outcome::Refused(()));
                 }
@@ -405,7 +398,7 @@ impl ImportStore for LocalStore {
                     stored.failed = 0;
                     stored.unchanged = 0;
                 }
-                put_in(&mut t, &next.id, &stored)?;
+                put_in(t, &next.id, &stored)?;
                 Ok(Outcome::Done(()))
             })
             .map_err(imports_error)?;
@@ -424,12 +417,7 @@ impl ImportStore for LocalStore {
 
     async fn list(&self) -> Result<Vec<ImportRecord>, ImportStoreError> {
         // Ids start with their creation time: newest first.
-        let mut all: Vec<ImportRecord> = self
-            .all(IMPORTS, "import")
-            .map_err(imports_error)?
-            .into_iter()
-            .map(|(_, r)| r)
-            .collect();
+        let mut all: Vec<ImportRecord> = self.values(IMPORTS, "import").map_err(imports_error)?;
         all.reverse();
         Ok(all)
     }
@@ -440,15 +428,12 @@ impl ImportStore for LocalStore {
         progress: ImportProgress,
     ) -> Result<(), ImportStoreError> {
         let found = self
-            .write("import progress", |tx| {
-                let mut t = tx
-                    .open_table(IMPORTS)
-                    .map_err(|e| LocalError::storage("import progress", e))?;
-                let Some(mut r) = get_in::<ImportRecord>(&t, "import", id)? else {
+            .write_table("import progress", IMPORTS, |t| {
+                let Some(mut r) = get_in::<ImportRecord>(t, "import", id)? else {
                     return Ok(false);
                 };
                 progress.add_to(&mut r);
-                put_in(&mut t, id, &r)?;
+                put_in(t, id, &r)?;
                 Ok(true)
             })
             .map_err(imports_error)?;
@@ -470,15 +455,12 @@ impl ImportStore for LocalStore {
     ) -> Result<(), ImportStoreError> {
         let key = sweep_key(&next.object);
         let outcome = self
-            .write("put sweep", |tx| {
-                let mut t = tx
-                    .open_table(SWEEPS)
-                    .map_err(|e| LocalError::storage("put sweep", e))?;
-                let current: Option<SweepState> = get_in(&t, "sweep state", &key)?;
+            .write_table("put sweep", SWEEPS, |t| {
+                let current: Option<SweepState> = get_in(t, "sweep state", &key)?;
                 if current.map(|c| c.revision) != expected {
                     return Ok(Outcome::Refused(()));
                 }
-                put_in(&mut t, &key, next)?;
+                put_in(t, &key, next)?;
                 Ok(Outcome::Done(()))
             })
             .map_err(imports_error)?;
@@ -507,16 +489,13 @@ impl MappingStore for LocalStore {
 
     async fn put(&self, next: &StoredMapping, expected: Option<u64>) -> Result<(), StoreError> {
         let found = self
-            .write("put mapping", |tx| {
-                let mut t = tx
-                    .open_table(MAPPINGS)
-                    .map_err(|e| LocalError::storage("put mapping", e))?;
-                let current: Option<StoredMapping> = get_in(&t, "mapping", &next.key())?;
+            .write_table("put mapping", MAPPINGS, |t| {
+                let current: Option<StoredMapping> = get_in(t, "mapping", &next.key())?;
                 let found = current.map(|c| c.version);
                 if found != expected {
                     return Ok(Outcome::Refused(found));
                 }
-                put_in(&mut t, &next.key(), next)?;
+                put_in(t, &next.key(), next)?;
                 Ok(Outcome::Done(found))
             })
             .map_err(mappings_error)?;
@@ -533,11 +512,8 @@ impl MappingStore for LocalStore {
     async fn delete(&self, salesforce_object: &str, expected: u64) -> Result<(), StoreError> {
         let key = mapping_key(salesforce_object);
         let found = self
-            .write("delete mapping", |tx| {
-                let mut t = tx
-                    .open_table(MAPPINGS)
-                    .map_err(|e| LocalError::storage("delete mapping", e))?;
-                let found = get_in::<StoredMapping>(&t, "mapping", &key)?.map(|c| c.version);
+            .write_table("delete mapping", MAPPINGS, |t| {
+                let found = get_in::<StoredMapping>(t, "mapping", &key)?.map(|c| c.version);
                 if found != Some(expected) {
                     return Ok(Outcome::Refused(found));
                 }

@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use crate::{OutboundTiming, SeedSize, SimBuilder};
 
 /// Arguments of `sfhs sim salesforce`.
-#[derive(clap::Args, Debug, Clone)]
+#[derive(clap::Parser, Debug, Clone)]
 pub struct Args {
     /// Listen address (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:0")]
@@ -117,22 +117,16 @@ mod tests {
 
     use super::Args;
 
-    #[derive(Parser, Debug)]
-    struct Cmd {
-        #[command(flatten)]
-        args: Args,
-    }
-
     #[test]
     fn defaults_match_the_issue() {
-        let cmd = Cmd::try_parse_from(["sim"]).unwrap();
-        assert_eq!(cmd.args.addr.to_string(), "127.0.0.1:0");
-        assert_eq!(cmd.args.client_id, crate::DEFAULT_CLIENT_ID);
-        assert_eq!(cmd.args.client_secret, crate::DEFAULT_CLIENT_SECRET);
-        assert!(cmd.args.jwt_public_key.is_none());
-        assert_eq!(cmd.args.query_cursor_idle_seconds, 15 * 60);
-        assert_eq!(cmd.args.bulk_results_retention_seconds, 7 * 86_400);
-        let cmd = Cmd::try_parse_from([
+        let cmd = Args::try_parse_from(["sim"]).unwrap();
+        assert_eq!(cmd.addr.to_string(), "127.0.0.1:0");
+        assert_eq!(cmd.client_id, crate::DEFAULT_CLIENT_ID);
+        assert_eq!(cmd.client_secret, crate::DEFAULT_CLIENT_SECRET);
+        assert!(cmd.jwt_public_key.is_none());
+        assert_eq!(cmd.query_cursor_idle_seconds, 15 * 60);
+        assert_eq!(cmd.bulk_results_retention_seconds, 7 * 86_400);
+        let cmd = Args::try_parse_from([
             "sim",
             "--addr",
             "127.0.0.1:8089",
@@ -148,11 +142,11 @@ mod tests {
             "5",
         ])
         .unwrap();
-        assert_eq!(cmd.args.query_cursor_idle_seconds, 2);
-        assert_eq!(cmd.args.bulk_results_retention_seconds, 5);
-        assert_eq!(cmd.args.addr.port(), 8089);
+        assert_eq!(cmd.query_cursor_idle_seconds, 2);
+        assert_eq!(cmd.bulk_results_retention_seconds, 5);
+        assert_eq!(cmd.addr.port(), 8089);
         assert_eq!(
-            cmd.args.outbound_url.as_deref(),
+            cmd.outbound_url.as_deref(),
             Some("http://127.0.0.1:9000/sfdc")
         );
     }

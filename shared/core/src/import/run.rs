@@ -656,12 +656,7 @@ mod tests {
     async fn bulk_and_rest_runs_complete() {
         for threshold in [1, 1_000_000] {
             let (runner, queue, _) = make_runner(FakeReader::new(45, 10), true).await;
-            runner
-                .store
-                .put(&record(45, threshold), None)
-                .await
-                .unwrap();
-            let out = runner.run("imp-1", "a", None).await.unwrap();
+            let out = start(&runner, &record(45, threshold)).await;
             assert_eq!(
                 out,
                 RunOutcome::Completed {
@@ -682,12 +677,7 @@ mod tests {
         for threshold in [1_000_000, 1] {
             let (mut runner, queue, reader) = make_runner(FakeReader::new(95, 10), true).await;
             runner.settings.max_pages_per_run = Some(3);
-            runner
-                .store
-                .put(&record(95, threshold), None)
-                .await
-                .unwrap();
-            let out = runner.run("imp-1", "a", None).await.unwrap();
+            let out = start(&runner, &record(95, threshold)).await;
             assert!(
                 matches!(out, RunOutcome::HandedOver { enqueued: 30, .. }),
                 "{out:?}"
@@ -722,12 +712,7 @@ mod tests {
     async fn a_cursor_answering_for_another_object_is_replaced_by_the_key() {
         let (mut runner, queue, reader) = make_runner(FakeReader::new(45, 10), true).await;
         runner.settings.max_pages_per_run = Some(2);
-        runner
-            .store
-            .put(&record(45, 1_000_000), None)
-            .await
-            .unwrap();
-        let out = runner.run("imp-1", "a", None).await.unwrap();
+        let out = start(&runner, &record(45, 1_000_000)).await;
         assert!(matches!(out, RunOutcome::HandedOver { .. }), "{out:?}");
         reader.foreign_cursors.store(true, Ordering::SeqCst);
         runner.settings.max_pages_per_run = None;
@@ -750,8 +735,7 @@ mod tests {
             next_records_url: Some("10".into()),
             cursor_used: Some(OffsetDateTime::now_utc() - time::Duration::minutes(30)),
         };
-        runner.store.put(&r, None).await.unwrap();
-        let out = runner.run("imp-1", "a", None).await.unwrap();
+        let out = start(&runner, &r).await;
         assert!(
             matches!(out, RunOutcome::Completed { enqueued: 15, .. }),
             "{out:?}"
@@ -763,8 +747,7 @@ mod tests {
         reader.expire_cursors.store(true, Ordering::SeqCst);
         let mut r = record(25, 1_000_000);
         r.checkpoint = serde_json::from_str(r#"{"kind":"rest","next_records_url":"10"}"#).unwrap();
-        runner.store.put(&r, None).await.unwrap();
-        let out = runner.run("imp-1", "a", None).await.unwrap();
+        let out = start(&runner, &r).await;
         assert!(
             matches!(out, RunOutcome::Completed { enqueued: 25, .. }),
             "{out:?}"
@@ -787,6 +770,12 @@ mod tests {
         let r = record(total as u64, 1_000_000);
         runner.store.put(&r, None).await.unwrap();
         (runner, queue)
+    }
+
+    /// Stores the import `r` and runs it once, as holder `a`.
+    async fn start(runner: &ImportRunner, r: &ImportRecord) -> RunOutcome {
+        runner.store.put(r, None).await.unwrap();
+        runner.run("imp-1", "a", None).await.unwrap()
     }
 
     fn run_in_background(
@@ -886,8 +875,7 @@ mod tests {
         let mut reader = FakeReader::new(30, 10);
         reader.bad = Some(15);
         let (runner, queue, _) = make_runner(reader, true).await;
-        runner.store.put(&record(30, 1000), None).await.unwrap();
-        let out = runner.run("imp-1", "a", None).await.unwrap();
+        let out = start(&runner, &record(30, 1000)).await;
         assert!(matches!(out, RunOutcome::Failed { .. }), "{out:?}");
         assert_eq!(queue.messages().len(), 10, "the pages before it are queued");
         let stored = runner.store.get("imp-1").await.unwrap().unwrap();
@@ -898,8 +886,7 @@ mod tests {
         let mut reader = FakeReader::new(30, 10);
         reader.permanent_error = true;
         let (runner, _, _) = make_runner(reader, true).await;
-        runner.store.put(&record(30, 1000), None).await.unwrap();
-        let out = runner.run("imp-1", "a", None).await.unwrap();
+        let out = start(&runner, &record(30, 1000)).await;
         assert!(
             matches!(out, RunOutcome::Failed { ref error } if error.contains("MALFORMED_QUERY")),
             "{out:?}"
@@ -907,8 +894,7 @@ mod tests {
 
         // No mapping applied.
         let (runner, _, _) = make_runner(FakeReader::new(30, 10), false).await;
-        runner.store.put(&record(30, 1000), None).await.unwrap();
-        let out = runner.run("imp-1", "a", None).await.unwrap();
+        let out = start(&runner, &record(30, 1000)).await;
         assert!(matches!(out, RunOutcome::Failed { .. }), "{out:?}");
         assert!(
             runner

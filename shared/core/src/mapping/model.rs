@@ -126,6 +126,16 @@ pub enum State {
     Paused,
 }
 
+impl State {
+    /// As written in mapping files: `enabled` or `paused`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Enabled => "enabled",
+            Self::Paused => "paused",
+        }
+    }
+}
+
 /// One field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

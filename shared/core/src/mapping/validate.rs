@@ -31,15 +31,19 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let level = match self.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
+        let level = if self.severity == Severity::Error {
+            "error"
+        } else {
+            "warning"
         };
-        write!(
-            f,
-            "{level}: {}: {}: {} (fix: {})",
-            self.file, self.path, self.message, self.fix
-        )
+        let Self {
+            file,
+            path,
+            message,
+            fix,
+            ..
+        } = self;
+        write!(f, "{level}: {file}: {path}: {message} (fix: {fix})")
     }
 }
 

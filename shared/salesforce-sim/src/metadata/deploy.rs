@@ -15,7 +15,7 @@ use crate::Shared;
 use crate::org::SfError;
 
 use super::check::evaluate;
-use super::{DeployRecord, apply, error, json_response, lock, permitted};
+use super::{DEPLOY_DENIED, DeployRecord, apply, error, json_response, lock, refused};
 
 /// Splits a `multipart/form-data` body into (name, bytes) parts.
 fn multipart_parts(headers: &HeaderMap, body: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
@@ -85,11 +85,8 @@ pub(super) async fn deploy(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(refused) = permitted(
-        !lock(&shared).knobs.deny_deploy,
-        "You do not have permission to deploy metadata: the user needs Modify Metadata Through Metadata API Functions or Customize Application",
-    ) {
-        return error(&refused);
+    if let Some(refused) = refused(&shared, |k| k.deny_deploy, DEPLOY_DENIED) {
+        return refused;
     }
     let parts = match multipart_parts(&headers, &body) {
         Ok(p) => p,

@@ -71,12 +71,19 @@ impl Default for MetadataKnobs {
 
 /// Salesforce's 403 `INSUFFICIENT_ACCESS` with `why` unless `allowed` (a knob stands for the
 /// permission the user lacks).
-fn permitted(allowed: bool, why: &str) -> Result<(), SfError> {
-    if allowed {
-        Ok(())
-    } else {
-        Err(SfError::new(403, "INSUFFICIENT_ACCESS", why))
-    }
+/// What a user without the permission is told (Salesforce's words).
+pub(super) const DEPLOY_DENIED: &str = "You do not have permission to deploy metadata: the user needs Modify Metadata Through Metadata API Functions or Customize Application";
+pub(super) const FLOW_UPDATE_DENIED: &str =
+    "You do not have permission to update flows through the Tooling API";
+pub(super) const TOOLING_QUERY_DENIED: &str = "You do not have permission to query the Tooling API: the user needs View Setup and Configuration";
+
+/// The 403 `INSUFFICIENT_ACCESS` answer, when the knob `denied` reads is set.
+fn refused(
+    shared: &Shared,
+    denied: impl Fn(&MetadataKnobs) -> bool,
+    why: &str,
+) -> Option<Response> {
+    denied(&lock(shared).knobs).then(|| error(&SfError::new(403, "INSUFFICIENT_ACCESS", why)))
 }
 
 /// A deployed outbound message.
@@ -223,11 +230,8 @@ async fn patch_flow_definition(
     Path((_, id)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    if let Err(refused) = permitted(
-        !lock(&shared).knobs.deny_tooling,
-        "You do not have permission to update flows through the Tooling API",
-    ) {
-        return error(&refused);
+    if let Some(refused) = refused(&shared, |k| k.deny_tooling, FLOW_UPDATE_DENIED) {
+        return refused;
     }
     let Ok(v) = serde_json::from_slice::<Value>(&body) else {
         return error(&SfError::new(

@@ -9,7 +9,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
-    DeployedFlow, DeployedMessage, Filter, MetadataState, error, json_response, lock, permitted,
+    DeployedFlow, DeployedMessage, Filter, MetadataState, TOOLING_QUERY_DENIED, error,
+    json_response, lock, refused,
 };
 use crate::org::SfError;
 use crate::{Shared, ids};
@@ -98,11 +99,8 @@ pub(super) async fn tooling_query(
     Path(v): Path<String>,
     Query(params): Query<QueryParams>,
 ) -> Response {
-    if let Err(refused) = permitted(
-        !lock(&shared).knobs.deny_tooling,
-        "You do not have permission to query the Tooling API: the user needs View Setup and Configuration",
-    ) {
-        return error(&refused);
+    if let Some(refused) = refused(&shared, |k| k.deny_tooling, TOOLING_QUERY_DENIED) {
+        return refused;
     }
     let Some(q) = params.q else {
         return error(&SfError::new(400, "MALFORMED_QUERY", "missing q"));
