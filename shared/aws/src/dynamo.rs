@@ -186,24 +186,23 @@ impl MappingStore for DynamoMappingStore {
 /// Creates an on-demand table keyed by `pk` (S) unless it exists. For tests and local runs; in AWS
 /// the SAM template owns the tables.
 pub async fn create_table(client: &Client, table: &str) -> Result<(), crate::SdkFailure> {
+    let unbuilt = |e| construction("CreateTable", e);
+    let pk = AttributeDefinition::builder()
+        .attribute_name("pk")
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .map_err(unbuilt)?;
+    let hash_key = KeySchemaElement::builder()
+        .attribute_name("pk")
+        .key_type(KeyType::Hash)
+        .build()
+        .map_err(unbuilt)?;
     let result = client
         .create_table()
         .table_name(table)
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .map_err(|e| construction("CreateTable", e))?,
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .map_err(|e| construction("CreateTable", e))?,
-        )
+        .attribute_definitions(pk)
+        .key_schema(hash_key)
         .send()
         .await;
     match result {

@@ -393,6 +393,15 @@ impl SearchLimiter {
 mod tests {
     use super::*;
 
+    /// What the server says of the rolling window: `max` calls, `remaining` left.
+    fn window(max: u32, remaining: u32) -> RateHeaders {
+        RateHeaders {
+            max: Some(max),
+            remaining: Some(remaining),
+            ..RateHeaders::default()
+        }
+    }
+
     #[tokio::test]
     async fn capacity_honours_reserved_share_and_headers() {
         let l = RateLimiter::new(100, Duration::from_secs(10), 0.2, UtcOffset::UTC);
@@ -416,16 +425,9 @@ mod tests {
     #[tokio::test]
     async fn server_view_adds_slots() {
         let l = RateLimiter::new(10, Duration::from_secs(60), 0.0, UtcOffset::UTC);
-        let p = l.acquire().await.unwrap();
         // The server counts 9 of 10 used: only one more call fits.
-        l.complete(
-            p,
-            &RateHeaders {
-                max: Some(10),
-                remaining: Some(1),
-                ..RateHeaders::default()
-            },
-        );
+        let p = l.acquire().await.unwrap();
+        l.complete(p, &window(10, 1));
         let p = l.acquire().await.unwrap();
         l.complete(p, &RateHeaders::default());
         let blocked = tokio::time::timeout(Duration::from_millis(50), l.acquire()).await;
@@ -442,11 +444,7 @@ mod tests {
         l.back_off(Duration::from_millis(1));
         assert_eq!(l.stats().capacity, 90);
         // No growth within a window of the cut.
-        let headers = RateHeaders {
-            max: Some(100),
-            remaining: Some(60),
-            ..RateHeaders::default()
-        };
+        let headers = window(100, 60);
         let p = l.acquire().await.unwrap();
         l.complete(p, &headers);
         assert_eq!(l.stats().capacity, 90);
@@ -487,14 +485,12 @@ mod tests {
             UtcOffset::from_hms(-5, 0, 0).unwrap(),
         );
         let p = l.acquire().await.unwrap();
-        l.complete(
-            p,
-            &RateHeaders {
-                daily: Some(100),
-                daily_remaining: Some(50),
-                ..RateHeaders::default()
-            },
-        );
+        let half_the_day_used = RateHeaders {
+            daily: Some(100),
+            daily_remaining: Some(50),
+            ..RateHeaders::default()
+        };
+        l.complete(p, &half_the_day_used);
         match l.acquire().await {
             Err(Error::DailyLimit { reset_at, .. }) => {
                 let local = reset_at.to_offset(UtcOffset::from_hms(-5, 0, 0).unwrap());

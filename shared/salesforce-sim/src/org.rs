@@ -418,9 +418,7 @@ impl Org {
                     ));
                 }
                 let id = ids::normalize(s);
-                let ok = self
-                    .object_of(&id)
-                    .is_some_and(|o| field.reference_to.iter().any(|t| t.eq_ignore_ascii_case(o)));
+                let ok = self.object_of(&id).is_some_and(|o| field.points_to(o));
                 if !ok {
                     return Err(SfError::new(
                         400,
@@ -679,11 +677,10 @@ impl Org {
     /// The parent record and its object behind a relationship name (`Account__r`) of `row`.
     fn parent_of(&self, object: &str, row: &Row, relationship: &str) -> Option<(&ObjectDef, &Row)> {
         let def = self.object(object)?;
-        let lookup = def.fields.iter().find(|f| {
-            f.relationship_name
-                .as_deref()
-                .is_some_and(|r| r.eq_ignore_ascii_case(relationship))
-        })?;
+        let lookup = def
+            .fields
+            .iter()
+            .find(|f| f.relationship(relationship).is_some())?;
         let parent_id = row.get(&lookup.name)?.as_str()?;
         let parent_object = self.object_of(parent_id)?;
         let parent_def = self.object(parent_object)?;
@@ -759,10 +756,7 @@ impl Org {
         let mut out = Vec::new();
         for o in &self.objects {
             for f in &o.fields {
-                if f.reference_to
-                    .iter()
-                    .any(|t| t.eq_ignore_ascii_case(object))
-                {
+                if f.points_to(object) {
                     out.push(json!({
                         "cascadeDelete": false,
                         "childSObject": o.name,
@@ -770,7 +764,7 @@ impl Org {
                         "field": f.name,
                         "junctionIdListNames": [],
                         "junctionReferenceTo": [],
-                        "relationshipName": f.relationship_name.as_ref().map(|r| r.replace("__r", "s__r")),
+                        "relationshipName": f.lookup.as_ref().map(|l| l.relationship.replace("__r", "s__r")),
                         "restrictedDelete": false,
                     }));
                 }

@@ -94,6 +94,13 @@ impl FieldType {
     }
 }
 
+/// Where a lookup field points.
+#[derive(Debug, Clone)]
+pub struct Lookup {
+    pub target: String,
+    pub relationship: String,
+}
+
 /// A field definition.
 #[derive(Debug, Clone)]
 pub struct FieldDef {
@@ -109,13 +116,29 @@ pub struct FieldDef {
     pub calculated: bool,
     /// Set by the system (Id, dates, IsDeleted); not createable or updateable.
     pub system: bool,
-    pub reference_to: Vec<String>,
-    pub relationship_name: Option<String>,
+    /// A lookup's target object and relationship name (`Account`, `Account__r`).
+    pub lookup: Option<Lookup>,
     pub picklist: Vec<&'static str>,
     pub restricted_picklist: bool,
 }
 
 impl FieldDef {
+    /// The lookup whose relationship name is `relationship` (case-insensitively).
+    pub fn relationship(&self, relationship: &str) -> Option<&Lookup> {
+        let lookup = self.lookup.as_ref()?;
+        lookup
+            .relationship
+            .eq_ignore_ascii_case(relationship)
+            .then_some(lookup)
+    }
+
+    /// Whether this is a lookup to `object` (case-insensitively).
+    pub fn points_to(&self, object: &str) -> bool {
+        self.lookup
+            .as_ref()
+            .is_some_and(|l| l.target.eq_ignore_ascii_case(object))
+    }
+
     fn new(name: &str, label: &str, field_type: FieldType) -> FieldDef {
         let length = match field_type {
             FieldType::Id | FieldType::Reference => 18,
@@ -145,8 +168,7 @@ impl FieldDef {
             custom: name.ends_with("__c"),
             calculated: false,
             system: false,
-            reference_to: Vec::new(),
-            relationship_name: None,
+            lookup: None,
             picklist: Vec::new(),
             restricted_picklist: false,
         }
@@ -177,8 +199,10 @@ impl FieldDef {
     }
 
     fn lookup(mut self, target: &str, relationship: &str) -> Self {
-        self.reference_to = vec![target.to_owned()];
-        self.relationship_name = Some(relationship.to_owned());
+        self.lookup = Some(Lookup {
+            target: target.to_owned(),
+            relationship: relationship.to_owned(),
+        });
         self
     }
 
@@ -252,8 +276,8 @@ impl FieldDef {
             "precision": self.precision,
             "queryByDistance": false,
             "referenceTargetField": null,
-            "referenceTo": self.reference_to,
-            "relationshipName": self.relationship_name,
+            "referenceTo": self.lookup.iter().map(|l| &l.target).collect::<Vec<_>>(),
+            "relationshipName": self.lookup.as_ref().map(|l| &l.relationship),
             "relationshipOrder": null,
             "restrictedDelete": false,
             "restrictedPicklist": self.restricted_picklist,

@@ -466,15 +466,8 @@ fn related_field<'a>(
     let target = object
         .fields
         .iter()
-        .find(|fd| {
-            fd.relationship_name
-                .as_deref()
-                .is_some_and(|r| r.eq_ignore_ascii_case(rel))
-        })
-        .and_then(|fd| {
-            let parent = lookup(fd.reference_to.first()?)?;
-            Some((fd.relationship_name.clone()?, parent))
-        });
+        .find_map(|fd| fd.relationship(rel))
+        .and_then(|l| Some((l.relationship.clone(), lookup(&l.target)?)));
     let Some((rel_name, parent)) = target else {
         return Err(p.caret_error(
             index,

@@ -35,10 +35,15 @@ pub enum SfType {
     Other(String),
 }
 
+/// A type name read as the variant serde names so, or kept as `other`.
+fn known_or<T: serde::de::DeserializeOwned>(name: String, other: impl FnOnce() -> T) -> T {
+    serde_json::from_value(serde_json::Value::String(name)).unwrap_or_else(|_| other())
+}
+
 impl SfType {
+    /// Salesforce's names, whatever their case.
     pub fn parse(s: &str) -> Self {
-        serde_json::from_value(serde_json::Value::String(s.to_ascii_lowercase()))
-            .unwrap_or_else(|_| Self::Other(s.to_owned()))
+        known_or(s.to_ascii_lowercase(), || Self::Other(s.to_owned()))
     }
 
     pub fn name(&self) -> &str {
@@ -118,8 +123,7 @@ pub enum HsType {
 
 impl HsType {
     pub fn parse(s: &str) -> Self {
-        serde_json::from_value(serde_json::Value::String(s.to_owned()))
-            .unwrap_or_else(|_| Self::Other(s.to_owned()))
+        known_or(s.to_owned(), || Self::Other(s.to_owned()))
     }
 }
 
