@@ -29,8 +29,6 @@ use sfhs_salesforce::metadata::{ComponentFailure, DeployOptions, package_zip};
 pub struct Args {
     #[command(subcommand)]
     command: Command,
-    #[command(flatten)]
-    setup: SetupArgs,
     /// DynamoDB table holding the applied mappings (a stack output): `apply` records there at
     /// once what the deployed outbound messages send (the stack's tick also reads it from the
     /// org, every SentFieldsSeconds), so that the worker clears absent fields.
@@ -38,6 +36,8 @@ pub struct Args {
     table: Option<String>,
     #[command(flatten)]
     live: crate::live::LiveArgs,
+    #[command(flatten)]
+    setup: SetupArgs,
     #[command(flatten)]
     output: crate::output::Output,
 }

@@ -41,6 +41,19 @@ pub struct Fault {
     pub latency_ms: Option<u64>,
 }
 
+/// `fn name(mut self, value) -> Self` setting an optional field of [`Fault`].
+macro_rules! limits {
+    ($($(#[$doc:meta])* $name:ident => $field:ident: $ty:ty,)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(mut self, value: $ty) -> Self {
+                self.$field = Some(value);
+                self
+            }
+        )*
+    };
+}
+
 impl Fault {
     pub fn new(kind: FaultKind) -> Self {
         Self {
@@ -52,24 +65,19 @@ impl Fault {
             latency_ms: None,
         }
     }
-    pub fn times(mut self, n: u64) -> Self {
-        self.count = Some(n);
-        self
+    limits! {
+        /// Apply to the next `n` matching calls only.
+        times => count: u64,
+        /// Apply to this share (0..=1) of matching calls.
+        share => share: f64,
+        /// `Retry-After` seconds to send.
+        retry_after => retry_after_secs: u64,
+        /// Milliseconds to add.
+        latency => latency_ms: u64,
     }
-    pub fn share(mut self, s: f64) -> Self {
-        self.share = Some(s);
-        self
-    }
+
     pub fn on_path(mut self, p: &str) -> Self {
         self.path_contains = Some(p.into());
-        self
-    }
-    pub fn retry_after(mut self, secs: u64) -> Self {
-        self.retry_after_secs = Some(secs);
-        self
-    }
-    pub fn latency(mut self, ms: u64) -> Self {
-        self.latency_ms = Some(ms);
         self
     }
 }

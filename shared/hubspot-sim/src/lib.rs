@@ -197,6 +197,19 @@ impl Sim {
     }
 }
 
+/// `fn field(mut self, value) -> Self` for each named [`SimConfig`] field (documented there).
+macro_rules! config_setters {
+    ($($field:ident: $ty:ty),* $(,)?) => {
+        $(
+            #[doc = concat!("Sets [`SimConfig::", stringify!($field), "`].")]
+            pub fn $field(mut self, value: $ty) -> Self {
+                self.config.$field = value;
+                self
+            }
+        )*
+    };
+}
+
 /// Builds an in-process simulator bound to 127.0.0.1.
 #[derive(Debug, Default)]
 pub struct HubSpotSim {
@@ -229,39 +242,14 @@ impl HubSpotSim {
         self
     }
 
-    pub fn portal_id(mut self, id: u64) -> Self {
-        self.config.portal_id = id;
-        self
-    }
-
-    pub fn burst_limit(mut self, n: u32) -> Self {
-        self.config.burst_limit = n;
-        self
-    }
-
-    pub fn burst_window(mut self, d: Duration) -> Self {
-        self.config.burst_window = d;
-        self
-    }
-
-    pub fn daily_limit(mut self, n: u64) -> Self {
-        self.config.daily_limit = n;
-        self
-    }
-
-    pub fn search_per_second(mut self, n: u32) -> Self {
-        self.config.search_per_second = n;
-        self
-    }
-
-    pub fn search_indexing_delay(mut self, d: Duration) -> Self {
-        self.config.search_indexing_delay = d;
-        self
-    }
-
-    pub fn partial_status(mut self, p: PartialStatus) -> Self {
-        self.config.partial_status = p;
-        self
+    config_setters! {
+        portal_id: u64,
+        burst_limit: u32,
+        burst_window: Duration,
+        daily_limit: u64,
+        search_per_second: u32,
+        search_indexing_delay: Duration,
+        partial_status: PartialStatus,
     }
 
     /// Binds (127.0.0.1, port 0 unless [`Self::addr`] was given) and serves in a background task.

@@ -101,11 +101,7 @@ impl CatchUpObjectReport {
             CatchUpOutcome::Paused => format!("{o}: the mapping is paused, not caught up."),
             CatchUpOutcome::Failed { error, retryable } => format!(
                 "{o}: catch-up FAILED ({}): {error}",
-                if *retryable {
-                    "the next tick tries again"
-                } else {
-                    "fix the cause"
-                }
+                super::after_failure(*retryable, "the next tick tries again")
             ),
         }
     }
@@ -120,13 +116,11 @@ pub struct CatchUpReport {
 impl CatchUpReport {
     /// Records the push missed, enqueued by this run.
     pub fn caught_up(&self) -> usize {
-        self.objects
-            .iter()
-            .map(|o| match o.outcome {
-                CatchUpOutcome::Read { caught_up, .. } => caught_up,
-                _ => 0,
-            })
-            .sum()
+        let read = self.objects.iter().filter_map(|o| match o.outcome {
+            CatchUpOutcome::Read { caught_up, .. } => Some(caught_up),
+            _ => None,
+        });
+        read.sum()
     }
 
     pub fn failures(&self) -> usize {

@@ -34,3 +34,9 @@ pub use reconcile::{ReconcileError, ReconcileReport, Reconciler};
 pub use run::{ImportRunner, RunOutcome, RunSettings};
 pub use sweep::{SweepObjectReport, SweepOutcome, SweepReport, sweep};
 pub use tick::{Imports, Resumed, SentFieldsSettings, Tick, TickError};
+
+/// What an operator does about a failed object: wait for `retry` when it can help, else fix the
+/// cause.
+pub(crate) fn after_failure(retryable: bool, retry: &'static str) -> &'static str {
+    if retryable { retry } else { "fix the cause" }
+}

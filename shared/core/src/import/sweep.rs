@@ -74,11 +74,7 @@ impl SweepObjectReport {
             SweepOutcome::Paused => format!("{o}: the mapping is paused, not swept."),
             SweepOutcome::Failed { error, retryable } => format!(
                 "{o}: FAILED ({}): {error}",
-                if *retryable {
-                    "the next sweep tries again"
-                } else {
-                    "fix the cause"
-                }
+                super::after_failure(*retryable, "the next sweep tries again")
             ),
         }
     }

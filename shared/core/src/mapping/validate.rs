@@ -60,37 +60,21 @@ struct Report<'a> {
 }
 
 impl Report<'_> {
-    fn error(
-        &mut self,
-        path: impl Into<String>,
-        message: impl Into<String>,
-        fix: impl Into<String>,
-    ) {
-        self.push(Severity::Error, path, message, fix);
+    fn error(&mut self, at: impl Into<String>, msg: impl Into<String>, fix: impl Into<String>) {
+        self.push(Severity::Error, at.into(), msg.into(), fix.into());
     }
 
-    fn warning(
-        &mut self,
-        path: impl Into<String>,
-        message: impl Into<String>,
-        fix: impl Into<String>,
-    ) {
-        self.push(Severity::Warning, path, message, fix);
+    fn warning(&mut self, at: impl Into<String>, msg: impl Into<String>, fix: impl Into<String>) {
+        self.push(Severity::Warning, at.into(), msg.into(), fix.into());
     }
 
-    fn push(
-        &mut self,
-        severity: Severity,
-        path: impl Into<String>,
-        message: impl Into<String>,
-        fix: impl Into<String>,
-    ) {
+    fn push(&mut self, severity: Severity, path: String, message: String, fix: String) {
         self.problems.push(Problem {
             severity,
             file: self.file.to_owned(),
-            path: path.into(),
-            message: message.into(),
-            fix: fix.into(),
+            path,
+            message,
+            fix,
         });
     }
 }
