@@ -311,14 +311,14 @@ pub struct ImportConfig {
     /// (default 60, 10..600: a dead runner's import is taken over this long after its last
     /// renewal at most; renewed every third of it).
     pub run: RunSettings,
+    /// `AWS_LAMBDA_FUNCTION_NAME` (Lambda sets it): an import near its deadline hands over to a
+    /// fresh invocation of this function; unset, the scheduled tick resumes it.
+    pub function_name: Option<String>,
     pub publish: PublishPolicy,
     /// `SFHS_WEBHOOK_URL` (the template sets it to the `OutboundMessageUrl` output): the
     /// outbound messages that post there count, whatever their name; `SFHS_SENT_FIELDS_SECONDS`
     /// (default 300, 60..86,400): how often the tick reads what they send.
     pub sent_fields: SentFieldsSettings,
-    /// `AWS_LAMBDA_FUNCTION_NAME` (Lambda sets it): an import near its deadline hands over to a
-    /// fresh invocation of this function; unset, the scheduled tick resumes it.
-    pub function_name: Option<String>,
     /// `SFHS_RECORDS_TABLE`: the ledger the catch-up compares with (read only); unset = no
     /// catch-up (logged at start).
     pub records_table: Option<String>,

@@ -242,6 +242,31 @@ fn bearer(h: &HeaderMap) -> Option<String> {
         .then(|| token.trim().to_string())
 }
 
+/// The token, if it is one the portal accepts with the CRM scopes: else HubSpot's 401 (unknown
+/// token) or 403 (`MISSING_SCOPES`).
+fn authenticate(cfg: &SimConfig, token: Option<String>) -> Result<String, HsError> {
+    let Some(token) = token.filter(|t| cfg.tokens.contains(t) || cfg.scopeless_tokens.contains(t))
+    else {
+        return Err(HsError::new(
+            StatusCode::UNAUTHORIZED,
+            "INVALID_AUTHENTICATION",
+            "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview",
+        ));
+    };
+    if cfg.scopeless_tokens.contains(&token) {
+        return Err(HsError::new(
+            StatusCode::FORBIDDEN,
+            "MISSING_SCOPES",
+            "This app hasn't been granted all required scopes to make this call. Read more about required scopes here: https://developers.hubspot.com/scopes.",
+        )
+        .with(
+            "errors",
+            serde_json::json!([{"message": "One or more of the following scopes are required.", "context": {"requiredGranularScopes": ["crm.objects.custom.write", "crm.schemas.custom.read"]}}]),
+        ));
+    }
+    Ok(token)
+}
+
 fn admit(
     cfg: &SimConfig,
     limits: &mut Limits,
@@ -251,33 +276,13 @@ fn admit(
     path: &str,
     is_search: bool,
 ) -> Admission {
-    let Some(token) = token.filter(|t| cfg.tokens.contains(t) || cfg.scopeless_tokens.contains(t))
-    else {
-        counters.auth_failures += 1;
-        return Admission::Reject(
-            HsError::new(
-                StatusCode::UNAUTHORIZED,
-                "INVALID_AUTHENTICATION",
-                "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview",
-            ),
-            None,
-        );
+    let token = match authenticate(cfg, token) {
+        Ok(token) => token,
+        Err(refused) => {
+            counters.auth_failures += 1;
+            return Admission::Reject(refused, None);
+        }
     };
-    if cfg.scopeless_tokens.contains(&token) {
-        counters.auth_failures += 1;
-        return Admission::Reject(
-            HsError::new(
-                StatusCode::FORBIDDEN,
-                "MISSING_SCOPES",
-                "This app hasn't been granted all required scopes to make this call. Read more about required scopes here: https://developers.hubspot.com/scopes.",
-            )
-            .with(
-                "errors",
-                serde_json::json!([{"message": "One or more of the following scopes are required.", "context": {"requiredGranularScopes": ["crm.objects.custom.write", "crm.schemas.custom.read"]}}]),
-            ),
-            None,
-        );
-    }
     let now = Instant::now();
     let today = OffsetDateTime::now_utc().date();
     if limits.day != Some(today) {

@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use reqwest::Method;
 use serde::{Deserialize, Deserializer, Serialize};
-use sfhs_core::salesforce_setup::{FlowEntry, LiveCondition, LiveFlow, LiveOutboundMessage};
+use sfhs_core::salesforce_setup::{
+    FlowEntry, FlowValue, LiveCondition, LiveFlow, LiveOutboundMessage,
+};
 
 use crate::client::{Client, Payload, Target};
 use crate::error::Error;
@@ -317,23 +319,18 @@ impl FlowMetadata {
 
 /// A `FlowElementReferenceOrValue`: the one element that is set, and its value as text.
 fn element_value(v: &serde_json::Map<String, serde_json::Value>) -> Option<(String, String)> {
-    [
-        "stringValue",
-        "numberValue",
-        "booleanValue",
-        "dateValue",
-        "dateTimeValue",
-        "elementReference",
-    ]
-    .iter()
-    .find_map(|k| {
-        let text = match v.get(*k)? {
-            serde_json::Value::Null => return None,
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        Some(((*k).to_owned(), text))
-    })
+    let elements = FlowValue::ALL.map(FlowValue::element);
+    elements
+        .into_iter()
+        .chain(["elementReference"])
+        .find_map(|k| {
+            let text = match v.get(k)? {
+                serde_json::Value::Null => return None,
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            Some((k.to_owned(), text))
+        })
 }
 
 impl Client {

@@ -32,21 +32,20 @@ pub struct ReconcileReport {
     /// Records in Salesforce, and records of the object in HubSpot.
     pub salesforce: u64,
     pub hubspot: u64,
-    /// In Salesforce, not in HubSpot.
+    /// In Salesforce, not in HubSpot; up to 20 of their Salesforce ids.
     pub missing: u64,
+    pub missing_ids: Vec<String>,
     /// In both, but the ledger's applied version is older than Salesforce's (or unknown).
     pub stale: u64,
+    pub stale_ids: Vec<String>,
     /// In HubSpot, gone from Salesforce.
     pub orphans: u64,
+    pub orphan_ids: Vec<String>,
     /// Whether orphans are archived (`on_delete: archive`) or left (`keep`).
     pub archive_orphans: bool,
     /// Work items put on the queue (0 on a dry run).
     pub enqueued_upserts: u64,
     pub enqueued_deletes: u64,
-    /// Up to 20 Salesforce ids of each kind.
-    pub missing_ids: Vec<String>,
-    pub stale_ids: Vec<String>,
-    pub orphan_ids: Vec<String>,
 }
 
 impl ReconcileReport {

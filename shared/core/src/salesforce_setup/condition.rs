@@ -21,6 +21,14 @@ pub enum FlowValue {
 }
 
 impl FlowValue {
+    pub const ALL: [Self; 5] = [
+        Self::String,
+        Self::Number,
+        Self::Boolean,
+        Self::Date,
+        Self::DateTime,
+    ];
+
     /// The element's name in Flow metadata.
     pub fn element(self) -> &'static str {
         match self {

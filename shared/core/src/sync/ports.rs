@@ -230,6 +230,14 @@ pub fn decide_claim(entry: Option<&LedgerEntry>, claim: &ClaimRequest<'_>) -> Op
     }
 }
 
+/// Runs `calls`, `concurrency` at a time (at least one); the answers in the calls' order.
+async fn in_order<F: std::future::Future>(calls: Vec<F>, concurrency: usize) -> Vec<F::Output> {
+    futures::stream::iter(calls)
+        .buffered(concurrency.max(1))
+        .collect()
+        .await
+}
+
 /// The records table.
 #[async_trait]
 pub trait Ledger: Send + Sync + fmt::Debug {
@@ -259,10 +267,7 @@ pub trait Ledger: Send + Sync + fmt::Debug {
         // The calls made first (boxed, not started), then run: a closure inside the stream
         // would make the future's lifetimes too narrow for `Send`.
         let calls: Vec<_> = claims.iter().map(|c| self.claim(c)).collect();
-        futures::stream::iter(calls)
-            .buffered(concurrency.max(1))
-            .collect()
-            .await
+        in_order(calls, concurrency).await
     }
 
     /// [`Self::commit`] for each `(key, commit)` by `owner`: one answer per commit, in their
@@ -277,10 +282,7 @@ pub trait Ledger: Send + Sync + fmt::Debug {
             .iter()
             .map(|(key, c)| self.commit(key, owner, c))
             .collect();
-        futures::stream::iter(calls)
-            .buffered(concurrency.max(1))
-            .collect()
-            .await
+        in_order(calls, concurrency).await
     }
 
     /// Releases the lease without changing the record's version (no-op if `owner` does not hold
