@@ -448,12 +448,7 @@ fn waiters_key(parent: &RecordKey) -> String {
 
 /// A request the SDK's builder refused (a field missing): a bug here, not retryable.
 fn unbuildable(operation: &'static str) -> impl FnOnce(BuildError) -> LedgerError {
-    move |e| LedgerError {
-        operation,
-        message: e.to_string(),
-        retryable: false,
-        source: Some(Box::new(e)),
-    }
+    move |e| LedgerError::caused_by(operation, false, e)
 }
 
 /// How many times a batch call is sent before its unprocessed part is an error (20 ms between
@@ -494,12 +489,7 @@ where
 /// A key read back from the table as the kind it was written as; one that is not is a
 /// table written by something else (not retryable).
 fn stored_key<K: TryFrom<String, Error = NotAKey>>(key: String) -> Result<K, LedgerError> {
-    K::try_from(key).map_err(|e| LedgerError {
-        operation: "read key",
-        message: e.to_string(),
-        retryable: false,
-        source: Some(Box::new(e)),
-    })
+    K::try_from(key).map_err(|e| LedgerError::caused_by("read key", false, e))
 }
 
 impl DynamoLedger {
@@ -600,11 +590,7 @@ impl DynamoErrorStore {
 #[async_trait]
 impl ErrorStore for DynamoErrorStore {
     async fn put(&self, r: &ErrorRecord) -> Result<(), ErrorStoreError> {
-        let doc = serde_json::to_string(r).map_err(|e| ErrorStoreError {
-            message: e.to_string(),
-            retryable: false,
-            source: Some(Box::new(e)),
-        })?;
+        let doc = serde_json::to_string(r).map_err(|e| ErrorStoreError::caused_by(false, e))?;
         let mut request = self
             .client
             .put_item()

@@ -83,41 +83,24 @@ pub fn is_conditional_check_failed<E: ProvideErrorMetadata, R>(err: &SdkError<E,
 
 impl From<SdkFailure> for sfhs_core::mapping::store::StoreError {
     fn from(f: SdkFailure) -> Self {
-        Self::Unavailable {
-            message: f.to_string(),
-            retryable: f.retryable,
-            source: Some(Box::new(f)),
-        }
+        Self::unavailable(f.retryable, f)
     }
 }
 
 impl From<SdkFailure> for sfhs_core::import::ports::ImportStoreError {
     fn from(f: SdkFailure) -> Self {
-        Self::Unavailable {
-            message: f.to_string(),
-            retryable: f.retryable,
-            source: Some(Box::new(f)),
-        }
+        Self::unavailable(f.retryable, f)
     }
 }
 
 impl From<SdkFailure> for sfhs_core::sync::LedgerError {
     fn from(f: SdkFailure) -> Self {
-        Self {
-            operation: f.operation,
-            message: f.to_string(),
-            retryable: f.retryable,
-            source: Some(Box::new(f)),
-        }
+        Self::caused_by(f.operation, f.retryable, f)
     }
 }
 
 impl From<SdkFailure> for sfhs_core::sync::ErrorStoreError {
     fn from(f: SdkFailure) -> Self {
-        Self {
-            message: f.to_string(),
-            retryable: f.retryable,
-            source: Some(Box::new(f)),
-        }
+        Self::caused_by(f.retryable, f)
     }
 }

@@ -23,12 +23,8 @@ fn now_ms() -> i64 {
 }
 
 fn ledger_error(operation: &'static str, e: LocalError) -> LedgerError {
-    LedgerError {
-        operation,
-        message: e.to_string(),
-        retryable: !matches!(e, LocalError::Corrupt { .. }),
-        source: Some(Box::new(e)),
-    }
+    let retryable = !matches!(e, LocalError::Corrupt { .. });
+    LedgerError::caused_by(operation, retryable, e)
 }
 
 /// One transaction's answers, or its failure as every item's: nothing of it was written.
@@ -59,11 +55,7 @@ fn all_or_none<T>(
 }
 
 fn errors_error(e: LocalError) -> ErrorStoreError {
-    ErrorStoreError {
-        message: e.to_string(),
-        retryable: !matches!(e, LocalError::Corrupt { .. }),
-        source: Some(Box::new(e)),
-    }
+    ErrorStoreError::caused_by(!matches!(e, LocalError::Corrupt { .. }), e)
 }
 
 fn imports_error(e: LocalError) -> ImportStoreError {
@@ -72,11 +64,7 @@ fn imports_error(e: LocalError) -> ImportStoreError {
             key,
             message: source.to_string(),
         },
-        e => ImportStoreError::Unavailable {
-            message: e.to_string(),
-            retryable: true,
-            source: Some(Box::new(e)),
-        },
+        e => ImportStoreError::unavailable(true, e),
     }
 }
 
@@ -86,11 +74,7 @@ fn mappings_error(e: LocalError) -> StoreError {
             object: key,
             message: source.to_string(),
         },
-        e => StoreError::Unavailable {
-            message: e.to_string(),
-            retryable: true,
-            source: Some(Box::new(e)),
-        },
+        e => StoreError::unavailable(true, e),
     }
 }
 

@@ -137,6 +137,20 @@ pub struct LedgerError {
 }
 
 impl LedgerError {
+    /// `operation` failed because of `source`, whose text is the message.
+    pub fn caused_by(
+        operation: &'static str,
+        retryable: bool,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            operation,
+            message: source.to_string(),
+            retryable,
+            source: Some(Box::new(source)),
+        }
+    }
+
     pub fn is_retryable(&self) -> bool {
         self.retryable
     }
@@ -404,6 +418,18 @@ pub struct ErrorStoreError {
 }
 
 impl ErrorStoreError {
+    /// The errors table failed because of `source`, whose text is the message.
+    pub fn caused_by(
+        retryable: bool,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            message: source.to_string(),
+            retryable,
+            source: Some(Box::new(source)),
+        }
+    }
+
     pub fn is_retryable(&self) -> bool {
         self.retryable
     }
