@@ -85,27 +85,7 @@ pub enum StoreError {
     },
 }
 
-impl StoreError {
-    /// The store failed because of `source`, whose text is the message.
-    pub fn unavailable(
-        retryable: bool,
-        source: impl std::error::Error + Send + Sync + 'static,
-    ) -> Self {
-        Self::Unavailable {
-            message: source.to_string(),
-            retryable,
-            source: Some(Box::new(source)),
-        }
-    }
-
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            Self::Unavailable { retryable, .. } => *retryable,
-            Self::Conflict { .. } => true,
-            Self::NotFound { .. } | Self::Corrupt { .. } => false,
-        }
-    }
-}
+store_error_methods!(StoreError);
 
 /// Applied mappings.
 #[async_trait]
