@@ -45,6 +45,21 @@ fn query_bool(v: &str) -> bool {
     v.eq_ignore_ascii_case("true")
 }
 
+/// The object endpoints' query parameters, read from the request's query string.
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for QueryArgs {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Response> {
+        let Query(q) = Q::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(query_args(&q))
+    }
+}
+
 fn query_args(q: &[(String, String)]) -> QueryArgs {
     let mut a = QueryArgs {
         properties: vec![],
@@ -71,36 +86,24 @@ fn query_args(q: &[(String, String)]) -> QueryArgs {
 pub fn router(sim: Sim) -> Router {
     let mut api: Router<Sim> = Router::new();
     for base in ["/crm/v3/objects", "/crm/objects/{ver}"] {
+        let t = format!("{base}/{{object_type}}");
         api = api
+            .route(&t, get(list).post(create_one))
             .route(
-                &format!("{base}/{{object_type}}"),
-                get(list).post(create_one),
-            )
-            .route(
-                &format!("{base}/{{object_type}}/{{record_id}}"),
+                &format!("{t}/{{record_id}}"),
                 get(read_one).patch(update_one).delete(archive_one),
             )
-            .route(
-                &format!("{base}/{{object_type}}/batch/create"),
-                post(batch_create),
-            )
-            .route(
-                &format!("{base}/{{object_type}}/batch/read"),
-                post(batch_read),
-            )
-            .route(
-                &format!("{base}/{{object_type}}/batch/update"),
-                post(batch_update),
-            )
-            .route(
-                &format!("{base}/{{object_type}}/batch/upsert"),
-                post(batch_upsert),
-            )
-            .route(
-                &format!("{base}/{{object_type}}/batch/archive"),
-                post(batch_archive),
-            )
-            .route(&format!("{base}/{{object_type}}/search"), post(search));
+            .route(&format!("{t}/search"), post(search));
+        let batches = [
+            ("create", post(batch_create)),
+            ("read", post(batch_read)),
+            ("update", post(batch_update)),
+            ("upsert", post(batch_upsert)),
+            ("archive", post(batch_archive)),
+        ];
+        for (operation, handler) in batches {
+            api = api.route(&format!("{t}/batch/{operation}"), handler);
+        }
     }
     // One record's associations to a type: v4 legacy path, and the date-versioned one under
     // the objects API (`/crm/objects/2026-03/{objectType}/{objectId}/associations/{toObjectType}`).
@@ -130,15 +133,10 @@ pub fn router(sim: Sim) -> Router {
         api = api.route(path, get(account_details));
     }
     for base in ["/crm/v3/properties", "/crm/properties/{ver}"] {
+        let t = format!("{base}/{{object_type}}");
         api = api
-            .route(
-                &format!("{base}/{{object_type}}"),
-                get(list_properties).post(create_property),
-            )
-            .route(
-                &format!("{base}/{{object_type}}/{{property_name}}"),
-                get(get_property),
-            );
+            .route(&t, get(list_properties).post(create_property))
+            .route(&format!("{t}/{{property_name}}"), get(get_property));
     }
     for base in ["/crm/v4/associations", "/crm/associations/{ver}"] {
         let b = format!("{base}/{{from}}/{{to}}");
@@ -205,8 +203,7 @@ async fn record(State(sim): State<Sim>, req: Request, next: Next) -> Response {
 
 // ----- records --------------------------------------------------------------------------------
 
-async fn list(State(sim): State<Sim>, Path(pp): Params, Query(q): Q) -> Response {
-    let a = query_args(&q);
+async fn list(State(sim): State<Sim>, Path(pp): Params, a: QueryArgs) -> Response {
     respond(sim.lock().crm.list(
         p(&pp, "object_type"),
         a.limit,
@@ -220,8 +217,7 @@ async fn create_one(State(sim): State<Sim>, Path(pp): Params, body: Bytes) -> Re
     respond(sim.with_crm(|crm, cfg| crm.create_one(p(&pp, "object_type"), &body, cfg)))
 }
 
-async fn read_one(State(sim): State<Sim>, Path(pp): Params, Query(q): Q) -> Response {
-    let a = query_args(&q);
+async fn read_one(State(sim): State<Sim>, Path(pp): Params, a: QueryArgs) -> Response {
     respond(sim.lock().crm.read_one(
         p(&pp, "object_type"),
         p(&pp, "record_id"),
@@ -234,10 +230,9 @@ async fn read_one(State(sim): State<Sim>, Path(pp): Params, Query(q): Q) -> Resp
 async fn update_one(
     State(sim): State<Sim>,
     Path(pp): Params,
-    Query(q): Q,
+    a: QueryArgs,
     body: Bytes,
 ) -> Response {
-    let a = query_args(&q);
     respond(sim.with_crm(|crm, cfg| {
         crm.update_one(
             p(&pp, "object_type"),
@@ -262,10 +257,9 @@ async fn batch_create(State(sim): State<Sim>, Path(pp): Params, body: Bytes) -> 
 async fn batch_read(
     State(sim): State<Sim>,
     Path(pp): Params,
-    Query(q): Q,
+    a: QueryArgs,
     body: Bytes,
 ) -> Response {
-    let a = query_args(&q);
     let st = sim.lock();
     respond(
         st.crm
