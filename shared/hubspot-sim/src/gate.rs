@@ -66,13 +66,13 @@ impl Fault {
         }
     }
     limits! {
-        /// Apply to the next `n` matching calls only.
+        /// Apply to this many matching calls, then disappear.
         times => count: u64,
         /// Apply to this share (0..=1) of matching calls.
         share => share: f64,
-        /// `Retry-After` seconds to send.
+        /// The `Retry-After` seconds sent with it.
         retry_after => retry_after_secs: u64,
-        /// Milliseconds to add.
+        /// The latency it adds, in milliseconds.
         latency => latency_ms: u64,
     }
 
