@@ -1,5 +1,6 @@
 //! The `sfhs` binary's tests in one binary (each file a module): each runs the real command.
 
+mod common;
 mod demo;
 mod dev_server;
 mod errors_cli;

@@ -1,8 +1,9 @@
 //! `sfhs mappings` against the live side: the real binary talking over HTTP to the HubSpot and
 //! Salesforce simulators. Schema generation, validation against both, preview.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
+use crate::common::{live_env, sfhs_bin};
 use sfhs_hubspot_sim::HubSpotSim;
 use sfhs_salesforce_sim::{SeedSize, SimBuilder};
 
@@ -34,18 +35,15 @@ async fn sims() -> Sims {
 }
 
 fn sfhs(s: &Sims, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sfhs"))
-        .args(args)
-        .envs(sfhs_tests::sims::hubspot_env(&s.hubspot))
-        .envs(sfhs_tests::sims::salesforce_env(&s.salesforce))
-        .env("SFHS_WEBHOOK_URL", "http://127.0.0.1:9/outbound")
-        .env(
-            "SFHS_SALESFORCE_INTEGRATION_USER",
-            sfhs_salesforce_sim::DEFAULT_USERNAME,
-        )
-        .env_remove("SFHS_MAPPINGS_TABLE")
-        .output()
-        .expect("run sfhs")
+    live_env(
+        &mut sfhs_bin(),
+        &s.hubspot,
+        &s.salesforce,
+        "http://127.0.0.1:9/outbound",
+    )
+    .args(args)
+    .output()
+    .expect("run sfhs")
 }
 
 fn out(o: &Output) -> String {

@@ -9,11 +9,13 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::json;
+
+use crate::common::{live_env, sfhs_bin, text};
 use sfhs_core::mapping::parse_yaml;
 use sfhs_core::mapping::store::{MappingStore, MemoryMappingStore, next_version};
 use sfhs_core::outbound::{ACK_XML, DEFAULT_MAX_BODY_BYTES, parse};
@@ -53,27 +55,11 @@ struct Env {
 }
 
 fn sfhs(e: &Env, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sfhs"))
-        .args(args)
-        .envs(sfhs_tests::sims::hubspot_env(&e.hubspot))
-        .envs(sfhs_tests::sims::salesforce_env(&e.salesforce))
-        .env("SFHS_WEBHOOK_URL", &e.webhook)
+    live_env(&mut sfhs_bin(), &e.hubspot, &e.salesforce, &e.webhook)
         .env("SFHS_URL_SECRET", "e2e-secret")
-        .env(
-            "SFHS_SALESFORCE_INTEGRATION_USER",
-            sfhs_salesforce_sim::DEFAULT_USERNAME,
-        )
-        .env_remove("SFHS_MAPPINGS_TABLE")
+        .args(args)
         .output()
         .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 async fn next_message(got: &Arc<Mutex<Vec<String>>>, seen: usize) -> String {
@@ -361,7 +347,7 @@ async fn dev_reads_what_the_message_sends_from_an_org_it_did_not_set_up() {
 
     let data = tempfile::tempdir().unwrap();
     let mut dev = Killed(
-        Command::new(env!("CARGO_BIN_EXE_sfhs"))
+        sfhs_bin()
             .args([
                 "dev",
                 "--addr",

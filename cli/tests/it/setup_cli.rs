@@ -6,8 +6,9 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
+use crate::common::{live_env, sfhs_bin, text};
 use sfhs_core::mapping::{Mapping, OnDelete, State, parse_yaml};
 use sfhs_hubspot_sim::HubSpotSim;
 use sfhs_salesforce_sim::{SeedSize, SimBuilder};
@@ -35,26 +36,16 @@ pub(crate) async fn sims() -> Sims {
 }
 
 fn sfhs(s: &Sims, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sfhs"))
-        .args(args)
-        .envs(sfhs_tests::sims::hubspot_env(&s.hubspot.base_url()))
-        .envs(sfhs_tests::sims::salesforce_env(s.salesforce.base_url()))
-        .env("SFHS_WEBHOOK_URL", "http://127.0.0.1:9/outbound")
-        .env(
-            "SFHS_SALESFORCE_INTEGRATION_USER",
-            sfhs_salesforce_sim::DEFAULT_USERNAME,
-        )
-        .env_remove("SFHS_MAPPINGS_TABLE")
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
+    let (hubspot, salesforce) = (s.hubspot.base_url(), s.salesforce.base_url());
+    live_env(
+        &mut sfhs_bin(),
+        &hubspot,
+        salesforce,
+        "http://127.0.0.1:9/outbound",
     )
+    .args(args)
+    .output()
+    .unwrap()
 }
 
 fn read(dir: &Path, file: &str) -> (String, Mapping) {
@@ -171,20 +162,18 @@ async fn a_wrong_answer_is_named_and_nothing_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().join("m");
     let answers = dir.path().join("answers.yaml");
-    std::fs::write(
-        &answers,
-        "objects:\n  - {salesforce: Invoice__c, stat: enabled}\n",
-    )
-    .unwrap();
-    let o = sfhs(
-        &s,
-        &[
+    // setup DIR --answers FILE, FILE holding `yaml`.
+    let answered = |yaml: &str| {
+        std::fs::write(&answers, yaml).unwrap();
+        let args = [
             "setup",
             d.to_str().unwrap(),
             "--answers",
             answers.to_str().unwrap(),
-        ],
-    );
+        ];
+        sfhs(&s, &args)
+    };
+    let o = answered("objects:\n  - {salesforce: Invoice__c, stat: enabled}\n");
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("unknown field `stat`"), "{}", text(&o));
 
@@ -196,20 +185,7 @@ async fn a_wrong_answer_is_named_and_nothing_is_written() {
         text(&o)
     );
 
-    std::fs::write(
-        &answers,
-        "objects:\n  - {salesforce: Invoice__c, hubspot: p12345678_nothing}\n",
-    )
-    .unwrap();
-    let o = sfhs(
-        &s,
-        &[
-            "setup",
-            d.to_str().unwrap(),
-            "--answers",
-            answers.to_str().unwrap(),
-        ],
-    );
+    let o = answered("objects:\n  - {salesforce: Invoice__c, hubspot: p12345678_nothing}\n");
     assert_eq!(o.status.code(), Some(2));
     assert!(
         text(&o).contains("HubSpot has no object p12345678_nothing for Invoice__c"),

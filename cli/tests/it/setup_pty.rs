@@ -13,6 +13,7 @@ use std::time::Instant;
 use rexpect::session::{PtySession, spawn_command};
 use sfhs_core::mapping::{OnDelete, State, parse_yaml};
 
+use super::common::live_env;
 use super::setup_cli::{Sims, sims};
 
 const ENTER: &str = "\r";
@@ -29,16 +30,14 @@ fn setup(s: &Sims, dir: &Path, webhook: &str) -> PtySession {
             env!("CARGO_BIN_EXE_sfhs"),
             dir.display()
         ))
-        .envs(sfhs_tests::sims::hubspot_env(&s.hubspot.base_url()))
-        .envs(sfhs_tests::sims::salesforce_env(s.salesforce.base_url()))
-        .env("SFHS_WEBHOOK_URL", webhook)
-        .env(
-            "SFHS_SALESFORCE_INTEGRATION_USER",
-            sfhs_salesforce_sim::DEFAULT_USERNAME,
-        )
         .env("TERM", "xterm-256color")
-        .current_dir(dir.parent().unwrap())
-        .env_remove("SFHS_MAPPINGS_TABLE");
+        .current_dir(dir.parent().unwrap());
+    live_env(
+        &mut c,
+        &s.hubspot.base_url(),
+        s.salesforce.base_url(),
+        webhook,
+    );
     spawn_command(c, Some(30_000)).unwrap()
 }
 
