@@ -20,6 +20,7 @@ use aws_sdk_dynamodb::types::{
 use futures::stream::{self, StreamExt};
 use sfhs_core::sync::{
     Claim, Commit, ErrorRecord, ErrorStore, ErrorStoreError, Ledger, LedgerEntry, LedgerError,
+    Release,
 };
 use sfhs_core::sync::{ClaimRequest, NotAKey, ParentKey, RecordKey, Version, decide_claim};
 use time::OffsetDateTime;
@@ -288,20 +289,15 @@ impl Ledger for DynamoLedger {
         }
     }
 
-    async fn release(
-        &self,
-        key: &RecordKey,
-        owner: &str,
-        hubspot_id: Option<&str>,
-    ) -> Result<(), LedgerError> {
+    async fn release(&self, key: &RecordKey, release: Release<'_>) -> Result<(), LedgerError> {
         let request = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("pk", s(key.as_str()))
             .condition_expression("lease_owner = :o")
-            .expression_attribute_values(":o", s(owner));
-        let request = match hubspot_id {
+            .expression_attribute_values(":o", s(release.owner));
+        let request = match release.hubspot_id {
             Some(h) => request
                 .update_expression("REMOVE lease_owner, lease_until, digest SET hubspot_id = :h")
                 .expression_attribute_values(":h", s(h)),

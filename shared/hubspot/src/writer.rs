@@ -6,8 +6,8 @@ use std::collections::{HashMap, HashSet};
 use async_trait::async_trait;
 use sfhs_core::mapping::schema::HsObject;
 use sfhs_core::sync::{
-    CreateRecord, ErrorCategory, HubSpotWriter, UpsertRecord, Upserted, WriteError, WriteErrorKind,
-    WriteFailure, WriteOutcomes, WriterStats,
+    AssociationKind, Between, ByProperty, CreateRecord, ErrorCategory, HubSpotWriter, UpsertRecord,
+    Upserted, WriteError, WriteErrorKind, WriteFailure, WriteOutcomes, WriterStats, Writes,
 };
 
 use crate::client::HubSpotClient;
@@ -115,14 +115,11 @@ impl HubSpotWriter for HubSpotClient {
             .map_err(|e| write_error("describe", e))
     }
 
-    async fn upsert(
-        &self,
-        object: &str,
-        id_property: &str,
-        records: Vec<UpsertRecord>,
-    ) -> Result<WriteOutcomes, WriteError> {
-        let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
-        let inputs = records
+    async fn upsert(&self, batch: Writes<'_, UpsertRecord>) -> Result<WriteOutcomes, WriteError> {
+        let (object, id_property) = (batch.by.object, batch.by.property);
+        let ids: Vec<String> = batch.records.iter().map(|r| r.id.clone()).collect();
+        let inputs = batch
+            .records
             .into_iter()
             .map(|r| {
                 let mut properties = r.properties;
@@ -154,12 +151,9 @@ impl HubSpotWriter for HubSpotClient {
         Ok(results)
     }
 
-    async fn create(
-        &self,
-        object: &str,
-        id_property: &str,
-        records: Vec<CreateRecord>,
-    ) -> Result<WriteOutcomes, WriteError> {
+    async fn create(&self, batch: Writes<'_, CreateRecord>) -> Result<WriteOutcomes, WriteError> {
+        let Writes { by, records } = batch;
+        let (object, id_property) = (by.object, by.property);
         // The type of each (target object, label), from the cached labels.
         let mut types: HashMap<(String, Option<String>), AssociationType> = HashMap::new();
         for a in records.iter().flat_map(|r| &r.associations) {
@@ -228,13 +222,8 @@ impl HubSpotWriter for HubSpotClient {
         Ok(results)
     }
 
-    async fn archive(
-        &self,
-        object: &str,
-        id_property: &str,
-        ids: &[String],
-    ) -> Result<(), WriteError> {
-        self.batch_archive_by_property(object, id_property, ids)
+    async fn archive(&self, by: ByProperty<'_>, ids: &[String]) -> Result<(), WriteError> {
+        self.batch_archive_by_property(by.object, by.property, ids)
             .await
             .map(|_| ())
             .map_err(|e| write_error("archive", e))
@@ -242,16 +231,15 @@ impl HubSpotWriter for HubSpotClient {
 
     async fn associate(
         &self,
-        from: &str,
-        to: &str,
+        kind: AssociationKind<'_>,
         pairs: &[(String, String)],
-        label: Option<&str>,
     ) -> Result<Vec<((String, String), WriteFailure)>, WriteError> {
+        let Between { from, to } = kind.between;
         let input: Vec<AssociationPair> = pairs
             .iter()
             .map(|(a, b)| AssociationPair::new(a.clone(), b.clone()))
             .collect();
-        let out = match label {
+        let out = match kind.label {
             None => self.batch_associate_default(from, to, &input).await,
             Some(label) => {
                 let ty = self.association_type(from, to, Some(label)).await?;
@@ -289,25 +277,24 @@ impl HubSpotWriter for HubSpotClient {
 
     async fn unassociate(
         &self,
-        from: &str,
-        to: &str,
+        between: Between<'_>,
         pairs: &[(String, String)],
     ) -> Result<(), WriteError> {
         let input: Vec<AssociationPair> = pairs
             .iter()
             .map(|(a, b)| AssociationPair::new(a.clone(), b.clone()))
             .collect();
-        self.batch_archive_associations(from, to, &input)
+        self.batch_archive_associations(between.from, between.to, &input)
             .await
             .map_err(|e| write_error("archive associations", e))
     }
 
     async fn find_by_property(
         &self,
-        object: &str,
-        property: &str,
+        by: ByProperty<'_>,
         values: &[String],
     ) -> Result<HashMap<String, String>, WriteError> {
+        let ByProperty { object, property } = by;
         let found = self
             .search_by_property(object, property, values, &[property])
             .await
@@ -318,11 +305,8 @@ impl HubSpotWriter for HubSpotClient {
             .collect())
     }
 
-    async fn all_values(
-        &self,
-        object: &str,
-        property: &str,
-    ) -> Result<HashMap<String, String>, WriteError> {
+    async fn all_values(&self, by: ByProperty<'_>) -> Result<HashMap<String, String>, WriteError> {
+        let ByProperty { object, property } = by;
         let records = self
             .list_all(object, &[property])
             .await

@@ -9,6 +9,7 @@ use sfhs_core::import::{ImportRecord, ImportStore, ImportStoreError, SweepState}
 use sfhs_core::mapping::store::{MappingStore, StoreError, StoredMapping, key as mapping_key};
 use sfhs_core::sync::{
     Claim, Commit, ErrorRecord, ErrorStore, ErrorStoreError, Ledger, LedgerEntry, LedgerError,
+    Release,
 };
 use sfhs_core::sync::{ClaimRequest, ParentKey, RecordKey, decide_claim};
 
@@ -157,15 +158,10 @@ impl Ledger for LocalStore {
         all_or_none(answers, commits.len(), "commit")
     }
 
-    async fn release(
-        &self,
-        key: &RecordKey,
-        owner: &str,
-        hubspot_id: Option<&str>,
-    ) -> Result<(), LedgerError> {
+    async fn release(&self, key: &RecordKey, release: Release<'_>) -> Result<(), LedgerError> {
         self.write_table("release", LEDGER, |t| {
             if let Some(mut e) = get_in::<LedgerEntry>(t, "ledger entry", key.as_str())?
-                && e.release(owner, hubspot_id)
+                && e.release(release)
             {
                 put_in(t, key.as_str(), &e)?;
             }

@@ -23,7 +23,7 @@ use sfhs_core::mapping::store::{MappingStore, next_version};
 use sfhs_core::queue::{QueueEntry, WorkQueue};
 use sfhs_core::sync::{
     Claim, ClaimRequest, Commit, ErrorCategory, ErrorRecord, ErrorStore, Ledger, ParentKey,
-    ParentLink, RecordKey, Version, Waker,
+    ParentLink, RecordKey, Release, Version, Waker,
 };
 use sfhs_tests::iam::{
     Keys, Stack, StackInput, import_world, is_access_denied, put_mapping, salesforce,
@@ -232,7 +232,10 @@ async fn worker_claims_and_commits_in_the_ledger() {
             .unwrap(),
         Claim::Claimed(_)
     ));
-    ledger.release(key, "w1", Some("901")).await.unwrap();
+    ledger
+        .release(key, Release::new("w1", Some("901")))
+        .await
+        .unwrap();
     let got = ledger.get_many(std::slice::from_ref(key)).await.unwrap();
     assert_eq!(got[key].hubspot_id.as_deref(), Some("901"));
     assert_eq!(got[key].version, Some(Version(10)));

@@ -9,14 +9,23 @@ use std::time::Duration;
 use sfhs_aws::dynamo::create_table;
 use sfhs_aws::ledger::{DynamoErrorStore, DynamoLedger};
 use sfhs_core::sync::{
-    Claim, ClaimRequest, Commit, ErrorCategory, ErrorRecord, ErrorStore, HubSpotWriter, Ledger,
-    ParentKey, ParentLink, RecordKey, UpsertRecord, Version, WriteErrorKind,
+    AssociationKind, Between, ByProperty, Claim, ClaimRequest, Commit, ErrorCategory, ErrorRecord,
+    ErrorStore, HubSpotWriter, Ledger, ParentKey, ParentLink, RecordKey, Release, UpsertRecord,
+    Version, WriteErrorKind, Writes,
 };
 use sfhs_hubspot_sim::{Fault, FaultKind};
 use sfhs_tests::aws::dynamodb;
 use sfhs_tests::moto::{moto, unique};
 use sfhs_tests::portal::{INVOICE, LINE, seed_companies, setup_portal, start_hubspot};
 use time::OffsetDateTime;
+
+/// Records of `object` written by the portal's unique `salesforce_id` property.
+fn by_salesforce_id(object: &str, records: Vec<UpsertRecord>) -> Writes<'_, UpsertRecord> {
+    Writes {
+        by: ByProperty::new(object, "salesforce_id"),
+        records,
+    }
+}
 
 fn rec(id: &str, props: &[(&str, &str)]) -> UpsertRecord {
     UpsertRecord {
@@ -41,16 +50,15 @@ async fn hubspot_writer_on_the_simulator() {
 
     // Per-record outcomes: created, and one value HubSpot refuses (isolated from the others).
     let out = w
-        .upsert(
+        .upsert(by_salesforce_id(
             INVOICE,
-            "salesforce_id",
             vec![
                 rec("a1", &[("invoice_number", "INV-1"), ("amount", "10")]),
                 rec("a2", &[("amount", "ten")]),
                 rec("a3", &[("status", "lost")]),
                 rec("a4", &[("invoice_number", "INV-4")]),
             ],
-        )
+        ))
         .await
         .unwrap();
     let a1 = out["a1"].clone().unwrap();
@@ -75,11 +83,10 @@ async fn hubspot_writer_on_the_simulator() {
     let f3 = out["a3"].clone().unwrap_err();
     assert_eq!(f3.category, ErrorCategory::Picklist, "{f3:?}");
     let again = w
-        .upsert(
+        .upsert(by_salesforce_id(
             INVOICE,
-            "salesforce_id",
             vec![rec("a1", &[("amount", "11")])],
-        )
+        ))
         .await
         .unwrap();
     let again = again["a1"].clone().unwrap();
@@ -92,8 +99,7 @@ async fn hubspot_writer_on_the_simulator() {
     let companies = seed_companies(&sim, &["001A".into(), "001B".into()]).await;
     let found = w
         .find_by_property(
-            "companies",
-            "salesforceaccountid",
+            ByProperty::new("companies", "salesforceaccountid"),
             &["001A".into(), "001B".into(), "001Z".into()],
         )
         .await
@@ -103,21 +109,18 @@ async fn hubspot_writer_on_the_simulator() {
 
     // Associations: labelled and default; archive.
     let line = w
-        .upsert(
+        .upsert(by_salesforce_id(
             LINE,
-            "salesforce_id",
             vec![rec("l1", &[("line_name", "L")])],
-        )
+        ))
         .await
         .unwrap()["l1"]
         .clone()
         .unwrap();
     let failed = w
         .associate(
-            LINE,
-            INVOICE,
+            AssociationKind::new(LINE, INVOICE, Some("Invoice line")),
             &[(line.hubspot_id.clone(), a1.hubspot_id.clone())],
-            Some("Invoice line"),
         )
         .await
         .unwrap();
@@ -129,10 +132,8 @@ async fn hubspot_writer_on_the_simulator() {
     assert_eq!(read[&line.hubspot_id], vec![a1.hubspot_id.clone()]);
     let no_label = w
         .associate(
-            LINE,
-            INVOICE,
+            AssociationKind::new(LINE, INVOICE, Some("No such label")),
             &[(line.hubspot_id.clone(), a1.hubspot_id.clone())],
-            Some("No such label"),
         )
         .await
         .unwrap_err();
@@ -144,14 +145,19 @@ async fn hubspot_writer_on_the_simulator() {
     );
     let pair = (a1.hubspot_id.clone(), companies[0].1.clone());
     assert!(
-        w.associate(INVOICE, "companies", std::slice::from_ref(&pair), None)
-            .await
-            .unwrap()
-            .is_empty()
+        w.associate(
+            AssociationKind::new(INVOICE, "companies", None),
+            std::slice::from_ref(&pair),
+        )
+        .await
+        .unwrap()
+        .is_empty()
     );
     w.unassociate(
-        LINE,
-        INVOICE,
+        Between {
+            from: LINE,
+            to: INVOICE,
+        },
         &[(line.hubspot_id.clone(), a1.hubspot_id.clone())],
     )
     .await
@@ -163,23 +169,26 @@ async fn hubspot_writer_on_the_simulator() {
     assert!(read.get(&line.hubspot_id).is_none_or(Vec::is_empty));
 
     // Archive by the id property; unknown ids are fine.
-    w.archive(INVOICE, "salesforce_id", &["a4".into(), "zzz".into()])
-        .await
-        .unwrap();
+    w.archive(
+        ByProperty::new(INVOICE, "salesforce_id"),
+        &["a4".into(), "zzz".into()],
+    )
+    .await
+    .unwrap();
     let live = sfhs_tests::portal::records_by_salesforce_id(&sim, INVOICE);
     assert!(live.contains_key("a1") && !live.contains_key("a4"));
 
     // Whole-call failures: retryable after the client's retries; the daily limit.
     sim.inject(Fault::new(FaultKind::ServiceUnavailable).times(50));
     let e = w
-        .upsert(INVOICE, "salesforce_id", vec![rec("a9", &[])])
+        .upsert(by_salesforce_id(INVOICE, vec![rec("a9", &[])]))
         .await
         .unwrap_err();
     assert!(e.is_retryable(), "{e}");
     sim.clear_faults();
     sim.exhaust_daily();
     let e = w
-        .upsert(INVOICE, "salesforce_id", vec![rec("a9", &[])])
+        .upsert(by_salesforce_id(INVOICE, vec![rec("a9", &[])]))
         .await
         .unwrap_err();
     assert!(matches!(e.kind, WriteErrorKind::DailyLimit { .. }), "{e}");
@@ -292,7 +301,7 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
         }
         other => panic!("{other:?}"),
     }
-    ledger.release(key, "w2", None).await.unwrap();
+    ledger.release(key, Release::new("w2", None)).await.unwrap();
     assert_eq!(
         ledger.get_many(&[key.to_owned()]).await.unwrap()[key].digest,
         commit.digest,
@@ -321,7 +330,10 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
             .unwrap(),
         Claim::Claimed(_)
     ));
-    ledger.release(key, "w2", Some("99")).await.unwrap(); // not the owner any more: no-op
+    ledger
+        .release(key, Release::new("w2", Some("99")))
+        .await
+        .unwrap(); // not the owner any more: no-op
     // Waiting: the same version may be claimed again; a tombstone is stale for older upserts.
     let waiting = Commit {
         version: Version(12),
@@ -344,7 +356,10 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
     ));
     // A release after a write (its association still to come) forgets the digest: HubSpot may
     // hold other content now.
-    ledger.release(key, "w1", Some("43")).await.unwrap();
+    ledger
+        .release(key, Release::new("w1", Some("43")))
+        .await
+        .unwrap();
     let e = &ledger.get_many(std::slice::from_ref(key)).await.unwrap()[key];
     assert_eq!(
         (e.hubspot_id.as_deref(), e.digest.as_deref()),
@@ -407,7 +422,10 @@ async fn dynamodb_ledger_claims_commits_and_tells_stale_from_leased() {
             .unwrap(),
         Claim::Claimed(_)
     ));
-    ledger.release(key, "w2", Some("55")).await.unwrap();
+    ledger
+        .release(key, Release::new("w2", Some("55")))
+        .await
+        .unwrap();
     let e = &ledger.get_many(std::slice::from_ref(key)).await.unwrap()[key];
     assert_eq!(
         (e.version, e.hubspot_id.as_deref()),

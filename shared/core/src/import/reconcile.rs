@@ -17,7 +17,9 @@ use super::ports::{ReadError, SalesforceReader};
 use super::records::{ConvertError, delete_item, import_soql, to_work_item};
 use crate::mapping::{Mapping, OnDelete};
 use crate::queue::{PublishError, Publisher};
-use crate::sync::{HubSpotWriter, Ledger, LedgerError, RecordKey, WriteError, record_version};
+use crate::sync::{
+    ByProperty, HubSpotWriter, Ledger, LedgerError, RecordKey, WriteError, record_version,
+};
 use crate::work_item::{Source, WorkItem};
 
 /// Ids listed per kind in the report (the counts are complete).
@@ -111,7 +113,10 @@ impl Reconciler<'_> {
         };
         let in_hubspot = self
             .hubspot
-            .all_values(&mapping.hubspot_object, &mapping.id_property)
+            .all_values(ByProperty::new(
+                &mapping.hubspot_object,
+                &mapping.id_property,
+            ))
             .await?;
         report.hubspot = in_hubspot.len() as u64;
         let org_id = self.reader.org_id().await?;

@@ -7,9 +7,10 @@ use async_trait::async_trait;
 
 use crate::mapping::schema::HsObject;
 use crate::sync::ports::{
-    Claim, ClaimRequest, Commit, CreateRecord, ErrorCategory, ErrorRecord, ErrorStore,
-    ErrorStoreError, HubSpotWriter, Ledger, LedgerEntry, LedgerError, UpsertRecord, Upserted,
-    WriteError, WriteErrorKind, WriteFailure, WriteOutcomes, WriterStats, decide_claim,
+    AssociationKind, Between, ByProperty, Claim, ClaimRequest, Commit, CreateRecord, ErrorCategory,
+    ErrorRecord, ErrorStore, ErrorStoreError, HubSpotWriter, Ledger, LedgerEntry, LedgerError,
+    Release, UpsertRecord, Upserted, WriteError, WriteErrorKind, WriteFailure, WriteOutcomes,
+    WriterStats, Writes, decide_claim,
 };
 use crate::sync::{ParentKey, RecordKey};
 
@@ -95,15 +96,10 @@ impl Ledger for MemoryLedger {
         Ok(true)
     }
 
-    async fn release(
-        &self,
-        key: &RecordKey,
-        owner: &str,
-        hubspot_id: Option<&str>,
-    ) -> Result<(), LedgerError> {
+    async fn release(&self, key: &RecordKey, release: Release<'_>) -> Result<(), LedgerError> {
         let mut items = lock(&self.items);
         if let Some(e) = items.get_mut(key) {
-            e.release(owner, hubspot_id);
+            e.release(release);
         }
         Ok(())
     }
@@ -434,16 +430,11 @@ impl HubSpotWriter for MemoryHubSpot {
             .cloned())
     }
 
-    async fn upsert(
-        &self,
-        object: &str,
-        id_property: &str,
-        records: Vec<UpsertRecord>,
-    ) -> Result<WriteOutcomes, WriteError> {
+    async fn upsert(&self, batch: Writes<'_, UpsertRecord>) -> Result<WriteOutcomes, WriteError> {
         let mut s = self.call("upsert")?;
-        let name = Self::canonical(&s, object);
+        let (name, id_property) = (Self::canonical(&s, batch.by.object), batch.by.property);
         let mut out = HashMap::new();
-        for r in records {
+        for r in batch.records {
             if let Some(f) = refused(&s.bad_values, &r.properties) {
                 out.insert(r.id.clone(), Err(f));
                 continue;
@@ -485,14 +476,10 @@ impl HubSpotWriter for MemoryHubSpot {
         Ok(out)
     }
 
-    async fn create(
-        &self,
-        object: &str,
-        id_property: &str,
-        records: Vec<CreateRecord>,
-    ) -> Result<WriteOutcomes, WriteError> {
+    async fn create(&self, batch: Writes<'_, CreateRecord>) -> Result<WriteOutcomes, WriteError> {
+        let Writes { by, records } = batch;
         let mut s = self.call("create")?;
-        let name = Self::canonical(&s, object);
+        let (name, id_property) = (Self::canonical(&s, by.object), by.property);
         // Like HubSpot: a unique value that exists fails the whole call, nothing is written.
         let taken: HashSet<String> = s
             .records
@@ -548,18 +535,13 @@ impl HubSpotWriter for MemoryHubSpot {
         Ok(out)
     }
 
-    async fn archive(
-        &self,
-        object: &str,
-        id_property: &str,
-        ids: &[String],
-    ) -> Result<(), WriteError> {
+    async fn archive(&self, by: ByProperty<'_>, ids: &[String]) -> Result<(), WriteError> {
         let mut s = self.call("archive")?;
-        let name = Self::canonical(&s, object);
+        let name = Self::canonical(&s, by.object);
         if let Some(recs) = s.records.get_mut(&name) {
             for r in recs.values_mut() {
                 if r.properties
-                    .get(id_property)
+                    .get(by.property)
                     .is_some_and(|v| ids.contains(v))
                 {
                     r.archived = true;
@@ -571,13 +553,16 @@ impl HubSpotWriter for MemoryHubSpot {
 
     async fn associate(
         &self,
-        from: &str,
-        to: &str,
+        kind: AssociationKind<'_>,
         pairs: &[(String, String)],
-        label: Option<&str>,
     ) -> Result<Vec<((String, String), WriteFailure)>, WriteError> {
         let mut s = self.call("associate")?;
-        let (f, t) = (Self::canonical(&s, from), Self::canonical(&s, to));
+        let Between { from, to } = kind.between;
+        let (f, t, label) = (
+            Self::canonical(&s, from),
+            Self::canonical(&s, to),
+            kind.label,
+        );
         for (a, b) in pairs {
             s.associations.insert((
                 f.clone(),
@@ -592,12 +577,14 @@ impl HubSpotWriter for MemoryHubSpot {
 
     async fn unassociate(
         &self,
-        from: &str,
-        to: &str,
+        between: Between<'_>,
         pairs: &[(String, String)],
     ) -> Result<(), WriteError> {
         let mut s = self.call("unassociate")?;
-        let (f, t) = (Self::canonical(&s, from), Self::canonical(&s, to));
+        let (f, t) = (
+            Self::canonical(&s, between.from),
+            Self::canonical(&s, between.to),
+        );
         s.associations.retain(|(fo, fi, to_o, ti, _)| {
             !(*fo == f && *to_o == t && pairs.iter().any(|(a, b)| a == fi && b == ti))
         });
@@ -606,16 +593,15 @@ impl HubSpotWriter for MemoryHubSpot {
 
     async fn find_by_property(
         &self,
-        object: &str,
-        property: &str,
+        by: ByProperty<'_>,
         values: &[String],
     ) -> Result<HashMap<String, String>, WriteError> {
         let s = self.call("find_by_property")?;
-        let name = Self::canonical(&s, object);
+        let name = Self::canonical(&s, by.object);
         let mut out = HashMap::new();
         if let Some(recs) = s.records.get(&name) {
             for r in recs.values().filter(|r| !r.archived) {
-                if let Some(v) = r.properties.get(property)
+                if let Some(v) = r.properties.get(by.property)
                     && values.contains(v)
                 {
                     out.insert(v.clone(), r.hubspot_id.clone());
@@ -625,13 +611,9 @@ impl HubSpotWriter for MemoryHubSpot {
         Ok(out)
     }
 
-    async fn all_values(
-        &self,
-        object: &str,
-        property: &str,
-    ) -> Result<HashMap<String, String>, WriteError> {
+    async fn all_values(&self, by: ByProperty<'_>) -> Result<HashMap<String, String>, WriteError> {
         let s = self.call("all_values")?;
-        let name = Self::canonical(&s, object);
+        let name = Self::canonical(&s, by.object);
         Ok(s.records
             .get(&name)
             .map(|recs| {
@@ -639,7 +621,7 @@ impl HubSpotWriter for MemoryHubSpot {
                     .filter(|r| !r.archived)
                     .filter_map(|r| {
                         r.properties
-                            .get(property)
+                            .get(by.property)
                             .map(|v| (v.clone(), r.hubspot_id.clone()))
                     })
                     .collect()

@@ -19,9 +19,9 @@ mod version;
 pub use engine::{BatchReport, BatchResult, Engine, EngineConfig, InMessage};
 pub use keys::{NotAKey, ParentKey, RecordKey};
 pub use ports::{
-    Claim, ClaimRequest, Commit, CreateRecord, ErrorCategory, ErrorRecord, ErrorStore,
-    ErrorStoreError, HubSpotWriter, Ledger, LedgerEntry, LedgerError, NewAssociation, ParentLink,
-    UpsertRecord, Upserted, Waker, WriteError, WriteErrorKind, WriteFailure, WriteOutcomes,
-    WriterStats, decide_claim,
+    AssociationKind, Between, ByProperty, Claim, ClaimRequest, Commit, CreateRecord, ErrorCategory,
+    ErrorRecord, ErrorStore, ErrorStoreError, HubSpotWriter, Ledger, LedgerEntry, LedgerError,
+    NewAssociation, ParentLink, Release, UpsertRecord, Upserted, Waker, WriteError, WriteErrorKind,
+    WriteFailure, WriteOutcomes, WriterStats, Writes, decide_claim,
 };
 pub use version::{Version, VersionSource, parse_salesforce_datetime, record_version};

@@ -63,20 +63,35 @@ pub struct LedgerEntry {
 }
 
 impl LedgerEntry {
-    /// Releases `owner`'s lease, the version unchanged (what [`Ledger::release`] does in every
-    /// store); `hubspot_id`: the record was written in this attempt, so it is kept and the
-    /// digest forgotten. `false` (nothing changed) when `owner` does not hold the lease.
-    pub fn release(&mut self, owner: &str, hubspot_id: Option<&str>) -> bool {
-        if self.lease_owner.as_deref() != Some(owner) {
+    /// Releases the lease if the release's owner holds it, the version unchanged (what
+    /// [`Ledger::release`] does in every store); with a HubSpot id, the record was written in
+    /// this attempt, so the id is kept and the digest forgotten. `false` (nothing changed) when
+    /// the owner does not hold the lease.
+    pub fn release(&mut self, release: Release<'_>) -> bool {
+        if self.lease_owner.as_deref() != Some(release.owner) {
             return false;
         }
         self.lease_owner = None;
         self.lease_until = None;
-        if let Some(h) = hubspot_id {
+        if let Some(h) = release.hubspot_id {
             self.hubspot_id = Some(h.to_owned());
             self.digest = None;
         }
         true
+    }
+}
+
+/// A lease given back without a commit: who gives it back, and the HubSpot id the record was
+/// written with in this attempt, if it was (its association or its commit still to come).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Release<'a> {
+    pub owner: &'a str,
+    pub hubspot_id: Option<&'a str>,
+}
+
+impl<'a> Release<'a> {
+    pub fn new(owner: &'a str, hubspot_id: Option<&'a str>) -> Self {
+        Self { owner, hubspot_id }
     }
 }
 
@@ -299,16 +314,11 @@ pub trait Ledger: Send + Sync + fmt::Debug {
         in_order(calls, concurrency).await
     }
 
-    /// Releases the lease without changing the record's version (no-op if `owner` does not hold
-    /// it). `hubspot_id`: the record was written to HubSpot in this attempt (its association or
-    /// its commit still to come), so the next attempt upserts it instead of creating it again;
-    /// the stored digest is then forgotten, since HubSpot may hold other content now.
-    async fn release(
-        &self,
-        key: &RecordKey,
-        owner: &str,
-        hubspot_id: Option<&str>,
-    ) -> Result<(), LedgerError>;
+    /// Releases the lease without changing the record's version (no-op if the release's owner
+    /// does not hold it). With a HubSpot id, the record was written to HubSpot in this attempt,
+    /// so the next attempt upserts it instead of creating it again; the stored digest is then
+    /// forgotten, since HubSpot may hold other content now.
+    async fn release(&self, key: &RecordKey, release: Release<'_>) -> Result<(), LedgerError>;
 
     /// Reads entries (absent keys are left out).
     async fn get_many(
@@ -527,72 +537,96 @@ pub struct WriterStats {
     pub rate_limited: u64,
 }
 
+/// Records of a HubSpot object type named by one property's values: the mapping's unique id
+/// property when records are written or archived, a lookup's parent property when they are
+/// searched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByProperty<'a> {
+    /// The object type's name or id, as the mapping names it.
+    pub object: &'a str,
+    pub property: &'a str,
+}
+
+impl<'a> ByProperty<'a> {
+    pub fn new(object: &'a str, property: &'a str) -> Self {
+        Self { object, property }
+    }
+}
+
+/// Records of one object type to write in one call, named by the unique id property.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Writes<'a, R> {
+    pub by: ByProperty<'a>,
+    pub records: Vec<R>,
+}
+
+/// The object types associations join: from the child's type to the parent's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Between<'a> {
+    pub from: &'a str,
+    pub to: &'a str,
+}
+
+/// The association type a batch of pairs is written with: between two object types, with a
+/// label (`None`: HubSpot's default, unlabelled type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AssociationKind<'a> {
+    pub between: Between<'a>,
+    pub label: Option<&'a str>,
+}
+
+impl<'a> AssociationKind<'a> {
+    pub fn new(from: &'a str, to: &'a str, label: Option<&'a str>) -> Self {
+        Self {
+            between: Between { from, to },
+            label,
+        }
+    }
+}
+
 /// What the engine needs of HubSpot.
 #[async_trait]
 pub trait HubSpotWriter: Send + Sync + fmt::Debug {
     /// The object's schema (`Ok(None)` when it does not exist).
     async fn describe(&self, object: &str) -> Result<Option<HsObject>, WriteError>;
 
-    /// Upserts by the unique `id_property`. One result per input id (inputs have unique ids).
-    async fn upsert(
-        &self,
-        object: &str,
-        id_property: &str,
-        records: Vec<UpsertRecord>,
-    ) -> Result<WriteOutcomes, WriteError>;
+    /// Upserts by the unique id property. One result per input id (inputs have unique ids).
+    async fn upsert(&self, batch: Writes<'_, UpsertRecord>) -> Result<WriteOutcomes, WriteError>;
 
     /// Creates records, each with its associations, in one call (one result per input id).
-    /// A whole-call `Permanent` error (one of the values of `id_property` exists already, an
+    /// A whole-call `Permanent` error (one of the values of the id property exists already, an
     /// association type HubSpot lacks) writes nothing: the caller upserts those records instead.
-    async fn create(
-        &self,
-        object: &str,
-        id_property: &str,
-        records: Vec<CreateRecord>,
-    ) -> Result<WriteOutcomes, WriteError>;
+    async fn create(&self, batch: Writes<'_, CreateRecord>) -> Result<WriteOutcomes, WriteError>;
 
-    /// Archives the records holding `ids` in `id_property`; ids HubSpot does not have are fine.
-    async fn archive(
-        &self,
-        object: &str,
-        id_property: &str,
-        ids: &[String],
-    ) -> Result<(), WriteError>;
+    /// Archives the records holding `ids` in the id property; ids HubSpot does not have are fine.
+    async fn archive(&self, by: ByProperty<'_>, ids: &[String]) -> Result<(), WriteError>;
 
-    /// Creates associations `(from HubSpot id, to HubSpot id)` with the label's type (`None`:
-    /// the default association). Returns the pairs that failed.
+    /// Creates associations `(from HubSpot id, to HubSpot id)` of the kind. Returns the pairs
+    /// that failed.
     async fn associate(
         &self,
-        from: &str,
-        to: &str,
+        kind: AssociationKind<'_>,
         pairs: &[(String, String)],
-        label: Option<&str>,
     ) -> Result<Vec<((String, String), WriteFailure)>, WriteError>;
 
-    /// Removes every association between each pair.
+    /// Removes every association between each pair, whatever its label.
     async fn unassociate(
         &self,
-        from: &str,
-        to: &str,
+        between: Between<'_>,
         pairs: &[(String, String)],
     ) -> Result<(), WriteError>;
 
-    /// HubSpot ids of the records of `object` whose `property` holds one of `values`
-    /// (value -> HubSpot id; values not found are absent). Batched by the implementation.
+    /// HubSpot ids of the records whose property holds one of `values` (value -> HubSpot id;
+    /// values not found are absent). Batched by the implementation.
     async fn find_by_property(
         &self,
-        object: &str,
-        property: &str,
+        by: ByProperty<'_>,
         values: &[String],
     ) -> Result<HashMap<String, String>, WriteError>;
 
-    /// Every live record's value of `property` (value -> HubSpot id): one call per 100
+    /// Every live record's value of the property (value -> HubSpot id): one call per 100
     /// records, for reconciling, never on the sync path.
-    async fn all_values(
-        &self,
-        object: &str,
-        property: &str,
-    ) -> Result<HashMap<String, String>, WriteError>;
+    async fn all_values(&self, by: ByProperty<'_>) -> Result<HashMap<String, String>, WriteError>;
 
     fn stats(&self) -> WriterStats {
         WriterStats::default()

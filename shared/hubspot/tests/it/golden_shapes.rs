@@ -532,7 +532,7 @@ async fn an_unreadable_upsert_success_is_settled_by_reading_back() {
 /// id property; a record not there is a retryable failure, not an error record.
 #[tokio::test]
 async fn an_unreadable_create_success_is_settled_by_reading_back() {
-    use sfhs_core::sync::{CreateRecord, HubSpotWriter};
+    use sfhs_core::sync::{ByProperty, CreateRecord, HubSpotWriter, Writes};
     let (client, _) = serve(vec![
         Canned {
             method: Method::POST,
@@ -554,14 +554,11 @@ async fn an_unreadable_create_success_is_settled_by_reading_back() {
         properties: [("name".to_string(), id.to_string())].into(),
         associations: vec![],
     };
-    let out = HubSpotWriter::create(
-        &client,
-        INVOICE,
-        "sf_id",
-        vec![record("a01000000000001AAA"), record("a01000000000009AAA")],
-    )
-    .await
-    .unwrap();
+    let batch = Writes {
+        by: ByProperty::new(INVOICE, "sf_id"),
+        records: vec![record("a01000000000001AAA"), record("a01000000000009AAA")],
+    };
+    let out = HubSpotWriter::create(&client, batch).await.unwrap();
     let created = out["a01000000000001AAA"].as_ref().unwrap();
     assert_eq!(created.hubspot_id, "512");
     let missing = out["a01000000000009AAA"].as_ref().unwrap_err();

@@ -9,7 +9,7 @@ use sfhs_core::mapping::parse_yaml;
 use sfhs_core::mapping::store::{MappingStore, StoreError, next_version};
 use sfhs_core::sync::{
     Claim, ClaimRequest, Commit, ErrorCategory, ErrorRecord, ErrorStore, Ledger, ParentKey,
-    RecordKey, Version, Waker,
+    RecordKey, Release, Version, Waker,
 };
 use time::OffsetDateTime;
 
@@ -210,7 +210,10 @@ async fn ledger_claims_commits_and_keeps_its_state_across_a_restart() {
             .unwrap(),
         Claim::Claimed(_)
     ));
-    store.release(key, "w2", Some("43")).await.unwrap();
+    store
+        .release(key, Release::new("w2", Some("43")))
+        .await
+        .unwrap();
     let e = &store.get_many(std::slice::from_ref(key)).await.unwrap()[key];
     assert!(e.lease_owner.is_none());
     assert_eq!(

@@ -11,7 +11,9 @@ use super::job::{Job, field_value};
 use super::parents::{LookupSlot, resolve_parents};
 use crate::mapping::FindParentBy;
 use crate::sync::RecordKey;
-use crate::sync::ports::{ErrorCategory, ParentLink, WriteErrorKind, WriteFailure};
+use crate::sync::ports::{
+    AssociationKind, Between, ErrorCategory, ParentLink, WriteErrorKind, WriteFailure,
+};
 use crate::work_item::Op;
 
 /// An association a written job's lookup may change: its new parent (Salesforce id, none when
@@ -207,7 +209,17 @@ async fn unlink(ctx: &Context, batch: &mut Batch, unlinks: Unlinks) {
                 .iter()
                 .map(|u| (u.child.clone(), u.parent.clone()))
                 .collect();
-            match ctx.hubspot.unassociate(&from, &to, &p).await {
+            match ctx
+                .hubspot
+                .unassociate(
+                    Between {
+                        from: &from,
+                        to: &to,
+                    },
+                    &p,
+                )
+                .await
+            {
                 Ok(()) => batch.report.associations_removed += p.len() as u64,
                 Err(e) => {
                     ctx.daily.note(&e, &mut batch.report);
@@ -230,7 +242,16 @@ async fn link(ctx: &Context, batch: &mut Batch, links: Links) {
                 .collect();
             match ctx
                 .hubspot
-                .associate(&from, &to, &p, label.as_deref())
+                .associate(
+                    AssociationKind {
+                        between: Between {
+                            from: &from,
+                            to: &to,
+                        },
+                        label: label.as_deref(),
+                    },
+                    &p,
+                )
                 .await
             {
                 Ok(failures) => {

@@ -12,7 +12,7 @@ use super::batch::{Batch, Progress, Tally, Wait};
 use super::context::Context;
 use super::job::{Job, JobState, Lease};
 use crate::sync::RecordKey;
-use crate::sync::ports::{Commit, ErrorCategory, ErrorRecord, LedgerError};
+use crate::sync::ports::{Commit, ErrorCategory, ErrorRecord, LedgerError, Release};
 use crate::work_item::{Op, Source};
 
 /// How one record ended.
@@ -365,7 +365,7 @@ fn waited_too_long(ctx: &Context, j: &Job) -> Option<ErrorRecord> {
 async fn release(ctx: &Context, j: &Job, hubspot_id: Option<&str>, quiet: bool) {
     if let Err(e) = ctx
         .ledger
-        .release(&j.key, &ctx.config.owner, hubspot_id)
+        .release(&j.key, Release::new(&ctx.config.owner, hubspot_id))
         .await
         && !quiet
     {

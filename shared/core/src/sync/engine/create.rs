@@ -8,7 +8,7 @@ use super::chunks::{WriteCall, chunk_calls, send_chunks, settle};
 use super::context::Context;
 use super::job::{Job, lookup_value};
 use super::parents::{LookupSlot, resolve_parents};
-use crate::sync::ports::{CreateRecord, NewAssociation, ParentLink};
+use crate::sync::ports::{ByProperty, CreateRecord, NewAssociation, ParentLink, Writes};
 
 /// An association a record is created with: its mapping's index, the parent's ids.
 struct CreatedLink {
@@ -66,7 +66,12 @@ pub(super) async fn create_new(ctx: &Context, batch: &mut Batch) {
     });
     let hubspot = &ctx.hubspot;
     let answers = send_chunks(ctx, calls, |object, id_property, records| async move {
-        hubspot.create(&object, &id_property, records).await
+        hubspot
+            .create(Writes {
+                by: ByProperty::new(&object, &id_property),
+                records,
+            })
+            .await
     })
     .await;
     settle(ctx, batch, WriteCall::Create, answers);

@@ -10,7 +10,7 @@ use super::context::{Context, ParentByProperty};
 use super::job::Job;
 use super::report::BatchReport;
 use crate::mapping::FindParentBy;
-use crate::sync::{ParentKey, RecordKey};
+use crate::sync::{ByProperty, ParentKey, RecordKey};
 
 /// How long a parent found by a property is remembered in the ledger for every worker (a
 /// parent merged or deleted in HubSpot meanwhile fails its association, which is an error
@@ -153,7 +153,11 @@ async fn find_by_property(
         if missing.is_empty() {
             continue;
         }
-        match ctx.hubspot.find_by_property(&to, &prop, &missing).await {
+        match ctx
+            .hubspot
+            .find_by_property(ByProperty::new(&to, &prop), &missing)
+            .await
+        {
             Ok(found) => {
                 let remember: Vec<(ParentKey, String)> = found
                     .iter()

@@ -8,7 +8,7 @@ use super::chunks::{CHUNK, WriteCall, call_failed, chunk_calls, send_chunks, set
 use super::context::Context;
 use super::create::create_new;
 use crate::mapping::OnDelete;
-use crate::sync::ports::UpsertRecord;
+use crate::sync::ports::{ByProperty, UpsertRecord, Writes};
 use crate::work_item::Op;
 
 pub(super) async fn write(ctx: &Context, batch: &mut Batch) {
@@ -35,7 +35,12 @@ async fn upsert(ctx: &Context, batch: &mut Batch) {
     });
     let hubspot = &ctx.hubspot;
     let answers = send_chunks(ctx, calls, |object, id_property, records| async move {
-        hubspot.upsert(&object, &id_property, records).await
+        hubspot
+            .upsert(Writes {
+                by: ByProperty::new(&object, &id_property),
+                records,
+            })
+            .await
     })
     .await;
     settle(ctx, batch, WriteCall::Upsert, answers);
@@ -73,7 +78,11 @@ async fn archive(ctx: &Context, batch: &mut Batch) {
                 .iter()
                 .map(|&i| jobs[i].item.record_id.clone())
                 .collect();
-            match ctx.hubspot.archive(&object, &id_property, &ids).await {
+            match ctx
+                .hubspot
+                .archive(ByProperty::new(&object, &id_property), &ids)
+                .await
+            {
                 Ok(()) => {
                     for &i in chunk {
                         batch.report.archived += 1;

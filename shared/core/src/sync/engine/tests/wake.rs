@@ -128,13 +128,8 @@ impl Ledger for ArrivingLedger {
         self.inner.commit(key, owner, commit).await
     }
 
-    async fn release(
-        &self,
-        key: &RecordKey,
-        owner: &str,
-        hubspot_id: Option<&str>,
-    ) -> Result<(), LedgerError> {
-        self.inner.release(key, owner, hubspot_id).await
+    async fn release(&self, key: &RecordKey, release: Release<'_>) -> Result<(), LedgerError> {
+        self.inner.release(key, release).await
     }
 
     async fn get_many(

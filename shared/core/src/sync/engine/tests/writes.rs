@@ -359,10 +359,9 @@ impl Ledger for StealingLedger {
     async fn release(
         &self,
         key: &RecordKey,
-        owner: &str,
-        hubspot_id: Option<&str>,
+        release: crate::sync::Release<'_>,
     ) -> Result<(), crate::sync::LedgerError> {
-        self.0.release(key, owner, hubspot_id).await
+        self.0.release(key, release).await
     }
 
     async fn get_many(
