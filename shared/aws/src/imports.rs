@@ -88,12 +88,9 @@ fn decode_import(item: &HashMap<String, AttributeValue>) -> Result<ImportRecord,
     Ok(record)
 }
 
-fn import_json(value: &ImportRecord) -> String {
+/// An import's or a sweep's document.
+fn doc_json(value: &impl serde::Serialize) -> String {
     // Records of strings, numbers and dates cannot fail to serialise.
-    serde_json::to_string(value).unwrap_or_else(|e| unreachable!("serialising cannot fail: {e}"))
-}
-
-fn sweep_json(value: &SweepState) -> String {
     serde_json::to_string(value).unwrap_or_else(|e| unreachable!("serialising cannot fail: {e}"))
 }
 
@@ -187,14 +184,11 @@ impl ImportStore for DynamoImportStore {
         next: &ImportRecord,
         expected: Option<u64>,
     ) -> Result<(), ImportStoreError> {
-        let mut doc = next.clone();
-        doc.synced = 0;
-        doc.failed = 0;
-        doc.unchanged = 0;
+        // The counters live in their own attributes, added to by the worker.
         self.write_doc(
             next.id.clone(),
             "import",
-            import_json(&doc),
+            doc_json(&next.over(None)),
             next.revision,
             expected,
             "PutImport",
@@ -281,7 +275,7 @@ impl ImportStore for DynamoImportStore {
         self.write_doc(
             sweep_key(&next.object),
             "sweep",
-            sweep_json(next),
+            doc_json(next),
             next.revision,
             expected,
             "PutSweepState",

@@ -367,18 +367,7 @@ impl ImportStore for LocalStore {
                 if current.as_ref().map(|c| c.revision) != expected {
                     return Ok(Outcome::Refused(()));
                 }
-                // The worker's counters are not the runner's to overwrite.
-                let mut stored = next.clone();
-                if let Some(c) = current {
-                    stored.synced = c.synced;
-                    stored.failed = c.failed;
-                    stored.unchanged = c.unchanged;
-                } else {
-                    stored.synced = 0;
-                    stored.failed = 0;
-                    stored.unchanged = 0;
-                }
-                put_in(t, &next.id, &stored)?;
+                put_in(t, &next.id, &next.over(current.as_ref()))?;
                 Ok(Outcome::Done(()))
             })
             .map_err(imports_error)?;

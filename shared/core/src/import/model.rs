@@ -308,6 +308,20 @@ impl ImportRecord {
         }
     }
 
+    /// This record as a store writes it over `stored` (`None`: a new import): with the worker's
+    /// counters (`synced`, `failed`, `unchanged`) as stored, never as written, since only the
+    /// worker adds to them, and atomically.
+    pub fn over(&self, stored: Option<&ImportRecord>) -> ImportRecord {
+        let (synced, failed, unchanged) =
+            stored.map_or((0, 0, 0), |s| (s.synced, s.failed, s.unchanged));
+        ImportRecord {
+            synced,
+            failed,
+            unchanged,
+            ..self.clone()
+        }
+    }
+
     /// Who holds the import at `now`.
     pub fn holder(&self, now: OffsetDateTime) -> Holder {
         if self.status.is_final() {
@@ -592,6 +606,43 @@ mod tests {
             50_000,
             datetime!(2026-11-28 10:00 UTC),
         )
+    }
+
+    #[test]
+    fn a_write_keeps_the_workers_counters() {
+        let mut stored = record();
+        (stored.synced, stored.failed, stored.unchanged) = (7, 2, 5);
+        let mut next = record();
+        next.enqueued = 10;
+        next.revision = 1;
+        let written = next.over(Some(&stored));
+        assert_eq!(
+            (written.synced, written.failed, written.unchanged),
+            (7, 2, 5)
+        );
+        assert_eq!((written.enqueued, written.revision), (10, 1));
+        stored.unchanged = 9;
+        let new = stored.over(None);
+        assert_eq!((new.synced, new.failed, new.unchanged), (0, 0, 0));
+    }
+
+    /// The in-memory store keeps every counter the worker added to across the runner's writes.
+    #[tokio::test]
+    async fn the_memory_store_keeps_the_workers_counters() {
+        use crate::import::ports::{ImportProgress, ImportStore, MemoryImportStore};
+        let store = MemoryImportStore::new();
+        let mut r = record();
+        store.put(&r, None).await.unwrap();
+        let progress = ImportProgress {
+            synced: 3,
+            failed: 1,
+            unchanged: 2,
+        };
+        store.record_progress(&r.id, progress).await.unwrap();
+        r.revision = 1;
+        store.put(&r, Some(0)).await.unwrap();
+        let got = store.get(&r.id).await.unwrap().unwrap();
+        assert_eq!((got.synced, got.failed, got.unchanged), (3, 1, 2));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The import ports in memory: the imports/state store and the continuation.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
@@ -39,10 +40,7 @@ impl ImportStore for MemoryImportStore {
                 expected,
             });
         }
-        let (synced, failed) = current.map_or((0, 0), |c| (c.synced, c.failed));
-        let mut stored = next.clone();
-        stored.synced = synced;
-        stored.failed = failed;
+        let stored = next.over(current);
         imports.insert(next.id.clone(), stored);
         Ok(())
     }
@@ -77,12 +75,18 @@ impl ImportStore for MemoryImportStore {
         next: &SweepState,
         expected: Option<u64>,
     ) -> Result<(), ImportStoreError> {
-        let key = sweep_key(&next.object);
-        let mut sweeps = lock(&self.sweeps);
-        if sweeps.get(&key).map(|s| s.revision) != expected {
-            return Err(ImportStoreError::Conflict { key, expected });
+        match lock(&self.sweeps).entry(sweep_key(&next.object)) {
+            Entry::Occupied(mut e) if Some(e.get().revision) == expected => {
+                e.insert(next.clone());
+            }
+            Entry::Vacant(e) if expected.is_none() => {
+                e.insert(next.clone());
+            }
+            e => {
+                let key = e.key().clone();
+                return Err(ImportStoreError::Conflict { key, expected });
+            }
         }
-        sweeps.insert(key, next.clone());
         Ok(())
     }
 }
