@@ -26,7 +26,7 @@ pub fn field(f: &FieldDescribe) -> SfField {
 /// The domain's view of a describe.
 pub fn object(d: &SObjectDescribe) -> SfObject {
     SfObject {
-        name: d.name.clone(),
+        name: d.object.name.clone(),
         fields: d.fields.iter().map(field).collect(),
     }
 }

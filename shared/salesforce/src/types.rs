@@ -260,7 +260,7 @@ impl QueryOptions {
     }
 }
 
-/// One entry of describeGlobal.
+/// One entry of describeGlobal (a describe repeats it for its object).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GlobalSObject {
@@ -354,19 +354,10 @@ pub struct FieldDescribe {
 
 /// `GET /sobjects/{Name}/describe`.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
 pub struct SObjectDescribe {
-    /// API name.
-    pub name: String,
-    /// Label.
-    #[serde(default)]
-    pub label: String,
-    /// Custom object.
-    #[serde(default)]
-    pub custom: bool,
-    /// 3-character id prefix.
-    #[serde(default)]
-    pub key_prefix: Option<String>,
+    /// The object as describeGlobal lists it: name, label, custom, key prefix.
+    #[serde(flatten)]
+    pub object: GlobalSObject,
     /// Fields, in Salesforce's order.
     pub fields: Vec<FieldDescribe>,
 }

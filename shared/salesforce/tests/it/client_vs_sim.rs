@@ -163,9 +163,9 @@ async fn describe_reports_types_lookups_and_picklists() {
     let client = cc_client(&sim);
 
     let invoice = client.describe("invoice__c").await.unwrap();
-    assert_eq!(invoice.name, "Invoice__c");
-    assert!(invoice.custom);
-    assert_eq!(invoice.key_prefix.as_deref(), Some("a01"));
+    assert_eq!(invoice.object.name, "Invoice__c");
+    assert!(invoice.object.custom);
+    assert_eq!(invoice.object.key_prefix.as_deref(), Some("a01"));
     let account = invoice.field("Account__c").unwrap();
     assert_eq!(account.field_type, SfType::Reference);
     assert_eq!(account.reference_to, ["Account"]);
@@ -221,7 +221,7 @@ async fn describe_reports_types_lookups_and_picklists() {
     );
     let acct = client.describe("Account").await.unwrap();
     assert_eq!(acct.field("Phone").unwrap().field_type, SfType::Phone);
-    assert!(!acct.custom);
+    assert!(!acct.object.custom);
 
     let err = client.describe("Nope__c").await.unwrap_err();
     assert_eq!(err.status(), Some(404));

@@ -210,7 +210,7 @@ async fn describe_global_and_sobject_decode() {
 
     let d = c.describe("Invoice__c").await.unwrap();
     assert_eq!(
-        (d.name.as_str(), d.key_prefix.as_deref()),
+        (d.object.name.as_str(), d.object.key_prefix.as_deref()),
         ("Invoice__c", Some("a01"))
     );
     let lookup = d.field("account__c").unwrap();
