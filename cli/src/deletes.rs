@@ -58,18 +58,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     if common.output.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        let verb = if *dry_run {
-            "would enqueue"
-        } else {
-            "enqueued"
-        };
+        let verb = if *dry_run { "would enqueue" } else { "enqueued" };
         for o in &report.objects {
             println!("{}", o.describe(verb));
         }
     }
-    Ok(if report.gaps() + report.failures() > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if report.gaps() + report.failures() > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }

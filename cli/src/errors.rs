@@ -66,19 +66,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let store = crate::deployed::aws().await.error_store(table);
     match args.command {
         Command::List { object, category } => {
-            list(
-                &store,
-                object.as_deref(),
-                category.as_deref(),
-                args.output.json,
-            )
-            .await
+            list(&store, object.as_deref(), category.as_deref(), args.output.json).await
         }
         Command::Show { id } => {
-            let record = store
-                .get(&id)
-                .await?
-                .with_context(|| format!("no error record {id}"))?;
+            let record = store.get(&id).await?.with_context(|| format!("no error record {id}"))?;
             if args.output.json {
                 crate::output::print_json(&record)?;
             } else {
@@ -86,12 +77,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Replay {
-            ids,
-            all,
-            object,
-            queue_url,
-        } => {
+        Command::Replay { ids, all, object, queue_url } => {
             let Some(queue_url) = queue_url else {
                 bail!(
                     "no live queue: pass --queue-url or set SFHS_LIVE_QUEUE_URL (the LiveQueueUrl stack output)"
@@ -123,10 +109,7 @@ async fn list(
         crate::output::print_json(&records)?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
-        "{:<40} {:<12} {:<20} {:<24} MESSAGE",
-        "ID", "CATEGORY", "FIELD", "AT"
-    );
+    println!("{:<40} {:<12} {:<20} {:<24} MESSAGE", "ID", "CATEGORY", "FIELD", "AT");
     for r in &records {
         println!(
             "{:<40} {:<12} {:<20} {:<24} {}",
@@ -161,12 +144,7 @@ async fn chosen(
     }
     let mut records = Vec::new();
     for id in ids {
-        records.push(
-            store
-                .get(id)
-                .await?
-                .with_context(|| format!("no error record {id}"))?,
-        );
+        records.push(store.get(id).await?.with_context(|| format!("no error record {id}"))?);
     }
     Ok(records)
 }
@@ -185,10 +163,7 @@ async fn replay(
             refused.push(serde_json::json!({"id": r.id, "reason": e.to_string()}));
             continue;
         }
-        let entry = QueueEntry {
-            id: "0".into(),
-            body: r.work_item.clone(),
-        };
+        let entry = QueueEntry { id: "0".into(), body: r.work_item.clone() };
         publisher
             .publish_entries(vec![entry])
             .await
@@ -197,10 +172,7 @@ async fn replay(
         replayed.push(r.id);
     }
     if json {
-        println!(
-            "{}",
-            serde_json::json!({"replayed": replayed, "refused": refused})
-        );
+        println!("{}", serde_json::json!({"replayed": replayed, "refused": refused}));
     } else {
         for id in &replayed {
             println!("replayed {id}");
@@ -214,9 +186,5 @@ async fn replay(
         }
         println!("{} replayed, {} kept", replayed.len(), refused.len());
     }
-    Ok(if refused.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(if refused.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

@@ -45,10 +45,7 @@ pub async fn generate(
         })?;
     let name = args.name.clone().unwrap_or_else(|| object_name(&sf.name));
     if !args.mapping && !args.create {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&hubspot_schema(&sf, &name))?
-        );
+        println!("{}", serde_json::to_string_pretty(&hubspot_schema(&sf, &name))?);
         return Ok(ExitCode::SUCCESS);
     }
     // The portal's objects: what the mapping names, what --create finds or associates with.
@@ -57,10 +54,7 @@ pub async fn generate(
         None => Vec::new(),
     };
     if args.mapping {
-        print!(
-            "{}",
-            serde_norway::to_string(&mapping(&sf, &name, &portal))?
-        );
+        print!("{}", serde_norway::to_string(&mapping(&sf, &name, &portal))?);
         return Ok(ExitCode::SUCCESS);
     }
     let Some(hubspot) = sources.hubspot() else {
@@ -133,10 +127,7 @@ pub async fn ensure_object(
     let mut associated = Vec::new();
     let mut waiting = Vec::new();
     for target in lookup_targets(sf) {
-        if matches!(
-            target,
-            "Account" | "Contact" | "Lead" | "Opportunity" | "Case"
-        ) {
+        if matches!(target, "Account" | "Contact" | "Lead" | "Opportunity" | "Case") {
             continue;
         }
         let Some(parent) = generated(portal, target) else {
@@ -144,9 +135,7 @@ pub async fn ensure_object(
             continue;
         };
         let linked = |s: &ObjectSchema, other: &str| {
-            s.associations
-                .iter()
-                .any(|a| a.to_object_type_id.as_deref() == Some(other))
+            s.associations.iter().any(|a| a.to_object_type_id.as_deref() == Some(other))
         };
         if !linked(&schema, &parent.object_type_id) && !linked(parent, &schema.object_type_id) {
             let association = format!("{}_to_{}", schema.name, parent.name);
@@ -159,19 +148,9 @@ pub async fn ensure_object(
                 .await
                 .with_context(|| format!("HubSpot refused the association {association}"))?;
         }
-        associated.push(
-            parent
-                .fully_qualified_name
-                .clone()
-                .unwrap_or(parent.name.clone()),
-        );
+        associated.push(parent.fully_qualified_name.clone().unwrap_or(parent.name.clone()));
     }
-    Ok(Ensured {
-        schema,
-        created,
-        associated,
-        waiting,
-    })
+    Ok(Ensured { schema, created, associated, waiting })
 }
 
 fn report(
@@ -181,10 +160,7 @@ fn report(
     waiting: &[String],
     json_out: bool,
 ) -> anyhow::Result<()> {
-    let fqn = schema
-        .fully_qualified_name
-        .as_deref()
-        .unwrap_or(&schema.name);
+    let fqn = schema.fully_qualified_name.as_deref().unwrap_or(&schema.name);
     if json_out {
         println!(
             "{}",

@@ -24,20 +24,10 @@ pub struct LiveArgs {
     )]
     pub hubspot_url: String,
     /// HubSpot private-app token or service key. Unset: no live HubSpot checks.
-    #[arg(
-        long,
-        global = true,
-        env = "SFHS_HUBSPOT_TOKEN",
-        hide_env_values = true
-    )]
+    #[arg(long, global = true, env = "SFHS_HUBSPOT_TOKEN", hide_env_values = true)]
     pub hubspot_token: Option<String>,
     /// HubSpot API version: 2026-09, 2026-03 or legacy.
-    #[arg(
-        long,
-        global = true,
-        env = "SFHS_HUBSPOT_API_VERSION",
-        default_value = "2026-09"
-    )]
+    #[arg(long, global = true, env = "SFHS_HUBSPOT_API_VERSION", default_value = "2026-09")]
     pub hubspot_api_version: ApiVersion,
     /// Salesforce standard objects that HubSpot's own integration syncs (associations to them are
     /// allowed), comma-separated.
@@ -56,12 +46,7 @@ pub struct LiveArgs {
     #[arg(long, global = true, env = "SFHS_SALESFORCE_CLIENT_ID")]
     pub salesforce_client_id: Option<String>,
     /// Consumer secret, for the client-credentials flow.
-    #[arg(
-        long,
-        global = true,
-        env = "SFHS_SALESFORCE_CLIENT_SECRET",
-        hide_env_values = true
-    )]
+    #[arg(long, global = true, env = "SFHS_SALESFORCE_CLIENT_SECRET", hide_env_values = true)]
     pub salesforce_client_secret: Option<String>,
     /// Username, for the JWT bearer flow (with --salesforce-private-key).
     #[arg(long, global = true, env = "SFHS_SALESFORCE_USERNAME")]
@@ -70,12 +55,7 @@ pub struct LiveArgs {
     #[arg(long, global = true, env = "SFHS_SALESFORCE_PRIVATE_KEY_FILE")]
     pub salesforce_private_key: Option<std::path::PathBuf>,
     /// Salesforce API version.
-    #[arg(
-        long,
-        global = true,
-        env = "SFHS_SALESFORCE_API_VERSION",
-        default_value = "62.0"
-    )]
+    #[arg(long, global = true, env = "SFHS_SALESFORCE_API_VERSION", default_value = "62.0")]
     pub salesforce_api_version: String,
     /// Skip every live check.
     #[arg(long, global = true)]
@@ -131,9 +111,7 @@ impl LiveArgs {
             (Some(token), false) => {
                 let mut config = ClientConfig::new(&self.hubspot_url, SecretToken::new(token));
                 config.api_version = self.hubspot_api_version;
-                Ok(Some(
-                    HubSpotClient::new(config).context("cannot build the HubSpot client")?,
-                ))
+                Ok(Some(HubSpotClient::new(config).context("cannot build the HubSpot client")?))
             }
             _ => Ok(None),
         }
@@ -157,22 +135,12 @@ impl Sources {
         salesforce: Option<sfhs_salesforce::Client>,
         native_synced: Vec<String>,
     ) -> Self {
-        Self {
-            hubspot,
-            salesforce,
-            native_synced,
-            outbound_check: false,
-            webhook_url: None,
-        }
+        Self { hubspot, salesforce, native_synced, outbound_check: false, webhook_url: None }
     }
 
     pub fn connect(args: &LiveArgs) -> anyhow::Result<Self> {
         let hubspot = args.hubspot_client()?;
-        let salesforce = if args.offline {
-            None
-        } else {
-            args.salesforce()?
-        };
+        let salesforce = if args.offline { None } else { args.salesforce()? };
         Ok(Self {
             hubspot,
             salesforce,
@@ -250,10 +218,8 @@ impl Sources {
     /// Every problem of every mapping: offline (each file, and all of them together), then
     /// against the live schemas.
     pub async fn check(&self, files: &[(String, Mapping)]) -> anyhow::Result<Vec<Problem>> {
-        let sources: Vec<Source<'_>> = files
-            .iter()
-            .map(|(file, mapping)| Source { file, mapping })
-            .collect();
+        let sources: Vec<Source<'_>> =
+            files.iter().map(|(file, mapping)| Source { file, mapping }).collect();
         let mut problems = validate_offline(&sources);
         problems.extend(self.check_all(files).await?.problems);
         Ok(problems)
@@ -263,10 +229,8 @@ impl Sources {
     /// each enabled mapping whose outbound message could be read.
     pub async fn check_all(&self, files: &[(String, Mapping)]) -> anyhow::Result<Checked> {
         let mut cache = HashMap::new();
-        let all: Vec<Source<'_>> = files
-            .iter()
-            .map(|(file, mapping)| Source { file, mapping })
-            .collect();
+        let all: Vec<Source<'_>> =
+            files.iter().map(|(file, mapping)| Source { file, mapping }).collect();
         let mut problems = Vec::new();
         let mut absent = Vec::new();
         let outbound = self.outbound_messages(&mut problems).await?;

@@ -86,10 +86,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     match &args.command {
         Command::Validate { dir } => validate(dir, &args.live, args.output.json).await,
         Command::Schema => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&sfhs_core::mapping::json_schema())?
-            );
+            println!("{}", serde_json::to_string_pretty(&sfhs_core::mapping::json_schema())?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Preview(p) => {
@@ -107,10 +104,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                         .get(&p.object)
                         .await?
                         .with_context(|| {
-                            format!(
-                                "no mapping for {}; apply one first, or pass --dir",
-                                p.object
-                            )
+                            format!("no mapping for {}; apply one first, or pass --dir", p.object)
                         })?
                         .mapping
                 }
@@ -199,26 +193,17 @@ pub(crate) fn load_dir(dir: &Path) -> anyhow::Result<Loaded> {
             Err(p) => problems.push(p),
         }
     }
-    let sources: Vec<Source<'_>> = files
-        .iter()
-        .map(|(file, mapping)| Source { file, mapping })
-        .collect();
+    let sources: Vec<Source<'_>> =
+        files.iter().map(|(file, mapping)| Source { file, mapping }).collect();
     problems.extend(validate_offline(&sources));
-    Ok(Loaded {
-        files,
-        problems,
-        absent: Vec::new(),
-    })
+    Ok(Loaded { files, problems, absent: Vec::new() })
 }
 
 pub(crate) fn print_problems(problems: &[Problem]) {
     for p in problems {
         eprintln!("{p}");
     }
-    let errors = problems
-        .iter()
-        .filter(|p| p.severity == Severity::Error)
-        .count();
+    let errors = problems.iter().filter(|p| p.severity == Severity::Error).count();
     let warnings = problems.len() - errors;
     eprintln!("{errors} error(s), {warnings} warning(s)");
 }
@@ -245,11 +230,7 @@ async fn validate(
             println!("{} mapping(s) valid", loaded.files.len());
         }
     }
-    Ok(if has_errors(&loaded.problems) {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if has_errors(&loaded.problems) { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 #[derive(Debug, Serialize)]
@@ -272,32 +253,23 @@ struct PlanLine {
 }
 
 fn differences(a: &Mapping, b: &Mapping) -> Vec<String> {
-    let (a, b) = (
-        serde_json::to_value(a).unwrap_or_default(),
-        serde_json::to_value(b).unwrap_or_default(),
-    );
+    let (a, b) =
+        (serde_json::to_value(a).unwrap_or_default(), serde_json::to_value(b).unwrap_or_default());
     let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
         return vec![];
     };
     let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
     keys.sort();
     keys.dedup();
-    keys.into_iter()
-        .filter(|k| a.get(*k) != b.get(*k))
-        .cloned()
-        .collect()
+    keys.into_iter().filter(|k| a.get(*k) != b.get(*k)).cloned().collect()
 }
 
 async fn compute_plan(
     store: &dyn MappingStore,
     files: &[(String, Mapping)],
 ) -> anyhow::Result<Vec<PlanLine>> {
-    let stored: BTreeMap<String, StoredMapping> = store
-        .list()
-        .await?
-        .into_iter()
-        .map(|m| (m.key(), m))
-        .collect();
+    let stored: BTreeMap<String, StoredMapping> =
+        store.list().await?.into_iter().map(|m| (m.key(), m)).collect();
     let mut lines = Vec::new();
     for (_, m) in files {
         let line = match stored.get(&key(&m.salesforce_object)) {
@@ -311,11 +283,7 @@ async fn compute_plan(
                 let diff = differences(&s.mapping, m);
                 PlanLine {
                     object: m.salesforce_object.clone(),
-                    change: if diff.is_empty() {
-                        Change::Unchanged
-                    } else {
-                        Change::Update
-                    },
+                    change: if diff.is_empty() { Change::Unchanged } else { Change::Update },
                     differences: diff,
                     stored_version: Some(s.version),
                 }
@@ -347,10 +315,9 @@ fn print_plan(lines: &[PlanLine]) {
                 l.differences.join(", ")
             ),
             Change::Unchanged => println!("  same    {}", l.object),
-            Change::NotInDirectory => println!(
-                "? kept    {} (stored, not in the directory; left as is)",
-                l.object
-            ),
+            Change::NotInDirectory => {
+                println!("? kept    {} (stored, not in the directory; left as is)", l.object)
+            }
         }
     }
 }
@@ -373,9 +340,7 @@ async fn plan(
     } else {
         print_plan(&lines);
     }
-    let changes = lines
-        .iter()
-        .any(|l| matches!(l.change, Change::Create | Change::Update));
+    let changes = lines.iter().any(|l| matches!(l.change, Change::Create | Change::Update));
     Ok(if has_errors(&loaded.problems) || (exit_code && changes) {
         ExitCode::from(1)
     } else {
@@ -417,9 +382,7 @@ async fn apply(
         if let Some(fields) = known {
             next.outbound_fields = Some(fields.clone());
         }
-        store
-            .put(&next, current.as_ref().map(|c| c.version))
-            .await?;
+        store.put(&next, current.as_ref().map(|c| c.version)).await?;
         applied.push(serde_json::json!({"object": m.salesforce_object, "version": next.version, "state": m.state}));
     }
     if json {
@@ -444,11 +407,7 @@ async fn sent_fields(
     files: &[(String, Mapping)],
 ) -> anyhow::Result<BTreeMap<String, Vec<String>>> {
     let mut out = BTreeMap::new();
-    let client = if live.offline {
-        None
-    } else {
-        live.salesforce()?
-    };
+    let client = if live.offline { None } else { live.salesforce()? };
     let Some(client) = client else {
         return Ok(out);
     };
@@ -487,11 +446,7 @@ async fn set_state(
     };
     if current.mapping.state == state {
         if !json {
-            println!(
-                "{} is already {}",
-                current.mapping.salesforce_object,
-                state.as_str()
-            );
+            println!("{} is already {}", current.mapping.salesforce_object, state.as_str());
         }
         print_json_if(json, &current)?;
         return Ok(ExitCode::SUCCESS);
@@ -500,10 +455,7 @@ async fn set_state(
         let all = store.list().await?;
         let sources: Vec<Source<'_>> = all
             .iter()
-            .map(|s| Source {
-                file: s.mapping.salesforce_object.as_str(),
-                mapping: &s.mapping,
-            })
+            .map(|s| Source { file: s.mapping.salesforce_object.as_str(), mapping: &s.mapping })
             .collect();
         let problems: Vec<Problem> = validate_offline(&sources)
             .into_iter()

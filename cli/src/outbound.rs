@@ -27,26 +27,18 @@ pub enum Command {
 
 pub fn run(cmd: Command) -> ExitCode {
     match cmd {
-        Command::Parse {
-            file,
-            max_bytes,
-            pretty,
-        } => parse_file(&file, max_bytes, pretty),
+        Command::Parse { file, max_bytes, pretty } => parse_file(&file, max_bytes, pretty),
     }
 }
 
 fn read_input(file: &PathBuf, max_bytes: usize) -> std::io::Result<Vec<u8>> {
     let mut body = Vec::new();
     // Read one byte past the limit so that the parser can say how large the body is.
-    let limit = u64::try_from(max_bytes)
-        .unwrap_or(u64::MAX)
-        .saturating_add(1);
+    let limit = u64::try_from(max_bytes).unwrap_or(u64::MAX).saturating_add(1);
     if file.as_os_str() == "-" {
         std::io::stdin().lock().take(limit).read_to_end(&mut body)?;
     } else {
-        std::fs::File::open(file)?
-            .take(limit)
-            .read_to_end(&mut body)?;
+        std::fs::File::open(file)?.take(limit).read_to_end(&mut body)?;
     }
     Ok(body)
 }
@@ -62,10 +54,7 @@ fn parse_file(file: &PathBuf, max_bytes: usize, pretty: bool) -> ExitCode {
     let message = match parse(&body, max_bytes) {
         Ok(m) => m,
         Err(e) => {
-            eprintln!(
-                "sfhs: {}: not a valid outbound message: {e}",
-                file.display()
-            );
+            eprintln!("sfhs: {}: not a valid outbound message: {e}", file.display());
             return ExitCode::from(2);
         }
     };

@@ -75,11 +75,7 @@ async fn sample_records(
     Ok(records
         .into_iter()
         .map(|r| {
-            let id = r
-                .get("Id")
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_owned();
+            let id = r.get("Id").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
             let values = r
                 .iter()
                 .filter(|(k, _)| k.as_str() != "attributes")
@@ -124,11 +120,7 @@ fn describe_mapping(m: &Mapping) {
             "  {} -> {}{}",
             f.salesforce,
             f.hubspot,
-            if extra.is_empty() {
-                String::new()
-            } else {
-                format!("  ({})", extra.join(", "))
-            }
+            if extra.is_empty() { String::new() } else { format!("  ({})", extra.join(", ")) }
         );
     }
     for a in &m.associations {
@@ -140,10 +132,7 @@ fn describe_mapping(m: &Mapping) {
             "  {} => association to {} ({how}){}",
             a.lookup,
             a.to,
-            a.label
-                .as_deref()
-                .map(|l| format!(", label \"{l}\""))
-                .unwrap_or_default()
+            a.label.as_deref().map(|l| format!(", label \"{l}\"")).unwrap_or_default()
         );
     }
 }
@@ -162,9 +151,7 @@ pub async fn preview(
     let hs = sfhs_hubspot::domain::describe(hubspot, &mapping.hubspot_object)
         .await?
         .with_context(|| format!("HubSpot has no object {}", mapping.hubspot_object))?;
-    let sf = sources
-        .salesforce_object(&mapping.salesforce_object)
-        .await?;
+    let sf = sources.salesforce_object(&mapping.salesforce_object).await?;
     let records = sample_records(sources, &mapping, args).await?;
     let (inputs, problems) = convert(&mapping, &hs, sf.as_ref(), &records);
     let changes = changes(hubspot, &hs, &mapping, &inputs).await?;
@@ -191,18 +178,10 @@ pub async fn preview(
                 p["problem"].as_str().unwrap_or_default()
             );
         }
-        println!(
-            "\nPOST {}/{}/batch/upsert",
-            hubspot.objects_path(),
-            hs.object_type_id
-        );
+        println!("\nPOST {}/{}/batch/upsert", hubspot.objects_path(), hs.object_type_id);
         println!("{}", serde_json::to_string_pretty(&request)?);
     }
-    Ok(if problems.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(if problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 /// The sample records as the upsert's inputs, and the values that cannot be converted.
@@ -240,10 +219,8 @@ async fn changes(
     mapping: &Mapping,
     inputs: &[Value],
 ) -> anyhow::Result<Vec<Value>> {
-    let ids: Vec<String> = inputs
-        .iter()
-        .filter_map(|i| i["id"].as_str().map(str::to_owned))
-        .collect();
+    let ids: Vec<String> =
+        inputs.iter().filter_map(|i| i["id"].as_str().map(str::to_owned)).collect();
     let names: Vec<&str> = mapping.fields.iter().map(|f| f.hubspot.as_str()).collect();
     let existing = if ids.is_empty() {
         BTreeMap::new()
@@ -254,11 +231,7 @@ async fn changes(
             .context("cannot read the current HubSpot records")?
             .successes
             .into_iter()
-            .filter_map(|r| {
-                r.get(&mapping.id_property)
-                    .map(str::to_owned)
-                    .map(|id| (id, r))
-            })
+            .filter_map(|r| r.get(&mapping.id_property).map(str::to_owned).map(|id| (id, r)))
             .collect::<BTreeMap<_, _>>()
     };
     Ok(inputs

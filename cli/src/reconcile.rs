@@ -73,11 +73,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         print_report(&report);
     }
-    Ok(if report.dry_run && !report.is_clean() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if report.dry_run && !report.is_clean() { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 /// The report for people: the counts with the first ids, and what was enqueued.
@@ -95,16 +91,8 @@ fn print_report(r: &ReconcileReport) {
             format!(": {}", ids.join(", "))
         }
     };
-    println!(
-        "missing in HubSpot    {}{}",
-        r.missing,
-        list(&r.missing_ids, r.missing)
-    );
-    println!(
-        "stale in HubSpot      {}{}",
-        r.stale,
-        list(&r.stale_ids, r.stale)
-    );
+    println!("missing in HubSpot    {}{}", r.missing, list(&r.missing_ids, r.missing));
+    println!("stale in HubSpot      {}{}", r.stale, list(&r.stale_ids, r.stale));
     println!(
         "gone from Salesforce  {}{}{}",
         r.orphans,

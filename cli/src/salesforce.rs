@@ -49,12 +49,7 @@ pub struct SetupArgs {
     #[arg(long, global = true, env = "SFHS_URL_SECRET", hide_env_values = true)]
     pub url_secret: Option<String>,
     /// The query parameter that carries the secret.
-    #[arg(
-        long,
-        global = true,
-        env = "SFHS_URL_SECRET_PARAM",
-        default_value = "secret"
-    )]
+    #[arg(long, global = true, env = "SFHS_URL_SECRET_PARAM", default_value = "secret")]
     pub url_secret_param: String,
     /// The Salesforce user outbound messages are sent as (a username).
     #[arg(long, global = true, env = "SFHS_SALESFORCE_INTEGRATION_USER")]
@@ -126,17 +121,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Plan(crate::mappings::PlanArgs { exit_code, .. }) => {
             print_plan(&changes, &mappings, args.output.json)?;
             let any = changes.iter().any(|c| c.change != ChangeKind::Same);
-            Ok(if exit_code && any {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
-            })
+            Ok(if exit_code && any { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
-        Command::Apply {
-            check_only,
-            timeout,
-            ..
-        } => {
+        Command::Apply { check_only, timeout, .. } => {
             if !args.output.json {
                 print_plan(&changes, &mappings, false)?;
             }
@@ -168,9 +155,7 @@ pub async fn field_types(
     for m in mappings.iter().filter(|m| m.salesforce_trigger.is_some()) {
         if let Some(o) = sfhs_salesforce::domain::describe(client, &m.salesforce_object)
             .await
-            .map_err(unreadable(
-                "cannot describe an object with entry conditions",
-            ))?
+            .map_err(unreadable("cannot describe an object with entry conditions"))?
         {
             described.push(o);
         }
@@ -224,10 +209,7 @@ pub async fn read_plan(
         .await
         .map_err(unreadable("cannot read the org's outbound messages"))?;
     let names: Vec<String> = setups.iter().map(|s| s.flow.name.clone()).collect();
-    let flows = client
-        .flows(&names)
-        .await
-        .map_err(unreadable("cannot read the org's flows"))?;
+    let flows = client.flows(&names).await.map_err(unreadable("cannot read the org's flows"))?;
     Ok(salesforce_setup::plan(setups, &messages, &flows))
 }
 
@@ -260,13 +242,8 @@ pub async fn deploy(
         Ok(z) => z,
         Err(e) => return DeployOutcome::Failed(e.into()),
     };
-    let poll = Duration::from_millis(500)
-        .min(timeout / 10)
-        .max(Duration::from_millis(20));
-    let result = match client
-        .deploy(&zip, &DeployOptions::new(check_only), timeout, poll)
-        .await
-    {
+    let poll = Duration::from_millis(500).min(timeout / 10).max(Duration::from_millis(20));
+    let result = match client.deploy(&zip, &DeployOptions::new(check_only), timeout, poll).await {
         Ok(r) => r,
         Err(e @ sfhs_salesforce::Error::DeployFailed { .. }) => return DeployOutcome::Refused(e),
         Err(e @ sfhs_salesforce::Error::DeployTimeout { .. }) => return DeployOutcome::TimedOut(e),
@@ -288,11 +265,7 @@ pub async fn deploy(
             Err(e) => return DeployOutcome::Failed(e.context("deployed, but the applied mappings could not be updated with what the outbound messages send; run `sfhs mappings apply DIR` with Salesforce configured")),
         }
     }
-    DeployOutcome::Done {
-        id: result.id,
-        recorded,
-        not_recorded,
-    }
+    DeployOutcome::Done { id: result.id, recorded, not_recorded }
 }
 
 /// Reads the outbound messages back and stores their fields with the applied mappings (the
@@ -364,21 +337,11 @@ pub(crate) fn print_plan(
             change_word(c.change),
             c.component_type,
             c.full_name,
-            if c.differences.is_empty() {
-                "-".to_owned()
-            } else {
-                c.differences.join("; ")
-            }
+            if c.differences.is_empty() { "-".to_owned() } else { c.differences.join("; ") }
         );
     }
-    let creates = changes
-        .iter()
-        .filter(|c| c.change == ChangeKind::Create)
-        .count();
-    let updates = changes
-        .iter()
-        .filter(|c| c.change == ChangeKind::Update)
-        .count();
+    let creates = changes.iter().filter(|c| c.change == ChangeKind::Create).count();
+    let updates = changes.iter().filter(|c| c.change == ChangeKind::Update).count();
     let same = changes.len() - creates - updates;
     println!("{creates} to create, {updates} to update, {same} already as wanted.");
     for p in paused {
@@ -396,11 +359,7 @@ pub(crate) fn report_deploy(
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     match outcome {
-        DeployOutcome::Done {
-            id,
-            recorded,
-            not_recorded,
-        } => {
+        DeployOutcome::Done { id, recorded, not_recorded } => {
             if json {
                 println!(
                     "{}",
@@ -411,10 +370,7 @@ pub(crate) fn report_deploy(
                     "Salesforce validated deploy {id}: it would succeed; nothing was changed."
                 );
             } else {
-                println!(
-                    "Deployed {id}: {} component(s) in Salesforce as planned.",
-                    changes.len()
-                );
+                println!("Deployed {id}: {} component(s) in Salesforce as planned.", changes.len());
                 if !recorded.is_empty() {
                     println!(
                         "The applied mappings of {} now know what their outbound messages send: absent fields clear HubSpot properties.",
@@ -463,10 +419,7 @@ fn print_refusal(id: &str, status: &str, message: Option<&str>, failures: &[Comp
     if failures.is_empty() {
         return;
     }
-    eprintln!(
-        "{:<26} {:<36} {:>5} {:>7}  PROBLEM",
-        "TYPE", "COMPONENT", "LINE", "COLUMN"
-    );
+    eprintln!("{:<26} {:<36} {:>5} {:>7}  PROBLEM", "TYPE", "COMPONENT", "LINE", "COLUMN");
     for f in failures {
         eprintln!(
             "{:<26} {:<36} {:>5} {:>7}  {}",
@@ -544,16 +497,7 @@ pub async fn set_up_org(
     let refs: Vec<&Mapping> = mappings.iter().collect();
     let types = field_types(client, &refs).await?;
     let setups = salesforce_setup::desired(&refs, &cfg, &types);
-    match deploy(
-        client,
-        &setups,
-        &cfg,
-        false,
-        Duration::from_secs(60),
-        Some(store),
-    )
-    .await
-    {
+    match deploy(client, &setups, &cfg, false, Duration::from_secs(60), Some(store)).await {
         DeployOutcome::Done { id, recorded, .. } => Ok(vec![format!(
             "Salesforce set up from the mappings (deploy {id}): an outbound message and a record-triggered flow for {}",
             recorded.join(", ")

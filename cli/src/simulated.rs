@@ -29,12 +29,7 @@ pub fn hubspot_client(base_url: &str) -> anyhow::Result<HubSpotClient> {
 /// outbound messages and flows are deployed from the mappings later.
 pub async fn salesforce_org(accounts: usize, invoices: usize) -> anyhow::Result<Sim> {
     SimBuilder::new()
-        .seed_size(SeedSize {
-            accounts,
-            invoices,
-            lines: invoices * 2,
-            shipments: 0,
-        })
+        .seed_size(SeedSize { accounts, invoices, lines: invoices * 2, shipments: 0 })
         .outbound_timing(OutboundTiming::scaled(1000.0))
         .start()
         .await

@@ -44,8 +44,7 @@ fn readable_time(at: &str) -> String {
 }
 
 fn rfc3339(at: time::OffsetDateTime) -> String {
-    at.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 fn parse_queue(s: &str) -> Result<(String, String), String> {
@@ -85,11 +84,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 async fn read(args: &Args) -> anyhow::Result<Read> {
-    let (Some(mappings_table), Some(records_table), Some(errors_table)) = (
-        &args.mappings_table,
-        &args.records_table,
-        &args.errors_table,
-    ) else {
+    let (Some(mappings_table), Some(records_table), Some(errors_table)) =
+        (&args.mappings_table, &args.records_table, &args.errors_table)
+    else {
         bail!("set SFHS_MAPPINGS_TABLE, SFHS_RECORDS_TABLE and SFHS_ERRORS_TABLE (stack outputs)");
     };
     let aws = crate::deployed::aws().await;
@@ -119,13 +116,7 @@ async fn read(args: &Args) -> anyhow::Result<Read> {
         let depth = aws.queue(url).depth().await?;
         depths.push(json!({"queue": name, "waiting": depth.waiting, "in_flight": depth.in_flight}));
     }
-    Ok(Read {
-        mappings,
-        ledger,
-        errors,
-        sweeps,
-        depths,
-    })
+    Ok(Read { mappings, ledger, errors, sweeps, depths })
 }
 
 /// One object's line, as `--json` prints it.
@@ -174,9 +165,7 @@ fn print_table(objects: &[Value]) {
             o["deleted"],
             o["waiting"],
             o["errors"],
-            o["last_sync"]
-                .as_str()
-                .map_or_else(|| "-".to_owned(), readable_time),
+            o["last_sync"].as_str().map_or_else(|| "-".to_owned(), readable_time),
             o["deletes"].as_str().unwrap_or_default(),
         );
     }

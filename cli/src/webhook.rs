@@ -43,10 +43,7 @@ async fn outbound(
     body: Bytes,
 ) -> Response {
     let w = &local.webhook;
-    let secret = params
-        .iter()
-        .find(|(k, _)| k == w.policy.secret_param())
-        .map(|(_, v)| v.as_str());
+    let secret = params.iter().find(|(k, _)| k == w.policy.secret_param()).map(|(_, v)| v.as_str());
     let req = InboundRequest {
         method: method.as_str(),
         secret,
@@ -67,11 +64,7 @@ fn report(reply: &Reply) {
         reply.outcome.as_str(),
         reply.org_id.as_deref().unwrap_or("-"),
         reply.notifications,
-        reply
-            .detail
-            .as_deref()
-            .map(|d| format!(" ({d})"))
-            .unwrap_or_default()
+        reply.detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default()
     );
 }
 
@@ -118,13 +111,9 @@ mod tests {
             "body": body, "isBase64Encoded": false
         });
         let request = lambda_http::request::from_str(&event.to_string()).expect("a valid event");
-        let deps = sfhs_webhook::Deps {
-            policy: policy(),
-            publisher: publisher(),
-        };
-        let response = sfhs_webhook::handler(&deps, request)
-            .await
-            .expect("the handler never fails");
+        let deps = sfhs_webhook::Deps { policy: policy(), publisher: publisher() };
+        let response =
+            sfhs_webhook::handler(&deps, request).await.expect("the handler never fails");
         let headers = response
             .headers()
             .iter()
@@ -139,17 +128,9 @@ mod tests {
     }
 
     async fn local(report: Report, method: &str, query: &str, body: &str) -> Answer {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("address");
-        let app = router(
-            Webhook {
-                policy: policy(),
-                publisher: publisher(),
-            },
-            report,
-        );
+        let app = router(Webhook { policy: policy(), publisher: publisher() }, report);
         let server = tokio::spawn(async move { axum::serve(listener, app).await });
         let url = format!("http://{addr}/outbound?{query}");
         let response = reqwest::Client::new()
@@ -180,10 +161,7 @@ mod tests {
         for (what, method, query, status) in cases {
             let from_lambda = lambda(method, query, FIXTURE).await;
             assert_eq!(from_lambda.0, status, "{what}: {from_lambda:?}");
-            assert!(
-                from_lambda.1.contains_key("content-type"),
-                "{what}: {from_lambda:?}"
-            );
+            assert!(from_lambda.1.contains_key("content-type"), "{what}: {from_lambda:?}");
             assert_eq!(
                 from_lambda.1.contains_key("allow"),
                 status == 405,

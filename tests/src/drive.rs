@@ -39,10 +39,7 @@ pub type MemQueue = sfhs_core::queue::MemoryQueue;
 
 /// A load harness's setting: the variable `name` as a number, else `default`.
 pub fn knob(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 /// Runs one task per engine until the queue drains (panics after `timeout`). Each task takes
@@ -77,18 +74,12 @@ pub async fn run_until_drained(
                     tokio::time::sleep(Duration::from_millis(5)).await;
                     continue;
                 };
-                totals
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .add(&driven.result.report);
+                totals.lock().unwrap_or_else(PoisonError::into_inner).add(&driven.result.report);
             }
         }));
     }
     for t in tasks {
         t.await.expect("a worker task panicked");
     }
-    totals
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone()
+    totals.lock().unwrap_or_else(PoisonError::into_inner).clone()
 }

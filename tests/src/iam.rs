@@ -100,11 +100,7 @@ pub fn iam_moto() -> &'static IamMoto {
         })
         .join()
         .expect("the IAM bootstrap");
-        IamMoto {
-            endpoint: moto.endpoint.clone(),
-            admin,
-            _moto: moto,
-        }
+        IamMoto { endpoint: moto.endpoint.clone(), admin, _moto: moto }
     })
 }
 
@@ -142,10 +138,7 @@ async fn bootstrap(endpoint: &str) -> Keys {
 }
 
 fn iam_params(action: &str, params: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
-    let mut all = vec![
-        ("Action", action.to_owned()),
-        ("Version", "2010-05-08".to_owned()),
-    ];
+    let mut all = vec![("Action", action.to_owned()), ("Version", "2010-05-08".to_owned())];
     all.extend(params.iter().map(|(k, v)| (*k, (*v).to_owned())));
     all
 }
@@ -199,10 +192,7 @@ impl IamMoto {
         let host = self.endpoint.trim_start_matches("http://").to_owned();
         let headers = [
             ("host", host.as_str()),
-            (
-                "content-type",
-                "application/x-www-form-urlencoded; charset=utf-8",
-            ),
+            ("content-type", "application/x-www-form-urlencoded; charset=utf-8"),
         ];
         let url = format!("{}/", self.endpoint);
         let signable = SignableRequest::new(
@@ -243,10 +233,7 @@ impl IamMoto {
         let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
         xml_field(
             &self
-                .iam(
-                    "CreateRole",
-                    &[("RoleName", name), ("AssumeRolePolicyDocument", trust)],
-                )
+                .iam("CreateRole", &[("RoleName", name), ("AssumeRolePolicyDocument", trust)])
                 .await,
             "Arn",
         )
@@ -254,11 +241,7 @@ impl IamMoto {
 }
 
 fn serde_urlencoded_form(params: &[(&'static str, String)]) -> String {
-    params
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
+    params.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&")
 }
 
 /// Percent-encoding as SigV4 and form bodies want it (unreserved characters kept).
@@ -305,10 +288,9 @@ fn sam_policy_template(name: &str) -> Option<(&'static [&'static str], &'static 
             ],
             &["arn:aws:sqs:us-east-1:123456789012:{}"],
         ),
-        "SQSSendMessagePolicy" => (
-            &["sqs:SendMessage*"],
-            &["arn:aws:sqs:us-east-1:123456789012:{}"],
-        ),
+        "SQSSendMessagePolicy" => {
+            (&["sqs:SendMessage*"], &["arn:aws:sqs:us-east-1:123456789012:{}"])
+        }
         "DynamoDBCrudPolicy" => (
             &[
                 "dynamodb:GetItem",
@@ -340,10 +322,9 @@ fn sam_policy_template(name: &str) -> Option<(&'static [&'static str], &'static 
                 "arn:aws:dynamodb:us-east-1:123456789012:table/{}/index/*",
             ],
         ),
-        "LambdaInvokePolicy" => (
-            &["lambda:InvokeFunction"],
-            &["arn:aws:lambda:us-east-1:123456789012:function:{}*"],
-        ),
+        "LambdaInvokePolicy" => {
+            (&["lambda:InvokeFunction"], &["arn:aws:lambda:us-east-1:123456789012:function:{}*"])
+        }
         _ => return None,
     })
 }
@@ -387,10 +368,7 @@ impl StackInput {
             secrets: vec![("SalesforceSecret", salesforce_secret())],
             parameters: vec![
                 ("SalesforceLoginUrl", sf.base_url().to_owned()),
-                (
-                    "SalesforceClientId",
-                    sfhs_salesforce_sim::DEFAULT_CLIENT_ID.into(),
-                ),
+                ("SalesforceClientId", sfhs_salesforce_sim::DEFAULT_CLIENT_ID.into()),
             ],
         }
     }
@@ -460,9 +438,7 @@ impl Stack {
                         format!("{id}.Arn"),
                         format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{physical}"),
                     );
-                    stack
-                        .attributes
-                        .insert(format!("{id}.QueueName"), physical.clone());
+                    stack.attributes.insert(format!("{id}.QueueName"), physical.clone());
                     stack.attributes.insert(format!("{id}.QueueUrl"), url);
                 }
                 Some("AWS::DynamoDB::Table") => {
@@ -534,9 +510,7 @@ impl Stack {
 
     /// A resource's `!Ref`.
     pub fn reference(&self, id: &str) -> &str {
-        self.refs
-            .get(id)
-            .unwrap_or_else(|| panic!("the stack has no resource {id}"))
+        self.refs.get(id).unwrap_or_else(|| panic!("the stack has no resource {id}"))
     }
 
     fn function(&self, id: &str) -> &Value {
@@ -612,9 +586,7 @@ impl Stack {
 
     /// A user with exactly `function`'s policy, and its keys.
     pub async fn principal(&self, function: &str) -> Keys {
-        iam_moto()
-            .principal(&format!("{}-{function}", self.name), &self.policy(function))
-            .await
+        iam_moto().principal(&format!("{}-{function}", self.name), &self.policy(function)).await
     }
 
     fn pseudo(&self, name: &str) -> Option<Json> {
@@ -728,11 +700,7 @@ impl Stack {
             }
             ("If", Value::Sequence(parts)) if parts.len() == 3 => {
                 let name = parts[0].as_str().unwrap_or_default();
-                if self.condition(name) {
-                    self.resolve(&parts[1])
-                } else {
-                    self.resolve(&parts[2])
-                }
+                if self.condition(name) { self.resolve(&parts[1]) } else { self.resolve(&parts[2]) }
             }
             ("Equals", Value::Sequence(parts)) if parts.len() == 2 => {
                 json!(self.resolve(&parts[0]) == self.resolve(&parts[1]))
@@ -828,10 +796,7 @@ pub async fn put_mappings(stack: &Stack, objects: &[&str]) {
         .into_iter()
         .filter(|m| objects.contains(&m.salesforce_object.as_str()))
     {
-        admin
-            .put(&next_version(None, m, enabled), None)
-            .await
-            .expect("the stack answers");
+        admin.put(&next_version(None, m, enabled), None).await.expect("the stack answers");
     }
 }
 
@@ -842,12 +807,7 @@ pub fn salesforce_secret() -> String {
 
 pub async fn salesforce(invoices: usize) -> Sim {
     SimBuilder::new()
-        .seed_size(SeedSize {
-            accounts: 2,
-            invoices,
-            lines: 0,
-            shipments: 0,
-        })
+        .seed_size(SeedSize { accounts: 2, invoices, lines: 0, shipments: 0 })
         .start()
         .await
         .expect("salesforce simulator")
@@ -858,10 +818,7 @@ pub async fn salesforce(invoices: usize) -> Sim {
 /// signed with `keys`. The stack must hold the org's secret ([`StackInput::salesforce`]).
 pub async fn import_world(stack: &Stack, keys: &Keys) -> Imports {
     let mut env = stack.environment("ImportFunction");
-    env.push((
-        "AWS_LAMBDA_FUNCTION_NAME".to_owned(),
-        stack.reference("ImportFunction").to_owned(),
-    ));
+    env.push(("AWS_LAMBDA_FUNCTION_NAME".to_owned(), stack.reference("ImportFunction").to_owned()));
     let read = |var: &str| env.iter().find(|(k, _)| k == var).map(|(_, v)| v.clone());
     let config = ImportConfig::from(&read).expect("the template configures the import function");
     sfhs_aws::world::imports_on(&stack.aws_as(keys), &config)

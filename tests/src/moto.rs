@@ -158,9 +158,7 @@ impl Moto {
         let mut command = Command::new(&python);
         command.arg("-c").arg(WATCHDOG).arg(port.to_string());
         match no_auth_actions {
-            Some(n) => command
-                .arg(format!("{SERVER}{IAM_SERVER}{SERVE}"))
-                .arg(n.to_string()),
+            Some(n) => command.arg(format!("{SERVER}{IAM_SERVER}{SERVE}")).arg(n.to_string()),
             None => command.arg(format!("{SERVER}{SERVE}")),
         };
         let mut child = command
@@ -177,12 +175,7 @@ impl Moto {
         let stdout = child.stdout.take().expect("watchdog stdout");
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).ok();
-        assert_eq!(
-            line.trim(),
-            "started",
-            "moto watchdog did not start ({})",
-            python.display()
-        );
+        assert_eq!(line.trim(), "started", "moto watchdog did not start ({})", python.display());
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let deadline = Instant::now() + Duration::from_secs(60);
         while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
@@ -198,11 +191,7 @@ impl Moto {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        Self {
-            endpoint: format!("http://{addr}"),
-            port,
-            _child: Mutex::new(child),
-        }
+        Self { endpoint: format!("http://{addr}"), port, _child: Mutex::new(child) }
     }
 }
 
@@ -216,9 +205,5 @@ pub fn moto() -> &'static Moto {
 pub fn unique(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "{prefix}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
+    format!("{prefix}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
 }

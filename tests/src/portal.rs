@@ -113,10 +113,7 @@ pub async fn setup_portal(base: &str, client: &HubSpotClient) -> Portal {
     )
     .await;
     client.invalidate_caches();
-    Portal {
-        invoice_type: invoice.object_type_id,
-        line_type: line.object_type_id,
-    }
+    Portal { invoice_type: invoice.object_type_id, line_type: line.object_type_id }
 }
 
 /// Companies as HubSpot's own integration would have synced them (`salesforceaccountid`, a
@@ -135,9 +132,7 @@ pub async fn seed_companies(sim: &RunningSim, account_ids: &[String]) -> Vec<(St
         )
         .await;
         for r in reply["results"].as_array().cloned().unwrap_or_default() {
-            let account = r["properties"]["salesforceaccountid"]
-                .as_str()
-                .unwrap_or_default();
+            let account = r["properties"]["salesforceaccountid"].as_str().unwrap_or_default();
             let id = r["id"].as_str().unwrap_or_default();
             out.push((account.to_owned(), id.to_owned()));
         }
@@ -197,13 +192,10 @@ associations:
 
 /// The two mappings of this portal.
 pub fn mappings() -> Vec<Mapping> {
-    [
-        ("invoice.yaml", INVOICE_MAPPING),
-        ("invoice_line.yaml", LINE_MAPPING),
-    ]
-    .iter()
-    .map(|(f, t)| parse_yaml(f, t).expect("the test mappings parse"))
-    .collect()
+    [("invoice.yaml", INVOICE_MAPPING), ("invoice_line.yaml", LINE_MAPPING)]
+        .iter()
+        .map(|(f, t)| parse_yaml(f, t).expect("the test mappings parse"))
+        .collect()
 }
 
 /// A mapping as applied (version 1, enabled without a cut-off), its outbound message known to
@@ -247,18 +239,8 @@ pub fn engine(
     config.parent_wait = parent_wait;
     config.lease = Duration::from_secs(60);
     sfhs_core::app::engine(
-        SyncPorts {
-            mappings: store,
-            ledger,
-            hubspot,
-            errors,
-            imports: None,
-            waker: None,
-        },
-        SyncSettings {
-            engine: config,
-            mappings_cache: Duration::from_secs(1),
-        },
+        SyncPorts { mappings: store, ledger, hubspot, errors, imports: None, waker: None },
+        SyncSettings { engine: config, mappings_cache: Duration::from_secs(1) },
     )
 }
 
@@ -271,9 +253,7 @@ pub fn records_by_salesforce_id(
         .into_iter()
         .filter(|r| r["archived"] != json!(true))
         .filter_map(|r| {
-            r["properties"]["salesforce_id"]
-                .as_str()
-                .map(|id| (id.to_owned(), r.clone()))
+            r["properties"]["salesforce_id"].as_str().map(|id| (id.to_owned(), r.clone()))
         })
         .collect()
 }

@@ -54,10 +54,8 @@ pub fn binary(name: &str) -> PathBuf {
     let path = if let Some(dir) = std::env::var_os("SFHS_LAMBDA_BIN_DIR") {
         PathBuf::from(dir).join(name)
     } else {
-        let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
-            || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
-            PathBuf::from,
-        );
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"), PathBuf::from);
         target.join("debug").join(name)
     };
     assert!(
@@ -90,11 +88,7 @@ async fn next(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
             set("lambda-runtime-deadline-ms", deadline.to_string());
             set(
                 "lambda-runtime-invoked-function-arn",
-                event
-                    .get("__function_arn")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
+                event.get("__function_arn").and_then(Value::as_str).unwrap_or_default().to_owned(),
             );
             set(
                 "lambda-runtime-trace-id",
@@ -165,9 +159,8 @@ impl Function {
                     }),
                 )
                 .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the runtime API");
+        let listener =
+            tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the runtime API");
         let address = listener.local_addr().expect("address").to_string();
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -190,19 +183,12 @@ impl Function {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let mut child = command
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {}: {e}", binary.display()));
+        let mut child =
+            command.spawn().unwrap_or_else(|e| panic!("start {}: {e}", binary.display()));
         let logs = Arc::new(Mutex::new(String::new()));
         let streams: [Option<Box<dyn Read + Send>>; 2] = [
-            child
-                .stdout
-                .take()
-                .map(|s| Box::new(s) as Box<dyn Read + Send>),
-            child
-                .stderr
-                .take()
-                .map(|s| Box::new(s) as Box<dyn Read + Send>),
+            child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
+            child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
         ];
         for stream in streams.into_iter().flatten() {
             let logs = logs.clone();
@@ -258,16 +244,9 @@ impl Function {
         let deadline = now_ms() + u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX);
         let mut event = event;
         if let Some(m) = event.as_object_mut() {
-            m.insert(
-                "__function_arn".into(),
-                Value::String(self.function_arn.clone()),
-            );
+            m.insert("__function_arn".into(), Value::String(self.function_arn.clone()));
         }
-        self.shared
-            .pending
-            .lock()
-            .expect("lock")
-            .push_back((id.clone(), event, deadline));
+        self.shared.pending.lock().expect("lock").push_back((id.clone(), event, deadline));
         self.shared.arrived.notify_waiters();
         let until = Instant::now() + self.timeout + Duration::from_secs(5);
         loop {
@@ -279,11 +258,7 @@ impl Function {
                 panic!("{} failed to start: {e}\n{}", self.name, self.logs());
             }
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!(
-                    "{} exited ({status}) before answering\n{}",
-                    self.name,
-                    self.logs()
-                );
+                panic!("{} exited ({status}) before answering\n{}", self.name, self.logs());
             }
             assert!(
                 Instant::now() < until,

@@ -5,14 +5,8 @@
 pub fn salesforce_env(base_url: &str) -> [(&'static str, String); 3] {
     [
         ("SFHS_SALESFORCE_LOGIN_URL", base_url.to_owned()),
-        (
-            "SFHS_SALESFORCE_CLIENT_ID",
-            sfhs_salesforce_sim::DEFAULT_CLIENT_ID.to_owned(),
-        ),
-        (
-            "SFHS_SALESFORCE_CLIENT_SECRET",
-            sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET.to_owned(),
-        ),
+        ("SFHS_SALESFORCE_CLIENT_ID", sfhs_salesforce_sim::DEFAULT_CLIENT_ID.to_owned()),
+        ("SFHS_SALESFORCE_CLIENT_SECRET", sfhs_salesforce_sim::DEFAULT_CLIENT_SECRET.to_owned()),
     ]
 }
 
@@ -20,10 +14,7 @@ pub fn salesforce_env(base_url: &str) -> [(&'static str, String); 3] {
 pub fn hubspot_env(base_url: &str) -> [(&'static str, String); 2] {
     [
         ("SFHS_HUBSPOT_BASE_URL", base_url.to_owned()),
-        (
-            "SFHS_HUBSPOT_TOKEN",
-            sfhs_hubspot_sim::DEFAULT_TOKEN.to_owned(),
-        ),
+        ("SFHS_HUBSPOT_TOKEN", sfhs_hubspot_sim::DEFAULT_TOKEN.to_owned()),
     ]
 }
 
@@ -45,7 +36,5 @@ pub fn salesforce_client(
 pub fn salesforce_reader(
     base_url: &str,
 ) -> Result<std::sync::Arc<sfhs_salesforce::ClientReader>, sfhs_salesforce::Error> {
-    Ok(std::sync::Arc::new(sfhs_salesforce::ClientReader::new(
-        salesforce_client(base_url)?,
-    )))
+    Ok(std::sync::Arc::new(sfhs_salesforce::ClientReader::new(salesforce_client(base_url)?)))
 }

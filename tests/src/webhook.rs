@@ -28,10 +28,7 @@ impl TestWebhook {
 
 /// Serves `webhook` on `listener` (`POST /outbound`) until the test process ends.
 pub async fn serve(listener: tokio::net::TcpListener, webhook: Webhook) -> TestWebhook {
-    let url = format!(
-        "http://{}/outbound",
-        listener.local_addr().expect("a bound listener")
-    );
+    let url = format!("http://{}/outbound", listener.local_addr().expect("a bound listener"));
     let refusing = Arc::new(AtomicBool::new(false));
     let (deps, off) = (Arc::new(webhook), refusing.clone());
     let app = axum::Router::new().route(

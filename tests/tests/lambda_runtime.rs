@@ -46,14 +46,7 @@ async fn start(stack: &Stack, id: &str, bin: &str, name: &str) -> Function {
         .property(id, "MemorySize")
         .and_then(|t| t.as_str().and_then(|s| s.parse().ok()).or(t.as_u64()))
         .expect("the template gives the function a memory size");
-    Function::start(
-        &binary(bin),
-        name,
-        Duration::from_secs(timeout),
-        memory,
-        env,
-    )
-    .await
+    Function::start(&binary(bin), name, Duration::from_secs(timeout), memory, env).await
 }
 
 fn response(outcome: Outcome, f: &Function) -> Value {
@@ -142,10 +135,7 @@ async fn webhook_binary_acks_an_outbound_message_once_it_is_on_the_live_queue() 
     .await;
     assert_eq!(queued.len(), 1);
     let item = WorkItem::from_json(&queued[0]).unwrap();
-    assert_eq!(
-        (item.sobject.as_str(), item.record_id.as_str()),
-        ("Invoice__c", record)
-    );
+    assert_eq!((item.sobject.as_str(), item.record_id.as_str()), ("Invoice__c", record));
 
     // The same process serves the next event: a wrong secret is refused, nothing enqueued.
     let event = sfhs_tests::events::http_api_event(
@@ -176,35 +166,21 @@ async fn worker_binary_writes_an_sqs_batch_to_hubspot() {
     // enable time, whatever the date.
     let now = OffsetDateTime::now_utc();
     let fields = json!({"Id": record, "Name": "INV-0043", "Amount__c": "43"});
-    let event = sqs_event(
-        &stack,
-        &outbound_item(record, fields, now - time::Duration::minutes(1)),
-    );
+    let event = sqs_event(&stack, &outbound_item(record, fields, now - time::Duration::minutes(1)));
     let answer = response(f.invoke(event).await, &f);
-    assert_eq!(
-        answer["batchItemFailures"],
-        json!([]),
-        "{answer}\n{}",
-        f.logs()
-    );
+    assert_eq!(answer["batchItemFailures"], json!([]), "{answer}\n{}", f.logs());
     let in_hubspot = records_by_salesforce_id(&hs, INVOICE);
     let written = in_hubspot
         .get(record)
         .unwrap_or_else(|| panic!("{record} is not in HubSpot: {in_hubspot:?}\n{}", f.logs()));
-    assert_eq!(
-        written["properties"]["invoice_number"],
-        json!("INV-0043"),
-        "{written}"
-    );
+    assert_eq!(written["properties"]["invoice_number"], json!("INV-0043"), "{written}");
     let ledger = DynamoLedger::new(
         aws_sdk_dynamodb::Client::new(&stack.admin),
         stack.reference("RecordsTable"),
     );
     let key = RecordKey::new("Invoice__c", record);
     let entries = ledger.get_many(std::slice::from_ref(&key)).await.unwrap();
-    let entry = entries
-        .get(&key)
-        .unwrap_or_else(|| panic!("no ledger entry {key}: {entries:?}"));
+    let entry = entries.get(&key).unwrap_or_else(|| panic!("no ledger entry {key}: {entries:?}"));
     assert!(entry.hubspot_id.is_some(), "{entry:?}");
     // The batch's EMF line, and the per-object one the dashboard reads.
     let logs = f.logs();
@@ -235,10 +211,7 @@ async fn poll_live(stack: &Stack, f: &mut Function) -> Vec<String> {
     if messages.is_empty() {
         return Vec::new();
     }
-    let arn = format!(
-        "arn:aws:sqs:us-east-1:123456789012:{}",
-        url.rsplit('/').next().unwrap()
-    );
+    let arn = format!("arn:aws:sqs:us-east-1:123456789012:{}", url.rsplit('/').next().unwrap());
     let records: Vec<Value> = messages
         .iter()
         .map(|m| {
@@ -274,10 +247,7 @@ async fn poll_live(stack: &Stack, f: &mut Function) -> Vec<String> {
                 .unwrap();
         }
     }
-    messages
-        .iter()
-        .map(|m| m.body().unwrap_or_default().to_owned())
-        .collect()
+    messages.iter().map(|m| m.body().unwrap_or_default().to_owned()).collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -329,24 +299,14 @@ async fn worker_binary_wakes_a_waiting_child_when_its_parent_commits() {
     }
     let took = committed.elapsed();
     eprintln!("the parent's batch answered -> the woken child's batch answered: {took:?}");
-    assert_eq!(
-        woken.len(),
-        1,
-        "the child is delivered at once\n{}",
-        f.logs()
-    );
+    assert_eq!(woken.len(), 1, "the child is delivered at once\n{}", f.logs());
     assert!(woken[0].contains(line));
     assert!(took < Duration::from_secs(5), "{took:?}");
     let lines = records_by_salesforce_id(&hs, LINE);
     let child = lines[line]["id"].as_str().unwrap().to_owned();
-    let linked = client
-        .read_associations(LINE, INVOICE, std::slice::from_ref(&child))
-        .await
-        .unwrap();
-    let parent = records_by_salesforce_id(&hs, INVOICE)[invoice]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let linked =
+        client.read_associations(LINE, INVOICE, std::slice::from_ref(&child)).await.unwrap();
+    let parent = records_by_salesforce_id(&hs, INVOICE)[invoice]["id"].as_str().unwrap().to_owned();
     assert_eq!(linked.get(&child), Some(&vec![parent]), "{linked:?}");
     let logs = f.logs();
     assert!(
@@ -360,20 +320,13 @@ async fn import_binary_sweeps_deletes_and_runs_an_import() {
     let sf = salesforce(250).await;
     let gone = sf.handle().ids("Invoice__c")[0].clone();
     sf.handle()
-        .delete_at(
-            "Invoice__c",
-            &gone,
-            OffsetDateTime::now_utc() - time::Duration::minutes(5),
-        )
+        .delete_at("Invoice__c", &gone, OffsetDateTime::now_utc() - time::Duration::minutes(5))
         .unwrap();
     let stack = Stack::create(StackInput {
         secrets: vec![("SalesforceSecret", sfhs_tests::iam::salesforce_secret())],
         parameters: vec![
             ("SalesforceLoginUrl", sf.base_url().to_owned()),
-            (
-                "SalesforceClientId",
-                sfhs_salesforce_sim::DEFAULT_CLIENT_ID.into(),
-            ),
+            ("SalesforceClientId", sfhs_salesforce_sim::DEFAULT_CLIENT_ID.into()),
         ],
     })
     .await;
@@ -387,14 +340,9 @@ async fn import_binary_sweeps_deletes_and_runs_an_import() {
     // The same tick caught up (the ledger read under the function's own policy): nothing was
     // changed since the mapping was enabled, so nothing was missed; its EMF line says so.
     assert_eq!(answer["caught_up"], json!(0), "{answer}\n{}", f.logs());
-    assert_eq!(
-        answer["catch_up"]["objects"][0]["outcome"],
-        json!("read"),
-        "{answer}"
-    );
+    assert_eq!(answer["catch_up"]["objects"][0]["outcome"], json!("read"), "{answer}");
     assert!(
-        f.logged(|l| l.contains("\"CaughtUp\":0") && l.contains("\"Function\":\"import\""))
-            .await,
+        f.logged(|l| l.contains("\"CaughtUp\":0") && l.contains("\"Function\":\"import\"")).await,
         "{}",
         f.logs()
     );
@@ -408,8 +356,7 @@ async fn import_binary_sweeps_deletes_and_runs_an_import() {
         "{answer}"
     );
     assert!(
-        f.logged(|l| l.contains("\"SetupDrift\":1") && l.contains("\"Function\":\"import\""))
-            .await,
+        f.logged(|l| l.contains("\"SetupDrift\":1") && l.contains("\"Function\":\"import\"")).await,
         "{}",
         f.logs()
     );
@@ -434,12 +381,7 @@ async fn import_binary_sweeps_deletes_and_runs_an_import() {
         stack.reference("ImportsTable"),
     );
     let done = imports.get(&created.id).await.unwrap().unwrap();
-    assert_eq!(
-        done.status,
-        ImportStatus::Completed,
-        "{answer}\n{}",
-        f.logs()
-    );
+    assert_eq!(done.status, ImportStatus::Completed, "{answer}\n{}", f.logs());
     let queued = sfhs_tests::aws::drain(
         &aws_sdk_sqs::Client::new(&stack.admin),
         stack.reference("ImportQueue"),
@@ -467,10 +409,7 @@ async fn the_tick_reads_a_message_made_in_setup_and_the_worker_then_clears_empti
         ],
         parameters: vec![
             ("SalesforceLoginUrl", sf.base_url().to_owned()),
-            (
-                "SalesforceClientId",
-                sfhs_salesforce_sim::DEFAULT_CLIENT_ID.into(),
-            ),
+            ("SalesforceClientId", sfhs_salesforce_sim::DEFAULT_CLIENT_ID.into()),
             ("HubSpotBaseUrl", hs.base_url()),
         ],
     })
@@ -491,14 +430,7 @@ async fn the_tick_reads_a_message_made_in_setup_and_the_worker_then_clears_empti
         .make_outbound_message_in_setup(
             "Invoice__c",
             "Invoice_to_HubSpot",
-            &[
-                "Id",
-                "Name",
-                "Status__c",
-                "Notes__c",
-                "Account__c",
-                "SystemModstamp",
-            ],
+            &["Id", "Name", "Status__c", "Notes__c", "Account__c", "SystemModstamp"],
             &format!("{endpoint}?secret=s"),
         )
         .unwrap();
@@ -523,12 +455,7 @@ async fn the_tick_reads_a_message_made_in_setup_and_the_worker_then_clears_empti
     for (fields, version) in [(full, 2), (emptied, 1)] {
         let item = outbound_item(record, fields, now - time::Duration::minutes(version));
         let answer = response(worker.invoke(sqs_event(&stack, &item)).await, &worker);
-        assert_eq!(
-            answer["batchItemFailures"],
-            json!([]),
-            "{answer}\n{}",
-            worker.logs()
-        );
+        assert_eq!(answer["batchItemFailures"], json!([]), "{answer}\n{}", worker.logs());
     }
     let written = records_by_salesforce_id(&hs, INVOICE)[record].clone();
     let notes = &written["properties"]["notes"];

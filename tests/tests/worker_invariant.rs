@@ -35,9 +35,7 @@ fn version_item(i: usize, v: usize, delete: bool) -> WorkItem {
     let second = i64::try_from(v).unwrap_or(0);
     let stamp =
         OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000) + time::Duration::seconds(second);
-    let stamp = stamp
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap();
+    let stamp = stamp.format(&time::format_description::well_known::Rfc3339).unwrap();
     fields.insert("SystemModstamp".into(), Some(stamp));
     if !delete {
         fields.insert("Name".into(), Some(format!("r{i}-v{v}")));
@@ -54,21 +52,14 @@ fn version_item(i: usize, v: usize, delete: bool) -> WorkItem {
         sobject: "Invoice__c".into(),
         record_id: record_id(i),
         fields,
-        source: Source::OutboundMessage {
-            notification_id: format!("04l{i}-{v}"),
-            action_id: None,
-        },
+        source: Source::OutboundMessage { notification_id: format!("04l{i}-{v}"), action_id: None },
         received_at: OffsetDateTime::now_utc(),
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn newest_version_wins_under_duplicates_reordering_concurrency_and_faults() {
-    for seed in [
-        0x5EED_1234_ABCD_0001,
-        0x0BAD_CAFE_0000_0042,
-        0x1357_9BDF_2468_ACE0,
-    ] {
+    for seed in [0x5EED_1234_ABCD_0001, 0x0BAD_CAFE_0000_0042, 0x1357_9BDF_2468_ACE0] {
         run(seed).await;
     }
 }
@@ -94,10 +85,7 @@ async fn run(seed: u64) {
                 items.push(item.clone());
             }
         }
-        expected.insert(
-            record_id(i),
-            (!deleted).then(|| format!("r{i}-v{versions}")),
-        );
+        expected.insert(record_id(i), (!deleted).then(|| format!("r{i}-v{versions}")));
     }
     rng.shuffle(&mut items);
     let queue = Arc::new(MemQueue::new());
@@ -166,10 +154,7 @@ async fn run(seed: u64) {
     let mut wrong = Vec::new();
     for (id, want) in &expected {
         let recs = by_id.get(id).cloned().unwrap_or_default();
-        let live: Vec<_> = recs
-            .iter()
-            .filter(|r| r["archived"] != json!(true))
-            .collect();
+        let live: Vec<_> = recs.iter().filter(|r| r["archived"] != json!(true)).collect();
         match want {
             Some(name) => {
                 if recs.len() != 1 || live.len() != 1 {
@@ -183,11 +168,7 @@ async fn run(seed: u64) {
             }
             None => {
                 if !live.is_empty() || recs.len() > 1 {
-                    wrong.push(format!(
-                        "{id}: deleted but {} live of {}",
-                        live.len(),
-                        recs.len()
-                    ));
+                    wrong.push(format!("{id}: deleted but {} live of {}", live.len(), recs.len()));
                 }
             }
         }
@@ -196,15 +177,7 @@ async fn run(seed: u64) {
             wrong.push(format!("{id}: lease still held"));
         }
     }
-    assert!(
-        wrong.is_empty(),
-        "{} wrong: {:?}",
-        wrong.len(),
-        &wrong[..wrong.len().min(10)]
-    );
-    assert!(
-        by_id.keys().all(|k| expected.contains_key(k)),
-        "no unknown records"
-    );
+    assert!(wrong.is_empty(), "{} wrong: {:?}", wrong.len(), &wrong[..wrong.len().min(10)]);
+    assert!(by_id.keys().all(|k| expected.contains_key(k)), "no unknown records");
     sim.shutdown().await;
 }

@@ -28,10 +28,7 @@ const WINDOW: Duration = Duration::from_secs(1);
 
 fn item(i: usize) -> WorkItem {
     let mut fields = Fields::new();
-    fields.insert(
-        "SystemModstamp".into(),
-        Some("2026-11-28T10:00:00.000Z".into()),
-    );
+    fields.insert("SystemModstamp".into(), Some("2026-11-28T10:00:00.000Z".into()));
     fields.insert("Name".into(), Some(format!("INV-{i}")));
     WorkItem {
         v: WORK_ITEM_VERSION,
@@ -40,10 +37,7 @@ fn item(i: usize) -> WorkItem {
         sobject: "Invoice__c".into(),
         record_id: format!("a01L{i:014}"),
         fields,
-        source: Source::Import {
-            import_id: "load".into(),
-            force: false,
-        },
+        source: Source::Import { import_id: "load".into(), force: false },
         received_at: OffsetDateTime::now_utc(),
     }
 }
@@ -60,12 +54,7 @@ struct Run {
 /// Works a backlog of `RECORDS` with 4 engines: each with its own client (separate Lambda
 /// instances) or all sharing one (one process).
 async fn backlog(shared_client: bool, max_batch: usize) -> Run {
-    let sim = HubSpotSim::builder()
-        .burst_limit(LIMIT)
-        .burst_window(WINDOW)
-        .start()
-        .await
-        .unwrap();
+    let sim = HubSpotSim::builder().burst_limit(LIMIT).burst_window(WINDOW).start().await.unwrap();
     let setup = HubSpotClient::new(client_config(&sim.base_url())).unwrap();
     setup_portal(&sim.base_url(), &setup).await;
     let mut invoice = mappings().remove(0);
@@ -89,11 +78,7 @@ async fn backlog(shared_client: bool, max_batch: usize) -> Run {
     let one = client(1);
     let mut engines = Vec::new();
     for w in 0..4 {
-        let c = if shared_client {
-            one.clone()
-        } else {
-            client(4)
-        };
+        let c = if shared_client { one.clone() } else { client(4) };
         engines.push(Arc::new(engine(
             store.clone(),
             ledger.clone(),
@@ -104,14 +89,9 @@ async fn backlog(shared_client: bool, max_batch: usize) -> Run {
         )));
     }
     let started = Instant::now();
-    let t = run_until_drained(
-        engines.clone(),
-        queue.clone(),
-        max_batch,
-        7,
-        Duration::from_secs(90),
-    )
-    .await;
+    let t =
+        run_until_drained(engines.clone(), queue.clone(), max_batch, 7, Duration::from_secs(90))
+            .await;
     let elapsed = started.elapsed().as_secs_f64();
     let c = sim.counters();
     let upserts = c.endpoint_calls("batch/upsert");
@@ -132,18 +112,8 @@ async fn backlog(shared_client: bool, max_batch: usize) -> Run {
     assert_eq!(t.failed, 0, "no record failed for rate reasons");
     assert!(errors.records().is_empty(), "{:?}", errors.records());
     assert_eq!(records_by_salesforce_id(&sim, INVOICE).len(), RECORDS);
-    assert!(
-        per_call >= 50.0,
-        "full batches: {per_call:.1} records per upsert call"
-    );
-    Run {
-        sim,
-        engines,
-        queue,
-        errors,
-        calls: c.calls,
-        rolling_429s: c.rate_limited_rolling,
-    }
+    assert!(per_call >= 50.0, "full batches: {per_call:.1} records per upsert call");
+    Run { sim, engines, queue, errors, calls: c.calls, rolling_429s: c.rate_limited_rolling }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -187,11 +157,7 @@ async fn separate_instances_slow_down_without_failing_records_and_stop_at_the_da
     let second = engines[0].process(batch).await;
     assert!(second.report.daily_limit);
     assert_eq!(second.retry.len(), 150);
-    assert_eq!(
-        sim.counters().calls,
-        calls,
-        "no call to HubSpot until the daily reset"
-    );
+    assert_eq!(sim.counters().calls, calls, "no call to HubSpot until the daily reset");
     assert!(errors.records().is_empty());
     sim.shutdown().await;
 }

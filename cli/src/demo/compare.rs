@@ -49,17 +49,11 @@ pub(super) async fn compare(
             .records(&hs_object.object_type_id)
             .into_iter()
             .filter_map(|r| {
-                r["properties"][&m.id_property]
-                    .as_str()
-                    .map(|id| (id.to_owned(), r.clone()))
+                r["properties"][&m.id_property].as_str().map(|id| (id.to_owned(), r.clone()))
             })
             .collect();
-        let sides = Sides {
-            mapping: m,
-            hs_object,
-            in_hubspot,
-            ids: stage.sf.ids(&m.salesforce_object),
-        };
+        let sides =
+            Sides { mapping: m, hs_object, in_hubspot, ids: stage.sf.ids(&m.salesforce_object) };
         records(&sides, &handle, describes, &mut found)?;
         for am in &m.associations {
             associations(stage, &sides, am, mappings, &handle, &mut found).await?;
@@ -94,32 +88,23 @@ fn records(
         };
         let raw: serde_json::Map<String, Value> = row.into_iter().collect();
         let fields = fields_of(&raw);
-        let expected = properties(
-            m,
-            &sides.hs_object,
-            describes.get(&m.salesforce_object),
-            id,
-            |name| {
+        let expected =
+            properties(m, &sides.hs_object, describes.get(&m.salesforce_object), id, |name| {
                 fields
                     .iter()
                     .find(|(k, _)| k.eq_ignore_ascii_case(name))
                     .and_then(|(_, v)| v.as_deref())
-            },
-        )
-        .map_err(|e| {
-            let problems: Vec<String> = e.iter().map(ToString::to_string).collect();
-            anyhow::anyhow!("{id}: {}", problems.join("; "))
-        })?;
+            })
+            .map_err(|e| {
+                let problems: Vec<String> = e.iter().map(ToString::to_string).collect();
+                anyhow::anyhow!("{id}: {}", problems.join("; "))
+            })?;
         let Some(record) = sides.in_hubspot.get(id) else {
-            found
-                .mismatches
-                .push(format!("{} {id}: missing in HubSpot", m.salesforce_object));
+            found.mismatches.push(format!("{} {id}: missing in HubSpot", m.salesforce_object));
             continue;
         };
         if record["archived"] == json!(true) {
-            found
-                .mismatches
-                .push(format!("{} {id}: archived in HubSpot", m.salesforce_object));
+            found.mismatches.push(format!("{} {id}: archived in HubSpot", m.salesforce_object));
         }
         for (name, want) in &expected {
             let got = record["properties"][name].as_str().unwrap_or_default();
@@ -156,10 +141,8 @@ async fn associations(
         })
         .collect();
     let hs_ids: Vec<String> = live.iter().map(|(_, h)| h.clone()).collect();
-    let linked = stage
-        .client
-        .read_associations(&sides.hs_object.object_type_id, &am.to, &hs_ids)
-        .await?;
+    let linked =
+        stage.client.read_associations(&sides.hs_object.object_type_id, &am.to, &hs_ids).await?;
     for (id, hs_id) in &live {
         let lookup = handle.get(&m.salesforce_object, id).and_then(|row| {
             let raw: serde_json::Map<String, Value> = row.into_iter().collect();
@@ -169,12 +152,8 @@ async fn associations(
                 .and_then(|(_, v)| v)
                 .filter(|v| !v.is_empty())
         });
-        let want: Vec<String> = lookup
-            .as_ref()
-            .and_then(|v| parents.get(v))
-            .cloned()
-            .into_iter()
-            .collect();
+        let want: Vec<String> =
+            lookup.as_ref().and_then(|v| parents.get(v)).cloned().into_iter().collect();
         let mut got = linked.get(hs_id).cloned().unwrap_or_default();
         got.sort();
         if got != want {
@@ -214,21 +193,14 @@ fn parents_by_key(
         .into_iter()
         .filter(|r| r["archived"] != json!(true))
         .filter_map(|r| {
-            Some((
-                r["properties"][&parent_key].as_str()?.to_owned(),
-                r["id"].as_str()?.to_owned(),
-            ))
+            Some((r["properties"][&parent_key].as_str()?.to_owned(), r["id"].as_str()?.to_owned()))
         })
         .collect())
 }
 
 /// HubSpot record ids for people: `none`, or the ids separated by commas.
 fn ids_text(ids: &[String]) -> String {
-    if ids.is_empty() {
-        "none".to_owned()
-    } else {
-        ids.join(", ")
-    }
+    if ids.is_empty() { "none".to_owned() } else { ids.join(", ") }
 }
 
 /// Numbers compare by value (`10.50` in Salesforce is `10.5` in HubSpot).

@@ -42,10 +42,7 @@ fn step(n: u32, text: &str) {
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let stage = stage::Stage::start(args.invoices).await?;
-    step(
-        1,
-        "create the HubSpot custom objects from the Salesforce describe",
-    );
+    step(1, "create the HubSpot custom objects from the Salesforce describe");
     let describes = stage.portal().await?;
     step(
         2,
@@ -54,10 +51,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut scenario = scenario::Scenario::enable(&stage).await?;
     step(3, "import the existing records");
     scenario.import().await?;
-    step(
-        4,
-        "change, create and delete records in Salesforce (outbound messages and a sweep)",
-    );
+    step(4, "change, create and delete records in Salesforce (outbound messages and a sweep)");
     scenario.change().await?;
     step(5, "compare HubSpot with Salesforce, record by record");
     let comparison = compare::compare(&stage, &scenario.mappings, &describes).await?;

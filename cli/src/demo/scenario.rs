@@ -69,9 +69,7 @@ impl<'a> Scenario<'a> {
         let mut mappings: Vec<Mapping> = Vec::new();
         for (file, text) in EXAMPLE_MAPPINGS {
             let m = parse_yaml(file, text).map_err(|p| anyhow::anyhow!("{p}"))?;
-            store
-                .put(&next_version(None, m.clone(), enabled_at), None)
-                .await?;
+            store.put(&next_version(None, m.clone(), enabled_at), None).await?;
             mappings.push(m);
         }
         let lines = crate::salesforce::set_up_org(
@@ -89,15 +87,10 @@ impl<'a> Scenario<'a> {
         config.parent_wait = Duration::from_secs(600);
         let engine = app::engine(
             stage.world.sync_ports(Arc::new(stage.client.clone())),
-            SyncSettings {
-                engine: config,
-                mappings_cache: Duration::from_secs(1),
-            },
+            SyncSettings { engine: config, mappings_cache: Duration::from_secs(1) },
         );
         let importing = app::imports(
-            stage
-                .world
-                .import_ports(Arc::new(ClientReader::new(stage.sf_client.clone()))),
+            stage.world.import_ports(Arc::new(ClientReader::new(stage.sf_client.clone()))),
             RunSettings::default(),
             PublishPolicy::default(),
         );
@@ -117,9 +110,8 @@ impl<'a> Scenario<'a> {
     pub async fn import(&mut self) -> anyhow::Result<()> {
         let runner = &self.importing.runner;
         for object in OBJECTS {
-            let record = runner
-                .create(object, None, 50_000, false, OffsetDateTime::now_utc())
-                .await?;
+            let record =
+                runner.create(object, None, 50_000, false, OffsetDateTime::now_utc()).await?;
             match runner.run(&record.id, "demo", None).await? {
                 RunOutcome::Completed { .. } => {}
                 other => bail!(
@@ -180,11 +172,7 @@ fn change_in_salesforce(sf: &sfhs_salesforce_sim::Sim) -> anyhow::Result<()> {
     let lines = sf.ids("Invoice_Line__c");
     for id in invoices.iter().take(5) {
         handle
-            .update(
-                "Invoice__c",
-                id,
-                json!({"Name": format!("EDITED {id}"), "Amount__c": 4242.5}),
-            )
+            .update("Invoice__c", id, json!({"Name": format!("EDITED {id}"), "Amount__c": 4242.5}))
             .map_err(sim)?;
     }
     for i in 0..3 {
@@ -194,17 +182,11 @@ fn change_in_salesforce(sf: &sfhs_salesforce_sim::Sim) -> anyhow::Result<()> {
     move_lookups(&handle, &invoices, &lines, &accounts)?;
     // Edits of a field no mapping maps: Salesforce sends them, HubSpot is not written.
     for id in lines.iter().skip(2).take(3) {
-        handle
-            .update("Invoice_Line__c", id, json!({"Discount__c": 0.5}))
-            .map_err(sim)?;
+        handle.update("Invoice_Line__c", id, json!({"Discount__c": 0.5})).map_err(sim)?;
     }
     let deleted = invoices.last().context("an invoice to delete")?;
     handle
-        .delete_at(
-            "Invoice__c",
-            deleted,
-            OffsetDateTime::now_utc() - time::Duration::minutes(2),
-        )
+        .delete_at("Invoice__c", deleted, OffsetDateTime::now_utc() - time::Duration::minutes(2))
         .map_err(sim)?;
     Ok(())
 }
@@ -218,11 +200,9 @@ fn move_lookups(
     accounts: &[String],
 ) -> anyhow::Result<()> {
     let parent_of = |id: &str| {
-        handle.get("Invoice_Line__c", id).and_then(|row| {
-            row.get("Invoice__c")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
+        handle
+            .get("Invoice_Line__c", id)
+            .and_then(|row| row.get("Invoice__c").and_then(Value::as_str).map(str::to_owned))
     };
     if let (Some(moved), Some(cleared)) = (lines.first(), lines.get(1)) {
         let current = parent_of(moved);
@@ -231,25 +211,15 @@ fn move_lookups(
             .take(invoices.len().saturating_sub(1))
             .find(|i| Some(i.as_str()) != current.as_deref())
             .context("another invoice")?;
-        handle
-            .update("Invoice_Line__c", moved, json!({"Invoice__c": other}))
-            .map_err(sim)?;
-        handle
-            .update("Invoice_Line__c", cleared, json!({"Invoice__c": null}))
-            .map_err(sim)?;
+        handle.update("Invoice_Line__c", moved, json!({"Invoice__c": other})).map_err(sim)?;
+        handle.update("Invoice_Line__c", cleared, json!({"Invoice__c": null})).map_err(sim)?;
     }
     if let (Some(invoice), Some(account)) = (invoices.get(5), accounts.last()) {
-        handle
-            .update("Invoice__c", invoice, json!({"Account__c": account}))
-            .map_err(sim)?;
+        handle.update("Invoice__c", invoice, json!({"Account__c": account})).map_err(sim)?;
     }
     Ok(())
 }
 
 fn sim(e: sfhs_salesforce_sim::SfError) -> anyhow::Error {
-    anyhow::anyhow!(
-        "the Salesforce simulator refused a change: {}: {}",
-        e.code,
-        e.message
-    )
+    anyhow::anyhow!("the Salesforce simulator refused a change: {}: {}", e.code, e.message)
 }

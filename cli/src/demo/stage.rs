@@ -16,14 +16,8 @@ use sfhs_hubspot_sim::{HubSpotSim, RunningSim};
 use sfhs_salesforce_sim::Sim;
 
 pub(crate) const EXAMPLE_MAPPINGS: [(&str, &str); 2] = [
-    (
-        "invoice.yaml",
-        include_str!("../../../examples/mappings/invoice.yaml"),
-    ),
-    (
-        "invoice_line.yaml",
-        include_str!("../../../examples/mappings/invoice_line.yaml"),
-    ),
+    ("invoice.yaml", include_str!("../../../examples/mappings/invoice.yaml")),
+    ("invoice_line.yaml", include_str!("../../../examples/mappings/invoice_line.yaml")),
 ];
 
 /// The objects the demo syncs, parents first.
@@ -44,10 +38,7 @@ impl Stage {
     /// simulator seeded with `invoices` (its outbound messages are set up from the mappings
     /// later).
     pub async fn start(invoices: usize) -> anyhow::Result<Self> {
-        let hs = HubSpotSim::builder()
-            .start()
-            .await
-            .context("HubSpot simulator")?;
+        let hs = HubSpotSim::builder().start().await.context("HubSpot simulator")?;
         let client = crate::simulated::hubspot_client(&hs.base_url())?;
         let world = MemoryWorld::new();
         let webhook_url = serve_webhook(app::webhook(
@@ -68,14 +59,7 @@ impl Stage {
             hs.base_url(),
             sf.base_url()
         );
-        Ok(Self {
-            hs,
-            sf,
-            client,
-            sf_client,
-            world,
-            webhook_url,
-        })
+        Ok(Self { hs, sf, client, sf_client, world, webhook_url })
     }
 
     /// Step 1: the HubSpot objects from the describes, and the org's accounts as companies.
@@ -125,10 +109,9 @@ pub(crate) async fn simulated_portal(
             .with_context(|| format!("Salesforce has no object {object}"))?;
         let mut schema = hubspot_schema(&d, &object_name(object));
         for target in d.fields.iter().flat_map(|f| f.reference_to.iter()) {
-            if let (Some(type_id), Some(list)) = (
-                created_types.get(target),
-                schema["associatedObjects"].as_array_mut(),
-            ) {
+            if let (Some(type_id), Some(list)) =
+                (created_types.get(target), schema["associatedObjects"].as_array_mut())
+            {
                 list.push(json!(type_id));
             }
         }
@@ -136,10 +119,7 @@ pub(crate) async fn simulated_portal(
         created_types.insert((*object).to_owned(), created.object_type_id.clone());
         say(&format!(
             "   {object} -> {} ({})",
-            created
-                .fully_qualified_name
-                .as_deref()
-                .unwrap_or(&created.name),
+            created.fully_qualified_name.as_deref().unwrap_or(&created.name),
             created.object_type_id
         ));
         describes.insert((*object).to_owned(), d);
@@ -150,18 +130,13 @@ pub(crate) async fn simulated_portal(
         .collect();
     let http = reqwest::Client::new();
     for chunk in inputs.chunks(100) {
-        http.post(format!(
-            "{hubspot_base_url}/crm/objects/2026-09/companies/batch/create"
-        ))
-        .bearer_auth(sfhs_hubspot_sim::DEFAULT_TOKEN)
-        .json(&json!({ "inputs": chunk }))
-        .send()
-        .await?
-        .error_for_status()?;
+        http.post(format!("{hubspot_base_url}/crm/objects/2026-09/companies/batch/create"))
+            .bearer_auth(sfhs_hubspot_sim::DEFAULT_TOKEN)
+            .json(&json!({ "inputs": chunk }))
+            .send()
+            .await?
+            .error_for_status()?;
     }
-    say(&format!(
-        "   {} companies synced by HubSpot's own integration",
-        accounts.len()
-    ));
+    say(&format!("   {} companies synced by HubSpot's own integration", accounts.len()));
     Ok(describes)
 }

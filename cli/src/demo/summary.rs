@@ -17,14 +17,8 @@ pub(super) fn print(c: &Comparison, t: &BatchReport, errors: &[ErrorRecord], too
         "  associations checked      {} (each record linked to the parent its lookup names)",
         c.associations_checked
     );
-    println!(
-        "  written to HubSpot        {} ({} created)",
-        t.upserted, t.created
-    );
-    println!(
-        "  unchanged (not written)   {} (HubSpot held them as they are)",
-        t.unchanged
-    );
+    println!("  written to HubSpot        {} ({} created)", t.upserted, t.created);
+    println!("  unchanged (not written)   {} (HubSpot held them as they are)", t.unchanged);
     println!(
         "  associations created      {} (removed {})",
         t.associations_created, t.associations_removed
@@ -85,6 +79,5 @@ pub(super) fn write_requests(
         serde_json::to_writer(&mut out, r)?;
         out.write_all(b"\n")?;
     }
-    out.flush()
-        .with_context(|| format!("writing {}", path.display()))
+    out.flush().with_context(|| format!("writing {}", path.display()))
 }

@@ -33,11 +33,7 @@ impl Ends {
         store: &LocalStore,
     ) -> anyhow::Result<Self> {
         let (sf_client, sf_sim, salesforce) = match args.live.salesforce()? {
-            Some(client) => (
-                client,
-                None,
-                "your org (SFHS_SALESFORCE_LOGIN_URL)".to_owned(),
-            ),
+            Some(client) => (client, None, "your org (SFHS_SALESFORCE_LOGIN_URL)".to_owned()),
             None => {
                 let sim = crate::simulated::salesforce_org(10, args.invoices).await?;
                 let client = crate::simulated::salesforce_client(sim.base_url())?;
@@ -55,25 +51,14 @@ impl Ends {
         let (client, hs_sim, hubspot) = match args.live.hubspot_client()? {
             Some(client) => (client, None, args.live.hubspot_url.clone()),
             None => {
-                let accounts = sf_sim
-                    .as_ref()
-                    .map(|s| s.ids("Account"))
-                    .unwrap_or_default();
+                let accounts = sf_sim.as_ref().map(|s| s.ids("Account")).unwrap_or_default();
                 let (client, sim) =
                     simulated_hubspot(&sf_client, mappings, &accounts, store).await?;
                 let url = format!("the simulator at {}", sim.base_url());
                 (client, Some(sim), url)
             }
         };
-        Ok(Self {
-            sf_client,
-            sf_sim,
-            salesforce,
-            client,
-            _hs_sim: hs_sim,
-            hubspot,
-            org_ids,
-        })
+        Ok(Self { sf_client, sf_sim, salesforce, client, _hs_sim: hs_sim, hubspot, org_ids })
     }
 }
 
@@ -86,24 +71,13 @@ async fn simulated_hubspot(
     accounts: &[String],
     store: &LocalStore,
 ) -> anyhow::Result<(HubSpotClient, RunningSim)> {
-    let sim = HubSpotSim::builder()
-        .start()
-        .await
-        .context("HubSpot simulator")?;
+    let sim = HubSpotSim::builder().start().await.context("HubSpot simulator")?;
     let client = crate::simulated::hubspot_client(&sim.base_url())?;
-    let objects: Vec<&str> = mappings
-        .iter()
-        .map(|m| m.salesforce_object.as_str())
-        .collect();
+    let objects: Vec<&str> = mappings.iter().map(|m| m.salesforce_object.as_str()).collect();
     step("the HubSpot simulator starts empty: creating the objects from the describe");
-    simulated_portal(
-        &client,
-        &sim.base_url(),
-        sf_client,
-        &objects,
-        accounts,
-        &|line| step(line.trim()),
-    )
+    simulated_portal(&client, &sim.base_url(), sf_client, &objects, accounts, &|line| {
+        step(line.trim())
+    })
     .await?;
     let cleared = store.reset_ledger()?;
     if cleared > 0 {

@@ -31,10 +31,7 @@ pub(super) fn router(app: Arc<App>, webhook: Webhook) -> Router {
         .route("/status", get(status))
         .route("/imports/{object}", post(import))
         .with_state(app)
-        .merge(crate::webhook::router(
-            webhook,
-            crate::webhook::Report::Stderr,
-        ))
+        .merge(crate::webhook::router(webhook, crate::webhook::Report::Stderr))
 }
 
 async fn status(State(app): State<Arc<App>>) -> Response {
@@ -92,10 +89,7 @@ async fn status_json(app: &App) -> anyhow::Result<Value> {
 async fn import(State(app): State<Arc<App>>, UrlPath(object): UrlPath<String>) -> Response {
     match start_import(&app.deps, &object).await {
         Ok(v) => (StatusCode::ACCEPTED, axum::Json(v)).into_response(),
-        Err(e) => (
-            StatusCode::BAD_REQUEST,
-            axum::Json(json!({"error": format!("{e:#}")})),
-        )
+        Err(e) => (StatusCode::BAD_REQUEST, axum::Json(json!({"error": format!("{e:#}")})))
             .into_response(),
     }
 }

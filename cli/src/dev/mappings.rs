@@ -63,11 +63,8 @@ pub(super) async fn apply(
     }
     if ends.sf_sim.is_some() {
         // The simulated org is set up as a real one is: `sfhs salesforce apply`'s deploy.
-        let mappings: Vec<Mapping> = MappingStore::list(store)
-            .await?
-            .into_iter()
-            .map(|s| s.mapping)
-            .collect();
+        let mappings: Vec<Mapping> =
+            MappingStore::list(store).await?.into_iter().map(|s| s.mapping).collect();
         let lines = crate::salesforce::set_up_org(
             &ends.sf_client,
             &mappings,
@@ -95,10 +92,8 @@ pub(super) async fn apply(
 /// The mappings checked offline and against both live schemas; every problem said, an error
 /// stops dev.
 async fn check(args: &Args, ends: &Ends, mappings: &[Mapping]) -> anyhow::Result<()> {
-    let files: Vec<(String, Mapping)> = mappings
-        .iter()
-        .map(|m| (format!("{}.yaml", m.salesforce_object), m.clone()))
-        .collect();
+    let files: Vec<(String, Mapping)> =
+        mappings.iter().map(|m| (format!("{}.yaml", m.salesforce_object), m.clone())).collect();
     let problems = Sources::new(
         Some(ends.client.clone()),
         Some(ends.sf_client.clone()),

@@ -120,11 +120,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;
     let addr = listener.local_addr()?;
-    let query = if args.secret.is_some() {
-        "?secret=..."
-    } else {
-        ""
-    };
+    let query = if args.secret.is_some() { "?secret=..." } else { "" };
     let webhook_url = format!("http://{addr}/outbound");
     // First on stdout, before anything else: scripts and tests read it.
     println!("{webhook_url}{query}");
@@ -149,10 +145,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "send outbound messages to {webhook_url}{query} (orgs: {})",
         ends.org_ids.join(", ")
     ));
-    step(&format!(
-        "HubSpot: {}; Salesforce: {}",
-        ends.hubspot, ends.salesforce
-    ));
+    step(&format!("HubSpot: {}; Salesforce: {}", ends.hubspot, ends.salesforce));
     step(&format!(
         "store: {} (GET http://{addr}/status; POST http://{addr}/imports/OBJECT starts an import)",
         LocalWorld::store_path(&args.data_dir).display()

@@ -19,10 +19,9 @@ pub(super) fn report_batch(name: &str, driven: &Driven) {
             Fate::Again(delay) => {
                 eprintln!("  {name}: {what}: again in {}", human_duration(*delay));
             }
-            Fate::DeadLettered => eprintln!(
-                "  {name}: {what}: dead-lettered after {} deliveries",
-                m.receive_count
-            ),
+            Fate::DeadLettered => {
+                eprintln!("  {name}: {what}: dead-lettered after {} deliveries", m.receive_count)
+            }
         }
     }
     let (r, again) = (&driven.result.report, driven.result.retry.len());

@@ -48,18 +48,11 @@ impl UseCases {
         config.max_receives = MAX_RECEIVES;
         let engine = Arc::new(app::engine(
             world.sync_ports(Arc::new(ends.client.clone())),
-            SyncSettings {
-                engine: config,
-                mappings_cache: Duration::from_secs(5),
-            },
+            SyncSettings { engine: config, mappings_cache: Duration::from_secs(5) },
         ));
         let (continuation, handed_on) = InProcessContinuation::new();
         // The org posts to the public URL when one is given (a tunnel to this process), else here.
-        let public_url = args
-            .live
-            .webhook_url
-            .clone()
-            .unwrap_or_else(|| webhook_url.to_owned());
+        let public_url = args.live.webhook_url.clone().unwrap_or_else(|| webhook_url.to_owned());
         let deps = app::imports(
             world.import_ports(
                 Arc::new(ClientReader::new(ends.sf_client.clone())),
@@ -211,10 +204,7 @@ impl UseCases {
 
 /// Records an import and runs it in the background (the import function's use case).
 pub(super) async fn start_import(deps: &Deps, object: &str) -> anyhow::Result<Value> {
-    let record = deps
-        .runner
-        .create(object, None, 50_000, false, OffsetDateTime::now_utc())
-        .await?;
+    let record = deps.runner.create(object, None, 50_000, false, OffsetDateTime::now_utc()).await?;
     step(&format!(
         "import {} of {}: {} records (read with the {} API)",
         record.id,
@@ -235,10 +225,7 @@ fn spawn_run(deps: &Deps, id: String) {
     let runner = deps.runner.clone();
     tokio::spawn(async move {
         match runner.run(&id, &runner_id("dev"), None).await {
-            Ok(outcome) => step(&format!(
-                "import {id}: {}",
-                crate::import::outcome_text(&outcome)
-            )),
+            Ok(outcome) => step(&format!("import {id}: {}", crate::import::outcome_text(&outcome))),
             Err(e) => step(&format!("import {id} failed: {e}")),
         }
     });

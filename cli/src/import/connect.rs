@@ -36,10 +36,7 @@ pub(super) async fn stored_import(
     store: &dyn ImportStore,
     id: &str,
 ) -> anyhow::Result<ImportRecord> {
-    store
-        .get(id)
-        .await?
-        .with_context(|| format!("no import {id} (see `sfhs import list`)"))
+    store.get(id).await?.with_context(|| format!("no import {id} (see `sfhs import list`)"))
 }
 
 pub fn reader(common: &Common) -> anyhow::Result<ClientReader> {

@@ -24,9 +24,7 @@ pub(super) struct Args {
 
 pub(super) async fn run(common: &Common, args: &Args) -> anyhow::Result<ExitCode> {
     let object = &args.object;
-    let total = reader(common)?
-        .count(object, args.condition.as_deref())
-        .await?;
+    let total = reader(common)?.count(object, args.condition.as_deref()).await?;
     let associations = match &common.mappings_table {
         Some(_) => mapping_store(common)
             .await?
@@ -37,10 +35,7 @@ pub(super) async fn run(common: &Common, args: &Args) -> anyhow::Result<ExitCode
     };
     let e = Estimate::new(total, associations, args.rate_limit);
     if common.output.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({"object": object, "estimate": e}))?
-        );
+        println!("{}", serde_json::to_string_pretty(&json!({"object": object, "estimate": e}))?);
         return Ok(ExitCode::SUCCESS);
     }
     println!("{object}: {total} records");

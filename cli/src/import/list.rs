@@ -12,10 +12,8 @@ pub(super) async fn run(common: &Common) -> anyhow::Result<ExitCode> {
     let all = imports_store(common).await?.list().await?;
     let now = OffsetDateTime::now_utc();
     if common.output.json {
-        let rows: Vec<_> = all
-            .iter()
-            .map(|r| json!({"import": r, "progress": Progress::of(r, now)}))
-            .collect();
+        let rows: Vec<_> =
+            all.iter().map(|r| json!({"import": r, "progress": Progress::of(r, now)})).collect();
         println!("{}", serde_json::to_string_pretty(&rows)?);
     } else if all.is_empty() {
         println!("no imports");

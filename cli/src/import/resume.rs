@@ -39,10 +39,7 @@ pub(super) async fn run(common: &Common, args: &Args) -> anyhow::Result<ExitCode
     let record = stored_import(store.as_ref(), id).await?;
     let now = OffsetDateTime::now_utc();
     if !record.holder(now).is_claimable() {
-        eprintln!(
-            "sfhs: import {id} cannot be resumed: {}",
-            holder_text(&record, now)
-        );
+        eprintln!("sfhs: import {id} cannot be resumed: {}", holder_text(&record, now));
         print_one(&record, common.output.json)?;
         return Ok(ExitCode::from(1));
     }
@@ -78,11 +75,7 @@ async fn hand_to_function(common: &Common, args: &Args) -> anyhow::Result<()> {
             "resuming needs the import function (--function or SFHS_IMPORT_FUNCTION: the ImportFunctionName stack output), or --local with the import queue"
         );
     };
-    crate::deployed::aws()
-        .await
-        .invoke(function.clone())
-        .continue_import(&args.id)
-        .await?;
+    crate::deployed::aws().await.invoke(function.clone()).continue_import(&args.id).await?;
     if !common.output.json {
         println!(
             "import {id} handed to {function}: it resumes from its checkpoint now (`sfhs import show {id}`)",

@@ -62,10 +62,7 @@ fn print_errors(errors: &[ErrorRecord]) {
             e.object,
             e.record_id,
             e.category.as_str(),
-            e.field
-                .as_ref()
-                .map(|f| format!("{f}: "))
-                .unwrap_or_default(),
+            e.field.as_ref().map(|f| format!("{f}: ")).unwrap_or_default(),
             e.message
         );
     }
@@ -76,11 +73,7 @@ fn print_errors(errors: &[ErrorRecord]) {
 async fn import_errors(table: &str, import_id: &str) -> anyhow::Result<Vec<ErrorRecord>> {
     use sfhs_core::sync::ErrorStore as _;
     use sfhs_core::work_item::{Source, WorkItem};
-    let all = crate::deployed::aws()
-        .await
-        .error_store(table)
-        .list()
-        .await?;
+    let all = crate::deployed::aws().await.error_store(table).list().await?;
     Ok(all
         .into_iter()
         .filter(|e| {

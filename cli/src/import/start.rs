@@ -56,19 +56,12 @@ pub(super) async fn run(common: &Common, args: &Args) -> anyhow::Result<ExitCode
             bail!("--local needs the import queue: pass --queue-url or set SFHS_IMPORT_QUEUE_URL")
         }
         // Not used: the import function publishes.
-        (false, _) => Publisher::new(
-            Arc::new(sfhs_core::queue::MemoryQueue::new()),
-            PublishPolicy::default(),
-        ),
+        (false, _) => {
+            Publisher::new(Arc::new(sfhs_core::queue::MemoryQueue::new()), PublishPolicy::default())
+        }
     };
-    let runner = runner_here(
-        common,
-        store.clone(),
-        publisher,
-        &continuation,
-        args.page_size,
-    )
-    .await?;
+    let runner =
+        runner_here(common, store.clone(), publisher, &continuation, args.page_size).await?;
     let record = runner
         .create(
             &args.object,

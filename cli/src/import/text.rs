@@ -12,16 +12,10 @@ use time::OffsetDateTime;
 pub(crate) fn outcome_text(outcome: &RunOutcome) -> String {
     match outcome {
         RunOutcome::Completed { enqueued, pages } => {
-            format!(
-                "completed: {enqueued} records enqueued in {}",
-                pages_text(*pages)
-            )
+            format!("completed: {enqueued} records enqueued in {}", pages_text(*pages))
         }
         RunOutcome::HandedOver { enqueued, pages } => {
-            format!(
-                "handed over to a fresh run after {enqueued} records in {}",
-                pages_text(*pages)
-            )
+            format!("handed over to a fresh run after {enqueued} records in {}", pages_text(*pages))
         }
         RunOutcome::Cancelled => "cancelled".to_owned(),
         RunOutcome::NotRunnable { reason } => format!("not run: {reason}"),
@@ -41,17 +35,11 @@ fn pages_text(pages: usize) -> String {
 pub(super) fn holder_text(r: &ImportRecord, now: OffsetDateTime) -> String {
     let clock = |t: OffsetDateTime| format!("{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second());
     let ago = |t: OffsetDateTime| {
-        human_duration(Duration::from_secs(
-            u64::try_from((now - t).whole_seconds()).unwrap_or(0),
-        ))
+        human_duration(Duration::from_secs(u64::try_from((now - t).whole_seconds()).unwrap_or(0)))
     };
     match r.holder(now) {
         Holder::Finished => format!("{}: nobody runs it any more", r.status.as_str()),
-        Holder::Held {
-            owner,
-            until,
-            renewed,
-        } => format!(
+        Holder::Held { owner, until, renewed } => format!(
             "held by {owner} until {} UTC{}",
             clock(until),
             renewed.map_or(String::new(), |t| format!(" (renewed {} ago)", ago(t)))
@@ -68,22 +56,14 @@ pub(super) fn holder_text(r: &ImportRecord, now: OffsetDateTime) -> String {
         ),
         Holder::Free { started: true } => format!(
             "waiting for a runner ({}): the hand-over invocation or the next tick resumes it from its checkpoint (`sfhs import resume {}` now)",
-            if r.last_error.is_some() {
-                "let go after a retryable error"
-            } else {
-                "handed over"
-            },
+            if r.last_error.is_some() { "let go after a retryable error" } else { "handed over" },
             r.id
         ),
     }
 }
 
 pub(super) fn exit_for(record: &ImportRecord) -> ExitCode {
-    if record.status == ImportStatus::Failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
+    if record.status == ImportStatus::Failed { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }
 
 /// Where a resume continues, for people.
@@ -96,14 +76,10 @@ fn checkpoint_text(c: &Checkpoint) -> Option<String> {
         }
     };
     match c {
-        Checkpoint::Start
-        | Checkpoint::Rest {
-            next_records_url: None,
-            ..
-        } => Some(key),
-        Checkpoint::Rest { .. } => Some(format!(
-            "at the query cursor while Salesforce keeps it, else {key}"
-        )),
+        Checkpoint::Start | Checkpoint::Rest { next_records_url: None, .. } => Some(key),
+        Checkpoint::Rest { .. } => {
+            Some(format!("at the query cursor while Salesforce keeps it, else {key}"))
+        }
         Checkpoint::Bulk { job_id, .. } => Some(format!(
             "in Bulk job {job_id} while its results are kept, else in a new job {key}"
         )),
@@ -127,15 +103,9 @@ pub(super) fn print_one(r: &ImportRecord, as_json: bool) -> anyhow::Result<()> {
     println!(
         "object   {}{}",
         r.object,
-        r.filter
-            .as_ref()
-            .map_or(String::new(), |f| format!(" WHERE {f}"))
+        r.filter.as_ref().map_or(String::new(), |f| format!(" WHERE {f}"))
     );
-    println!(
-        "status   {} ({} method)",
-        r.status.as_str(),
-        r.method.as_str()
-    );
+    println!("status   {} ({} method)", r.status.as_str(), r.method.as_str());
     if !r.status.is_final() {
         println!("runner   {}", holder_text(r, OffsetDateTime::now_utc()));
         if let Some(line) = checkpoint_text(&r.checkpoint) {
@@ -150,11 +120,7 @@ pub(super) fn print_one(r: &ImportRecord, as_json: bool) -> anyhow::Result<()> {
         println!(
             "         {} of the synced were unchanged in HubSpot (no write){}",
             r.unchanged,
-            if r.force {
-                "; --force: every record is written"
-            } else {
-                ""
-            }
+            if r.force { "; --force: every record is written" } else { "" }
         );
     }
     if let Some(rate) = progress.rate_per_second {
@@ -173,10 +139,7 @@ pub(super) fn print_one(r: &ImportRecord, as_json: bool) -> anyhow::Result<()> {
         println!("error    {e}");
     }
     if r.failed > 0 {
-        println!(
-            "         {} records failed: see `sfhs errors list`",
-            r.failed
-        );
+        println!("         {} records failed: see `sfhs errors list`", r.failed);
     }
     Ok(())
 }

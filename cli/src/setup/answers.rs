@@ -81,9 +81,9 @@ impl TryFrom<LookupsText> for Lookups {
             LookupsText::Named(fields) => Ok(Self::Named(fields)),
             LookupsText::Word(w) if w.eq_ignore_ascii_case("all") => Ok(Self::All),
             LookupsText::Word(w) if w.eq_ignore_ascii_case("none") => Ok(Self::None),
-            LookupsText::Word(w) => Err(format!(
-                "associations: {w:?} is neither all, none nor a list of lookup fields"
-            )),
+            LookupsText::Word(w) => {
+                Err(format!("associations: {w:?} is neither all, none nor a list of lookup fields"))
+            }
         }
     }
 }
@@ -126,10 +126,7 @@ impl Answers {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the answers file {}", path.display()))?;
         let answers: Self = serde_norway::from_str(&text).with_context(|| {
-            format!(
-                "{} is not a valid answers file (docs/setup.md)",
-                path.display()
-            )
+            format!("{} is not a valid answers file (docs/setup.md)", path.display())
         })?;
         answers.check()?;
         Ok(answers)
@@ -145,11 +142,7 @@ impl Answers {
                     hubspot: new_object(),
                     on_delete: OnDelete::Archive,
                     associations: Lookups::All,
-                    state: if enable {
-                        State::Enabled
-                    } else {
-                        State::Paused
-                    },
+                    state: if enable { State::Enabled } else { State::Paused },
                     fields: None,
                 })
                 .collect(),
@@ -184,10 +177,7 @@ mod tests {
             ("new", OnDelete::Archive, State::Enabled)
         );
         assert!(invoice.associations.keeps("Account__c"));
-        assert_eq!(
-            (line.on_delete, line.state),
-            (OnDelete::Keep, State::Paused)
-        );
+        assert_eq!((line.on_delete, line.state), (OnDelete::Keep, State::Paused));
         assert!(line.associations.keeps("invoice__c") && !line.associations.keeps("Account__c"));
         let none: Answers =
             serde_norway::from_str("objects: [{salesforce: X__c, associations: none}]").unwrap();

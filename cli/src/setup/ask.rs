@@ -27,11 +27,7 @@ fn answered<T>(r: Result<T, InquireError>) -> Result<T, Stop> {
 
 /// Screen 1's question: go on with the ends found.
 pub fn go_on() -> Result<bool, Stop> {
-    answered(
-        Confirm::new("Sync from this org to this portal?")
-            .with_default(true)
-            .prompt(),
-    )
+    answered(Confirm::new("Sync from this org to this portal?").with_default(true).prompt())
 }
 
 /// Screen 2: the Salesforce objects to sync, one after the other (custom objects first; type to
@@ -44,17 +40,11 @@ pub fn objects(available: &[(String, String, bool)]) -> Result<Vec<String>, Stop
         if !chosen.is_empty() {
             options.push(DONE.to_owned());
         }
-        options.extend(
-            available
-                .iter()
-                .filter(|(name, _, _)| !chosen.contains(name))
-                .map(|(name, label, custom)| {
-                    format!(
-                        "{name}  {label}{}",
-                        if *custom { "" } else { " (standard)" }
-                    )
-                }),
-        );
+        options.extend(available.iter().filter(|(name, _, _)| !chosen.contains(name)).map(
+            |(name, label, custom)| {
+                format!("{name}  {label}{}", if *custom { "" } else { " (standard)" })
+            },
+        ));
         let prompt = if chosen.is_empty() {
             "Salesforce object to sync:".to_owned()
         } else {
@@ -64,12 +54,7 @@ pub fn objects(available: &[(String, String, bool)]) -> Result<Vec<String>, Stop
         if pick == DONE {
             return Ok(chosen);
         }
-        chosen.push(
-            pick.split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_owned(),
-        );
+        chosen.push(pick.split_whitespace().next().unwrap_or_default().to_owned());
     }
 }
 
@@ -92,11 +77,7 @@ pub fn object(sf: &str, portal: &[ObjectSchema], portal_id: u64) -> Result<Objec
             .filter_map(|s| s.fully_qualified_name.clone()),
     );
     let target = answered(Select::new(&format!("HubSpot object for {sf}:"), options).prompt())?;
-    let hubspot = if target.starts_with("new:") {
-        "new".to_owned()
-    } else {
-        target
-    };
+    let hubspot = if target.starts_with("new:") { "new".to_owned() } else { target };
     let archive = "archive it in HubSpot";
     let on_delete = answered(
         Select::new(
@@ -108,11 +89,7 @@ pub fn object(sf: &str, portal: &[ObjectSchema], portal_id: u64) -> Result<Objec
     Ok(ObjectAnswers {
         salesforce: sf.to_owned(),
         hubspot,
-        on_delete: if on_delete == archive {
-            OnDelete::Archive
-        } else {
-            OnDelete::Keep
-        },
+        on_delete: if on_delete == archive { OnDelete::Archive } else { OnDelete::Keep },
         associations: Lookups::All,
         state: State::Paused,
         fields: None,
@@ -125,14 +102,10 @@ pub fn refine(m: &mut Mapping) -> Result<(), Stop> {
     let sf = m.salesforce_object.clone();
     if !m.associations.is_empty() {
         let prompt = format!("{sf}: associations (space toggles):");
-        toggle(&mut m.associations, &prompt, |a| {
-            format!("{} -> {}", a.lookup, a.to)
-        })?;
+        toggle(&mut m.associations, &prompt, |a| format!("{} -> {}", a.lookup, a.to))?;
     }
     let prompt = format!("{sf}: fields to sync (space toggles):");
-    toggle(&mut m.fields, &prompt, |f| {
-        format!("{} -> {}", f.salesforce, f.hubspot)
-    })
+    toggle(&mut m.fields, &prompt, |f| format!("{} -> {}", f.salesforce, f.hubspot))
 }
 
 /// Keeps the items left ticked in a list shown with every item ticked.
@@ -174,11 +147,7 @@ pub fn enable() -> Result<bool, Stop> {
 
 /// Screen 8, the Salesforce side: deploy what the plan shows.
 pub fn deploy() -> Result<bool, Stop> {
-    answered(
-        Confirm::new("Deploy these to Salesforce now?")
-            .with_default(true)
-            .prompt(),
-    )
+    answered(Confirm::new("Deploy these to Salesforce now?").with_default(true).prompt())
 }
 
 /// The last screen: run the sync here now, importing the records counted, or later.
@@ -187,10 +156,7 @@ pub fn sync_here() -> Result<bool, Stop> {
     let pick = answered(
         Select::new(
             "Start syncing:",
-            vec![
-                here,
-                "Later (sfhs dev --mappings DIR, or sfhs mappings apply DIR to the stack)",
-            ],
+            vec![here, "Later (sfhs dev --mappings DIR, or sfhs mappings apply DIR to the stack)"],
         )
         .prompt(),
     )?;

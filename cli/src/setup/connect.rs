@@ -23,14 +23,8 @@ pub async fn connect(live: &crate::live::LiveArgs) -> anyhow::Result<Ends> {
     let hubspot = live.hubspot_client()?.context(
         "no HubSpot portal: set SFHS_HUBSPOT_TOKEN (a private app's token, docs/mappings.md)",
     )?;
-    let token = salesforce
-        .token()
-        .await
-        .context("Salesforce refused the credentials")?;
-    let org = token
-        .org_id()
-        .unwrap_or("(not named by the token)")
-        .to_owned();
+    let token = salesforce.token().await.context("Salesforce refused the credentials")?;
+    let org = token.org_id().unwrap_or("(not named by the token)").to_owned();
     let account = hubspot
         .account_details()
         .await

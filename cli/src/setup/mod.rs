@@ -99,11 +99,7 @@ async fn walk(args: &Args) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::from(1));
     }
-    let step = if asked {
-        last_screens(&ends, &mut mappings).await?
-    } else {
-        answers.salesforce
-    };
+    let step = if asked { last_screens(&ends, &mut mappings).await? } else { answers.salesforce };
     for path in files::write_all(&args.dir, &mappings)? {
         println!("wrote {}", path.display());
     }
@@ -114,17 +110,9 @@ async fn walk(args: &Args) -> anyhow::Result<ExitCode> {
     for line in run_here::counts(&ends.salesforce, &mappings).await? {
         println!("{line}");
     }
-    let here = if asked {
-        ask::sync_here()?
-    } else {
-        answers.sync == SyncStep::Here
-    };
+    let here = if asked { ask::sync_here()? } else { answers.sync == SyncStep::Here };
     if here {
-        run_here::run(
-            &args.dir,
-            run_here::listen_addr(args.live.webhook_url.as_deref()),
-        )
-        .await?;
+        run_here::run(&args.dir, run_here::listen_addr(args.live.webhook_url.as_deref())).await?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -133,11 +121,9 @@ fn mode(args: &Args) -> anyhow::Result<Mode> {
     use std::io::IsTerminal as _;
     Ok(match (&args.answers, args.objects.is_empty()) {
         (Some(path), _) => Mode::Answered(Answers::read(path)?),
-        (None, false) => Mode::Answered(Answers::of_flags(
-            &args.objects,
-            args.enable,
-            args.salesforce,
-        )),
+        (None, false) => {
+            Mode::Answered(Answers::of_flags(&args.objects, args.enable, args.salesforce))
+        }
         (None, true) if std::io::stdin().is_terminal() => Mode::Asked,
         (None, true) => bail!(
             "no terminal to ask in: answer with --answers FILE, or --object OBJECT (repeat); docs/setup.md"
@@ -166,11 +152,7 @@ async fn asked(ends: &connect::Ends) -> anyhow::Result<Answers> {
     for sf in chosen {
         objects.push(ask::object(&sf, &portal, ends.portal_id)?);
     }
-    Ok(Answers {
-        objects,
-        salesforce: SalesforceStep::Skip,
-        sync: SyncStep::Later,
-    })
+    Ok(Answers { objects, salesforce: SalesforceStep::Skip, sync: SyncStep::Later })
 }
 
 /// Screens 7 and 8 asked: the preview, enable or save, and whether to deploy the Salesforce
@@ -197,17 +179,9 @@ async fn last_screens(
     }
     let enable = ask::enable()?;
     for m in mappings.iter_mut() {
-        m.state = if enable {
-            State::Enabled
-        } else {
-            State::Paused
-        };
+        m.state = if enable { State::Enabled } else { State::Paused };
     }
-    Ok(if enable {
-        SalesforceStep::Plan
-    } else {
-        SalesforceStep::Skip
-    })
+    Ok(if enable { SalesforceStep::Plan } else { SalesforceStep::Skip })
 }
 
 /// Each object's describe, parents before the objects whose lookups point to them (so that a
@@ -219,10 +193,7 @@ async fn describe_all(
     let mut described = Vec::new();
     for a in &answers.objects {
         let Some(sf) = sfhs_salesforce::domain::describe(client, &a.salesforce).await? else {
-            bail!(
-                "Salesforce has no object {} (its API name, e.g. Invoice__c)",
-                a.salesforce
-            );
+            bail!("Salesforce has no object {} (its API name, e.g. Invoice__c)", a.salesforce);
         };
         described.push((a.clone(), sf));
     }
@@ -235,12 +206,10 @@ fn parents_first(mut left: Vec<(ObjectAnswers, SfObject)>) -> Vec<(ObjectAnswers
         let ready = left
             .iter()
             .position(|(_, sf)| {
-                sfhs_core::mapping::generate::lookup_targets(sf)
-                    .iter()
-                    .all(|t| {
-                        t.eq_ignore_ascii_case(&sf.name)
-                            || !left.iter().any(|(_, o)| o.name.eq_ignore_ascii_case(t))
-                    })
+                sfhs_core::mapping::generate::lookup_targets(sf).iter().all(|t| {
+                    t.eq_ignore_ascii_case(&sf.name)
+                        || !left.iter().any(|(_, o)| o.name.eq_ignore_ascii_case(t))
+                })
             })
             .unwrap_or(0);
         out.push(left.remove(ready));
@@ -257,14 +226,7 @@ async fn review(
 ) -> anyhow::Result<bool> {
     let files: Vec<(String, Mapping)> = mappings
         .iter()
-        .map(|m| {
-            (
-                files::path_of(dir, &m.salesforce_object)
-                    .display()
-                    .to_string(),
-                m.clone(),
-            )
-        })
+        .map(|m| (files::path_of(dir, &m.salesforce_object).display().to_string(), m.clone()))
         .collect();
     let problems = crate::live::Sources::new(
         Some(ends.hubspot.clone()),
@@ -276,14 +238,8 @@ async fn review(
     for p in &problems {
         println!("{p}");
     }
-    let errors = problems
-        .iter()
-        .filter(|p| p.severity == Severity::Error)
-        .count();
-    println!(
-        "review: {errors} error(s), {} warning(s)",
-        problems.len() - errors
-    );
+    let errors = problems.iter().filter(|p| p.severity == Severity::Error).count();
+    println!("review: {errors} error(s), {} warning(s)", problems.len() - errors);
     Ok(errors == 0)
 }
 

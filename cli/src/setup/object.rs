@@ -28,10 +28,7 @@ pub async fn build(
     let hubspot = &ends.hubspot;
     let mut done = Vec::new();
     let (schema, portal) = hubspot_object(hubspot, sf, answers, &mut done).await?;
-    let fqn = schema
-        .fully_qualified_name
-        .clone()
-        .unwrap_or_else(|| schema.name.clone());
+    let fqn = schema.fully_qualified_name.clone().unwrap_or_else(|| schema.name.clone());
     let generated_here = schema.name == object_name(&sf.name);
     let mut m = match existing {
         Some(m) => {
@@ -46,8 +43,7 @@ pub async fn build(
     m.state = answers.state;
     m.associations = associations(&m, sf, &portal, answers, &ends.native_synced);
     if let Some(keep) = &answers.fields {
-        m.fields
-            .retain(|f| keep.iter().any(|k| k.eq_ignore_ascii_case(&f.salesforce)));
+        m.fields.retain(|f| keep.iter().any(|k| k.eq_ignore_ascii_case(&f.salesforce)));
     }
     Ok(Built { mapping: m, done })
 }
@@ -82,30 +78,19 @@ async fn hubspot_object(
     let Some(schema) = portal.iter().find(|s| {
         s.name.eq_ignore_ascii_case(wanted)
             || s.object_type_id == *wanted
-            || s.fully_qualified_name
-                .as_deref()
-                .is_some_and(|f| f.eq_ignore_ascii_case(wanted))
+            || s.fully_qualified_name.as_deref().is_some_and(|f| f.eq_ignore_ascii_case(wanted))
     }) else {
-        let names: Vec<&str> = portal
-            .iter()
-            .filter_map(|s| s.fully_qualified_name.as_deref())
-            .collect();
+        let names: Vec<&str> =
+            portal.iter().filter_map(|s| s.fully_qualified_name.as_deref()).collect();
         bail!(
             "HubSpot has no object {wanted} for {} (its custom objects: {}); answer `new` to create one from the describe",
             sf.name,
-            if names.is_empty() {
-                "none".to_owned()
-            } else {
-                names.join(", ")
-            }
+            if names.is_empty() { "none".to_owned() } else { names.join(", ") }
         );
     };
     done.push(format!(
         "maps to the existing HubSpot object {}",
-        schema
-            .fully_qualified_name
-            .as_deref()
-            .unwrap_or(&schema.name)
+        schema.fully_qualified_name.as_deref().unwrap_or(&schema.name)
     ));
     Ok((schema.clone(), portal))
 }
@@ -120,10 +105,7 @@ async fn proposed_for_existing(
     portal: &[ObjectSchema],
     done: &mut Vec<String>,
 ) -> anyhow::Result<Mapping> {
-    let fqn = schema
-        .fully_qualified_name
-        .as_deref()
-        .unwrap_or(&schema.name);
+    let fqn = schema.fully_qualified_name.as_deref().unwrap_or(&schema.name);
     let Some(hs) = sfhs_hubspot::domain::describe(hubspot, fqn).await? else {
         bail!("HubSpot has no object {fqn}");
     };
@@ -161,12 +143,10 @@ fn associations(
         generated(portal, object).and_then(|s| s.fully_qualified_name.clone())
     });
     let syncs = |lookup: &str| {
-        sf.field(lookup)
-            .and_then(|f| f.reference_to.first())
-            .is_none_or(|target| {
-                !matches!(target.as_str(), "Account" | "Contact")
-                    || native_synced.iter().any(|n| n.eq_ignore_ascii_case(target))
-            })
+        sf.field(lookup).and_then(|f| f.reference_to.first()).is_none_or(|target| {
+            !matches!(target.as_str(), "Account" | "Contact")
+                || native_synced.iter().any(|n| n.eq_ignore_ascii_case(target))
+        })
     };
     let mut out: Vec<_> = proposed
         .into_iter()

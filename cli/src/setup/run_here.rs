@@ -98,18 +98,14 @@ fn describe(s: &serde_json::Value) -> (String, bool) {
         .map(|l| l.values().filter_map(|v| v["synced"].as_u64()).sum())
         .unwrap_or(0);
     let completed = !imports.is_empty() && imports.iter().all(|i| i["status"] == "completed");
-    let empty = s["queues"].as_object().is_some_and(|q| {
-        q.values()
-            .all(|v| v["visible"] == 0 && v["in_flight_or_delayed"] == 0)
-    });
+    let empty = s["queues"]
+        .as_object()
+        .is_some_and(|q| q.values().all(|v| v["visible"] == 0 && v["in_flight_or_delayed"] == 0));
     let errors = s["errors"].as_u64().unwrap_or(0);
     let line = format!(
         "import: {enqueued} of {total} records read from Salesforce; {synced} synced in HubSpot, {errors} error(s)"
     );
-    (
-        line,
-        completed && empty && total > 0 && synced + errors >= total,
-    )
+    (line, completed && empty && total > 0 && synced + errors >= total)
 }
 
 #[cfg(test)]

@@ -14,10 +14,7 @@ pub(crate) fn live_env<'c>(
     c.envs(sfhs_tests::sims::hubspot_env(hubspot))
         .envs(sfhs_tests::sims::salesforce_env(salesforce))
         .env("SFHS_WEBHOOK_URL", webhook)
-        .env(
-            "SFHS_SALESFORCE_INTEGRATION_USER",
-            sfhs_salesforce_sim::DEFAULT_USERNAME,
-        )
+        .env("SFHS_SALESFORCE_INTEGRATION_USER", sfhs_salesforce_sim::DEFAULT_USERNAME)
         .env_remove("SFHS_MAPPINGS_TABLE")
 }
 
@@ -28,9 +25,5 @@ pub(crate) fn sfhs_bin() -> Command {
 
 /// Standard output, then standard error on the next line.
 pub(crate) fn text(o: &Output) -> String {
-    format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    format!("{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }

@@ -9,19 +9,11 @@ fn the_demo_ends_with_hubspot_matching_salesforce() {
         .output()
         .expect("run sfhs demo");
     let out = String::from_utf8_lossy(&o.stdout);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{out}\n{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_eq!(o.status.code(), Some(0), "{out}\n{}", String::from_utf8_lossy(&o.stderr));
     assert!(out.contains("HubSpot matches Salesforce."), "{out}");
     assert!(out.contains("archived (deletes)        1"), "{out}");
     assert!(out.contains("error records             0"), "{out}");
-    assert!(
-        out.contains("Invoice_Line__c: 80 records imported"),
-        "{out}"
-    );
+    assert!(out.contains("Invoice_Line__c: 80 records imported"), "{out}");
     // Every line and invoice is linked to the parent its lookup names (checked one by one).
     let checked: u64 = out
         .lines()

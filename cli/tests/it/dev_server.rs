@@ -31,14 +31,7 @@ fn start(data_dir: &Path, extra: &[&str]) -> Dev {
 
 fn start_with(data_dir: &Path, invoices: &str, extra: &[&str]) -> Dev {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sfhs"))
-        .args([
-            "dev",
-            "--addr",
-            "127.0.0.1:0",
-            "--invoices",
-            invoices,
-            "--data-dir",
-        ])
+        .args(["dev", "--addr", "127.0.0.1:0", "--invoices", invoices, "--data-dir"])
         .arg(data_dir)
         .args(extra)
         .env_remove("SFHS_HUBSPOT_TOKEN")
@@ -52,20 +45,11 @@ fn start_with(data_dir: &Path, invoices: &str, extra: &[&str]) -> Dev {
     stdout.read_line(&mut first).expect("first line");
     let url = first.trim().trim_end_matches("?secret=...").to_owned();
     assert!(url.starts_with("http://127.0.0.1:"), "{first}");
-    Dev {
-        child,
-        base: url.trim_end_matches("/outbound").to_owned(),
-    }
+    Dev { child, base: url.trim_end_matches("/outbound").to_owned() }
 }
 
 async fn status(http: &reqwest::Client, dev: &Dev) -> Option<Value> {
-    http.get(format!("{}/status", dev.base))
-        .send()
-        .await
-        .ok()?
-        .json()
-        .await
-        .ok()
+    http.get(format!("{}/status", dev.base)).send().await.ok()?.json().await.ok()
 }
 
 /// Polls `/status` until `ok` holds (at most 30 s).
@@ -93,10 +77,7 @@ async fn wait_for(
 async fn dev_acks_a_real_outbound_message_and_queues_its_records_on_disk() {
     let dir = tempfile::tempdir().expect("temp dir");
     // The fixture was sent by another org than the simulator's: allowed by `--org-id`.
-    let dev = start(
-        dir.path(),
-        &["--no-worker", "--secret", "s3", "--org-id", FIXTURE_ORG],
-    );
+    let dev = start(dir.path(), &["--no-worker", "--secret", "s3", "--org-id", FIXTURE_ORG]);
     let body = std::fs::read(format!(
         "{}/../tests/fixtures/salesforce/om_contact_batch3_update_ampersand.xml",
         env!("CARGO_MANIFEST_DIR")
@@ -105,12 +86,7 @@ async fn dev_acks_a_real_outbound_message_and_queues_its_records_on_disk() {
     let http = reqwest::Client::new();
     let outbound = format!("{}/outbound", dev.base);
     // Without the URL secret: refused, nothing queued.
-    let r = http
-        .post(&outbound)
-        .body(body.clone())
-        .send()
-        .await
-        .expect("post");
+    let r = http.post(&outbound).body(body.clone()).send().await.expect("post");
     assert_eq!(r.status(), 401);
     let r = http
         .post(format!("{outbound}?secret=s3"))
@@ -135,10 +111,7 @@ fn soap(object: &str, id: &str, fields: &[(&str, &str)]) -> String {
     let now = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .expect("a time formats");
-    let fields: String = fields
-        .iter()
-        .map(|(k, v)| format!("<sf:{k}>{v}</sf:{k}>"))
-        .collect();
+    let fields: String = fields.iter().map(|(k, v)| format!("<sf:{k}>{v}</sf:{k}>")).collect();
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><notifications xmlns="http://soap.sforce.com/2005/09/outbound"><OrganizationId>00Dxx0000001gPFEAY</OrganizationId><ActionId>04kxx00000000blCAA</ActionId><SessionId xsi:nil="true"/><EnterpriseUrl>https://x/c</EnterpriseUrl><PartnerUrl>https://x/u</PartnerUrl><Notification><Id>04lxx0000000{}AAK</Id><sObject xsi:type="sf:{object}" xmlns:sf="urn:sobject.enterprise.soap.sforce.com"><sf:Id>{id}</sf:Id>{fields}<sf:SystemModstamp>{now}</sf:SystemModstamp></sObject></Notification></notifications></soapenv:Body></soapenv:Envelope>"#,
         &id[id.len() - 6..id.len() - 3],
@@ -155,31 +128,21 @@ async fn a_child_posted_before_its_parent_completes_within_seconds_of_the_parent
     wait_for(&http, &dev, "started", |s| s["salesforce"].is_string()).await;
     let outbound = format!("{}/outbound", dev.base);
     let post = |body: String| {
-        http.post(&outbound)
-            .header("content-type", "text/xml; charset=utf-8")
-            .body(body)
-            .send()
+        http.post(&outbound).header("content-type", "text/xml; charset=utf-8").body(body).send()
     };
     let (invoice, line) = ("a01xx0000009001AAG", "a02xx0000009002AAG");
     let r = post(soap(
         "Invoice_Line__c",
         line,
-        &[
-            ("Name", "L-9002"),
-            ("Invoice__c", invoice),
-            ("Quantity__c", "2"),
-        ],
+        &[("Name", "L-9002"), ("Invoice__c", invoice), ("Quantity__c", "2")],
     ))
     .await
     .expect("post the line");
     assert_eq!(r.status(), 200);
-    wait_for(&http, &dev, "the line waits", |s| {
-        s["ledger"]["invoice_line__c"]["waiting"] == 1
-    })
-    .await;
-    let r = post(soap("Invoice__c", invoice, &[("Name", "INV-9001")]))
-        .await
-        .expect("post the invoice");
+    wait_for(&http, &dev, "the line waits", |s| s["ledger"]["invoice_line__c"]["waiting"] == 1)
+        .await;
+    let r =
+        post(soap("Invoice__c", invoice, &[("Name", "INV-9001")])).await.expect("post the invoice");
     assert_eq!(r.status(), 200);
     let posted = Instant::now();
     let s = wait_for(&http, &dev, "the line linked", |s| {
@@ -228,10 +191,7 @@ async fn salesforce_token(http: &reqwest::Client, sf: &str) -> String {
 async fn a_flow_deactivated_in_the_org_is_a_warning_until_it_is_active_again() {
     let dir = tempfile::tempdir().expect("temp dir");
     let http = reqwest::Client::new();
-    let dev = start(
-        dir.path(),
-        &["--sweep-seconds", "1", "--drift-seconds", "1"],
-    );
+    let dev = start(dir.path(), &["--sweep-seconds", "1", "--drift-seconds", "1"]);
     let s = wait_for(&http, &dev, "started", |s| s["salesforce"].is_string()).await;
     assert_eq!(s["drift"], serde_json::json!([]), "as deployed: {s:#}");
     let sf = simulated_salesforce(&s);
@@ -249,17 +209,12 @@ async fn a_flow_deactivated_in_the_org_is_a_warning_until_it_is_active_again() {
         .json()
         .await
         .expect("tooling json");
-    let id = flows["records"][0]["Id"]
-        .as_str()
-        .expect("the flow's id")
-        .to_owned();
+    let id = flows["records"][0]["Id"].as_str().expect("the flow's id").to_owned();
     let set_active = |version: u64| {
-        http.patch(format!(
-            "{sf}/services/data/v62.0/tooling/sobjects/FlowDefinition/{id}"
-        ))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({"Metadata": {"activeVersionNumber": version}}))
-        .send()
+        http.patch(format!("{sf}/services/data/v62.0/tooling/sobjects/FlowDefinition/{id}"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"Metadata": {"activeVersionNumber": version}}))
+            .send()
     };
     let r = set_active(0).await.expect("deactivate");
     assert_eq!(r.status(), 204);
@@ -269,23 +224,16 @@ async fn a_flow_deactivated_in_the_org_is_a_warning_until_it_is_active_again() {
     .await;
     assert_eq!(s["drift"][0]["component"], "flow sfhs_Invoice_c", "{s:#}");
     assert!(
-        s["drift"][0]["problem"]
-            .as_str()
-            .is_some_and(|p| p.contains("is not active")),
+        s["drift"][0]["problem"].as_str().is_some_and(|p| p.contains("is not active")),
         "{s:#}"
     );
     assert!(
-        s["drift"][0]["fix"]
-            .as_str()
-            .is_some_and(|f| f.contains("sfhs salesforce apply")),
+        s["drift"][0]["fix"].as_str().is_some_and(|f| f.contains("sfhs salesforce apply")),
         "{s:#}"
     );
     let r = set_active(1).await.expect("activate");
     assert_eq!(r.status(), 204);
-    wait_for(&http, &dev, "the drift cleared", |s| {
-        s["drift"] == serde_json::json!([])
-    })
-    .await;
+    wait_for(&http, &dev, "the drift cleared", |s| s["drift"] == serde_json::json!([])).await;
 }
 
 #[tokio::test]
@@ -326,10 +274,7 @@ async fn a_killed_dev_loses_nothing_its_webhook_acknowledged() {
             .expect("patch");
         assert!(r.status().is_success(), "{}", r.status());
     }
-    wait_for(&http, &first, "two messages queued", |s| {
-        s["queues"]["live"]["visible"] == 2
-    })
-    .await;
+    wait_for(&http, &first, "two messages queued", |s| s["queues"]["live"]["visible"] == 2).await;
     // Killed, not stopped.
     drop(first);
 
@@ -381,14 +326,8 @@ async fn a_killed_dev_resumes_its_unfinished_import_at_once() {
     let killed = Instant::now();
     let id = interrupted["id"].as_str().expect("id").to_owned();
     let object = interrupted["object"].as_str().expect("object").to_owned();
-    let owner = interrupted["lease_owner"]
-        .as_str()
-        .expect("held")
-        .to_owned();
-    assert!(
-        owner.starts_with("dev-") && owner != "dev",
-        "a per-process runner id: {owner}"
-    );
+    let owner = interrupted["lease_owner"].as_str().expect("held").to_owned();
+    assert!(owner.starts_with("dev-") && owner != "dev", "a per-process runner id: {owner}");
 
     // Started again with the same command, on the same data directory.
     let second = start_with(dir.path(), invoices, &args);
@@ -396,10 +335,7 @@ async fn a_killed_dev_resumes_its_unfinished_import_at_once() {
     let mut resumed = None;
     let deadline = Instant::now() + Duration::from_secs(120);
     let done = loop {
-        assert!(
-            Instant::now() < deadline,
-            "the interrupted import never completed"
-        );
+        assert!(Instant::now() < deadline, "the interrupted import never completed");
         if let Some(s) = status(&http, &second).await {
             let imports = s["imports"].as_array().cloned().unwrap_or_default();
             if let Some(i) = imports.iter().find(|i| i["id"] == id.as_str()) {
@@ -423,10 +359,7 @@ async fn a_killed_dev_resumes_its_unfinished_import_at_once() {
     );
     let imports = done["imports"].as_array().cloned().unwrap_or_default();
     assert_eq!(
-        imports
-            .iter()
-            .filter(|i| i["object"] == object.as_str())
-            .count(),
+        imports.iter().filter(|i| i["object"] == object.as_str()).count(),
         1,
         "resumed, not started again: {imports:#?}"
     );
@@ -434,10 +367,7 @@ async fn a_killed_dev_resumes_its_unfinished_import_at_once() {
     // Every record of the object, read from this run's Salesforce simulator.
     let client = sfhs_tests::sims::salesforce_client(&simulated_salesforce(&done)).expect("client");
     let expected: std::collections::BTreeSet<String> = client
-        .query(
-            &format!("SELECT Id FROM {object}"),
-            sfhs_salesforce::QueryOptions::default(),
-        )
+        .query(&format!("SELECT Id FROM {object}"), sfhs_salesforce::QueryOptions::default())
         .try_collect::<Vec<_>>()
         .await
         .expect("ids")
@@ -451,10 +381,7 @@ async fn a_killed_dev_resumes_its_unfinished_import_at_once() {
     let store = sfhs_local::LocalStore::open(&dir.path().join("sfhs.redb")).expect("store");
     let queue = sfhs_local::LocalQueue::new(&store, "import");
     let mut seen = std::collections::BTreeMap::<String, usize>::new();
-    for m in queue
-        .receive(usize::MAX, Duration::from_secs(3600))
-        .expect("receive")
-    {
+    for m in queue.receive(usize::MAX, Duration::from_secs(3600)).expect("receive") {
         let item = sfhs_core::work_item::WorkItem::from_json(&m.body).expect("work item");
         if item.sobject.eq_ignore_ascii_case(&object) {
             *seen.entry(item.record_id).or_default() += 1;
@@ -477,10 +404,7 @@ async fn a_killed_dev_resumes_its_unfinished_import_at_once() {
     );
     assert!(twice <= 200, "at most the page in flight twice: {twice}");
     // Generous: the target is "at once when sfhs dev starts again".
-    assert!(
-        resumed.is_some_and(|r| r < Duration::from_secs(60)),
-        "{resumed:?}"
-    );
+    assert!(resumed.is_some_and(|r| r < Duration::from_secs(60)), "{resumed:?}");
 }
 
 #[test]
@@ -499,14 +423,7 @@ fn dev_refuses_mappings_that_do_not_fit_the_live_schemas() {
     )
     .expect("mapping file");
     let out = Command::new(env!("CARGO_BIN_EXE_sfhs"))
-        .args([
-            "dev",
-            "--addr",
-            "127.0.0.1:0",
-            "--invoices",
-            "5",
-            "--data-dir",
-        ])
+        .args(["dev", "--addr", "127.0.0.1:0", "--invoices", "5", "--data-dir"])
         .arg(data.path())
         .arg("--mappings")
         .arg(maps.path())

@@ -32,9 +32,7 @@ fn item(record_id: &str) -> String {
         org_id: "00Dxx0000001gPFEAY".into(),
         sobject: "Invoice__c".into(),
         record_id: record_id.into(),
-        fields: [("Status__c".to_owned(), Some("Void".to_owned()))]
-            .into_iter()
-            .collect(),
+        fields: [("Status__c".to_owned(), Some("Void".to_owned()))].into_iter().collect(),
         source: Source::OutboundMessage {
             notification_id: "04lxx000000CaSiAAK".into(),
             action_id: None,
@@ -82,44 +80,21 @@ async fn list_show_and_replay_error_records() {
         .await
         .unwrap();
     store
-        .put(&record(
-            "undecodable#m-1",
-            "",
-            "not json".into(),
-            now - time::Duration::minutes(9),
-        ))
+        .put(&record("undecodable#m-1", "", "not json".into(), now - time::Duration::minutes(9)))
         .await
         .unwrap();
 
     let o = sfhs(&table, &queue, &["errors", "list", "--json"]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let ids: Vec<&str> = v
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["id"].as_str().unwrap())
-        .collect();
+    let ids: Vec<&str> = v.as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert_eq!(
         ids,
-        [
-            "invoice__c#a01xx00000000001AA",
-            "invoice__c#a01xx00000000002AA",
-            "undecodable#m-1"
-        ],
+        ["invoice__c#a01xx00000000001AA", "invoice__c#a01xx00000000002AA", "undecodable#m-1"],
         "newest first"
     );
 
-    let o = sfhs(
-        &table,
-        &queue,
-        &["errors", "show", "invoice__c#a01xx00000000002AA"],
-    );
+    let o = sfhs(&table, &queue, &["errors", "show", "invoice__c#a01xx00000000002AA"]);
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(
         text.contains("\"field\": \"Status__c\"") && text.contains("\"value\": \"Void\""),
@@ -131,20 +106,14 @@ async fn list_show_and_replay_error_records() {
     assert_eq!(o.status.code(), Some(1), "one record could not be replayed");
     assert!(String::from_utf8_lossy(&o.stdout).contains("2 replayed, 1 kept"));
     let bodies = drain(&queue_client, &queue).await;
-    let mut records: Vec<String> = bodies
-        .iter()
-        .map(|b| WorkItem::from_json(b).unwrap().record_id)
-        .collect();
+    let mut records: Vec<String> =
+        bodies.iter().map(|b| WorkItem::from_json(b).unwrap().record_id).collect();
     records.sort();
     assert_eq!(records, ["a01xx00000000001AA", "a01xx00000000002AA"]);
     let left = store.list().await.unwrap();
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].id, "undecodable#m-1");
 
-    let o = sfhs(
-        &table,
-        &queue,
-        &["errors", "show", "invoice__c#a01xx00000000001AA"],
-    );
+    let o = sfhs(&table, &queue, &["errors", "show", "invoice__c#a01xx00000000001AA"]);
     assert_eq!(o.status.code(), Some(2), "a replayed record is gone");
 }

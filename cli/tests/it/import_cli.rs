@@ -61,22 +61,13 @@ fn json(o: &Output) -> Value {
 }
 
 fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn count_start_list_show_cancel_and_sweep() {
     let sim = SimBuilder::new()
-        .seed_size(SeedSize {
-            accounts: 10,
-            invoices: 300,
-            lines: 0,
-            shipments: 0,
-        })
+        .seed_size(SeedSize { accounts: 10, invoices: 300, lines: 0, shipments: 0 })
         .start()
         .await
         .expect("salesforce sim");
@@ -91,9 +82,7 @@ async fn count_start_list_show_cancel_and_sweep() {
         live_queue: create_queue(&q, &unique("live")).await,
     };
     create_table(&db, &e.imports).await.expect("imports table");
-    create_table(&db, &e.mappings)
-        .await
-        .expect("mappings table");
+    create_table(&db, &e.mappings).await.expect("mappings table");
     let now = OffsetDateTime::now_utc();
     DynamoMappingStore::new(db.clone(), &e.mappings)
         .put(
@@ -117,62 +106,37 @@ async fn count_start_list_show_cancel_and_sweep() {
     assert_eq!(v["estimate"]["total"], 300);
     assert_eq!(v["estimate"]["calls"], 3);
     assert_eq!(v["estimate"]["calls_if_in_hubspot"], 6);
-    let o = sfhs(
-        &e,
-        &["import", "count", "Invoice__c", "--where", "Amount__c < 0"],
-    );
+    let o = sfhs(&e, &["import", "count", "Invoice__c", "--where", "Amount__c < 0"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("Invoice__c: 0 records"), "{}", text(&o));
 
     // start --local: read in this process, onto the import queue.
-    let o = sfhs(
-        &e,
-        &[
-            "import",
-            "start",
-            "Invoice__c",
-            "--local",
-            "--page-size",
-            "200",
-            "--json",
-        ],
-    );
+    let o = sfhs(&e, &["import", "start", "Invoice__c", "--local", "--page-size", "200", "--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let v = json(&o);
     let id = v["import"]["id"].as_str().expect("id").to_owned();
     assert_eq!(v["import"]["status"], "completed");
     assert_eq!(v["import"]["enqueued"], 300);
     let bodies = drain(&q, &e.import_queue).await;
-    let ids: HashSet<String> = bodies
-        .iter()
-        .map(|b| WorkItem::from_json(b).expect("work item").record_id)
-        .collect();
+    let ids: HashSet<String> =
+        bodies.iter().map(|b| WorkItem::from_json(b).expect("work item").record_id).collect();
     assert_eq!((bodies.len(), ids.len()), (300, 300));
 
     let o = sfhs(&e, &["import", "list"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(
-        text(&o).contains(&id) && text(&o).contains("completed"),
-        "{}",
-        text(&o)
-    );
+    assert!(text(&o).contains(&id) && text(&o).contains("completed"), "{}", text(&o));
     let o = sfhs(&e, &["import", "show", &id]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("300 enqueued"), "{}", text(&o));
     // With the errors table: the import's records the worker could not write (one here, as the
     // worker records it; another import's error is not listed).
     let errors_table = unique("errors");
-    create_table(&db, &errors_table)
-        .await
-        .expect("errors table");
+    create_table(&db, &errors_table).await.expect("errors table");
     let errors = DynamoErrorStore::new(db.clone(), &errors_table);
     let mine = WorkItem::from_json(&bodies[0]).expect("work item");
     let mut other = mine.clone();
     other.record_id = "a0Xother".into();
-    other.source = Source::Import {
-        import_id: "imp-other".into(),
-        force: false,
-    };
+    other.source = Source::Import { import_id: "imp-other".into(), force: false };
     for (item, message) in [(&mine, "not an option"), (&other, "elsewhere")] {
         errors
             .put(&ErrorRecord {
@@ -190,10 +154,7 @@ async fn count_start_list_show_cancel_and_sweep() {
             .await
             .expect("error record");
     }
-    let o = sfhs(
-        &e,
-        &["import", "show", &id, "--errors-table", &errors_table],
-    );
+    let o = sfhs(&e, &["import", "show", &id, "--errors-table", &errors_table]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(
         text(&o).contains("1 record(s) could not be written")
@@ -204,11 +165,7 @@ async fn count_start_list_show_cancel_and_sweep() {
         text(&o)
     );
     let o = sfhs(&e, &["import", "cancel", &id]);
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "a completed import cannot be cancelled"
-    );
+    assert_eq!(o.status.code(), Some(1), "a completed import cannot be cancelled");
     let o = sfhs(&e, &["import", "show", "imp-nope"]);
     assert_eq!(o.status.code(), Some(2));
 
@@ -225,9 +182,7 @@ async fn count_start_list_show_cancel_and_sweep() {
     let handle = sim.handle();
     let gone: Vec<String> = handle.ids("Invoice__c").into_iter().take(3).collect();
     for id in &gone {
-        handle
-            .delete_at("Invoice__c", id, now - time::Duration::minutes(10))
-            .expect("delete");
+        handle.delete_at("Invoice__c", id, now - time::Duration::minutes(10)).expect("delete");
     }
     let o = sfhs(&e, &["deletes", "sweep", "--dry-run"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
@@ -242,11 +197,7 @@ async fn count_start_list_show_cancel_and_sweep() {
         .map(|b| WorkItem::from_json(b).expect("work item"))
         .collect();
     assert_eq!(items.len(), 3);
-    assert!(
-        items
-            .iter()
-            .all(|i| i.op == Op::Delete && gone.contains(&i.record_id))
-    );
+    assert!(items.iter().all(|i| i.op == Op::Delete && gone.contains(&i.record_id)));
     let o = sfhs(&e, &["deletes", "sweep"]);
     assert!(text(&o).contains("enqueued 0 deletes"), "{}", text(&o));
 }
@@ -257,12 +208,7 @@ async fn reconcile_finds_missing_stale_and_orphans_and_enqueues_the_repairs() {
     use sfhs_tests::portal::{INVOICE as HS_INVOICE, TOKEN, mappings, setup_portal, start_hubspot};
 
     let sim = SimBuilder::new()
-        .seed_size(SeedSize {
-            accounts: 5,
-            invoices: 40,
-            lines: 0,
-            shipments: 0,
-        })
+        .seed_size(SeedSize { accounts: 5, invoices: 40, lines: 0, shipments: 0 })
         .start()
         .await
         .expect("salesforce sim");
@@ -332,20 +278,8 @@ async fn reconcile_finds_missing_stale_and_orphans_and_enqueues_the_repairs() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let r = json(&o);
     assert_eq!(
-        (
-            &r["salesforce"],
-            &r["hubspot"],
-            &r["missing"],
-            &r["stale"],
-            &r["orphans"]
-        ),
-        (
-            &Value::from(40),
-            &Value::from(2),
-            &Value::from(39),
-            &Value::from(1),
-            &Value::from(1)
-        ),
+        (&r["salesforce"], &r["hubspot"], &r["missing"], &r["stale"], &r["orphans"]),
+        (&Value::from(40), &Value::from(2), &Value::from(39), &Value::from(1), &Value::from(1)),
         "{r}"
     );
     assert_eq!(r["orphan_ids"][0], "a00000000000GONE");
@@ -353,11 +287,7 @@ async fn reconcile_finds_missing_stale_and_orphans_and_enqueues_the_repairs() {
 
     let o = run(&["Invoice__c"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(
-        text(&o).contains("enqueued 40 upserts and 1 deletes"),
-        "{}",
-        text(&o)
-    );
+    assert!(text(&o).contains("enqueued 40 upserts and 1 deletes"), "{}", text(&o));
     let items: Vec<WorkItem> = drain(&q, &e.import_queue)
         .await
         .iter()
@@ -371,11 +301,7 @@ async fn reconcile_finds_missing_stale_and_orphans_and_enqueues_the_repairs() {
     // An unknown object is a clear error, exit 2.
     let o = run(&["Nope__c", "--dry-run"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(
-        text(&o).contains("no mapping of \"Nope__c\""),
-        "{}",
-        text(&o)
-    );
+    assert!(text(&o).contains("no mapping of \"Nope__c\""), "{}", text(&o));
 }
 
 /// Issue 16: `sfhs import show` says who holds an import and why it waits; `sfhs import resume`
@@ -386,12 +312,7 @@ async fn show_says_who_holds_an_import_and_resume_takes_over_a_dead_runners() {
     use sfhs_core::import::{Checkpoint, ImportStore as _};
 
     let sim = SimBuilder::new()
-        .seed_size(SeedSize {
-            accounts: 10,
-            invoices: 300,
-            lines: 0,
-            shipments: 0,
-        })
+        .seed_size(SeedSize { accounts: 10, invoices: 300, lines: 0, shipments: 0 })
         .start()
         .await
         .expect("salesforce sim");
@@ -406,9 +327,7 @@ async fn show_says_who_holds_an_import_and_resume_takes_over_a_dead_runners() {
         live_queue: create_queue(&q, &unique("live")).await,
     };
     create_table(&db, &e.imports).await.expect("imports table");
-    create_table(&db, &e.mappings)
-        .await
-        .expect("mappings table");
+    create_table(&db, &e.mappings).await.expect("mappings table");
     let now = OffsetDateTime::now_utc();
     DynamoMappingStore::new(db.clone(), &e.mappings)
         .put(
@@ -429,22 +348,14 @@ async fn show_says_who_holds_an_import_and_resume_takes_over_a_dead_runners() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let id = json(&o)["import"]["id"].as_str().expect("id").to_owned();
     let o = sfhs(&e, &["import", "show", &id]);
-    assert!(
-        text(&o).contains("pending: the next scheduled tick starts it"),
-        "{}",
-        text(&o)
-    );
+    assert!(text(&o).contains("pending: the next scheduled tick starts it"), "{}", text(&o));
 
     // A live runner holds it: shown, and resume is refused.
     let pending = store.get(&id).await.expect("get").expect("stored");
     let now = OffsetDateTime::now_utc();
-    let held = pending
-        .claim("dev-4711-beef", now, now + time::Duration::minutes(1))
-        .expect("claim");
-    store
-        .put(&held, Some(pending.revision))
-        .await
-        .expect("held");
+    let held =
+        pending.claim("dev-4711-beef", now, now + time::Duration::minutes(1)).expect("claim");
+    store.put(&held, Some(pending.revision)).await.expect("held");
     let o = sfhs(&e, &["import", "show", &id]);
     let shown = text(&o);
     assert!(
@@ -455,11 +366,7 @@ async fn show_says_who_holds_an_import_and_resume_takes_over_a_dead_runners() {
     assert_eq!(json(&o)["holder"]["state"], "held", "{}", text(&o));
     let o = sfhs(&e, &["import", "resume", &id, "--local"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(
-        text(&o).contains("cannot be resumed: held by dev-4711-beef"),
-        "{}",
-        text(&o)
-    );
+    assert!(text(&o).contains("cannot be resumed: held by dev-4711-beef"), "{}", text(&o));
 
     // The runner died after 100 records, its cursor 20 minutes old: its lease ran out.
     let mut sorted = sim.handle().ids("Invoice__c");
@@ -484,18 +391,7 @@ async fn show_says_who_holds_an_import_and_resume_takes_over_a_dead_runners() {
             && shown.contains(&format!("after {last}")),
         "{shown}"
     );
-    let o = sfhs(
-        &e,
-        &[
-            "import",
-            "resume",
-            &id,
-            "--local",
-            "--page-size",
-            "200",
-            "--json",
-        ],
-    );
+    let o = sfhs(&e, &["import", "resume", &id, "--local", "--page-size", "200", "--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let v = json(&o);
     assert_eq!(v["import"]["status"], "completed", "{v:#}");

@@ -31,9 +31,7 @@ fn stderr(o: &Output) -> String {
 #[tokio::test]
 async fn validate_plan_apply_enable_pause_list_show() {
     let table = unique("mappings");
-    create_table(&dynamodb(&moto().endpoint), &table)
-        .await
-        .unwrap();
+    create_table(&dynamodb(&moto().endpoint), &table).await.unwrap();
     let dir = examples();
 
     let o = sfhs(&table, &["mappings", "validate", &dir]);
@@ -42,11 +40,7 @@ async fn validate_plan_apply_enable_pause_list_show() {
 
     let o = sfhs(&table, &["mappings", "plan", &dir, "--exit-code"]);
     assert_eq!(o.status.code(), Some(1), "changes pending");
-    assert!(
-        stdout(&o).contains("+ create  Invoice__c"),
-        "{}",
-        stdout(&o)
-    );
+    assert!(stdout(&o).contains("+ create  Invoice__c"), "{}", stdout(&o));
 
     let o = sfhs(&table, &["mappings", "apply", &dir]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -55,31 +49,17 @@ async fn validate_plan_apply_enable_pause_list_show() {
     let o = sfhs(&table, &["mappings", "plan", &dir, "--exit-code", "--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert!(
-        v["plan"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|l| l["change"] == "unchanged")
-    );
+    assert!(v["plan"].as_array().unwrap().iter().all(|l| l["change"] == "unchanged"));
 
     // Edit a copy: plan shows the update and which keys differ.
     let tmp = std::env::temp_dir().join(unique("mappings-dir"));
     std::fs::create_dir_all(&tmp).unwrap();
     for f in ["invoice.yaml", "invoice_line.yaml"] {
         let text = std::fs::read_to_string(Path::new(&dir).join(f)).unwrap();
-        std::fs::write(
-            tmp.join(f),
-            text.replace("on_delete: archive", "on_delete: keep"),
-        )
-        .unwrap();
+        std::fs::write(tmp.join(f), text.replace("on_delete: archive", "on_delete: keep")).unwrap();
     }
     let o = sfhs(&table, &["mappings", "plan", tmp.to_str().unwrap()]);
-    assert!(
-        stdout(&o).contains("~ update  Invoice__c (v1): on_delete"),
-        "{}",
-        stdout(&o)
-    );
+    assert!(stdout(&o).contains("~ update  Invoice__c (v1): on_delete"), "{}", stdout(&o));
 
     let o = sfhs(&table, &["mappings", "pause", "Invoice_Line__c"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -99,13 +79,7 @@ async fn validate_plan_apply_enable_pause_list_show() {
             )
         })
         .collect();
-    assert_eq!(
-        states,
-        [
-            ("Invoice__c", "enabled", 1),
-            ("Invoice_Line__c", "paused", 2)
-        ]
-    );
+    assert_eq!(states, [("Invoice__c", "enabled", 1), ("Invoice_Line__c", "paused", 2)]);
 
     let o = sfhs(&table, &["mappings", "enable", "invoice_line__c"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -114,19 +88,13 @@ async fn validate_plan_apply_enable_pause_list_show() {
     let o = sfhs(&table, &["mappings", "show", "Invoice_Line__c"]);
     assert!(stdout(&o).contains("# version 3"), "{}", stdout(&o));
     assert!(stdout(&o).contains("enabled since"));
-    assert!(
-        stdout(&o).contains("find_parent_by:\n    mapping: Invoice__c"),
-        "{}",
-        stdout(&o)
-    );
+    assert!(stdout(&o).contains("find_parent_by:\n    mapping: Invoice__c"), "{}", stdout(&o));
 }
 
 #[tokio::test]
 async fn invalid_files_block_apply_with_every_problem_listed() {
     let table = unique("mappings");
-    create_table(&dynamodb(&moto().endpoint), &table)
-        .await
-        .unwrap();
+    create_table(&dynamodb(&moto().endpoint), &table).await.unwrap();
     let tmp = std::env::temp_dir().join(unique("bad-mappings"));
     std::fs::create_dir_all(&tmp).unwrap();
     std::fs::write(
@@ -134,11 +102,7 @@ async fn invalid_files_block_apply_with_every_problem_listed() {
         "salesforce_object: A__c\nhubspot_object: nope\nid_property: sid\nfields:\n  - {salesforce: Name, hubspot: name}\n  - {salesforce: Name, hubspot: name}\n",
     )
     .unwrap();
-    std::fs::write(
-        tmp.join("b.yml"),
-        "salesforce_object: B__c\nunknown_key: 1\n",
-    )
-    .unwrap();
+    std::fs::write(tmp.join("b.yml"), "salesforce_object: B__c\nunknown_key: 1\n").unwrap();
 
     let o = sfhs(&table, &["mappings", "apply", tmp.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));

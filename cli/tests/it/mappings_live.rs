@@ -17,33 +17,18 @@ struct Sims {
 async fn sims() -> Sims {
     let hs = HubSpotSim::builder().start().await.expect("hubspot sim");
     let sf = SimBuilder::new()
-        .seed_size(SeedSize {
-            accounts: 5,
-            invoices: 12,
-            lines: 10,
-            shipments: 2,
-        })
+        .seed_size(SeedSize { accounts: 5, invoices: 12, lines: 10, shipments: 2 })
         .start()
         .await
         .expect("salesforce sim");
-    Sims {
-        hubspot: hs.base_url(),
-        salesforce: sf.base_url().to_owned(),
-        _hs: hs,
-        _sf: sf,
-    }
+    Sims { hubspot: hs.base_url(), salesforce: sf.base_url().to_owned(), _hs: hs, _sf: sf }
 }
 
 fn sfhs(s: &Sims, args: &[&str]) -> Output {
-    live_env(
-        &mut sfhs_bin(),
-        &s.hubspot,
-        &s.salesforce,
-        "http://127.0.0.1:9/outbound",
-    )
-    .args(args)
-    .output()
-    .expect("run sfhs")
+    live_env(&mut sfhs_bin(), &s.hubspot, &s.salesforce, "http://127.0.0.1:9/outbound")
+        .args(args)
+        .output()
+        .expect("run sfhs")
 }
 
 fn out(o: &Output) -> String {
@@ -65,11 +50,7 @@ async fn generate_the_objects_then_the_examples_validate_and_preview() {
     // Before the HubSpot objects exist, validation says so and how to create them.
     let o = sfhs(&s, &["mappings", "validate", &examples()]);
     assert_eq!(o.status.code(), Some(1), "{}", err(&o));
-    assert!(
-        err(&o).contains("HubSpot has no object p12345678_invoice"),
-        "{}",
-        err(&o)
-    );
+    assert!(err(&o).contains("HubSpot has no object p12345678_invoice"), "{}", err(&o));
     assert!(err(&o).contains("schema-generate"));
 
     // The schema printed from the describe, then created.
@@ -92,44 +73,23 @@ async fn generate_the_objects_then_the_examples_validate_and_preview() {
     );
 
     // The line first: its lookup's object has no HubSpot object yet, which it says.
-    let o = sfhs(
-        &s,
-        &["mappings", "schema-generate", "Invoice_Line__c", "--create"],
-    );
+    let o = sfhs(&s, &["mappings", "schema-generate", "Invoice_Line__c", "--create"]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
-    assert!(
-        out(&o).contains("created p12345678_invoice_line"),
-        "{}",
-        out(&o)
-    );
+    assert!(out(&o).contains("created p12345678_invoice_line"), "{}", out(&o));
     assert!(
         out(&o).contains("Invoice__c has no HubSpot object yet: generate it (`sfhs mappings schema-generate Invoice__c --create`), then run this again"),
         "{}",
         out(&o)
     );
-    let o = sfhs(
-        &s,
-        &["mappings", "schema-generate", "Invoice__c", "--create"],
-    );
+    let o = sfhs(&s, &["mappings", "schema-generate", "Invoice__c", "--create"]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
-    assert!(
-        out(&o).contains("created p12345678_invoice "),
-        "{}",
-        out(&o)
-    );
+    assert!(out(&o).contains("created p12345678_invoice "), "{}", out(&o));
     // Again: the object exists; the association to the invoice is defined now, once.
     for _ in 0..2 {
-        let o = sfhs(
-            &s,
-            &["mappings", "schema-generate", "Invoice_Line__c", "--create"],
-        );
+        let o = sfhs(&s, &["mappings", "schema-generate", "Invoice_Line__c", "--create"]);
         assert_eq!(o.status.code(), Some(0), "{}", err(&o));
         assert!(out(&o).contains("exists already"), "{}", out(&o));
-        assert!(
-            out(&o).contains("associated with p12345678_invoice\n"),
-            "{}",
-            out(&o)
-        );
+        assert!(out(&o).contains("associated with p12345678_invoice\n"), "{}", out(&o));
     }
     let hubspot =
         sfhs_hubspot::HubSpotClient::new(sfhs_tests::portal::client_config(&s.hubspot)).unwrap();
@@ -149,15 +109,8 @@ async fn generate_the_objects_then_the_examples_validate_and_preview() {
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
 
     // A starter mapping comes out valid YAML naming the created object.
-    let o = sfhs(
-        &s,
-        &["mappings", "schema-generate", "Invoice__c", "--mapping"],
-    );
-    assert!(
-        out(&o).contains("hubspot_object: p12345678_invoice\n"),
-        "{}",
-        out(&o)
-    );
+    let o = sfhs(&s, &["mappings", "schema-generate", "Invoice__c", "--mapping"]);
+    assert!(out(&o).contains("hubspot_object: p12345678_invoice\n"), "{}", out(&o));
     assert!(out(&o).contains("state: paused"));
     // Its lookup to Account as the company HubSpot's own integration keeps the account id on.
     let starter: sfhs_core::mapping::Mapping = serde_norway::from_str(&out(&o)).unwrap();
@@ -167,15 +120,7 @@ async fn generate_the_objects_then_the_examples_validate_and_preview() {
             "find_parent_by": {"property": "salesforceaccountid"}}])
     );
     // The line's lookup to the invoice through the invoice's mapping, in its HubSpot object.
-    let o = sfhs(
-        &s,
-        &[
-            "mappings",
-            "schema-generate",
-            "Invoice_Line__c",
-            "--mapping",
-        ],
-    );
+    let o = sfhs(&s, &["mappings", "schema-generate", "Invoice_Line__c", "--mapping"]);
     let starter: sfhs_core::mapping::Mapping = serde_norway::from_str(&out(&o)).unwrap();
     assert_eq!(
         serde_json::to_value(&starter.associations).unwrap(),
@@ -186,16 +131,7 @@ async fn generate_the_objects_then_the_examples_validate_and_preview() {
     // Preview: live sample records turned into the exact upsert request; all new.
     let o = sfhs(
         &s,
-        &[
-            "mappings",
-            "preview",
-            "Invoice__c",
-            "--dir",
-            &examples(),
-            "--limit",
-            "3",
-            "--json",
-        ],
+        &["mappings", "preview", "Invoice__c", "--dir", &examples(), "--limit", "3", "--json"],
     );
     assert_eq!(o.status.code(), Some(0), "{}\n{}", out(&o), err(&o));
     let v: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
@@ -206,27 +142,15 @@ async fn generate_the_objects_then_the_examples_validate_and_preview() {
         assert_eq!(i["properties"]["salesforce_id"], i["id"]);
         assert!(i["properties"]["name"].is_string());
         let amount = i["properties"]["amount"].as_str().unwrap();
-        assert!(
-            amount.is_empty() || amount.parse::<f64>().is_ok(),
-            "{amount}"
-        );
+        assert!(amount.is_empty() || amount.parse::<f64>().is_ok(), "{amount}");
     }
-    assert!(
-        v["changes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|c| c["change"] == "create")
-    );
+    assert!(v["changes"].as_array().unwrap().iter().all(|c| c["change"] == "create"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn live_validation_catches_what_only_the_live_schemas_know() {
     let s = sims().await;
-    let o = sfhs(
-        &s,
-        &["mappings", "schema-generate", "Invoice__c", "--create"],
-    );
+    let o = sfhs(&s, &["mappings", "schema-generate", "Invoice__c", "--create"]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
 
     let dir = std::env::temp_dir().join(format!("sfhs-live-{}", std::process::id()));

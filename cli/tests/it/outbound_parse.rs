@@ -6,27 +6,16 @@ use std::process::{Command, Stdio};
 const SFHS: &str = env!("CARGO_BIN_EXE_sfhs");
 
 fn fixture(name: &str) -> String {
-    format!(
-        "{}/../tests/fixtures/salesforce/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    )
+    format!("{}/../tests/fixtures/salesforce/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
 #[test]
 fn prints_the_message_as_one_json_object() {
     let out = Command::new(SFHS)
-        .args([
-            "outbound",
-            "parse",
-            &fixture("om_account_field_populated_ampersand.xml"),
-        ])
+        .args(["outbound", "parse", &fixture("om_account_field_populated_ampersand.xml")])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(text.lines().count(), 1);
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -61,20 +50,13 @@ fn reads_standard_input() {
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["notifications"].as_array().unwrap().len(), 3);
-    assert!(
-        !String::from_utf8_lossy(&out.stdout).contains("BSGSRAzG9lPxyKRPjJ3"),
-        "no SessionId"
-    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("BSGSRAzG9lPxyKRPjJ3"), "no SessionId");
 }
 
 #[test]
 fn invalid_input_prints_nothing_on_stdout_and_exits_2() {
     let out = Command::new(SFHS)
-        .args([
-            "outbound",
-            "parse",
-            &fixture("om_empty_notifications_bom_aspnet.xml"),
-        ])
+        .args(["outbound", "parse", &fixture("om_empty_notifications_bom_aspnet.xml")])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -82,10 +64,8 @@ fn invalid_input_prints_nothing_on_stdout_and_exits_2() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("no Notification"), "{err}");
 
-    let out = Command::new(SFHS)
-        .args(["outbound", "parse", "/nonexistent/file.xml"])
-        .output()
-        .unwrap();
+    let out =
+        Command::new(SFHS).args(["outbound", "parse", "/nonexistent/file.xml"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
 }

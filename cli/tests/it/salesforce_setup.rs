@@ -101,12 +101,7 @@ async fn simulators_of(org_id: &str) -> (sfhs_hubspot_sim::RunningSim, sfhs_sale
     let hs = HubSpotSim::builder().start().await.unwrap();
     let sf = SimBuilder::new()
         .org_id(org_id)
-        .seed_size(SeedSize {
-            accounts: 2,
-            invoices: 3,
-            lines: 1,
-            shipments: 1,
-        })
+        .seed_size(SeedSize { accounts: 2, invoices: 3, lines: 1, shipments: 1 })
         .outbound_timing(OutboundTiming::scaled(1000.0))
         .start()
         .await
@@ -127,20 +122,13 @@ async fn apply_then_a_change_flows_with_exactly_the_mapped_fields_and_a_gap_clea
     write(dir.path(), MAPPING);
     let d = dir.path().to_str().unwrap();
 
-    let o = sfhs(
-        &env,
-        &["mappings", "schema-generate", "Invoice__c", "--create"],
-    );
+    let o = sfhs(&env, &["mappings", "schema-generate", "Invoice__c", "--create"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 
     // Before the set-up, validation says no outbound message sends Invoice__c, and the fix.
     let o = sfhs(&env, &["mappings", "validate", d]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(
-        text(&o).contains("no outbound message on Invoice__c"),
-        "{}",
-        text(&o)
-    );
+    assert!(text(&o).contains("no outbound message on Invoice__c"), "{}", text(&o));
     assert!(text(&o).contains("sfhs salesforce apply"));
 
     // The plan: both components to create, the secret hidden.
@@ -149,25 +137,14 @@ async fn apply_then_a_change_flows_with_exactly_the_mapped_fields_and_a_gap_clea
     let t = text(&o);
     assert!(t.contains("create   WorkflowOutboundMessage"), "{t}");
     assert!(t.contains("Invoice__c.sfhs_sync"), "{t}");
-    assert!(
-        t.contains("create   Flow") && t.contains("sfhs_Invoice_c"),
-        "{t}"
-    );
-    assert!(
-        !t.contains("e2e-secret"),
-        "the secret is never printed: {t}"
-    );
+    assert!(t.contains("create   Flow") && t.contains("sfhs_Invoice_c"), "{t}");
+    assert!(!t.contains("e2e-secret"), "the secret is never printed: {t}");
 
     let o = sfhs(&env, &["salesforce", "apply", d]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("Deployed"), "{}", text(&o));
     let o = sfhs(&env, &["salesforce", "plan", d, "--exit-code", "--json"]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "nothing left to change: {}",
-        text(&o)
-    );
+    assert_eq!(o.status.code(), Some(0), "nothing left to change: {}", text(&o));
     let o = sfhs(&env, &["mappings", "validate", d]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(
@@ -187,11 +164,7 @@ async fn apply_then_a_change_flows_with_exactly_the_mapped_fields_and_a_gap_clea
     .unwrap();
     let body = next_message(&got, 0).await;
     let msg = parse(body.as_bytes(), DEFAULT_MAX_BODY_BYTES).unwrap();
-    let sent: BTreeSet<&str> = msg.notifications[0]
-        .fields
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let sent: BTreeSet<&str> = msg.notifications[0].fields.keys().map(String::as_str).collect();
     assert_eq!(
         sent,
         BTreeSet::from(["Amount__c", "Name", "Status__c", "SystemModstamp"]),
@@ -245,10 +218,7 @@ async fn apply_then_a_change_flows_with_exactly_the_mapped_fields_and_a_gap_clea
     let t = text(&o);
     assert!(t.contains("fields[3].salesforce"), "{t}");
     assert!(t.contains("does not send Issue_Date__c"), "{t}");
-    assert!(
-        t.contains("never updated by a change in Salesforce, nor cleared"),
-        "{t}"
-    );
+    assert!(t.contains("never updated by a change in Salesforce, nor cleared"), "{t}");
     assert!(
         t.contains("warning: Invoice__c: an empty Name, Amount__c, Status__c, SystemModstamp clears HubSpot (the outbound message sends it); Issue_Date__c are kept"),
         "{t}"
@@ -264,38 +234,24 @@ async fn apply_then_a_change_flows_with_exactly_the_mapped_fields_and_a_gap_clea
     .unwrap();
     let current = store.get("Invoice__c").await.unwrap().unwrap();
     let next = next_version(Some(&current), with_date, time::OffsetDateTime::now_utc());
-    assert_eq!(
-        next.outbound_fields, current.outbound_fields,
-        "kept across versions"
-    );
+    assert_eq!(next.outbound_fields, current.outbound_fields, "kept across versions");
     store.put(&next, Some(current.version)).await.unwrap();
     tokio::time::sleep(Duration::from_millis(1100)).await; // the engine's mapping cache
     let hs_id = rec["id"].as_str().unwrap().to_owned();
     // Set in HubSpot meanwhile (by hand, or an earlier import).
     let resp = reqwest::Client::new()
-        .patch(format!(
-            "{}/crm/v3/objects/p12345678_invoice/{hs_id}",
-            hs.base_url()
-        ))
+        .patch(format!("{}/crm/v3/objects/p12345678_invoice/{hs_id}", hs.base_url()))
         .bearer_auth(sfhs_hubspot_sim::DEFAULT_TOKEN)
         .json(&json!({"properties": {"issue_date": "2025-12-31"}}))
         .send()
         .await
         .unwrap();
     assert!(resp.status().is_success(), "{:?}", resp.text().await);
-    sim.update("Invoice__c", &id, json!({"Name": "INV-E2E-2"}))
-        .unwrap();
+    sim.update("Invoice__c", &id, json!({"Name": "INV-E2E-2"})).unwrap();
     let body = next_message(&got, 1).await;
-    assert!(
-        !body.contains("Issue_Date__c"),
-        "the deployed message does not send it"
-    );
+    assert!(!body.contains("Issue_Date__c"), "the deployed message does not send it");
     let r = engine.process(work_items(&body)).await;
-    assert_eq!(
-        (r.report.upserted, r.report.fields_not_sent),
-        (1, 1),
-        "{r:?}"
-    );
+    assert_eq!((r.report.upserted, r.report.fields_not_sent), (1, 1), "{r:?}");
     let rec = &records_by_salesforce_id(&hs, "p12345678_invoice")[&id];
     assert_eq!(rec["properties"]["name"], "INV-E2E-2");
     assert_eq!(
@@ -324,11 +280,7 @@ async fn dev_reads_what_the_message_sends_from_an_org_it_did_not_set_up() {
     // the org's token response).
     let (hs, sf) = simulators_of("00D5e000000XyZaEAK").await;
     // Dev's address, known before it starts: the message is deployed to post there.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let env = Env {
         hubspot: hs.base_url(),
         salesforce: sf.base_url().to_owned(),
@@ -337,10 +289,7 @@ async fn dev_reads_what_the_message_sends_from_an_org_it_did_not_set_up() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), MAPPING);
     let d = dir.path().to_str().unwrap();
-    let o = sfhs(
-        &env,
-        &["mappings", "schema-generate", "Invoice__c", "--create"],
-    );
+    let o = sfhs(&env, &["mappings", "schema-generate", "Invoice__c", "--create"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let o = sfhs(&env, &["salesforce", "apply", d]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
@@ -348,13 +297,7 @@ async fn dev_reads_what_the_message_sends_from_an_org_it_did_not_set_up() {
     let data = tempfile::tempdir().unwrap();
     let mut dev = Killed(
         sfhs_bin()
-            .args([
-                "dev",
-                "--addr",
-                &format!("127.0.0.1:{port}"),
-                "--mappings",
-                d,
-            ])
+            .args(["dev", "--addr", &format!("127.0.0.1:{port}"), "--mappings", d])
             .args(["--secret", "e2e-secret", "--data-dir"])
             .arg(data.path())
             .args(["--sweep-seconds", "1", "--sent-fields-seconds", "1"])
@@ -372,10 +315,7 @@ async fn dev_reads_what_the_message_sends_from_an_org_it_did_not_set_up() {
         let (log, stderr) = (log.clone(), dev.0.stderr.take().unwrap());
         std::thread::spawn(move || {
             use std::io::BufRead as _;
-            for line in std::io::BufReader::new(stderr)
-                .lines()
-                .map_while(Result::ok)
-            {
+            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
                 log.lock().unwrap().push_str(&(line + "\n"));
             }
         });
@@ -395,30 +335,20 @@ async fn dev_reads_what_the_message_sends_from_an_org_it_did_not_set_up() {
         panic!("{what}: not within 30 s\n{}", log.lock().unwrap());
     };
     wait("dev reads the message", &|| {
-        log.lock()
-            .unwrap()
-            .contains("Invoice__c: the outbound message sends")
+        log.lock().unwrap().contains("Invoice__c: the outbound message sends")
     })
     .await;
 
     let id = sf.ids("Invoice__c")[0].clone();
     let sim = sf.handle();
-    sim.update("Invoice__c", &id, json!({"Status__c": "Sent"}))
-        .unwrap();
-    wait("the invoice in HubSpot, Sent", &|| {
-        status(&id) == Some(json!("Sent"))
-    })
-    .await;
-    sim.update("Invoice__c", &id, json!({"Status__c": null}))
-        .unwrap();
+    sim.update("Invoice__c", &id, json!({"Status__c": "Sent"})).unwrap();
+    wait("the invoice in HubSpot, Sent", &|| status(&id) == Some(json!("Sent"))).await;
+    sim.update("Invoice__c", &id, json!({"Status__c": null})).unwrap();
     wait("Status__c emptied in HubSpot", &|| {
         status(&id).is_some_and(|s| s.is_null() || s == json!(""))
     })
     .await;
     drop(dev);
     let log = log.lock().unwrap();
-    assert!(
-        !log.contains("not known to be sent"),
-        "every mapped field is known to be sent: {log}"
-    );
+    assert!(!log.contains("not known to be sent"), "every mapped field is known to be sent: {log}");
 }

@@ -23,12 +23,7 @@ pub(crate) async fn sims() -> Sims {
     Sims {
         hubspot: HubSpotSim::builder().start().await.unwrap(),
         salesforce: SimBuilder::new()
-            .seed_size(SeedSize {
-                accounts: 2,
-                invoices: 3,
-                lines: 2,
-                shipments: 1,
-            })
+            .seed_size(SeedSize { accounts: 2, invoices: 3, lines: 2, shipments: 1 })
             .start()
             .await
             .unwrap(),
@@ -37,15 +32,10 @@ pub(crate) async fn sims() -> Sims {
 
 fn sfhs(s: &Sims, args: &[&str]) -> Output {
     let (hubspot, salesforce) = (s.hubspot.base_url(), s.salesforce.base_url());
-    live_env(
-        &mut sfhs_bin(),
-        &hubspot,
-        salesforce,
-        "http://127.0.0.1:9/outbound",
-    )
-    .args(args)
-    .output()
-    .unwrap()
+    live_env(&mut sfhs_bin(), &hubspot, salesforce, "http://127.0.0.1:9/outbound")
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn read(dir: &Path, file: &str) -> (String, Mapping) {
@@ -77,20 +67,10 @@ async fn flags_take_an_empty_directory_to_enabled_valid_mappings_and_the_salesfo
     );
     let out = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}");
-    assert!(
-        out.contains("Salesforce: org 00D5g000001SIMuEAO at http://127.0.0.1:"),
-        "{out}"
-    );
-    assert!(
-        out.contains("HubSpot: portal 12345678 (STANDARD, data in na1)"),
-        "{out}"
-    );
-    let invoice_at = out
-        .find("created the HubSpot object p12345678_invoice ")
-        .unwrap();
-    let line_at = out
-        .find("created the HubSpot object p12345678_invoice_line")
-        .unwrap();
+    assert!(out.contains("Salesforce: org 00D5g000001SIMuEAO at http://127.0.0.1:"), "{out}");
+    assert!(out.contains("HubSpot: portal 12345678 (STANDARD, data in na1)"), "{out}");
+    let invoice_at = out.find("created the HubSpot object p12345678_invoice ").unwrap();
+    let line_at = out.find("created the HubSpot object p12345678_invoice_line").unwrap();
     assert!(invoice_at < line_at, "{out}");
     assert!(out.contains("associated with p12345678_invoice\n"), "{out}");
     assert!(out.contains("review: 0 error(s)"), "{out}");
@@ -99,10 +79,7 @@ async fn flags_take_an_empty_directory_to_enabled_valid_mappings_and_the_salesfo
     let (header, invoice) = read(dir.path(), "mappings/invoice__c.yaml");
     assert!(header.starts_with("# Invoice__c -> p12345678_invoice: written by `sfhs setup`"));
     assert_eq!(invoice.hubspot_object, "p12345678_invoice");
-    assert_eq!(
-        (invoice.state, invoice.on_delete),
-        (State::Enabled, OnDelete::Archive)
-    );
+    assert_eq!((invoice.state, invoice.on_delete), (State::Enabled, OnDelete::Archive));
     assert_eq!(
         serde_json::to_value(&invoice.associations).unwrap(),
         serde_json::json!([{"lookup": "Account__c", "to": "companies",
@@ -118,13 +95,8 @@ async fn flags_take_an_empty_directory_to_enabled_valid_mappings_and_the_salesfo
     let o = sfhs(&s, &["mappings", "validate", d]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let sf = sfhs_tests::sims::salesforce_client(s.salesforce.base_url()).unwrap();
-    let mut messages: Vec<String> = sf
-        .outbound_messages(None)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|m| m.object)
-        .collect();
+    let mut messages: Vec<String> =
+        sf.outbound_messages(None).await.unwrap().into_iter().map(|m| m.object).collect();
     messages.sort();
     assert_eq!(messages, ["Invoice_Line__c", "Invoice__c"]);
 
@@ -138,19 +110,10 @@ async fn flags_take_an_empty_directory_to_enabled_valid_mappings_and_the_salesfo
     let o = sfhs(&s, &["setup", d, "--answers", answers.to_str().unwrap()]);
     let out = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}");
-    assert!(
-        out.contains("the HubSpot object p12345678_invoice exists"),
-        "{out}"
-    );
-    assert!(
-        out.contains("started from the mapping file written before"),
-        "{out}"
-    );
+    assert!(out.contains("the HubSpot object p12345678_invoice exists"), "{out}");
+    assert!(out.contains("started from the mapping file written before"), "{out}");
     let (_, again) = read(dir.path(), "mappings/invoice__c.yaml");
-    assert_eq!(
-        (again.state, again.on_delete),
-        (State::Paused, OnDelete::Keep)
-    );
+    assert_eq!((again.state, again.on_delete), (State::Paused, OnDelete::Keep));
     assert!(again.associations.is_empty());
     assert_eq!(again.fields, invoice.fields, "the fields as written before");
     assert_eq!(read(dir.path(), "mappings/invoice_line__c.yaml").1, line);
@@ -165,12 +128,7 @@ async fn a_wrong_answer_is_named_and_nothing_is_written() {
     // setup DIR --answers FILE, FILE holding `yaml`.
     let answered = |yaml: &str| {
         std::fs::write(&answers, yaml).unwrap();
-        let args = [
-            "setup",
-            d.to_str().unwrap(),
-            "--answers",
-            answers.to_str().unwrap(),
-        ];
+        let args = ["setup", d.to_str().unwrap(), "--answers", answers.to_str().unwrap()];
         sfhs(&s, &args)
     };
     let o = answered("objects:\n  - {salesforce: Invoice__c, stat: enabled}\n");
@@ -179,11 +137,7 @@ async fn a_wrong_answer_is_named_and_nothing_is_written() {
 
     let o = sfhs(&s, &["setup", d.to_str().unwrap(), "--object", "Nope__c"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(
-        text(&o).contains("Salesforce has no object Nope__c"),
-        "{}",
-        text(&o)
-    );
+    assert!(text(&o).contains("Salesforce has no object Nope__c"), "{}", text(&o));
 
     let o = answered("objects:\n  - {salesforce: Invoice__c, hubspot: p12345678_nothing}\n");
     assert_eq!(o.status.code(), Some(2));
@@ -230,21 +184,10 @@ async fn an_existing_hubspot_object_gets_its_fields_paired_by_name_and_type() {
     )
     .unwrap();
     let d = dir.path().join("m");
-    let o = sfhs(
-        &s,
-        &[
-            "setup",
-            d.to_str().unwrap(),
-            "--answers",
-            answers.to_str().unwrap(),
-        ],
-    );
+    let o = sfhs(&s, &["setup", d.to_str().unwrap(), "--answers", answers.to_str().unwrap()]);
     let out = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}");
-    assert!(
-        out.contains("maps to the existing HubSpot object p12345678_bill"),
-        "{out}"
-    );
+    assert!(out.contains("maps to the existing HubSpot object p12345678_bill"), "{out}");
     assert!(
         out.contains("3 field(s) paired with p12345678_bill's properties by name and type; the Salesforce id in sf_id"),
         "{out}"
@@ -256,26 +199,10 @@ async fn an_existing_hubspot_object_gets_its_fields_paired_by_name_and_type() {
     );
     let (_, m) = read(dir.path(), "m/invoice__c.yaml");
     assert_eq!(m.id_property, "sf_id");
-    let pairs: Vec<(&str, &str)> = m
-        .fields
-        .iter()
-        .map(|f| (f.salesforce.as_str(), f.hubspot.as_str()))
-        .collect();
-    assert_eq!(
-        pairs,
-        [
-            ("Name", "name"),
-            ("Status__c", "status"),
-            ("Amount__c", "amount")
-        ]
-    );
+    let pairs: Vec<(&str, &str)> =
+        m.fields.iter().map(|f| (f.salesforce.as_str(), f.hubspot.as_str())).collect();
+    assert_eq!(pairs, [("Name", "name"), ("Status__c", "status"), ("Amount__c", "amount")]);
     let status = &m.fields[1];
-    assert_eq!(
-        status.value_map.get("Draft").map(String::as_str),
-        Some("draft")
-    );
-    assert_eq!(
-        status.value_map.get("Paid").map(String::as_str),
-        Some("paid")
-    );
+    assert_eq!(status.value_map.get("Draft").map(String::as_str), Some("draft"));
+    assert_eq!(status.value_map.get("Paid").map(String::as_str), Some("paid"));
 }

@@ -32,19 +32,13 @@ fn setup(s: &Sims, dir: &Path, webhook: &str) -> PtySession {
         ))
         .env("TERM", "xterm-256color")
         .current_dir(dir.parent().unwrap());
-    live_env(
-        &mut c,
-        &s.hubspot.base_url(),
-        s.salesforce.base_url(),
-        webhook,
-    );
+    live_env(&mut c, &s.hubspot.base_url(), s.salesforce.base_url(), webhook);
     spawn_command(c, Some(30_000)).unwrap()
 }
 
 /// Waits for `screen`, then types `keys`.
 fn at(p: &mut PtySession, screen: &str, keys: &[&str]) {
-    p.exp_string(screen)
-        .unwrap_or_else(|e| panic!("waiting for {screen:?}: {e}"));
+    p.exp_string(screen).unwrap_or_else(|e| panic!("waiting for {screen:?}: {e}"));
     for k in keys {
         p.send(k).unwrap();
         p.flush().unwrap();
@@ -62,10 +56,7 @@ async fn companies_of_the_accounts(s: &Sims) {
         .map(|a| serde_json::json!({"properties": {"name": format!("Account {a}"), "salesforceaccountid": a}}))
         .collect();
     reqwest::Client::new()
-        .post(format!(
-            "{}/crm/objects/2026-09/companies/batch/create",
-            s.hubspot.base_url()
-        ))
+        .post(format!("{}/crm/objects/2026-09/companies/batch/create", s.hubspot.base_url()))
         .bearer_auth(sfhs_hubspot_sim::DEFAULT_TOKEN)
         .json(&serde_json::json!({ "inputs": inputs }))
         .send()
@@ -93,11 +84,7 @@ async fn matches_salesforce(s: &Sims) {
         assert_eq!(invoice["properties"]["name"], row["Name"]);
         let hs_invoice = invoice["id"].as_str().unwrap().to_owned();
         let linked = hubspot
-            .read_associations(
-                "p12345678_invoice",
-                "companies",
-                std::slice::from_ref(&hs_invoice),
-            )
+            .read_associations("p12345678_invoice", "companies", std::slice::from_ref(&hs_invoice))
             .await
             .unwrap();
         let account = row["Account__c"].as_str().unwrap();
@@ -146,11 +133,7 @@ async fn keystrokes_take_an_empty_directory_to_enabled_valid_mappings_and_the_sa
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().join("mappings");
     // The webhook of the sync started at the end: where the deployed messages post.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let webhook = format!("http://127.0.0.1:{port}/outbound");
     companies_of_the_accounts(&s).await;
     let started = Instant::now();
@@ -158,62 +141,22 @@ async fn keystrokes_take_an_empty_directory_to_enabled_valid_mappings_and_the_sa
     at(&mut p, "HubSpot: portal 12345678", &[]);
     at(&mut p, "Sync from this org to this portal?", &[ENTER]);
     // The child first, typed to filter; then its parent; then done.
-    at(
-        &mut p,
-        "Salesforce object to sync:",
-        &["Invoice_Line", ENTER],
-    );
-    at(
-        &mut p,
-        "Another object to sync (Invoice_Line__c so far)?",
-        &["Invoice__c", ENTER],
-    );
-    at(
-        &mut p,
-        "Another object to sync (Invoice_Line__c, Invoice__c so far)?",
-        &["done", ENTER],
-    );
+    at(&mut p, "Salesforce object to sync:", &["Invoice_Line", ENTER]);
+    at(&mut p, "Another object to sync (Invoice_Line__c so far)?", &["Invoice__c", ENTER]);
+    at(&mut p, "Another object to sync (Invoice_Line__c, Invoice__c so far)?", &["done", ENTER]);
     at(&mut p, "HubSpot object for Invoice_Line__c:", &[ENTER]);
-    at(
-        &mut p,
-        "When a record of Invoice_Line__c is deleted in Salesforce:",
-        &[ENTER],
-    );
+    at(&mut p, "When a record of Invoice_Line__c is deleted in Salesforce:", &[ENTER]);
     at(&mut p, "HubSpot object for Invoice__c:", &[ENTER]);
     // Deletes of invoices kept in HubSpot: the second option.
-    at(
-        &mut p,
-        "When a record of Invoice__c is deleted in Salesforce:",
-        &[DOWN, ENTER],
-    );
+    at(&mut p, "When a record of Invoice__c is deleted in Salesforce:", &[DOWN, ENTER]);
     // The parent is set up first (its object created), then the child with its association.
-    at(
-        &mut p,
-        "created the HubSpot object p12345678_invoice from the describe",
-        &[],
-    );
-    at(
-        &mut p,
-        "Invoice__c: associations (space toggles):",
-        &[ENTER],
-    );
+    at(&mut p, "created the HubSpot object p12345678_invoice from the describe", &[]);
+    at(&mut p, "Invoice__c: associations (space toggles):", &[ENTER]);
     // Every field but the second (Status__c).
-    at(
-        &mut p,
-        "Invoice__c: fields to sync (space toggles):",
-        &[DOWN, SPACE, ENTER],
-    );
+    at(&mut p, "Invoice__c: fields to sync (space toggles):", &[DOWN, SPACE, ENTER]);
     at(&mut p, "associated with p12345678_invoice", &[]);
-    at(
-        &mut p,
-        "Invoice_Line__c: associations (space toggles):",
-        &[ENTER],
-    );
-    at(
-        &mut p,
-        "Invoice_Line__c: fields to sync (space toggles):",
-        &[ENTER],
-    );
+    at(&mut p, "Invoice_Line__c: associations (space toggles):", &[ENTER]);
+    at(&mut p, "Invoice_Line__c: fields to sync (space toggles):", &[ENTER]);
     at(&mut p, "review: 0 error(s), 0 warning(s)", &[]);
     at(&mut p, "Preview a sample record of each object", &[ENTER]);
     at(&mut p, "POST /crm/objects/2026-09/", &[]);
@@ -256,18 +199,12 @@ async fn keystrokes_take_an_empty_directory_to_enabled_valid_mappings_and_the_sa
         parse_yaml(file, &text).unwrap()
     };
     let invoice = read("invoice__c.yaml");
-    assert_eq!(
-        (invoice.state, invoice.on_delete),
-        (State::Enabled, OnDelete::Keep)
-    );
+    assert_eq!((invoice.state, invoice.on_delete), (State::Enabled, OnDelete::Keep));
     assert!(!invoice.fields.iter().any(|f| f.salesforce == "Status__c"));
     assert!(invoice.fields.iter().any(|f| f.salesforce == "Amount__c"));
     assert_eq!(invoice.associations[0].to, "companies");
     let line = read("invoice_line__c.yaml");
-    assert_eq!(
-        (line.state, line.on_delete),
-        (State::Enabled, OnDelete::Archive)
-    );
+    assert_eq!((line.state, line.on_delete), (State::Enabled, OnDelete::Archive));
     assert_eq!(line.associations[0].to, "p12345678_invoice");
     // Valid against both live schemas and the deployed messages, as any mapping file.
     let o = Command::new(env!("CARGO_BIN_EXE_sfhs"))
@@ -277,12 +214,7 @@ async fn keystrokes_take_an_empty_directory_to_enabled_valid_mappings_and_the_sa
         .env("SFHS_WEBHOOK_URL", &webhook)
         .output()
         .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
 #[tokio::test(flavor = "multi_thread")]

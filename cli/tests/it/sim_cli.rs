@@ -62,14 +62,8 @@ async fn sim_hubspot_serves_with_its_tokens_and_limits() {
 
 #[tokio::test]
 async fn sim_salesforce_serves_a_seeded_org_behind_oauth() {
-    let (_server, base) = start(&[
-        "sim",
-        "salesforce",
-        "--addr",
-        "127.0.0.1:0",
-        "--accounts",
-        "20",
-    ]);
+    let (_server, base) =
+        start(&["sim", "salesforce", "--addr", "127.0.0.1:0", "--accounts", "20"]);
     assert!(base.starts_with("http://127.0.0.1:"), "{base}");
     let client = reqwest::Client::new();
     let token: serde_json::Value = client

@@ -21,29 +21,17 @@ async fn status_counts_per_object_and_queue_depths() {
     }
     let mut keep = parse_yaml("invoice.yaml", INVOICE).unwrap();
     let store = DynamoMappingStore::new(ddb.clone(), &mappings);
-    store
-        .put(
-            &next_version(None, keep.clone(), OffsetDateTime::now_utc()),
-            None,
-        )
-        .await
-        .unwrap();
+    store.put(&next_version(None, keep.clone(), OffsetDateTime::now_utc()), None).await.unwrap();
     keep.salesforce_object = "Other__c".into();
     keep.on_delete = sfhs_core::mapping::OnDelete::Keep;
     // Its outbound message, read from the org, sends three of the mapped fields.
     let mut other = next_version(None, keep, OffsetDateTime::now_utc());
-    other.outbound_fields = Some(
-        ["Id", "Name", "Amount__c", "SystemModstamp"]
-            .map(String::from)
-            .to_vec(),
-    );
+    other.outbound_fields =
+        Some(["Id", "Name", "Amount__c", "SystemModstamp"].map(String::from).to_vec());
     store.put(&other, None).await.unwrap();
 
     let put = |pk: &str, extra: Vec<(&str, AttributeValue)>| {
-        let mut req = ddb
-            .put_item()
-            .table_name(&records)
-            .item("pk", AttributeValue::S(pk.into()));
+        let mut req = ddb.put_item().table_name(&records).item("pk", AttributeValue::S(pk.into()));
         for (k, v) in extra {
             req = req.item(k, v);
         }
@@ -53,10 +41,7 @@ async fn status_counts_per_object_and_queue_depths() {
         "invoice__c#a1",
         vec![
             ("hubspot_id", AttributeValue::S("11".into())),
-            (
-                "updated_at",
-                AttributeValue::S("2026-11-28T10:00:00Z".into()),
-            ),
+            ("updated_at", AttributeValue::S("2026-11-28T10:00:00Z".into())),
         ],
     )
     .await
@@ -66,20 +51,12 @@ async fn status_counts_per_object_and_queue_depths() {
         vec![
             ("hubspot_id", AttributeValue::S("12".into())),
             ("waiting", AttributeValue::Bool(true)),
-            (
-                "updated_at",
-                AttributeValue::S("2026-11-28T11:00:00Z".into()),
-            ),
+            ("updated_at", AttributeValue::S("2026-11-28T11:00:00Z".into())),
         ],
     )
     .await
     .unwrap();
-    put(
-        "invoice__c#a3",
-        vec![("deleted", AttributeValue::Bool(true))],
-    )
-    .await
-    .unwrap();
+    put("invoice__c#a3", vec![("deleted", AttributeValue::Bool(true))]).await.unwrap();
     ddb.put_item()
         .table_name(&errors)
         .item("pk", AttributeValue::S("invoice__c#a4".into()))
@@ -107,18 +84,11 @@ async fn status_counts_per_object_and_queue_depths() {
     }];
     state.drift_since = Some(found);
     state.drift_checked = Some(found);
-    sfhs_core::import::ImportStore::put_sweep(&import_store, &state, None)
-        .await
-        .unwrap();
+    sfhs_core::import::ImportStore::put_sweep(&import_store, &state, None).await.unwrap();
     let q = sqs(&moto().endpoint);
     let live = create_queue(&q, &unique("live")).await;
     for i in 0..2 {
-        q.send_message()
-            .queue_url(&live)
-            .message_body(format!("m{i}"))
-            .send()
-            .await
-            .unwrap();
+        q.send_message().queue_url(&live).message_body(format!("m{i}")).send().await.unwrap();
     }
 
     let status = |json: bool| {
@@ -134,19 +104,10 @@ async fn status_counts_per_object_and_queue_depths() {
             .unwrap()
     };
     let o = status(true);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let invoice = v["objects"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["object"] == "Invoice__c")
-        .unwrap();
+    let invoice =
+        v["objects"].as_array().unwrap().iter().find(|o| o["object"] == "Invoice__c").unwrap();
     assert_eq!(invoice["synced"], 2);
     assert_eq!(invoice["waiting"], 1);
     assert_eq!(invoice["deleted"], 1);
@@ -156,12 +117,8 @@ async fn status_counts_per_object_and_queue_depths() {
     assert_eq!(invoice["last_caught_up"], "2026-12-01T10:15:00Z");
     assert_eq!(invoice["drift"][0]["component"], "flow sfhs_Invoice_c");
     assert_eq!(invoice["drift_since"], "2026-12-01T10:15:00Z");
-    let other = v["objects"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["object"] == "Other__c")
-        .unwrap();
+    let other =
+        v["objects"].as_array().unwrap().iter().find(|o| o["object"] == "Other__c").unwrap();
     assert_eq!(other["deletes"], "kept in HubSpot (on_delete: keep)");
     assert_eq!(other["synced"], 0);
     assert_eq!(v["queues"][0]["waiting"], 2);
@@ -174,11 +131,7 @@ async fn status_counts_per_object_and_queue_depths() {
         serde_json::json!(["Name", "Amount__c", "SystemModstamp"])
     );
     assert!(
-        other["absent_fields"]["kept"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|f| f == "Notes__c"),
+        other["absent_fields"]["kept"].as_array().unwrap().iter().any(|f| f == "Notes__c"),
         "{other}"
     );
     let o = status(false);

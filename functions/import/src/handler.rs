@@ -80,9 +80,7 @@ impl Event {
         if let Some(id) = event.get("import_id").and_then(Value::as_str)
             && !id.trim().is_empty()
         {
-            return Ok(Self::Import {
-                import_id: id.trim().to_owned(),
-            });
+            return Ok(Self::Import { import_id: id.trim().to_owned() });
         }
         if event.get("resume").and_then(Value::as_bool) == Some(true) {
             return Ok(Self::Resume);
@@ -172,9 +170,7 @@ mod tests {
     fn parses_the_three_event_shapes() {
         assert_eq!(
             Event::parse(&json!({"import_id": "imp-1"})).unwrap(),
-            Event::Import {
-                import_id: "imp-1".into()
-            }
+            Event::Import { import_id: "imp-1".into() }
         );
         assert_eq!(
             Event::parse(&json!({"source": "aws.events", "detail-type": "Scheduled Event"}))
@@ -182,10 +178,7 @@ mod tests {
             Event::Sweep
         );
         assert_eq!(Event::parse(&json!({"sweep": true})).unwrap(), Event::Sweep);
-        assert_eq!(
-            Event::parse(&json!({"resume": true})).unwrap(),
-            Event::Resume
-        );
+        assert_eq!(Event::parse(&json!({"resume": true})).unwrap(), Event::Resume);
         assert!(Event::parse(&json!({"import_id": " "})).is_err());
         assert!(Event::parse(&json!({})).is_err());
     }

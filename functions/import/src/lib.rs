@@ -24,13 +24,7 @@ pub async fn serve(
     event: lambda_runtime::LambdaEvent<Value>,
 ) -> Result<Value, HandlerError> {
     let deadline = deadline_from_epoch_ms(event.context.deadline);
-    let result = handle(
-        deps,
-        &event.payload,
-        &event.context.request_id,
-        Some(deadline),
-    )
-    .await;
+    let result = handle(deps, &event.payload, &event.context.request_id, Some(deadline)).await;
     if let Err(e) = &result {
         tracing::error!(error = %e, retryable = e.is_retryable(), "import event failed");
     }
@@ -40,8 +34,6 @@ pub async fn serve(
 /// The invocation's deadline as an `Instant` (Lambda gives milliseconds since the epoch).
 pub fn deadline_from_epoch_ms(deadline_ms: u64) -> std::time::Instant {
     let deadline = std::time::UNIX_EPOCH + std::time::Duration::from_millis(deadline_ms);
-    let left = deadline
-        .duration_since(std::time::SystemTime::now())
-        .unwrap_or_default();
+    let left = deadline.duration_since(std::time::SystemTime::now()).unwrap_or_default();
     std::time::Instant::now() + left
 }

@@ -50,20 +50,12 @@ fields:
 /// Records of the REST and Bulk import tests: `SFHS_IMPORT_TEST_RECORDS` (default 25,000, the
 /// issue's figure).
 fn test_records() -> usize {
-    std::env::var("SFHS_IMPORT_TEST_RECORDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(25_000)
+    std::env::var("SFHS_IMPORT_TEST_RECORDS").ok().and_then(|v| v.parse().ok()).unwrap_or(25_000)
 }
 
 async fn sim(invoices: usize) -> Sim {
     SimBuilder::new()
-        .seed_size(SeedSize {
-            accounts: 20,
-            invoices,
-            lines: 0,
-            shipments: 0,
-        })
+        .seed_size(SeedSize { accounts: 20, invoices, lines: 0, shipments: 0 })
         .start()
         .await
         .expect("simulator starts")
@@ -123,19 +115,11 @@ async fn rig(sim: &Sim, store: Arc<dyn ImportStore>, settings: RunSettings) -> R
         continuation: continuation.clone(),
         settings,
     };
-    Rig {
-        runner,
-        queue,
-        continuation,
-    }
+    Rig { runner, queue, continuation }
 }
 
 fn settings(page: u32) -> RunSettings {
-    RunSettings {
-        rest_page_size: page,
-        bulk_page_size: page,
-        ..RunSettings::default()
-    }
+    RunSettings { rest_page_size: page, bulk_page_size: page, ..RunSettings::default() }
 }
 
 /// Runs an import to its end, following hand-overs as the Lambda continuation would.
@@ -144,11 +128,8 @@ async fn run_to_end(rig: &Rig, id: &str) -> usize {
     let mut next = Some(id.to_owned());
     while let Some(id) = next.take() {
         runs += 1;
-        let outcome = rig
-            .runner
-            .run(&id, &format!("inv-{runs}"), None)
-            .await
-            .expect("run succeeds");
+        let outcome =
+            rig.runner.run(&id, &format!("inv-{runs}"), None).await.expect("run succeeds");
         match outcome {
             RunOutcome::Completed { .. } => {}
             RunOutcome::HandedOver { .. } => {
@@ -174,17 +155,8 @@ async fn assert_all_once(sim: &Sim, rig: &Rig, record: &ImportRecord) {
     let seen = counts(&rig.queue);
     let ids = sim.handle().ids("Invoice__c");
     assert_eq!(seen.len(), ids.len(), "every record enqueued");
-    assert!(
-        ids.iter().all(|id| seen.get(id) == Some(&1)),
-        "exactly once"
-    );
-    let stored = rig
-        .runner
-        .store
-        .get(&record.id)
-        .await
-        .expect("store")
-        .expect("import stored");
+    assert!(ids.iter().all(|id| seen.get(id) == Some(&1)), "exactly once");
+    let stored = rig.runner.store.get(&record.id).await.expect("store").expect("import stored");
     assert_eq!(stored.status, ImportStatus::Completed);
     assert_eq!(stored.enqueued, ids.len() as u64);
     assert_eq!(stored.total, ids.len() as u64);
@@ -208,37 +180,16 @@ async fn rest_import_enqueues_every_record_once() {
     // The work items carry the import, the version field, the mapped fields and the lookup.
     let item = WorkItem::from_json(&rig.queue.messages()[0]).expect("work item");
     assert_eq!(item.op, Op::Upsert);
-    assert_eq!(
-        item.source,
-        Source::Import {
-            import_id: record.id.clone(),
-            force: false,
-        }
-    );
-    for field in [
-        "SystemModstamp",
-        "Name",
-        "Amount__c",
-        "Status__c",
-        "Paid__c",
-        "Account__c",
-    ] {
-        assert!(
-            item.fields.contains_key(field),
-            "{field} in {:?}",
-            item.fields
-        );
+    assert_eq!(item.source, Source::Import { import_id: record.id.clone(), force: false });
+    for field in ["SystemModstamp", "Name", "Amount__c", "Status__c", "Paid__c", "Account__c"] {
+        assert!(item.fields.contains_key(field), "{field} in {:?}", item.fields);
     }
     assert!(matches!(
         item.fields.get("Paid__c"),
         Some(Some(v)) if v == "true" || v == "false"
     ));
     assert_eq!(item.org_id.len(), 18);
-    println!(
-        "rest: {} items in {} SQS calls",
-        rig.queue.messages().len(),
-        rig.queue.calls()
-    );
+    println!("rest: {} items in {} SQS calls", rig.queue.messages().len(), rig.queue.calls());
 }
 
 #[tokio::test]
@@ -249,13 +200,7 @@ async fn bulk_import_with_hand_overs_enqueues_every_record_once() {
     let rig = rig(&sim, Arc::new(MemoryImportStore::new()), s).await;
     let record = rig
         .runner
-        .create(
-            "Invoice__c",
-            Some("Amount__c >= 0"),
-            1000,
-            false,
-            OffsetDateTime::now_utc(),
-        )
+        .create("Invoice__c", Some("Amount__c >= 0"), 1000, false, OffsetDateTime::now_utc())
         .await
         .expect("import recorded");
     assert_eq!(record.method, ImportMethod::Bulk);
@@ -332,11 +277,7 @@ async fn import_crashed_at_a_random_page_resumes_from_its_checkpoint() {
         .create("Invoice__c", None, 50_000, false, OffsetDateTime::now_utc())
         .await
         .expect("import recorded");
-    let err = rig
-        .runner
-        .run(&record.id, "first", None)
-        .await
-        .expect_err("the crash stops the run");
+    let err = rig.runner.run(&record.id, "first", None).await.expect_err("the crash stops the run");
     assert!(err.is_retryable());
     let crashed = rig.runner.store.get(&record.id).await.unwrap().unwrap();
     assert_eq!(crashed.status, ImportStatus::Running);
@@ -344,18 +285,12 @@ async fn import_crashed_at_a_random_page_resumes_from_its_checkpoint() {
     assert!(crashed.last_error.is_some());
     // The retry resumes from the checkpoint.
     let outcome = rig.runner.run(&record.id, "retry", None).await.unwrap();
-    assert!(
-        matches!(outcome, RunOutcome::Completed { .. }),
-        "{outcome:?}"
-    );
+    assert!(matches!(outcome, RunOutcome::Completed { .. }), "{outcome:?}");
     let seen = counts(&rig.queue);
     let ids = sim.handle().ids("Invoice__c");
     assert_eq!(seen.len(), ids.len(), "every record landed");
     let duplicates: usize = seen.values().map(|n| n - 1).sum();
-    assert!(
-        duplicates <= 400,
-        "only the page in flight is sent twice: {duplicates}"
-    );
+    assert!(duplicates <= 400, "only the page in flight is sent twice: {duplicates}");
     println!("duplicates after the crash: {duplicates}");
     let done = rig.runner.store.get(&record.id).await.unwrap().unwrap();
     assert_eq!(done.status, ImportStatus::Completed);
@@ -377,26 +312,13 @@ async fn cancel_stops_the_run_and_a_second_runner_is_refused() {
     // A lease held by another invocation refuses a second runner.
     let stored = rig.runner.store.get(&record.id).await.unwrap().unwrap();
     let now = OffsetDateTime::now_utc();
-    let held = stored
-        .claim("other", now, now + time::Duration::minutes(5))
-        .unwrap();
-    rig.runner
-        .store
-        .put(&held, Some(stored.revision))
-        .await
-        .unwrap();
+    let held = stored.claim("other", now, now + time::Duration::minutes(5)).unwrap();
+    rig.runner.store.put(&held, Some(stored.revision)).await.unwrap();
     let refused = rig.runner.run(&record.id, "b", None).await.unwrap();
-    assert!(
-        matches!(refused, RunOutcome::NotRunnable { .. }),
-        "{refused:?}"
-    );
+    assert!(matches!(refused, RunOutcome::NotRunnable { .. }), "{refused:?}");
     // Cancelled: a run does nothing more.
     let cancelled = held.cancelled(now).unwrap();
-    rig.runner
-        .store
-        .put(&cancelled, Some(held.revision))
-        .await
-        .unwrap();
+    rig.runner.store.put(&cancelled, Some(held.revision)).await.unwrap();
     let after = rig.runner.run(&record.id, "c", None).await.unwrap();
     assert!(matches!(after, RunOutcome::NotRunnable { .. }), "{after:?}");
     assert_eq!(rig.queue.messages().len(), 200);
@@ -414,50 +336,30 @@ async fn sweep_enqueues_deletes_once_and_reports_gaps() {
     let publisher = Publisher::new(live.clone(), PublishPolicy::default());
     let deleted: Vec<String> = handle.ids("Invoice__c").into_iter().take(5).collect();
     for id in &deleted {
-        handle
-            .delete_at("Invoice__c", id, now - time::Duration::minutes(10))
-            .expect("deleted");
+        handle.delete_at("Invoice__c", id, now - time::Duration::minutes(10)).expect("deleted");
     }
     let account = handle.ids("Account").remove(0);
-    handle
-        .delete_at("Account", &account, now - time::Duration::minutes(10))
-        .expect("deleted");
+    handle.delete_at("Account", &account, now - time::Duration::minutes(10)).expect("deleted");
 
     // A dry run finds them and changes nothing.
-    let dry = sweep(maps.as_ref(), &store, &reader, &publisher, now, true)
-        .await
-        .unwrap();
+    let dry = sweep(maps.as_ref(), &store, &reader, &publisher, now, true).await.unwrap();
     assert_eq!(dry.deletes(), 5);
     assert!(live.messages().is_empty());
     assert!(store.get_sweep("Invoice__c").await.unwrap().is_none());
 
-    let report = sweep(maps.as_ref(), &store, &reader, &publisher, now, false)
-        .await
-        .unwrap();
+    let report = sweep(maps.as_ref(), &store, &reader, &publisher, now, false).await.unwrap();
     println!("{}", serde_json::to_string(&report).unwrap());
     assert_eq!(report.deletes(), 5);
     assert_eq!(report.gaps(), 0);
-    let by_object: HashMap<_, _> = report
-        .objects
-        .iter()
-        .map(|o| (o.object.as_str(), &o.outcome))
-        .collect();
+    let by_object: HashMap<_, _> =
+        report.objects.iter().map(|o| (o.object.as_str(), &o.outcome)).collect();
     assert_eq!(by_object["Account"], &SweepOutcome::Kept);
-    let mut items: Vec<WorkItem> = live
-        .messages()
-        .iter()
-        .map(|b| WorkItem::from_json(b).unwrap())
-        .collect();
+    let mut items: Vec<WorkItem> =
+        live.messages().iter().map(|b| WorkItem::from_json(b).unwrap()).collect();
     items.sort_by(|a, b| a.record_id.cmp(&b.record_id));
     let mut expected = deleted.clone();
     expected.sort();
-    assert_eq!(
-        items
-            .iter()
-            .map(|i| i.record_id.clone())
-            .collect::<Vec<_>>(),
-        expected
-    );
+    assert_eq!(items.iter().map(|i| i.record_id.clone()).collect::<Vec<_>>(), expected);
     assert!(items.iter().all(|i| i.op == Op::Delete
         && i.source == Source::DeleteSweep
         && i.sobject == "Invoice__c"));
@@ -466,29 +368,16 @@ async fn sweep_enqueues_deletes_once_and_reports_gaps() {
         let (version, source) = sfhs_core::sync::record_version(i, "SystemModstamp");
         assert_eq!(source, sfhs_core::sync::VersionSource::LastModifiedDate);
         let deleted_at = (now - time::Duration::minutes(10)).unix_timestamp() * 1000;
-        assert!(
-            (version.millis() - deleted_at).abs() <= 60_000,
-            "{version} vs {deleted_at}"
-        );
+        assert!((version.millis() - deleted_at).abs() <= 60_000, "{version} vs {deleted_at}");
     }
     let state = store.get_sweep("Invoice__c").await.unwrap().unwrap();
-    assert!(
-        state.checkpoint > now - time::Duration::minutes(2),
-        "{state:?}"
-    );
+    assert!(state.checkpoint > now - time::Duration::minutes(2), "{state:?}");
     assert_eq!(state.deletes_enqueued, 5);
 
     // The next sweep starts at the checkpoint: nothing again.
-    let again = sweep(
-        maps.as_ref(),
-        &store,
-        &reader,
-        &publisher,
-        OffsetDateTime::now_utc(),
-        false,
-    )
-    .await
-    .unwrap();
+    let again = sweep(maps.as_ref(), &store, &reader, &publisher, OffsetDateTime::now_utc(), false)
+        .await
+        .unwrap();
     assert_eq!(again.deletes(), 0);
     assert_eq!(live.messages().len(), 5);
 
@@ -498,16 +387,10 @@ async fn sweep_enqueues_deletes_once_and_reports_gaps() {
     let gap_store = MemoryImportStore::new();
     let gap_queue = Arc::new(MemoryQueue::new());
     let gap_publisher = Publisher::new(gap_queue.clone(), PublishPolicy::default());
-    let report = sweep(
-        old.as_ref(),
-        &gap_store,
-        &reader,
-        &gap_publisher,
-        OffsetDateTime::now_utc(),
-        false,
-    )
-    .await
-    .unwrap();
+    let report =
+        sweep(old.as_ref(), &gap_store, &reader, &gap_publisher, OffsetDateTime::now_utc(), false)
+            .await
+            .unwrap();
     println!("{}", serde_json::to_string(&report).unwrap());
     assert_eq!(report.gaps(), 1, "{report:?}");
     assert_eq!(report.deletes(), 5, "what is still available is swept");
@@ -528,33 +411,23 @@ async fn handler_runs_imports_and_the_scheduled_tick_sweeps_and_resumes() {
     let mut rig = rig(&sim, Arc::new(MemoryImportStore::new()), s).await;
     rig.runner.continuation = Arc::new(ScheduledContinuation);
     let live = Arc::new(MemoryQueue::new());
-    let deps = Deps::new(
-        rig.runner.clone(),
-        Publisher::new(live.clone(), PublishPolicy::default()),
-    );
+    let deps =
+        Deps::new(rig.runner.clone(), Publisher::new(live.clone(), PublishPolicy::default()));
     let record = deps
         .runner
         .create("Invoice__c", None, 50_000, false, OffsetDateTime::now_utc())
         .await
         .unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(900);
-    let out = handle(
-        &deps,
-        &json!({"import_id": record.id}),
-        "req-1",
-        Some(deadline),
-    )
-    .await
-    .unwrap();
+    let out =
+        handle(&deps, &json!({"import_id": record.id}), "req-1", Some(deadline)).await.unwrap();
     assert_eq!(out["outcome"], "handed_over", "{out}");
     // Scheduled ticks resume it until it completes.
     let tick = json!({"source": "aws.events", "detail-type": "Scheduled Event"});
     let mut ticks = 0;
     loop {
         ticks += 1;
-        let out = handle(&deps, &tick, &format!("tick-{ticks}"), Some(deadline))
-            .await
-            .unwrap();
+        let out = handle(&deps, &tick, &format!("tick-{ticks}"), Some(deadline)).await.unwrap();
         assert_eq!(out["gaps"], 0, "{out}");
         if out["resumed"]["outcome"] == "completed" {
             break;
@@ -563,9 +436,7 @@ async fn handler_runs_imports_and_the_scheduled_tick_sweeps_and_resumes() {
     }
     assert_eq!(counts(&rig.queue).len(), 900);
     assert!(counts(&rig.queue).values().all(|n| *n == 1));
-    let err = handle(&deps, &json!({"hello": 1}), "req-2", None)
-        .await
-        .unwrap_err();
+    let err = handle(&deps, &json!({"hello": 1}), "req-2", None).await.unwrap_err();
     assert!(!err.is_retryable());
 }
 
@@ -608,12 +479,7 @@ async fn a_runner_killed_mid_page_is_resumed_by_the_tick_after_its_cursor_expire
 
     for (method, threshold) in [(ImportMethod::Rest, 50_000), (ImportMethod::Bulk, 1)] {
         let sim = SimBuilder::new()
-            .seed_size(SeedSize {
-                accounts: 20,
-                invoices: 3000,
-                lines: 0,
-                shipments: 0,
-            })
+            .seed_size(SeedSize { accounts: 20, invoices: 3000, lines: 0, shipments: 0 })
             .query_cursor_idle_timeout(CURSOR_LIFE)
             .bulk_results_retention(CURSOR_LIFE)
             .start()
@@ -662,17 +528,10 @@ async fn a_runner_killed_mid_page_is_resumed_by_the_tick_after_its_cursor_expire
         assert!(task.await.is_err(), "killed, not finished");
         let dead = rig.runner.store.get(&record.id).await.unwrap().unwrap();
         assert_eq!(dead.status, ImportStatus::Running);
-        assert_eq!(
-            dead.lease_owner.as_deref(),
-            Some("req-dies"),
-            "never let go"
-        );
+        assert_eq!(dead.lease_owner.as_deref(), Some("req-dies"), "never let go");
         assert_eq!(dead.enqueued, 5 * page as u64, "five pages checkpointed");
         let on_queue = rig.queue.messages().len();
-        assert!(
-            on_queue > dead.enqueued as usize,
-            "died inside the sixth page"
-        );
+        assert!(on_queue > dead.enqueued as usize, "died inside the sixth page");
 
         // The pause: longer than Salesforce keeps the cursor (scaled).
         tokio::time::sleep(CURSOR_LIFE + Duration::from_millis(300)).await;
@@ -696,10 +555,7 @@ async fn a_runner_killed_mid_page_is_resumed_by_the_tick_after_its_cursor_expire
             if !out["resumed"].is_null() && out["resumed"]["outcome"] != "not_runnable" {
                 break (at, out);
             }
-            assert!(
-                died.elapsed() < Duration::from_secs(60),
-                "never resumed: {out}"
-            );
+            assert!(died.elapsed() < Duration::from_secs(60), "never resumed: {out}");
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
         let death_to_resume = resumed_at - died;
@@ -723,9 +579,6 @@ async fn a_runner_killed_mid_page_is_resumed_by_the_tick_after_its_cursor_expire
             "only what the dead runner enqueued of its last page is there twice"
         );
         // Generous: the lease plus the pause plus a few ticks, on a loaded machine.
-        assert!(
-            death_to_resume < Duration::from_secs(30),
-            "{death_to_resume:?}"
-        );
+        assert!(death_to_resume < Duration::from_secs(30), "{death_to_resume:?}");
     }
 }

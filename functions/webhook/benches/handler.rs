@@ -30,9 +30,7 @@ fn event(body: &str) -> String {
 }
 
 fn bench(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime");
+    let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
     let queue = Arc::new(MemoryQueue::new());
     let deps = Deps {
         policy: WebhookPolicy::new(
@@ -46,9 +44,7 @@ fn bench(c: &mut Criterion) {
     let json = event(&outbound::message());
     // The request as lambda_http hands it over (event decoding is the runtime's, not ours).
     let template = lambda_http::request::from_str(&json).expect("event");
-    let r = runtime
-        .block_on(handler(&deps, clone(&template)))
-        .expect("handler");
+    let r = runtime.block_on(handler(&deps, clone(&template))).expect("handler");
     assert_eq!(r.status(), 200);
     assert_eq!(queue.drain().len(), 100);
 
@@ -66,9 +62,8 @@ fn bench(c: &mut Criterion) {
 }
 
 fn clone(req: &lambda_http::Request) -> lambda_http::Request {
-    let mut builder = lambda_http::http::Request::builder()
-        .method(req.method().clone())
-        .uri(req.uri().clone());
+    let mut builder =
+        lambda_http::http::Request::builder().method(req.method().clone()).uri(req.uri().clone());
     for (k, v) in req.headers() {
         builder = builder.header(k, v);
     }

@@ -68,25 +68,12 @@ fn record(reply: &Reply, elapsed: std::time::Duration) {
             "refused"
         ),
     }
-    let enqueued = if reply.status == 200 {
-        reply.notifications
-    } else {
-        0
-    };
+    let enqueued = if reply.status == 200 { reply.notifications } else { 0 };
     let line = Emf::new("sfhs")
         .dimension("Function", "webhook")
-        .count(
-            "NotificationsReceived",
-            u64::try_from(reply.notifications).unwrap_or(u64::MAX),
-        )
-        .count(
-            "NotificationsEnqueued",
-            u64::try_from(enqueued).unwrap_or(u64::MAX),
-        )
-        .count(
-            "Rejected",
-            u64::from(reply.status != 200 && reply.status < 500),
-        )
+        .count("NotificationsReceived", u64::try_from(reply.notifications).unwrap_or(u64::MAX))
+        .count("NotificationsEnqueued", u64::try_from(enqueued).unwrap_or(u64::MAX))
+        .count("Rejected", u64::from(reply.status != 200 && reply.status < 500))
         .count("EnqueueFailed", u64::from(reply.status >= 500))
         .millis("Duration", elapsed.as_secs_f64() * 1000.0)
         .property("outcome", reply.outcome.as_str())

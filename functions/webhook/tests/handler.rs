@@ -54,12 +54,8 @@ fn text(body: &Body) -> String {
 async fn plain_and_base64_bodies_are_both_read() {
     for base64 in [false, true] {
         let queue = Arc::new(MemoryQueue::new());
-        let r = handler(
-            &deps(&queue, DEFAULT_MAX_BODY_BYTES),
-            request(FIXTURE, base64),
-        )
-        .await
-        .unwrap();
+        let r =
+            handler(&deps(&queue, DEFAULT_MAX_BODY_BYTES), request(FIXTURE, base64)).await.unwrap();
         assert_eq!(r.status(), 200, "base64={base64}: {}", text(r.body()));
         assert_eq!(text(r.body()), ACK_XML);
         assert_eq!(queue.messages().len(), 3);
@@ -70,12 +66,7 @@ async fn plain_and_base64_bodies_are_both_read() {
 async fn entries_the_queue_fails_are_sent_again_before_the_ack() {
     let queue = Arc::new(MemoryQueue::new());
     queue.fail_next_entries(2);
-    let r = handler(
-        &deps(&queue, DEFAULT_MAX_BODY_BYTES),
-        request(FIXTURE, true),
-    )
-    .await
-    .unwrap();
+    let r = handler(&deps(&queue, DEFAULT_MAX_BODY_BYTES), request(FIXTURE, true)).await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(queue.messages().len(), 3);
     assert_eq!(queue.calls(), 2);
@@ -85,12 +76,7 @@ async fn entries_the_queue_fails_are_sent_again_before_the_ack() {
 async fn entries_the_queue_refuses_mean_no_ack() {
     let queue = Arc::new(MemoryQueue::new());
     queue.reject_next_entries(1);
-    let r = handler(
-        &deps(&queue, DEFAULT_MAX_BODY_BYTES),
-        request(FIXTURE, true),
-    )
-    .await
-    .unwrap();
+    let r = handler(&deps(&queue, DEFAULT_MAX_BODY_BYTES), request(FIXTURE, true)).await.unwrap();
     assert_eq!(r.status(), 500);
     assert!(!text(r.body()).contains("Ack"));
 }
@@ -98,9 +84,7 @@ async fn entries_the_queue_refuses_mean_no_ack() {
 #[tokio::test]
 async fn a_body_over_the_limit_gets_413() {
     let queue = Arc::new(MemoryQueue::new());
-    let r = handler(&deps(&queue, 1024), request(FIXTURE, true))
-        .await
-        .unwrap();
+    let r = handler(&deps(&queue, 1024), request(FIXTURE, true)).await.unwrap();
     assert_eq!(r.status(), 413);
     assert!(text(r.body()).contains("over the limit of 1024 bytes"));
     assert_eq!(queue.calls(), 0);

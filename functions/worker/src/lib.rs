@@ -167,12 +167,7 @@ mod tests {
     use super::*;
 
     fn msg(id: &str, body: &str) -> InMessage {
-        InMessage {
-            message_id: id.into(),
-            body: body.into(),
-            receive_count: 1,
-            wake: None,
-        }
+        InMessage { message_id: id.into(), body: body.into(), receive_count: 1, wake: None }
     }
 
     fn item(sobject: &str) -> String {

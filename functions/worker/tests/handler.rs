@@ -113,17 +113,9 @@ async fn answers_batch_item_failures_for_what_must_be_retried() {
     .await
     .unwrap();
     assert!(ok.batch_item_failures.is_empty());
-    assert_eq!(
-        hub.find("p1_invoice", "salesforce_id", "a1")
-            .unwrap()
-            .properties["name"],
-        "one"
-    );
+    assert_eq!(hub.find("p1_invoice", "salesforce_id", "a1").unwrap().properties["name"], "one");
     let e = errors.get("undecodable#m2").unwrap();
-    assert_eq!(
-        e.attempts, 2,
-        "ApproximateReceiveCount is the attempt count"
-    );
+    assert_eq!(e.attempts, 2, "ApproximateReceiveCount is the attempt count");
 
     hub.fail_next_calls(1);
     let out = handler(
@@ -135,18 +127,10 @@ async fn answers_batch_item_failures_for_what_must_be_retried() {
     )
     .await
     .unwrap();
-    let mut ids: Vec<_> = out
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.clone())
-        .collect();
+    let mut ids: Vec<_> =
+        out.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect();
     ids.sort();
     assert_eq!(ids, vec!["m3", "m4"]);
     let json = serde_json::to_value(&out).unwrap();
-    assert_eq!(
-        json["batchItemFailures"][0]["itemIdentifier"]
-            .as_str()
-            .map(str::len),
-        Some(2)
-    );
+    assert_eq!(json["batchItemFailures"][0]["itemIdentifier"].as_str().map(str::len), Some(2));
 }

@@ -122,13 +122,8 @@ impl WebhookConfig {
                 problem: "no org id given; at least one is required".into(),
             });
         }
-        let secret_param = env
-            .get("SFHS_URL_SECRET_PARAM")
-            .unwrap_or_else(|| "secret".to_owned());
-        if !secret_param
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        {
+        let secret_param = env.get("SFHS_URL_SECRET_PARAM").unwrap_or_else(|| "secret".to_owned());
+        if !secret_param.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
             return Err(ConfigError {
                 var: "SFHS_URL_SECRET_PARAM",
                 value: secret_param,
@@ -136,13 +131,8 @@ impl WebhookConfig {
             });
         }
         let defaults = PublishPolicy::default();
-        let max_message_bytes = number(
-            env,
-            "SFHS_SQS_MAX_MESSAGE_BYTES",
-            defaults.max_message_bytes,
-            1024,
-            1_048_576,
-        )?;
+        let max_message_bytes =
+            number(env, "SFHS_SQS_MAX_MESSAGE_BYTES", defaults.max_message_bytes, 1024, 1_048_576)?;
         let max_batch_bytes = number(
             env,
             "SFHS_SQS_MAX_BATCH_BYTES",
@@ -227,15 +217,10 @@ impl WorkerConfig {
 
     pub fn from(env: &dyn Env) -> Result<Self, ConfigError> {
         let table = |var: &'static str| {
-            required(
-                env,
-                var,
-                "set it to the DynamoDB table's name (a stack output)",
-            )
+            required(env, var, "set it to the DynamoDB table's name (a stack output)")
         };
-        let hubspot_api_version = env
-            .get("SFHS_HUBSPOT_API_VERSION")
-            .unwrap_or_else(|| "2026-09".to_owned());
+        let hubspot_api_version =
+            env.get("SFHS_HUBSPOT_API_VERSION").unwrap_or_else(|| "2026-09".to_owned());
         if !["2026-09", "2026-03", "legacy"].contains(&hubspot_api_version.as_str()) {
             return Err(ConfigError {
                 var: "SFHS_HUBSPOT_API_VERSION",
@@ -421,26 +406,18 @@ pub fn credentials_from_secret(client_id: &str, secret: &str) -> Result<Credenti
         bad("the secret is not JSON; store {\"client_secret\": \"...\"} or {\"private_key_pem\": \"...\", \"username\": \"...\"}")
     })?;
     match parsed {
-        Secret {
-            private_key_pem: Some(pem),
-            username: Some(username),
-            ..
-        } => Ok(Credentials::JwtBearer {
-            client_id: client_id.to_owned(),
-            username,
-            private_key_pem: pem.into_bytes(),
-            audience: None,
-        }),
-        Secret {
-            client_secret: Some(client_secret),
-            ..
-        } => Ok(Credentials::ClientCredentials {
-            client_id: client_id.to_owned(),
-            client_secret,
-        }),
-        _ => Err(bad(
-            "the secret has neither client_secret nor private_key_pem with username",
-        )),
+        Secret { private_key_pem: Some(pem), username: Some(username), .. } => {
+            Ok(Credentials::JwtBearer {
+                client_id: client_id.to_owned(),
+                username,
+                private_key_pem: pem.into_bytes(),
+                audience: None,
+            })
+        }
+        Secret { client_secret: Some(client_secret), .. } => {
+            Ok(Credentials::ClientCredentials { client_id: client_id.to_owned(), client_secret })
+        }
+        _ => Err(bad("the secret has neither client_secret nor private_key_pem with username")),
     }
 }
 
@@ -451,35 +428,21 @@ mod tests {
 
     /// An environment of `pairs` only.
     pub(super) fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         move |k: &str| map.get(k).cloned()
     }
 
     #[test]
     fn reads_a_complete_configuration() {
         let cfg = WebhookConfig::from(&env(&[
-            (
-                "SFHS_LIVE_QUEUE_URL",
-                "https://sqs.eu-west-1.amazonaws.com/1/live",
-            ),
-            (
-                "SFHS_ALLOWED_ORG_IDS",
-                "00Dxx0000001gPF, 00D7F00000107XsUAI",
-            ),
-            (
-                "SFHS_URL_SECRET_ARN",
-                "arn:aws:secretsmanager:eu-west-1:1:secret:url",
-            ),
+            ("SFHS_LIVE_QUEUE_URL", "https://sqs.eu-west-1.amazonaws.com/1/live"),
+            ("SFHS_ALLOWED_ORG_IDS", "00Dxx0000001gPF, 00D7F00000107XsUAI"),
+            ("SFHS_URL_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:1:secret:url"),
             ("SFHS_ENQUEUE_MAX_ATTEMPTS", "6"),
         ]))
         .unwrap();
-        assert_eq!(
-            cfg.allowed_org_ids,
-            ["00Dxx0000001gPF", "00D7F00000107XsUAI"]
-        );
+        assert_eq!(cfg.allowed_org_ids, ["00Dxx0000001gPF", "00D7F00000107XsUAI"]);
         assert_eq!(cfg.secret_param, "secret");
         assert_eq!(cfg.publish.max_attempts, 6);
         assert_eq!(cfg.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
@@ -504,10 +467,7 @@ mod tests {
             ("SFHS_MAX_BODY_BYTES", "lots"),
         ]))
         .unwrap_err();
-        assert!(
-            e.to_string().contains("SFHS_MAX_BODY_BYTES=\"lots\""),
-            "{e}"
-        );
+        assert!(e.to_string().contains("SFHS_MAX_BODY_BYTES=\"lots\""), "{e}");
     }
 
     #[test]
@@ -558,10 +518,7 @@ mod import_tests {
         let sent = [
             BASE,
             &[
-                (
-                    "SFHS_WEBHOOK_URL",
-                    "https://a.execute-api.us-east-1.amazonaws.com/outbound",
-                ),
+                ("SFHS_WEBHOOK_URL", "https://a.execute-api.us-east-1.amazonaws.com/outbound"),
                 ("SFHS_SENT_FIELDS_SECONDS", "900"),
             ],
         ]
@@ -582,10 +539,7 @@ mod import_tests {
         let short = [BASE, &[("SFHS_IMPORT_LEASE_SECONDS", "5")]].concat();
         let err = ImportConfig::from(&env(&short)).unwrap_err();
         assert_eq!(err.var, "SFHS_IMPORT_LEASE_SECONDS");
-        assert_eq!(
-            cfg.salesforce_login_url,
-            LoginUrl::Custom("http://127.0.0.1:1".into())
-        );
+        assert_eq!(cfg.salesforce_login_url, LoginUrl::Custom("http://127.0.0.1:1".into()));
         let mut bad = BASE.to_vec();
         bad.push(("SFHS_IMPORT_PAGE_SIZE", "10"));
         let err = ImportConfig::from(&env(&bad)).unwrap_err();

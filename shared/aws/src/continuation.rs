@@ -20,10 +20,7 @@ pub struct LambdaContinuation {
 impl LambdaContinuation {
     /// `function`: this function's name or ARN (in Lambda, `AWS_LAMBDA_FUNCTION_NAME`).
     pub fn new(client: aws_sdk_lambda::Client, function: impl Into<String>) -> Self {
-        Self {
-            client,
-            function: function.into(),
-        }
+        Self { client, function: function.into() }
     }
 
     pub fn function(&self) -> &str {

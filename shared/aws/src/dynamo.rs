@@ -71,30 +71,18 @@ pub struct DynamoMappingStore {
 
 impl DynamoMappingStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self {
-            client,
-            table: table.into(),
-        }
+        Self { client, table: table.into() }
     }
 }
 
 fn decode(item: &HashMap<String, AttributeValue>) -> Result<StoredMapping, StoreError> {
-    let pk = item
-        .get("pk")
-        .and_then(|v| v.as_s().ok())
-        .cloned()
-        .unwrap_or_default();
-    let doc = item
-        .get("doc")
-        .and_then(|v| v.as_s().ok())
-        .ok_or_else(|| StoreError::Corrupt {
-            object: pk.clone(),
-            message: "the item has no doc attribute".into(),
-        })?;
-    serde_json::from_str(doc).map_err(|e| StoreError::Corrupt {
-        object: pk,
-        message: e.to_string(),
-    })
+    let pk = item.get("pk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+    let doc = item.get("doc").and_then(|v| v.as_s().ok()).ok_or_else(|| StoreError::Corrupt {
+        object: pk.clone(),
+        message: "the item has no doc attribute".into(),
+    })?;
+    serde_json::from_str(doc)
+        .map_err(|e| StoreError::Corrupt { object: pk, message: e.to_string() })
 }
 
 #[async_trait]
@@ -144,10 +132,7 @@ impl MappingStore for DynamoMappingStore {
         match request.send().await {
             Ok(_) => Ok(()),
             Err(e) if is_conditional_check_failed(&e) => {
-                let found = self
-                    .get(&next.mapping.salesforce_object)
-                    .await?
-                    .map(|m| m.version);
+                let found = self.get(&next.mapping.salesforce_object).await?.map(|m| m.version);
                 Err(StoreError::Conflict {
                     object: next.mapping.salesforce_object.clone(),
                     expected,

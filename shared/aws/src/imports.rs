@@ -28,10 +28,7 @@ pub struct DynamoImportStore {
 
 impl DynamoImportStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self {
-            client,
-            table: table.into(),
-        }
+        Self { client, table: table.into() }
     }
 }
 
@@ -44,34 +41,22 @@ fn n(v: u64) -> AttributeValue {
 }
 
 fn number(item: &HashMap<String, AttributeValue>, name: &str) -> u64 {
-    item.get(name)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
+    item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).unwrap_or(0)
 }
 
 /// The item's key and its `doc` attribute.
 fn raw_doc(item: &HashMap<String, AttributeValue>) -> Result<(String, &str), ImportStoreError> {
-    let key = item
-        .get("pk")
-        .and_then(|v| v.as_s().ok())
-        .cloned()
-        .unwrap_or_default();
+    let key = item.get("pk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
     let raw =
-        item.get("doc")
-            .and_then(|v| v.as_s().ok())
-            .ok_or_else(|| ImportStoreError::Corrupt {
-                key: key.clone(),
-                message: "the item has no doc attribute".into(),
-            })?;
+        item.get("doc").and_then(|v| v.as_s().ok()).ok_or_else(|| ImportStoreError::Corrupt {
+            key: key.clone(),
+            message: "the item has no doc attribute".into(),
+        })?;
     Ok((key, raw))
 }
 
 fn corrupt(key: String) -> impl FnOnce(serde_json::Error) -> ImportStoreError {
-    move |e| ImportStoreError::Corrupt {
-        key,
-        message: e.to_string(),
-    }
+    move |e| ImportStoreError::Corrupt { key, message: e.to_string() }
 }
 
 fn decode_sweep(item: &HashMap<String, AttributeValue>) -> Result<SweepState, ImportStoreError> {
@@ -118,10 +103,7 @@ impl DynamoImportStore {
                     .item("revision", n(revision))
                     .condition_expression("attribute_not_exists(pk)");
                 if kind == "import" {
-                    put = put
-                        .item("synced", n(0))
-                        .item("failed", n(0))
-                        .item("unchanged", n(0));
+                    put = put.item("synced", n(0)).item("failed", n(0)).item("unchanged", n(0));
                 }
                 put.send()
                     .await
@@ -168,10 +150,7 @@ where
     R: std::fmt::Debug + Send + Sync + 'static,
 {
     if is_conditional_check_failed(&e) {
-        ImportStoreError::Conflict {
-            key: key.to_owned(),
-            expected,
-        }
+        ImportStoreError::Conflict { key: key.to_owned(), expected }
     } else {
         ImportStoreError::from(classify(operation, e))
     }
@@ -199,10 +178,7 @@ impl ImportStore for DynamoImportStore {
     async fn get(&self, id: &str) -> Result<Option<ImportRecord>, ImportStoreError> {
         match self.get_item(id.to_owned()).await? {
             Some(item)
-                if item
-                    .get("kind")
-                    .and_then(|k| k.as_s().ok())
-                    .map(String::as_str)
+                if item.get("kind").and_then(|k| k.as_s().ok()).map(String::as_str)
                     == Some("import") =>
             {
                 decode_import(&item).map(Some)

@@ -40,27 +40,19 @@ fn s(v: impl Into<String>) -> AttributeValue {
 }
 
 fn now_text() -> String {
-    OffsetDateTime::now_utc()
-        .format(&Rfc3339)
-        .unwrap_or_default()
+    OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default()
 }
 
 /// Reads a ledger item; unknown or malformed attributes are ignored (a corrupt `parents` reads
 /// as none, so the associations are made again rather than the record being stuck).
 pub fn decode_entry(item: &Item) -> LedgerEntry {
-    let num = |k: &str| {
-        item.get(k)
-            .and_then(|v| v.as_n().ok())
-            .and_then(|v| v.parse::<i64>().ok())
-    };
+    let num = |k: &str| item.get(k).and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<i64>().ok());
     let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
     let flag = |k: &str| item.get(k).and_then(|v| v.as_bool().ok()).copied() == Some(true);
     LedgerEntry {
         version: num("version").map(Version),
         hubspot_id: text("hubspot_id"),
-        parents: text("parents")
-            .and_then(|p| serde_json::from_str(&p).ok())
-            .unwrap_or_default(),
+        parents: text("parents").and_then(|p| serde_json::from_str(&p).ok()).unwrap_or_default(),
         deleted: flag("deleted"),
         waiting: flag("waiting"),
         lease_owner: text("lease_owner"),
@@ -93,10 +85,7 @@ pub struct DynamoLedger {
 
 impl DynamoLedger {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self {
-            client,
-            table: table.into(),
-        }
+        Self { client, table: table.into() }
     }
 
     /// Per Salesforce object: records synced, deleted (tombstones), waiting for a parent, and the
@@ -109,28 +98,18 @@ impl DynamoLedger {
             &self.table,
             |b| b.projection_expression("pk, deleted, waiting, unchanged, updated_at, hubspot_id"),
             |item| {
-                let pk = item
-                    .get("pk")
-                    .and_then(|v| v.as_s().ok())
-                    .cloned()
-                    .unwrap_or_default();
+                let pk = item.get("pk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
                 // Remembered parents and noted children are not records.
                 let Ok(key) = RecordKey::try_from(pk) else {
                     return Ok(());
                 };
                 let object = key.object().to_owned();
                 let flag = |name: &str| {
-                    item.get(name)
-                        .and_then(|v| v.as_bool().ok())
-                        .copied()
-                        .unwrap_or(false)
+                    item.get(name).and_then(|v| v.as_bool().ok()).copied().unwrap_or(false)
                 };
                 let entry = by_object
                     .entry(object.clone())
-                    .or_insert_with(|| ObjectSummary {
-                        object,
-                        ..ObjectSummary::default()
-                    });
+                    .or_insert_with(|| ObjectSummary { object, ..ObjectSummary::default() });
                 if flag("deleted") {
                     entry.deleted += 1;
                 } else if item.contains_key("hubspot_id") {
@@ -143,10 +122,7 @@ impl DynamoLedger {
                     entry.unchanged += 1;
                 }
                 if let Some(at) = item.get("updated_at").and_then(|v| v.as_s().ok())
-                    && entry
-                        .last_sync
-                        .as_deref()
-                        .is_none_or(|last| at.as_str() > last)
+                    && entry.last_sync.as_deref().is_none_or(|last| at.as_str() > last)
                 {
                     entry.last_sync = Some(at.clone());
                 }
@@ -158,25 +134,14 @@ impl DynamoLedger {
     }
 
     async fn get(&self, key: &str) -> Result<Option<LedgerEntry>, LedgerError> {
-        Ok(get_by_pk(&self.client, &self.table, key)
-            .await?
-            .as_ref()
-            .map(decode_entry))
+        Ok(get_by_pk(&self.client, &self.table, key).await?.as_ref().map(decode_entry))
     }
 }
 
 #[async_trait]
 impl Ledger for DynamoLedger {
     async fn claim(&self, claim: &ClaimRequest<'_>) -> Result<Claim, LedgerError> {
-        let ClaimRequest {
-            key,
-            version,
-            replay,
-            revive,
-            owner,
-            now_ms,
-            lease_ms,
-        } = *claim;
+        let ClaimRequest { key, version, replay, revive, owner, now_ms, lease_ms } = *claim;
         let lease_free =
             "(attribute_not_exists(lease_until) OR lease_until < :now OR lease_owner = :o)";
         let request = self
@@ -213,9 +178,7 @@ impl Ledger for DynamoLedger {
             .send()
             .await;
         match result {
-            Ok(out) => Ok(Claim::Claimed(
-                out.attributes().map(decode_entry).unwrap_or_default(),
-            )),
+            Ok(out) => Ok(Claim::Claimed(out.attributes().map(decode_entry).unwrap_or_default())),
             Err(e) if is_conditional_check_failed(&e) => {
                 // Why did it fail? The old item comes with the error when the service sends it;
                 // otherwise read it.
@@ -278,11 +241,7 @@ impl Ledger for DynamoLedger {
             }
             None => remove.push_str(", wake"),
         }
-        match request
-            .update_expression(format!("{set} {remove}"))
-            .send()
-            .await
-        {
+        match request.update_expression(format!("{set} {remove}")).send().await {
             Ok(_) => Ok(true),
             Err(e) if is_conditional_check_failed(&e) => Ok(false),
             Err(e) => Err(LedgerError::from(classify("UpdateItem", e))),
@@ -390,10 +349,7 @@ impl Ledger for DynamoLedger {
     ) -> Result<(), LedgerError> {
         let mut by_parent: std::collections::BTreeMap<RecordKey, Vec<String>> = Default::default();
         for (parent, child) in waits {
-            by_parent
-                .entry(parent.clone())
-                .or_default()
-                .push(child.to_string());
+            by_parent.entry(parent.clone()).or_default().push(child.to_string());
         }
         let expires_at = OffsetDateTime::now_utc().unix_timestamp()
             + i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 4);
@@ -412,10 +368,8 @@ impl Ledger for DynamoLedger {
         let found = self.batch_get(&keys, Some("pk, children")).await?;
         let mut out = Vec::new();
         for (pk, item) in found {
-            let Some(children) = item
-                .get("children")
-                .and_then(|v| v.as_ss().ok())
-                .filter(|c| !c.is_empty())
+            let Some(children) =
+                item.get("children").and_then(|v| v.as_ss().ok()).filter(|c| !c.is_empty())
             else {
                 continue;
             };
@@ -524,10 +478,7 @@ impl DynamoLedger {
         for chunk in keys.chunks(100) {
             let pending = KeysAndAttributes::builder()
                 .set_keys(Some(
-                    chunk
-                        .iter()
-                        .map(|k| HashMap::from([("pk".to_owned(), s(*k))]))
-                        .collect(),
+                    chunk.iter().map(|k| HashMap::from([("pk".to_owned(), s(*k))])).collect(),
                 ))
                 .set_projection_expression(projection.map(str::to_owned))
                 .consistent_read(true)
@@ -576,10 +527,7 @@ pub struct DynamoErrorStore {
 
 impl DynamoErrorStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self {
-            client,
-            table: table.into(),
-        }
+        Self { client, table: table.into() }
     }
 }
 
@@ -606,11 +554,7 @@ impl ErrorStore for DynamoErrorStore {
         if let Some(v) = &r.value {
             request = request.item("value", s(v.clone()));
         }
-        request
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| ErrorStoreError::from(classify("PutItem", e)))
+        request.send().await.map(|_| ()).map_err(|e| ErrorStoreError::from(classify("PutItem", e)))
     }
 
     async fn list(&self) -> Result<Vec<ErrorRecord>, ErrorStoreError> {
@@ -630,10 +574,7 @@ impl ErrorStore for DynamoErrorStore {
     }
 
     async fn get(&self, id: &str) -> Result<Option<ErrorRecord>, ErrorStoreError> {
-        Ok(get_by_pk(&self.client, &self.table, id)
-            .await?
-            .as_ref()
-            .and_then(decode_error))
+        Ok(get_by_pk(&self.client, &self.table, id).await?.as_ref().and_then(decode_error))
     }
 
     async fn delete(&self, id: &str) -> Result<(), ErrorStoreError> {
@@ -650,7 +591,5 @@ impl ErrorStore for DynamoErrorStore {
 
 /// An error record from its item's `doc` (the whole record as JSON); unreadable items are skipped.
 fn decode_error(item: &HashMap<String, AttributeValue>) -> Option<ErrorRecord> {
-    item.get("doc")
-        .and_then(|d| d.as_s().ok())
-        .and_then(|d| serde_json::from_str(d).ok())
+    item.get("doc").and_then(|d| d.as_s().ok()).and_then(|d| serde_json::from_str(d).ok())
 }

@@ -20,7 +20,5 @@ pub use sdk_error::{SdkFailure, classify};
 
 /// Loads the shared AWS configuration (region, credentials, `AWS_ENDPOINT_URL`) once per process.
 pub async fn load_aws_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await
 }

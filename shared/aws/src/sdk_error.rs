@@ -39,21 +39,17 @@ where
 {
     let (code, message, retryable) = match &err {
         SdkError::TimeoutError(_) => ("Timeout".to_owned(), "the call timed out".to_owned(), true),
-        SdkError::DispatchFailure(d) => (
-            "DispatchFailure".to_owned(),
-            format!("could not reach the service: {d:?}"),
-            true,
-        ),
+        SdkError::DispatchFailure(d) => {
+            ("DispatchFailure".to_owned(), format!("could not reach the service: {d:?}"), true)
+        }
         SdkError::ResponseError(_) => (
             "ResponseError".to_owned(),
             "the service's response could not be read".to_owned(),
             true,
         ),
-        SdkError::ConstructionFailure(_) => (
-            "ConstructionFailure".to_owned(),
-            "the request could not be built".to_owned(),
-            false,
-        ),
+        SdkError::ConstructionFailure(_) => {
+            ("ConstructionFailure".to_owned(), "the request could not be built".to_owned(), false)
+        }
         SdkError::ServiceError(ctx) => {
             let e = ctx.err();
             let code = e.code().unwrap_or("Unknown").to_owned();
@@ -63,13 +59,7 @@ where
         }
         _ => ("Unknown".to_owned(), err.to_string(), true),
     };
-    SdkFailure {
-        operation,
-        code,
-        message,
-        retryable,
-        source: Box::new(err),
-    }
+    SdkFailure { operation, code, message, retryable, source: Box::new(err) }
 }
 
 /// Whether a DynamoDB (or any) call failed on its condition expression: the expected outcome of

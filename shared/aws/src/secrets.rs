@@ -33,24 +33,19 @@ impl Secrets {
 
     /// The secret's current string value, trimmed.
     pub async fn string(&self, secret_id: &str) -> Result<String, SecretError> {
-        let out = self
-            .client
-            .get_secret_value()
-            .secret_id(secret_id)
-            .send()
-            .await
-            .map_err(|e| SecretError::Read {
-                secret_id: secret_id.to_owned(),
-                source: classify("GetSecretValue", e),
+        let out =
+            self.client.get_secret_value().secret_id(secret_id).send().await.map_err(|e| {
+                SecretError::Read {
+                    secret_id: secret_id.to_owned(),
+                    source: classify("GetSecretValue", e),
+                }
             })?;
-        let value = out.secret_string().ok_or_else(|| SecretError::NotAString {
-            secret_id: secret_id.to_owned(),
-        })?;
+        let value = out
+            .secret_string()
+            .ok_or_else(|| SecretError::NotAString { secret_id: secret_id.to_owned() })?;
         let value = value.trim();
         if value.is_empty() {
-            return Err(SecretError::Empty {
-                secret_id: secret_id.to_owned(),
-            });
+            return Err(SecretError::Empty { secret_id: secret_id.to_owned() });
         }
         Ok(value.to_owned())
     }

@@ -22,10 +22,7 @@ pub struct SqsQueue {
 
 impl SqsQueue {
     pub fn new(client: aws_sdk_sqs::Client, queue_url: impl Into<String>) -> Self {
-        Self {
-            client,
-            queue_url: queue_url.into(),
-        }
+        Self { client, queue_url: queue_url.into() }
     }
 
     pub fn queue_url(&self) -> &str {
@@ -45,10 +42,7 @@ impl SqsQueue {
             .await
             .map_err(|e| classify("GetQueueAttributes", e))?;
         let get = |name: A| {
-            out.attributes()
-                .and_then(|a| a.get(&name))
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0)
+            out.attributes().and_then(|a| a.get(&name)).and_then(|v| v.parse().ok()).unwrap_or(0)
         };
         Ok(QueueDepth {
             waiting: get(A::ApproximateNumberOfMessages),

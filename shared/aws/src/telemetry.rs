@@ -34,11 +34,7 @@ pub fn init() {
             .try_init()
     } else {
         registry
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .compact()
-                    .with_writer(std::io::stderr),
-            )
+            .with(tracing_subscriber::fmt::layer().compact().with_writer(std::io::stderr))
             .try_init()
     };
     // An already installed subscriber (tests) is fine.

@@ -41,11 +41,8 @@ pub fn queue_url_from_arn(arn: &str) -> Option<String> {
     let parts: Vec<&str> = arn.split(':').collect();
     match parts.as_slice() {
         ["arn", partition, "sqs", region, account, name] if !name.is_empty() => {
-            let domain = if partition.starts_with("aws-cn") {
-                "amazonaws.com.cn"
-            } else {
-                "amazonaws.com"
-            };
+            let domain =
+                if partition.starts_with("aws-cn") { "amazonaws.com.cn" } else { "amazonaws.com" };
             Some(format!("https://sqs.{region}.{domain}/{account}/{name}"))
         }
         _ => None,
@@ -67,11 +64,7 @@ impl RetryDelays {
 
     /// The delay before the next delivery of `d` (the one backoff of `sfhs_core::drive`).
     pub fn delay_of(&self, d: &Delay) -> Duration {
-        if d.waiting {
-            self.backoff.recheck
-        } else {
-            self.backoff.delay(d.receive_count)
-        }
+        if d.waiting { self.backoff.recheck } else { self.backoff.delay(d.receive_count) }
     }
 
     /// Sets the visibility of each message (10 per call, per queue). Returns how many were set;
@@ -79,13 +72,7 @@ impl RetryDelays {
     pub async fn apply(&self, delays: &[Delay]) -> usize {
         let items: Vec<(&str, &str, Duration)> = delays
             .iter()
-            .map(|d| {
-                (
-                    d.queue_arn.as_str(),
-                    d.receipt_handle.as_str(),
-                    self.delay_of(d),
-                )
-            })
+            .map(|d| (d.queue_arn.as_str(), d.receipt_handle.as_str(), self.delay_of(d)))
             .collect();
         set_visibility(&self.client, &items, "retry delay").await
     }
@@ -194,14 +181,7 @@ mod tests {
             })
             .as_secs()
         };
-        assert_eq!(
-            [of(1, false), of(2, false), of(4, false), of(30, false)],
-            [5, 10, 40, 900]
-        );
-        assert_eq!(
-            [of(1, true), of(7, true)],
-            [60, 60],
-            "a waiting child re-checks evenly"
-        );
+        assert_eq!([of(1, false), of(2, false), of(4, false), of(30, false)], [5, 10, 40, 900]);
+        assert_eq!([of(1, true), of(7, true)], [60, 60], "a waiting child re-checks evenly");
     }
 }

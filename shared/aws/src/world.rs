@@ -77,9 +77,7 @@ impl Aws {
 
     /// A secret's value (never logged).
     pub async fn secret(&self, arn: &str) -> Result<String, StartError> {
-        Ok(Secrets::new(aws_sdk_secretsmanager::Client::new(&self.sdk))
-            .string(arn)
-            .await?)
+        Ok(Secrets::new(aws_sdk_secretsmanager::Client::new(&self.sdk)).string(arn).await?)
     }
 
     /// The hand-over near a deadline: a fresh invocation of `function` (this function, in
@@ -175,19 +173,12 @@ pub async fn worker_on(aws: &Aws, cfg: &crate::config::WorkerConfig) -> Result<W
             imports,
             waker: Some(Arc::new(SqsWaker::new(aws.sqs()))),
         },
-        SyncSettings {
-            engine,
-            mappings_cache: cfg.mappings_cache,
-        },
+        SyncSettings { engine, mappings_cache: cfg.mappings_cache },
     );
     let delays = (!cfg.retry_base.is_zero()).then(|| {
         RetryDelays::new(
             aws.sqs(),
-            Backoff {
-                base: cfg.retry_base,
-                max: cfg.retry_max,
-                recheck: cfg.wait_recheck,
-            },
+            Backoff { base: cfg.retry_base, max: cfg.retry_max, recheck: cfg.wait_recheck },
         )
     });
     tracing::info!(records = %cfg.records_table, hubspot = %cfg.hubspot_base_url, "worker ready");
@@ -243,10 +234,7 @@ pub struct ScheduledContinuation;
 #[async_trait::async_trait]
 impl Continuation for ScheduledContinuation {
     async fn continue_import(&self, import_id: &str) -> Result<(), ContinuationError> {
-        tracing::info!(
-            import_id,
-            "handed over: the next scheduled tick resumes the import"
-        );
+        tracing::info!(import_id, "handed over: the next scheduled tick resumes the import");
         Ok(())
     }
 }

@@ -55,12 +55,7 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("outbound");
     group.throughput(Throughput::Bytes(body.len() as u64));
     group.bench_function("parse_100x10", |b| {
-        b.iter(|| {
-            parse(
-                std::hint::black_box(body.as_bytes()),
-                DEFAULT_MAX_BODY_BYTES,
-            )
-        })
+        b.iter(|| parse(std::hint::black_box(body.as_bytes()), DEFAULT_MAX_BODY_BYTES))
     });
     group.finish();
 }

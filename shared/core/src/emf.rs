@@ -59,11 +59,8 @@ impl Emf {
             root.insert(name.clone(), json!(value));
         }
         let dims: Vec<&str> = self.dimensions.iter().map(|(n, _)| n.as_str()).collect();
-        let metrics: Vec<Value> = self
-            .metrics
-            .iter()
-            .map(|(n, unit, _)| json!({"Name": n, "Unit": unit}))
-            .collect();
+        let metrics: Vec<Value> =
+            self.metrics.iter().map(|(n, unit, _)| json!({"Name": n, "Unit": unit})).collect();
         root.insert(
             "_aws".into(),
             json!({
@@ -94,10 +91,7 @@ mod tests {
             .to_line(datetime!(2026-11-28 00:00:00 UTC));
         let v: Value = serde_json::from_str(&line).unwrap();
         assert_eq!(v["_aws"]["Timestamp"], 1_795_824_000_000_i64);
-        assert_eq!(
-            v["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0][0],
-            "Function"
-        );
+        assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0][0], "Function");
         assert_eq!(
             v["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"],
             "NotificationsEnqueued"

@@ -84,17 +84,9 @@ pub enum PublishError {
     #[error(
         "work item for record {record_id} is {size} bytes, over the queue's limit of {limit} bytes"
     )]
-    TooLarge {
-        record_id: String,
-        size: usize,
-        limit: usize,
-    },
+    TooLarge { record_id: String, size: usize, limit: usize },
     #[error("{failed} of {total} work items could not be enqueued; last problem: {last}")]
-    Incomplete {
-        failed: usize,
-        total: usize,
-        last: String,
-    },
+    Incomplete { failed: usize, total: usize, last: String },
 }
 
 /// Puts work items on a queue: chunks them into batches by count and size, sends the batches in
@@ -136,10 +128,7 @@ impl Publisher {
                     limit: self.policy.max_message_bytes,
                 });
             }
-            entries.push(QueueEntry {
-                id: i.to_string(),
-                body,
-            });
+            entries.push(QueueEntry { id: i.to_string(), body });
         }
         self.publish_entries(entries).await
     }
@@ -152,10 +141,7 @@ impl Publisher {
         let total = entries.len();
         let batches = self.chunk(entries);
         let results = join_all(batches.into_iter().map(|b| self.send_with_retries(b))).await;
-        let mut report = PublishReport {
-            items: total,
-            ..PublishReport::default()
-        };
+        let mut report = PublishReport { items: total, ..PublishReport::default() };
         let mut failed = 0;
         let mut last = None;
         for r in results {
@@ -167,11 +153,7 @@ impl Publisher {
             }
         }
         if failed > 0 {
-            return Err(PublishError::Incomplete {
-                failed,
-                total,
-                last: last.unwrap_or_default(),
-            });
+            return Err(PublishError::Incomplete { failed, total, last: last.unwrap_or_default() });
         }
         Ok(report)
     }
@@ -258,12 +240,7 @@ mod tests {
     use super::*;
 
     fn entries(n: usize, size: usize) -> Vec<QueueEntry> {
-        (0..n)
-            .map(|i| QueueEntry {
-                id: i.to_string(),
-                body: format!("{i:0>size$}"),
-            })
-            .collect()
+        (0..n).map(|i| QueueEntry { id: i.to_string(), body: format!("{i:0>size$}") }).collect()
     }
 
     fn publisher(q: &Arc<MemoryQueue>, policy: PublishPolicy) -> Publisher {
@@ -271,35 +248,20 @@ mod tests {
     }
 
     fn fast() -> PublishPolicy {
-        PublishPolicy {
-            first_backoff: Duration::from_millis(1),
-            ..PublishPolicy::default()
-        }
+        PublishPolicy { first_backoff: Duration::from_millis(1), ..PublishPolicy::default() }
     }
 
     #[tokio::test]
     async fn chunks_by_count_and_by_size() {
         let q = Arc::new(MemoryQueue::new());
-        let report = publisher(&q, fast())
-            .publish_entries(entries(25, 10))
-            .await
-            .unwrap();
+        let report = publisher(&q, fast()).publish_entries(entries(25, 10)).await.unwrap();
         assert_eq!(report.calls, 3);
         assert_eq!(q.messages().len(), 25);
 
         let q = Arc::new(MemoryQueue::new());
-        let policy = PublishPolicy {
-            max_batch_bytes: 100,
-            ..fast()
-        };
-        let report = publisher(&q, policy)
-            .publish_entries(entries(10, 40))
-            .await
-            .unwrap();
-        assert_eq!(
-            report.calls, 5,
-            "two 40-byte bodies fit in 100 bytes, three do not"
-        );
+        let policy = PublishPolicy { max_batch_bytes: 100, ..fast() };
+        let report = publisher(&q, policy).publish_entries(entries(10, 40)).await.unwrap();
+        assert_eq!(report.calls, 5, "two 40-byte bodies fit in 100 bytes, three do not");
         let mut got = q.messages();
         got.sort();
         assert_eq!(got.len(), 10);
@@ -310,10 +272,7 @@ mod tests {
         let q = Arc::new(MemoryQueue::new());
         q.fail_next_entries(3);
         q.fail_next_calls(1);
-        let report = publisher(&q, fast())
-            .publish_entries(entries(10, 5))
-            .await
-            .unwrap();
+        let report = publisher(&q, fast()).publish_entries(entries(10, 5)).await.unwrap();
         assert_eq!(q.messages().len(), 10);
         assert!(report.retried_entries >= 3);
     }
@@ -324,31 +283,15 @@ mod tests {
         async fn three_to(fault: impl FnOnce(&MemoryQueue)) -> (PublishError, usize) {
             let q = Arc::new(MemoryQueue::new());
             fault(&q);
-            let err = publisher(&q, fast())
-                .publish_entries(entries(3, 5))
-                .await
-                .unwrap_err();
+            let err = publisher(&q, fast()).publish_entries(entries(3, 5)).await.unwrap_err();
             (err, q.calls())
         }
         let (err, calls) = three_to(|q| q.fail_next_calls(100)).await;
-        assert!(
-            matches!(
-                err,
-                PublishError::Incomplete {
-                    failed: 3,
-                    total: 3,
-                    ..
-                }
-            ),
-            "{err}"
-        );
+        assert!(matches!(err, PublishError::Incomplete { failed: 3, total: 3, .. }), "{err}");
         assert_eq!(calls, 4);
 
         let (err, calls) = three_to(|q| q.reject_next_entries(1)).await;
-        assert!(
-            matches!(err, PublishError::Incomplete { failed: 1, .. }),
-            "{err}"
-        );
+        assert!(matches!(err, PublishError::Incomplete { failed: 1, .. }), "{err}");
         assert_eq!(calls, 1, "a sender fault is not retried");
     }
 }

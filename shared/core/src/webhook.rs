@@ -141,10 +141,7 @@ pub fn http_response(reply: &Reply) -> http::Response<String> {
     *response.status_mut() =
         http::StatusCode::from_u16(reply.status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
-    headers.insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static(reply.content_type),
-    );
+    headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static(reply.content_type));
     if let Some(allow) = reply.allow {
         headers.insert(http::header::ALLOW, http::HeaderValue::from_static(allow));
     }
@@ -178,10 +175,7 @@ pub async fn handle(
             405,
             FaultCode::Client,
             Outcome::MethodNotAllowed,
-            format!(
-                "method {} is not allowed; Salesforce POSTs outbound messages",
-                req.method
-            ),
+            format!("method {} is not allowed; Salesforce POSTs outbound messages", req.method),
         );
         reply.allow = Some("POST");
         return reply;
@@ -265,12 +259,8 @@ pub async fn handle(
                         .to_owned()
                 }
             };
-            let mut reply = with_context(Reply::fault(
-                500,
-                FaultCode::Server,
-                Outcome::EnqueueFailed,
-                message,
-            ));
+            let mut reply =
+                with_context(Reply::fault(500, FaultCode::Server, Outcome::EnqueueFailed, message));
             reply.detail = Some(e.to_string());
             reply
         }

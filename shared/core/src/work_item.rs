@@ -156,10 +156,7 @@ mod tests {
             ),
             "{json}"
         );
-        assert!(
-            json.contains(r#""received_at":"2026-11-28T12:00:00.123Z""#),
-            "{json}"
-        );
+        assert!(json.contains(r#""received_at":"2026-11-28T12:00:00.123Z""#), "{json}");
         assert_eq!(WorkItem::from_json(&json).unwrap(), item);
 
         let future = json.replacen(r#""v":1"#, r#""v":2"#, 1);
@@ -167,9 +164,6 @@ mod tests {
             WorkItem::from_json(&future),
             Err(WorkItemError::UnknownVersion { version: 2 })
         ));
-        assert!(matches!(
-            WorkItem::from_json("{"),
-            Err(WorkItemError::Malformed(_))
-        ));
+        assert!(matches!(WorkItem::from_json("{"), Err(WorkItemError::Malformed(_))));
     }
 }

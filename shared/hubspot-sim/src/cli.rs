@@ -81,9 +81,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("binding {}", args.addr))?;
     println!("{}", running.base_url());
     std::io::stdout().flush().context("flushing stdout")?;
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")?;
+    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
     running.shutdown().await;
     Ok(())
 }
@@ -118,9 +116,6 @@ mod tests {
         assert_eq!(a.tokens, vec!["a".to_string(), "b".to_string()]);
         assert_eq!((a.portal_id, a.burst_limit, a.addr.port()), (42, 50, 8080));
         let held = Args::parse_from(["sim", "--archived-unique-values", "held"]);
-        assert_eq!(
-            held.config().archived_unique_values,
-            ArchivedUniqueValues::Held
-        );
+        assert_eq!(held.config().archived_unique_values, ArchivedUniqueValues::Held);
     }
 }

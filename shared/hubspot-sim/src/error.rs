@@ -17,16 +17,9 @@ impl HsError {
         let mut body = Map::new();
         body.insert("status".into(), json!("error"));
         body.insert("message".into(), json!(message.into()));
-        body.insert(
-            "correlationId".into(),
-            json!(uuid::Uuid::new_v4().to_string()),
-        );
+        body.insert("correlationId".into(), json!(uuid::Uuid::new_v4().to_string()));
         body.insert("category".into(), json!(category));
-        Self {
-            status,
-            body,
-            retry_after: None,
-        }
+        Self { status, body, retry_after: None }
     }
 
     /// A body without `category` (the rolling and daily 429s carry `errorType`/`policyName` instead).
@@ -34,10 +27,7 @@ impl HsError {
         let mut e = Self::new(
             StatusCode::TOO_MANY_REQUESTS,
             "",
-            format!(
-                "You have reached your {} limit.",
-                policy.to_ascii_lowercase()
-            ),
+            format!("You have reached your {} limit.", policy.to_ascii_lowercase()),
         );
         e.body.remove("category");
         e.body.insert("errorType".into(), json!("RATE_LIMIT"));

@@ -147,10 +147,7 @@ pub struct Gate {
 
 impl Gate {
     pub fn new(seed: u64) -> Self {
-        Self {
-            faults: vec![],
-            rng: seed | 1,
-        }
+        Self { faults: vec![], rng: seed | 1 }
     }
 
     fn roll(&mut self) -> f64 {
@@ -167,10 +164,7 @@ impl Gate {
         let mut i = 0;
         while i < self.faults.len() {
             let f = &self.faults[i];
-            if f.path_contains
-                .as_deref()
-                .is_some_and(|p| !path.contains(p))
-            {
+            if f.path_contains.as_deref().is_some_and(|p| !path.contains(p)) {
                 i += 1;
                 continue;
             }
@@ -217,15 +211,9 @@ impl RateHeaders {
         };
         put("x-hubspot-ratelimit-max", self.max.to_string());
         put("x-hubspot-ratelimit-remaining", self.remaining.to_string());
-        put(
-            "x-hubspot-ratelimit-interval-milliseconds",
-            self.interval_ms.to_string(),
-        );
+        put("x-hubspot-ratelimit-interval-milliseconds", self.interval_ms.to_string());
         put("x-hubspot-ratelimit-daily", self.daily.to_string());
-        put(
-            "x-hubspot-ratelimit-daily-remaining",
-            self.daily_remaining.to_string(),
-        );
+        put("x-hubspot-ratelimit-daily-remaining", self.daily_remaining.to_string());
     }
 }
 
@@ -237,9 +225,7 @@ enum Admission {
 fn bearer(h: &HeaderMap) -> Option<String> {
     let v = h.get("authorization")?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim().to_string())
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
 }
 
 /// The token, if it is one the portal accepts with the CRM scopes: else HubSpot's 401 (unknown
@@ -311,17 +297,12 @@ fn admit(
     }
     let burst = !is_search || cfg.search_counts_toward_burst;
     let window = limits.windows.entry(token).or_default();
-    while window
-        .front()
-        .is_some_and(|t| now.duration_since(*t) >= cfg.burst_window)
-    {
+    while window.front().is_some_and(|t| now.duration_since(*t) >= cfg.burst_window) {
         window.pop_front();
     }
     let headers = |used: usize, daily_used: u64| RateHeaders {
         max: cfg.burst_limit,
-        remaining: cfg
-            .burst_limit
-            .saturating_sub(u32::try_from(used).unwrap_or(u32::MAX)),
+        remaining: cfg.burst_limit.saturating_sub(u32::try_from(used).unwrap_or(u32::MAX)),
         interval_ms: cfg.burst_window.as_millis(),
         daily: cfg.daily_limit,
         daily_remaining: cfg.daily_limit.saturating_sub(daily_used),
@@ -367,22 +348,16 @@ fn fault_response(f: &Fault) -> Option<Response> {
             "MIGRATION_IN_PROGRESS",
             "This portal is being migrated; retry after the time in Retry-After",
         ),
-        FaultKind::InternalError => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "INTERNAL_ERROR",
-            "internal error",
-        ),
+        FaultKind::InternalError => {
+            (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "internal error")
+        }
         FaultKind::BadGateway => (StatusCode::BAD_GATEWAY, "BAD_GATEWAY", "Bad Gateway"),
-        FaultKind::ServiceUnavailable => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "SERVICE_UNAVAILABLE",
-            "Service Unavailable",
-        ),
-        FaultKind::GatewayTimeout => (
-            StatusCode::GATEWAY_TIMEOUT,
-            "GATEWAY_TIMEOUT",
-            "Gateway Timeout",
-        ),
+        FaultKind::ServiceUnavailable => {
+            (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", "Service Unavailable")
+        }
+        FaultKind::GatewayTimeout => {
+            (StatusCode::GATEWAY_TIMEOUT, "GATEWAY_TIMEOUT", "Gateway Timeout")
+        }
         FaultKind::Latency => return None,
         FaultKind::DropConnection => {
             let stream = futures::stream::once(async {
@@ -465,11 +440,7 @@ pub async fn gate(
         let c = &mut st.counters;
         c.calls += 1;
         *c.by_status.entry(status).or_default() += 1;
-        *c.by_endpoint
-            .entry(endpoint)
-            .or_default()
-            .entry(status)
-            .or_default() += 1;
+        *c.by_endpoint.entry(endpoint).or_default().entry(status).or_default() += 1;
     }
     resp
 }

@@ -93,9 +93,7 @@ impl Sim {
     }
 
     fn request_log(&self) -> MutexGuard<'_, VecDeque<RecordedRequest>> {
-        self.requests
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.requests.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub(crate) fn record(&self, request: RecordedRequest) {
@@ -125,9 +123,7 @@ impl Sim {
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, SimState> {
         // A panic while holding the lock leaves consistent-enough test state; keep serving.
-        self.inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The axum router serving HubSpot's paths and `/_sim/`.
@@ -254,9 +250,7 @@ impl HubSpotSim {
 
     /// Binds (127.0.0.1, port 0 unless [`Self::addr`] was given) and serves in a background task.
     pub async fn start(self) -> std::io::Result<RunningSim> {
-        let addr = self
-            .addr
-            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let addr = self.addr.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;
         let sim = Sim::new(self.config);
@@ -270,12 +264,7 @@ impl HubSpotSim {
                 tracing::error!(error = %e, "hubspot simulator stopped");
             }
         });
-        Ok(RunningSim {
-            sim,
-            addr: local,
-            stop: Some(tx),
-            task: Some(task),
-        })
+        Ok(RunningSim { sim, addr: local, stop: Some(tx), task: Some(task) })
     }
 }
 

@@ -111,15 +111,9 @@ fn valid_pair(type_: &str, field_type: &str) -> bool {
     }
     match type_ {
         "bool" => field_type == "booleancheckbox",
-        "enumeration" => matches!(
-            field_type,
-            "booleancheckbox" | "checkbox" | "radio" | "select"
-        ),
+        "enumeration" => matches!(field_type, "booleancheckbox" | "checkbox" | "radio" | "select"),
         "date" | "datetime" => field_type == "date",
-        "string" => matches!(
-            field_type,
-            "text" | "textarea" | "html" | "phonenumber" | "file"
-        ),
+        "string" => matches!(field_type, "text" | "textarea" | "html" | "phonenumber" | "file"),
         "number" => field_type == "number",
         "phone_number" => field_type == "phonenumber",
         _ => false,
@@ -159,26 +153,14 @@ pub fn property_from_input(input: PropertyInput) -> Result<PropertyDef, String> 
             "Property name '{name}' is invalid: use lowercase letters, digits and underscores, starting with a letter"
         ));
     }
-    let label = input
-        .label
-        .ok_or_else(|| format!("Property '{name}' needs a label"))?;
+    let label = input.label.ok_or_else(|| format!("Property '{name}' needs a label"))?;
     let type_ = input.type_.unwrap_or_else(|| "string".into());
-    if ![
-        "bool",
-        "date",
-        "datetime",
-        "enumeration",
-        "number",
-        "phone_number",
-        "string",
-    ]
-    .contains(&type_.as_str())
+    if !["bool", "date", "datetime", "enumeration", "number", "phone_number", "string"]
+        .contains(&type_.as_str())
     {
         return Err(format!("Property '{name}' has an invalid type '{type_}'"));
     }
-    let field_type = input
-        .field_type
-        .unwrap_or_else(|| default_field_type(&type_).into());
+    let field_type = input.field_type.unwrap_or_else(|| default_field_type(&type_).into());
     if !valid_pair(&type_, &field_type) {
         return Err(format!(
             "Property '{name}': fieldType '{field_type}' is not valid for type '{type_}'"
@@ -209,10 +191,7 @@ pub fn property_from_input(input: PropertyInput) -> Result<PropertyDef, String> 
     let mut seen = std::collections::HashSet::new();
     for o in &options {
         if !seen.insert(o.value.clone()) {
-            return Err(format!(
-                "Property '{name}': duplicate option value '{}'",
-                o.value
-            ));
+            return Err(format!("Property '{name}': duplicate option value '{}'", o.value));
         }
     }
     Ok(PropertyDef {
@@ -269,10 +248,7 @@ pub fn validate_value(def: &PropertyDef, raw: &str) -> Result<Option<String>, Pr
     if def.read_only {
         return Err(fail(
             "READ_ONLY_VALUE",
-            format!(
-                "{} is a read only property; its value cannot be set.",
-                def.name
-            ),
+            format!("{} is a read only property; its value cannot be set.", def.name),
         ));
     }
     if raw.is_empty() {
@@ -281,10 +257,7 @@ pub fn validate_value(def: &PropertyDef, raw: &str) -> Result<Option<String>, Pr
     if raw.chars().count() > MAX_STRING_CHARS {
         return Err(fail(
             "INVALID_STRING_LENGTH",
-            format!(
-                "{} exceeds the maximum length of {MAX_STRING_CHARS} characters",
-                def.name
-            ),
+            format!("{} exceeds the maximum length of {MAX_STRING_CHARS} characters", def.name),
         ));
     }
     match def.type_.as_str() {
@@ -292,10 +265,7 @@ pub fn validate_value(def: &PropertyDef, raw: &str) -> Result<Option<String>, Pr
             "true" | "false" => Ok(Some(raw.into())),
             _ => Err(fail(
                 "INVALID_BOOLEAN",
-                format!(
-                    "{raw} is not a valid boolean for {}; use true or false",
-                    def.name
-                ),
+                format!("{raw} is not a valid boolean for {}; use true or false", def.name),
             )),
         },
         "number" => {
@@ -303,10 +273,7 @@ pub fn validate_value(def: &PropertyDef, raw: &str) -> Result<Option<String>, Pr
             if ok {
                 Ok(Some(raw.trim().into()))
             } else {
-                Err(fail(
-                    "INVALID_NUMBER",
-                    format!("{raw} was not a valid number."),
-                ))
+                Err(fail("INVALID_NUMBER", format!("{raw} was not a valid number.")))
             }
         }
         "date" => {
@@ -324,10 +291,9 @@ pub fn validate_value(def: &PropertyDef, raw: &str) -> Result<Option<String>, Pr
                         "{raw} is not a valid date: a date as epoch milliseconds must be at midnight UTC"
                     ),
                 )),
-                None => Err(fail(
-                    "INVALID_DATE",
-                    format!("{raw} is not a valid date (YYYY-MM-DD)"),
-                )),
+                None => {
+                    Err(fail("INVALID_DATE", format!("{raw} is not a valid date (YYYY-MM-DD)")))
+                }
             }
         }
         "datetime" => {
@@ -344,20 +310,14 @@ pub fn validate_value(def: &PropertyDef, raw: &str) -> Result<Option<String>, Pr
         }
         "enumeration" => {
             let is_option = |v: &str| def.options.iter().any(|o| o.value == v);
-            let values: Vec<&str> = if def.field_type == "checkbox" {
-                raw.split(';').collect()
-            } else {
-                vec![raw]
-            };
+            let values: Vec<&str> =
+                if def.field_type == "checkbox" { raw.split(';').collect() } else { vec![raw] };
             for v in values {
                 if !is_option(v) {
                     let allowed: Vec<&str> = def.options.iter().map(|o| o.value.as_str()).collect();
                     return Err(fail(
                         "INVALID_OPTION",
-                        format!(
-                            "{v} was not one of the allowed options: [{}]",
-                            allowed.join(", ")
-                        ),
+                        format!("{v} was not one of the allowed options: [{}]", allowed.join(", ")),
                     ));
                 }
             }
@@ -452,13 +412,7 @@ pub fn builtin_properties(extra: &[(&str, &str, &str, &str)]) -> Vec<PropertyDef
     let mut v = vec![
         PropertyDef::builtin("hs_object_id", "Record ID", "number", "number", true),
         PropertyDef::builtin("hs_createdate", "Create Date", "datetime", "date", true),
-        PropertyDef::builtin(
-            "hs_lastmodifieddate",
-            "Last Modified Date",
-            "datetime",
-            "date",
-            true,
-        ),
+        PropertyDef::builtin("hs_lastmodifieddate", "Last Modified Date", "datetime", "date", true),
     ];
     for (name, label, t, f) in extra {
         v.push(PropertyDef::builtin(name, label, t, f, false));
@@ -490,10 +444,7 @@ mod tests {
         let refused = |p: &PropertyDef, v: &str| validate_value(p, v).unwrap_err().code;
         let date = prop("date", "date", &[]);
         assert_eq!(stored(&date, "2026-01-31").as_deref(), Some("2026-01-31"));
-        assert_eq!(
-            stored(&date, "1769817600000").as_deref(),
-            Some("2026-01-31")
-        );
+        assert_eq!(stored(&date, "1769817600000").as_deref(), Some("2026-01-31"));
         assert_eq!(refused(&date, "1769817600001"), "INVALID_DATE");
         assert_eq!(refused(&date, "31/01/2026"), "INVALID_DATE");
         let dt = prop("datetime", "date", &[]);
@@ -501,10 +452,7 @@ mod tests {
             stored(&dt, "2026-01-31T10:00:00+01:00").as_deref(),
             Some("2026-01-31T09:00:00.000Z")
         );
-        assert_eq!(
-            stored(&dt, "0").as_deref(),
-            Some("1970-01-01T00:00:00.000Z")
-        );
+        assert_eq!(stored(&dt, "0").as_deref(), Some("1970-01-01T00:00:00.000Z"));
         assert_eq!(refused(&dt, "yesterday"), "INVALID_DATETIME");
         let n = prop("number", "number", &[]);
         assert!(validate_value(&n, "-12.50").is_ok());
@@ -521,10 +469,7 @@ mod tests {
         assert_eq!(refused(&multi, "a;c"), "INVALID_OPTION");
         let s = prop("string", "text", &[]);
         assert!(validate_value(&s, &"x".repeat(MAX_STRING_CHARS)).is_ok());
-        assert_eq!(
-            refused(&s, &"x".repeat(MAX_STRING_CHARS + 1)),
-            "INVALID_STRING_LENGTH"
-        );
+        assert_eq!(refused(&s, &"x".repeat(MAX_STRING_CHARS + 1)), "INVALID_STRING_LENGTH");
         assert_eq!(validate_value(&s, "").unwrap(), None);
         let ro = PropertyDef::builtin("hs_object_id", "id", "number", "number", true);
         assert_eq!(refused(&ro, "1"), "READ_ONLY_VALUE");
@@ -543,10 +488,7 @@ mod tests {
             description: None,
         };
         let p = property_from_input(input(None, None)).unwrap();
-        assert_eq!(
-            (p.type_.as_str(), p.field_type.as_str()),
-            ("string", "text")
-        );
+        assert_eq!((p.type_.as_str(), p.field_type.as_str()), ("string", "text"));
         assert!(property_from_input(input(Some("bool"), Some("text"))).is_err());
         assert!(property_from_input(input(Some("number"), Some("number"))).is_ok());
         assert!(property_from_input(input(Some("datetime"), Some("date"))).is_ok());

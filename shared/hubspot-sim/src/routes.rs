@@ -53,26 +53,20 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for QueryArgs {
         parts: &mut axum::http::request::Parts,
         state: &S,
     ) -> Result<Self, Response> {
-        let Query(q) = Q::from_request_parts(parts, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
+        let Query(q) =
+            Q::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?;
         Ok(query_args(&q))
     }
 }
 
 fn query_args(q: &[(String, String)]) -> QueryArgs {
-    let mut a = QueryArgs {
-        properties: vec![],
-        archived: false,
-        id_property: None,
-        limit: 10,
-        after: 0,
-    };
+    let mut a =
+        QueryArgs { properties: vec![], archived: false, id_property: None, limit: 10, after: 0 };
     for (k, v) in q {
         match k.as_str() {
-            "properties" => a
-                .properties
-                .extend(v.split(',').filter(|s| !s.is_empty()).map(String::from)),
+            "properties" => {
+                a.properties.extend(v.split(',').filter(|s| !s.is_empty()).map(String::from))
+            }
             "archived" => a.archived = query_bool(v),
             "idProperty" => a.id_property = Some(v.clone()),
             "limit" => a.limit = v.parse().unwrap_or(10),
@@ -113,11 +107,9 @@ pub fn router(sim: Sim) -> Router {
             get(record_associations),
         );
     }
-    for base in [
-        "/crm-object-schemas/v3/schemas",
-        "/crm-object-schemas/{ver}/schemas",
-        "/crm/v3/schemas",
-    ] {
+    for base in
+        ["/crm-object-schemas/v3/schemas", "/crm-object-schemas/{ver}/schemas", "/crm/v3/schemas"]
+    {
         api = api
             .route(base, get(list_schemas).post(create_schema))
             .route(
@@ -146,21 +138,12 @@ pub fn router(sim: Sim) -> Router {
             .route(&format!("{b}/batch/associate/default"), post(assoc_default))
             .route(&format!("{b}/batch/read"), post(assoc_read))
             .route(&format!("{b}/batch/archive"), post(assoc_archive))
-            .route(
-                &format!("{b}/batch/labels/archive"),
-                post(assoc_labels_archive),
-            );
+            .route(&format!("{b}/batch/labels/archive"), post(assoc_labels_archive));
     }
     let api = api.route_layer(from_fn_with_state(sim.clone(), gate));
     let control: Router<Sim> = Router::new()
-        .route(
-            "/_sim/counters",
-            get(sim_counters).delete(sim_reset_counters),
-        )
-        .route(
-            "/_sim/faults",
-            get(sim_faults).post(sim_inject).delete(sim_clear_faults),
-        )
+        .route("/_sim/counters", get(sim_counters).delete(sim_reset_counters))
+        .route("/_sim/faults", get(sim_faults).post(sim_inject).delete(sim_clear_faults))
         .route("/_sim/state", get(sim_state))
         .route("/_sim/records/{object_type}", get(sim_records))
         .route("/_sim/config", get(sim_config).patch(sim_patch_config))
@@ -168,10 +151,7 @@ pub fn router(sim: Sim) -> Router {
         .route("/_sim/limits/exhaust-daily", post(sim_exhaust_daily))
         .route("/_sim/reset", post(sim_reset))
         .route("/_sim/restore/{object_type}/{record_id}", post(sim_restore))
-        .route(
-            "/_sim/requests",
-            get(sim_requests).delete(sim_clear_requests),
-        );
+        .route("/_sim/requests", get(sim_requests).delete(sim_clear_requests));
     api.merge(control)
         .fallback(|| async { HsError::not_found("Route not found").into_response() })
         .layer(from_fn_with_state(sim.clone(), record))
@@ -197,20 +177,13 @@ async fn record(State(sim): State<Sim>, req: Request, next: Next) -> Response {
         query: parts.uri.query().unwrap_or_default().to_string(),
         body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
     });
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
+    next.run(Request::from_parts(parts, Body::from(bytes))).await
 }
 
 // ----- records --------------------------------------------------------------------------------
 
 async fn list(State(sim): State<Sim>, Path(pp): Params, a: QueryArgs) -> Response {
-    respond(sim.lock().crm.list(
-        p(&pp, "object_type"),
-        a.limit,
-        a.after,
-        &a.properties,
-        a.archived,
-    ))
+    respond(sim.lock().crm.list(p(&pp, "object_type"), a.limit, a.after, &a.properties, a.archived))
 }
 
 async fn create_one(State(sim): State<Sim>, Path(pp): Params, body: Bytes) -> Response {
@@ -261,10 +234,7 @@ async fn batch_read(
     body: Bytes,
 ) -> Response {
     let st = sim.lock();
-    respond(
-        st.crm
-            .batch_read(p(&pp, "object_type"), &body, a.archived, &st.config),
-    )
+    respond(st.crm.batch_read(p(&pp, "object_type"), &body, a.archived, &st.config))
 }
 
 async fn batch_update(State(sim): State<Sim>, Path(pp): Params, body: Bytes) -> Response {
@@ -325,11 +295,7 @@ async fn create_schema_association(
     Path(pp): Params,
     body: Bytes,
 ) -> Response {
-    respond(
-        sim.lock()
-            .crm
-            .create_schema_association(p(&pp, "object_type"), &body),
-    )
+    respond(sim.lock().crm.create_schema_association(p(&pp, "object_type"), &body))
 }
 
 async fn delete_schema(State(sim): State<Sim>, Path(pp): Params) -> Response {
@@ -345,11 +311,7 @@ async fn create_property(State(sim): State<Sim>, Path(pp): Params, body: Bytes) 
 }
 
 async fn get_property(State(sim): State<Sim>, Path(pp): Params) -> Response {
-    respond(
-        sim.lock()
-            .crm
-            .get_property(p(&pp, "object_type"), p(&pp, "property_name")),
-    )
+    respond(sim.lock().crm.get_property(p(&pp, "object_type"), p(&pp, "property_name")))
 }
 
 // ----- associations ---------------------------------------------------------------------------
@@ -359,11 +321,7 @@ async fn labels(State(sim): State<Sim>, Path(pp): Params) -> Response {
 }
 
 async fn create_label(State(sim): State<Sim>, Path(pp): Params, body: Bytes) -> Response {
-    respond(
-        sim.lock()
-            .crm
-            .create_label(p(&pp, "from"), p(&pp, "to"), &body),
-    )
+    respond(sim.lock().crm.create_label(p(&pp, "from"), p(&pp, "to"), &body))
 }
 
 async fn assoc_create(State(sim): State<Sim>, Path(pp): Params, body: Bytes) -> Response {
@@ -399,10 +357,7 @@ async fn record_associations(State(sim): State<Sim>, Path(pp): Params, Query(q):
 
 async fn assoc_read(State(sim): State<Sim>, Path(pp): Params, body: Bytes) -> Response {
     let st = sim.lock();
-    respond(
-        st.crm
-            .assoc_read(p(&pp, "from"), p(&pp, "to"), &body, &st.config),
-    )
+    respond(st.crm.assoc_read(p(&pp, "from"), p(&pp, "to"), &body, &st.config))
 }
 
 async fn assoc_archive(State(sim): State<Sim>, Path(pp): Params, body: Bytes) -> Response {
@@ -455,12 +410,8 @@ async fn sim_clear_faults(State(sim): State<Sim>) -> Response {
 
 async fn sim_state(State(sim): State<Sim>) -> Response {
     let st = sim.lock();
-    let windows: HashMap<&str, usize> = st
-        .limits
-        .windows
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.len()))
-        .collect();
+    let windows: HashMap<&str, usize> =
+        st.limits.windows.iter().map(|(k, v)| (k.as_str(), v.len())).collect();
     let mut dump = st.crm.dump();
     if let Some(o) = dump.as_object_mut() {
         o.insert("dailyUsed".into(), json!(st.limits.daily_used));

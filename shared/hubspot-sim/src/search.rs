@@ -80,15 +80,9 @@ fn numeric(schema: &Schema, prop: &str, v: &str) -> Option<Decimal> {
             if let Ok(ms) = v.parse::<i64>() {
                 return Some(Decimal::from(ms));
             }
-            let iso = if v.len() == 10 {
-                format!("{v}T00:00:00Z")
-            } else {
-                v.to_string()
-            };
+            let iso = if v.len() == 10 { format!("{v}T00:00:00Z") } else { v.to_string() };
             let t = OffsetDateTime::parse(&iso, &Rfc3339).ok()?;
-            Some(Decimal::from(
-                i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()?,
-            ))
+            Some(Decimal::from(i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()?))
         }
         _ => None,
     }
@@ -143,14 +137,9 @@ fn matches(schema: &Schema, rec: &Record, f: &Filter) -> Result<bool, HsError> {
         }
         "IN" | "NOT_IN" => {
             if f.values.is_empty() {
-                return Err(HsError::validation(format!(
-                    "Operator {} needs values",
-                    f.operator
-                )));
+                return Err(HsError::validation(format!("Operator {} needs values", f.operator)));
             }
-            let inside = have
-                .as_ref()
-                .is_some_and(|h| f.values.iter().any(|v| eq(h, &scalar(v))));
+            let inside = have.as_ref().is_some_and(|h| f.values.iter().any(|v| eq(h, &scalar(v))));
             if f.operator == "IN" { inside } else { !inside }
         }
         "HAS_PROPERTY" => have.is_some(),
@@ -167,11 +156,7 @@ fn matches(schema: &Schema, rec: &Record, f: &Filter) -> Result<bool, HsError> {
                         .any(|tok| tok == pattern)
                 }
             });
-            if f.operator == "CONTAINS_TOKEN" {
-                found
-            } else {
-                !found
-            }
+            if f.operator == "CONTAINS_TOKEN" { found } else { !found }
         }
         other => return Err(HsError::validation(format!("Unknown operator {other}"))),
     })
@@ -190,10 +175,7 @@ impl Crm {
             )));
         }
         let total_filters: usize = req.filter_groups.iter().map(|g| g.filters.len()).sum();
-        if req
-            .filter_groups
-            .iter()
-            .any(|g| g.filters.len() > MAX_FILTERS_PER_GROUP)
+        if req.filter_groups.iter().any(|g| g.filters.len() > MAX_FILTERS_PER_GROUP)
             || total_filters > MAX_FILTERS
         {
             return Err(HsError::validation(format!(
@@ -205,15 +187,13 @@ impl Crm {
         }
         let limit = req.limit.unwrap_or(10);
         if limit > MAX_PAGE {
-            return Err(HsError::validation(format!(
-                "limit may not exceed {MAX_PAGE}"
-            )));
+            return Err(HsError::validation(format!("limit may not exceed {MAX_PAGE}")));
         }
         let after: usize = match &req.after {
             None => 0,
-            Some(v) => scalar(v)
-                .parse()
-                .map_err(|_| HsError::validation("after must be a number"))?,
+            Some(v) => {
+                scalar(v).parse().map_err(|_| HsError::validation("after must be a number"))?
+            }
         };
         if after >= MAX_RESULTS {
             return Err(HsError::validation(format!(
@@ -267,14 +247,9 @@ impl Crm {
         if let Some(sort) = req.sorts.first() {
             let (prop, desc) = match sort {
                 Sort::Name(n) => (n.trim_start_matches('-').to_string(), n.starts_with('-')),
-                Sort::Full {
-                    property_name,
-                    direction,
-                } => (
+                Sort::Full { property_name, direction } => (
                     property_name.clone(),
-                    direction
-                        .as_deref()
-                        .is_some_and(|d| d.eq_ignore_ascii_case("DESCENDING")),
+                    direction.as_deref().is_some_and(|d| d.eq_ignore_ascii_case("DESCENDING")),
                 ),
             };
             hits.sort_by(|a, b| {
@@ -301,10 +276,7 @@ impl Crm {
             && next < MAX_RESULTS
             && let Some(o) = body.as_object_mut()
         {
-            o.insert(
-                "paging".into(),
-                json!({"next": {"after": next.to_string()}}),
-            );
+            o.insert("paging".into(), json!({"next": {"after": next.to_string()}}));
         }
         Ok((StatusCode::OK, body))
     }

@@ -30,18 +30,10 @@ fn inputs() -> Vec<UpsertInput> {
 }
 
 fn bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let sim = rt
-        .block_on(
-            HubSpotSim::builder()
-                .burst_limit(u32::MAX)
-                .daily_limit(u64::MAX)
-                .start(),
-        )
+        .block_on(HubSpotSim::builder().burst_limit(u32::MAX).daily_limit(u64::MAX).start())
         .unwrap();
     let client = HubSpotClient::new(ClientConfig::new(
         sim.base_url(),
@@ -53,17 +45,11 @@ fn bench(c: &mut Criterion) {
         "properties": [{"name": "name", "label": "N"}, {"name": "sf_id", "label": "S", "hasUniqueValue": true},
                        {"name": "amount", "label": "A", "type": "number", "fieldType": "number"}]
     });
-    let t = rt
-        .block_on(client.create_schema(&schema))
-        .unwrap()
-        .object_type_id;
-    rt.block_on(client.batch_upsert(&t, "sf_id", inputs()))
-        .unwrap();
+    let t = rt.block_on(client.create_schema(&schema)).unwrap().object_type_id;
+    rt.block_on(client.batch_upsert(&t, "sf_id", inputs())).unwrap();
 
     let mut g = c.benchmark_group("upsert_100");
-    g.sample_size(30)
-        .measurement_time(Duration::from_secs(5))
-        .warm_up_time(Duration::from_secs(1));
+    g.sample_size(30).measurement_time(Duration::from_secs(5)).warm_up_time(Duration::from_secs(1));
     g.bench_function("client", |b| {
         b.to_async(&rt).iter(|| async {
             let out = client.batch_upsert(&t, "sf_id", inputs()).await.unwrap();

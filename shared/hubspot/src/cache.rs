@@ -20,24 +20,14 @@ impl<K: Eq + Hash, V: Clone> Cache<K, V> {
         K: std::borrow::Borrow<Q>,
         Q: Eq + Hash + ?Sized,
     {
-        self.0
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(key)
-            .cloned()
+        self.0.read().unwrap_or_else(PoisonError::into_inner).get(key).cloned()
     }
 
     pub(crate) fn insert(&self, key: K, value: V) {
-        self.0
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(key, value);
+        self.0.write().unwrap_or_else(PoisonError::into_inner).insert(key, value);
     }
 
     pub(crate) fn clear(&self) {
-        self.0
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
+        self.0.write().unwrap_or_else(PoisonError::into_inner).clear();
     }
 }

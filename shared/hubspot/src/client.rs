@@ -88,15 +88,11 @@ impl fmt::Debug for HubSpotClient {
 }
 
 fn segment(s: &str) -> Result<&str, Error> {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
     {
         Ok(s)
     } else {
-        Err(Error::InvalidInput(format!(
-            "{s:?} is not a valid object type, id or property name"
-        )))
+        Err(Error::InvalidInput(format!("{s:?} is not a valid object type, id or property name")))
     }
 }
 
@@ -116,11 +112,8 @@ pub fn dedup_keep_last<T, K: std::hash::Hash + Eq>(items: Vec<T>, key: impl Fn(&
 }
 
 fn rate_headers(h: &HeaderMap) -> RateHeaders {
-    let num = |k: &str| {
-        h.get(k)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|s| s.trim().parse::<u64>().ok())
-    };
+    let num =
+        |k: &str| h.get(k).and_then(|v| v.to_str().ok()).and_then(|s| s.trim().parse::<u64>().ok());
     RateHeaders {
         max: num("x-hubspot-ratelimit-max").and_then(|v| u32::try_from(v).ok()),
         remaining: num("x-hubspot-ratelimit-remaining").and_then(|v| u32::try_from(v).ok()),
@@ -138,10 +131,8 @@ fn retry_after(h: &HeaderMap) -> Option<Duration> {
 }
 
 fn decode<T: DeserializeOwned>(reply: &Reply, context: &str) -> Result<T, Error> {
-    serde_json::from_slice(&reply.body).map_err(|source| Error::Decode {
-        context: context.to_string(),
-        source,
-    })
+    serde_json::from_slice(&reply.body)
+        .map_err(|source| Error::Decode { context: context.to_string(), source })
 }
 
 #[derive(Deserialize)]
@@ -185,10 +176,7 @@ impl AssociationWrite<'_> {
 enum WrittenAssociation {
     /// `batch/create`: `{fromObjectTypeId, fromObjectId, toObjectTypeId, toObjectId, labels}`.
     #[serde(rename_all = "camelCase")]
-    Labelled {
-        from_object_id: Value,
-        to_object_id: Value,
-    },
+    Labelled { from_object_id: Value, to_object_id: Value },
     /// `batch/associate/default`: `{from: {id}, to: {id}, associationSpec}`.
     Default { from: IdRef, to: IdRef },
 }
@@ -205,10 +193,9 @@ fn id_text(v: &Value) -> String {
 impl WrittenAssociation {
     fn pair(&self) -> AssociationPair {
         match self {
-            Self::Labelled {
-                from_object_id,
-                to_object_id,
-            } => AssociationPair::new(id_text(from_object_id), id_text(to_object_id)),
+            Self::Labelled { from_object_id, to_object_id } => {
+                AssociationPair::new(id_text(from_object_id), id_text(to_object_id))
+            }
             Self::Default { from, to } => AssociationPair::new(id_text(&from.id), id_text(&to.id)),
         }
     }
@@ -256,10 +243,7 @@ fn item_failures(errors: &[ApiErrorBody], status: u16) -> Vec<RecordFailure> {
 fn names_inputs(status: u16, body: &ApiErrorBody) -> bool {
     status == 409
         || !body.errors.is_empty()
-        || body
-            .message
-            .as_deref()
-            .is_some_and(|m| m.starts_with("Property values were not valid"))
+        || body.message.as_deref().is_some_and(|m| m.starts_with("Property values were not valid"))
 }
 
 impl HubSpotClient {
@@ -343,11 +327,7 @@ impl HubSpotClient {
     }
 
     fn jitter(&self, d: Duration) -> Duration {
-        let mut s = self
-            .inner
-            .rng
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut s = self.inner.rng.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         *s ^= *s << 13;
         *s ^= *s >> 7;
         *s ^= *s << 17;
@@ -358,9 +338,7 @@ impl HubSpotClient {
 
     fn backoff(&self, attempt: u32) -> Duration {
         let p = &self.inner.retry;
-        let exp = p
-            .base_backoff
-            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+        let exp = p.base_backoff.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
         self.jitter(exp.min(p.max_backoff))
     }
 
@@ -435,10 +413,7 @@ impl HubSpotClient {
             };
             self.inner.limiter.complete(permit, &rate_headers(&headers));
             if (200..300).contains(&status) {
-                return Ok(Reply {
-                    status,
-                    body: body.to_vec(),
-                });
+                return Ok(Reply { status, body: body.to_vec() });
             }
             let err = ApiErrorBody::parse(&body);
             let ra = retry_after(&headers);
@@ -487,24 +462,14 @@ impl HubSpotClient {
                 477 => ra.unwrap_or_else(|| self.backoff(attempt)),
                 500..=599 => ra.unwrap_or_else(|| self.backoff(attempt)),
                 401 | 403 => {
-                    return Err(Error::Auth {
-                        status,
-                        body: Box::new(err),
-                    });
+                    return Err(Error::Auth { status, body: Box::new(err) });
                 }
                 _ => {
-                    return Err(Error::Rejected {
-                        status,
-                        body: Box::new(err),
-                    });
+                    return Err(Error::Rejected { status, body: Box::new(err) });
                 }
             };
             if status != 429 && attempt >= max_attempts {
-                return Err(Error::Unavailable {
-                    status,
-                    attempts: attempt,
-                    body: Box::new(err),
-                });
+                return Err(Error::Unavailable { status, attempts: attempt, body: Box::new(err) });
             }
             if status != 429 {
                 tracing::warn!(%url, attempt, status, ?wait, "HubSpot unavailable; retrying");
@@ -545,22 +510,14 @@ impl HubSpotClient {
         let reply = self.get(&path).await?;
         let s: ObjectSchema = decode(&reply, "schema")?;
         self.cache_schema(&s);
-        self.inner
-            .schemas
-            .insert(object_type.to_string(), s.clone());
+        self.inner.schemas.insert(object_type.to_string(), s.clone());
         Ok(s)
     }
 
     /// Creates a custom object schema from HubSpot's JSON shape.
     pub async fn create_schema(&self, definition: &Value) -> Result<ObjectSchema, Error> {
         let reply = self
-            .call(
-                Method::POST,
-                &self.inner.version.schemas(),
-                &[],
-                Some(definition),
-                Kind::Normal,
-            )
+            .call(Method::POST, &self.inner.version.schemas(), &[], Some(definition), Kind::Normal)
             .await?;
         let s: ObjectSchema = decode(&reply, "created schema")?;
         self.cache_schema(&s);
@@ -592,9 +549,7 @@ impl HubSpotClient {
             "toObjectTypeId": to_object_type_id,
             "name": name,
         });
-        let reply = self
-            .call(Method::POST, &path, &[], Some(&body), Kind::Normal)
-            .await?;
+        let reply = self.call(Method::POST, &path, &[], Some(&body), Kind::Normal).await?;
         self.inner.schemas.clear();
         decode(&reply, "created association definition")
     }
@@ -604,39 +559,22 @@ impl HubSpotClient {
         if let Some(p) = self.inner.properties.get(object_type) {
             return Ok(p);
         }
-        let path = format!(
-            "{}/{}",
-            self.inner.version.properties(),
-            segment(object_type)?
-        );
+        let path = format!("{}/{}", self.inner.version.properties(), segment(object_type)?);
         let reply = self.get(&path).await?;
         let r: Results<Property> = decode(&reply, "properties")?;
-        self.inner
-            .properties
-            .insert(object_type.to_string(), r.results.clone());
+        self.inner.properties.insert(object_type.to_string(), r.results.clone());
         Ok(r.results)
     }
 
     // ----- records -------------------------------------------------------------------------
 
     fn objects(&self, object_type: &str, rest: &str) -> Result<String, Error> {
-        Ok(format!(
-            "{}/{}{rest}",
-            self.inner.version.objects(),
-            segment(object_type)?
-        ))
+        Ok(format!("{}/{}{rest}", self.inner.version.objects(), segment(object_type)?))
     }
 
     /// `POST path {"inputs": [...]}`: the shape of every batch endpoint.
     async fn post_inputs(&self, path: &str, inputs: Vec<Value>) -> Result<Reply, Error> {
-        self.call(
-            Method::POST,
-            path,
-            &[],
-            Some(&json!({ "inputs": inputs })),
-            Kind::Normal,
-        )
-        .await
+        self.call(Method::POST, path, &[], Some(&json!({ "inputs": inputs })), Kind::Normal).await
     }
 
     /// Upserts by the unique `id_property`, in batches of 100, after removing duplicate ids
@@ -659,8 +597,7 @@ impl HubSpotClient {
         while !rest.is_empty() {
             let (chunk, tail) = rest.split_at(rest.len().min(BATCH_SIZE));
             rest = tail;
-            self.upsert_chunk(object_type, &path, id_property, chunk.to_vec(), &mut out)
-                .await?;
+            self.upsert_chunk(object_type, &path, id_property, chunk.to_vec(), &mut out).await?;
         }
         Ok(out)
     }
@@ -683,10 +620,7 @@ impl HubSpotClient {
                 .map(|i| json!({"idProperty": id_property, "id": i.id, "properties": i.properties}))
                 .collect();
             let body = json!({ "inputs": inputs });
-            match self
-                .call(Method::POST, path, &[], Some(&body), Kind::Normal)
-                .await
-            {
+            match self.call(Method::POST, path, &[], Some(&body), Kind::Normal).await {
                 Ok(reply) => match decode::<BatchResponse<ObjectRecord>>(&reply, "batch upsert") {
                     Ok(r) => {
                         out.successes.extend(r.results);
@@ -720,11 +654,8 @@ impl HubSpotClient {
                         );
                         continue;
                     }
-                    let named: HashSet<String> = body
-                        .record_ids()
-                        .into_iter()
-                        .filter(|id| ids.contains(id))
-                        .collect();
+                    let named: HashSet<String> =
+                        body.record_ids().into_iter().filter(|id| ids.contains(id)).collect();
                     if !named.is_empty() && named.len() < part.len() {
                         let (bad, good): (Vec<_>, Vec<_>) =
                             part.into_iter().partition(|i| named.contains(&i.id));
@@ -800,16 +731,12 @@ impl HubSpotClient {
         let mut out = Vec::new();
         let mut after: Option<String> = None;
         loop {
-            let mut query = vec![
-                ("limit", BATCH_SIZE.to_string()),
-                ("properties", properties.join(",")),
-            ];
+            let mut query =
+                vec![("limit", BATCH_SIZE.to_string()), ("properties", properties.join(","))];
             if let Some(a) = &after {
                 query.push(("after", a.clone()));
             }
-            let reply = self
-                .call(Method::GET, &path, &query, None, Kind::Normal)
-                .await?;
+            let reply = self.call(Method::GET, &path, &query, None, Kind::Normal).await?;
             let page: Page = decode(&reply, "list records")?;
             out.extend(page.results);
             match page.paging.and_then(|p| p.next) {
@@ -840,9 +767,7 @@ impl HubSpotClient {
             if let (Some(p), Some(o)) = (id_property, body.as_object_mut()) {
                 o.insert("idProperty".into(), json!(p));
             }
-            let reply = self
-                .call(Method::POST, &path, &[], Some(&body), Kind::Normal)
-                .await?;
+            let reply = self.call(Method::POST, &path, &[], Some(&body), Kind::Normal).await?;
             let r: BatchResponse<ObjectRecord> = decode(&reply, "batch read")?;
             out.successes.extend(r.results);
             out.failures.extend(item_failures(&r.errors, reply.status));
@@ -868,25 +793,13 @@ impl HubSpotClient {
         id_property: &str,
         values: &[String],
     ) -> Result<ArchiveOutcome, Error> {
-        let found = self
-            .batch_read(object_type, values, Some(id_property), &[id_property])
-            .await?;
+        let found = self.batch_read(object_type, values, Some(id_property), &[id_property]).await?;
         let ids: Vec<String> = found.successes.iter().map(|r| r.id.clone()).collect();
         self.batch_archive(object_type, &ids).await?;
-        let present: HashSet<&str> = found
-            .successes
-            .iter()
-            .filter_map(|r| r.get(id_property))
-            .collect();
-        let not_found = values
-            .iter()
-            .filter(|v| !present.contains(v.as_str()))
-            .cloned()
-            .collect();
-        Ok(ArchiveOutcome {
-            archived: ids,
-            not_found,
-        })
+        let present: HashSet<&str> =
+            found.successes.iter().filter_map(|r| r.get(id_property)).collect();
+        let not_found = values.iter().filter(|v| !present.contains(v.as_str())).cloned().collect();
+        Ok(ArchiveOutcome { archived: ids, not_found })
     }
 
     /// Finds records whose `property` is one of `values` (IN filter, pages of 200, at most
@@ -913,9 +826,7 @@ impl HubSpotClient {
                 if let (Some(a), Some(o)) = (&after, body.as_object_mut()) {
                     o.insert("after".into(), json!(a));
                 }
-                let reply = self
-                    .call(Method::POST, &path, &[], Some(&body), Kind::Search)
-                    .await?;
+                let reply = self.call(Method::POST, &path, &[], Some(&body), Kind::Search).await?;
                 let r: SearchResponse = decode(&reply, "search")?;
                 if r.total > SEARCH_CAP {
                     return Err(Error::InvalidInput(format!(
@@ -987,8 +898,7 @@ impl HubSpotClient {
             let reply = self.post_inputs(&path, inputs).await?;
             match decode::<BatchResponse<WrittenAssociation>>(&reply, "association batch") {
                 Ok(r) => {
-                    out.successes
-                        .extend(r.results.iter().map(WrittenAssociation::pair));
+                    out.successes.extend(r.results.iter().map(WrittenAssociation::pair));
                     out.failures.extend(item_failures(&r.errors, reply.status));
                 }
                 Err(e) => {
@@ -1004,9 +914,7 @@ impl HubSpotClient {
                         "HubSpot accepted an association batch with an answer this client cannot \
                          read; reading the associations back to establish what was written"
                     );
-                    let settled = self
-                        .settle_associations(&write, chunk, reply.status)
-                        .await?;
+                    let settled = self.settle_associations(&write, chunk, reply.status).await?;
                     out.successes.extend(settled.successes);
                     out.failures.extend(settled.failures);
                 }
@@ -1025,15 +933,10 @@ impl HubSpotClient {
         let mut from_ids: Vec<String> = pairs.iter().map(|p| p.from_id.clone()).collect();
         from_ids.sort();
         from_ids.dedup();
-        let held = self
-            .read_associations(write.from, write.to, &from_ids)
-            .await?;
+        let held = self.read_associations(write.from, write.to, &from_ids).await?;
         let mut out = BatchOutcome::default();
         for p in pairs {
-            if held
-                .get(&p.from_id)
-                .is_some_and(|tos| tos.contains(&p.to_id))
-            {
+            if held.get(&p.from_id).is_some_and(|tos| tos.contains(&p.to_id)) {
                 out.successes.push(p.clone());
             } else {
                 out.failures.push(RecordFailure::not_found_after_write(
@@ -1059,11 +962,7 @@ impl HubSpotClient {
                 "batch_associate needs at least one association type".into(),
             ));
         }
-        let write = AssociationWrite {
-            from,
-            to,
-            kind: AssociationKind::Typed(types),
-        };
+        let write = AssociationWrite { from, to, kind: AssociationKind::Typed(types) };
         self.associate_batches(write, pairs).await
     }
 
@@ -1074,11 +973,7 @@ impl HubSpotClient {
         to: &str,
         pairs: &[AssociationPair],
     ) -> Result<BatchOutcome<AssociationPair>, Error> {
-        let write = AssociationWrite {
-            from,
-            to,
-            kind: AssociationKind::Default,
-        };
+        let write = AssociationWrite { from, to, kind: AssociationKind::Default };
         self.associate_batches(write, pairs).await
     }
 
@@ -1102,14 +997,8 @@ impl HubSpotClient {
             .map(|(f, tos)| json!({"from": {"id": f}, "to": tos.iter().map(|t| json!({"id": t})).collect::<Vec<_>>()}))
             .collect();
         for chunk in inputs.chunks(BATCH_SIZE) {
-            self.call(
-                Method::POST,
-                &path,
-                &[],
-                Some(&json!({ "inputs": chunk })),
-                Kind::Normal,
-            )
-            .await?;
+            self.call(Method::POST, &path, &[], Some(&json!({ "inputs": chunk })), Kind::Normal)
+                .await?;
         }
         Ok(())
     }

@@ -32,9 +32,7 @@ impl ApiVersion {
     }
 
     pub(crate) fn schemas(self) -> String {
-        self.path("/crm-object-schemas/v3/schemas", |d| {
-            format!("/crm-object-schemas/{d}/schemas")
-        })
+        self.path("/crm-object-schemas/v3/schemas", |d| format!("/crm-object-schemas/{d}/schemas"))
     }
 
     pub(crate) fn properties(self) -> String {
@@ -42,9 +40,7 @@ impl ApiVersion {
     }
 
     pub(crate) fn account_details(self) -> String {
-        self.path("/account-info/v3/details", |d| {
-            format!("/account-info/{d}/details")
-        })
+        self.path("/account-info/v3/details", |d| format!("/account-info/{d}/details"))
     }
 
     pub(crate) fn associations(self) -> String {

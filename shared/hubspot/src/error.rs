@@ -87,9 +87,7 @@ impl ApiErrorBody {
     /// The error code (`INVALID_OPTION`, `PROPERTY_DOESNT_EXIST`, ...), when HubSpot gives one.
     pub fn code(&self) -> Option<String> {
         self.errors.iter().find_map(|e| e.code.clone()).or_else(|| {
-            self.legacy_items()
-                .into_iter()
-                .find_map(|v| v.get("error")?.as_str().map(String::from))
+            self.legacy_items().into_iter().find_map(|v| v.get("error")?.as_str().map(String::from))
         })
     }
 
@@ -100,8 +98,7 @@ impl ApiErrorBody {
             for k in ["ids", "id", "objectWriteTraceId", "fromObjectId"] {
                 if let Some(Value::Array(a)) = ctx.and_then(|c| c.get(k)) {
                     out.extend(
-                        a.iter()
-                            .map(|v| v.as_str().map_or_else(|| v.to_string(), String::from)),
+                        a.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), String::from)),
                     );
                 }
             }
@@ -133,26 +130,15 @@ pub enum Error {
     /// The portal's daily budget is spent (a `DAILY` 429, or the reserved share reached).
     /// Never retried: writes must stop until `reset_at`.
     #[error("HubSpot daily API limit reached; it resets at {reset_at}")]
-    DailyLimit {
-        reset_at: OffsetDateTime,
-        correlation_id: Option<String>,
-    },
+    DailyLimit { reset_at: OffsetDateTime, correlation_id: Option<String> },
 
     /// Rolling-window 429s persisted through every retry.
     #[error("HubSpot rate limit ({policy}) still hit after {attempts} attempts")]
-    RateLimited {
-        policy: String,
-        attempts: u32,
-        correlation_id: Option<String>,
-    },
+    RateLimited { policy: String, attempts: u32, correlation_id: Option<String> },
 
     /// 423, 477, 5xx persisted through every retry.
     #[error("HubSpot unavailable: HTTP {status} after {attempts} attempts: {}", .body.message_or("no message"))]
-    Unavailable {
-        status: u16,
-        attempts: u32,
-        body: Box<ApiErrorBody>,
-    },
+    Unavailable { status: u16, attempts: u32, body: Box<ApiErrorBody> },
 
     /// Connection failure, dropped connection or timeout, through every retry.
     #[error("HTTP transport to HubSpot failed after {attempts} attempts (timeout: {timeout})")]
@@ -165,17 +151,11 @@ pub enum Error {
 
     /// 401 (`INVALID_AUTHENTICATION`, `EXPIRED_AUTHENTICATION`) or 403 (`MISSING_SCOPES`).
     #[error("HubSpot refused the credentials: HTTP {status} {}", .body.category.as_deref().unwrap_or(""))]
-    Auth {
-        status: u16,
-        body: Box<ApiErrorBody>,
-    },
+    Auth { status: u16, body: Box<ApiErrorBody> },
 
     /// Any other 4xx: the request itself is wrong; retrying cannot help.
     #[error("HubSpot rejected the request: HTTP {status} {}: {}", .body.category.as_deref().unwrap_or(""), .body.message_or(""))]
-    Rejected {
-        status: u16,
-        body: Box<ApiErrorBody>,
-    },
+    Rejected { status: u16, body: Box<ApiErrorBody> },
 
     /// A success response whose body is not what HubSpot documents.
     #[error("unexpected response body from HubSpot ({context})")]
@@ -202,10 +182,7 @@ impl Error {
     /// Whether trying the same work again later can succeed without changing it.
     /// `DailyLimit` is `false`: it can only succeed after the reset.
     pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            Self::RateLimited { .. } | Self::Unavailable { .. } | Self::Transport { .. }
-        )
+        matches!(self, Self::RateLimited { .. } | Self::Unavailable { .. } | Self::Transport { .. })
     }
 
     /// Whether the error is a rate limit of either kind.

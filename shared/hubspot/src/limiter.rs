@@ -113,9 +113,7 @@ impl RateLimiter {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn capacity(&self, max: u32, share: f64) -> u32 {
@@ -139,9 +137,7 @@ impl RateLimiter {
     pub fn next_daily_reset(&self, now: OffsetDateTime) -> OffsetDateTime {
         let local = now.to_offset(self.portal_offset);
         let tomorrow = local.date().next_day().unwrap_or(local.date());
-        tomorrow
-            .with_time(Time::MIDNIGHT)
-            .assume_offset(self.portal_offset)
+        tomorrow.with_time(Time::MIDNIGHT).assume_offset(self.portal_offset)
     }
 
     /// Waits for a slot. Fails at once with [`Error::DailyLimit`] while the daily budget is
@@ -154,10 +150,7 @@ impl RateLimiter {
                 let now_wall = OffsetDateTime::now_utc();
                 if let Some(until) = st.daily_blocked_until {
                     if now_wall < until {
-                        return Err(Error::DailyLimit {
-                            reset_at: until,
-                            correlation_id: None,
-                        });
+                        return Err(Error::DailyLimit { reset_at: until, correlation_id: None });
                     }
                     st.daily_blocked_until = None;
                     st.daily_remaining = None;
@@ -172,17 +165,13 @@ impl RateLimiter {
                     if rem <= reserve {
                         let reset_at = self.next_daily_reset(now_wall);
                         st.daily_blocked_until = Some(reset_at);
-                        return Err(Error::DailyLimit {
-                            reset_at,
-                            correlation_id: None,
-                        });
+                        return Err(Error::DailyLimit { reset_at, correlation_id: None });
                     }
                 }
                 let now = Instant::now();
                 let window = st.window;
                 let horizon = window + Self::margin(window);
-                st.slots
-                    .retain(|s| s.done.is_none_or(|d| now.duration_since(d) < horizon));
+                st.slots.retain(|s| s.done.is_none_or(|d| now.duration_since(d) < horizon));
                 let cap = self.capacity(st.max, st.share) as usize;
                 match st.blocked_until {
                     Some(b) if b > now => Some(b - now),
@@ -257,18 +246,12 @@ impl RateLimiter {
             // Compare with what this process had counting when HubSpot counted this call.
             let server_used = max.saturating_sub(rem) as usize;
             let horizon = st.window + Self::margin(st.window);
-            let local = st
-                .slots
-                .iter()
-                .filter(|s| s.done.is_none_or(|d| d + horizon > stamp))
-                .count();
+            let local =
+                st.slots.iter().filter(|s| s.done.is_none_or(|d| d + horizon > stamp)).count();
             for _ in local..server_used {
                 let id = st.next_id;
                 st.next_id += 1;
-                st.slots.push(Slot {
-                    id,
-                    done: Some(stamp),
-                });
+                st.slots.push(Slot { id, done: Some(stamp) });
             }
         }
     }
@@ -346,10 +329,7 @@ impl SearchLimiter {
 
     /// The requests per second this process allows itself now.
     pub fn per_second(&self) -> u32 {
-        let mut rate = self
-            .rate
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut rate = self.rate.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let (current, since) = *rate;
         if current < self.max_per_second && since.elapsed() >= Duration::from_secs(10) {
             *rate = (current + 1, Instant::now());
@@ -359,10 +339,7 @@ impl SearchLimiter {
 
     /// A search 429 arrived: halve the rate (at least one a second).
     pub fn back_off(&self) {
-        let mut rate = self
-            .rate
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut rate = self.rate.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         *rate = ((rate.0 / 2).max(1), Instant::now());
     }
 
@@ -370,10 +347,7 @@ impl SearchLimiter {
         let horizon = Duration::from_millis(1050);
         loop {
             let wait = {
-                let mut sent = self
-                    .sent
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let mut sent = self.sent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 let now = Instant::now();
                 sent.retain(|t| now.duration_since(*t) < horizon);
                 if sent.len() < self.per_second() as usize {
@@ -395,11 +369,7 @@ mod tests {
 
     /// What the server says of the rolling window: `max` calls, `remaining` left.
     fn window(max: u32, remaining: u32) -> RateHeaders {
-        RateHeaders {
-            max: Some(max),
-            remaining: Some(remaining),
-            ..RateHeaders::default()
-        }
+        RateHeaders { max: Some(max), remaining: Some(remaining), ..RateHeaders::default() }
     }
 
     #[tokio::test]
@@ -416,10 +386,7 @@ mod tests {
             },
         );
         let s = l.stats();
-        assert_eq!(
-            (s.max, s.capacity, s.window),
-            (50, 40, Duration::from_millis(500))
-        );
+        assert_eq!((s.max, s.capacity, s.window), (50, 40, Duration::from_millis(500)));
     }
 
     #[tokio::test]
@@ -485,11 +452,8 @@ mod tests {
             UtcOffset::from_hms(-5, 0, 0).unwrap(),
         );
         let p = l.acquire().await.unwrap();
-        let half_the_day_used = RateHeaders {
-            daily: Some(100),
-            daily_remaining: Some(50),
-            ..RateHeaders::default()
-        };
+        let half_the_day_used =
+            RateHeaders { daily: Some(100), daily_remaining: Some(50), ..RateHeaders::default() };
         l.complete(p, &half_the_day_used);
         match l.acquire().await {
             Err(Error::DailyLimit { reset_at, .. }) => {

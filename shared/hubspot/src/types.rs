@@ -126,10 +126,7 @@ impl UpsertInput {
     ) -> Self {
         Self {
             id: id.into(),
-            properties: props
-                .into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
-                .collect(),
+            properties: props.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
         }
     }
 }
@@ -154,10 +151,7 @@ pub struct BatchOutcome<T> {
 
 impl<T> Default for BatchOutcome<T> {
     fn default() -> Self {
-        Self {
-            successes: Vec::new(),
-            failures: Vec::new(),
-        }
+        Self { successes: Vec::new(), failures: Vec::new() }
     }
 }
 
@@ -195,10 +189,7 @@ pub struct AssociationType {
 
 impl From<&AssociationLabel> for AssociationType {
     fn from(l: &AssociationLabel) -> Self {
-        Self {
-            association_category: l.category,
-            association_type_id: l.type_id,
-        }
+        Self { association_category: l.category, association_type_id: l.type_id }
     }
 }
 
@@ -211,10 +202,7 @@ pub struct AssociationPair {
 
 impl AssociationPair {
     pub fn new(from_id: impl Into<String>, to_id: impl Into<String>) -> Self {
-        Self {
-            from_id: from_id.into(),
-            to_id: to_id.into(),
-        }
+        Self { from_id: from_id.into(), to_id: to_id.into() }
     }
 }
 

@@ -31,13 +31,9 @@ pub fn category(status: u16, code: Option<&str>, category: Option<&str>) -> Erro
 
 fn write_error(operation: &'static str, e: Error) -> WriteError {
     let kind = match &e {
-        Error::DailyLimit { reset_at, .. } => WriteErrorKind::DailyLimit {
-            reset_at: *reset_at,
-        },
+        Error::DailyLimit { reset_at, .. } => WriteErrorKind::DailyLimit { reset_at: *reset_at },
         e if e.is_retryable() => WriteErrorKind::Retryable,
-        Error::Auth { .. } => WriteErrorKind::Permanent {
-            category: ErrorCategory::Permission,
-        },
+        Error::Auth { .. } => WriteErrorKind::Permanent { category: ErrorCategory::Permission },
         e => WriteErrorKind::Permanent {
             category: category(
                 e.status().unwrap_or(0),
@@ -46,12 +42,7 @@ fn write_error(operation: &'static str, e: Error) -> WriteError {
             ),
         },
     };
-    WriteError {
-        operation,
-        kind,
-        message: e.to_string(),
-        source: Some(Box::new(e)),
-    }
+    WriteError { operation, kind, message: e.to_string(), source: Some(Box::new(e)) }
 }
 
 /// Each record of each failure, failed as the failure says.
@@ -110,9 +101,7 @@ impl HubSpotClient {
 #[async_trait]
 impl HubSpotWriter for HubSpotClient {
     async fn describe(&self, object: &str) -> Result<Option<HsObject>, WriteError> {
-        crate::domain::describe(self, object)
-            .await
-            .map_err(|e| write_error("describe", e))
+        crate::domain::describe(self, object).await.map_err(|e| write_error("describe", e))
     }
 
     async fn upsert(&self, batch: Writes<'_, UpsertRecord>) -> Result<WriteOutcomes, WriteError> {
@@ -125,10 +114,7 @@ impl HubSpotWriter for HubSpotClient {
                 let mut properties = r.properties;
                 // Echoed back in the result, which is how results are matched to inputs.
                 properties.insert(id_property.to_owned(), r.id.clone());
-                UpsertInput {
-                    id: r.id,
-                    properties,
-                }
+                UpsertInput { id: r.id, properties }
             })
             .collect();
         let out = self
@@ -140,10 +126,7 @@ impl HubSpotWriter for HubSpotClient {
             if let Some(id) = rec.get(id_property) {
                 results.insert(
                     id.to_owned(),
-                    Ok(Upserted {
-                        hubspot_id: rec.id.clone(),
-                        created: rec.new.unwrap_or(false),
-                    }),
+                    Ok(Upserted { hubspot_id: rec.id.clone(), created: rec.new.unwrap_or(false) }),
                 );
             }
         }
@@ -161,9 +144,7 @@ impl HubSpotWriter for HubSpotClient {
             if types.contains_key(&key) {
                 continue;
             }
-            let ty = self
-                .association_type(object, &a.to, a.label.as_deref())
-                .await?;
+            let ty = self.association_type(object, &a.to, a.label.as_deref()).await?;
             types.insert(key, ty);
         }
         let mut inputs = Vec::with_capacity(records.len());
@@ -175,11 +156,7 @@ impl HubSpotWriter for HubSpotClient {
                 .into_iter()
                 .filter_map(|a| types.get(&(a.to, a.label)).map(|ty| (a.to_id, *ty)))
                 .collect();
-            inputs.push(CreateInput {
-                trace: r.id,
-                properties,
-                associations,
-            });
+            inputs.push(CreateInput { trace: r.id, properties, associations });
         }
         let ids: Vec<String> = inputs.iter().map(|i| i.trace.clone()).collect();
         let out = match self.batch_create(object, inputs).await {
@@ -209,13 +186,7 @@ impl HubSpotWriter for HubSpotClient {
                 .clone()
                 .or_else(|| rec.get(id_property).map(str::to_owned));
             if let Some(id) = id {
-                results.insert(
-                    id,
-                    Ok(Upserted {
-                        hubspot_id: rec.id.clone(),
-                        created: true,
-                    }),
-                );
+                results.insert(id, Ok(Upserted { hubspot_id: rec.id.clone(), created: true }));
             }
         }
         note_failures(&mut results, &out.failures);
@@ -235,10 +206,8 @@ impl HubSpotWriter for HubSpotClient {
         pairs: &[(String, String)],
     ) -> Result<Vec<((String, String), WriteFailure)>, WriteError> {
         let Between { from, to } = kind.between;
-        let input: Vec<AssociationPair> = pairs
-            .iter()
-            .map(|(a, b)| AssociationPair::new(a.clone(), b.clone()))
-            .collect();
+        let input: Vec<AssociationPair> =
+            pairs.iter().map(|(a, b)| AssociationPair::new(a.clone(), b.clone())).collect();
         let out = match kind.label {
             None => self.batch_associate_default(from, to, &input).await,
             Some(label) => {
@@ -250,11 +219,8 @@ impl HubSpotWriter for HubSpotClient {
         if out.failures.is_empty() {
             return Ok(Vec::new());
         }
-        let done: HashSet<(&str, &str)> = out
-            .successes
-            .iter()
-            .map(|p| (p.from_id.as_str(), p.to_id.as_str()))
-            .collect();
+        let done: HashSet<(&str, &str)> =
+            out.successes.iter().map(|p| (p.from_id.as_str(), p.to_id.as_str())).collect();
         let first = out.failures.first().map(failure);
         Ok(pairs
             .iter()
@@ -280,10 +246,8 @@ impl HubSpotWriter for HubSpotClient {
         between: Between<'_>,
         pairs: &[(String, String)],
     ) -> Result<(), WriteError> {
-        let input: Vec<AssociationPair> = pairs
-            .iter()
-            .map(|(a, b)| AssociationPair::new(a.clone(), b.clone()))
-            .collect();
+        let input: Vec<AssociationPair> =
+            pairs.iter().map(|(a, b)| AssociationPair::new(a.clone(), b.clone())).collect();
         self.batch_archive_associations(between.from, between.to, &input)
             .await
             .map_err(|e| write_error("archive associations", e))
@@ -307,10 +271,8 @@ impl HubSpotWriter for HubSpotClient {
 
     async fn all_values(&self, by: ByProperty<'_>) -> Result<HashMap<String, String>, WriteError> {
         let ByProperty { object, property } = by;
-        let records = self
-            .list_all(object, &[property])
-            .await
-            .map_err(|e| write_error("list records", e))?;
+        let records =
+            self.list_all(object, &[property]).await.map_err(|e| write_error("list records", e))?;
         Ok(records
             .into_iter()
             .filter_map(|r| r.get(property).map(|v| (v.to_owned(), r.id.clone())))
@@ -319,10 +281,7 @@ impl HubSpotWriter for HubSpotClient {
 
     fn stats(&self) -> WriterStats {
         let s = HubSpotClient::stats(self);
-        WriterStats {
-            calls: s.requests,
-            rate_limited: s.rate_limited,
-        }
+        WriterStats { calls: s.requests, rate_limited: s.rate_limited }
     }
 }
 
@@ -332,15 +291,9 @@ mod tests {
 
     #[test]
     fn a_unique_value_held_elsewhere_is_a_conflict_not_a_bad_value() {
-        assert_eq!(
-            category(409, None, Some("CONFLICT")),
-            ErrorCategory::Conflict
-        );
+        assert_eq!(category(409, None, Some("CONFLICT")), ErrorCategory::Conflict);
         assert_eq!(category(409, None, None), ErrorCategory::Conflict);
-        assert_eq!(
-            category(400, None, Some("VALIDATION_ERROR")),
-            ErrorCategory::Validation
-        );
+        assert_eq!(category(400, None, Some("VALIDATION_ERROR")), ErrorCategory::Validation);
         assert_eq!(
             category(400, Some("INVALID_OPTION"), Some("VALIDATION_ERROR")),
             ErrorCategory::Picklist

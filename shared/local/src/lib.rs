@@ -63,10 +63,7 @@ pub enum LocalError {
 
 impl LocalError {
     fn storage(operation: &'static str, e: impl std::error::Error + Send + Sync + 'static) -> Self {
-        Self::Storage {
-            operation,
-            source: Box::new(e),
-        }
+        Self::Storage { operation, source: Box::new(e) }
     }
 }
 
@@ -91,11 +88,8 @@ impl LocalStore {
         })?;
         let store = Self { db: Arc::new(db) };
         store.write("create tables", |tx| {
-            for t in [
-                LEDGER, ERRORS, IMPORTS, SWEEPS, MAPPINGS, QUEUES, META, PARENTS, WAITERS,
-            ] {
-                tx.open_table(t)
-                    .map_err(|e| LocalError::storage("open table", e))?;
+            for t in [LEDGER, ERRORS, IMPORTS, SWEEPS, MAPPINGS, QUEUES, META, PARENTS, WAITERS] {
+                tx.open_table(t).map_err(|e| LocalError::storage("open table", e))?;
             }
             Ok(())
         })?;
@@ -108,10 +102,7 @@ impl LocalStore {
         operation: &'static str,
         f: impl FnOnce(&redb::WriteTransaction) -> Result<T, LocalError>,
     ) -> Result<T, LocalError> {
-        let tx = self
-            .db
-            .begin_write()
-            .map_err(|e| LocalError::storage(operation, e))?;
+        let tx = self.db.begin_write().map_err(|e| LocalError::storage(operation, e))?;
         let out = f(&tx)?;
         tx.commit().map_err(|e| LocalError::storage(operation, e))?;
         Ok(out)
@@ -125,9 +116,7 @@ impl LocalStore {
         f: impl FnOnce(&mut redb::Table<'_, &'static str, &'static str>) -> Result<T, LocalError>,
     ) -> Result<T, LocalError> {
         self.write(operation, |tx| {
-            let mut t = tx
-                .open_table(table)
-                .map_err(|e| LocalError::storage(operation, e))?;
+            let mut t = tx.open_table(table).map_err(|e| LocalError::storage(operation, e))?;
             f(&mut t)
         })
     }
@@ -151,13 +140,8 @@ impl LocalStore {
         table: Table,
         f: impl FnOnce(&redb::ReadOnlyTable<&'static str, &'static str>) -> Result<T, LocalError>,
     ) -> Result<T, LocalError> {
-        let tx = self
-            .db
-            .begin_read()
-            .map_err(|e| LocalError::storage("read", e))?;
-        let t = tx
-            .open_table(table)
-            .map_err(|e| LocalError::storage("read", e))?;
+        let tx = self.db.begin_read().map_err(|e| LocalError::storage("read", e))?;
+        let t = tx.open_table(table).map_err(|e| LocalError::storage("read", e))?;
         f(&t)
     }
 
@@ -207,8 +191,7 @@ pub(crate) fn put_in<T: Serialize>(
     value: &T,
 ) -> Result<(), LocalError> {
     let json = serde_json::to_string(value).map_err(|e| LocalError::storage("encode", e))?;
-    t.insert(key, json.as_str())
-        .map_err(|e| LocalError::storage("write", e))?;
+    t.insert(key, json.as_str()).map_err(|e| LocalError::storage("write", e))?;
     Ok(())
 }
 

@@ -43,10 +43,7 @@ fn ms(d: Duration) -> i64 {
 
 impl LocalQueue {
     pub fn new(store: &LocalStore, name: &str) -> Self {
-        Self {
-            store: store.clone(),
-            name: name.to_owned(),
-        }
+        Self { store: store.clone(), name: name.to_owned() }
     }
 
     pub fn name(&self) -> &str {
@@ -61,13 +58,9 @@ impl LocalQueue {
     pub fn push(&self, bodies: &[String]) -> Result<(), LocalError> {
         let seq_key = format!("seq#{}", self.name);
         self.store.write("enqueue", |tx| {
-            let mut meta = tx
-                .open_table(META)
-                .map_err(|e| LocalError::storage("enqueue", e))?;
+            let mut meta = tx.open_table(META).map_err(|e| LocalError::storage("enqueue", e))?;
             let mut next: u64 = get_in(&meta, "sequence", &seq_key)?.unwrap_or(0);
-            let mut q = tx
-                .open_table(QUEUES)
-                .map_err(|e| LocalError::storage("enqueue", e))?;
+            let mut q = tx.open_table(QUEUES).map_err(|e| LocalError::storage("enqueue", e))?;
             let now = now_ms();
             for body in bodies {
                 next += 1;
@@ -75,11 +68,7 @@ impl LocalQueue {
                 put_in(
                     &mut q,
                     &key,
-                    &Stored {
-                        body: body.clone(),
-                        receive_count: 0,
-                        visible_at_ms: now,
-                    },
+                    &Stored { body: body.clone(), receive_count: 0, visible_at_ms: now },
                 )?;
             }
             put_in(&mut meta, &seq_key, &next)
@@ -113,8 +102,7 @@ impl LocalQueue {
     pub fn ack(&self, ids: &[String]) -> Result<(), LocalError> {
         self.store.write_table("ack", QUEUES, |q| {
             for id in ids {
-                q.remove(id.as_str())
-                    .map_err(|e| LocalError::storage("ack", e))?;
+                q.remove(id.as_str()).map_err(|e| LocalError::storage("ack", e))?;
             }
             Ok(())
         })
@@ -219,10 +207,7 @@ fn select(
     keep: impl Fn(&Stored) -> bool,
 ) -> Result<Vec<(String, Stored)>, LocalError> {
     let mut out = Vec::new();
-    for row in q
-        .range(prefix..end)
-        .map_err(|e| LocalError::storage("scan the queue", e))?
-    {
+    for row in q.range(prefix..end).map_err(|e| LocalError::storage("scan the queue", e))? {
         if out.len() >= max {
             break;
         }
@@ -250,12 +235,7 @@ impl WorkQueue for LocalQueue {
 }
 
 fn queue_error(operation: &'static str, e: LocalError) -> QueueError {
-    QueueError {
-        operation,
-        message: e.to_string(),
-        retryable: true,
-        source: Some(Box::new(e)),
-    }
+    QueueError { operation, message: e.to_string(), retryable: true, source: Some(Box::new(e)) }
 }
 
 /// Waking on disk: a handle is a queued message's id (in any of the store's queues), made
@@ -297,21 +277,15 @@ pub struct LocalDeliveries {
 #[async_trait]
 impl Deliveries for LocalDeliveries {
     async fn take(&self, max: usize) -> Result<Vec<InMessage>, QueueError> {
-        self.queue
-            .receive(max, self.visibility)
-            .map_err(|e| queue_error("receive", e))
+        self.queue.receive(max, self.visibility).map_err(|e| queue_error("receive", e))
     }
 
     async fn ack(&self, message_ids: &[String]) -> Result<(), QueueError> {
-        self.queue
-            .ack(message_ids)
-            .map_err(|e| queue_error("ack", e))
+        self.queue.ack(message_ids).map_err(|e| queue_error("ack", e))
     }
 
     async fn retry(&self, message: &InMessage, delay: Duration) -> Result<(), QueueError> {
-        self.queue
-            .retry(&message.message_id, delay)
-            .map_err(|e| queue_error("retry", e))
+        self.queue.retry(&message.message_id, delay).map_err(|e| queue_error("retry", e))
     }
 
     async fn dead_letter(&self, message: &InMessage) -> Result<(), QueueError> {
@@ -355,18 +329,13 @@ struct Lane<'a> {
 #[async_trait]
 impl Deliveries for Lane<'_> {
     async fn take(&self, max: usize) -> Result<Vec<InMessage>, QueueError> {
-        let _taking = self
-            .gate
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _taking = self.gate.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let queue = &self.deliveries.queue;
         let ready = queue.ready(max).map_err(|e| queue_error("receive", e))?;
         if ready < self.min.min(max) {
             return Ok(Vec::new());
         }
-        queue
-            .receive(max, self.deliveries.visibility)
-            .map_err(|e| queue_error("receive", e))
+        queue.receive(max, self.deliveries.visibility).map_err(|e| queue_error("receive", e))
     }
 
     async fn ack(&self, message_ids: &[String]) -> Result<(), QueueError> {
@@ -413,11 +382,7 @@ async fn lane(
             tokio::time::sleep(POLL).await;
             continue;
         };
-        let lane = Lane {
-            deliveries,
-            gate,
-            min,
-        };
+        let lane = Lane { deliveries, gate, min };
         match driver.once(&lane, batch).await {
             Ok(Some(driven)) => {
                 gathering = None;

@@ -42,12 +42,7 @@ fn all_or_none<T>(
             let mut out = Vec::with_capacity(n);
             out.push(Err(ledger_error(operation, e)));
             out.extend((1..n).map(|_| {
-                Err(LedgerError {
-                    operation,
-                    message: message.clone(),
-                    retryable,
-                    source: None,
-                })
+                Err(LedgerError { operation, message: message.clone(), retryable, source: None })
             }));
             out.truncate(n);
             out
@@ -61,20 +56,18 @@ fn errors_error(e: LocalError) -> ErrorStoreError {
 
 fn imports_error(e: LocalError) -> ImportStoreError {
     match e {
-        LocalError::Corrupt { key, source, .. } => ImportStoreError::Corrupt {
-            key,
-            message: source.to_string(),
-        },
+        LocalError::Corrupt { key, source, .. } => {
+            ImportStoreError::Corrupt { key, message: source.to_string() }
+        }
         e => ImportStoreError::unavailable(true, e),
     }
 }
 
 fn mappings_error(e: LocalError) -> StoreError {
     match e {
-        LocalError::Corrupt { key, source, .. } => StoreError::Corrupt {
-            object: key,
-            message: source.to_string(),
-        },
+        LocalError::Corrupt { key, source, .. } => {
+            StoreError::Corrupt { object: key, message: source.to_string() }
+        }
         e => StoreError::unavailable(true, e),
     }
 }
@@ -278,18 +271,12 @@ impl LocalStore {
     pub fn release_leases(&self) -> Result<u64, LocalError> {
         self.write_table("release leases", LEDGER, |t| {
             let mut held: Vec<(String, LedgerEntry)> = Vec::new();
-            for row in t
-                .iter()
-                .map_err(|e| LocalError::storage("release leases", e))?
-            {
+            for row in t.iter().map_err(|e| LocalError::storage("release leases", e))? {
                 let (k, v) = row.map_err(|e| LocalError::storage("release leases", e))?;
                 let key = k.value().to_owned();
-                let e: LedgerEntry =
-                    serde_json::from_str(v.value()).map_err(|source| LocalError::Corrupt {
-                        what: "ledger entry",
-                        key: key.clone(),
-                        source,
-                    })?;
+                let e: LedgerEntry = serde_json::from_str(v.value()).map_err(|source| {
+                    LocalError::Corrupt { what: "ledger entry", key: key.clone(), source }
+                })?;
                 if e.lease_owner.is_some() {
                     held.push((key, e));
                 }
@@ -312,9 +299,8 @@ impl LocalStore {
                 .map_err(|e| LocalError::storage("reset ledger", e))?
                 .retain(|_, _| false)
                 .map_err(|e| LocalError::storage("reset ledger", e))?;
-            let mut t = tx
-                .open_table(LEDGER)
-                .map_err(|e| LocalError::storage("reset ledger", e))?;
+            let mut t =
+                tx.open_table(LEDGER).map_err(|e| LocalError::storage("reset ledger", e))?;
             let mut n = 0;
             t.retain(|_, _| {
                 n += 1;
@@ -346,8 +332,7 @@ impl ErrorStore for LocalStore {
 
     async fn delete(&self, id: &str) -> Result<(), ErrorStoreError> {
         self.write_table("delete error", ERRORS, |t| {
-            t.remove(id)
-                .map_err(|e| LocalError::storage("delete error", e))?;
+            t.remove(id).map_err(|e| LocalError::storage("delete error", e))?;
             Ok(())
         })
         .map_err(errors_error)
@@ -373,10 +358,9 @@ impl ImportStore for LocalStore {
             .map_err(imports_error)?;
         match outcome {
             Outcome::Done(()) => Ok(()),
-            Outcome::Refused(()) => Err(ImportStoreError::Conflict {
-                key: next.id.clone(),
-                expected,
-            }),
+            Outcome::Refused(()) => {
+                Err(ImportStoreError::Conflict { key: next.id.clone(), expected })
+            }
         }
     }
 
@@ -406,11 +390,7 @@ impl ImportStore for LocalStore {
                 Ok(true)
             })
             .map_err(imports_error)?;
-        if found {
-            Ok(())
-        } else {
-            Err(ImportStoreError::NotFound { id: id.to_owned() })
-        }
+        if found { Ok(()) } else { Err(ImportStoreError::NotFound { id: id.to_owned() }) }
     }
 
     async fn get_sweep(&self, object: &str) -> Result<Option<SweepState>, ImportStoreError> {
@@ -486,8 +466,7 @@ impl MappingStore for LocalStore {
                 if found != Some(expected) {
                     return Ok(Outcome::Refused(found));
                 }
-                t.remove(key.as_str())
-                    .map_err(|e| LocalError::storage("delete mapping", e))?;
+                t.remove(key.as_str()).map_err(|e| LocalError::storage("delete mapping", e))?;
                 Ok(Outcome::Done(found))
             })
             .map_err(mappings_error)?;

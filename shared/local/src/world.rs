@@ -127,10 +127,7 @@ mod tests {
             assert!(ports.imports.is_some(), "import counters are kept");
             world
                 .live
-                .send_batch(&[QueueEntry {
-                    id: "0".into(),
-                    body: "one".into(),
-                }])
+                .send_batch(&[QueueEntry { id: "0".into(), body: "one".into() }])
                 .await
                 .expect("enqueue");
         }
@@ -139,10 +136,7 @@ mod tests {
         let [(name, live), (other, _)] = world.deliveries(Duration::from_secs(30));
         assert_eq!((name, other), ("live", "import"));
         let taken = live.take(10).await.expect("take");
-        assert_eq!(
-            taken.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(),
-            ["one"]
-        );
+        assert_eq!(taken.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(), ["one"]);
         live.dead_letter(&taken[0]).await.expect("dead-letter");
         assert_eq!(world.dead.depth().expect("depth"), (1, 0));
     }

@@ -95,18 +95,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     if let Some(url) = &args.outbound_url {
         builder = builder.outbound_url_for_all(url);
     }
-    let sim = builder
-        .start()
-        .await
-        .context("starting the Salesforce simulator")?;
+    let sim = builder.start().await.context("starting the Salesforce simulator")?;
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "{}", sim.base_url()).context("writing the base URL")?;
         out.flush().context("flushing stdout")?;
     }
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")?;
+    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
     sim.shutdown().await;
     Ok(())
 }
@@ -145,9 +140,6 @@ mod tests {
         assert_eq!(cmd.query_cursor_idle_seconds, 2);
         assert_eq!(cmd.bulk_results_retention_seconds, 5);
         assert_eq!(cmd.addr.port(), 8089);
-        assert_eq!(
-            cmd.outbound_url.as_deref(),
-            Some("http://127.0.0.1:9000/sfdc")
-        );
+        assert_eq!(cmd.outbound_url.as_deref(), Some("http://127.0.0.1:9000/sfdc"));
     }
 }

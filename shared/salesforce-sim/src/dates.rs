@@ -21,9 +21,7 @@ const SOAP: &[FormatItem<'static>] =
 pub fn parse(s: &str) -> Option<OffsetDateTime> {
     let s = s.trim();
     if let Some(naive) = s.strip_suffix('Z').or_else(|| s.strip_suffix('z')) {
-        return time::PrimitiveDateTime::parse(naive, NAIVE)
-            .ok()
-            .map(|p| p.assume_utc());
+        return time::PrimitiveDateTime::parse(naive, NAIVE).ok().map(|p| p.assume_utc());
     }
     if s.len() > 6 && s.as_bytes()[s.len() - 3] == b':' {
         OffsetDateTime::parse(s, WITH_COLON).ok()
@@ -35,16 +33,12 @@ pub fn parse(s: &str) -> Option<OffsetDateTime> {
 
 /// REST / Bulk form: `2013-05-07T22:07:19.000+0000`.
 pub fn rest(t: OffsetDateTime) -> String {
-    t.to_offset(UtcOffset::UTC)
-        .format(REST)
-        .unwrap_or_else(|_| t.unix_timestamp().to_string())
+    t.to_offset(UtcOffset::UTC).format(REST).unwrap_or_else(|_| t.unix_timestamp().to_string())
 }
 
 /// Outbound-message (SOAP) form: `2013-05-07T22:07:19.000Z`.
 pub fn soap(t: OffsetDateTime) -> String {
-    t.to_offset(UtcOffset::UTC)
-        .format(SOAP)
-        .unwrap_or_else(|_| t.unix_timestamp().to_string())
+    t.to_offset(UtcOffset::UTC).format(SOAP).unwrap_or_else(|_| t.unix_timestamp().to_string())
 }
 
 /// Truncates to whole milliseconds (what Salesforce stores).

@@ -44,11 +44,7 @@ pub fn is_valid(id: &str) -> bool {
 
 /// The 18-character form of a 15- or 18-character id (18 returned as is).
 pub fn normalize(id: &str) -> String {
-    if id.len() == 15 {
-        to_18(id)
-    } else {
-        id.to_owned()
-    }
+    if id.len() == 15 { to_18(id) } else { id.to_owned() }
 }
 
 #[cfg(test)]

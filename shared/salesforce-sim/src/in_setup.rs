@@ -83,10 +83,8 @@ impl SimHandle {
             };
             m.fields = fields.iter().map(|f| (*f).to_owned()).collect();
             let message = m.clone();
-            let sent_by_flow = st
-                .flows
-                .values()
-                .any(|f| f.actions.iter().any(|a| a.eq_ignore_ascii_case(&key)));
+            let sent_by_flow =
+                st.flows.values().any(|f| f.actions.iter().any(|a| a.eq_ignore_ascii_case(&key)));
             (message, sent_by_flow)
         };
         self.send_as(message, sent_by_flow);
@@ -113,17 +111,12 @@ impl SimHandle {
         conditions: &[(&str, &str, Option<&str>)],
         any: bool,
     ) -> Result<(), SfError> {
-        if let Some((_, op, _)) = conditions
-            .iter()
-            .find(|(_, op, _)| !FLOW_OPERATORS.contains(op))
+        if let Some((_, op, _)) = conditions.iter().find(|(_, op, _)| !FLOW_OPERATORS.contains(op))
         {
             return Err(SfError::new(
                 400,
                 "FIELD_INTEGRITY_EXCEPTION",
-                format!(
-                    "unknown operator {op}; one of {}",
-                    FLOW_OPERATORS.join(", ")
-                ),
+                format!("unknown operator {op}; one of {}", FLOW_OPERATORS.join(", ")),
             ));
         }
         let object = {
@@ -142,12 +135,7 @@ impl SimHandle {
                 operator: (*operator).to_owned(),
                 value: value.map(str::to_owned),
                 // Flow Builder writes the value as the field's type wants (`is_null`: boolean).
-                kind: if *operator == "IsNull" {
-                    "booleanValue"
-                } else {
-                    element
-                }
-                .to_owned(),
+                kind: if *operator == "IsNull" { "booleanValue" } else { element }.to_owned(),
             })
             .collect();
         self.set_flow(name, move |f| {
@@ -163,10 +151,7 @@ impl SimHandle {
     ) -> Result<(), SfError> {
         let object = {
             let mut st = metadata::lock(&self.shared);
-            let f = st
-                .flows
-                .get_mut(&name.to_ascii_lowercase())
-                .ok_or_else(|| no_flow(name))?;
+            let f = st.flows.get_mut(&name.to_ascii_lowercase()).ok_or_else(|| no_flow(name))?;
             change(f);
             f.object.clone()
         };
@@ -211,11 +196,9 @@ impl SimHandle {
         fields
             .into_iter()
             .map(|f| {
-                def.field(f)
-                    .map(|d| d.field_type.flow_value_element())
-                    .ok_or_else(|| {
-                        SfError::new(400, "INVALID_FIELD", format!("{object} has no field {f}"))
-                    })
+                def.field(f).map(|d| d.field_type.flow_value_element()).ok_or_else(|| {
+                    SfError::new(400, "INVALID_FIELD", format!("{object} has no field {f}"))
+                })
             })
             .collect()
     }

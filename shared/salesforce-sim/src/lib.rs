@@ -181,9 +181,7 @@ pub(crate) struct Shared {
 
 impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shared")
-            .field("base_url", &self.base_url)
-            .finish()
+        f.debug_struct("Shared").field("base_url", &self.base_url).finish()
     }
 }
 
@@ -375,7 +373,7 @@ impl SimBuilder {
         for mut c in configs {
             let Some(def) = org.object(&c.object) else {
                 return Err(
-                    SfError::new(404, "NOT_FOUND", format!("no object {}", c.object)).into(),
+                    SfError::new(404, "NOT_FOUND", format!("no object {}", c.object)).into()
                 );
             };
             c.object = def.name.clone();
@@ -398,14 +396,9 @@ impl SimBuilder {
             .map_err(SimError::Key)?;
         let listener = tokio::net::TcpListener::bind(self.addr)
             .await
-            .map_err(|source| SimError::Bind {
-                addr: self.addr,
-                source,
-            })?;
-        let local = listener.local_addr().map_err(|source| SimError::Bind {
-            addr: self.addr,
-            source,
-        })?;
+            .map_err(|source| SimError::Bind { addr: self.addr, source })?;
+        let local =
+            listener.local_addr().map_err(|source| SimError::Bind { addr: self.addr, source })?;
         let base_url = format!("http://{local}");
         let org = org::Org::seeded(&org_id, self.seed_size, self.seed, Shared::now());
         let outbound_state = self.outbound_state(&org)?;
@@ -531,10 +524,7 @@ impl SimHandle {
         let (name, id) = {
             let mut org = self.shared.org_lock();
             let id = org.create(object, &map, Shared::now())?;
-            let name = org
-                .object(object)
-                .map(|o| o.name.clone())
-                .unwrap_or_default();
+            let name = org.object(object).map(|o| o.name.clone()).unwrap_or_default();
             (name, id)
         };
         self.shared.changed(&name, &id);
@@ -547,9 +537,7 @@ impl SimHandle {
         let name = {
             let mut org = self.shared.org_lock();
             org.update(object, id, &map, Shared::now())?;
-            org.object(object)
-                .map(|o| o.name.clone())
-                .unwrap_or_default()
+            org.object(object).map(|o| o.name.clone()).unwrap_or_default()
         };
         self.shared.changed(&name, &ids::normalize(id));
         Ok(())
@@ -569,16 +557,12 @@ impl SimHandle {
     /// message is sent: record-triggered flows cannot run on undelete.
     pub fn undelete(&self, object: &str, id: &str) -> Result<(), SfError> {
         let moves = self.knobs().undelete_moves_stamps;
-        self.shared
-            .org_lock()
-            .undelete(object, id, Shared::now(), moves)
+        self.shared.org_lock().undelete(object, id, Shared::now(), moves)
     }
 
     /// A change Salesforce makes itself: `SystemModstamp` moves, nothing is sent.
     pub fn system_change(&self, object: &str, id: &str) -> Result<(), SfError> {
-        self.shared
-            .org_lock()
-            .system_change(object, id, Shared::now())
+        self.shared.org_lock().system_change(object, id, Shared::now())
     }
 
     /// A live record (all fields).
@@ -715,10 +699,6 @@ impl SimHandle {
 fn json_object(fields: Value) -> Result<serde_json::Map<String, Value>, SfError> {
     match fields {
         Value::Object(m) => Ok(m),
-        _ => Err(SfError::new(
-            400,
-            "JSON_PARSER_ERROR",
-            "expected a JSON object",
-        )),
+        _ => Err(SfError::new(400, "JSON_PARSER_ERROR", "expected a JSON object")),
     }
 }

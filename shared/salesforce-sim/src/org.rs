@@ -29,12 +29,7 @@ pub struct SfError {
 
 impl SfError {
     pub fn new(status: u16, code: &str, message: impl Into<String>) -> SfError {
-        SfError {
-            status,
-            code: code.to_owned(),
-            message: message.into(),
-            fields: None,
-        }
+        SfError { status, code: code.to_owned(), message: message.into(), fields: None }
     }
 
     pub fn with_fields(mut self, fields: Vec<String>) -> SfError {
@@ -124,8 +119,7 @@ pub struct Job {
 impl Job {
     /// Whether a finished job is past `retention` (Salesforce then answers 404 for it).
     pub fn expired(&self, retention: std::time::Duration) -> bool {
-        self.finished_at
-            .is_some_and(|at| at.elapsed() + self.age_extra > retention)
+        self.finished_at.is_some_and(|at| at.elapsed() + self.age_extra > retention)
     }
 }
 
@@ -175,10 +169,9 @@ fn scalar(ft: FieldType, value: &Value) -> Option<Value> {
                     .is_ok()
             })
             .map(|_| value.clone()),
-        FieldType::Datetime => value
-            .as_str()
-            .and_then(dates::parse)
-            .map(|t| json!(dates::rest(dates::millis(t)))),
+        FieldType::Datetime => {
+            value.as_str().and_then(dates::parse).map(|t| json!(dates::rest(dates::millis(t))))
+        }
         // Double, currency, percent.
         _ => match value {
             Value::Number(n) => n.as_f64(),
@@ -271,9 +264,7 @@ impl Org {
 
     /// An object by name, case-insensitively.
     pub fn object(&self, name: &str) -> Option<&ObjectDef> {
-        self.objects
-            .iter()
-            .find(|o| o.name.eq_ignore_ascii_case(name))
+        self.objects.iter().find(|o| o.name.eq_ignore_ascii_case(name))
     }
 
     fn object_or_404(&self, name: &str) -> Result<ObjectDef, SfError> {
@@ -289,9 +280,7 @@ impl Org {
     }
 
     pub fn record_count(&self, object: &str) -> usize {
-        self.object(object)
-            .and_then(|o| self.records.get(&o.name))
-            .map_or(0, IndexMap::len)
+        self.object(object).and_then(|o| self.records.get(&o.name)).map_or(0, IndexMap::len)
     }
 
     /// A live record.
@@ -346,11 +335,7 @@ impl Org {
                 )
                 .with_fields(vec![canonical]));
             }
-            let v = if field.field_type == FieldType::Boolean {
-                json!(false)
-            } else {
-                Value::Null
-            };
+            let v = if field.field_type == FieldType::Boolean { json!(false) } else { Value::Null };
             return Ok((canonical, v));
         }
         let ft = field.field_type;
@@ -371,8 +356,7 @@ impl Org {
                 if s.is_empty() {
                     return Ok((canonical, Value::Null));
                 }
-                self.text(field, s)
-                    .map_err(|e| e.with_fields(vec![canonical.clone()]))?
+                self.text(field, s).map_err(|e| e.with_fields(vec![canonical.clone()]))?
             }
         };
         Ok((canonical, v))
@@ -403,10 +387,7 @@ impl Org {
                 Err(SfError::new(
                     400,
                     "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                    format!(
-                        "{}: bad value for restricted picklist field: {s}",
-                        field.label
-                    ),
+                    format!("{}: bad value for restricted picklist field: {s}", field.label),
                 ))
             }
             FieldType::Reference => {
@@ -444,11 +425,7 @@ impl Org {
         for f in &def.fields {
             row.insert(
                 f.name.clone(),
-                if f.field_type == FieldType::Boolean {
-                    json!(false)
-                } else {
-                    Value::Null
-                },
+                if f.field_type == FieldType::Boolean { json!(false) } else { Value::Null },
             );
         }
         for (k, v) in fields {
@@ -477,10 +454,7 @@ impl Org {
         row.insert("LastModifiedDate".into(), stamp.clone());
         row.insert("SystemModstamp".into(), stamp);
         self.owner_of.insert(id.clone(), def.name.clone());
-        self.records
-            .entry(def.name.clone())
-            .or_default()
-            .insert(id.clone(), row);
+        self.records.entry(def.name.clone()).or_default().insert(id.clone(), row);
         Ok(id)
     }
 
@@ -504,12 +478,7 @@ impl Org {
     ) -> Result<(), SfError> {
         let def = self.object_or_404(object)?;
         let id = ids::normalize(id);
-        if self
-            .records
-            .get(&def.name)
-            .and_then(|m| m.get(&id))
-            .is_none()
-        {
+        if self.records.get(&def.name).and_then(|m| m.get(&id)).is_none() {
             return Err(SfError::not_found());
         }
         let mut changes = Vec::new();
@@ -531,10 +500,7 @@ impl Org {
     pub fn delete(&mut self, object: &str, id: &str, at: OffsetDateTime) -> Result<(), SfError> {
         let def = self.object_or_404(object)?;
         let id = ids::normalize(id);
-        let Some(mut row) = self
-            .records
-            .get_mut(&def.name)
-            .and_then(|m| m.shift_remove(&id))
+        let Some(mut row) = self.records.get_mut(&def.name).and_then(|m| m.shift_remove(&id))
         else {
             return Err(if self.recycle.iter().any(|d| d.id == id) {
                 SfError::new(404, "ENTITY_IS_DELETED", "entity is deleted").with_fields(vec![])
@@ -568,11 +534,7 @@ impl Org {
     ) -> Result<(), SfError> {
         let def = self.object_or_404(object)?;
         let id = ids::normalize(id);
-        let Some(at) = self
-            .recycle
-            .iter()
-            .position(|d| d.id == id && d.object == def.name)
-        else {
+        let Some(at) = self.recycle.iter().position(|d| d.id == id && d.object == def.name) else {
             return Err(SfError::new(
                 400,
                 "UNDELETE_FAILED",
@@ -590,10 +552,7 @@ impl Org {
             row.insert("SystemModstamp".into(), modified);
         }
         self.owner_of.insert(id.clone(), def.name.clone());
-        self.records
-            .entry(def.name.clone())
-            .or_default()
-            .insert(id, row);
+        self.records.entry(def.name.clone()).or_default().insert(id, row);
         Ok(())
     }
 
@@ -611,10 +570,7 @@ impl Org {
             .get_mut(&def.name)
             .and_then(|m| m.get_mut(&ids::normalize(id)))
             .ok_or_else(SfError::not_found)?;
-        row.insert(
-            "SystemModstamp".into(),
-            json!(dates::rest(dates::millis(now))),
-        );
+        row.insert("SystemModstamp".into(), json!(dates::rest(dates::millis(now))));
         Ok(())
     }
 
@@ -638,23 +594,14 @@ impl Org {
         let Some(def) = self.object(&q.object) else {
             return Vec::new();
         };
-        let live = self
-            .records
-            .get(&def.name)
-            .into_iter()
-            .flat_map(|m| m.values());
-        let deleted = self
-            .recycle
-            .iter()
-            .filter(|d| include_deleted && d.object == def.name)
-            .map(|d| &d.row);
+        let live = self.records.get(&def.name).into_iter().flat_map(|m| m.values());
+        let deleted =
+            self.recycle.iter().filter(|d| include_deleted && d.object == def.name).map(|d| &d.row);
         let mut rows: Vec<&Row> = live
             .chain(deleted)
             .filter(|row| {
                 q.filter.as_ref().is_none_or(|f| {
-                    soql::eval(f, def, &|name| {
-                        row.get(name).cloned().unwrap_or(Value::Null)
-                    })
+                    soql::eval(f, def, &|name| row.get(name).cloned().unwrap_or(Value::Null))
                 })
             })
             .collect();
@@ -668,19 +615,13 @@ impl Org {
                 )
             });
         }
-        rows.into_iter()
-            .skip(q.offset)
-            .take(q.limit.unwrap_or(usize::MAX))
-            .collect()
+        rows.into_iter().skip(q.offset).take(q.limit.unwrap_or(usize::MAX)).collect()
     }
 
     /// The parent record and its object behind a relationship name (`Account__r`) of `row`.
     fn parent_of(&self, object: &str, row: &Row, relationship: &str) -> Option<(&ObjectDef, &Row)> {
         let def = self.object(object)?;
-        let lookup = def
-            .fields
-            .iter()
-            .find(|f| f.relationship(relationship).is_some())?;
+        let lookup = def.fields.iter().find(|f| f.relationship(relationship).is_some())?;
         let parent_id = row.get(&lookup.name)?.as_str()?;
         let parent_object = self.object_of(parent_id)?;
         let parent_def = self.object(parent_object)?;

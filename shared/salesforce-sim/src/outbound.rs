@@ -218,11 +218,7 @@ impl OutboundState {
     pub fn backlog(&self) -> usize {
         self.queue.len()
             + self.in_flight
-            + self
-                .messages
-                .iter()
-                .map(|m| m.notifications.len())
-                .sum::<usize>()
+            + self.messages.iter().map(|m| m.notifications.len()).sum::<usize>()
     }
 
     fn cut_messages(&mut self, now: Instant) {
@@ -272,11 +268,9 @@ fn soap_value(ft: FieldType, v: &Value) -> Option<String> {
         Value::Bool(b) => Some(b.to_string()),
         Value::Number(n) if ft == FieldType::Int => Some(n.to_string()),
         Value::Number(n) => n.as_f64().map(java_double),
-        Value::String(s) if ft == FieldType::Datetime => Some(
-            dates::parse(s)
-                .map(dates::soap)
-                .unwrap_or_else(|| s.clone()),
-        ),
+        Value::String(s) if ft == FieldType::Datetime => {
+            Some(dates::parse(s).map(dates::soap).unwrap_or_else(|| s.clone()))
+        }
         Value::String(s) => Some(s.clone()),
         other => Some(other.to_string()),
     }
@@ -314,14 +308,8 @@ pub fn soap_envelope(m: &SoapMessage<'_>) -> String {
     x.push_str("<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n");
     x.push_str(" <soapenv:Body>\n");
     x.push_str("  <notifications xmlns=\"http://soap.sforce.com/2005/09/outbound\">\n");
-    x.push_str(&format!(
-        "   <OrganizationId>{}</OrganizationId>\n",
-        escape(m.org_id)
-    ));
-    x.push_str(&format!(
-        "   <ActionId>{}</ActionId>\n",
-        escape(m.action_id)
-    ));
+    x.push_str(&format!("   <OrganizationId>{}</OrganizationId>\n", escape(m.org_id)));
+    x.push_str(&format!("   <ActionId>{}</ActionId>\n", escape(m.action_id)));
     match m.session_id {
         Some(s) => x.push_str(&format!("   <SessionId>{}</SessionId>\n", escape(s))),
         None => x.push_str("   <SessionId xsi:nil=\"true\"/>\n"),
@@ -466,11 +454,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         }
         let (batch_window, paused, has_queue) = {
             let st = shared.outbound_lock();
-            (
-                st.timing.batch_window,
-                st.knobs.paused,
-                !st.queue.is_empty(),
-            )
+            (st.timing.batch_window, st.knobs.paused, !st.queue.is_empty())
         };
         if paused {
             next_wake = None;
@@ -508,12 +492,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                 st.messages.push(m);
             }
         }
-        next_wake = shared
-            .outbound_lock()
-            .messages
-            .iter()
-            .map(|m| m.next_at)
-            .min();
+        next_wake = shared.outbound_lock().messages.iter().map(|m| m.next_at).min();
     }
 }
 
@@ -558,10 +537,7 @@ async fn deliver(shared: &Arc<Shared>, http: &reqwest::Client, message: &mut Mes
                 )
             })
             .collect();
-        let session = format!(
-            "{}!SIMULATED_SESSION",
-            &org.org_id[..org.org_id.len().min(15)]
-        );
+        let session = format!("{}!SIMULATED_SESSION", &org.org_id[..org.org_id.len().min(15)]);
         soap_envelope(&SoapMessage {
             org_id: &org.org_id,
             action_id: &config.1,
@@ -623,11 +599,7 @@ fn settle(st: &mut OutboundState, mut message: Message) -> Option<Message> {
         return None;
     }
     let exp = message.attempts.saturating_sub(1).min(20);
-    let delay = st
-        .timing
-        .first_retry
-        .saturating_mul(1u32 << exp)
-        .min(st.timing.max_retry_interval);
+    let delay = st.timing.first_retry.saturating_mul(1u32 << exp).min(st.timing.max_retry_interval);
     message.next_at = Instant::now() + delay;
     message.outcome = Outcome::Pending;
     Some(message)

@@ -10,11 +10,7 @@ use crate::org::SfError;
 /// Tooling APIs'.
 pub(crate) fn json_response(status: u16, body: &Value) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
-        body.to_string(),
-    )
+    (status, [(header::CONTENT_TYPE, "application/json;charset=UTF-8")], body.to_string())
         .into_response()
 }
 

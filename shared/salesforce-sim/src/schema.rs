@@ -126,17 +126,12 @@ impl FieldDef {
     /// The lookup whose relationship name is `relationship` (case-insensitively).
     pub fn relationship(&self, relationship: &str) -> Option<&Lookup> {
         let lookup = self.lookup.as_ref()?;
-        lookup
-            .relationship
-            .eq_ignore_ascii_case(relationship)
-            .then_some(lookup)
+        lookup.relationship.eq_ignore_ascii_case(relationship).then_some(lookup)
     }
 
     /// Whether this is a lookup to `object` (case-insensitively).
     pub fn points_to(&self, object: &str) -> bool {
-        self.lookup
-            .as_ref()
-            .is_some_and(|l| l.target.eq_ignore_ascii_case(object))
+        self.lookup.as_ref().is_some_and(|l| l.target.eq_ignore_ascii_case(object))
     }
 
     fn new(name: &str, label: &str, field_type: FieldType) -> FieldDef {
@@ -199,10 +194,8 @@ impl FieldDef {
     }
 
     fn lookup(mut self, target: &str, relationship: &str) -> Self {
-        self.lookup = Some(Lookup {
-            target: target.to_owned(),
-            relationship: relationship.to_owned(),
-        });
+        self.lookup =
+            Some(Lookup { target: target.to_owned(), relationship: relationship.to_owned() });
         self
     }
 
@@ -307,9 +300,7 @@ pub struct ObjectDef {
 impl ObjectDef {
     /// A field by name, case-insensitively.
     pub fn field(&self, name: &str) -> Option<&FieldDef> {
-        self.fields
-            .iter()
-            .find(|f| f.name.eq_ignore_ascii_case(name))
+        self.fields.iter().find(|f| f.name.eq_ignore_ascii_case(name))
     }
 
     fn urls(&self, version: &str) -> Value {
@@ -403,16 +394,9 @@ fn system_fields(name_label: &str, name_len: u32) -> Vec<FieldDef> {
     vec![
         FieldDef::new("Id", "Record ID", FieldType::Id).system(),
         FieldDef::new("IsDeleted", "Deleted", FieldType::Boolean).system(),
-        FieldDef::new("Name", name_label, FieldType::String)
-            .len(name_len)
-            .required(),
+        FieldDef::new("Name", name_label, FieldType::String).len(name_len).required(),
         FieldDef::new("CreatedDate", "Created Date", FieldType::Datetime).system(),
-        FieldDef::new(
-            "LastModifiedDate",
-            "Last Modified Date",
-            FieldType::Datetime,
-        )
-        .system(),
+        FieldDef::new("LastModifiedDate", "Last Modified Date", FieldType::Datetime).system(),
         FieldDef::new("SystemModstamp", "System Modstamp", FieldType::Datetime).system(),
     ]
 }
@@ -428,24 +412,11 @@ fn account() -> ObjectDef {
     let mut account = system_fields("Account Name", 255);
     account.extend([
         FieldDef::new("Type", "Account Type", FieldType::Picklist).picklist(
-            &[
-                "Prospect",
-                "Customer - Direct",
-                "Customer - Channel",
-                "Partner",
-                "Other",
-            ],
+            &["Prospect", "Customer - Direct", "Customer - Channel", "Partner", "Other"],
             false,
         ),
         FieldDef::new("Industry", "Industry", FieldType::Picklist).picklist(
-            &[
-                "Agriculture",
-                "Banking",
-                "Technology",
-                "Retail",
-                "Energy",
-                "Media",
-            ],
+            &["Agriculture", "Banking", "Technology", "Retail", "Energy", "Media"],
             false,
         ),
         FieldDef::new("AnnualRevenue", "Annual Revenue", FieldType::Currency),
@@ -585,12 +556,7 @@ pub struct SeedSize {
 impl Default for SeedSize {
     /// 400 accounts, 1,200 invoices, 2,400 lines, 300 shipments: 4,300 records.
     fn default() -> Self {
-        SeedSize {
-            accounts: 400,
-            invoices: 1200,
-            lines: 2400,
-            shipments: 300,
-        }
+        SeedSize { accounts: 400, invoices: 1200, lines: 2400, shipments: 300 }
     }
 }
 
@@ -612,17 +578,8 @@ const WORDS: &[&str] = &[
     "Pied Piper",
     "Massive Dynamic",
 ];
-const CITIES: &[&str] = &[
-    "Berlin", "Paris", "Lyon", "Austin", "Osaka", "Leeds", "Porto", "Zürich",
-];
-const PRODUCTS: &[&str] = &[
-    "Widget",
-    "Gadget",
-    "Sprocket",
-    "Gizmo",
-    "Doohickey",
-    "Service hour",
-];
+const CITIES: &[&str] = &["Berlin", "Paris", "Lyon", "Austin", "Osaka", "Leeds", "Porto", "Zürich"];
+const PRODUCTS: &[&str] = &["Widget", "Gadget", "Sprocket", "Gizmo", "Doohickey", "Service hour"];
 
 /// Field values for seeded records of `object` number `i`; `parents` are ids of earlier objects.
 pub fn seed_values(
@@ -646,12 +603,8 @@ fn day(rng: &mut Rng) -> String {
 }
 
 fn account_values(i: usize, rng: &mut Rng) -> Vec<(&'static str, Value)> {
-    let name = format!(
-        "{} {} #{}",
-        rng.pick(WORDS),
-        rng.pick(&["Inc", "Ltd", "GmbH", "& Co"]),
-        i + 1
-    );
+    let name =
+        format!("{} {} #{}", rng.pick(WORDS), rng.pick(&["Inc", "Ltd", "GmbH", "& Co"]), i + 1);
     let mut v = vec![
         ("Name", json!(name)),
         (
@@ -666,14 +619,7 @@ fn account_values(i: usize, rng: &mut Rng) -> Vec<(&'static str, Value)> {
         ),
         (
             "Industry",
-            json!(rng.pick(&[
-                "Agriculture",
-                "Banking",
-                "Technology",
-                "Retail",
-                "Energy",
-                "Media"
-            ])),
+            json!(rng.pick(&["Agriculture", "Banking", "Technology", "Retail", "Energy", "Media"])),
         ),
         ("AnnualRevenue", json!((rng.below(5_000_000) as f64) * 10.0)),
         ("NumberOfEmployees", json!(1 + rng.below(5000))),
@@ -686,10 +632,7 @@ fn account_values(i: usize, rng: &mut Rng) -> Vec<(&'static str, Value)> {
         v.push(("Website", json!(format!("https://example.com/a{}", i + 1))));
     }
     if rng.chance(0.3) {
-        v.push((
-            "Description",
-            json!("Key account.\nNotes with <b>markup</b> & \"quotes\"."),
-        ));
+        v.push(("Description", json!("Key account.\nNotes with <b>markup</b> & \"quotes\".")));
     }
     v
 }
@@ -698,29 +641,16 @@ fn invoice_values(i: usize, rng: &mut Rng, accounts: &[String]) -> Vec<(&'static
     let status = rng.pick(&["Draft", "Sent", "Paid", "Void"]);
     let mut v = vec![
         ("Name", json!(format!("INV-{:06}", i + 1))),
-        (
-            "Account__c",
-            json!(accounts[rng.below(accounts.len() as u64) as usize]),
-        ),
+        ("Account__c", json!(accounts[rng.below(accounts.len() as u64) as usize])),
         ("Status__c", json!(status)),
         ("Amount__c", json!(rng.below(10_000_000) as f64 / 100.0)),
-        (
-            "Tax_Rate__c",
-            json!(
-                rng.pick(&["0", "7", "19", "20"])
-                    .parse::<f64>()
-                    .unwrap_or(0.0)
-            ),
-        ),
+        ("Tax_Rate__c", json!(rng.pick(&["0", "7", "19", "20"]).parse::<f64>().unwrap_or(0.0))),
         ("Issue_Date__c", json!(day(rng))),
         ("Paid__c", json!(status == "Paid")),
         ("Line_Count__c", json!(2.0)),
     ];
     if status == "Paid" {
-        v.push((
-            "Paid_At__c",
-            json!(format!("{}T10:{:02}:00.000+0000", day(rng), rng.below(60))),
-        ));
+        v.push(("Paid_At__c", json!(format!("{}T10:{:02}:00.000+0000", day(rng), rng.below(60)))));
     }
     if rng.chance(0.6) {
         let channels = match rng.below(3) {
@@ -731,16 +661,10 @@ fn invoice_values(i: usize, rng: &mut Rng, accounts: &[String]) -> Vec<(&'static
         v.push(("Channels__c", json!(channels)));
     }
     if rng.chance(0.5) {
-        v.push((
-            "Contact_Email__c",
-            json!(format!("billing{}@example.com", i + 1)),
-        ));
+        v.push(("Contact_Email__c", json!(format!("billing{}@example.com", i + 1))));
     }
     if rng.chance(0.2) {
-        v.push((
-            "Notes__c",
-            json!("Pay within 30 days & quote the invoice number."),
-        ));
+        v.push(("Notes__c", json!("Pay within 30 days & quote the invoice number.")));
     }
     v
 }
@@ -748,17 +672,11 @@ fn invoice_values(i: usize, rng: &mut Rng, accounts: &[String]) -> Vec<(&'static
 fn line_values(i: usize, rng: &mut Rng, invoices: &[String]) -> Vec<(&'static str, Value)> {
     vec![
         ("Name", json!(format!("L-{:06}", i + 1))),
-        (
-            "Invoice__c",
-            json!(invoices[(i / 2) % invoices.len().max(1)]),
-        ),
+        ("Invoice__c", json!(invoices[(i / 2) % invoices.len().max(1)])),
         ("Product__c", json!(rng.pick(PRODUCTS))),
         ("Quantity__c", json!((1 + rng.below(20)) as f64)),
         ("Unit_Price__c", json!(rng.below(100_000) as f64 / 100.0)),
-        (
-            "Discount__c",
-            json!(rng.pick(&["0", "5", "10"]).parse::<f64>().unwrap_or(0.0)),
-        ),
+        ("Discount__c", json!(rng.pick(&["0", "5", "10"]).parse::<f64>().unwrap_or(0.0))),
         ("Line_Number__c", json!(1 + (i % 2))),
     ]
 }
@@ -771,30 +689,15 @@ fn shipment_values(
 ) -> Vec<(&'static str, Value)> {
     let mut v = vec![
         ("Name", json!(format!("SHP-{:05}", i + 1))),
-        (
-            "acme__Invoice__c",
-            json!(invoices[rng.below(invoices.len() as u64) as usize]),
-        ),
-        (
-            "acme__Account__c",
-            json!(accounts[rng.below(accounts.len() as u64) as usize]),
-        ),
-        (
-            "acme__Carrier__c",
-            json!(rng.pick(&["UPS", "DHL", "FedEx"])),
-        ),
+        ("acme__Invoice__c", json!(invoices[rng.below(invoices.len() as u64) as usize])),
+        ("acme__Account__c", json!(accounts[rng.below(accounts.len() as u64) as usize])),
+        ("acme__Carrier__c", json!(rng.pick(&["UPS", "DHL", "FedEx"]))),
         ("acme__Shipped_On__c", json!(day(rng))),
-        (
-            "acme__Weight_Kg__c",
-            json!(rng.below(50_000) as f64 / 100.0),
-        ),
+        ("acme__Weight_Kg__c", json!(rng.below(50_000) as f64 / 100.0)),
         ("acme__Delivered__c", json!(rng.chance(0.5))),
     ];
     if rng.chance(0.5) {
-        v.push((
-            "acme__Tracking_Url__c",
-            json!(format!("https://track.example.com/{}", i + 1)),
-        ));
+        v.push(("acme__Tracking_Url__c", json!(format!("https://track.example.com/{}", i + 1))));
     }
     v
 }

@@ -69,10 +69,7 @@ pub struct Query {
 }
 
 fn malformed(what: &str) -> SoqlError {
-    SoqlError {
-        code: "MALFORMED_QUERY",
-        message: format!("unexpected token: {what}"),
-    }
+    SoqlError { code: "MALFORMED_QUERY", message: format!("unexpected token: {what}") }
 }
 
 /// The tokens of `src`, each with the index of its first character.
@@ -98,9 +95,7 @@ fn tokenize(src: &str) -> Result<Vec<(Tok, usize)>, SoqlError> {
             });
             (Tok::Literal(chars[i..i + len].iter().collect()), len)
         } else if c.is_alphabetic() || c == '_' {
-            let len = run(&chars, i, |ch| {
-                ch.is_alphanumeric() || ch == '_' || ch == '.'
-            });
+            let len = run(&chars, i, |ch| ch.is_alphanumeric() || ch == '_' || ch == '.');
             (Tok::Ident(chars[i..i + len].iter().collect()), len)
         } else {
             return Err(malformed(&c.to_string()));
@@ -157,12 +152,7 @@ fn string(chars: &[char], i: usize) -> Result<(Tok, usize), SoqlError> {
 
 /// How many characters from `i` on are `in_run`.
 fn run(chars: &[char], i: usize, in_run: impl Fn(char) -> bool) -> usize {
-    chars
-        .get(i..)
-        .unwrap_or_default()
-        .iter()
-        .take_while(|c| in_run(**c))
-        .count()
+    chars.get(i..).unwrap_or_default().iter().take_while(|c| in_run(**c)).count()
 }
 
 fn parse_literal_text(s: &str) -> Option<Lit> {
@@ -355,12 +345,7 @@ pub fn parse<'a>(
     lookup: impl Fn(&str) -> Option<&'a ObjectDef>,
 ) -> Result<Query, SoqlError> {
     let toks = tokenize(src)?;
-    let mut p = Parser {
-        toks,
-        pos: 0,
-        src,
-        object: None,
-    };
+    let mut p = Parser { toks, pos: 0, src, object: None };
     p.expect_kw("SELECT")?;
     // Field list first (raw), resolved once the object is known.
     let (count, raw_fields) = select_list(&mut p)?;
@@ -510,11 +495,7 @@ fn order_by(p: &mut Parser<'_>) -> Result<Vec<Order>, SoqlError> {
             }
             p.pos += 1;
         }
-        order.push(Order {
-            field,
-            desc,
-            nulls_last,
-        });
+        order.push(Order { field, desc, nulls_last });
         if p.peek() == Some(&Tok::Comma) {
             p.pos += 1;
         } else {
@@ -569,12 +550,7 @@ fn like(value: &str, pattern: &str) -> bool {
 
 /// Evaluates a filter on a row (`get` returns a field's value, Null when unset).
 pub fn eval(expr: &Expr, object: &ObjectDef, get: &dyn Fn(&str) -> Value) -> bool {
-    let ft = |f: &str| {
-        object
-            .field(f)
-            .map(|d| d.field_type)
-            .unwrap_or(FieldType::String)
-    };
+    let ft = |f: &str| object.field(f).map(|d| d.field_type).unwrap_or(FieldType::String);
     match expr {
         Expr::And(a, b) => eval(a, object, get) && eval(b, object, get),
         Expr::Or(a, b) => eval(a, object, get) || eval(b, object, get),
@@ -611,9 +587,7 @@ pub fn eval(expr: &Expr, object: &ObjectDef, get: &dyn Fn(&str) -> Value) -> boo
         },
         Expr::In(f, values, negated) => {
             let v = get(f);
-            let hit = values
-                .iter()
-                .any(|lit| compare(ft(f), &v, lit) == Some(Ordering::Equal));
+            let hit = values.iter().any(|lit| compare(ft(f), &v, lit) == Some(Ordering::Equal));
             hit != *negated
         }
     }
@@ -645,15 +619,11 @@ pub fn order_rows(
                 }
             }
             (false, false) => {
-                let ft = object
-                    .field(&o.field)
-                    .map(|d| d.field_type)
-                    .unwrap_or(FieldType::String);
+                let ft = object.field(&o.field).map(|d| d.field_type).unwrap_or(FieldType::String);
                 let base = match (&va, &vb) {
-                    (Value::Number(x), Value::Number(y)) => x
-                        .as_f64()
-                        .partial_cmp(&y.as_f64())
-                        .unwrap_or(Ordering::Equal),
+                    (Value::Number(x), Value::Number(y)) => {
+                        x.as_f64().partial_cmp(&y.as_f64()).unwrap_or(Ordering::Equal)
+                    }
                     (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
                     (Value::String(x), Value::String(y)) if ft == FieldType::Datetime => {
                         crate::dates::parse(x).cmp(&crate::dates::parse(y))
@@ -684,9 +654,7 @@ mod tests {
     fn q(src: &str) -> Result<Query, SoqlError> {
         let objects = seeded_objects();
         let objects: &'static Vec<ObjectDef> = Box::leak(Box::new(objects));
-        parse(src, |n| {
-            objects.iter().find(|o| o.name.eq_ignore_ascii_case(n))
-        })
+        parse(src, |n| objects.iter().find(|o| o.name.eq_ignore_ascii_case(n)))
     }
 
     #[test]
@@ -697,30 +665,16 @@ mod tests {
         assert_eq!(query.limit, Some(10));
         assert_eq!(query.offset, 2);
         assert_eq!(query.order.len(), 2);
-        assert!(
-            q("SELECT COUNT() FROM Account WHERE Name != null")
-                .unwrap()
-                .count
-        );
+        assert!(q("SELECT COUNT() FROM Account WHERE Name != null").unwrap().count);
     }
 
     #[test]
     fn errors_have_salesforce_codes() {
-        assert_eq!(
-            q("SELEKT Id FROM Account").unwrap_err().code,
-            "MALFORMED_QUERY"
-        );
+        assert_eq!(q("SELEKT Id FROM Account").unwrap_err().code, "MALFORMED_QUERY");
         let e = q("SELECT Bacon__c FROM Account LIMIT 2").unwrap_err();
         assert_eq!(e.code, "INVALID_FIELD");
-        assert!(
-            e.message.contains("ERROR at Row:1:Column:8"),
-            "{}",
-            e.message
-        );
-        assert_eq!(
-            q("SELECT Id FROM Nope__c").unwrap_err().code,
-            "INVALID_TYPE"
-        );
+        assert!(e.message.contains("ERROR at Row:1:Column:8"), "{}", e.message);
+        assert_eq!(q("SELECT Id FROM Nope__c").unwrap_err().code, "INVALID_TYPE");
     }
 
     #[test]

@@ -99,20 +99,14 @@ impl CsvPage {
 
 enum Cursor {
     Open(Option<String>),
-    Page {
-        page: Box<CsvPage>,
-        headers: Option<Vec<String>>,
-        next: Option<String>,
-    },
+    Page { page: Box<CsvPage>, headers: Option<Vec<String>>, next: Option<String> },
     Done,
 }
 
 #[cfg(test)]
 async fn parse_csv_page(body: &[u8]) -> Result<Vec<CsvRecord>, Error> {
-    let chunks: Vec<Result<Bytes, reqwest::Error>> = body
-        .chunks(3)
-        .map(|c| Ok(Bytes::copy_from_slice(c)))
-        .collect();
+    let chunks: Vec<Result<Bytes, reqwest::Error>> =
+        body.chunks(3).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
     let mut page = CsvPage::new("test".into(), stream::iter(chunks).boxed());
     let mut headers = None;
     let mut rows = Vec::new();
@@ -128,11 +122,7 @@ async fn parse_csv_page(body: &[u8]) -> Result<Vec<CsvRecord>, Error> {
 fn to_record(headers: &[String], cells: Vec<String>) -> Result<CsvRecord, Error> {
     if cells.len() != headers.len() {
         return Err(Error::Csv {
-            message: format!(
-                "a row has {} cells, the header {}",
-                cells.len(),
-                headers.len()
-            ),
+            message: format!("a row has {} cells, the header {}", cells.len(), headers.len()),
             source: None,
         });
     }
@@ -158,19 +148,10 @@ impl Client {
             "columnDelimiter": "COMMA",
             "lineEnding": "LF",
         });
-        let reply = self
-            .request(
-                Method::POST,
-                Target::Data("jobs/query"),
-                &[],
-                Some(&body),
-                &[],
-            )
-            .await?;
-        serde_json::from_slice(&reply.body).map_err(|source| Error::Decode {
-            context: "bulk job create",
-            source,
-        })
+        let reply =
+            self.request(Method::POST, Target::Data("jobs/query"), &[], Some(&body), &[]).await?;
+        serde_json::from_slice(&reply.body)
+            .map_err(|source| Error::Decode { context: "bulk job create", source })
     }
 
     /// `GET /jobs/query/{id}`.
@@ -191,10 +172,8 @@ impl Client {
                 &[],
             )
             .await?;
-        serde_json::from_slice(&reply.body).map_err(|source| Error::Decode {
-            context: "bulk job abort",
-            source,
-        })
+        serde_json::from_slice(&reply.body)
+            .map_err(|source| Error::Decode { context: "bulk job abort", source })
     }
 
     /// Polls a job with exponential backoff until `JobComplete`; `Failed`/`Aborted` is an error.
@@ -216,10 +195,7 @@ impl Client {
             }
             let waited = started.elapsed();
             if waited >= policy.timeout {
-                return Err(Error::BulkJobTimeout {
-                    id: id.to_owned(),
-                    waited,
-                });
+                return Err(Error::BulkJobTimeout { id: id.to_owned(), waited });
             }
             tokio::time::sleep(delay.min(policy.timeout.saturating_sub(waited))).await;
             delay = (delay * 2).min(policy.max).max(Duration::from_millis(1));
@@ -244,41 +220,28 @@ impl Client {
                     cursor = match cursor {
                         Cursor::Done => return Ok(None),
                         Cursor::Open(locator) => {
-                            let (page, next) = client
-                                .results_page(&id, locator.as_deref(), max_records)
-                                .await?;
-                            Cursor::Page {
-                                page: Box::new(page),
-                                headers: None,
-                                next,
+                            let (page, next) =
+                                client.results_page(&id, locator.as_deref(), max_records).await?;
+                            Cursor::Page { page: Box::new(page), headers: None, next }
+                        }
+                        Cursor::Page { mut page, headers, next } => {
+                            match (page.next_row().await?, headers) {
+                                (Some(cells), None) => {
+                                    Cursor::Page { page, headers: Some(cells), next }
+                                }
+                                (Some(cells), Some(h)) => {
+                                    let record = to_record(&h, cells)?;
+                                    return Ok(Some((
+                                        record,
+                                        Cursor::Page { page, headers: Some(h), next },
+                                    )));
+                                }
+                                (None, _) => match next {
+                                    Some(l) => Cursor::Open(Some(l)),
+                                    None => Cursor::Done,
+                                },
                             }
                         }
-                        Cursor::Page {
-                            mut page,
-                            headers,
-                            next,
-                        } => match (page.next_row().await?, headers) {
-                            (Some(cells), None) => Cursor::Page {
-                                page,
-                                headers: Some(cells),
-                                next,
-                            },
-                            (Some(cells), Some(h)) => {
-                                let record = to_record(&h, cells)?;
-                                return Ok(Some((
-                                    record,
-                                    Cursor::Page {
-                                        page,
-                                        headers: Some(h),
-                                        next,
-                                    },
-                                )));
-                            }
-                            (None, _) => match next {
-                                Some(l) => Cursor::Open(Some(l)),
-                                None => Cursor::Done,
-                            },
-                        },
                     };
                 }
             }

@@ -80,10 +80,7 @@ impl Client {
     /// Builds the client (no network call yet; the first API call logs in).
     pub fn new(config: Config) -> Result<Client, Error> {
         if config.api_version.is_empty()
-            || !config
-                .api_version
-                .chars()
-                .all(|c| c.is_ascii_digit() || c == '.')
+            || !config.api_version.chars().all(|c| c.is_ascii_digit() || c == '.')
         {
             return Err(Error::Config(format!(
                 "api_version must look like \"62.0\", got {:?}",
@@ -169,17 +166,10 @@ impl Client {
         let config = &self.inner.config;
         let url = format!("{}/services/oauth2/token", config.login_url.base());
         let form: Vec<(&str, String)> = match &config.credentials {
-            Credentials::JwtBearer {
-                client_id,
-                username,
-                private_key_pem,
-                audience,
-            } => {
+            Credentials::JwtBearer { client_id, username, private_key_pem, audience } => {
                 let key =
                     jsonwebtoken::EncodingKey::from_rsa_pem(private_key_pem).map_err(Error::Jwt)?;
-                let aud = audience
-                    .clone()
-                    .unwrap_or_else(|| config.login_url.default_audience());
+                let aud = audience.clone().unwrap_or_else(|| config.login_url.default_audience());
                 let lifetime = config.jwt_lifetime.as_secs().clamp(1, 180) as i64;
                 let claims = JwtClaims {
                     iss: client_id,
@@ -194,30 +184,18 @@ impl Client {
                 )
                 .map_err(Error::Jwt)?;
                 vec![
-                    (
-                        "grant_type",
-                        "urn:ietf:params:oauth:grant-type:jwt-bearer".to_owned(),
-                    ),
+                    ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer".to_owned()),
                     ("assertion", assertion),
                 ]
             }
-            Credentials::ClientCredentials {
-                client_id,
-                client_secret,
-            } => vec![
+            Credentials::ClientCredentials { client_id, client_secret } => vec![
                 ("grant_type", "client_credentials".to_owned()),
                 ("client_id", client_id.clone()),
                 ("client_secret", client_secret.clone()),
             ],
         };
-        let resp = self
-            .inner
-            .http
-            .post(&url)
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| transport(&url, e))?;
+        let resp =
+            self.inner.http.post(&url).form(&form).send().await.map_err(|e| transport(&url, e))?;
         let status = resp.status().as_u16();
         let body = resp.bytes().await.map_err(|e| transport(&url, e))?;
         if !(200..300).contains(&status) {
@@ -231,10 +209,8 @@ impl Client {
                 description: parsed.error_description,
             });
         }
-        let token: Token = serde_json::from_slice(&body).map_err(|source| Error::Decode {
-            context: "OAuth token response",
-            source,
-        })?;
+        let token: Token = serde_json::from_slice(&body)
+            .map_err(|source| Error::Decode { context: "OAuth token response", source })?;
         tracing::debug!(instance_url = %token.instance_url, "logged in to Salesforce");
         Ok(token)
     }
@@ -270,9 +246,7 @@ impl Client {
         headers: &[(&'static str, String)],
     ) -> Result<Reply, Error> {
         let payload = json.map_or(Payload::None, Payload::Json);
-        let (resp, url) = self
-            .send_payload(method, target, query, payload, headers)
-            .await?;
+        let (resp, url) = self.send_payload(method, target, query, payload, headers).await?;
         let body = resp.bytes().await.map_err(|e| transport(&url, e))?;
         Ok(Reply { body })
     }
@@ -306,11 +280,8 @@ impl Client {
                     path.trim_start_matches('/')
                 ),
             };
-            let mut req = self
-                .inner
-                .http
-                .request(method.clone(), &url)
-                .bearer_auth(&token.access_token);
+            let mut req =
+                self.inner.http.request(method.clone(), &url).bearer_auth(&token.access_token);
             if !query.is_empty() {
                 req = req.query(query);
             }
@@ -344,10 +315,7 @@ impl Client {
                 token = self.refresh_after(&token).await?;
                 continue;
             }
-            if let Some(limit) = errors
-                .iter()
-                .find(|e| e.error_code == "REQUEST_LIMIT_EXCEEDED")
-            {
+            if let Some(limit) = errors.iter().find(|e| e.error_code == "REQUEST_LIMIT_EXCEEDED") {
                 return Err(Error::RequestLimitExceeded {
                     message: limit.message.clone(),
                     usage: self.api_usage(),
@@ -396,10 +364,7 @@ impl Client {
             self.inner.version_served.store(true, Ordering::Relaxed);
             return None;
         }
-        Some(Error::ApiVersionNotServed {
-            version: version.clone(),
-            served,
-        })
+        Some(Error::ApiVersionNotServed { version: version.clone(), served })
     }
 
     /// GET below `/services/data/vXX.X/` and decode JSON.
@@ -410,8 +375,7 @@ impl Client {
         rest: &str,
         json: Option<&serde_json::Value>,
     ) -> Result<Reply, Error> {
-        self.request(method, Target::Data(rest), &[], json, &[])
-            .await
+        self.request(method, Target::Data(rest), &[], json, &[]).await
     }
 
     /// `GET /services/data/vXX.X/{rest}`, its JSON body decoded.
@@ -430,9 +394,7 @@ impl Client {
         headers: &[(&'static str, String)],
         context: &'static str,
     ) -> Result<T, Error> {
-        let reply = self
-            .request(Method::GET, target, query, None, headers)
-            .await?;
+        let reply = self.request(Method::GET, target, query, None, headers).await?;
         serde_json::from_slice(&reply.body).map_err(|source| Error::Decode { context, source })
     }
 }

@@ -33,10 +33,7 @@ pub fn parse(value: &str) -> Result<OffsetDateTime, Error> {
     };
     result
         .map(|d| d.to_offset(UtcOffset::UTC))
-        .map_err(|source| Error::DateTime {
-            value: value.to_owned(),
-            source,
-        })
+        .map_err(|source| Error::DateTime { value: value.to_owned(), source })
 }
 
 /// Formats for request parameters (`start`/`end` of the deleted-records call): `2013-05-05T00:00:00+00:00`.
@@ -63,8 +60,7 @@ pub(crate) mod serde_opt {
         d: D,
     ) -> Result<Option<OffsetDateTime>, D::Error> {
         let text: Option<String> = Option::deserialize(d)?;
-        text.map(|t| super::parse(&t).map_err(serde::de::Error::custom))
-            .transpose()
+        text.map(|t| super::parse(&t).map_err(serde::de::Error::custom)).transpose()
     }
 }
 

@@ -25,10 +25,7 @@ pub fn field(f: &FieldDescribe) -> SfField {
 
 /// The domain's view of a describe.
 pub fn object(d: &SObjectDescribe) -> SfObject {
-    SfObject {
-        name: d.object.name.clone(),
-        fields: d.fields.iter().map(field).collect(),
-    }
+    SfObject { name: d.object.name.clone(), fields: d.fields.iter().map(field).collect() }
 }
 
 /// Describes `name`; `Ok(None)` when the org has no such object.

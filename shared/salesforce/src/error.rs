@@ -182,11 +182,7 @@ fn version_not_served(version: &str, served: &[String]) -> String {
 fn deploy_summary(message: Option<&str>, failures: &[ComponentFailure]) -> String {
     let mut parts: Vec<String> = message.map(str::to_owned).into_iter().collect();
     parts.extend(failures.iter().map(ToString::to_string));
-    if parts.is_empty() {
-        "no reason given".to_owned()
-    } else {
-        parts.join("; ")
-    }
+    if parts.is_empty() { "no reason given".to_owned() } else { parts.join("; ") }
 }
 
 fn summary(errors: &[ApiError]) -> String {
@@ -270,9 +266,7 @@ impl Error {
             Error::Api { status, errors } => {
                 *status >= 500
                     || *status == 429
-                    || errors
-                        .iter()
-                        .any(|e| RETRYABLE_CODES.contains(&e.error_code.as_str()))
+                    || errors.iter().any(|e| RETRYABLE_CODES.contains(&e.error_code.as_str()))
             }
             Error::Auth { status, .. } => *status >= 500,
             // The allocation is a rolling 24 h window: retrying now does not help.
@@ -323,10 +317,6 @@ impl fmt::Display for ComponentFailure {
             (Some(l), None) => write!(f, " (line {l})")?,
             _ => {}
         }
-        write!(
-            f,
-            ": {}",
-            self.problem.as_deref().unwrap_or("no problem given")
-        )
+        write!(f, ": {}", self.problem.as_deref().unwrap_or("no problem given"))
     }
 }

@@ -94,10 +94,7 @@ pub struct DeployResult {
 impl DeployResult {
     /// The refused components (empty when none are reported).
     pub fn failures(&self) -> &[ComponentFailure] {
-        self.details
-            .as_ref()
-            .map(|d| d.component_failures.as_slice())
-            .unwrap_or_default()
+        self.details.as_ref().map(|d| d.component_failures.as_slice()).unwrap_or_default()
     }
 }
 
@@ -299,12 +296,7 @@ impl FlowMetadata {
                 .into_iter()
                 .map(|f| {
                     let (element, value) = f.value.as_ref().and_then(element_value).unzip();
-                    LiveCondition {
-                        field: f.field,
-                        operator: f.operator,
-                        value,
-                        element,
-                    }
+                    LiveCondition { field: f.field, operator: f.operator, value, element }
                 })
                 .collect(),
             sends: self
@@ -320,17 +312,14 @@ impl FlowMetadata {
 /// A `FlowElementReferenceOrValue`: the one element that is set, and its value as text.
 fn element_value(v: &serde_json::Map<String, serde_json::Value>) -> Option<(String, String)> {
     let elements = FlowValue::ALL.map(FlowValue::element);
-    elements
-        .into_iter()
-        .chain(["elementReference"])
-        .find_map(|k| {
-            let text = match v.get(k)? {
-                serde_json::Value::Null => return None,
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            Some((k.to_owned(), text))
-        })
+    elements.into_iter().chain(["elementReference"]).find_map(|k| {
+        let text = match v.get(k)? {
+            serde_json::Value::Null => return None,
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        Some((k.to_owned(), text))
+    })
 }
 
 impl Client {
@@ -342,22 +331,13 @@ impl Client {
                 Method::POST,
                 Target::Data("metadata/deployRequest"),
                 &[],
-                Payload::Raw {
-                    content_type,
-                    body: Bytes::from(body),
-                },
+                Payload::Raw { content_type, body: Bytes::from(body) },
                 &[],
             )
             .await?;
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| crate::client::transport(&url, e))?;
-        let body: DeployRequestBody =
-            serde_json::from_slice(&bytes).map_err(|source| Error::Decode {
-                context: "deployRequest response",
-                source,
-            })?;
+        let bytes = resp.bytes().await.map_err(|e| crate::client::transport(&url, e))?;
+        let body: DeployRequestBody = serde_json::from_slice(&bytes)
+            .map_err(|source| Error::Decode { context: "deployRequest response", source })?;
         Ok(body.id)
     }
 
@@ -411,11 +391,7 @@ impl Client {
             }
             let waited = started.elapsed();
             if waited >= timeout {
-                return Err(Error::DeployTimeout {
-                    id,
-                    status: result.status,
-                    waited,
-                });
+                return Err(Error::DeployTimeout { id, status: result.status, waited });
             }
             tokio::time::sleep(poll.min(timeout.saturating_sub(waited))).await;
         }
@@ -428,18 +404,11 @@ impl Client {
         context: &'static str,
     ) -> Result<Vec<T>, Error> {
         let mut page: ToolingPage<T> = self
-            .get_json(
-                Target::Data("tooling/query"),
-                &[("q", soql.to_owned())],
-                &[],
-                context,
-            )
+            .get_json(Target::Data("tooling/query"), &[("q", soql.to_owned())], &[], context)
             .await?;
         let mut out = std::mem::take(&mut page.records);
         while let Some(next) = page.next_records_url.take() {
-            page = self
-                .get_json(Target::Path(&next), &[], &[], context)
-                .await?;
+            page = self.get_json(Target::Path(&next), &[], &[], context).await?;
             out.append(&mut page.records);
         }
         Ok(out)
@@ -459,9 +428,8 @@ impl Client {
             crate::rest::check_name("object name", o)?;
             soql.push_str(&format!(" WHERE EntityDefinition.QualifiedApiName = '{o}'"));
         }
-        let rows: Vec<MessageRow> = self
-            .tooling_query(&soql, "WorkflowOutboundMessage list")
-            .await?;
+        let rows: Vec<MessageRow> =
+            self.tooling_query(&soql, "WorkflowOutboundMessage list").await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             crate::rest::check_name("outbound message id", &row.id)?;
@@ -511,11 +479,7 @@ impl Client {
         for n in names {
             crate::rest::check_name("flow name", n)?;
         }
-        let list = names
-            .iter()
-            .map(|n| format!("'{n}'"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let list = names.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", ");
         let rows: Vec<FlowRow> = self
             .tooling_query(
                 &format!(
@@ -536,19 +500,11 @@ impl Client {
                             "Flow metadata",
                         )
                         .await?;
-                    detail
-                        .into_iter()
-                        .next()
-                        .and_then(|d| d.metadata)
-                        .map(FlowMetadata::entry)
+                    detail.into_iter().next().and_then(|d| d.metadata).map(FlowMetadata::entry)
                 }
                 None => None,
             };
-            out.push(LiveFlow {
-                name: r.developer_name,
-                active: version.is_some(),
-                entry,
-            });
+            out.push(LiveFlow { name: r.developer_name, active: version.is_some(), entry });
         }
         Ok(out)
     }
@@ -566,19 +522,14 @@ mod tests {
         assert!(d.done && !d.success);
         assert_eq!(d.number_component_errors, Some(1));
         assert_eq!(d.failures().len(), 1);
-        assert_eq!(
-            d.failures()[0].to_string(),
-            "Flow sfhs_X (line 12, column 3): bad"
-        );
+        assert_eq!(d.failures()[0].to_string(), "Flow sfhs_X (line 12, column 3): bad");
     }
 
     #[test]
     fn the_multipart_body_has_the_json_and_the_zip_parts() {
         let zip = package_zip(&[("package.xml".into(), "<Package/>".into())]).expect("zip");
         let (ct, body) = multipart(&DeployOptions::new(true), &zip).expect("body");
-        let boundary = ct
-            .strip_prefix("multipart/form-data; boundary=")
-            .expect("boundary");
+        let boundary = ct.strip_prefix("multipart/form-data; boundary=").expect("boundary");
         let text = String::from_utf8_lossy(&body);
         assert!(text.starts_with(&format!("--{boundary}\r\n")));
         assert!(text.contains("name=\"json\""));

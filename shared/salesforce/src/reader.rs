@@ -22,11 +22,7 @@ pub struct ClientReader {
 
 impl ClientReader {
     pub fn new(client: Client) -> Self {
-        Self {
-            client,
-            poll: PollPolicy::default(),
-            org_id: std::sync::Arc::default(),
-        }
+        Self { client, poll: PollPolicy::default(), org_id: std::sync::Arc::default() }
     }
 
     /// How Bulk jobs are polled until complete.
@@ -41,10 +37,7 @@ impl ClientReader {
 }
 
 fn rest_page(page: crate::QueryResultPage) -> RestPage {
-    RestPage {
-        records: page.records,
-        next: page.next_records_url,
-    }
+    RestPage { records: page.records, next: page.next_records_url }
 }
 
 fn read_error(operation: &'static str, e: Error) -> ReadError {
@@ -67,10 +60,7 @@ fn cursor_error(operation: &'static str, e: Error) -> ReadError {
     } else {
         ReadErrorKind::Other
     };
-    ReadError {
-        kind,
-        ..read_error(operation, e)
-    }
+    ReadError { kind, ..read_error(operation, e) }
 }
 
 #[async_trait]
@@ -78,27 +68,18 @@ impl SalesforceReader for ClientReader {
     async fn org_id(&self) -> Result<String, ReadError> {
         self.org_id
             .get_or_try_init(|| async {
-                self.client
-                    .org_id()
-                    .await
-                    .map_err(|e| read_error("login", e))
+                self.client.org_id().await.map_err(|e| read_error("login", e))
             })
             .await
             .cloned()
     }
 
     async fn count(&self, object: &str, condition: Option<&str>) -> Result<u64, ReadError> {
-        self.client
-            .count(object, condition)
-            .await
-            .map_err(|e| read_error("count", e))
+        self.client.count(object, condition).await.map_err(|e| read_error("count", e))
     }
 
     async fn query_first(&self, soql: &str, page_size: u32) -> Result<RestPage, ReadError> {
-        let options = QueryOptions {
-            batch_size: Some(page_size),
-            ..Default::default()
-        };
+        let options = QueryOptions { batch_size: Some(page_size), ..Default::default() };
         self.client
             .query_page(soql, None, options)
             .await
@@ -177,9 +158,8 @@ impl SalesforceReader for ClientReader {
                     .await
                     .map_err(|e| read_error("deleted records", e))?;
                 let mut window = merge(earliest, pages);
-                window.earliest_date_available = window
-                    .earliest_date_available
-                    .max(probe.earliest_date_available);
+                window.earliest_date_available =
+                    window.earliest_date_available.max(probe.earliest_date_available);
                 return Ok(window);
             }
             Err(e) => return Err(read_error("deleted records", e)),
@@ -195,10 +175,7 @@ impl SalesforceReader for ClientReader {
     }
 
     async fn flows(&self, names: &[String]) -> Result<Vec<LiveFlow>, ReadError> {
-        self.client
-            .flows(names)
-            .await
-            .map_err(|e| read_error("flows (Tooling API)", e))
+        self.client.flows(names).await.map_err(|e| read_error("flows (Tooling API)", e))
     }
 }
 
@@ -213,13 +190,10 @@ fn merge(start: OffsetDateTime, pages: Vec<crate::DeletedPage>) -> DeletedWindow
             if i == 0 {
                 window.earliest_date_available = page.earliest_date_available;
             }
-            window.earliest_date_available = window
-                .earliest_date_available
-                .max(page.earliest_date_available);
+            window.earliest_date_available =
+                window.earliest_date_available.max(page.earliest_date_available);
             window.latest_date_covered = window.latest_date_covered.max(page.latest_date_covered);
-            window
-                .records
-                .extend(page.records.into_iter().map(|r| (r.id, r.deleted_date)));
+            window.records.extend(page.records.into_iter().map(|r| (r.id, r.deleted_date)));
         }
         window
     }

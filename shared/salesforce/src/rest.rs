@@ -70,8 +70,7 @@ impl Client {
     /// `GET /sobjects/{object}/describe`.
     pub async fn describe(&self, object: &str) -> Result<SObjectDescribe, Error> {
         check_name("object name", object)?;
-        self.get_data(&format!("sobjects/{object}/describe"), "describe")
-            .await
+        self.get_data(&format!("sobjects/{object}/describe"), "describe").await
     }
 
     /// `SELECT COUNT() FROM {object} [WHERE {condition}]`: the number of records.
@@ -82,9 +81,8 @@ impl Client {
             soql.push_str(" WHERE ");
             soql.push_str(cond);
         }
-        let page: QueryPage = self
-            .get_json(Target::Data("query"), &[("q", soql)], &[], "count query")
-            .await?;
+        let page: QueryPage =
+            self.get_json(Target::Data("query"), &[("q", soql)], &[], "count query").await?;
         Ok(page.total_size)
     }
 
@@ -117,9 +115,7 @@ impl Client {
                             .await?
                     }
                     Cursor::Next(url) => {
-                        client
-                            .get_json(Target::Path(&url), &[], &headers, "query page")
-                            .await?
+                        client.get_json(Target::Path(&url), &[], &headers, "query page").await?
                     }
                 };
                 let next = match (page.done, page.next_records_url) {
@@ -154,18 +150,11 @@ impl Client {
                 )
                 .await?
             }
-            Some(url) => {
-                self.get_json(Target::Path(url), &[], &headers, "query page")
-                    .await?
-            }
+            Some(url) => self.get_json(Target::Path(url), &[], &headers, "query page").await?,
         };
         Ok(QueryResultPage {
             total_size: page.total_size,
-            next_records_url: if page.done {
-                None
-            } else {
-                page.next_records_url
-            },
+            next_records_url: if page.done { None } else { page.next_records_url },
             records: page.records,
         })
     }
@@ -179,31 +168,17 @@ impl Client {
     ) -> Result<Record, Error> {
         check_name("object name", object)?;
         check_name("record id", id)?;
-        let query = if fields.is_empty() {
-            Vec::new()
-        } else {
-            vec![("fields", fields.join(","))]
-        };
-        self.get_json(
-            Target::Data(&format!("sobjects/{object}/{id}")),
-            &query,
-            &[],
-            "record",
-        )
-        .await
+        let query = if fields.is_empty() { Vec::new() } else { vec![("fields", fields.join(","))] };
+        self.get_json(Target::Data(&format!("sobjects/{object}/{id}")), &query, &[], "record").await
     }
 
     /// `POST /sobjects/{object}`: creates a record, returns its id.
     pub async fn create(&self, object: &str, fields: &serde_json::Value) -> Result<String, Error> {
         check_name("object name", object)?;
-        let reply = self
-            .data_call(Method::POST, &format!("sobjects/{object}"), Some(fields))
-            .await?;
-        let created: CreateResult =
-            serde_json::from_slice(&reply.body).map_err(|source| Error::Decode {
-                context: "create result",
-                source,
-            })?;
+        let reply =
+            self.data_call(Method::POST, &format!("sobjects/{object}"), Some(fields)).await?;
+        let created: CreateResult = serde_json::from_slice(&reply.body)
+            .map_err(|source| Error::Decode { context: "create result", source })?;
         Ok(created.id)
     }
 
@@ -216,12 +191,7 @@ impl Client {
     ) -> Result<(), Error> {
         check_name("object name", object)?;
         check_name("record id", id)?;
-        self.data_call(
-            Method::PATCH,
-            &format!("sobjects/{object}/{id}"),
-            Some(fields),
-        )
-        .await?;
+        self.data_call(Method::PATCH, &format!("sobjects/{object}/{id}"), Some(fields)).await?;
         Ok(())
     }
 
@@ -229,8 +199,7 @@ impl Client {
     pub async fn delete(&self, object: &str, id: &str) -> Result<(), Error> {
         check_name("object name", object)?;
         check_name("record id", id)?;
-        self.data_call(Method::DELETE, &format!("sobjects/{object}/{id}"), None)
-            .await?;
+        self.data_call(Method::DELETE, &format!("sobjects/{object}/{id}"), None).await?;
         Ok(())
     }
 
@@ -279,11 +248,7 @@ impl Client {
         let earliest = now - DELETED_RETENTION + TimeDuration::minutes(1);
         let start = start.max(earliest);
         let end = end.min(now);
-        let windows = if start < end {
-            vec![(start, end)]
-        } else {
-            Vec::new()
-        };
+        let windows = if start < end { vec![(start, end)] } else { Vec::new() };
         stream::try_unfold(windows, move |mut windows| {
             let client = client.clone();
             let object = object.clone();

@@ -98,12 +98,7 @@ pub enum Credentials {
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Credentials::JwtBearer {
-                client_id,
-                username,
-                audience,
-                ..
-            } => f
+            Credentials::JwtBearer { client_id, username, audience, .. } => f
                 .debug_struct("JwtBearer")
                 .field("client_id", client_id)
                 .field("username", username)
@@ -169,20 +164,13 @@ impl ApiUsage {
         value.split(',').find_map(|item| {
             let rest = item.trim().strip_prefix("api-usage=")?;
             let (used, max) = rest.split_once('/')?;
-            Some(ApiUsage {
-                used: used.trim().parse().ok()?,
-                max: max.trim().parse().ok()?,
-            })
+            Some(ApiUsage { used: used.trim().parse().ok()?, max: max.trim().parse().ok()? })
         })
     }
 
     /// `used / max` (1.0 when `max` is 0).
     pub fn share(&self) -> f64 {
-        if self.max == 0 {
-            1.0
-        } else {
-            self.used as f64 / self.max as f64
-        }
+        if self.max == 0 { 1.0 } else { self.used as f64 / self.max as f64 }
     }
 }
 
@@ -241,22 +229,13 @@ impl QueryOptions {
     /// The request headers these options add (`Sforce-Query-Options`).
     pub(crate) fn headers(&self) -> Vec<(&'static str, String)> {
         self.batch_size
-            .map(|n| {
-                vec![(
-                    "Sforce-Query-Options",
-                    format!("batchSize={}", n.clamp(200, 2000)),
-                )]
-            })
+            .map(|n| vec![("Sforce-Query-Options", format!("batchSize={}", n.clamp(200, 2000)))])
             .unwrap_or_default()
     }
 
     /// The query resource: `queryAll` with deleted records, else `query`.
     pub(crate) fn endpoint(&self) -> &'static str {
-        if self.include_deleted {
-            "queryAll"
-        } else {
-            "query"
-        }
+        if self.include_deleted { "queryAll" } else { "query" }
     }
 }
 
@@ -365,9 +344,7 @@ pub struct SObjectDescribe {
 impl SObjectDescribe {
     /// A field by name, case-insensitively (Salesforce names are case-insensitive).
     pub fn field(&self, name: &str) -> Option<&FieldDescribe> {
-        self.fields
-            .iter()
-            .find(|f| f.name.eq_ignore_ascii_case(name))
+        self.fields.iter().find(|f| f.name.eq_ignore_ascii_case(name))
     }
 }
 
@@ -555,9 +532,8 @@ mod tests {
             scope: None,
             issued_at: None,
         };
-        let t = token(Some(
-            "https://login.salesforce.com/id/00Dxx0000001gPFEAY/005xx000001SwiUAAS",
-        ));
+        let t =
+            token(Some("https://login.salesforce.com/id/00Dxx0000001gPFEAY/005xx000001SwiUAAS"));
         assert_eq!(t.org_id(), Some("00Dxx0000001gPFEAY"));
         assert_eq!(token(Some("https://x/id/nope")).org_id(), None);
         assert_eq!(token(None).org_id(), None);
@@ -567,17 +543,11 @@ mod tests {
     fn parses_limit_info() {
         assert_eq!(
             ApiUsage::parse_header("api-usage=24/100000"),
-            Some(ApiUsage {
-                used: 24,
-                max: 100000
-            })
+            Some(ApiUsage { used: 24, max: 100000 })
         );
         assert_eq!(
             ApiUsage::parse_header("per-app-api-usage=17/250(appName=x), api-usage=18/5000"),
-            Some(ApiUsage {
-                used: 18,
-                max: 5000
-            })
+            Some(ApiUsage { used: 18, max: 5000 })
         );
         assert_eq!(ApiUsage::parse_header("nonsense"), None);
     }

@@ -56,8 +56,7 @@ struct CountingQueue {
 #[async_trait::async_trait]
 impl WorkQueue for CountingQueue {
     async fn send_batch(&self, entries: &[QueueEntry]) -> Result<Vec<EntryFailure>, QueueError> {
-        self.entries
-            .fetch_add(entries.len() as u64, Ordering::Relaxed);
+        self.entries.fetch_add(entries.len() as u64, Ordering::Relaxed);
         let bytes: usize = entries.iter().map(|e| e.body.len()).sum();
         self.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
         Ok(Vec::new())
@@ -66,12 +65,7 @@ impl WorkQueue for CountingQueue {
 
 async fn salesforce(invoices: usize, accounts: usize) -> anyhow::Result<Sim> {
     SimBuilder::new()
-        .seed_size(SeedSize {
-            accounts,
-            invoices,
-            lines: 0,
-            shipments: 0,
-        })
+        .seed_size(SeedSize { accounts, invoices, lines: 0, shipments: 0 })
         .start()
         .await
         .context("start the Salesforce simulator")
@@ -87,12 +81,7 @@ async fn invoice_store() -> anyhow::Result<Arc<MemoryMappingStore>> {
         .into_iter()
         .find(|m| m.salesforce_object == "Invoice__c")
         .context("the invoice mapping")?;
-    store
-        .put(
-            &next_version(None, invoice, OffsetDateTime::now_utc()),
-            None,
-        )
-        .await?;
+    store.put(&next_version(None, invoice, OffsetDateTime::now_utc()), None).await?;
     Ok(store)
 }
 
@@ -113,20 +102,9 @@ fn runner(
 
 /// Runs one import to its end; returns (records enqueued, path).
 async fn import(runner: &ImportRunner) -> anyhow::Result<(u64, &'static str)> {
-    let record = runner
-        .create(
-            "Invoice__c",
-            None,
-            BULK_THRESHOLD,
-            false,
-            OffsetDateTime::now_utc(),
-        )
-        .await?;
-    let path = if record.total >= BULK_THRESHOLD {
-        "Bulk API 2.0"
-    } else {
-        "REST"
-    };
+    let record =
+        runner.create("Invoice__c", None, BULK_THRESHOLD, false, OffsetDateTime::now_utc()).await?;
+    let path = if record.total >= BULK_THRESHOLD { "Bulk API 2.0" } else { "REST" };
     match runner.run(&record.id, "load", None).await? {
         RunOutcome::Completed { enqueued, .. } => Ok((enqueued, path)),
         other => anyhow::bail!("the import did not complete: {other:?}"),
@@ -227,11 +205,7 @@ async fn main() -> anyhow::Result<()> {
 
     // Phase 2: throughput through the worker.
     let sf = salesforce(records, accounts).await?;
-    let hs = HubSpotSim::builder()
-        .burst_limit(limit)
-        .burst_window(window)
-        .start()
-        .await?;
+    let hs = HubSpotSim::builder().burst_limit(limit).burst_window(window).start().await?;
     let setup = HubSpotClient::new(client_config(&hs.base_url()))?;
     setup_portal(&hs.base_url(), &setup).await;
     seed_companies(&hs, &sf.ids("Account")).await;
@@ -272,10 +246,8 @@ async fn main() -> anyhow::Result<()> {
             loop {
                 tick.tick().await;
                 let c = counters.counters();
-                let shares: Vec<String> = clients
-                    .iter()
-                    .map(|c| c.limiter().stats().capacity.to_string())
-                    .collect();
+                let shares: Vec<String> =
+                    clients.iter().map(|c| c.limiter().stats().capacity.to_string()).collect();
                 println!(
                     "  t={:>4.0} s  written {:>7}  calls {:>5}  searches {:>4}  429s rolling {:>3} search {:>3}  capacities {}",
                     t0.elapsed().as_secs_f64(),
@@ -327,11 +299,8 @@ async fn main() -> anyhow::Result<()> {
     let allowed = f64::from(limit) * elapsed / window.as_secs_f64();
     let ceiling = f64::from(limit) * 100.0 / window.as_secs_f64();
     let rate = records as f64 / elapsed;
-    let synced = hs
-        .records(INVOICE)
-        .iter()
-        .filter(|r| r["archived"] != serde_json::json!(true))
-        .count();
+    let synced =
+        hs.records(INVOICE).iter().filter(|r| r["archived"] != serde_json::json!(true)).count();
     println!(
         "== import through the worker: {records} invoices via {path}, 1 association each (by property), {workers} workers, budget {limit} calls / {} ms",
         window.as_millis()
@@ -353,11 +322,7 @@ async fn main() -> anyhow::Result<()> {
         c.status(429),
         100.0 * c.status(429) as f64 / c.calls.max(1) as f64
     );
-    println!(
-        "failed / error records          {} / {}",
-        t.failed,
-        errors.records().len()
-    );
+    println!("failed / error records          {} / {}", t.failed, errors.records().len());
     println!("HubSpot invoice records         {synced} of {records}");
     hs.shutdown().await;
     sf.shutdown().await;

@@ -70,10 +70,7 @@ fn note(journal: &Journal, driven: &Driven) {
         };
         j.push(Journey {
             at,
-            parent: item
-                .fields
-                .get("Invoice__c")
-                .and_then(|v| v.as_ref().map(ToString::to_string)),
+            parent: item.fields.get("Invoice__c").and_then(|v| v.as_ref().map(ToString::to_string)),
             object: item.sobject,
             id: item.record_id,
             delivery: m.receive_count,
@@ -115,10 +112,7 @@ impl Node {
         config.max_receives = 8;
         let engine = Arc::new(app::engine(
             world.sync_ports(Arc::new(hubspot.clone())),
-            SyncSettings {
-                engine: config,
-                mappings_cache: Duration::from_secs(5),
-            },
+            SyncSettings { engine: config, mappings_cache: Duration::from_secs(5) },
         ));
         let (continuation, mut handed_on) = InProcessContinuation::new();
         let imports = app::imports(
@@ -150,17 +144,15 @@ impl Node {
         let runs: Runs = Arc::default();
         let run = |imports: &Imports, id: String| {
             let (imports, owner) = (imports.clone(), owner.to_owned());
-            runs.lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .spawn(async move {
-                    match imports.runner.run(&id, &owner, None).await {
-                        Ok(RunOutcome::AfterParents { reason }) => {
-                            println!("  import {id}: {reason}");
-                        }
-                        Ok(outcome) => println!("  import {id}: {outcome:?}"),
-                        Err(e) => println!("  import {id} failed: {e}"),
+            runs.lock().unwrap_or_else(PoisonError::into_inner).spawn(async move {
+                match imports.runner.run(&id, &owner, None).await {
+                    Ok(RunOutcome::AfterParents { reason }) => {
+                        println!("  import {id}: {reason}");
                     }
-                });
+                    Ok(outcome) => println!("  import {id}: {outcome:?}"),
+                    Err(e) => println!("  import {id} failed: {e}"),
+                }
+            });
         };
         if let Some(objects) = fresh {
             for object in objects {
@@ -171,10 +163,7 @@ impl Node {
                 run(&imports, record.id);
             }
         } else {
-            for (record, _) in imports
-                .let_go_of_unfinished(OffsetDateTime::now_utc())
-                .await?
-            {
+            for (record, _) in imports.let_go_of_unfinished(OffsetDateTime::now_utc()).await? {
                 run(&imports, record.id);
             }
         }
@@ -185,21 +174,14 @@ impl Node {
             tasks.spawn(async move {
                 while let Some(id) = handed_on.recv().await {
                     let (imports, owner) = (imports.clone(), owner.clone());
-                    runs.lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .spawn(async move {
-                            let outcome = imports.runner.run(&id, &owner, None).await;
-                            println!("  import {id} (handed on): {outcome:?}");
-                        });
+                    runs.lock().unwrap_or_else(PoisonError::into_inner).spawn(async move {
+                        let outcome = imports.runner.run(&id, &owner, None).await;
+                        println!("  import {id} (handed on): {outcome:?}");
+                    });
                 }
             });
         }
-        Ok(Self {
-            world,
-            stop,
-            tasks,
-            runs,
-        })
+        Ok(Self { world, stop, tasks, runs })
     }
 
     /// Stops every task where it is (as SIGKILL would), which closes the store.
@@ -235,11 +217,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
-    #[allow(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        clippy::cast_precision_loss
-    )]
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
     let i = ((sorted.len() - 1) as f64 * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
 }
@@ -254,12 +232,7 @@ async fn main() -> anyhow::Result<()> {
     let in_flight = usize::try_from(knob("SFHS_LOAD_IN_FLIGHT", 8))?;
     let latency_ms = knob("SFHS_LOAD_LATENCY_MS", 0);
     let sf = SimBuilder::new()
-        .seed_size(SeedSize {
-            accounts: 100,
-            invoices,
-            lines: invoices * 2,
-            shipments: 0,
-        })
+        .seed_size(SeedSize { accounts: 100, invoices, lines: invoices * 2, shipments: 0 })
         .start()
         .await
         .context("start the Salesforce simulator")?;
@@ -288,11 +261,7 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "== {} invoices, {lines} lines, imported together{}; HubSpot at {burst} calls / 10 s, {latency_ms} ms a call; {in_flight} batches in flight per queue; {}",
         sf.ids("Invoice__c").len(),
-        if lines_first {
-            " (the lines' import recorded first)"
-        } else {
-            ""
-        },
+        if lines_first { " (the lines' import recorded first)" } else { "" },
         if kill_ms == 0 {
             "not killed".to_owned()
         } else {
@@ -306,16 +275,8 @@ async fn main() -> anyhow::Result<()> {
     } else {
         &["Invoice__c", "Invoice_Line__c"]
     };
-    let mut node = Node::start(
-        &dir,
-        "dev-1",
-        &hubspot,
-        &sf,
-        &journal,
-        Some(order),
-        in_flight,
-    )
-    .await?;
+    let mut node =
+        Node::start(&dir, "dev-1", &hubspot, &sf, &journal, Some(order), in_flight).await?;
     let mut since = started;
     if kill_ms > 0 {
         tokio::time::sleep(Duration::from_millis(kill_ms)).await;
@@ -397,22 +358,16 @@ async fn check_hubspot(
     }
     let mut wrong = 0;
     for (line, hs_line) in &hs_lines {
-        let invoice = handle.get("Invoice_Line__c", line).and_then(|r| {
-            r.get("Invoice__c")
-                .and_then(|v| v.as_str().map(str::to_owned))
-        });
-        let want: Vec<String> = invoice
-            .and_then(|i| hs_invoices.get(&i).cloned())
-            .into_iter()
-            .collect();
+        let invoice = handle
+            .get("Invoice_Line__c", line)
+            .and_then(|r| r.get("Invoice__c").and_then(|v| v.as_str().map(str::to_owned)));
+        let want: Vec<String> =
+            invoice.and_then(|i| hs_invoices.get(&i).cloned()).into_iter().collect();
         if linked.get(hs_line).cloned().unwrap_or_default() != want {
             wrong += 1;
         }
     }
-    ensure!(
-        wrong == 0,
-        "{wrong} lines not linked to exactly their invoice"
-    );
+    ensure!(wrong == 0, "{wrong} lines not linked to exactly their invoice");
     println!("HubSpot: {invoices} invoices and {lines} lines, every line linked to its invoice");
     Ok(())
 }

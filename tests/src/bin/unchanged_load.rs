@@ -46,10 +46,7 @@ fn invoice(i: usize, second: i64, name: &str, note: Option<&str>, source: &Sourc
             ("Description__c", note),
         ],
     );
-    WorkItem {
-        source: source.clone(),
-        ..item
-    }
+    WorkItem { source: source.clone(), ..item }
 }
 
 /// Runs every item through the engine in full batches; what the batches reported.
@@ -73,12 +70,7 @@ async fn run(engine: &Engine, items: Vec<WorkItem>, batch: usize) -> anyhow::Res
         for chunk in pending.chunks(batch) {
             let r = engine.process(chunk.to_vec()).await;
             total.add(&r.report);
-            again.extend(
-                chunk
-                    .iter()
-                    .filter(|m| r.retry.contains(&m.message_id))
-                    .cloned(),
-            );
+            again.extend(chunk.iter().filter(|m| r.retry.contains(&m.message_id)).cloned());
         }
         pending = again;
     }
@@ -125,14 +117,8 @@ async fn main() -> anyhow::Result<()> {
         "load",
         Duration::from_secs(600),
     );
-    let live = Source::OutboundMessage {
-        notification_id: "04l".into(),
-        action_id: None,
-    };
-    let import = Source::Import {
-        import_id: "reimport".into(),
-        force: false,
-    };
+    let live = Source::OutboundMessage { notification_id: "04l".into(), action_id: None };
+    let import = Source::Import { import_id: "reimport".into(), force: false };
     let mut phases = Vec::new();
     let mut measure = async |name: &'static str, items: Vec<WorkItem>| -> anyhow::Result<()> {
         let before = sim.counters().calls;
@@ -152,57 +138,38 @@ async fn main() -> anyhow::Result<()> {
     let name = |i: usize| format!("INV-{i}");
     measure(
         "first sync (creates)",
-        (0..records)
-            .map(|i| invoice(i, 1, &name(i), None, &live))
-            .collect(),
+        (0..records).map(|i| invoice(i, 1, &name(i), None, &live)).collect(),
     )
     .await?;
     measure(
         "edits of unmapped fields",
-        (0..records)
-            .map(|i| invoice(i, 2, &name(i), Some("a note"), &live))
-            .collect(),
+        (0..records).map(|i| invoice(i, 2, &name(i), Some("a note"), &live)).collect(),
     )
     .await?;
     measure(
         "edits with the same values",
-        (0..records)
-            .map(|i| invoice(i, 3, &name(i), None, &live))
-            .collect(),
+        (0..records).map(|i| invoice(i, 3, &name(i), None, &live)).collect(),
     )
     .await?;
     measure(
         "real changes",
-        (0..records)
-            .map(|i| invoice(i, 4, &format!("{}-v2", name(i)), None, &live))
-            .collect(),
+        (0..records).map(|i| invoice(i, 4, &format!("{}-v2", name(i)), None, &live)).collect(),
     )
     .await?;
     // A mapping change that alters nothing HubSpot holds: a value map for a value no record has.
-    let current = store
-        .get("Invoice__c")
-        .await?
-        .context("the invoice mapping")?;
+    let current = store.get("Invoice__c").await?.context("the invoice mapping")?;
     let mut changed = current.mapping.clone();
-    changed.fields[0]
-        .value_map
-        .insert("never".into(), "seen".into());
+    changed.fields[0].value_map.insert("never".into(), "seen".into());
     store
         .put(
-            &StoredMapping {
-                mapping: changed,
-                version: current.version + 1,
-                ..current.clone()
-            },
+            &StoredMapping { mapping: changed, version: current.version + 1, ..current.clone() },
             Some(current.version),
         )
         .await?;
     tokio::time::sleep(Duration::from_millis(1100)).await; // the engine's mapping cache
     measure(
         "re-import after a no-op mapping change",
-        (0..records)
-            .map(|i| invoice(i, 4, &format!("{}-v2", name(i)), None, &import))
-            .collect(),
+        (0..records).map(|i| invoice(i, 4, &format!("{}-v2", name(i)), None, &import)).collect(),
     )
     .await?;
 

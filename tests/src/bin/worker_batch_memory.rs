@@ -24,11 +24,9 @@ fn status_kib(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines().find(|l| l.starts_with(field)).and_then(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .and_then(|k| k.parse::<f64>().ok())
-            })
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<f64>().ok()))
         })
         .unwrap_or(0.0)
 }
@@ -36,13 +34,10 @@ fn status_kib(field: &str) -> f64 {
 #[allow(clippy::cast_precision_loss, clippy::print_stdout)]
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
-    let base = std::env::args()
-        .nth(1)
-        .context("usage: worker-batch-memory HUBSPOT_SIM_BASE_URL")?;
-    let size: usize = std::env::var("SFHS_LOAD_BATCH")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000);
+    let base =
+        std::env::args().nth(1).context("usage: worker-batch-memory HUBSPOT_SIM_BASE_URL")?;
+    let size: usize =
+        std::env::var("SFHS_LOAD_BATCH").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
     let setup = HubSpotClient::new(client_config(&base))?;
     setup_portal(&base, &setup).await;
     let parents: Vec<String> = (0..100).map(|p| format!("a01M{p:014}")).collect();
@@ -79,17 +74,11 @@ async fn main() -> anyhow::Result<()> {
     let batch: Vec<InMessage> = (0..size)
         .map(|i| {
             let mut fields = Fields::new();
-            fields.insert(
-                "SystemModstamp".into(),
-                Some("2026-11-28T10:00:00.000Z".into()),
-            );
+            fields.insert("SystemModstamp".into(), Some("2026-11-28T10:00:00.000Z".into()));
             fields.insert("Name".into(), Some(format!("L-{i}")));
             fields.insert("Quantity__c".into(), Some("3.0".into()));
             fields.insert("Unit_Price__c".into(), Some("12.5".into()));
-            fields.insert(
-                "Invoice__c".into(),
-                Some(parents[i % parents.len()].clone()),
-            );
+            fields.insert("Invoice__c".into(), Some(parents[i % parents.len()].clone()));
             let item = WorkItem {
                 v: WORK_ITEM_VERSION,
                 op: Op::Upsert,

@@ -33,10 +33,7 @@ use time::OffsetDateTime;
 
 fn line(i: usize, parent: &str) -> WorkItem {
     let mut fields = Fields::new();
-    fields.insert(
-        "SystemModstamp".into(),
-        Some("2026-11-28T10:00:00.000Z".into()),
-    );
+    fields.insert("SystemModstamp".into(), Some("2026-11-28T10:00:00.000Z".into()));
     fields.insert("Name".into(), Some(format!("L-{i}")));
     fields.insert("Quantity__c".into(), Some(format!("{}.0", i % 20)));
     fields.insert("Invoice__c".into(), Some(parent.to_owned()));
@@ -47,10 +44,7 @@ fn line(i: usize, parent: &str) -> WorkItem {
         sobject: "Invoice_Line__c".into(),
         record_id: format!("a02L{i:014}"),
         fields,
-        source: Source::OutboundMessage {
-            notification_id: format!("04l{i}"),
-            action_id: None,
-        },
+        source: Source::OutboundMessage { notification_id: format!("04l{i}"), action_id: None },
         received_at: OffsetDateTime::now_utc(),
     }
 }
@@ -59,11 +53,9 @@ fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .and_then(|k| k.parse::<f64>().ok())
-            })
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<f64>().ok()))
         })
         .map_or(0.0, |kib| kib / 1024.0)
 }
@@ -80,11 +72,7 @@ async fn main() -> anyhow::Result<()> {
     let batching_window = Duration::from_secs(knob("SFHS_LOAD_WINDOW_SECONDS", 1));
     let parents = 1_000;
 
-    let sim = HubSpotSim::builder()
-        .burst_limit(limit)
-        .burst_window(window)
-        .start()
-        .await?;
+    let sim = HubSpotSim::builder().burst_limit(limit).burst_window(window).start().await?;
     let setup = HubSpotClient::new(client_config(&sim.base_url()))?;
     setup_portal(&sim.base_url(), &setup).await;
     let line_mapping = mappings().remove(1);
@@ -95,12 +83,7 @@ async fn main() -> anyhow::Result<()> {
 
     // The parents: invoices synced before (in HubSpot and in the ledger).
     let inputs: Vec<UpsertInput> = (0..parents)
-        .map(|p| {
-            UpsertInput::new(
-                format!("a01P{p:014}"),
-                [("invoice_number", format!("P-{p}"))],
-            )
-        })
+        .map(|p| UpsertInput::new(format!("a01P{p:014}"), [("invoice_number", format!("P-{p}"))]))
         .collect();
     let out = setup
         .batch_upsert(INVOICE, "salesforce_id", inputs)
@@ -137,9 +120,7 @@ async fn main() -> anyhow::Result<()> {
 
     // Phase 1: the backlog.
     let queue = Arc::new(MemQueue::new());
-    let items: Vec<WorkItem> = (0..records)
-        .map(|i| line(i, &parent_ids[i % parents]))
-        .collect();
+    let items: Vec<WorkItem> = (0..records).map(|i| line(i, &parent_ids[i % parents])).collect();
     queue.push(&items);
     drop(items);
     sim.reset_counters();
@@ -199,11 +180,8 @@ async fn main() -> anyhow::Result<()> {
         errors.records().len(),
         records as u64 - t.upserted.min(records as u64)
     );
-    let synced = sim
-        .records(LINE)
-        .iter()
-        .filter(|r| r["archived"] != serde_json::json!(true))
-        .count();
+    let synced =
+        sim.records(LINE).iter().filter(|r| r["archived"] != serde_json::json!(true)).count();
     println!("HubSpot line records            {synced}");
 
     // Phase 2: steady 50 records per second, batching window.
@@ -217,9 +195,8 @@ async fn main() -> anyhow::Result<()> {
             for k in 0..(steady_secs * 10) {
                 tick.tick().await;
                 let base = 10_000_000 + usize::try_from(k).unwrap_or(0) * 5;
-                let items: Vec<WorkItem> = (base..base + 5)
-                    .map(|i| line(i, &parent_ids[i % parents]))
-                    .collect();
+                let items: Vec<WorkItem> =
+                    (base..base + 5).map(|i| line(i, &parent_ids[i % parents])).collect();
                 steady.push(&items);
             }
         })
@@ -263,10 +240,7 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "p99 receive -> HubSpot write    {p99:.0} ms (each record counted at its batch's slowest)"
     );
-    println!(
-        "peak RSS (whole process: harness, simulator, stores)  {:.0} MiB",
-        peak_rss_mib()
-    );
+    println!("peak RSS (whole process: harness, simulator, stores)  {:.0} MiB", peak_rss_mib());
     sim.shutdown().await;
     let by_status: BTreeMap<u16, u64> = c.by_status;
     println!("backlog calls by status: {by_status:?}");

@@ -30,11 +30,7 @@ fn invoice(id: &str, version: i64, account: Option<&str>) -> WorkItem {
         "Invoice__c",
         id,
         version,
-        &[
-            ("Name", Some(id)),
-            ("Amount__c", Some("10.5")),
-            ("Account__c", account),
-        ],
+        &[("Name", Some(id)), ("Amount__c", Some("10.5")), ("Account__c", account)],
     )
 }
 
@@ -43,11 +39,7 @@ fn line(id: &str, version: i64, invoice: Option<&str>) -> WorkItem {
         "Invoice_Line__c",
         id,
         version,
-        &[
-            ("Name", Some(id)),
-            ("Quantity__c", Some("2")),
-            ("Invoice__c", invoice),
-        ],
+        &[("Name", Some(id)), ("Quantity__c", Some("2")), ("Invoice__c", invoice)],
     )
 }
 
@@ -55,10 +47,7 @@ fn line(id: &str, version: i64, invoice: Option<&str>) -> WorkItem {
 async fn moved_and_cleared_lookups_leave_exactly_the_new_association() {
     let (sim, client) = start_hubspot(100_000).await;
     setup_portal(&sim.base_url(), &client).await;
-    let accounts = [
-        "001A00000000001AAA".to_owned(),
-        "001A00000000002AAA".to_owned(),
-    ];
+    let accounts = ["001A00000000001AAA".to_owned(), "001A00000000002AAA".to_owned()];
     let companies: BTreeMap<String, String> =
         seed_companies(&sim, &accounts).await.into_iter().collect();
     let (i1, i2) = ("a01A00000000001AAA", "a01A00000000002AAA");
@@ -81,10 +70,7 @@ async fn moved_and_cleared_lookups_leave_exactly_the_new_association() {
     };
 
     // 1. Invoices on account 1 (i2 too), both lines on invoice 1.
-    queue.push(&[
-        invoice(i1, 1, Some(&accounts[0])),
-        invoice(i2, 1, Some(&accounts[0])),
-    ]);
+    queue.push(&[invoice(i1, 1, Some(&accounts[0])), invoice(i2, 1, Some(&accounts[0]))]);
     run(queue.clone()).await;
     queue.push(&[line(l1, 1, Some(i1)), line(l2, 1, Some(i1))]);
     run(queue.clone()).await;
@@ -96,15 +82,10 @@ async fn moved_and_cleared_lookups_leave_exactly_the_new_association() {
     };
     let (h_i1, h_i2) = (hs(&hs_invoices, i1), hs(&hs_invoices, i2));
     let (h_l1, h_l2) = (hs(&hs_lines, l1), hs(&hs_lines, l2));
-    let (c1, c2) = (
-        companies[&accounts[0]].clone(),
-        companies[&accounts[1]].clone(),
-    );
+    let (c1, c2) = (companies[&accounts[0]].clone(), companies[&accounts[1]].clone());
 
-    let lines_now = client
-        .read_associations(LINE, INVOICE, &[h_l1.clone(), h_l2.clone()])
-        .await
-        .unwrap();
+    let lines_now =
+        client.read_associations(LINE, INVOICE, &[h_l1.clone(), h_l2.clone()]).await.unwrap();
     assert_eq!(lines_now.get(&h_l1), Some(&vec![h_i1.clone()]));
     assert_eq!(lines_now.get(&h_l2), Some(&vec![h_i1.clone()]));
     let invoices_now = client
@@ -125,15 +106,9 @@ async fn moved_and_cleared_lookups_leave_exactly_the_new_association() {
     assert_eq!(report.failed, 0, "{report:?}");
     assert!(errors.records().is_empty(), "{:?}", errors.records());
 
-    let lines_after = client
-        .read_associations(LINE, INVOICE, &[h_l1.clone(), h_l2.clone()])
-        .await
-        .unwrap();
-    assert_eq!(
-        lines_after.get(&h_l1),
-        Some(&vec![h_i2.clone()]),
-        "line 1: only the new invoice"
-    );
+    let lines_after =
+        client.read_associations(LINE, INVOICE, &[h_l1.clone(), h_l2.clone()]).await.unwrap();
+    assert_eq!(lines_after.get(&h_l1), Some(&vec![h_i2.clone()]), "line 1: only the new invoice");
     assert_eq!(lines_after.get(&h_l2), None, "line 2: no invoice left");
     let invoices_after = client
         .read_associations(INVOICE, "companies", &[h_i1.clone(), h_i2.clone()])
@@ -144,11 +119,7 @@ async fn moved_and_cleared_lookups_leave_exactly_the_new_association() {
         Some(&vec![c2.clone()]),
         "invoice 1: only the new company"
     );
-    assert_eq!(
-        invoices_after.get(&h_i2),
-        None,
-        "invoice 2: no company left"
-    );
+    assert_eq!(invoices_after.get(&h_i2), None, "invoice 2: no company left");
 
     // The ledger holds the new parents, and none for the cleared lookups.
     let parent = |key: &str, lookup: &str| {

@@ -31,27 +31,17 @@ use sfhs_tests::iam::{
 use time::OffsetDateTime;
 
 fn secrets(keys: &Keys, stack: &Stack) -> Secrets {
-    Secrets::new(aws_sdk_secretsmanager::Client::new(
-        &keys.sdk_config(&stack.endpoint),
-    ))
+    Secrets::new(aws_sdk_secretsmanager::Client::new(&keys.sdk_config(&stack.endpoint)))
 }
 
 fn entries(n: usize) -> Vec<QueueEntry> {
-    (0..n)
-        .map(|i| QueueEntry {
-            id: format!("e{i}"),
-            body: format!("{{\"n\":{i}}}"),
-        })
-        .collect()
+    (0..n).map(|i| QueueEntry { id: format!("e{i}"), body: format!("{{\"n\":{i}}}") }).collect()
 }
 
 fn denied<T: std::fmt::Debug, E: std::error::Error + 'static>(what: &str, r: Result<T, E>) {
     match r {
         Ok(v) => panic!("{what}: allowed ({v:?}), but the template does not grant it"),
-        Err(e) => assert!(
-            is_access_denied(&e),
-            "{what}: failed, but not for IAM: {e:?}"
-        ),
+        Err(e) => assert!(is_access_denied(&e), "{what}: failed, but not for IAM: {e:?}"),
     }
 }
 
@@ -63,21 +53,13 @@ async fn the_template_policies_are_what_the_tests_grant() {
     let worker = stack.policy("WorkerFunction").to_string();
     // The SAM poller template expanded onto both queues, with their names resolved.
     for queue in ["LiveQueue", "ImportQueue"] {
-        let name = stack
-            .reference(queue)
-            .rsplit('/')
-            .next()
-            .unwrap()
-            .to_owned();
+        let name = stack.reference(queue).rsplit('/').next().unwrap().to_owned();
         assert!(
             worker.contains(&format!("arn:aws:sqs:us-east-1:123456789012:{name}\"")),
             "{worker}"
         );
     }
-    assert!(
-        worker.contains("sqs:ChangeMessageVisibilityBatch"),
-        "{worker}"
-    );
+    assert!(worker.contains("sqs:ChangeMessageVisibilityBatch"), "{worker}");
     let import = stack.policy("ImportFunction").to_string();
     assert!(
         import.contains(&format!(
@@ -105,10 +87,7 @@ async fn webhook_enqueues_on_the_live_queue() {
     assert_eq!(on_queue.len(), 10);
 
     let import = stack.aws_as(&keys).queue(stack.reference("ImportQueue"));
-    denied(
-        "webhook SendMessageBatch on the import queue",
-        import.send_batch(&entries(1)).await,
-    );
+    denied("webhook SendMessageBatch on the import queue", import.send_batch(&entries(1)).await);
 }
 
 #[tokio::test]
@@ -120,10 +99,7 @@ async fn webhook_reads_the_url_secret() {
     .await;
     let keys = stack.principal("WebhookFunction").await;
     let s = secrets(&keys, &stack);
-    assert_eq!(
-        s.string(stack.reference("UrlSecret")).await.unwrap(),
-        "s3cr3t"
-    );
+    assert_eq!(s.string(stack.reference("UrlSecret")).await.unwrap(), "s3cr3t");
     denied(
         "webhook reading the HubSpot token",
         s.string(stack.reference("HubSpotTokenSecret")).await,
@@ -141,16 +117,11 @@ async fn worker_reads_mappings_and_the_hubspot_token() {
     .await;
     put_mapping(&stack).await;
     let keys = stack.principal("WorkerFunction").await;
-    let store = stack
-        .aws_as(&keys)
-        .mapping_store(stack.reference("MappingsTable"));
+    let store = stack.aws_as(&keys).mapping_store(stack.reference("MappingsTable"));
     assert_eq!(store.list().await.unwrap().len(), 1);
     assert!(store.get("Invoice__c").await.unwrap().is_some());
     assert_eq!(
-        secrets(&keys, &stack)
-            .string(stack.reference("HubSpotTokenSecret"))
-            .await
-            .unwrap(),
+        secrets(&keys, &stack).string(stack.reference("HubSpotTokenSecret")).await.unwrap(),
         "pat-na1-x"
     );
     // Mappings are the CLI's to write.
@@ -159,20 +130,14 @@ async fn worker_reads_mappings_and_the_hubspot_token() {
         "worker PutItem on the mappings table",
         store
             .put(
-                &next_version(
-                    Some(&mapping),
-                    mapping.mapping.clone(),
-                    OffsetDateTime::now_utc(),
-                ),
+                &next_version(Some(&mapping), mapping.mapping.clone(), OffsetDateTime::now_utc()),
                 Some(mapping.version),
             )
             .await,
     );
     denied(
         "worker reading the Salesforce secret",
-        secrets(&keys, &stack)
-            .string(stack.reference("SalesforceSecret"))
-            .await,
+        secrets(&keys, &stack).string(stack.reference("SalesforceSecret")).await,
     );
 }
 
@@ -184,10 +149,7 @@ async fn worker_claims_and_commits_in_the_ledger() {
     let now = OffsetDateTime::now_utc().unix_timestamp() * 1000;
     let key = &RecordKey::new("Invoice__c", "a01000000000001");
     assert!(matches!(
-        ledger
-            .claim(&ClaimRequest::new(key, Version(10), "w1", now, 60_000))
-            .await
-            .unwrap(),
+        ledger.claim(&ClaimRequest::new(key, Version(10), "w1", now, 60_000)).await.unwrap(),
         Claim::Claimed(_)
     ));
     let committed = ledger
@@ -217,25 +179,13 @@ async fn worker_claims_and_commits_in_the_ledger() {
     assert!(committed);
     // Children waiting for a parent are noted and taken in the same table.
     let parent = RecordKey::new("Invoice__c", "a01000000000009");
-    ledger
-        .add_waiters(&[(parent.clone(), key.clone())], Duration::from_secs(600))
-        .await
-        .unwrap();
-    assert_eq!(
-        ledger.take_waiters(&[parent]).await.unwrap(),
-        [key.to_owned()]
-    );
+    ledger.add_waiters(&[(parent.clone(), key.clone())], Duration::from_secs(600)).await.unwrap();
+    assert_eq!(ledger.take_waiters(&[parent]).await.unwrap(), [key.to_owned()]);
     assert!(matches!(
-        ledger
-            .claim(&ClaimRequest::new(key, Version(11), "w1", now, 60_000))
-            .await
-            .unwrap(),
+        ledger.claim(&ClaimRequest::new(key, Version(11), "w1", now, 60_000)).await.unwrap(),
         Claim::Claimed(_)
     ));
-    ledger
-        .release(key, Release::new("w1", Some("901")))
-        .await
-        .unwrap();
+    ledger.release(key, Release::new("w1", Some("901"))).await.unwrap();
     let got = ledger.get_many(std::slice::from_ref(key)).await.unwrap();
     assert_eq!(got[key].hubspot_id.as_deref(), Some("901"));
     assert_eq!(got[key].version, Some(Version(10)));
@@ -244,9 +194,7 @@ async fn worker_claims_and_commits_in_the_ledger() {
     let mappings = stack.aws_as(&keys).ledger(stack.reference("MappingsTable"));
     denied(
         "worker UpdateItem (claim) on the mappings table",
-        mappings
-            .claim(&ClaimRequest::new(key, Version(1), "w1", now, 60_000))
-            .await,
+        mappings.claim(&ClaimRequest::new(key, Version(1), "w1", now, 60_000)).await,
     );
 }
 
@@ -263,10 +211,7 @@ async fn worker_remembers_parents_found_by_property() {
             )
         })
         .collect();
-    ledger
-        .put_parents(&found, Duration::from_secs(86_400))
-        .await
-        .unwrap();
+    ledger.put_parents(&found, Duration::from_secs(86_400)).await.unwrap();
     let keys_only: Vec<ParentKey> = found.iter().map(|(k, _)| k.clone()).collect();
     let back = ledger.get_parents(&keys_only).await.unwrap();
     assert_eq!(back.len(), 30);
@@ -277,9 +222,7 @@ async fn worker_remembers_parents_found_by_property() {
 async fn worker_writes_error_records() {
     let stack = Stack::create(StackInput::default()).await;
     let keys = stack.principal("WorkerFunction").await;
-    let errors = stack
-        .aws_as(&keys)
-        .error_store(stack.reference("ErrorsTable"));
+    let errors = stack.aws_as(&keys).error_store(stack.reference("ErrorsTable"));
     let record = ErrorRecord {
         id: "invoice__c#a01000000000002".into(),
         category: ErrorCategory::Validation,
@@ -293,21 +236,9 @@ async fn worker_writes_error_records() {
         at: OffsetDateTime::now_utc(),
     };
     errors.put(&record).await.unwrap();
-    assert_eq!(
-        errors
-            .get(&record.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .field
-            .as_deref(),
-        Some("amount")
-    );
+    assert_eq!(errors.get(&record.id).await.unwrap().unwrap().field.as_deref(), Some("amount"));
     // Deleting (replay) is the CLI's.
-    denied(
-        "worker DeleteItem on the errors table",
-        errors.delete(&record.id).await,
-    );
+    denied("worker DeleteItem on the errors table", errors.delete(&record.id).await);
 }
 
 #[tokio::test]
@@ -323,18 +254,9 @@ async fn worker_counts_import_progress() {
         .await
         .unwrap();
     let keys = stack.principal("WorkerFunction").await;
-    let store = stack
-        .aws_as(&keys)
-        .import_store(stack.reference("ImportsTable"));
+    let store = stack.aws_as(&keys).import_store(stack.reference("ImportsTable"));
     store
-        .record_progress(
-            &created.id,
-            ImportProgress {
-                synced: 3,
-                failed: 1,
-                unchanged: 1,
-            },
-        )
+        .record_progress(&created.id, ImportProgress { synced: 3, failed: 1, unchanged: 1 })
         .await
         .unwrap();
     let admin = DynamoImportStore::new(
@@ -355,10 +277,7 @@ async fn worker_polls_and_delays_retries_on_both_queues() {
     let worker_sqs = worker.sqs();
     for queue in ["LiveQueue", "ImportQueue"] {
         let url = stack.reference(queue);
-        SqsQueue::new(admin_sqs.clone(), url)
-            .send_batch(&entries(3))
-            .await
-            .unwrap();
+        SqsQueue::new(admin_sqs.clone(), url).send_batch(&entries(3)).await.unwrap();
         // Lambda's poller receives and deletes with the function's role.
         let got = worker_sqs
             .receive_message()
@@ -370,10 +289,7 @@ async fn worker_polls_and_delays_retries_on_both_queues() {
             .unwrap();
         let messages = got.messages();
         assert_eq!(messages.len(), 3, "{queue}");
-        let arn = format!(
-            "arn:aws:sqs:us-east-1:123456789012:{}",
-            url.rsplit('/').next().unwrap()
-        );
+        let arn = format!("arn:aws:sqs:us-east-1:123456789012:{}", url.rsplit('/').next().unwrap());
         let delays: Vec<Delay> = messages[..2]
             .iter()
             .map(|m| Delay {
@@ -388,9 +304,7 @@ async fn worker_polls_and_delays_retries_on_both_queues() {
         // A parent's commit wakes a waiting child: the same call, with a visibility of 0.
         let waker = SqsWaker::new(worker_sqs.clone());
         assert_eq!(
-            waker
-                .wake(&[SqsWaker::handle(&arn, &delays[0].receipt_handle)])
-                .await,
+            waker.wake(&[SqsWaker::handle(&arn, &delays[0].receipt_handle)]).await,
             1,
             "{queue}: woken"
         );
@@ -408,10 +322,7 @@ async fn worker_polls_and_delays_retries_on_both_queues() {
     // The worker never enqueues.
     denied(
         "worker SendMessageBatch on the live queue",
-        worker
-            .queue(stack.reference("LiveQueue"))
-            .send_batch(&entries(1))
-            .await,
+        worker.queue(stack.reference("LiveQueue")).send_batch(&entries(1)).await,
     );
 }
 
@@ -433,23 +344,14 @@ async fn import_runs_enqueues_and_hands_over_to_itself() {
     let keys = stack.principal("ImportFunction").await;
     // The function's own world: one page per run, so that it hands over to itself.
     let mut function = import_world(&stack, &keys).await.runner;
-    function.settings = RunSettings {
-        rest_page_size: 200,
-        max_pages_per_run: Some(1),
-        ..function.settings
-    };
+    function.settings =
+        RunSettings { rest_page_size: 200, max_pages_per_run: Some(1), ..function.settings };
     assert_eq!(function.store.list().await.unwrap().len(), 1);
     let outcome = function.run(&created.id, "inv-1", None).await.unwrap();
     // The hand-over is lambda:InvokeFunction on itself; a refused invoke would be an error here.
-    assert!(
-        matches!(outcome, RunOutcome::HandedOver { enqueued: 200, .. }),
-        "{outcome:?}"
-    );
+    assert!(matches!(outcome, RunOutcome::HandedOver { enqueued: 200, .. }), "{outcome:?}");
     let outcome = function.run(&created.id, "inv-2", None).await.unwrap();
-    assert!(
-        matches!(outcome, RunOutcome::Completed { .. }),
-        "{outcome:?}"
-    );
+    assert!(matches!(outcome, RunOutcome::Completed { .. }), "{outcome:?}");
     let queued = sfhs_tests::aws::drain(
         &aws_sdk_sqs::Client::new(&stack.admin),
         stack.reference("ImportQueue"),
@@ -479,11 +381,7 @@ async fn import_sweeps_deletes_onto_the_live_queue() {
     put_mapping(&stack).await;
     let gone = sf.handle().ids("Invoice__c")[0].clone();
     sf.handle()
-        .delete_at(
-            "Invoice__c",
-            &gone,
-            OffsetDateTime::now_utc() - time::Duration::minutes(5),
-        )
+        .delete_at("Invoice__c", &gone, OffsetDateTime::now_utc() - time::Duration::minutes(5))
         .unwrap();
     let keys = stack.principal("ImportFunction").await;
     assert!(
@@ -495,9 +393,8 @@ async fn import_sweeps_deletes_onto_the_live_queue() {
     );
     // The function's world as its `main` builds it, signed with its own policy.
     let deps = import_world(&stack, &keys).await;
-    let answer = sfhs_import::handle(&deps, &json!({"sweep": true}), "inv-sweep", None)
-        .await
-        .unwrap();
+    let answer =
+        sfhs_import::handle(&deps, &json!({"sweep": true}), "inv-sweep", None).await.unwrap();
     assert_eq!(answer["deletes"], json!(1), "{answer}");
     let on_live = sfhs_tests::aws::drain(
         &aws_sdk_sqs::Client::new(&stack.admin),
@@ -507,25 +404,14 @@ async fn import_sweeps_deletes_onto_the_live_queue() {
     assert_eq!(on_live.len(), 1);
     assert!(on_live[0].contains(&gone), "{}", on_live[0]);
     assert!(
-        deps.runner
-            .store
-            .get_sweep("Invoice__c")
-            .await
-            .unwrap()
-            .is_some(),
+        deps.runner.store.get_sweep("Invoice__c").await.unwrap().is_some(),
         "the sweep's checkpoint is stored"
     );
 
     // The import function reads the ledger (the catch-up compares with it) but never writes
     // it, and never reads the HubSpot token.
     let ledger = stack.aws_as(&keys).ledger(stack.reference("RecordsTable"));
-    assert!(
-        ledger
-            .get_many(&[RecordKey::new("Invoice__c", "x")])
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(ledger.get_many(&[RecordKey::new("Invoice__c", "x")]).await.unwrap().is_empty());
     denied(
         "import UpdateItem (claim) on the records table",
         ledger
@@ -540,9 +426,7 @@ async fn import_sweeps_deletes_onto_the_live_queue() {
     );
     denied(
         "import reading the HubSpot token",
-        secrets(&keys, &stack)
-            .string(stack.reference("HubSpotTokenSecret"))
-            .await,
+        secrets(&keys, &stack).string(stack.reference("HubSpotTokenSecret")).await,
     );
     sf.shutdown().await;
 }

@@ -86,12 +86,7 @@ async fn a_run_at_its_budget_hands_over_by_invoking_the_function() {
     let name = function(&lambda, endpoint).await;
 
     let sf = SimBuilder::new()
-        .seed_size(SeedSize {
-            accounts: 5,
-            invoices: 500,
-            lines: 0,
-            shipments: 0,
-        })
+        .seed_size(SeedSize { accounts: 5, invoices: 500, lines: 0, shipments: 0 })
         .start()
         .await
         .expect("salesforce simulator");
@@ -101,10 +96,7 @@ async fn a_run_at_its_budget_hands_over_by_invoking_the_function() {
         .find(|m| m.salesforce_object == "Invoice__c")
         .expect("invoice mapping");
     store
-        .put(
-            &next_version(None, invoice, OffsetDateTime::now_utc()),
-            None,
-        )
+        .put(&next_version(None, invoice, OffsetDateTime::now_utc()), None)
         .await
         .expect("mapping");
     let imports = Arc::new(MemoryImportStore::new());
@@ -134,14 +126,8 @@ async fn a_run_at_its_budget_hands_over_by_invoking_the_function() {
         .create("Invoice__c", None, 50_000, false, OffsetDateTime::now_utc())
         .await
         .expect("import recorded");
-    let outcome = runner
-        .run(&record.id, "first", None)
-        .await
-        .expect("first run");
-    assert!(
-        matches!(outcome, RunOutcome::HandedOver { enqueued: 200, .. }),
-        "{outcome:?}"
-    );
+    let outcome = runner.run(&record.id, "first", None).await.expect("first run");
+    assert!(matches!(outcome, RunOutcome::HandedOver { enqueued: 200, .. }), "{outcome:?}");
     // Checkpointed, lease let go: the invoked run (here: the next one) resumes it.
     let stored = imports.get(&record.id).await.unwrap().expect("import");
     assert!(stored.lease_owner.is_none(), "{stored:?}");
@@ -149,10 +135,7 @@ async fn a_run_at_its_budget_hands_over_by_invoking_the_function() {
 
     // The continuation failing is reported, not retried: the scheduled tick covers it.
     let missing = LambdaContinuation::new(lambda, "no-such-function");
-    let e = missing
-        .continue_import(&record.id)
-        .await
-        .expect_err("an unknown function");
+    let e = missing.continue_import(&record.id).await.expect_err("an unknown function");
     assert!(!e.retryable, "{e:?}");
     assert!(e.message.contains("no-such-function"), "{}", e.message);
     assert!(e.message.contains("ResourceNotFound"), "{}", e.message);

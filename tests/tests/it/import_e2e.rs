@@ -43,11 +43,7 @@ use time::OffsetDateTime;
 const INVOICES: usize = 25_000;
 
 fn items(queue: &MemoryQueue) -> Vec<WorkItem> {
-    queue
-        .drain()
-        .iter()
-        .map(|b| WorkItem::from_json(b).expect("a work item"))
-        .collect()
+    queue.drain().iter().map(|b| WorkItem::from_json(b).expect("a work item")).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -56,12 +52,7 @@ async fn imported_records_land_once_live_changes_win_and_deletes_are_archived() 
     let (hs, client) = start_hubspot(1900).await;
     setup_portal(&hs.base_url(), &client).await;
     let sf = SimBuilder::new()
-        .seed_size(SeedSize {
-            accounts: 10,
-            invoices: INVOICES,
-            lines: 0,
-            shipments: 0,
-        })
+        .seed_size(SeedSize { accounts: 10, invoices: INVOICES, lines: 0, shipments: 0 })
         .start()
         .await
         .expect("salesforce simulator");
@@ -77,10 +68,7 @@ async fn imported_records_land_once_live_changes_win_and_deletes_are_archived() 
     // Enabled ten minutes ago: the delete sweep's first window starts there (Salesforce's deleted
     // records endpoint works in whole minutes, so a window must span minutes to cover anything).
     let enabled = OffsetDateTime::now_utc() - time::Duration::minutes(10);
-    store
-        .put(&next_version(None, invoice, enabled), None)
-        .await
-        .unwrap();
+    store.put(&next_version(None, invoice, enabled), None).await.unwrap();
     let imports = Arc::new(MemoryImportStore::new());
     let reader = Arc::new(ClientReader::new(
         sfhs_salesforce::Client::new(Config::new(
@@ -99,40 +87,23 @@ async fn imported_records_land_once_live_changes_win_and_deletes_are_archived() 
         reader: reader.clone(),
         publisher: Publisher::new(import_queue.clone(), PublishPolicy::default()),
         continuation: Arc::new(MemoryContinuation::new()),
-        settings: RunSettings {
-            rest_page_size: 2000,
-            ..RunSettings::default()
-        },
+        settings: RunSettings { rest_page_size: 2000, ..RunSettings::default() },
     };
 
     // The import reads every invoice.
-    let record = runner
-        .create("Invoice__c", None, 50_000, false, OffsetDateTime::now_utc())
-        .await
-        .unwrap();
+    let record =
+        runner.create("Invoice__c", None, 50_000, false, OffsetDateTime::now_utc()).await.unwrap();
     assert_eq!(record.total, INVOICES as u64);
     let outcome = runner.run(&record.id, "import-1", None).await.unwrap();
-    assert!(
-        matches!(outcome, RunOutcome::Completed { .. }),
-        "{outcome:?}"
-    );
+    assert!(matches!(outcome, RunOutcome::Completed { .. }), "{outcome:?}");
     let imported = items(&import_queue);
     assert_eq!(imported.len(), INVOICES, "every record once");
 
     // Meanwhile a record changes in Salesforce: its live version reaches the worker first.
     let changed = imported[7].record_id.clone();
     tokio::time::sleep(Duration::from_millis(5)).await;
-    sf.handle()
-        .update(
-            "Invoice__c",
-            &changed,
-            serde_json::json!({"Name": "LIVE-EDIT"}),
-        )
-        .unwrap();
-    let row = sf
-        .handle()
-        .get("Invoice__c", &changed)
-        .expect("the changed row");
+    sf.handle().update("Invoice__c", &changed, serde_json::json!({"Name": "LIVE-EDIT"})).unwrap();
+    let row = sf.handle().get("Invoice__c", &changed).expect("the changed row");
     let raw: serde_json::Map<String, serde_json::Value> = row.into_iter().collect();
     let mut live = to_work_item(
         &raw,
@@ -142,10 +113,8 @@ async fn imported_records_land_once_live_changes_win_and_deletes_are_archived() 
         OffsetDateTime::now_utc(),
     )
     .unwrap();
-    live.source = Source::OutboundMessage {
-        notification_id: "04lxx00000000001AA".into(),
-        action_id: None,
-    };
+    live.source =
+        Source::OutboundMessage { notification_id: "04lxx00000000001AA".into(), action_id: None };
 
     // One ledger for all engines (as in AWS).
     let ledger = Arc::new(MemoryLedger::new());
@@ -167,73 +136,33 @@ async fn imported_records_land_once_live_changes_win_and_deletes_are_archived() 
         .collect();
     let queue = Arc::new(MemQueue::new());
     queue.push(std::slice::from_ref(&live));
-    run_until_drained(
-        engines.clone(),
-        queue.clone(),
-        100,
-        1,
-        Duration::from_secs(120),
-    )
-    .await;
+    run_until_drained(engines.clone(), queue.clone(), 100, 1, Duration::from_secs(120)).await;
     queue.push(&imported);
-    let report = run_until_drained(
-        engines.clone(),
-        queue.clone(),
-        100,
-        2,
-        Duration::from_secs(120),
-    )
-    .await;
+    let report =
+        run_until_drained(engines.clone(), queue.clone(), 100, 2, Duration::from_secs(120)).await;
     assert_eq!(report.failed, 0);
-    assert_eq!(
-        report.dropped_stale, 1,
-        "the imported copy of the changed record is older"
-    );
+    assert_eq!(report.dropped_stale, 1, "the imported copy of the changed record is older");
 
     let hubspot = records_by_salesforce_id(&hs, INVOICE);
-    assert_eq!(
-        hubspot.len(),
-        INVOICES,
-        "one HubSpot record per Salesforce record"
-    );
+    assert_eq!(hubspot.len(), INVOICES, "one HubSpot record per Salesforce record");
     assert_eq!(
         hubspot[&changed]["properties"]["invoice_number"], "LIVE-EDIT",
         "the live change won"
     );
     for item in &imported {
-        let name = item
-            .fields
-            .get("Name")
-            .cloned()
-            .flatten()
-            .unwrap_or_default();
+        let name = item.fields.get("Name").cloned().flatten().unwrap_or_default();
         if item.record_id != changed {
-            assert_eq!(
-                hubspot[&item.record_id]["properties"]["invoice_number"],
-                name.as_str()
-            );
+            assert_eq!(hubspot[&item.record_id]["properties"]["invoice_number"], name.as_str());
         }
     }
-    let done = imports
-        .get(&record.id)
-        .await
-        .unwrap()
-        .expect("import record");
+    let done = imports.get(&record.id).await.unwrap().expect("import record");
     assert_eq!(done.status, ImportStatus::Completed);
-    assert_eq!(
-        done.synced + done.failed,
-        INVOICES as u64,
-        "every imported item counted once"
-    );
+    assert_eq!(done.synced + done.failed, INVOICES as u64, "every imported item counted once");
 
     // A delete in Salesforce: one sweep enqueues it; the worker archives the HubSpot record.
     let gone = imported[11].record_id.clone();
     sf.handle()
-        .delete_at(
-            "Invoice__c",
-            &gone,
-            OffsetDateTime::now_utc() - time::Duration::minutes(5),
-        )
+        .delete_at("Invoice__c", &gone, OffsetDateTime::now_utc() - time::Duration::minutes(5))
         .unwrap();
     let live_queue = Arc::new(MemoryQueue::new());
     let report = sweep(
@@ -249,14 +178,7 @@ async fn imported_records_land_once_live_changes_win_and_deletes_are_archived() 
     let deletes = items(&live_queue);
     assert_eq!(deletes.len(), 1, "{report:?}");
     queue.push(&deletes);
-    run_until_drained(
-        engines.clone(),
-        queue.clone(),
-        100,
-        3,
-        Duration::from_secs(60),
-    )
-    .await;
+    run_until_drained(engines.clone(), queue.clone(), 100, 3, Duration::from_secs(60)).await;
     let hubspot = records_by_salesforce_id(&hs, INVOICE);
     assert!(!hubspot.contains_key(&gone), "archived in HubSpot");
     assert_eq!(hubspot.len(), INVOICES - 1);
@@ -264,40 +186,22 @@ async fn imported_records_land_once_live_changes_win_and_deletes_are_archived() 
     // Drift the sweep cannot see: Salesforce no longer has some deletes (they are older than
     // its retention: a gap), records changed without an outbound message, records HubSpot lost.
     let now = OffsetDateTime::now_utc();
-    let lost_deletes: Vec<String> = imported[20..25]
-        .iter()
-        .map(|i| i.record_id.clone())
-        .collect();
+    let lost_deletes: Vec<String> = imported[20..25].iter().map(|i| i.record_id.clone()).collect();
     for id in &lost_deletes {
-        sf.handle()
-            .delete_at("Invoice__c", id, now - time::Duration::days(20))
-            .unwrap();
+        sf.handle().delete_at("Invoice__c", id, now - time::Duration::days(20)).unwrap();
     }
-    let silent: Vec<String> = imported[30..33]
-        .iter()
-        .map(|i| i.record_id.clone())
-        .collect();
+    let silent: Vec<String> = imported[30..33].iter().map(|i| i.record_id.clone()).collect();
     for id in &silent {
         sf.handle()
-            .update(
-                "Invoice__c",
-                id,
-                serde_json::json!({"Name": format!("SILENT-{id}")}),
-            )
+            .update("Invoice__c", id, serde_json::json!({"Name": format!("SILENT-{id}")}))
             .unwrap();
     }
-    let lost_in_hubspot: Vec<String> = imported[40..42]
-        .iter()
-        .map(|i| i.record_id.clone())
-        .collect();
-    client
-        .batch_archive_by_property(INVOICE, "salesforce_id", &lost_in_hubspot)
-        .await
-        .unwrap();
+    let lost_in_hubspot: Vec<String> =
+        imported[40..42].iter().map(|i| i.record_id.clone()).collect();
+    client.batch_archive_by_property(INVOICE, "salesforce_id", &lost_in_hubspot).await.unwrap();
     // The sweep reports the gap (a fresh sweep state starts at the mapping's enable time, ten
     // minutes ago; Salesforce here keeps deletes for two).
-    sf.handle()
-        .update_knobs(|k| k.deleted_retention = Duration::from_secs(120));
+    sf.handle().update_knobs(|k| k.deleted_retention = Duration::from_secs(120));
     let gap_report = sweep(
         store.as_ref(),
         &MemoryImportStore::new(),
@@ -344,15 +248,9 @@ async fn imported_records_land_once_live_changes_win_and_deletes_are_archived() 
         assert!(hubspot.contains_key(id), "{id} back in HubSpot");
     }
     for id in &silent {
-        assert_eq!(
-            hubspot[id]["properties"]["invoice_number"],
-            format!("SILENT-{id}").as_str()
-        );
+        assert_eq!(hubspot[id]["properties"]["invoice_number"], format!("SILENT-{id}").as_str());
     }
-    let again = reconciler
-        .run(&invoice_mapping, OffsetDateTime::now_utc(), true)
-        .await
-        .unwrap();
+    let again = reconciler.run(&invoice_mapping, OffsetDateTime::now_utc(), true).await.unwrap();
     assert!(again.is_clean(), "{again:?}");
     sf.shutdown().await;
     hs.shutdown().await;
@@ -372,19 +270,16 @@ fn catching_up(world: &MemoryWorld, client: &HubSpotClient, sf: &Sim) -> (Driver
         Backoff::DEPLOYED,
     );
     let reader = sfhs_tests::sims::salesforce_reader(sf.base_url()).expect("a valid fixture");
-    let imports = app::imports(
-        world.import_ports(reader),
-        RunSettings::default(),
-        PublishPolicy::default(),
-    )
-    .with_catch_up(
-        world.ledger.clone(),
-        CatchUpSettings {
-            every: Duration::ZERO,
-            settle: Duration::ZERO,
-            ..CatchUpSettings::default()
-        },
-    );
+    let imports =
+        app::imports(world.import_ports(reader), RunSettings::default(), PublishPolicy::default())
+            .with_catch_up(
+                world.ledger.clone(),
+                CatchUpSettings {
+                    every: Duration::ZERO,
+                    settle: Duration::ZERO,
+                    ..CatchUpSettings::default()
+                },
+            );
     (driver, imports)
 }
 
@@ -398,12 +293,7 @@ async fn enabled_world(
     lines: usize,
 ) -> (Sim, MemoryWorld) {
     let sf = SimBuilder::new()
-        .seed_size(SeedSize {
-            accounts: 2,
-            invoices,
-            lines,
-            shipments: 0,
-        })
+        .seed_size(SeedSize { accounts: 2, invoices, lines, shipments: 0 })
         .start()
         .await
         .expect("salesforce simulator");
@@ -411,11 +301,7 @@ async fn enabled_world(
     let world = MemoryWorld::new();
     let enabled = OffsetDateTime::now_utc() - time::Duration::minutes(10);
     for m in mappings() {
-        world
-            .mappings
-            .put(&next_version(None, m, enabled), None)
-            .await
-            .unwrap();
+        world.mappings.put(&next_version(None, m, enabled), None).await.unwrap();
     }
     (sf, world)
 }
@@ -437,22 +323,15 @@ async fn import_all(imports: &Imports, driver: &Driver, world: &MemoryWorld, obj
 /// Drives the engine over `queues`, in order, until each is empty.
 async fn drain(driver: &Driver, queues: &[&Arc<MemoryQueue>]) {
     for queue in queues {
-        while driver
-            .once(queue.as_ref(), 100)
-            .await
-            .expect("the memory queue answers")
-            .is_some()
-        {}
+        while driver.once(queue.as_ref(), 100).await.expect("the memory queue answers").is_some() {}
     }
 }
 
 /// Drives the engine over `queue` until it is empty or holds only children waiting for a parent
 /// (the memory queue hands them back at once, where SQS would wait the re-check).
 async fn drain_until_waiting(driver: &Driver, queue: &Arc<MemoryQueue>) {
-    while let Some(driven) = driver
-        .once(queue.as_ref(), 100)
-        .await
-        .expect("the memory queue answers")
+    while let Some(driven) =
+        driver.once(queue.as_ref(), 100).await.expect("the memory queue answers")
     {
         if driven.fates.iter().all(|(m, fate)| {
             matches!(fate, Fate::Again(_)) && driven.result.waiting.contains(&m.message_id)
@@ -476,12 +355,7 @@ async fn what_the_push_missed_is_caught_up_and_nothing_else() {
     setup_portal(&hs.base_url(), &client).await;
     // Salesforce retries for 24 hours, here scaled to 4.3 s.
     let sf = SimBuilder::new()
-        .seed_size(SeedSize {
-            accounts: 10,
-            invoices: CHANGED,
-            lines: 0,
-            shipments: 0,
-        })
+        .seed_size(SeedSize { accounts: 10, invoices: CHANGED, lines: 0, shipments: 0 })
         .outbound_timing(OutboundTiming::scaled(20_000.0))
         .start()
         .await
@@ -493,11 +367,7 @@ async fn what_the_push_missed_is_caught_up_and_nothing_else() {
         .find(|m| m.salesforce_object == "Invoice__c")
         .expect("invoice mapping");
     // Applied now: the catch-up starts from here.
-    world
-        .mappings
-        .put(&sfhs_tests::portal::stored(invoice), None)
-        .await
-        .unwrap();
+    world.mappings.put(&sfhs_tests::portal::stored(invoice), None).await.unwrap();
     let webhook = sfhs_tests::webhook::serve(
         tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
         app::webhook(
@@ -512,20 +382,14 @@ async fn what_the_push_missed_is_caught_up_and_nothing_else() {
         ),
     )
     .await;
-    sf.configure_outbound(OutboundConfig::all_fields("Invoice__c", &webhook.url))
-        .unwrap();
+    sf.configure_outbound(OutboundConfig::all_fields("Invoice__c", &webhook.url)).unwrap();
     let (driver, imports) = catching_up(&world, &client, &sf);
 
     // The outage: every change's message is refused until Salesforce gives up.
     webhook.refuse(true);
     let ids = sf.ids("Invoice__c");
     for (i, id) in ids.iter().enumerate() {
-        sf.update(
-            "Invoice__c",
-            id,
-            serde_json::json!({"Name": format!("MISSED-{i}")}),
-        )
-        .unwrap();
+        sf.update("Invoice__c", id, serde_json::json!({"Name": format!("MISSED-{i}")})).unwrap();
     }
     assert!(sf.wait_outbound_idle(Duration::from_secs(60)).await);
     assert_eq!(sf.outbound_counters().notifications_dropped, CHANGED as u64);
@@ -547,12 +411,7 @@ async fn what_the_push_missed_is_caught_up_and_nothing_else() {
         })
         .count();
     assert_eq!(right, CHANGED);
-    let state = world
-        .imports
-        .get_sweep("Invoice__c")
-        .await
-        .unwrap()
-        .unwrap();
+    let state = world.imports.get_sweep("Invoice__c").await.unwrap().unwrap();
     assert_eq!(state.caught_up, CHANGED as u64);
 
     // A day of changes pushed as they should be: the catch-up finds nothing missing.
@@ -561,12 +420,8 @@ async fn what_the_push_missed_is_caught_up_and_nothing_else() {
     let mut caught_up = 0;
     for round in 0..96 {
         for id in ids.iter().skip(round * 10).take(10) {
-            sf.update(
-                "Invoice__c",
-                id,
-                serde_json::json!({"Name": format!("DAY-{round}")}),
-            )
-            .unwrap();
+            sf.update("Invoice__c", id, serde_json::json!({"Name": format!("DAY-{round}")}))
+                .unwrap();
         }
         assert!(sf.wait_outbound_idle(Duration::from_secs(30)).await);
         drain(&driver, &[&world.live]).await;
@@ -618,22 +473,14 @@ async fn undelete(moves_stamps: bool, archived: ArchivedUniqueValues) {
         k.undelete_moves_stamps = moves_stamps;
     });
     let (driver, imports) = catching_up(&world, &client, &sf);
-    import_all(
-        &imports,
-        &driver,
-        &world,
-        &["Invoice__c", "Invoice_Line__c"],
-    )
-    .await;
+    import_all(&imports, &driver, &world, &["Invoice__c", "Invoice_Line__c"]).await;
     let handle = sf.handle();
     let invoice = sf.ids("Invoice__c")[0].clone();
     let lines: Vec<String> = sf
         .ids("Invoice_Line__c")
         .into_iter()
         .filter(|l| {
-            handle
-                .get("Invoice_Line__c", l)
-                .and_then(|r| r.get("Invoice__c").cloned())
+            handle.get("Invoice_Line__c", l).and_then(|r| r.get("Invoice__c").cloned())
                 == Some(serde_json::json!(invoice))
         })
         .collect();
@@ -653,25 +500,16 @@ async fn undelete(moves_stamps: bool, archived: ArchivedUniqueValues) {
                 .read_associations(sfhs_tests::portal::LINE, INVOICE, &hs_lines)
                 .await
                 .unwrap();
-            hs_lines
-                .iter()
-                .filter(|l| linked.get(*l) == Some(&vec![hs_invoice.clone()]))
-                .count()
+            hs_lines.iter().filter(|l| linked.get(*l) == Some(&vec![hs_invoice.clone()])).count()
         }
     };
-    let before = records_by_salesforce_id(&hs, INVOICE)[&invoice]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let before =
+        records_by_salesforce_id(&hs, INVOICE)[&invoice]["id"].as_str().unwrap().to_owned();
     assert_eq!(linked_to(before.clone()).await, lines.len());
 
     // Deleted: the sweep archives it in HubSpot.
-    sf.delete_at(
-        "Invoice__c",
-        &invoice,
-        OffsetDateTime::now_utc() - time::Duration::minutes(2),
-    )
-    .unwrap();
+    sf.delete_at("Invoice__c", &invoice, OffsetDateTime::now_utc() - time::Duration::minutes(2))
+        .unwrap();
     let swept = imports.tick("t", None).await.unwrap();
     assert_eq!(swept.sweep.deletes(), 1, "{:?}", swept.sweep);
     drain(&driver, &[&world.import, &world.live]).await;
@@ -680,11 +518,7 @@ async fn undelete(moves_stamps: bool, archived: ArchivedUniqueValues) {
     // Undeleted: nothing is sent; the catch-up finds it.
     sf.undelete("Invoice__c", &invoice).unwrap();
     let report = imports.catch_up(OffsetDateTime::now_utc()).await.unwrap();
-    assert_eq!(
-        report.caught_up(),
-        1,
-        "stamps moved: {moves_stamps}: {report:?}"
-    );
+    assert_eq!(report.caught_up(), 1, "stamps moved: {moves_stamps}: {report:?}");
     if archived == ArchivedUniqueValues::Held {
         // The invoice is refused; its lines wait for it. (Not applied, it stays due: a catch-up
         // whose window still holds its change offers it again.)
@@ -693,19 +527,12 @@ async fn undelete(moves_stamps: bool, archived: ArchivedUniqueValues) {
         drain(&driver, &[&world.import, &world.live]).await;
         // Found once: the next catch-up finds nothing more.
         let report = imports.catch_up(OffsetDateTime::now_utc()).await.unwrap();
-        assert_eq!(
-            report.caught_up(),
-            0,
-            "stamps moved: {moves_stamps}: {report:?}"
-        );
+        assert_eq!(report.caught_up(), 0, "stamps moved: {moves_stamps}: {report:?}");
     }
     if archived == ArchivedUniqueValues::Held {
         assert!(!records_by_salesforce_id(&hs, INVOICE).contains_key(&invoice));
         let key = format!("invoice__c#{invoice}");
-        let error = world
-            .errors
-            .get(&key)
-            .expect("an error record for the invoice");
+        let error = world.errors.get(&key).expect("an error record for the invoice");
         assert_eq!(error.category, ErrorCategory::Conflict, "{error:?}");
         assert!(
             error.message.contains(&format!("HubSpot id {before}"))
@@ -718,19 +545,12 @@ async fn undelete(moves_stamps: bool, archived: ArchivedUniqueValues) {
         // replay` does: the work item back on the live queue, the error record gone.
         hs.restore(INVOICE, before.parse().unwrap()).unwrap();
         Publisher::new(world.live.clone(), PublishPolicy::default())
-            .publish_entries(vec![QueueEntry {
-                id: "0".into(),
-                body: error.work_item.clone(),
-            }])
+            .publish_entries(vec![QueueEntry { id: "0".into(), body: error.work_item.clone() }])
             .await
             .unwrap();
         world.errors.delete(&key).await.unwrap();
         drain(&driver, &[&world.live]).await;
-        assert!(
-            world.errors.get(&key).is_none(),
-            "{:?}",
-            world.errors.get(&key)
-        );
+        assert!(world.errors.get(&key).is_none(), "{:?}", world.errors.get(&key));
     }
     let back = records_by_salesforce_id(&hs, INVOICE);
     let back = back.get(&invoice).expect("the invoice is back in HubSpot");
@@ -742,11 +562,7 @@ async fn undelete(moves_stamps: bool, archived: ArchivedUniqueValues) {
     } else {
         assert_eq!(back_id, before, "the archived HubSpot record, restored");
     }
-    assert_eq!(
-        linked_to(back_id).await,
-        lines.len(),
-        "its lines point at it again ({archived:?})"
-    );
+    assert_eq!(linked_to(back_id).await, lines.len(), "its lines point at it again ({archived:?})");
 }
 
 /// Issue 34: an admin deactivates the invoices' flow in Setup, then ten invoices change. No
@@ -766,10 +582,8 @@ async fn a_flow_deactivated_in_setup_is_reported_until_applied_and_its_changes_a
     let (sf, world) = enabled_world(&hs, 20, 0).await;
     let hook = "http://127.0.0.1:9/outbound";
     let (driver, imports) = catching_up(&world, &client, &sf);
-    let imports = imports.with_drift(DriftSettings {
-        every: Duration::ZERO,
-        webhook_url: Some(hook.to_owned()),
-    });
+    let imports = imports
+        .with_drift(DriftSettings { every: Duration::ZERO, webhook_url: Some(hook.to_owned()) });
     import_all(&imports, &driver, &world, &["Invoice__c"]).await;
 
     // `sfhs salesforce apply`: the outbound messages and flows deployed.
@@ -804,10 +618,7 @@ async fn a_flow_deactivated_in_setup_is_reported_until_applied_and_its_changes_a
         assert!(r.success, "{r:?}");
     };
     apply().await;
-    let check = imports
-        .check_drift(OffsetDateTime::now_utc())
-        .await
-        .unwrap();
+    let check = imports.check_drift(OffsetDateTime::now_utc()).await.unwrap();
     assert_eq!(check, DriftCheck::Checked { drift: vec![] }, "as applied");
 
     // In Setup: the invoices' flow deactivated; then ten invoices change.
@@ -816,57 +627,31 @@ async fn a_flow_deactivated_in_setup_is_reported_until_applied_and_its_changes_a
     let sent_before = handle.outbound_counters().notifications_queued;
     let changed: Vec<String> = sf.ids("Invoice__c").into_iter().take(10).collect();
     for (i, id) in changed.iter().enumerate() {
-        handle
-            .update("Invoice__c", id, serde_json::json!({"Amount__c": 5000 + i}))
-            .unwrap();
+        handle.update("Invoice__c", id, serde_json::json!({"Amount__c": 5000 + i})).unwrap();
     }
     assert_eq!(
         handle.outbound_counters().notifications_queued,
         sent_before,
         "a deactivated flow sends nothing"
     );
-    let check = imports
-        .check_drift(OffsetDateTime::now_utc())
-        .await
-        .unwrap();
+    let check = imports.check_drift(OffsetDateTime::now_utc()).await.unwrap();
     assert_eq!(check.count(), 1, "the metric SetupDrift: {check:?}");
-    let state = world
-        .imports
-        .get_sweep("Invoice__c")
-        .await
-        .unwrap()
-        .unwrap();
+    let state = world.imports.get_sweep("Invoice__c").await.unwrap().unwrap();
     assert_eq!(state.drift.len(), 1, "{:?}", state.drift);
     assert_eq!(state.drift[0].component, "flow sfhs_Invoice_c");
     assert!(state.drift[0].problem.contains("is not active"));
     assert!(state.drift[0].fix.contains("sfhs salesforce apply"));
     let since = state.drift_since.expect("since when");
     // Still there at the next check, since the same time.
-    imports
-        .check_drift(OffsetDateTime::now_utc())
-        .await
-        .unwrap();
-    let state = world
-        .imports
-        .get_sweep("Invoice__c")
-        .await
-        .unwrap()
-        .unwrap();
+    imports.check_drift(OffsetDateTime::now_utc()).await.unwrap();
+    let state = world.imports.get_sweep("Invoice__c").await.unwrap().unwrap();
     assert_eq!(state.drift_since, Some(since));
 
     // `sfhs salesforce apply` again: the warning clears; the catch-up brings the changes.
     apply().await;
-    let check = imports
-        .check_drift(OffsetDateTime::now_utc())
-        .await
-        .unwrap();
+    let check = imports.check_drift(OffsetDateTime::now_utc()).await.unwrap();
     assert_eq!(check, DriftCheck::Checked { drift: vec![] });
-    let state = world
-        .imports
-        .get_sweep("Invoice__c")
-        .await
-        .unwrap()
-        .unwrap();
+    let state = world.imports.get_sweep("Invoice__c").await.unwrap().unwrap();
     assert!(state.drift.is_empty() && state.drift_since.is_none());
     let report = imports.catch_up(OffsetDateTime::now_utc()).await.unwrap();
     assert_eq!(report.caught_up(), 10, "{report:?}");
@@ -885,28 +670,14 @@ async fn a_flow_deactivated_in_setup_is_reported_until_applied_and_its_changes_a
         .edit_outbound_message_in_setup(
             "Invoice__c",
             "sfhs_sync",
-            &[
-                "Id",
-                "Account__c",
-                "Name",
-                "Notes__c",
-                "Status__c",
-                "SystemModstamp",
-            ],
+            &["Id", "Account__c", "Name", "Notes__c", "Status__c", "SystemModstamp"],
         )
         .unwrap();
-    let check = imports
-        .check_drift(OffsetDateTime::now_utc())
-        .await
-        .unwrap();
+    let check = imports.check_drift(OffsetDateTime::now_utc()).await.unwrap();
     let DriftCheck::Checked { drift } = check else {
         panic!("checked: {check:?}");
     };
     assert_eq!(drift.len(), 1, "{drift:?}");
     assert_eq!(drift[0].component, "outbound message Invoice__c.sfhs_sync");
-    assert!(
-        drift[0].problem.starts_with("does not send Amount__c"),
-        "{}",
-        drift[0].problem
-    );
+    assert!(drift[0].problem.starts_with("does not send Amount__c"), "{}", drift[0].problem);
 }

@@ -36,30 +36,17 @@ async fn conditional_transitions_keep_one_runner() {
     let store = store().await;
     let r = record("imp-20261128T100000-00000001");
     store.put(&r, None).await.unwrap();
-    assert!(matches!(
-        store.put(&r, None).await,
-        Err(ImportStoreError::Conflict { .. })
-    ));
+    assert!(matches!(store.put(&r, None).await, Err(ImportStoreError::Conflict { .. })));
     let got = store.get(&r.id).await.unwrap().expect("stored");
     assert_eq!(got, r);
 
     // Two invocations claim the same revision: exactly one wins.
     let now = OffsetDateTime::now_utc();
-    let a = got
-        .claim("a", now, now + time::Duration::minutes(15))
-        .unwrap();
-    let b = got
-        .claim("b", now, now + time::Duration::minutes(15))
-        .unwrap();
-    let (ra, rb) = tokio::join!(
-        store.put(&a, Some(got.revision)),
-        store.put(&b, Some(got.revision))
-    );
-    assert_eq!(
-        [ra.is_ok(), rb.is_ok()].iter().filter(|ok| **ok).count(),
-        1,
-        "{ra:?} {rb:?}"
-    );
+    let a = got.claim("a", now, now + time::Duration::minutes(15)).unwrap();
+    let b = got.claim("b", now, now + time::Duration::minutes(15)).unwrap();
+    let (ra, rb) =
+        tokio::join!(store.put(&a, Some(got.revision)), store.put(&b, Some(got.revision)));
+    assert_eq!([ra.is_ok(), rb.is_ok()].iter().filter(|ok| **ok).count(), 1, "{ra:?} {rb:?}");
     let held = store.get(&r.id).await.unwrap().unwrap();
     assert_eq!(held.status, ImportStatus::Running);
 
@@ -104,14 +91,7 @@ async fn worker_counters_are_atomic_and_survive_import_writes() {
         let id = r.id.clone();
         tasks.push(tokio::spawn(async move {
             store
-                .record_progress(
-                    &id,
-                    ImportProgress {
-                        synced: 10,
-                        failed: i % 2,
-                        unchanged: 1,
-                    },
-                )
+                .record_progress(&id, ImportProgress { synced: 10, failed: i % 2, unchanged: 1 })
                 .await
         }));
     }
@@ -126,27 +106,14 @@ async fn worker_counters_are_atomic_and_survive_import_writes() {
     assert_eq!((got.synced, got.failed, got.unchanged), (200, 10, 20));
     assert!(matches!(
         store
-            .record_progress(
-                "imp-missing",
-                ImportProgress {
-                    synced: 1,
-                    failed: 0,
-                    unchanged: 0
-                }
-            )
+            .record_progress("imp-missing", ImportProgress { synced: 1, failed: 0, unchanged: 0 })
             .await,
         Err(ImportStoreError::NotFound { .. })
     ));
 
     let other = record("imp-00000000T000000-00000000");
     store.put(&other, None).await.unwrap();
-    let ids: Vec<String> = store
-        .list()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
+    let ids: Vec<String> = store.list().await.unwrap().into_iter().map(|r| r.id).collect();
     assert_eq!(ids, vec![r.id.clone(), other.id.clone()], "newest first");
 }
 
@@ -178,10 +145,7 @@ async fn sweep_state_is_versioned() {
         revision: 1,
     };
     store.put_sweep(&s1, None).await.unwrap();
-    assert!(matches!(
-        store.put_sweep(&s1, None).await,
-        Err(ImportStoreError::Conflict { .. })
-    ));
+    assert!(matches!(store.put_sweep(&s1, None).await, Err(ImportStoreError::Conflict { .. })));
     let mut s2 = s1.clone();
     s2.revision = 2;
     s2.checkpoint = datetime!(2026-11-28 10:10 UTC);

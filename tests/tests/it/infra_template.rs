@@ -21,9 +21,7 @@ fn template() -> Value {
 fn map(v: &Value) -> BTreeMap<String, Value> {
     v.as_mapping()
         .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| k.as_str().map(|k| (k.to_owned(), v.clone())))
-                .collect()
+            m.iter().filter_map(|(k, v)| k.as_str().map(|k| (k.to_owned(), v.clone()))).collect()
         })
         .unwrap_or_default()
 }
@@ -85,11 +83,7 @@ fn every_reference_resolves() {
     let parameters = map(&top["Parameters"]);
     let mut found = Vec::new();
     intrinsics(&t, "", &mut found);
-    assert!(
-        found.len() > 20,
-        "the walk finds the template's references ({})",
-        found.len()
-    );
+    assert!(found.len() > 20, "the walk finds the template's references ({})", found.len());
     let known = |name: &str| {
         resources.contains_key(name) || parameters.contains_key(name) || name.starts_with("AWS::")
     };
@@ -112,10 +106,7 @@ fn every_reference_resolves() {
                 }
             }
             "Sub" => {
-                for var in arg
-                    .split("${")
-                    .skip(1)
-                    .filter_map(|s| s.split_once('}').map(|(v, _)| v))
+                for var in arg.split("${").skip(1).filter_map(|s| s.split_once('}').map(|(v, _)| v))
                 {
                     let base = var.split('.').next().unwrap_or(var);
                     if !known(base) {
@@ -138,10 +129,8 @@ fn binaries() -> BTreeMap<String, PathBuf> {
             continue;
         };
         for line in manifest.lines() {
-            if let Some(name) = line
-                .trim()
-                .strip_prefix("name = \"")
-                .and_then(|s| s.strip_suffix('"'))
+            if let Some(name) =
+                line.trim().strip_prefix("name = \"").and_then(|s| s.strip_suffix('"'))
                 && manifest.contains("[[bin]]")
                 && manifest
                     .split("[[bin]]")
@@ -187,9 +176,8 @@ fn functions_build_existing_binaries_and_get_only_variables_their_code_reads() {
             .unwrap_or_default()
             .to_owned();
         let Some(dir) = bins.get(&binary) else {
-            problems.push(format!(
-                "{name}: binary {binary:?} is built by no crate under functions/"
-            ));
+            problems
+                .push(format!("{name}: binary {binary:?} is built by no crate under functions/"));
             continue;
         };
         let code = sources(&[
@@ -200,9 +188,7 @@ fn functions_build_existing_binaries_and_get_only_variables_their_code_reads() {
         let env = map(&map(&map(&r["Properties"])["Environment"])["Variables"]);
         for var in env.keys().filter(|v| v.starts_with("SFHS_")) {
             if !code.contains(&format!("\"{var}\"")) {
-                problems.push(format!(
-                    "{name}: {var} is set, but no code of {binary} reads it"
-                ));
+                problems.push(format!("{name}: {var} is set, but no code of {binary} reads it"));
             }
         }
         checked.insert(binary);

@@ -28,16 +28,9 @@ async fn versions_and_optimistic_concurrency() {
 
     let v1 = next_version(None, mapping.clone(), now);
     store.put(&v1, None).await.unwrap();
-    assert!(matches!(
-        store.put(&v1, None).await,
-        Err(StoreError::Conflict { found: Some(1), .. })
-    ));
+    assert!(matches!(store.put(&v1, None).await, Err(StoreError::Conflict { found: Some(1), .. })));
 
-    let got = store
-        .get("INVOICE__C")
-        .await
-        .unwrap()
-        .expect("case-insensitive key");
+    let got = store.get("INVOICE__C").await.unwrap().expect("case-insensitive key");
     assert_eq!(got, v1);
     assert_eq!(got.enabled_at, None);
 
@@ -50,17 +43,7 @@ async fn versions_and_optimistic_concurrency() {
     // A writer holding version 1 loses.
     let stale = next_version(Some(&v1), mapping, now);
     let err = store.put(&stale, Some(1)).await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            StoreError::Conflict {
-                expected: Some(1),
-                found: Some(2),
-                ..
-            }
-        ),
-        "{err}"
-    );
+    assert!(matches!(err, StoreError::Conflict { expected: Some(1), found: Some(2), .. }), "{err}");
     assert!(err.is_retryable());
 
     assert!(store.delete("Invoice__c", 1).await.is_err());
@@ -75,10 +58,7 @@ async fn lists_many_mappings_and_caches_them() {
     for i in 0..30 {
         let mut m = template.clone();
         m.salesforce_object = format!("Object{i:02}__c");
-        store
-            .put(&next_version(None, m, OffsetDateTime::now_utc()), None)
-            .await
-            .unwrap();
+        store.put(&next_version(None, m, OffsetDateTime::now_utc()), None).await.unwrap();
     }
     let all = store.list().await.unwrap();
     assert_eq!(all.len(), 30);
@@ -87,18 +67,10 @@ async fn lists_many_mappings_and_caches_them() {
     let cache = CachedMappings::new(store.clone(), Duration::from_secs(60));
     assert_eq!(cache.get().await.unwrap().len(), 30);
     store.delete("Object00__c", 1).await.unwrap();
-    assert_eq!(
-        cache.get().await.unwrap().len(),
-        30,
-        "fresh cache is not re-read"
-    );
+    assert_eq!(cache.get().await.unwrap().len(), 30, "fresh cache is not re-read");
 
     let short = CachedMappings::new(store.clone(), Duration::ZERO);
-    assert_eq!(
-        short.get().await.unwrap().len(),
-        29,
-        "an expired cache is re-read"
-    );
+    assert_eq!(short.get().await.unwrap().len(), 29, "an expired cache is re-read");
 }
 
 #[tokio::test]

@@ -46,10 +46,8 @@ fn body_text(body: &Body) -> String {
 }
 
 fn items(bodies: &[String]) -> Vec<WorkItem> {
-    let mut items: Vec<WorkItem> = bodies
-        .iter()
-        .map(|b| WorkItem::from_json(b).expect("a valid work item"))
-        .collect();
+    let mut items: Vec<WorkItem> =
+        bodies.iter().map(|b| WorkItem::from_json(b).expect("a valid work item")).collect();
     items.sort_by(|a, b| a.record_id.cmp(&b.record_id));
     items
 }
@@ -60,18 +58,11 @@ async fn acks_only_after_every_notification_is_on_the_queue() {
     let url = create_queue(&client, &unique("live")).await;
     let deps = deps(&url, &["012345678901234"], Some("s3cret-value"));
 
-    let response = handler(
-        &deps,
-        http_api_request("POST", "secret=s3cret-value", CONTACTS),
-    )
-    .await
-    .unwrap();
+    let response =
+        handler(&deps, http_api_request("POST", "secret=s3cret-value", CONTACTS)).await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(body_text(response.body()), ACK_XML);
-    assert_eq!(
-        response.headers()["content-type"],
-        "text/xml; charset=utf-8"
-    );
+    assert_eq!(response.headers()["content-type"], "text/xml; charset=utf-8");
 
     let items = items(&drain(&client, &url).await);
     assert_eq!(items.len(), 2, "exactly one work item per notification");
@@ -88,14 +79,8 @@ async fn acks_only_after_every_notification_is_on_the_queue() {
         }
     );
     assert_eq!(first.fields.get("LastName"), Some(&Some("Black".into())));
-    assert_eq!(
-        items[0].fields.get("Email"),
-        Some(&Some("drb24@cornell.edu".into()))
-    );
-    assert!(
-        drain(&client, &url).await.is_empty(),
-        "nothing else on the queue"
-    );
+    assert_eq!(items[0].fields.get("Email"), Some(&Some("drb24@cornell.edu".into())));
+    assert!(drain(&client, &url).await.is_empty(), "nothing else on the queue");
 }
 
 #[tokio::test]
@@ -105,9 +90,7 @@ async fn a_message_of_one_hundred_notifications_lands_whole() {
     let deps = deps(&url, &["00Dxx0000001gPFEAY"], None);
     let body = sfhs_core_message(100);
 
-    let response = handler(&deps, http_api_request("POST", "", body.as_bytes()))
-        .await
-        .unwrap();
+    let response = handler(&deps, http_api_request("POST", "", body.as_bytes())).await.unwrap();
     assert_eq!(response.status(), 200, "{}", body_text(response.body()));
 
     let items = items(&drain(&client, &url).await);
@@ -124,43 +107,23 @@ async fn refuses_wrong_orgs_and_secrets_and_enqueues_nothing() {
     let url = create_queue(&client, &unique("live")).await;
     let deps = deps(&url, &["00Dxx0000001gPF"], Some("s3cret"));
 
-    let cases = [
-        ("", 401, "no 'secret' query parameter"),
-        ("secret=wrong", 403, "does not match"),
-    ];
+    let cases = [("", 401, "no 'secret' query parameter"), ("secret=wrong", 403, "does not match")];
     for (query, status, text) in cases {
-        let r = handler(&deps, http_api_request("POST", query, CONTACTS))
-            .await
-            .unwrap();
+        let r = handler(&deps, http_api_request("POST", query, CONTACTS)).await.unwrap();
         assert_eq!(r.status(), status, "{query}");
-        assert!(
-            body_text(r.body()).contains(text),
-            "{}",
-            body_text(r.body())
-        );
+        assert!(body_text(r.body()).contains(text), "{}", body_text(r.body()));
     }
-    let r = handler(&deps, http_api_request("POST", "secret=s3cret", CONTACTS))
-        .await
-        .unwrap();
-    assert_eq!(
-        r.status(),
-        403,
-        "org 012345678901234 is not on the allow-list"
-    );
+    let r = handler(&deps, http_api_request("POST", "secret=s3cret", CONTACTS)).await.unwrap();
+    assert_eq!(r.status(), 403, "org 012345678901234 is not on the allow-list");
     assert!(body_text(r.body()).contains("012345678901234"));
 
-    let r = handler(&deps, http_api_request("GET", "secret=s3cret", b""))
-        .await
-        .unwrap();
+    let r = handler(&deps, http_api_request("GET", "secret=s3cret", b"")).await.unwrap();
     assert_eq!(r.status(), 405);
     assert_eq!(r.headers()["allow"], "POST");
 
-    let r = handler(
-        &deps,
-        http_api_request("POST", "secret=s3cret", b"<soapenv:Envelope"),
-    )
-    .await
-    .unwrap();
+    let r = handler(&deps, http_api_request("POST", "secret=s3cret", b"<soapenv:Envelope"))
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
     assert!(body_text(r.body()).contains("<faultcode>soapenv:Client</faultcode>"));
 
@@ -175,9 +138,7 @@ async fn an_org_is_matched_on_its_first_15_characters() {
     let deps = deps(&url, &["00D7F00000107Xs"], None);
     let body =
         include_bytes!("../../fixtures/salesforce/om_opportunity_compact_oneline_ejangi.xml");
-    let r = handler(&deps, http_api_request("POST", "", body))
-        .await
-        .unwrap();
+    let r = handler(&deps, http_api_request("POST", "", body)).await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(drain(&client, &url).await.len(), 1);
 }
@@ -189,10 +150,7 @@ async fn a_queue_that_refuses_the_messages_means_no_ack() {
     let url = client
         .create_queue()
         .queue_name(&name)
-        .attributes(
-            aws_sdk_sqs::types::QueueAttributeName::MaximumMessageSize,
-            "1024",
-        )
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::MaximumMessageSize, "1024")
         .send()
         .await
         .unwrap()
@@ -201,15 +159,10 @@ async fn a_queue_that_refuses_the_messages_means_no_ack() {
         .to_owned();
     let deps = deps(&url, &["00Dxx0000001gPF"], None);
     let body = sfhs_core_message(3).replace("value ", &"long value ".repeat(20));
-    let r = handler(&deps, http_api_request("POST", "", body.as_bytes()))
-        .await
-        .unwrap();
+    let r = handler(&deps, http_api_request("POST", "", body.as_bytes())).await.unwrap();
     assert_eq!(r.status(), 500);
     let text = body_text(r.body());
-    assert!(
-        text.contains("<faultcode>soapenv:Server</faultcode>"),
-        "{text}"
-    );
+    assert!(text.contains("<faultcode>soapenv:Server</faultcode>"), "{text}");
     assert!(!text.contains("<Ack>true</Ack>"));
 }
 
@@ -218,24 +171,15 @@ async fn an_unreachable_or_missing_queue_means_no_ack() {
     // A queue that does not exist on the server.
     let missing = format!("{}/123456789012/{}", moto().endpoint, unique("missing"));
     let deps_missing = deps(&missing, &["012345678901234"], None);
-    let r = handler(&deps_missing, http_api_request("POST", "", CONTACTS))
-        .await
-        .unwrap();
+    let r = handler(&deps_missing, http_api_request("POST", "", CONTACTS)).await.unwrap();
     assert_eq!(r.status(), 500);
 
     // Nothing listening at all.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let dead = format!("http://127.0.0.1:{port}");
     let deps_dead = Deps {
         publisher: Publisher::new(
-            Arc::new(SqsQueue::new(
-                sqs(&dead),
-                format!("{dead}/123456789012/live"),
-            )),
+            Arc::new(SqsQueue::new(sqs(&dead), format!("{dead}/123456789012/live"))),
             PublishPolicy {
                 max_attempts: 2,
                 first_backoff: std::time::Duration::from_millis(1),
@@ -244,9 +188,7 @@ async fn an_unreachable_or_missing_queue_means_no_ack() {
         ),
         ..deps_missing
     };
-    let r = handler(&deps_dead, http_api_request("POST", "", CONTACTS))
-        .await
-        .unwrap();
+    let r = handler(&deps_dead, http_api_request("POST", "", CONTACTS)).await.unwrap();
     assert_eq!(r.status(), 500);
     assert!(body_text(r.body()).contains("not acknowledged, please retry"));
 }
@@ -265,10 +207,7 @@ async fn the_url_secret_comes_from_secrets_manager() {
     let value = Secrets::new(client.clone()).string(&name).await.unwrap();
     assert_eq!(value, "from-secrets-manager");
 
-    let err = Secrets::new(client)
-        .string("does-not-exist")
-        .await
-        .unwrap_err();
+    let err = Secrets::new(client).string("does-not-exist").await.unwrap_err();
     assert!(err.to_string().contains("does-not-exist"), "{err}");
 }
 

@@ -83,12 +83,7 @@ async fn worker_loop(engine: Arc<Engine>, client: aws_sdk_sqs::Client, url: Stri
                     .send()
                     .await;
             } else {
-                let _ = client
-                    .delete_message()
-                    .queue_url(&url)
-                    .receipt_handle(handle)
-                    .send()
-                    .await;
+                let _ = client.delete_message().queue_url(&url).receipt_handle(handle).send().await;
             }
         }
     }
@@ -126,9 +121,7 @@ impl Check<'_> {
         let mut inv_ids = BTreeMap::new();
         for id in invoices {
             let row = self.sf.get("Invoice__c", id).ok_or("no sf row")?;
-            let rec = hs_inv
-                .get(id)
-                .ok_or(format!("invoice {id} not in HubSpot"))?;
+            let rec = hs_inv.get(id).ok_or(format!("invoice {id} not in HubSpot"))?;
             let p = &rec["properties"];
             if p["invoice_number"].as_str().map(str::to_owned) != text(&row, "Name") {
                 return Err(format!(
@@ -170,9 +163,7 @@ impl Check<'_> {
         let all_inv = hs_inv.clone();
         for id in lines {
             let row = self.sf.get("Invoice_Line__c", id).ok_or("no sf row")?;
-            let rec = hs_lines
-                .get(id)
-                .ok_or(format!("line {id} not in HubSpot"))?;
+            let rec = hs_lines.get(id).ok_or(format!("line {id} not in HubSpot"))?;
             if rec["properties"]["line_name"].as_str().map(str::to_owned) != text(&row, "Name") {
                 return Err(format!("line {id}: name"));
             }
@@ -186,11 +177,7 @@ impl Check<'_> {
                 .await
                 .map_err(|e| e.to_string())?;
             let want: Vec<String> = text(&row, "Invoice__c")
-                .and_then(|i| {
-                    all_inv
-                        .get(&i)
-                        .and_then(|r| r["id"].as_str().map(str::to_owned))
-                })
+                .and_then(|i| all_inv.get(&i).and_then(|r| r["id"].as_str().map(str::to_owned)))
                 .into_iter()
                 .collect();
             if text(&row, "Invoice__c").is_some() && want.is_empty() {
@@ -203,10 +190,8 @@ impl Check<'_> {
         // No duplicates: one HubSpot record per Salesforce id (archived ones included).
         for object in [INVOICE, LINE] {
             let all = self.hs.records(object);
-            let mut ids: Vec<&str> = all
-                .iter()
-                .filter_map(|r| r["properties"]["salesforce_id"].as_str())
-                .collect();
+            let mut ids: Vec<&str> =
+                all.iter().filter_map(|r| r["properties"]["salesforce_id"].as_str()).collect();
             let n = ids.len();
             ids.sort_unstable();
             ids.dedup();
@@ -263,12 +248,7 @@ async fn salesforce_to_hubspot_over_real_http() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/outbound", listener.local_addr().unwrap());
     let sf = SimBuilder::new()
-        .seed_size(SeedSize {
-            accounts: 10,
-            invoices: 10,
-            lines: 10,
-            shipments: 0,
-        })
+        .seed_size(SeedSize { accounts: 10, invoices: 10, lines: 10, shipments: 0 })
         .outbound(OutboundConfig::all_fields("Invoice__c", &url))
         .outbound(OutboundConfig::all_fields("Invoice_Line__c", &url))
         .outbound_timing(OutboundTiming::scaled(1000.0))
@@ -301,20 +281,10 @@ async fn salesforce_to_hubspot_over_real_http() {
             owner,
             Duration::from_secs(600),
         ));
-        workers.push(tokio::spawn(worker_loop(
-            e,
-            sqs_client.clone(),
-            queue_url.clone(),
-        )));
+        workers.push(tokio::spawn(worker_loop(e, sqs_client.clone(), queue_url.clone())));
     }
     let errors = DynamoErrorStore::new(ddb.clone(), &errors_t);
-    let check = Check {
-        sf: &sf,
-        hs: &hs,
-        client: &client,
-        companies: &companies,
-        errors: &errors,
-    };
+    let check = Check { sf: &sf, hs: &hs, client: &client, companies: &companies, errors: &errors };
 
     // 1. A line of a seeded invoice that never synced: it waits (parent after child).
     let seeded_invoice = sf.ids("Invoice__c")[0].clone();
@@ -349,18 +319,10 @@ async fn salesforce_to_hubspot_over_real_http() {
     }
     check.wait(&invoices, &lines).await;
     let hs_wait = records_by_salesforce_id(&hs, LINE);
-    assert!(
-        hs_wait.contains_key(&waiting_line),
-        "the waiting line's values are written"
-    );
+    assert!(hs_wait.contains_key(&waiting_line), "the waiting line's values are written");
 
     // 3. The parent syncs (an edit sends it): the waiting line completes.
-    sf.update(
-        "Invoice__c",
-        &seeded_invoice,
-        json!({"Name": "SEEDED-EDITED"}),
-    )
-    .unwrap();
+    sf.update("Invoice__c", &seeded_invoice, json!({"Name": "SEEDED-EDITED"})).unwrap();
     let mut all_invoices = invoices.clone();
     all_invoices.push(seeded_invoice.clone());
     let mut all_lines = lines.clone();
@@ -368,26 +330,10 @@ async fn salesforce_to_hubspot_over_real_http() {
     check.wait(&all_invoices, &all_lines).await;
 
     // 4. Edits: values, a lookup changed, a lookup cleared, an account changed.
-    sf.update(
-        "Invoice__c",
-        &invoices[0],
-        json!({"Amount__c": 999.5, "Name": "E2E-0-v2"}),
-    )
-    .unwrap();
-    sf.update(
-        "Invoice__c",
-        &invoices[1],
-        json!({"Account__c": accounts[5]}),
-    )
-    .unwrap();
-    sf.update(
-        "Invoice_Line__c",
-        &lines[0],
-        json!({"Invoice__c": invoices[1]}),
-    )
-    .unwrap();
-    sf.update("Invoice_Line__c", &lines[1], json!({"Invoice__c": null}))
-        .unwrap();
+    sf.update("Invoice__c", &invoices[0], json!({"Amount__c": 999.5, "Name": "E2E-0-v2"})).unwrap();
+    sf.update("Invoice__c", &invoices[1], json!({"Account__c": accounts[5]})).unwrap();
+    sf.update("Invoice_Line__c", &lines[0], json!({"Invoice__c": invoices[1]})).unwrap();
+    sf.update("Invoice_Line__c", &lines[1], json!({"Invoice__c": null})).unwrap();
     check.wait(&all_invoices, &all_lines).await;
     assert!(sf.wait_outbound_idle(Duration::from_secs(10)).await);
     // Everything acked by the webhook is applied: the final state holds.

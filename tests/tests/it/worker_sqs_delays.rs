@@ -34,13 +34,7 @@ async fn handed_back_messages_get_growing_visibility_timeouts() {
     let name = unique("live");
     let url = create_queue(&client, &name).await;
     let arn = format!("arn:aws:sqs:us-east-1:123456789012:{name}");
-    client
-        .send_message()
-        .queue_url(&url)
-        .message_body(body("a1"))
-        .send()
-        .await
-        .unwrap();
+    client.send_message().queue_url(&url).message_body(body("a1")).send().await.unwrap();
     let got = client
         .receive_message()
         .queue_url(&url)
@@ -65,10 +59,7 @@ async fn handed_back_messages_get_growing_visibility_timeouts() {
     invoice.associations.clear();
     let delays = RetryDelays::new(
         client.clone(),
-        Backoff {
-            base: Duration::from_secs(30),
-            ..Backoff::DEPLOYED
-        },
+        Backoff { base: Duration::from_secs(30), ..Backoff::DEPLOYED },
     );
     let deps = Deps {
         engine: engine(
@@ -81,9 +72,7 @@ async fn handed_back_messages_get_growing_visibility_timeouts() {
         ),
         delays: Some(delays.clone()),
     };
-    let out = handler(&deps, LambdaEvent::new(event, Context::default()))
-        .await
-        .unwrap();
+    let out = handler(&deps, LambdaEvent::new(event, Context::default())).await.unwrap();
     assert_eq!(
         out.batch_item_failures.len(),
         1,

@@ -28,19 +28,12 @@ fn invoice(id: &str, second: i64, name: &str, extra: Option<&str>) -> WorkItem {
         "Invoice__c",
         id,
         second,
-        &[
-            ("Name", Some(name)),
-            ("Amount__c", Some("10.5")),
-            ("Description__c", extra),
-        ],
+        &[("Name", Some(name)), ("Amount__c", Some("10.5")), ("Description__c", extra)],
     )
 }
 
 fn deleted(id: &str, second: i64) -> WorkItem {
-    WorkItem {
-        op: Op::Delete,
-        ..invoice(id, second, "", None)
-    }
+    WorkItem { op: Op::Delete, ..invoice(id, second, "", None) }
 }
 
 fn msgs(items: &[WorkItem]) -> Vec<InMessage> {
@@ -86,11 +79,7 @@ async fn rig() -> Rig {
         ))
     };
     let engines = [make("w1"), make("w2")];
-    Rig {
-        sim,
-        ledger,
-        engines,
-    }
+    Rig { sim, ledger, engines }
 }
 
 impl Rig {
@@ -112,11 +101,7 @@ impl Rig {
     fn name(&self, id: &str) -> Option<String> {
         records_by_salesforce_id(&self.sim, INVOICE)
             .get(id)
-            .and_then(|r| {
-                r["properties"]["invoice_number"]
-                    .as_str()
-                    .map(str::to_owned)
-            })
+            .and_then(|r| r["properties"]["invoice_number"].as_str().map(str::to_owned))
     }
 }
 
@@ -132,11 +117,8 @@ async fn unchanged_versions_cost_no_hubspot_call_on_dynamodb() {
     assert_eq!((r.unchanged, r.upserted, calls), (1, 0, 0));
     let (r, calls) = rig.run(0, &[invoice("a1", 3, "A", None)]).await;
     assert_eq!((r.unchanged, calls), (1, 0));
-    let entry = &rig
-        .ledger
-        .get_many(&[RecordKey::new("Invoice__c", "a1")])
-        .await
-        .unwrap()["invoice__c#a1"];
+    let entry =
+        &rig.ledger.get_many(&[RecordKey::new("Invoice__c", "a1")]).await.unwrap()["invoice__c#a1"];
     assert_eq!(
         entry.version,
         Some(sfhs_core::sync::record_version(&invoice("a1", 3, "A", None), "SystemModstamp").0),
@@ -169,10 +151,7 @@ async fn two_workers_racing_on_one_record_end_on_the_newest_content() {
     let rig = rig().await;
     rig.run(0, &[invoice("a2", 1, "A", None)]).await;
     // Worker 1 has a real change, worker 2 an unmapped edit of it, at the same moment.
-    let (change, unmapped) = (
-        [invoice("a2", 2, "B", None)],
-        [invoice("a2", 3, "B", Some("note"))],
-    );
+    let (change, unmapped) = ([invoice("a2", 2, "B", None)], [invoice("a2", 3, "B", Some("note"))]);
     let (a, b) = tokio::join!(rig.run(0, &change), rig.run(1, &unmapped));
     let written = a.0.upserted + b.0.upserted;
     println!(
@@ -188,11 +167,8 @@ async fn two_workers_racing_on_one_record_end_on_the_newest_content() {
     // already there (w2): the change costs one write.
     assert_eq!(written, 1);
     assert_eq!(rig.name("a2").as_deref(), Some("B"));
-    let entry = &rig
-        .ledger
-        .get_many(&[RecordKey::new("Invoice__c", "a2")])
-        .await
-        .unwrap()["invoice__c#a2"];
+    let entry =
+        &rig.ledger.get_many(&[RecordKey::new("Invoice__c", "a2")]).await.unwrap()["invoice__c#a2"];
     assert_eq!(
         entry.version,
         Some(sfhs_core::sync::record_version(&invoice("a2", 3, "B", None), "SystemModstamp").0)

@@ -87,12 +87,7 @@ impl CatchUpObjectReport {
         use super::progress::human_time;
         let o = &self.object;
         match &self.outcome {
-            CatchUpOutcome::Read {
-                from,
-                to,
-                changed,
-                caught_up,
-            } => format!(
+            CatchUpOutcome::Read { from, to, changed, caught_up } => format!(
                 "{o}: {changed} changed from {} to {}; {caught_up} the push had missed, now on the queue.",
                 human_time(*from),
                 human_time(*to)
@@ -124,10 +119,7 @@ impl CatchUpReport {
     }
 
     pub fn failures(&self) -> usize {
-        self.objects
-            .iter()
-            .filter(|o| matches!(o.outcome, CatchUpOutcome::Failed { .. }))
-            .count()
+        self.objects.iter().filter(|o| matches!(o.outcome, CatchUpOutcome::Failed { .. })).count()
     }
 }
 
@@ -158,17 +150,14 @@ impl CatchUp {
             let object = stored.mapping.salesforce_object.clone();
             let outcome = match (&stored.mapping.state, &org_id) {
                 (State::Paused, _) => CatchUpOutcome::Paused,
-                (State::Enabled, Err(e)) => CatchUpOutcome::Failed {
-                    error: e.to_string(),
-                    retryable: e.is_retryable(),
-                },
-                (State::Enabled, Ok(org_id)) => self
-                    .one(store, reader, live, org_id, stored, &all, now)
-                    .await
-                    .unwrap_or_else(|(error, retryable)| CatchUpOutcome::Failed {
-                        error,
-                        retryable,
-                    }),
+                (State::Enabled, Err(e)) => {
+                    CatchUpOutcome::Failed { error: e.to_string(), retryable: e.is_retryable() }
+                }
+                (State::Enabled, Ok(org_id)) => {
+                    self.one(store, reader, live, org_id, stored, &all, now).await.unwrap_or_else(
+                        |(error, retryable)| CatchUpOutcome::Failed { error, retryable },
+                    )
+                }
             };
             match &outcome {
                 CatchUpOutcome::Read { caught_up, .. } if *caught_up > 0 => tracing::warn!(
@@ -199,16 +188,9 @@ impl CatchUp {
         now: OffsetDateTime,
     ) -> Result<CatchUpOutcome, Failure> {
         let object = &stored.mapping.salesforce_object;
-        let state = store
-            .get_sweep(object)
-            .await
-            .map_err(|e| (e.to_string(), e.is_retryable()))?;
+        let state = store.get_sweep(object).await.map_err(|e| (e.to_string(), e.is_retryable()))?;
         let every = time::Duration::try_from(self.settings.every).unwrap_or(time::Duration::MAX);
-        if state
-            .as_ref()
-            .and_then(|s| s.last_catch_up)
-            .is_some_and(|last| now - last < every)
-        {
+        if state.as_ref().and_then(|s| s.last_catch_up).is_some_and(|last| now - last < every) {
             return Ok(CatchUpOutcome::NotDue);
         }
         let enabled = stored.enabled_at.unwrap_or(stored.updated_at);
@@ -231,9 +213,7 @@ impl CatchUp {
             missed.push(item);
         }
         let caught_up = missed.len();
-        let children = children(reader, org_id, all, object, &revived, now)
-            .await
-            .map_err(read)?;
+        let children = children(reader, org_id, all, object, &revived, now).await.map_err(read)?;
         if !revived.is_empty() {
             tracing::info!(
                 object,
@@ -242,28 +222,13 @@ impl CatchUp {
                 "undeleted records: their children are linked to them again"
             );
         }
-        live.publish(&[missed, children].concat())
-            .await
-            .map_err(|e| (e.to_string(), true))?;
-        let next = caught_up_state(
-            state.as_ref(),
-            object,
-            enabled,
-            now,
-            to,
-            &revived,
-            caught_up,
-        );
+        live.publish(&[missed, children].concat()).await.map_err(|e| (e.to_string(), true))?;
+        let next = caught_up_state(state.as_ref(), object, enabled, now, to, &revived, caught_up);
         store
             .put_sweep(&next, state.as_ref().map(|s| s.revision))
             .await
             .map_err(|e| (e.to_string(), e.is_retryable()))?;
-        Ok(CatchUpOutcome::Read {
-            from,
-            to,
-            changed,
-            caught_up,
-        })
+        Ok(CatchUpOutcome::Read { from, to, changed, caught_up })
     }
 
     /// The window read: from the checkpoint (enabling, the first time) less the overlap, to
@@ -288,17 +253,12 @@ impl CatchUp {
         items: Vec<WorkItem>,
         version_field: &str,
     ) -> Result<(Vec<WorkItem>, Vec<String>), Failure> {
-        let keys: Vec<RecordKey> = items
-            .iter()
-            .map(|i| RecordKey::new(&i.sobject, &i.record_id))
-            .collect();
+        let keys: Vec<RecordKey> =
+            items.iter().map(|i| RecordKey::new(&i.sobject, &i.record_id)).collect();
         let mut entries: HashMap<RecordKey, LedgerEntry> = HashMap::new();
         for chunk in keys.chunks(100) {
             entries.extend(
-                self.ledger
-                    .get_many(chunk)
-                    .await
-                    .map_err(|e| (e.to_string(), e.is_retryable()))?,
+                self.ledger.get_many(chunk).await.map_err(|e| (e.to_string(), e.is_retryable()))?,
             );
         }
         let mut revived = Vec::new();
@@ -306,10 +266,7 @@ impl CatchUp {
         for (item, key) in items.into_iter().zip(keys) {
             let version = record_version(&item, version_field).0;
             let entry = entries.get(&key);
-            if entry
-                .and_then(|e| e.version)
-                .is_none_or(|applied| applied < version)
-            {
+            if entry.and_then(|e| e.version).is_none_or(|applied| applied < version) {
                 if entry.is_some_and(|e| e.deleted) {
                     revived.push(item.record_id.clone());
                 }
@@ -330,9 +287,7 @@ async fn read_items(
     now: OffsetDateTime,
 ) -> Result<Vec<WorkItem>, ReadError> {
     let object = &mapping.salesforce_object;
-    let mut page = reader
-        .query_first(&import_soql(mapping, Some(filter)), 2000)
-        .await?;
+    let mut page = reader.query_first(&import_soql(mapping, Some(filter)), 2000).await?;
     let mut items = Vec::new();
     loop {
         for raw in &page.records {
@@ -361,10 +316,7 @@ async fn live_among(
 ) -> Result<Vec<WorkItem>, ReadError> {
     let mut out = Vec::new();
     for chunk in ids.chunks(200) {
-        let quoted: Vec<String> = chunk
-            .iter()
-            .map(|id| format!("'{}'", soql_string(id)))
-            .collect();
+        let quoted: Vec<String> = chunk.iter().map(|id| format!("'{}'", soql_string(id))).collect();
         let filter = format!("Id IN ({})", quoted.join(", "));
         out.extend(read_items(reader, org_id, mapping, &filter, now).await?);
     }
@@ -395,10 +347,8 @@ async fn children(
                 continue;
             }
             for chunk in parents.chunks(200) {
-                let ids: Vec<String> = chunk
-                    .iter()
-                    .map(|id| format!("'{}'", soql_string(id)))
-                    .collect();
+                let ids: Vec<String> =
+                    chunk.iter().map(|id| format!("'{}'", soql_string(id))).collect();
                 let filter = format!("{} IN ({})", a.lookup, ids.join(", "));
                 out.extend(read_items(reader, org_id, &child.mapping, &filter, now).await?);
             }
@@ -410,11 +360,7 @@ async fn children(
 /// The SOQL condition of the records whose version field is in `(from, to]`.
 fn changed_between(version_field: &str, from: OffsetDateTime, to: OffsetDateTime) -> String {
     let literal = |t: OffsetDateTime| t.format(&Rfc3339).unwrap_or_default();
-    format!(
-        "{version_field} > {} AND {version_field} <= {}",
-        literal(from),
-        literal(to)
-    )
+    format!("{version_field} > {} AND {version_field} <= {}", literal(from), literal(to))
 }
 
 /// The records deleted lately (the sweep's `recent_deletes`) that are live again although their
@@ -447,9 +393,7 @@ fn caught_up_state(
     revived: &[String],
     caught_up: usize,
 ) -> SweepState {
-    let mut next = state
-        .cloned()
-        .unwrap_or_else(|| SweepState::new(object, enabled, now));
+    let mut next = state.cloned().unwrap_or_else(|| SweepState::new(object, enabled, now));
     next.caught_up_to = Some(to);
     next.recent_deletes.retain(|d| !revived.contains(&d.id));
     next.last_catch_up = Some(now);

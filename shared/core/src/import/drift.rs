@@ -28,10 +28,7 @@ pub struct DriftSettings {
 
 impl Default for DriftSettings {
     fn default() -> Self {
-        Self {
-            every: Duration::from_secs(3600),
-            webhook_url: None,
-        }
+        Self { every: Duration::from_secs(3600), webhook_url: None }
     }
 }
 
@@ -44,11 +41,7 @@ pub enum DriftCheck {
     /// The org was read; `drift` is what differs now (empty: it matches).
     Checked { drift: Vec<Drift> },
     /// The org or the store could not be read: `standing` is what the last check stored.
-    Failed {
-        error: String,
-        retryable: bool,
-        standing: usize,
-    },
+    Failed { error: String, retryable: bool, standing: usize },
 }
 
 impl DriftCheck {
@@ -70,10 +63,8 @@ pub async fn check(
     now: OffsetDateTime,
 ) -> Result<DriftCheck, StoreError> {
     let all = mappings.list().await?;
-    let enabled: Vec<&StoredMapping> = all
-        .iter()
-        .filter(|m| m.mapping.state == State::Enabled)
-        .collect();
+    let enabled: Vec<&StoredMapping> =
+        all.iter().filter(|m| m.mapping.state == State::Enabled).collect();
     let mut states = Vec::with_capacity(enabled.len());
     for m in &enabled {
         match store.get_sweep(&m.mapping.salesforce_object).await {
@@ -83,11 +74,9 @@ pub async fn check(
     }
     let standing: usize = states.iter().flatten().map(|s| s.drift.len()).sum();
     let every = time::Duration::try_from(settings.every).unwrap_or(time::Duration::MAX);
-    let due = states.iter().any(|s| {
-        s.as_ref()
-            .and_then(|s| s.drift_checked)
-            .is_none_or(|t| now - t >= every)
-    });
+    let due = states
+        .iter()
+        .any(|s| s.as_ref().and_then(|s| s.drift_checked).is_none_or(|t| now - t >= every));
     if enabled.is_empty() || !due {
         return Ok(DriftCheck::NotDue { standing });
     }
@@ -95,21 +84,15 @@ pub async fn check(
         Ok(m) => m,
         Err(e) => return Ok(failed(&e.to_string(), e.is_retryable(), standing)),
     };
-    let names: Vec<String> = enabled
-        .iter()
-        .map(|m| salesforce_setup::flow_name(&m.mapping.salesforce_object))
-        .collect();
+    let names: Vec<String> =
+        enabled.iter().map(|m| salesforce_setup::flow_name(&m.mapping.salesforce_object)).collect();
     let flows = match reader.flows(&names).await {
         Ok(f) => f,
         Err(e) => return Ok(failed(&e.to_string(), e.is_retryable(), standing)),
     };
     let mappings: Vec<&crate::mapping::Mapping> = enabled.iter().map(|m| &m.mapping).collect();
-    let drift = salesforce_setup::drift(
-        &mappings,
-        &messages,
-        &flows,
-        settings.webhook_url.as_deref(),
-    );
+    let drift =
+        salesforce_setup::drift(&mappings, &messages, &flows, settings.webhook_url.as_deref());
     for d in &drift {
         tracing::warn!(
             object = %d.object,
@@ -122,11 +105,8 @@ pub async fn check(
     }
     for (m, state) in enabled.iter().zip(states) {
         let object = &m.mapping.salesforce_object;
-        let found: Vec<Drift> = drift
-            .iter()
-            .filter(|d| d.object.eq_ignore_ascii_case(object))
-            .cloned()
-            .collect();
+        let found: Vec<Drift> =
+            drift.iter().filter(|d| d.object.eq_ignore_ascii_case(object)).cloned().collect();
         if let Err(e) = store_drift(store, m, state, found, now).await {
             return Ok(failed(&e.to_string(), e.is_retryable(), standing));
         }
@@ -136,11 +116,7 @@ pub async fn check(
 
 fn failed(error: &str, retryable: bool, standing: usize) -> DriftCheck {
     tracing::warn!(error, "the drift check could not read the org or its store");
-    DriftCheck::Failed {
-        error: error.to_owned(),
-        retryable,
-        standing,
-    }
+    DriftCheck::Failed { error: error.to_owned(), retryable, standing }
 }
 
 /// Stores `found` on the object's sweep state; read again once if a sweep wrote it meanwhile.
@@ -164,10 +140,7 @@ async fn store_drift(
         next.drift.clone_from(&found);
         next.drift_checked = Some(now);
         next.revision = state.as_ref().map_or(1, |s| s.revision + 1);
-        match store
-            .put_sweep(&next, state.as_ref().map(|s| s.revision))
-            .await
-        {
+        match store.put_sweep(&next, state.as_ref().map(|s| s.revision)).await {
             Err(ImportStoreError::Conflict { .. }) if attempt == 0 => {
                 state = store.get_sweep(object).await?;
             }

@@ -67,11 +67,7 @@ impl ImportMethod {
 
     /// REST below `threshold` records, Bulk from it on.
     pub fn for_total(total: u64, threshold: u64) -> Self {
-        if total >= threshold {
-            Self::Bulk
-        } else {
-            Self::Rest
-        }
+        if total >= threshold { Self::Bulk } else { Self::Rest }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
@@ -142,12 +138,9 @@ impl Checkpoint {
     pub fn key(&self) -> Option<Option<&str>> {
         match self {
             Self::Start => Some(None),
-            Self::Rest {
-                ordered, last_id, ..
+            Self::Rest { ordered, last_id, .. } | Self::Bulk { ordered, last_id, .. } => {
+                ordered.then_some(last_id.as_deref())
             }
-            | Self::Bulk {
-                ordered, last_id, ..
-            } => ordered.then_some(last_id.as_deref()),
             Self::Done => None,
         }
     }
@@ -259,19 +252,11 @@ impl Holder {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransitionError {
     #[error("import {id} is {status}; it cannot {action}", status = status.as_str())]
-    Final {
-        id: String,
-        status: ImportStatus,
-        action: &'static str,
-    },
+    Final { id: String, status: ImportStatus, action: &'static str },
     #[error(
         "import {id} is held by {owner} until {until}; it resumes from its checkpoint after that"
     )]
-    Leased {
-        id: String,
-        owner: String,
-        until: OffsetDateTime,
-    },
+    Leased { id: String, owner: String, until: OffsetDateTime },
 }
 
 impl ImportRecord {
@@ -314,12 +299,7 @@ impl ImportRecord {
     pub fn over(&self, stored: Option<&ImportRecord>) -> ImportRecord {
         let (synced, failed, unchanged) =
             stored.map_or((0, 0, 0), |s| (s.synced, s.failed, s.unchanged));
-        ImportRecord {
-            synced,
-            failed,
-            unchanged,
-            ..self.clone()
-        }
+        ImportRecord { synced, failed, unchanged, ..self.clone() }
     }
 
     /// Who holds the import at `now`.
@@ -328,18 +308,11 @@ impl ImportRecord {
             return Holder::Finished;
         }
         match (&self.lease_owner, self.lease_until) {
-            (Some(owner), Some(until)) if until > now => Holder::Held {
-                owner: owner.clone(),
-                until,
-                renewed: self.lease_renewed,
-            },
-            (Some(owner), Some(until)) => Holder::Abandoned {
-                owner: owner.clone(),
-                until,
-            },
-            _ => Holder::Free {
-                started: self.started.is_some(),
-            },
+            (Some(owner), Some(until)) if until > now => {
+                Holder::Held { owner: owner.clone(), until, renewed: self.lease_renewed }
+            }
+            (Some(owner), Some(until)) => Holder::Abandoned { owner: owner.clone(), until },
+            _ => Holder::Free { started: self.started.is_some() },
         }
     }
 
@@ -443,11 +416,7 @@ impl ImportRecord {
     }
 
     fn final_error(&self, action: &'static str) -> TransitionError {
-        TransitionError::Final {
-            id: self.id.clone(),
-            status: self.status,
-            action,
-        }
+        TransitionError::Final { id: self.id.clone(), status: self.status, action }
     }
 }
 
@@ -581,10 +550,7 @@ impl SweepState {
     /// newest [`RECENT_DELETES_MAX`].
     pub fn remember_deletes(&mut self, found: &[(String, OffsetDateTime)], now: OffsetDateTime) {
         self.recent_deletes
-            .extend(found.iter().map(|(id, at)| RecentDelete {
-                id: id.clone(),
-                at: *at,
-            }));
+            .extend(found.iter().map(|(id, at)| RecentDelete { id: id.clone(), at: *at }));
         self.recent_deletes.retain(|d| now - d.at < RECYCLE_BIN);
         self.recent_deletes.sort_by_key(|d| std::cmp::Reverse(d.at));
         self.recent_deletes.dedup_by(|a, b| a.id == b.id);
@@ -616,10 +582,7 @@ mod tests {
         next.enqueued = 10;
         next.revision = 1;
         let written = next.over(Some(&stored));
-        assert_eq!(
-            (written.synced, written.failed, written.unchanged),
-            (7, 2, 5)
-        );
+        assert_eq!((written.synced, written.failed, written.unchanged), (7, 2, 5));
         assert_eq!((written.enqueued, written.revision), (10, 1));
         stored.unchanged = 9;
         let new = stored.over(None);
@@ -633,11 +596,7 @@ mod tests {
         let store = MemoryImportStore::new();
         let mut r = record();
         store.put(&r, None).await.unwrap();
-        let progress = ImportProgress {
-            synced: 3,
-            failed: 1,
-            unchanged: 2,
-        };
+        let progress = ImportProgress { synced: 3, failed: 1, unchanged: 2 };
         store.record_progress(&r.id, progress).await.unwrap();
         r.revision = 1;
         store.put(&r, Some(0)).await.unwrap();
@@ -662,13 +621,8 @@ mod tests {
         assert_eq!(a.status, ImportStatus::Running);
         assert_eq!(a.revision, 1);
         // Another invocation is refused while the lease runs, accepted after it.
-        assert!(matches!(
-            a.claim("b", now, until),
-            Err(TransitionError::Leased { .. })
-        ));
-        let b = a
-            .claim("b", until, datetime!(2026-11-28 10:30 UTC))
-            .unwrap();
+        assert!(matches!(a.claim("b", now, until), Err(TransitionError::Leased { .. })));
+        let b = a.claim("b", until, datetime!(2026-11-28 10:30 UTC)).unwrap();
         assert_eq!(b.lease_owner.as_deref(), Some("b"));
         assert_eq!(b.started, Some(now));
         // Released: anyone may claim.
@@ -737,14 +691,7 @@ mod tests {
         assert_eq!(rest.key(), None, "unordered: its key is unknown");
         let bulk: Checkpoint =
             serde_json::from_str(r#"{"kind":"bulk","job_id":"750x","locator":"MTA"}"#).unwrap();
-        assert!(matches!(
-            bulk,
-            Checkpoint::Bulk {
-                ordered: false,
-                last_id: None,
-                ..
-            }
-        ));
+        assert!(matches!(bulk, Checkpoint::Bulk { ordered: false, last_id: None, .. }));
         assert_eq!(Checkpoint::Start.key(), Some(None));
         let keyed = Checkpoint::Bulk {
             job_id: "750y".into(),
@@ -765,11 +712,7 @@ mod tests {
     fn the_key_follows_id_order_and_distrusts_a_break() {
         assert_eq!(key_after(None, ["a1", "a2", "b0"]), Some(Some("b0")));
         assert_eq!(key_after(Some("a0"), ["a1"]), Some(Some("a1")));
-        assert_eq!(
-            key_after(Some("a5"), []),
-            Some(Some("a5")),
-            "an empty page keeps it"
-        );
+        assert_eq!(key_after(Some("a5"), []), Some(Some("a5")), "an empty page keeps it");
         assert_eq!(key_after(Some("a5"), ["a5"]), None, "not above the key");
         assert_eq!(key_after(None, ["a2", "a1"]), None, "out of order");
         // Byte order: upper case before lower case, as Salesforce orders ids.
@@ -782,9 +725,7 @@ mod tests {
         let r = record();
         assert_eq!(r.holder(now), Holder::Free { started: false });
         assert!(r.holder(now).is_claimable());
-        let held = r
-            .claim("dev-1", now, now + time::Duration::minutes(1))
-            .unwrap();
+        let held = r.claim("dev-1", now, now + time::Duration::minutes(1)).unwrap();
         assert_eq!(held.lease_renewed, Some(now));
         assert!(matches!(held.holder(now), Holder::Held { ref owner, .. } if owner == "dev-1"));
         assert!(!held.holder(now).is_claimable());
@@ -794,24 +735,16 @@ mod tests {
         assert_eq!(renewed.revision, held.revision + 1);
         assert_eq!(renewed.lease_renewed, Some(later));
         assert!(
-            renewed
-                .claim("dev-2", now + time::Duration::seconds(70), now)
-                .is_err(),
+            renewed.claim("dev-2", now + time::Duration::seconds(70), now).is_err(),
             "the renewal holds it past the first lease"
         );
         // Not renewed: abandoned once the lease ran out, and claimable.
         let after = now + time::Duration::seconds(61);
         assert!(matches!(held.holder(after), Holder::Abandoned { .. }));
         assert!(held.holder(after).is_claimable());
-        assert!(
-            held.claim("dev-2", after, after + time::Duration::minutes(1))
-                .is_ok()
-        );
+        assert!(held.claim("dev-2", after, after + time::Duration::minutes(1)).is_ok());
         // Let go: free, started.
-        assert_eq!(
-            held.released(None).holder(now),
-            Holder::Free { started: true }
-        );
+        assert_eq!(held.released(None).holder(now), Holder::Free { started: true });
         assert_eq!(held.completed(now).holder(now), Holder::Finished);
         // Extending the lease of a released record holds nothing.
         assert_eq!(held.released(None).with_lease(now, after).lease_until, None);

@@ -184,14 +184,12 @@ impl InProcessContinuation {
 #[async_trait]
 impl Continuation for InProcessContinuation {
     async fn continue_import(&self, import_id: &str) -> Result<(), ContinuationError> {
-        self.to
-            .send(import_id.to_owned())
-            .map_err(|_| ContinuationError {
-                import_id: import_id.to_owned(),
-                message: "nothing runs imports any more (the process is stopping)".to_owned(),
-                retryable: false,
-                source: None,
-            })
+        self.to.send(import_id.to_owned()).map_err(|_| ContinuationError {
+            import_id: import_id.to_owned(),
+            message: "nothing runs imports any more (the process is stopping)".to_owned(),
+            retryable: false,
+            source: None,
+        })
     }
 }
 

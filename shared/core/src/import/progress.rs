@@ -34,10 +34,7 @@ impl Progress {
             (done as f64 * 100.0 / record.total as f64).min(100.0)
         };
         let end = record.finished.unwrap_or(now);
-        let elapsed = record
-            .started
-            .map(|s| (end - s).as_seconds_f64())
-            .filter(|s| *s > 0.0);
+        let elapsed = record.started.map(|s| (end - s).as_seconds_f64()).filter(|s| *s > 0.0);
         let rate_per_second = elapsed.map(|s| done as f64 / s).filter(|r| *r > 0.0);
         let remaining = record.total.saturating_sub(done);
         let eta_seconds = match (record.status, rate_per_second) {

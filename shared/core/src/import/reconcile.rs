@@ -113,10 +113,7 @@ impl Reconciler<'_> {
         };
         let in_hubspot = self
             .hubspot
-            .all_values(ByProperty::new(
-                &mapping.hubspot_object,
-                &mapping.id_property,
-            ))
+            .all_values(ByProperty::new(&mapping.hubspot_object, &mapping.id_property))
             .await?;
         report.hubspot = in_hubspot.len() as u64;
         let org_id = self.reader.org_id().await?;
@@ -132,9 +129,7 @@ impl Reconciler<'_> {
             for item in &items {
                 seen.insert(item.record_id.clone());
             }
-            let repairs = self
-                .repairs(mapping, items, &in_hubspot, &mut report)
-                .await?;
+            let repairs = self.repairs(mapping, items, &in_hubspot, &mut report).await?;
             if !dry_run && !repairs.is_empty() {
                 self.publisher.publish(&repairs).await?;
                 report.enqueued_upserts += repairs.len() as u64;
@@ -145,8 +140,7 @@ impl Reconciler<'_> {
             }
         }
         let orphans: Vec<&String> = in_hubspot.keys().filter(|id| !seen.contains(*id)).collect();
-        self.orphans(&org_id, object, orphans, now, &mut report)
-            .await?;
+        self.orphans(&org_id, object, orphans, now, &mut report).await?;
         Ok(report)
     }
 
@@ -165,11 +159,8 @@ impl Reconciler<'_> {
             .filter(|i| in_hubspot.contains_key(&i.record_id))
             .map(|i| RecordKey::new(object, &i.record_id))
             .collect();
-        let entries = if keys.is_empty() {
-            HashMap::new()
-        } else {
-            self.ledger.get_many(&keys).await?
-        };
+        let entries =
+            if keys.is_empty() { HashMap::new() } else { self.ledger.get_many(&keys).await? };
         let mut repairs = Vec::new();
         for item in items {
             if !in_hubspot.contains_key(&item.record_id) {
@@ -179,9 +170,8 @@ impl Reconciler<'_> {
                 continue;
             }
             let (version, _) = record_version(&item, &mapping.version_field);
-            let applied = entries
-                .get(&RecordKey::new(object, &item.record_id))
-                .and_then(|e| e.version);
+            let applied =
+                entries.get(&RecordKey::new(object, &item.record_id)).and_then(|e| e.version);
             if applied.is_none_or(|v| v < version) {
                 report.stale += 1;
                 sample(&mut report.stale_ids, &item.record_id);

@@ -36,11 +36,7 @@ pub fn import_soql_after(mapping: &Mapping, filter: Option<&str>, after: Option<
             fields.push(name);
         }
     }
-    let mut soql = format!(
-        "SELECT {} FROM {}",
-        fields.join(", "),
-        mapping.salesforce_object
-    );
+    let mut soql = format!("SELECT {} FROM {}", fields.join(", "), mapping.salesforce_object);
     let filter = filter.map(str::trim).filter(|c| !c.is_empty());
     match (after, filter) {
         (Some(id), Some(cond)) => {
@@ -96,9 +92,7 @@ pub fn to_work_item(
         .find(|(k, _)| k.eq_ignore_ascii_case("Id"))
         .and_then(|(_, v)| v.as_str())
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| ConvertError::MissingId {
-            object: object.to_owned(),
-        })?;
+        .ok_or_else(|| ConvertError::MissingId { object: object.to_owned() })?;
     Ok(WorkItem {
         v: WORK_ITEM_VERSION,
         op: Op::Upsert,
@@ -149,34 +143,20 @@ mod tests {
             "Account__r": {"attributes": {}, "Name": "Acme"},
             "Tags": ["a"]
         });
-        let Value::Object(record) = record else {
-            unreachable!()
-        };
+        let Value::Object(record) = record else { unreachable!() };
         let item = to_work_item(
             &record,
             "00D",
             "Invoice__c",
-            Source::Import {
-                import_id: "imp-1".into(),
-                force: false,
-            },
+            Source::Import { import_id: "imp-1".into(), force: false },
             datetime!(2026-11-28 10:00 UTC),
         )
         .unwrap();
         assert_eq!(item.record_id, "a01xx000003DGb4AAG");
         assert_eq!(item.op, Op::Upsert);
-        assert_eq!(
-            item.source,
-            Source::Import {
-                import_id: "imp-1".into(),
-                force: false,
-            }
-        );
-        let got: Vec<(&str, Option<&str>)> = item
-            .fields
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_deref()))
-            .collect();
+        assert_eq!(item.source, Source::Import { import_id: "imp-1".into(), force: false });
+        let got: Vec<(&str, Option<&str>)> =
+            item.fields.iter().map(|(k, v)| (k.as_str(), v.as_deref())).collect();
         assert_eq!(
             got,
             vec![

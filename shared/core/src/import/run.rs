@@ -143,11 +143,7 @@ impl Held {
 /// A runner id unique to this process: `<prefix>-<pid>-<4 hex>` (e.g. `dev-4711-3fa2`), for
 /// runners that have no invocation id of their own (`sfhs dev`, the CLI).
 pub fn runner_id(prefix: &str) -> String {
-    format!(
-        "{prefix}-{}-{:04x}",
-        std::process::id(),
-        random_u32() & 0xffff
-    )
+    format!("{prefix}-{}-{:04x}", std::process::id(), random_u32() & 0xffff)
 }
 
 impl ImportRunner {
@@ -161,27 +157,15 @@ impl ImportRunner {
         force: bool,
         now: OffsetDateTime,
     ) -> Result<ImportRecord, RunError> {
-        let mapping = self
-            .mappings
-            .get(object)
-            .await
-            .map_err(RunError::Mapping)?
-            .ok_or_else(|| {
-                RunError::Mapping(StoreError::NotFound {
-                    object: object.to_owned(),
-                })
+        let mapping =
+            self.mappings.get(object).await.map_err(RunError::Mapping)?.ok_or_else(|| {
+                RunError::Mapping(StoreError::NotFound { object: object.to_owned() })
             })?;
         let object = mapping.mapping.salesforce_object;
         let total = self.reader.count(&object, filter).await?;
         let id = super::model::new_import_id(now, random_u32());
-        let mut record = ImportRecord::new(
-            id,
-            object,
-            filter.map(str::to_owned),
-            total,
-            bulk_threshold,
-            now,
-        );
+        let mut record =
+            ImportRecord::new(id, object, filter.map(str::to_owned), total, bulk_threshold, now);
         record.force = force;
         self.store.put(&record, None).await?;
         Ok(record)
@@ -190,9 +174,7 @@ impl ImportRunner {
     /// The lease a claim or renewal at `now` takes: `settings.lease`, never past the deadline.
     fn lease_until(&self, now: OffsetDateTime, deadline: Option<Instant>) -> OffsetDateTime {
         let lease = deadline.map_or(self.settings.lease, |d| {
-            self.settings
-                .lease
-                .min(d.saturating_duration_since(Instant::now()))
+            self.settings.lease.min(d.saturating_duration_since(Instant::now()))
         });
         now + lease
     }
@@ -209,9 +191,7 @@ impl ImportRunner {
             ControlFlow::Continue(taken) => taken,
             ControlFlow::Break(outcome) => return Ok(outcome),
         };
-        let held = Held {
-            record: Mutex::new(record),
-        };
+        let held = Held { record: Mutex::new(record) };
         let (done_tx, done_rx) = watch::channel(false);
         let (lost_tx, mut lost_rx) = watch::channel(false);
         let work = async {
@@ -238,10 +218,7 @@ impl ImportRunner {
         deadline: Option<Instant>,
     ) -> Result<ControlFlow<RunOutcome, (ImportRecord, ImportRecord)>, RunError> {
         let Some(stored) = self.store.get(import_id).await? else {
-            return Err(ImportStoreError::NotFound {
-                id: import_id.to_owned(),
-            }
-            .into());
+            return Err(ImportStoreError::NotFound { id: import_id.to_owned() }.into());
         };
         if !stored.status.is_final()
             && let Some(reason) = self.waiting_for_parents(&stored).await?
@@ -253,9 +230,7 @@ impl ImportRunner {
         let record = match stored.claim(owner, now, self.lease_until(now, deadline)) {
             Ok(r) => r,
             Err(e @ (TransitionError::Final { .. } | TransitionError::Leased { .. })) => {
-                return Ok(ControlFlow::Break(RunOutcome::NotRunnable {
-                    reason: e.to_string(),
-                }));
+                return Ok(ControlFlow::Break(RunOutcome::NotRunnable { reason: e.to_string() }));
             }
         };
         match self.store.put(&record, Some(stored.revision)).await {
@@ -267,11 +242,7 @@ impl ImportRunner {
             }
             Err(e) => return Err(e.into()),
         }
-        if let Holder::Abandoned {
-            owner: previous,
-            until,
-        } = stored.holder(now)
-        {
+        if let Holder::Abandoned { owner: previous, until } = stored.holder(now) {
             tracing::warn!(import_id, owner, previous, %until, "took over an import whose runner stopped renewing its lease");
         }
         tracing::info!(import_id, owner, checkpoint = ?record.checkpoint, "import run claimed");
@@ -309,9 +280,7 @@ impl ImportRunner {
                 }
                 if permanent {
                     tracing::error!(import_id, error = %e, "import failed");
-                    Ok(RunOutcome::Failed {
-                        error: e.to_string(),
-                    })
+                    Ok(RunOutcome::Failed { error: e.to_string() })
                 } else {
                     Err(e)
                 }
@@ -461,11 +430,7 @@ mod tests {
 
     impl FakeReader {
         fn new(total: usize, per_page: usize) -> Self {
-            Self {
-                total,
-                per_page,
-                ..Self::default()
-            }
+            Self { total, per_page, ..Self::default() }
         }
 
         async fn page(&self, start: usize) -> Result<RestPage, ReadError> {
@@ -494,10 +459,7 @@ mod tests {
                     }
                 })
                 .collect();
-            Ok(RestPage {
-                records,
-                next: (end < self.total).then(|| end.to_string()),
-            })
+            Ok(RestPage { records, next: (end < self.total).then(|| end.to_string()) })
         }
 
         /// Where a query starts: after its key, if it has one.
@@ -562,12 +524,8 @@ mod tests {
                 self.expire_cursors.store(false, Ordering::SeqCst);
                 return self.gone(ReadErrorKind::JobGone);
             }
-            let first = job
-                .rsplit_once('-')
-                .and_then(|(_, s)| s.parse().ok())
-                .unwrap_or(0);
-            self.page(locator.and_then(|l| l.parse().ok()).unwrap_or(first))
-                .await
+            let first = job.rsplit_once('-').and_then(|(_, s)| s.parse().ok()).unwrap_or(0);
+            self.page(locator.and_then(|l| l.parse().ok()).unwrap_or(first)).await
         }
         async fn deleted(
             &self,
@@ -657,13 +615,7 @@ mod tests {
         for threshold in [1, 1_000_000] {
             let (runner, queue, _) = make_runner(FakeReader::new(45, 10), true).await;
             let out = start(&runner, &record(45, threshold)).await;
-            assert_eq!(
-                out,
-                RunOutcome::Completed {
-                    enqueued: 45,
-                    pages: 5
-                }
-            );
+            assert_eq!(out, RunOutcome::Completed { enqueued: 45, pages: 5 });
             assert_eq!(queue.messages().len(), 45);
             let stored = runner.store.get("imp-1").await.unwrap().unwrap();
             assert_eq!(stored.holder(OffsetDateTime::now_utc()), Holder::Finished);
@@ -678,25 +630,14 @@ mod tests {
             let (mut runner, queue, reader) = make_runner(FakeReader::new(95, 10), true).await;
             runner.settings.max_pages_per_run = Some(3);
             let out = start(&runner, &record(95, threshold)).await;
-            assert!(
-                matches!(out, RunOutcome::HandedOver { enqueued: 30, .. }),
-                "{out:?}"
-            );
+            assert!(matches!(out, RunOutcome::HandedOver { enqueued: 30, .. }), "{out:?}");
             let stored = runner.store.get("imp-1").await.unwrap().unwrap();
-            assert_eq!(
-                stored.checkpoint.key(),
-                Some(Some("r00029")),
-                "{:?}",
-                stored.checkpoint
-            );
+            assert_eq!(stored.checkpoint.key(), Some(Some("r00029")), "{:?}", stored.checkpoint);
             // The pause: the cursors are gone.
             reader.expire_cursors.store(true, Ordering::SeqCst);
             runner.settings.max_pages_per_run = None;
             let out = runner.run("imp-1", "b", None).await.unwrap();
-            assert!(
-                matches!(out, RunOutcome::Completed { enqueued: 65, .. }),
-                "{out:?}"
-            );
+            assert!(matches!(out, RunOutcome::Completed { enqueued: 65, .. }), "{out:?}");
             let seen = enqueued(&queue);
             assert_eq!(seen.len(), 95, "every record");
             assert!(seen.values().all(|&n| n == 1), "none twice: {seen:?}");
@@ -736,10 +677,7 @@ mod tests {
             cursor_used: Some(OffsetDateTime::now_utc() - time::Duration::minutes(30)),
         };
         let out = start(&runner, &r).await;
-        assert!(
-            matches!(out, RunOutcome::Completed { enqueued: 15, .. }),
-            "{out:?}"
-        );
+        assert!(matches!(out, RunOutcome::Completed { enqueued: 15, .. }), "{out:?}");
         assert_eq!(reader.key_queries.load(Ordering::SeqCst), 1);
         assert_eq!(enqueued(&queue).len(), 15);
 
@@ -748,10 +686,7 @@ mod tests {
         let mut r = record(25, 1_000_000);
         r.checkpoint = serde_json::from_str(r#"{"kind":"rest","next_records_url":"10"}"#).unwrap();
         let out = start(&runner, &r).await;
-        assert!(
-            matches!(out, RunOutcome::Completed { enqueued: 25, .. }),
-            "{out:?}"
-        );
+        assert!(matches!(out, RunOutcome::Completed { enqueued: 25, .. }), "{out:?}");
         assert_eq!(enqueued(&queue).len(), 25, "from the first record");
     }
 
@@ -795,29 +730,16 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(1000)).await;
         let stored = runner.store.get("imp-1").await.unwrap().unwrap();
         assert!(stored.started.is_some());
-        assert!(
-            stored.lease_renewed > stored.started,
-            "renewed during the first page: {stored:?}"
-        );
+        assert!(stored.lease_renewed > stored.started, "renewed during the first page: {stored:?}");
         // A second runner is refused: the lease is alive although the first page is longer.
         let second = runner.run("imp-1", "dev-2", None).await.unwrap();
-        assert!(
-            matches!(second, RunOutcome::NotRunnable { .. }),
-            "{second:?}"
-        );
+        assert!(matches!(second, RunOutcome::NotRunnable { .. }), "{second:?}");
         // A cancel: the run stops at its next renewal, inside the page.
         let current = runner.store.get("imp-1").await.unwrap().unwrap();
         let cancelled = current.cancelled(OffsetDateTime::now_utc()).unwrap();
-        runner
-            .store
-            .put(&cancelled, Some(current.revision))
-            .await
-            .unwrap();
-        let out = tokio::time::timeout(Duration::from_secs(30), task)
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
+        runner.store.put(&cancelled, Some(current.revision)).await.unwrap();
+        let out =
+            tokio::time::timeout(Duration::from_secs(30), task).await.unwrap().unwrap().unwrap();
         assert_eq!(out, RunOutcome::Cancelled);
     }
 
@@ -860,10 +782,7 @@ mod tests {
             OffsetDateTime::now_utc() >= dead_until,
             "not before the dead runner's lease ran out"
         );
-        assert!(
-            matches!(takeover, Some(RunOutcome::Completed { .. })),
-            "{takeover:?}"
-        );
+        assert!(matches!(takeover, Some(RunOutcome::Completed { .. })), "{takeover:?}");
         let seen = enqueued(&queue);
         assert_eq!(seen.len(), 50, "every record");
         assert!(seen.values().all(|&n| n <= 2));
@@ -896,21 +815,13 @@ mod tests {
         let (runner, _, _) = make_runner(FakeReader::new(30, 10), false).await;
         let out = start(&runner, &record(30, 1000)).await;
         assert!(matches!(out, RunOutcome::Failed { .. }), "{out:?}");
-        assert!(
-            runner
-                .create("X__c", None, 10, false, OffsetDateTime::now_utc())
-                .await
-                .is_err()
-        );
+        assert!(runner.create("X__c", None, 10, false, OffsetDateTime::now_utc()).await.is_err());
     }
 
     #[test]
     fn runner_ids_are_unique_to_the_process() {
         let a = runner_id("dev");
-        assert!(
-            a.starts_with(&format!("dev-{}-", std::process::id())),
-            "{a}"
-        );
+        assert!(a.starts_with(&format!("dev-{}-", std::process::id())), "{a}");
         assert_ne!(a, runner_id("dev"));
     }
 
@@ -951,26 +862,17 @@ mod tests {
         let RunOutcome::AfterParents { reason } = out else {
             panic!("{out:?}");
         };
-        assert!(
-            reason.contains("imp-1") && reason.contains("X__c"),
-            "{reason}"
-        );
+        assert!(reason.contains("imp-1") && reason.contains("X__c"), "{reason}");
         let waiting = runner.store.get("imp-2").await.unwrap().unwrap();
         assert!(waiting.holder(OffsetDateTime::now_utc()).is_claimable());
         assert!(queue.is_empty(), "nothing of the child is read yet");
 
         // The parent's import enqueues everything, then starts the child's.
         let out = runner.run("imp-1", "r1", None).await.unwrap();
-        assert!(
-            matches!(out, RunOutcome::Completed { enqueued: 5, .. }),
-            "{out:?}"
-        );
+        assert!(matches!(out, RunOutcome::Completed { enqueued: 5, .. }), "{out:?}");
         assert_eq!(continuation.take(), ["imp-2"]);
         let out = runner.run("imp-2", "r1", None).await.unwrap();
-        assert!(
-            matches!(out, RunOutcome::Completed { enqueued: 5, .. }),
-            "{out:?}"
-        );
+        assert!(matches!(out, RunOutcome::Completed { enqueued: 5, .. }), "{out:?}");
         let objects: Vec<String> = queue
             .messages()
             .iter()

@@ -49,12 +49,7 @@ impl SweepObjectReport {
         use super::progress::human_time;
         let o = &self.object;
         match &self.outcome {
-            SweepOutcome::Swept {
-                from,
-                to,
-                deletes,
-                gap,
-            } => {
+            SweepOutcome::Swept { from, to, deletes, gap } => {
                 let plural = if *deletes == 1 { "" } else { "s" };
                 let mut s = format!(
                     "{o}: {verb} {deletes} delete{plural} made from {} to {}.",
@@ -105,10 +100,7 @@ impl SweepReport {
     }
 
     pub fn failures(&self) -> usize {
-        self.objects
-            .iter()
-            .filter(|o| matches!(o.outcome, SweepOutcome::Failed { .. }))
-            .count()
+        self.objects.iter().filter(|o| matches!(o.outcome, SweepOutcome::Failed { .. })).count()
     }
 }
 
@@ -130,17 +122,17 @@ pub async fn sweep(
             (State::Paused, _) => SweepOutcome::Paused,
             (State::Enabled, OnDelete::Keep) => SweepOutcome::Kept,
             (State::Enabled, OnDelete::Archive) => match &org_id {
-                Err(e) => SweepOutcome::Failed {
-                    error: e.to_string(),
-                    retryable: e.is_retryable(),
-                },
+                Err(e) => {
+                    SweepOutcome::Failed { error: e.to_string(), retryable: e.is_retryable() }
+                }
                 Ok(org_id) => {
                     let since = stored.enabled_at.unwrap_or(stored.updated_at);
-                    sweep_one(
-                        store, reader, publisher, org_id, &object, since, now, dry_run,
-                    )
-                    .await
-                    .unwrap_or_else(|(error, retryable)| SweepOutcome::Failed { error, retryable })
+                    sweep_one(store, reader, publisher, org_id, &object, since, now, dry_run)
+                        .await
+                        .unwrap_or_else(|(error, retryable)| SweepOutcome::Failed {
+                            error,
+                            retryable,
+                        })
                 }
             },
         };
@@ -177,15 +169,9 @@ async fn sweep_one(
     dry_run: bool,
 ) -> Result<SweepOutcome, (String, bool)> {
     let fail = |e: &dyn std::error::Error, retryable: bool| (e.to_string(), retryable);
-    let state = store
-        .get_sweep(object)
-        .await
-        .map_err(|e| fail(&e, e.is_retryable()))?;
+    let state = store.get_sweep(object).await.map_err(|e| fail(&e, e.is_retryable()))?;
     let from = state.as_ref().map_or(enabled_at, |s| s.checkpoint);
-    let window = reader
-        .deleted(object, from, now)
-        .await
-        .map_err(|e| fail(&e, e.is_retryable()))?;
+    let window = reader.deleted(object, from, now).await.map_err(|e| fail(&e, e.is_retryable()))?;
     let gap = (window.earliest_date_available > from).then_some(SweepGap {
         from,
         to: window.earliest_date_available,
@@ -194,12 +180,7 @@ async fn sweep_one(
     let to = window.latest_date_covered.max(from);
     let deletes = window.records.len();
     if dry_run {
-        return Ok(SweepOutcome::Swept {
-            from,
-            to,
-            deletes,
-            gap,
-        });
+        return Ok(SweepOutcome::Swept { from, to, deletes, gap });
     }
     // Each delete carries its deletion time as its version (Salesforce's deletedDate, as
     // `LastModifiedDate`, which versions fall back to), so it is ordered against the record's
@@ -215,14 +196,9 @@ async fn sweep_one(
             item
         })
         .collect();
-    publisher
-        .publish(&items)
-        .await
-        .map_err(|e| fail(&e, true))?;
+    publisher.publish(&items).await.map_err(|e| fail(&e, true))?;
     // What the catch-up keeps in the same state stays as it is.
-    let base = state
-        .clone()
-        .unwrap_or_else(|| SweepState::new(object, from, now));
+    let base = state.clone().unwrap_or_else(|| SweepState::new(object, from, now));
     let mut base = base;
     base.remember_deletes(&window.records, now);
     let next = SweepState {
@@ -237,10 +213,5 @@ async fn sweep_one(
         .put_sweep(&next, state.as_ref().map(|s| s.revision))
         .await
         .map_err(|e| fail(&e, e.is_retryable()))?;
-    Ok(SweepOutcome::Swept {
-        from,
-        to,
-        deletes,
-        gap,
-    })
+    Ok(SweepOutcome::Swept { from, to, deletes, gap })
 }

@@ -29,10 +29,7 @@ pub struct SentFieldsSettings {
 
 impl Default for SentFieldsSettings {
     fn default() -> Self {
-        Self {
-            webhook_url: None,
-            every: Duration::from_secs(300),
-        }
+        Self { webhook_url: None, every: Duration::from_secs(300) }
     }
 }
 
@@ -150,10 +147,8 @@ impl Imports {
     /// [`SentFieldsSettings::every`] old. A failure is reported, not raised: the tick goes on.
     pub async fn check_sent_fields(&self, force: bool) -> SentCheck {
         {
-            let mut last = self
-                .sent_read_at
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut last =
+                self.sent_read_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             if !force && last.is_some_and(|t| t.elapsed() < self.sent_fields.every) {
                 return SentCheck::NotDue;
             }
@@ -163,10 +158,7 @@ impl Imports {
             Ok(m) => m,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the outbound messages; what they send is not refreshed");
-                return SentCheck::Failed {
-                    error: e.to_string(),
-                    retryable: e.is_retryable(),
-                };
+                return SentCheck::Failed { error: e.to_string(), retryable: e.is_retryable() };
             }
         };
         match sent::refresh(
@@ -179,10 +171,7 @@ impl Imports {
         .await
         {
             Ok(mappings) => SentCheck::Read { mappings },
-            Err(e) => SentCheck::Failed {
-                error: e.to_string(),
-                retryable: e.is_retryable(),
-            },
+            Err(e) => SentCheck::Failed { error: e.to_string(), retryable: e.is_retryable() },
         }
     }
 
@@ -200,9 +189,7 @@ impl Imports {
             match holder {
                 Holder::Finished => continue,
                 Holder::Held { .. } | Holder::Abandoned { .. } => {
-                    store
-                        .put(&record.released(None), Some(record.revision))
-                        .await?;
+                    store.put(&record.released(None), Some(record.revision)).await?;
                 }
                 Holder::Free { .. } => {}
             }
@@ -259,12 +246,6 @@ impl Imports {
         let sent_fields = self.check_sent_fields(false).await;
         let drift = self.check_drift(OffsetDateTime::now_utc()).await?;
         let resumed = self.resume_one(invocation_id, deadline).await?;
-        Ok(Tick {
-            sweep: report,
-            catch_up,
-            sent_fields,
-            drift,
-            resumed,
-        })
+        Ok(Tick { sweep: report, catch_up, sent_fields, drift, resumed })
     }
 }

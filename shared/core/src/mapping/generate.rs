@@ -28,28 +28,16 @@ const SKIPPED: &[&str] = &[
 
 /// A HubSpot object name from a Salesforce API name: `acme__Shipment__c` -> `acme_shipment`.
 pub fn object_name(salesforce_object: &str) -> String {
-    let base = salesforce_object
-        .strip_suffix("__c")
-        .unwrap_or(salesforce_object);
+    let base = salesforce_object.strip_suffix("__c").unwrap_or(salesforce_object);
     let mut name: String = base
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
         .collect();
     while name.contains("__") {
         name = name.replace("__", "_");
     }
     let name = name.trim_matches('_').to_owned();
-    if name.starts_with(|c: char| c.is_ascii_alphabetic()) {
-        name
-    } else {
-        format!("sf_{name}")
-    }
+    if name.starts_with(|c: char| c.is_ascii_alphabetic()) { name } else { format!("sf_{name}") }
 }
 
 /// A HubSpot property name from a Salesforce field name (`Due_Date__c` -> `due_date`).
@@ -117,11 +105,7 @@ pub fn hubspot_schema(sf: &SfObject, name: &str) -> Value {
         }
         properties.push(p);
     }
-    let primary = if sf.field("Name").is_some() {
-        "name"
-    } else {
-        ID_PROPERTY
-    };
+    let primary = if sf.field("Name").is_some() { "name" } else { ID_PROPERTY };
     // Lookups to standard objects that HubSpot's own integration syncs become association types.
     let mut associated: Vec<&str> = sf
         .fields
@@ -167,22 +151,15 @@ pub fn starter_associations(
                 return None;
             };
             let (to, find_parent_by) = match target.as_str() {
-                "Account" => (
-                    "companies".to_owned(),
-                    FindParentBy::Property("salesforceaccountid".into()),
-                ),
-                "Contact" => (
-                    "contacts".to_owned(),
-                    FindParentBy::Property("salesforcecontactid".into()),
-                ),
+                "Account" => {
+                    ("companies".to_owned(), FindParentBy::Property("salesforceaccountid".into()))
+                }
+                "Contact" => {
+                    ("contacts".to_owned(), FindParentBy::Property("salesforcecontactid".into()))
+                }
                 other => (hubspot_of(other)?, FindParentBy::Mapping(other.to_owned())),
             };
-            Some(AssociationMapping {
-                lookup: f.name.clone(),
-                to,
-                find_parent_by,
-                label: None,
-            })
+            Some(AssociationMapping { lookup: f.name.clone(), to, find_parent_by, label: None })
         })
         .collect()
 }

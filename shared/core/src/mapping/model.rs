@@ -91,15 +91,9 @@ impl TriggerOperator {
 
     /// The operator of a Flow metadata name.
     pub fn from_flow_name(name: &str) -> Option<Self> {
-        [
-            Self::Equals,
-            Self::NotEquals,
-            Self::GreaterThan,
-            Self::LessThan,
-            Self::IsNull,
-        ]
-        .into_iter()
-        .find(|o| o.flow_name() == name)
+        [Self::Equals, Self::NotEquals, Self::GreaterThan, Self::LessThan, Self::IsNull]
+            .into_iter()
+            .find(|o| o.flow_name() == name)
     }
 }
 

@@ -171,11 +171,8 @@ mod tests {
             associated_objects: vec![],
         };
         let p = propose_fields(&sf, &hs, "sf_id");
-        let pairs: Vec<(&str, &str)> = p
-            .fields
-            .iter()
-            .map(|f| (f.salesforce.as_str(), f.hubspot.as_str()))
-            .collect();
+        let pairs: Vec<(&str, &str)> =
+            p.fields.iter().map(|f| (f.salesforce.as_str(), f.hubspot.as_str())).collect();
         assert_eq!(
             pairs,
             [
@@ -186,10 +183,7 @@ mod tests {
             ]
         );
         let status = &p.fields[2];
-        assert_eq!(
-            status.value_map.get("Draft").map(String::as_str),
-            Some("draft")
-        );
+        assert_eq!(status.value_map.get("Draft").map(String::as_str), Some("draft"));
         assert_eq!(status.value_map.len(), 1);
         assert_eq!(
             p.unmapped,

@@ -100,9 +100,7 @@ pub struct SfObject {
 
 impl SfObject {
     pub fn field(&self, name: &str) -> Option<&SfField> {
-        self.fields
-            .iter()
-            .find(|f| f.name.eq_ignore_ascii_case(name))
+        self.fields.iter().find(|f| f.name.eq_ignore_ascii_case(name))
     }
 }
 

@@ -26,15 +26,9 @@ pub fn sent_fields(
     messages: &[LiveOutboundMessage],
     webhook_url: Option<&str>,
 ) -> Option<Vec<String>> {
-    let of_object = || {
-        messages
-            .iter()
-            .filter(move |m| m.object.eq_ignore_ascii_case(object))
-    };
+    let of_object = || messages.iter().filter(move |m| m.object.eq_ignore_ascii_case(object));
     let mut sending: Vec<&LiveOutboundMessage> = match webhook_url {
-        Some(url) => of_object()
-            .filter(|m| url_base(&m.endpoint_url) == url_base(url))
-            .collect(),
+        Some(url) => of_object().filter(|m| url_base(&m.endpoint_url) == url_base(url)).collect(),
         None => Vec::new(),
     };
     if sending.is_empty() {
@@ -43,9 +37,7 @@ pub fn sent_fields(
     let (first, rest) = sending.split_first()?;
     let mut fields: Vec<String> = Vec::with_capacity(first.fields.len());
     for f in &first.fields {
-        let everywhere = rest
-            .iter()
-            .all(|m| m.fields.iter().any(|g| g.eq_ignore_ascii_case(f)));
+        let everywhere = rest.iter().all(|m| m.fields.iter().any(|g| g.eq_ignore_ascii_case(f)));
         if everywhere && !fields.iter().any(|g| g.eq_ignore_ascii_case(f)) {
             fields.push(f.clone());
         }
@@ -76,12 +68,7 @@ impl AbsentFields {
             .chain(mapping.associations.iter().map(|a| a.lookup.clone()))
             .chain([mapping.version_field.clone()])
             .partition(|f| sends(f));
-        Self {
-            object: mapping.salesforce_object.clone(),
-            known: sent.is_some(),
-            cleared,
-            kept,
-        }
+        Self { object: mapping.salesforce_object.clone(), known: sent.is_some(), cleared, kept }
     }
 
     /// One sentence for people: a warning with the fix when some field is kept.
@@ -117,10 +104,7 @@ pub enum SentOutcome {
     /// The stored fields already match the org.
     Same { fields: Vec<String> },
     /// The org's fields are stored now (`before`: what was stored; `None`: nothing was known).
-    Recorded {
-        before: Option<Vec<String>>,
-        fields: Vec<String>,
-    },
+    Recorded { before: Option<Vec<String>>, fields: Vec<String> },
     /// No outbound message of the object sends to this deployment; what was stored is
     /// forgotten, so that nothing absent is cleared.
     NoMessage { before: Option<Vec<String>> },
@@ -140,10 +124,7 @@ pub struct SentRefresh {
 impl SentRefresh {
     /// Whether the worker now knows what this mapping's message sends.
     pub fn known(&self) -> bool {
-        matches!(
-            self.outcome,
-            SentOutcome::Same { .. } | SentOutcome::Recorded { .. }
-        )
+        matches!(self.outcome, SentOutcome::Same { .. } | SentOutcome::Recorded { .. })
     }
 
     /// One sentence for people.
@@ -151,33 +132,20 @@ impl SentRefresh {
         let o = &self.object;
         match &self.outcome {
             SentOutcome::Same { fields } => {
-                format!(
-                    "{o}: the outbound message sends {}, as recorded.",
-                    list(fields)
-                )
+                format!("{o}: the outbound message sends {}, as recorded.", list(fields))
             }
-            SentOutcome::Recorded {
-                before: None,
-                fields,
-            } => format!(
+            SentOutcome::Recorded { before: None, fields } => format!(
                 "{o}: the outbound message sends {}; recorded (empty values of these fields now clear HubSpot).",
                 list(fields)
             ),
-            SentOutcome::Recorded {
-                before: Some(before),
-                fields,
-            } => format!(
+            SentOutcome::Recorded { before: Some(before), fields } => format!(
                 "{o}: the outbound message now sends {} (it sent {}); recorded.",
                 list(fields),
                 list(before)
             ),
             SentOutcome::NoMessage { before } => format!(
                 "{o}: no outbound message sends to this deployment{}; absent fields are kept in HubSpot (run `sfhs salesforce apply`).",
-                if before.is_some() {
-                    ", what was recorded is forgotten"
-                } else {
-                    ""
-                }
+                if before.is_some() { ", what was recorded is forgotten" } else { "" }
             ),
             SentOutcome::Failed { error } => {
                 format!("{o}: what the outbound message sends could not be recorded: {error}")
@@ -187,11 +155,7 @@ impl SentRefresh {
 }
 
 fn list(fields: &[String]) -> String {
-    if fields.is_empty() {
-        "no field".to_owned()
-    } else {
-        fields.join(", ")
-    }
+    if fields.is_empty() { "no field".to_owned() } else { fields.join(", ") }
 }
 
 /// What a scheduled read of the org's outbound messages found.
@@ -232,9 +196,7 @@ pub async fn refresh(
             },
             other => other,
         };
-        let outcome = outcome.unwrap_or_else(|e| SentOutcome::Failed {
-            error: e.to_string(),
-        });
+        let outcome = outcome.unwrap_or_else(|e| SentOutcome::Failed { error: e.to_string() });
         match &outcome {
             SentOutcome::Recorded { fields, .. } => {
                 tracing::info!(object, ?fields, "outbound message fields recorded");
@@ -261,9 +223,7 @@ async fn record(
 ) -> Result<SentOutcome, StoreError> {
     if current.outbound_fields.as_ref() == found {
         return Ok(match found {
-            Some(fields) => SentOutcome::Same {
-                fields: fields.clone(),
-            },
+            Some(fields) => SentOutcome::Same { fields: fields.clone() },
             None => SentOutcome::NoMessage { before: None },
         });
     }
@@ -277,10 +237,7 @@ async fn record(
     };
     store.put(&next, Some(expected)).await?;
     Ok(match found {
-        Some(fields) => SentOutcome::Recorded {
-            before,
-            fields: fields.clone(),
-        },
+        Some(fields) => SentOutcome::Recorded { before, fields: fields.clone() },
         None => SentOutcome::NoMessage { before },
     })
 }
@@ -323,33 +280,16 @@ mod tests {
 
     #[test]
     fn two_messages_sending_here_count_only_what_both_send() {
-        let a = message(
-            MESSAGE_NAME,
-            URL,
-            &["Id", "Name", "Status__c", "SystemModstamp"],
-        );
-        let b = message(
-            "Invoice_by_hand",
-            URL,
-            &["Id", "status__c", "SystemModstamp"],
-        );
+        let a = message(MESSAGE_NAME, URL, &["Id", "Name", "Status__c", "SystemModstamp"]);
+        let b = message("Invoice_by_hand", URL, &["Id", "status__c", "SystemModstamp"]);
         assert_eq!(
             sent_fields("Invoice__c", &[a.clone(), b], Some(URL)),
-            Some(vec![
-                "Id".into(),
-                "Status__c".into(),
-                "SystemModstamp".into()
-            ])
+            Some(vec!["Id".into(), "Status__c".into(), "SystemModstamp".into()])
         );
         // The name is the fallback when no endpoint matches.
         assert_eq!(
             sent_fields("Invoice__c", &[a], Some("http://127.0.0.1:1/outbound")),
-            Some(vec![
-                "Id".into(),
-                "Name".into(),
-                "Status__c".into(),
-                "SystemModstamp".into()
-            ])
+            Some(vec!["Id".into(), "Name".into(), "Status__c".into(), "SystemModstamp".into()])
         );
     }
 
@@ -359,10 +299,7 @@ mod tests {
         let store = MemoryMappingStore::new();
         let m = parse_yaml("invoice.yaml", MAPPING).expect("a valid mapping");
         let enabled = NOW - time::Duration::hours(1);
-        store
-            .put(&next_version(None, m, enabled), None)
-            .await
-            .expect("stored");
+        store.put(&next_version(None, m, enabled), None).await.expect("stored");
         store
     }
 
@@ -370,11 +307,7 @@ mod tests {
     async fn refresh_records_changes_and_forgets_a_message_that_is_gone() {
         let store = store_with_mapping().await;
         let before = store.get("Invoice__c").await.unwrap().unwrap();
-        let msgs = [message(
-            "Invoice_by_hand",
-            URL,
-            &["Id", "Name", "Status__c"],
-        )];
+        let msgs = [message("Invoice_by_hand", URL, &["Id", "Name", "Status__c"])];
 
         let r = refresh(&store, &msgs, Some(URL), None, NOW).await.unwrap();
         assert_eq!(
@@ -387,58 +320,28 @@ mod tests {
         let after = store.get("Invoice__c").await.unwrap().unwrap();
         assert!(after.outbound_sends("status__c"));
         assert_eq!(after.version, before.version + 1);
-        assert_eq!(
-            after.enabled_at, before.enabled_at,
-            "enabling is not redone"
-        );
+        assert_eq!(after.enabled_at, before.enabled_at, "enabling is not redone");
         assert_eq!(after.mapping, before.mapping);
 
         // Nothing changed: nothing written.
         let r = refresh(&store, &msgs, Some(URL), None, NOW).await.unwrap();
         assert!(matches!(r[0].outcome, SentOutcome::Same { .. }), "{r:?}");
-        assert_eq!(
-            store.get("Invoice__c").await.unwrap().unwrap().version,
-            after.version
-        );
+        assert_eq!(store.get("Invoice__c").await.unwrap().unwrap().version, after.version);
 
         // Status__c removed from the message in Setup: no longer cleared.
         let msgs = [message("Invoice_by_hand", URL, &["Id", "Name"])];
         let r = refresh(&store, &msgs, Some(URL), None, NOW).await.unwrap();
-        assert!(
-            r[0].describe().contains("now sends Id, Name"),
-            "{}",
-            r[0].describe()
-        );
-        assert!(
-            !store
-                .get("Invoice__c")
-                .await
-                .unwrap()
-                .unwrap()
-                .outbound_sends("Status__c")
-        );
+        assert!(r[0].describe().contains("now sends Id, Name"), "{}", r[0].describe());
+        assert!(!store.get("Invoice__c").await.unwrap().unwrap().outbound_sends("Status__c"));
 
         // The message deleted: nothing is known, nothing absent is cleared.
         let r = refresh(&store, &[], Some(URL), None, NOW).await.unwrap();
-        assert!(matches!(
-            r[0].outcome,
-            SentOutcome::NoMessage { before: Some(_) }
-        ));
+        assert!(matches!(r[0].outcome, SentOutcome::NoMessage { before: Some(_) }));
         assert!(!r[0].known());
-        assert_eq!(
-            store
-                .get("Invoice__c")
-                .await
-                .unwrap()
-                .unwrap()
-                .outbound_fields,
-            None
-        );
+        assert_eq!(store.get("Invoice__c").await.unwrap().unwrap().outbound_fields, None);
 
         // `only` leaves the other mappings alone.
-        let r = refresh(&store, &msgs, Some(URL), Some(&["Account".into()]), NOW)
-            .await
-            .unwrap();
+        let r = refresh(&store, &msgs, Some(URL), Some(&["Account".into()]), NOW).await.unwrap();
         assert!(r.is_empty());
     }
 }

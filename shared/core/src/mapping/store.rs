@@ -67,11 +67,7 @@ pub enum StoreError {
     #[error(
         "mapping of {object} changed meanwhile (expected version {expected:?}, found {found:?}); read it again and retry"
     )]
-    Conflict {
-        object: String,
-        expected: Option<u64>,
-        found: Option<u64>,
-    },
+    Conflict { object: String, expected: Option<u64>, found: Option<u64> },
     #[error("no mapping for {object}; apply one first (`sfhs mappings apply DIR`)")]
     NotFound { object: String },
     #[error("the stored mapping of {object} cannot be read: {message}")]
@@ -135,23 +131,12 @@ pub struct CachedMappings {
 
 impl CachedMappings {
     pub fn new(store: Arc<dyn MappingStore>, ttl: Duration) -> Self {
-        Self {
-            store,
-            ttl,
-            cached: RwLock::new(None),
-            load: tokio::sync::Mutex::new(()),
-        }
+        Self { store, ttl, cached: RwLock::new(None), load: tokio::sync::Mutex::new(()) }
     }
 
     fn fresh(&self) -> Option<MappingSet> {
-        let guard = self
-            .cached
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        guard
-            .as_ref()
-            .filter(|(at, _)| at.elapsed() < self.ttl)
-            .map(|(_, set)| set.clone())
+        let guard = self.cached.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        guard.as_ref().filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, set)| set.clone())
     }
 
     /// The current mappings, from the cache while it is fresh.
@@ -163,18 +148,9 @@ impl CachedMappings {
         if let Some(set) = self.fresh() {
             return Ok(set);
         }
-        let set: MappingSet = Arc::new(
-            self.store
-                .list()
-                .await?
-                .into_iter()
-                .map(|m| (m.key(), m))
-                .collect(),
-        );
-        *self
-            .cached
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+        let set: MappingSet =
+            Arc::new(self.store.list().await?.into_iter().map(|m| (m.key(), m)).collect());
+        *self.cached.write().unwrap_or_else(std::sync::PoisonError::into_inner) =
             Some((Instant::now(), set.clone()));
         Ok(set)
     }

@@ -31,18 +31,8 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let level = if self.severity == Severity::Error {
-            "error"
-        } else {
-            "warning"
-        };
-        let Self {
-            file,
-            path,
-            message,
-            fix,
-            ..
-        } = self;
+        let level = if self.severity == Severity::Error { "error" } else { "warning" };
+        let Self { file, path, message, fix, .. } = self;
         write!(f, "{level}: {file}: {path}: {message} (fix: {fix})")
     }
 }
@@ -69,13 +59,7 @@ impl Report<'_> {
     }
 
     fn push(&mut self, severity: Severity, path: String, message: String, fix: String) {
-        self.problems.push(Problem {
-            severity,
-            file: self.file.to_owned(),
-            path,
-            message,
-            fix,
-        });
+        self.problems.push(Problem { severity, file: self.file.to_owned(), path, message, fix });
     }
 }
 
@@ -90,12 +74,9 @@ pub fn is_hubspot_object_ref(s: &str) -> bool {
     let type_id = s.split_once('-').is_some_and(|(a, b)| {
         !a.is_empty() && !b.is_empty() && a.bytes().chain(b.bytes()).all(|c| c.is_ascii_digit())
     });
-    let fqn = s
-        .strip_prefix('p')
-        .and_then(|r| r.split_once('_'))
-        .is_some_and(|(portal, name)| {
-            !portal.is_empty() && portal.bytes().all(|c| c.is_ascii_digit()) && is_api_name(name)
-        });
+    let fqn = s.strip_prefix('p').and_then(|r| r.split_once('_')).is_some_and(|(portal, name)| {
+        !portal.is_empty() && portal.bytes().all(|c| c.is_ascii_digit()) && is_api_name(name)
+    });
     type_id || fqn || builtin_type_id(s).is_some()
 }
 
@@ -104,10 +85,7 @@ pub fn validate_offline(sources: &[Source<'_>]) -> Vec<Problem> {
     let mut problems = Vec::new();
     let mut by_object: HashMap<String, &str> = HashMap::new();
     for s in sources {
-        let mut r = Report {
-            file: s.file,
-            problems: &mut problems,
-        };
+        let mut r = Report { file: s.file, problems: &mut problems };
         let m = s.mapping;
         let key = m.salesforce_object.to_ascii_lowercase();
         if let Some(other) = by_object.insert(key, s.file) {
@@ -125,10 +103,7 @@ pub fn validate_offline(sources: &[Source<'_>]) -> Vec<Problem> {
         .map(|s| (s.mapping.salesforce_object.to_ascii_lowercase(), s.mapping))
         .collect();
     for s in sources {
-        let mut r = Report {
-            file: s.file,
-            problems: &mut problems,
-        };
+        let mut r = Report { file: s.file, problems: &mut problems };
         for (i, a) in s.mapping.associations.iter().enumerate() {
             if let FindParentBy::Mapping(target) = &a.find_parent_by {
                 match synced.get(&target.to_ascii_lowercase()) {
@@ -178,11 +153,7 @@ fn check_one(m: &Mapping, r: &mut Report<'_>) {
         );
     }
     if m.version_field.trim().is_empty() {
-        r.error(
-            "version_field",
-            "empty",
-            "use SystemModstamp (the default) or LastModifiedDate",
-        );
+        r.error("version_field", "empty", "use SystemModstamp (the default) or LastModifiedDate");
     }
     if m.fields.is_empty() {
         r.warning(
@@ -191,11 +162,8 @@ fn check_one(m: &Mapping, r: &mut Report<'_>) {
             "map at least the fields HubSpot requires",
         );
     }
-    let lookups: HashSet<String> = m
-        .associations
-        .iter()
-        .map(|a| a.lookup.to_ascii_lowercase())
-        .collect();
+    let lookups: HashSet<String> =
+        m.associations.iter().map(|a| a.lookup.to_ascii_lowercase()).collect();
     let mut sf_seen: HashMap<String, usize> = HashMap::new();
     let mut hs_seen: HashMap<&str, usize> = HashMap::new();
     for (i, f) in m.fields.iter().enumerate() {
@@ -240,10 +208,7 @@ fn check_one(m: &Mapping, r: &mut Report<'_>) {
         if let Some(first) = hs_seen.insert(&f.hubspot, i) {
             r.error(
                 format!("fields[{i}].hubspot"),
-                format!(
-                    "property {} is already written by fields[{first}]",
-                    f.hubspot
-                ),
+                format!("property {} is already written by fields[{first}]", f.hubspot),
                 "write each HubSpot property from one field",
             );
         }
@@ -359,10 +324,7 @@ pub struct Live<'a> {
 /// skipped is not checked.
 pub fn validate_live(source: &Source<'_>, live: &Live<'_>, all: &[Source<'_>]) -> Vec<Problem> {
     let mut problems = Vec::new();
-    let mut r = Report {
-        file: source.file,
-        problems: &mut problems,
-    };
+    let mut r = Report { file: source.file, problems: &mut problems };
     let m = source.mapping;
     if let Lookup::Missing = live.hubspot {
         r.error(
@@ -443,10 +405,7 @@ pub fn validate_live(source: &Source<'_>, live: &Live<'_>, all: &[Source<'_>]) -
             continue;
         }
         if !p.options.is_empty()
-            && matches!(
-                sf.sf_type,
-                SfType::Picklist | SfType::Multipicklist | SfType::Combobox
-            )
+            && matches!(sf.sf_type, SfType::Picklist | SfType::Multipicklist | SfType::Combobox)
         {
             for v in &sf.picklist_values {
                 let target = f.value_map.get(v).unwrap_or(v);
@@ -496,20 +455,13 @@ fn check_hubspot_object(m: &Mapping, hs: &HsObject, r: &mut Report<'_>) {
         ),
         Some(p) if !p.has_unique_value => r.error(
             "id_property",
-            format!(
-                "property {} is not unique (hasUniqueValue is false)",
-                m.id_property
-            ),
+            format!("property {} is not unique (hasUniqueValue is false)", m.id_property),
             "use a property created with hasUniqueValue: true; uniqueness cannot be added later",
         ),
         Some(_) => {}
     }
-    let written: HashSet<&str> = m
-        .fields
-        .iter()
-        .map(|f| f.hubspot.as_str())
-        .chain([m.id_property.as_str()])
-        .collect();
+    let written: HashSet<&str> =
+        m.fields.iter().map(|f| f.hubspot.as_str()).chain([m.id_property.as_str()]).collect();
     for required in &hs.required_properties {
         if !written.contains(required.as_str()) {
             r.error(
@@ -552,11 +504,7 @@ fn check_salesforce_lookups(
             ),
             Some(f) => {
                 if let FindParentBy::Mapping(target) = &a.find_parent_by {
-                    if !f
-                        .reference_to
-                        .iter()
-                        .any(|t| t.eq_ignore_ascii_case(target))
-                    {
+                    if !f.reference_to.iter().any(|t| t.eq_ignore_ascii_case(target)) {
                         r.error(
                             format!("associations[{i}].find_parent_by.mapping"),
                             format!(
@@ -569,9 +517,7 @@ fn check_salesforce_lookups(
                     }
                 } else {
                     let targets_synced = f.reference_to.iter().any(|t| {
-                        live.natively_synced
-                            .iter()
-                            .any(|n| n.eq_ignore_ascii_case(t))
+                        live.natively_synced.iter().any(|n| n.eq_ignore_ascii_case(t))
                             || all
                                 .iter()
                                 .any(|s| s.mapping.salesforce_object.eq_ignore_ascii_case(t))
@@ -604,10 +550,7 @@ fn check_association_targets(m: &Mapping, hs: &HsObject, live: &Live<'_>, r: &mu
         {
             r.warning(
                 format!("associations[{i}].to"),
-                format!(
-                    "{} and {} have no association type yet",
-                    m.hubspot_object, a.to
-                ),
+                format!("{} and {} have no association type yet", m.hubspot_object, a.to),
                 "add it to the schema's associatedObjects",
             );
         }

@@ -41,10 +41,7 @@ pub enum ConversionError {
 pub fn compatible(sf: &SfType, hs: &HsProperty) -> bool {
     use SfType as S;
     let text_target = matches!(hs.hs_type, HsType::String)
-        && matches!(
-            hs.field_type.as_str(),
-            "text" | "textarea" | "html" | "phonenumber"
-        );
+        && matches!(hs.field_type.as_str(), "text" | "textarea" | "html" | "phonenumber");
     match (&hs.hs_type, sf) {
         (_, S::Base64 | S::Address | S::Location) => false,
         (HsType::String, _) => text_target,
@@ -92,11 +89,9 @@ pub fn convert(
         HsType::String | HsType::PhoneNumber | HsType::Other(_) => {
             let mapped = match sf {
                 SfType::Picklist | SfType::Combobox => map_value(raw, rule).to_owned(),
-                SfType::Multipicklist => raw
-                    .split(';')
-                    .map(|v| map_value(v, rule))
-                    .collect::<Vec<_>>()
-                    .join(";"),
+                SfType::Multipicklist => {
+                    raw.split(';').map(|v| map_value(v, rule)).collect::<Vec<_>>().join(";")
+                }
                 _ => raw.to_owned(),
             };
             text(mapped, rule)
@@ -108,25 +103,18 @@ pub fn convert(
 /// exponent or trailing zeros.
 pub fn number(raw: &str) -> Result<String, ConversionError> {
     let s = raw.trim();
-    let parsed = if s.contains(['e', 'E']) {
-        Decimal::from_scientific(s)
-    } else {
-        Decimal::from_str(s)
-    };
+    let parsed =
+        if s.contains(['e', 'E']) { Decimal::from_scientific(s) } else { Decimal::from_str(s) };
     parsed
         .map(|d| d.normalize().to_string())
-        .map_err(|_| ConversionError::NotANumber {
-            value: raw.to_owned(),
-        })
+        .map_err(|_| ConversionError::NotANumber { value: raw.to_owned() })
 }
 
 pub fn boolean(raw: &str) -> Result<&'static str, ConversionError> {
     match raw.trim() {
         "true" | "1" | "TRUE" | "True" => Ok("true"),
         "false" | "0" | "FALSE" | "False" => Ok("false"),
-        _ => Err(ConversionError::NotABoolean {
-            value: raw.to_owned(),
-        }),
+        _ => Err(ConversionError::NotABoolean { value: raw.to_owned() }),
     }
 }
 
@@ -144,9 +132,7 @@ fn date(raw: &str, sf: &SfType) -> Result<String, ConversionError> {
         parse_date(raw)
     };
     day.and_then(|d| d.format(format_description!("[year]-[month]-[day]")).ok())
-        .ok_or_else(|| ConversionError::NotADate {
-            value: raw.to_owned(),
-        })
+        .ok_or_else(|| ConversionError::NotADate { value: raw.to_owned() })
 }
 
 fn datetime(raw: &str, sf: &SfType) -> Result<String, ConversionError> {
@@ -156,9 +142,7 @@ fn datetime(raw: &str, sf: &SfType) -> Result<String, ConversionError> {
         parse_salesforce_datetime(raw)
     };
     dt.and_then(|dt| dt.to_offset(UtcOffset::UTC).format(ISO_MS).ok())
-        .ok_or_else(|| ConversionError::NotADateTime {
-            value: raw.to_owned(),
-        })
+        .ok_or_else(|| ConversionError::NotADateTime { value: raw.to_owned() })
 }
 
 fn map_value<'a>(value: &'a str, rule: &'a FieldMapping) -> &'a str {
@@ -167,10 +151,7 @@ fn map_value<'a>(value: &'a str, rule: &'a FieldMapping) -> &'a str {
 
 fn enumeration(raw: &str, hs: &HsProperty, rule: &FieldMapping) -> Result<String, ConversionError> {
     let values: Vec<&str> = if hs.field_type == "checkbox" {
-        raw.split(';')
-            .filter(|v| !v.is_empty())
-            .map(|v| map_value(v, rule))
-            .collect()
+        raw.split(';').filter(|v| !v.is_empty()).map(|v| map_value(v, rule)).collect()
     } else {
         vec![map_value(raw, rule)]
     };

@@ -35,10 +35,7 @@ impl ImportStore for MemoryImportStore {
         let mut imports = lock(&self.imports);
         let current = imports.get(&next.id);
         if current.map(|c| c.revision) != expected {
-            return Err(ImportStoreError::Conflict {
-                key: next.id.clone(),
-                expected,
-            });
+            return Err(ImportStoreError::Conflict { key: next.id.clone(), expected });
         }
         let stored = next.over(current);
         imports.insert(next.id.clone(), stored);
@@ -59,9 +56,8 @@ impl ImportStore for MemoryImportStore {
         progress: ImportProgress,
     ) -> Result<(), ImportStoreError> {
         let mut imports = lock(&self.imports);
-        let record = imports
-            .get_mut(id)
-            .ok_or_else(|| ImportStoreError::NotFound { id: id.to_owned() })?;
+        let record =
+            imports.get_mut(id).ok_or_else(|| ImportStoreError::NotFound { id: id.to_owned() })?;
         progress.add_to(record);
         Ok(())
     }

@@ -19,9 +19,7 @@ impl MemoryMappingStore {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, StoredMapping>> {
-        self.items
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.items.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

@@ -69,19 +69,12 @@ impl MemoryQueue {
 
     /// Bodies waiting on the queue, in arrival order.
     pub fn messages(&self) -> Vec<String> {
-        self.lock()
-            .messages
-            .iter()
-            .map(|m| m.body.clone())
-            .collect()
+        self.lock().messages.iter().map(|m| m.body.clone()).collect()
     }
 
     /// Takes every waiting body off the queue.
     pub fn drain(&self) -> Vec<String> {
-        std::mem::take(&mut self.lock().messages)
-            .into_iter()
-            .map(|m| m.body)
-            .collect()
+        std::mem::take(&mut self.lock().messages).into_iter().map(|m| m.body).collect()
     }
 
     /// Puts work items on the queue (as the webhook or an import would).
@@ -132,9 +125,7 @@ impl MemoryQueue {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, MemoryQueueState> {
-        self.inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -173,10 +164,7 @@ impl WorkQueue for MemoryQueue {
         if entries.is_empty() || entries.len() > MAX_BATCH_ENTRIES {
             return Err(QueueError {
                 operation: "SendMessageBatch",
-                message: format!(
-                    "{} entries; 1 to {MAX_BATCH_ENTRIES} allowed",
-                    entries.len()
-                ),
+                message: format!("{} entries; 1 to {MAX_BATCH_ENTRIES} allowed", entries.len()),
                 retryable: false,
                 source: None,
             });

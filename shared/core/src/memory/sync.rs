@@ -110,10 +110,7 @@ impl Ledger for MemoryLedger {
     ) -> Result<HashMap<RecordKey, LedgerEntry>, LedgerError> {
         self.fault("get_many")?;
         let items = lock(&self.items);
-        Ok(keys
-            .iter()
-            .filter_map(|k| items.get(k).map(|e| (k.clone(), e.clone())))
-            .collect())
+        Ok(keys.iter().filter_map(|k| items.get(k).map(|e| (k.clone(), e.clone()))).collect())
     }
 
     async fn get_parents(
@@ -156,10 +153,7 @@ impl Ledger for MemoryLedger {
         self.fault("add_waiters")?;
         let mut waiters = lock(&self.waiters);
         for (parent, child) in waits {
-            waiters
-                .entry(parent.clone())
-                .or_default()
-                .insert(child.clone());
+            waiters.entry(parent.clone()).or_default().insert(child.clone());
         }
         Ok(())
     }
@@ -167,11 +161,7 @@ impl Ledger for MemoryLedger {
     async fn take_waiters(&self, parents: &[RecordKey]) -> Result<Vec<RecordKey>, LedgerError> {
         self.fault("take_waiters")?;
         let mut waiters = lock(&self.waiters);
-        Ok(parents
-            .iter()
-            .filter_map(|p| waiters.remove(p))
-            .flatten()
-            .collect())
+        Ok(parents.iter().filter_map(|p| waiters.remove(p)).flatten().collect())
     }
 }
 
@@ -246,16 +236,13 @@ impl ErrorStore for MemoryErrorStore {
 
 /// HubSpot's refusal of a record holding one of the refused values.
 fn refused(bad: &BTreeSet<String>, properties: &BTreeMap<String, String>) -> Option<WriteFailure> {
-    properties
-        .iter()
-        .find(|(_, v)| bad.contains(*v))
-        .map(|(p, v)| WriteFailure {
-            category: ErrorCategory::Validation,
-            property: Some(p.clone()),
-            value: Some(v.clone()),
-            message: format!("Property values were not valid: {p}={v:?}"),
-            retryable: false,
-        })
+    properties.iter().find(|(_, v)| bad.contains(*v)).map(|(p, v)| WriteFailure {
+        category: ErrorCategory::Validation,
+        property: Some(p.clone()),
+        value: Some(v.clone()),
+        message: format!("Property values were not valid: {p}={v:?}"),
+        retryable: false,
+    })
 }
 
 /// One record of [`MemoryHubSpot`].
@@ -299,10 +286,8 @@ impl MemoryHubSpot {
     /// Registers an object (under its fully qualified name and its type id).
     pub fn add_object(&self, object: HsObject) {
         let mut s = lock(&self.state);
-        s.schemas
-            .insert(object.object_type_id.clone(), object.clone());
-        s.schemas
-            .insert(object.fully_qualified_name.to_ascii_lowercase(), object);
+        s.schemas.insert(object.object_type_id.clone(), object.clone());
+        s.schemas.insert(object.fully_qualified_name.to_ascii_lowercase(), object);
     }
 
     /// Puts a record directly (a parent synced by HubSpot's own integration).
@@ -311,14 +296,10 @@ impl MemoryHubSpot {
         s.next_id += 1;
         let id = s.next_id.to_string();
         let name = Self::canonical(&s, object);
-        s.records.entry(name).or_default().insert(
-            id.clone(),
-            MemRecord {
-                hubspot_id: id.clone(),
-                properties,
-                archived: false,
-            },
-        );
+        s.records
+            .entry(name)
+            .or_default()
+            .insert(id.clone(), MemRecord { hubspot_id: id.clone(), properties, archived: false });
         id
     }
 
@@ -351,10 +332,7 @@ impl MemoryHubSpot {
     pub fn records(&self, object: &str) -> Vec<MemRecord> {
         let s = lock(&self.state);
         let name = Self::canonical(&s, object);
-        s.records
-            .get(&name)
-            .map(|r| r.values().cloned().collect())
-            .unwrap_or_default()
+        s.records.get(&name).map(|r| r.values().cloned().collect()).unwrap_or_default()
     }
 
     /// The live record whose `property` is `value`.
@@ -381,13 +359,10 @@ impl MemoryHubSpot {
     }
 
     fn canonical(s: &HubState, object: &str) -> String {
-        s.schemas
-            .get(&object.to_ascii_lowercase())
-            .or_else(|| s.schemas.get(object))
-            .map_or_else(
-                || object.to_ascii_lowercase(),
-                |o| o.fully_qualified_name.to_ascii_lowercase(),
-            )
+        s.schemas.get(&object.to_ascii_lowercase()).or_else(|| s.schemas.get(object)).map_or_else(
+            || object.to_ascii_lowercase(),
+            |o| o.fully_qualified_name.to_ascii_lowercase(),
+        )
     }
 
     fn call(&self, operation: &'static str) -> Result<MutexGuard<'_, HubState>, WriteError> {
@@ -424,10 +399,7 @@ impl MemoryHubSpot {
 impl HubSpotWriter for MemoryHubSpot {
     async fn describe(&self, object: &str) -> Result<Option<HsObject>, WriteError> {
         let s = lock(&self.state);
-        Ok(s.schemas
-            .get(&object.to_ascii_lowercase())
-            .or_else(|| s.schemas.get(object))
-            .cloned())
+        Ok(s.schemas.get(&object.to_ascii_lowercase()).or_else(|| s.schemas.get(object)).cloned())
     }
 
     async fn upsert(&self, batch: Writes<'_, UpsertRecord>) -> Result<WriteOutcomes, WriteError> {
@@ -465,13 +437,7 @@ impl HubSpotWriter for MemoryHubSpot {
             for (k, v) in r.properties {
                 rec.properties.insert(k, v);
             }
-            out.insert(
-                r.id,
-                Ok(Upserted {
-                    hubspot_id,
-                    created,
-                }),
-            );
+            out.insert(r.id, Ok(Upserted { hubspot_id, created }));
         }
         Ok(out)
     }
@@ -494,9 +460,7 @@ impl HubSpotWriter for MemoryHubSpot {
         if let Some(r) = records.iter().find(|r| taken.contains(&r.id)) {
             return Err(WriteError {
                 operation: "create",
-                kind: WriteErrorKind::Permanent {
-                    category: ErrorCategory::Validation,
-                },
+                kind: WriteErrorKind::Permanent { category: ErrorCategory::Validation },
                 message: format!("{id_property} {} already exists", r.id),
                 source: None,
             });
@@ -513,24 +477,13 @@ impl HubSpotWriter for MemoryHubSpot {
             properties.insert(id_property.to_owned(), r.id.clone());
             s.records.entry(name.clone()).or_default().insert(
                 hubspot_id.clone(),
-                MemRecord {
-                    hubspot_id: hubspot_id.clone(),
-                    properties,
-                    archived: false,
-                },
+                MemRecord { hubspot_id: hubspot_id.clone(), properties, archived: false },
             );
             for a in r.associations {
                 let t = Self::canonical(&s, &a.to);
-                s.associations
-                    .insert((name.clone(), hubspot_id.clone(), t, a.to_id, a.label));
+                s.associations.insert((name.clone(), hubspot_id.clone(), t, a.to_id, a.label));
             }
-            out.insert(
-                r.id,
-                Ok(Upserted {
-                    hubspot_id,
-                    created: true,
-                }),
-            );
+            out.insert(r.id, Ok(Upserted { hubspot_id, created: true }));
         }
         Ok(out)
     }
@@ -540,10 +493,7 @@ impl HubSpotWriter for MemoryHubSpot {
         let name = Self::canonical(&s, by.object);
         if let Some(recs) = s.records.get_mut(&name) {
             for r in recs.values_mut() {
-                if r.properties
-                    .get(by.property)
-                    .is_some_and(|v| ids.contains(v))
-                {
+                if r.properties.get(by.property).is_some_and(|v| ids.contains(v)) {
                     r.archived = true;
                 }
             }
@@ -558,11 +508,7 @@ impl HubSpotWriter for MemoryHubSpot {
     ) -> Result<Vec<((String, String), WriteFailure)>, WriteError> {
         let mut s = self.call("associate")?;
         let Between { from, to } = kind.between;
-        let (f, t, label) = (
-            Self::canonical(&s, from),
-            Self::canonical(&s, to),
-            kind.label,
-        );
+        let (f, t, label) = (Self::canonical(&s, from), Self::canonical(&s, to), kind.label);
         for (a, b) in pairs {
             s.associations.insert((
                 f.clone(),
@@ -581,10 +527,7 @@ impl HubSpotWriter for MemoryHubSpot {
         pairs: &[(String, String)],
     ) -> Result<(), WriteError> {
         let mut s = self.call("unassociate")?;
-        let (f, t) = (
-            Self::canonical(&s, between.from),
-            Self::canonical(&s, between.to),
-        );
+        let (f, t) = (Self::canonical(&s, between.from), Self::canonical(&s, between.to));
         s.associations.retain(|(fo, fi, to_o, ti, _)| {
             !(*fo == f && *to_o == t && pairs.iter().any(|(a, b)| a == fi && b == ti))
         });
@@ -620,9 +563,7 @@ impl HubSpotWriter for MemoryHubSpot {
                 recs.values()
                     .filter(|r| !r.archived)
                     .filter_map(|r| {
-                        r.properties
-                            .get(by.property)
-                            .map(|v| (v.clone(), r.hubspot_id.clone()))
+                        r.properties.get(by.property).map(|v| (v.clone(), r.hubspot_id.clone()))
                     })
                     .collect()
             })
@@ -630,9 +571,6 @@ impl HubSpotWriter for MemoryHubSpot {
     }
 
     fn stats(&self) -> WriterStats {
-        WriterStats {
-            calls: self.calls(),
-            rate_limited: 0,
-        }
+        WriterStats { calls: self.calls(), rate_limited: 0 }
     }
 }

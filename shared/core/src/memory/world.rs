@@ -76,11 +76,7 @@ mod tests {
         )
         .expect("the example parses");
         let now = time::OffsetDateTime::now_utc();
-        world
-            .mappings
-            .put(&next_version(None, mapping, now), None)
-            .await
-            .expect("put");
+        world.mappings.put(&next_version(None, mapping, now), None).await.expect("put");
         let ports = world.sync_ports(Arc::new(MemoryHubSpot::new()));
         let stored = ports.mappings.get("Invoice__c").await.expect("get");
         assert_eq!(stored.map(|m| m.version), Some(1));

@@ -10,9 +10,7 @@ pub struct Position {
 
 impl Position {
     pub(crate) fn locate(body: &str, offset: u64) -> Self {
-        let end = usize::try_from(offset)
-            .unwrap_or(usize::MAX)
-            .min(body.len());
+        let end = usize::try_from(offset).unwrap_or(usize::MAX).min(body.len());
         let before = body.get(..end).unwrap_or(body);
         let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
@@ -27,11 +25,7 @@ impl Position {
 
 impl fmt::Display for Position {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "line {}, column {} (byte {})",
-            self.line, self.column, self.offset
-        )
+        write!(f, "line {}, column {} (byte {})", self.line, self.column, self.offset)
     }
 }
 
@@ -94,11 +88,7 @@ pub enum OutboundError {
     MissingOrganizationId,
 
     #[error("{element} {value:?} is not a Salesforce id (15 or 18 letters and digits){context}")]
-    InvalidId {
-        element: &'static str,
-        value: String,
-        context: String,
-    },
+    InvalidId { element: &'static str, value: String, context: String },
 
     #[error("the outbound message has no Notification; Salesforce sends 1 to 100 per message")]
     NoNotifications,
@@ -128,27 +118,15 @@ pub enum OutboundError {
     #[error(
         "field {field} appears twice in the sObject of notification {notification_id}; each field is sent once"
     )]
-    DuplicateField {
-        notification_id: String,
-        field: String,
-    },
+    DuplicateField { notification_id: String, field: String },
 
     #[error(
         "field {field} of notification {notification_id} contains the element <{child}> at {at}; outbound-message fields hold plain values"
     )]
-    NestedField {
-        notification_id: String,
-        field: String,
-        child: String,
-        at: Position,
-    },
+    NestedField { notification_id: String, field: String, child: String, at: Position },
 
     #[error("element {element} appears twice in {parent} at {at}")]
-    DuplicateElement {
-        element: &'static str,
-        parent: &'static str,
-        at: Position,
-    },
+    DuplicateElement { element: &'static str, parent: &'static str, at: Position },
 }
 
 impl OutboundError {

@@ -30,10 +30,7 @@ const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 /// Field values are kept exactly as sent, as strings; the `SessionId` is dropped.
 pub fn parse(body: &[u8], max_bytes: usize) -> Result<OutboundMessage, OutboundError> {
     if body.len() > max_bytes {
-        return Err(OutboundError::TooLarge {
-            size: body.len(),
-            limit: max_bytes,
-        });
+        return Err(OutboundError::TooLarge { size: body.len(), limit: max_bytes });
     }
     let bytes = body.strip_prefix(UTF8_BOM).unwrap_or(body);
     let text = std::str::from_utf8(bytes).map_err(|source| OutboundError::NotUtf8 {
@@ -235,10 +232,7 @@ impl<'a> Parser<'a> {
                     name: owned(r.as_ref()),
                     at: self.at(start),
                 }),
-                Err(source) => Err(OutboundError::Xml {
-                    at: self.at(start),
-                    source,
-                }),
+                Err(source) => Err(OutboundError::Xml { at: self.at(start), source }),
             };
         }
         let s: &'static str = match r.as_ref() {
@@ -293,8 +287,7 @@ impl<'a> Parser<'a> {
     }
 
     fn xsi_nil(&self, e: &BytesStart<'_>) -> bool {
-        self.xsi_attr(e, "nil")
-            .is_some_and(|v| matches!(v.trim(), "true" | "1"))
+        self.xsi_attr(e, "nil").is_some_and(|v| matches!(v.trim(), "true" | "1"))
     }
 
     fn xsi_attr(&self, e: &BytesStart<'_>, local: &str) -> Option<String> {
@@ -360,20 +353,12 @@ impl<'a> Parser<'a> {
                 } else if local == "Notification" {
                     self.notification_count += 1;
                     if self.notification_count > MAX_NOTIFICATIONS {
-                        return Err(OutboundError::TooManyNotifications {
-                            max: MAX_NOTIFICATIONS,
-                        });
+                        return Err(OutboundError::TooManyNotifications { max: MAX_NOTIFICATIONS });
                     }
                     Frame::Notification(NotificationBuilder::default())
                 } else if let Some(meta) = Meta::from_local(local) {
                     let nil = self.xsi_nil(e);
-                    Frame::Meta(
-                        meta,
-                        TextSink {
-                            text: String::new(),
-                            nil,
-                        },
-                    )
+                    Frame::Meta(meta, TextSink { text: String::new(), nil })
                 } else {
                     Frame::Ignored
                 }
@@ -403,19 +388,14 @@ impl<'a> Parser<'a> {
                         let name = t.rsplit_once(':').map_or(t, |(_, name)| name);
                         (!name.is_empty()).then(|| name.to_owned())
                     });
-                    Frame::SObject(SObjectBuilder {
-                        sobject,
-                        ..SObjectBuilder::default()
-                    })
+                    Frame::SObject(SObjectBuilder { sobject, ..SObjectBuilder::default() })
                 } else {
                     Frame::Ignored
                 }
             }
-            Some(Frame::SObject(_)) => Frame::Field {
-                name: owned(local),
-                nil: self.xsi_nil(e),
-                text: TextSink::default(),
-            },
+            Some(Frame::SObject(_)) => {
+                Frame::Field { name: owned(local), nil: self.xsi_nil(e), text: TextSink::default() }
+            }
             Some(Frame::Field { name, .. }) => {
                 let field = name.clone();
                 return Err(OutboundError::NestedField {
@@ -534,18 +514,14 @@ impl<'a> Parser<'a> {
             });
         }
         let Some(s) = n.sobject else {
-            return Err(OutboundError::NotificationWithoutSObject {
-                notification_id: id,
-            });
+            return Err(OutboundError::NotificationWithoutSObject { notification_id: id });
         };
-        let sobject = s.sobject.ok_or_else(|| OutboundError::SObjectWithoutType {
-            notification_id: id.clone(),
-        })?;
+        let sobject = s
+            .sobject
+            .ok_or_else(|| OutboundError::SObjectWithoutType { notification_id: id.clone() })?;
         let record_id = s
             .record_id
-            .ok_or_else(|| OutboundError::SObjectWithoutRecordId {
-                notification_id: id.clone(),
-            })?;
+            .ok_or_else(|| OutboundError::SObjectWithoutRecordId { notification_id: id.clone() })?;
         if !is_salesforce_id(&record_id) {
             return Err(OutboundError::InvalidId {
                 element: "sObject Id",
@@ -559,12 +535,7 @@ impl<'a> Parser<'a> {
                 fields.entry(name).or_insert(None);
             }
         }
-        Ok(Notification {
-            id,
-            sobject,
-            record_id,
-            fields,
-        })
+        Ok(Notification { id, sobject, record_id, fields })
     }
 
     fn finish(self) -> Result<OutboundMessage, OutboundError> {
@@ -594,9 +565,7 @@ impl<'a> Parser<'a> {
         if self.notifications.is_empty() {
             return Err(OutboundError::NoNotifications);
         }
-        let organization_id = self
-            .organization_id
-            .ok_or(OutboundError::MissingOrganizationId)?;
+        let organization_id = self.organization_id.ok_or(OutboundError::MissingOrganizationId)?;
         if !is_salesforce_id(&organization_id) {
             return Err(OutboundError::InvalidId {
                 element: "OrganizationId",

@@ -21,13 +21,8 @@ pub enum FlowValue {
 }
 
 impl FlowValue {
-    pub const ALL: [Self; 5] = [
-        Self::String,
-        Self::Number,
-        Self::Boolean,
-        Self::Date,
-        Self::DateTime,
-    ];
+    pub const ALL: [Self; 5] =
+        [Self::String, Self::Number, Self::Boolean, Self::Date, Self::DateTime];
 
     /// The element's name in Flow metadata.
     pub fn element(self) -> &'static str {
@@ -63,9 +58,7 @@ impl FlowValue {
             b.len() == 10
                 && b[4] == b'-'
                 && b[7] == b'-'
-                && b.iter()
-                    .enumerate()
-                    .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+                && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
         };
         if v.parse::<f64>().is_ok() {
             Self::Number
@@ -106,9 +99,7 @@ impl FieldTypes {
 
     /// The type of `object`'s `field`, when described.
     pub fn get(&self, object: &str, field: &str) -> Option<&SfType> {
-        self.0
-            .get(&object.to_ascii_lowercase())?
-            .get(&field.to_ascii_lowercase())
+        self.0.get(&object.to_ascii_lowercase())?.get(&field.to_ascii_lowercase())
     }
 
     /// How `object`'s condition `c` writes its value, and whether that is known from the field's
@@ -140,11 +131,7 @@ mod tests {
     }
 
     fn cond(field: &str, operator: TriggerOperator, value: &str) -> TriggerCondition {
-        TriggerCondition {
-            field: field.into(),
-            operator,
-            value: value.into(),
-        }
+        TriggerCondition { field: field.into(), operator, value: value.into() }
     }
 
     #[test]
@@ -167,37 +154,15 @@ mod tests {
         let cases = [
             ("acme__weight__c", GreaterThan, "0", FlowValue::Number, true),
             ("acme__Fragile__c", Equals, "true", FlowValue::Boolean, true),
-            (
-                "acme__Shipped__c",
-                LessThan,
-                "2026-12-01",
-                FlowValue::Date,
-                true,
-            ),
-            (
-                "acme__Left_At__c",
-                GreaterThan,
-                "2026-12-01T00:00:00Z",
-                FlowValue::DateTime,
-                true,
-            ),
+            ("acme__Shipped__c", LessThan, "2026-12-01", FlowValue::Date, true),
+            ("acme__Left_At__c", GreaterThan, "2026-12-01T00:00:00Z", FlowValue::DateTime, true),
             ("acme__Code__c", Equals, "42", FlowValue::String, true),
-            (
-                "acme__Status__c",
-                NotEquals,
-                "Draft",
-                FlowValue::String,
-                true,
-            ),
+            ("acme__Status__c", NotEquals, "Draft", FlowValue::String, true),
             ("acme__Code__c", IsNull, "false", FlowValue::Boolean, true),
             ("Other__c", Equals, "12.5", FlowValue::Number, false),
         ];
         for (field, operator, value, typed, described) in cases {
-            assert_eq!(
-                of(field, operator, value),
-                (typed, described),
-                "{field} {value}"
-            );
+            assert_eq!(of(field, operator, value), (typed, described), "{field} {value}");
         }
         assert_eq!(FlowValue::Number.element(), "numberValue");
         assert_eq!(FlowValue::DateTime.element(), "dateTimeValue");
@@ -208,10 +173,7 @@ mod tests {
         assert_eq!(FlowValue::of_text(" 0 "), FlowValue::Number);
         assert_eq!(FlowValue::of_text("TRUE"), FlowValue::Boolean);
         assert_eq!(FlowValue::of_text("2026-12-01"), FlowValue::Date);
-        assert_eq!(
-            FlowValue::of_text("2026-12-01T10:00:00Z"),
-            FlowValue::DateTime
-        );
+        assert_eq!(FlowValue::of_text("2026-12-01T10:00:00Z"), FlowValue::DateTime);
         assert_eq!(FlowValue::of_text("2026-12"), FlowValue::String);
         assert_eq!(FlowValue::of_text("Sent"), FlowValue::String);
     }

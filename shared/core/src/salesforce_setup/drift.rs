@@ -84,10 +84,7 @@ fn describe(keys: &[Key], logic: &str) -> String {
         return "none (every create and update)".to_owned();
     }
     let joint = if logic == "or" { " OR " } else { " AND " };
-    keys.iter()
-        .map(|(f, o, v)| format!("{f} {o} {v}"))
-        .collect::<Vec<_>>()
-        .join(joint)
+    keys.iter().map(|(f, o, v)| format!("{f} {o} {v}")).collect::<Vec<_>>().join(joint)
 }
 
 /// What `apply` changes in a flow the org holds: activates it, makes it send the message, puts
@@ -100,19 +97,12 @@ pub fn flow_differences(want: &FlowDef, live: &LiveFlow) -> Vec<String> {
     let Some(entry) = &live.entry else {
         return d;
     };
-    if !entry
-        .sends
-        .iter()
-        .any(|a| a.eq_ignore_ascii_case(&want.action))
-    {
+    if !entry.sends.iter().any(|a| a.eq_ignore_ascii_case(&want.action)) {
         d.push(format!("makes it send {}", want.action));
     }
     let (want_keys, want_logic) = wanted_keys(want.trigger.as_ref());
-    let mut live_keys: Vec<Key> = entry
-        .conditions
-        .iter()
-        .map(|c| key(&c.field, &c.operator, c.value.as_deref()))
-        .collect();
+    let mut live_keys: Vec<Key> =
+        entry.conditions.iter().map(|c| key(&c.field, &c.operator, c.value.as_deref())).collect();
     live_keys.sort();
     let live_logic = entry.logic.as_deref().unwrap_or("and").to_ascii_lowercase();
     let logic_matters = want_keys.len() > 1 || live_keys.len() > 1;
@@ -189,10 +179,8 @@ pub fn drift(
             continue;
         };
         let component = format!("outbound message {}.{}", message.object, message.name);
-        let missing: Vec<String> = outbound_fields(m)
-            .into_iter()
-            .filter(|f| !has(&message.fields, f))
-            .collect();
+        let missing: Vec<String> =
+            outbound_fields(m).into_iter().filter(|f| !has(&message.fields, f)).collect();
         if !missing.is_empty() {
             out.push(drift(
                 component.clone(),
@@ -225,14 +213,12 @@ pub fn drift(
         };
         let component = format!("flow {name}");
         match flows.iter().find(|f| f.name.eq_ignore_ascii_case(&name)) {
-            None => out.push(drift(
-                component,
-                format!("is missing: no change of {object} is sent"),
-            )),
-            Some(f) if !f.active => out.push(drift(
-                component,
-                format!("is not active: no change of {object} is sent"),
-            )),
+            None => {
+                out.push(drift(component, format!("is missing: no change of {object} is sent")))
+            }
+            Some(f) if !f.active => {
+                out.push(drift(component, format!("is not active: no change of {object} is sent")))
+            }
             Some(f) => {
                 for d in flow_differences(&want, f) {
                     out.push(drift(
@@ -291,10 +277,7 @@ mod tests {
         let all = ["Id", "Name", "Amount__c", "SystemModstamp"];
         let hook = Some("https://hook.example.com/outbound");
         let fine = flow(true, &[("Amount__c", "GreaterThan", "0.0")]);
-        assert_eq!(
-            drift(&[&m], &[message(&all)], std::slice::from_ref(&fine), hook),
-            []
-        );
+        assert_eq!(drift(&[&m], &[message(&all)], std::slice::from_ref(&fine), hook), []);
 
         let off = drift(&[&m], &[message(&all)], &[flow(false, &[])], hook);
         assert_eq!(off.len(), 1, "{off:?}");

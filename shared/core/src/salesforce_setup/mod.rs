@@ -51,17 +51,8 @@ impl SetupConfig {
     pub fn endpoint_url(&self) -> String {
         match &self.url_secret {
             Some(secret) => {
-                let sep = if self.webhook_url.contains('?') {
-                    '&'
-                } else {
-                    '?'
-                };
-                format!(
-                    "{}{sep}{}={}",
-                    self.webhook_url,
-                    self.secret_param,
-                    percent_encode(secret)
-                )
+                let sep = if self.webhook_url.contains('?') { '&' } else { '?' };
+                format!("{}{sep}{}={}", self.webhook_url, self.secret_param, percent_encode(secret))
             }
             None => self.webhook_url.clone(),
         }
@@ -99,10 +90,7 @@ pub fn redact_url(url: &str) -> String {
 
 /// The URL without its query string.
 pub(crate) fn url_base(url: &str) -> &str {
-    url.split(['?', '#'])
-        .next()
-        .unwrap_or(url)
-        .trim_end_matches('/')
+    url.split(['?', '#']).next().unwrap_or(url).trim_end_matches('/')
 }
 
 /// The outbound message of one object.
@@ -246,20 +234,13 @@ pub fn workflow_xml(m: &OutboundMessageDef) -> String {
     let _ = writeln!(x, "        <fullName>{}</fullName>", escape(&m.name));
     let _ = writeln!(x, "        <apiVersion>{}</apiVersion>", m.api_version);
     x.push_str("        <description>Sends the fields sfhs syncs to HubSpot. Managed by `sfhs salesforce apply`: edit the mapping files, not this message.</description>\n");
-    let _ = writeln!(
-        x,
-        "        <endpointUrl>{}</endpointUrl>",
-        escape(&m.endpoint_url)
-    );
+    let _ = writeln!(x, "        <endpointUrl>{}</endpointUrl>", escape(&m.endpoint_url));
     for f in &m.fields {
         let _ = writeln!(x, "        <fields>{}</fields>", escape(f));
     }
     x.push_str("        <includeSessionId>false</includeSessionId>\n");
-    let _ = writeln!(
-        x,
-        "        <integrationUser>{}</integrationUser>",
-        escape(&m.integration_user)
-    );
+    let _ =
+        writeln!(x, "        <integrationUser>{}</integrationUser>", escape(&m.integration_user));
     let _ = writeln!(x, "        <name>{}</name>", escape(&m.name));
     x.push_str("        <protected>false</protected>\n");
     x.push_str("        <useDeadLetterQueue>false</useDeadLetterQueue>\n");
@@ -291,10 +272,7 @@ pub fn flow_xml(f: &FlowDef) -> String {
     x.push_str("        <locationX>50</locationX>\n");
     x.push_str("        <locationY>0</locationY>\n");
     x.push_str("        <connector>\n");
-    let _ = writeln!(
-        x,
-        "            <targetReference>{ACTION_NAME}</targetReference>"
-    );
+    let _ = writeln!(x, "            <targetReference>{ACTION_NAME}</targetReference>");
     x.push_str("        </connector>\n");
     if let Some(t) = f.trigger.as_ref().filter(|t| !t.conditions.is_empty()) {
         let logic = match t.match_mode {
@@ -305,18 +283,10 @@ pub fn flow_xml(f: &FlowDef) -> String {
         for c in &t.conditions {
             x.push_str("        <filters>\n");
             let _ = writeln!(x, "            <field>{}</field>", escape(&c.field));
-            let _ = writeln!(
-                x,
-                "            <operator>{}</operator>",
-                c.operator.flow_name()
-            );
+            let _ = writeln!(x, "            <operator>{}</operator>", c.operator.flow_name());
             x.push_str("            <value>\n");
             let element = f.value_type(c).element();
-            let _ = writeln!(
-                x,
-                "                <{element}>{}</{element}>",
-                escape(&c.value)
-            );
+            let _ = writeln!(x, "                <{element}>{}</{element}>", escape(&c.value));
             x.push_str("            </value>\n");
             x.push_str("        </filters>\n");
         }
@@ -344,11 +314,7 @@ pub fn package_xml(setups: &[ObjectSetup], api_version: &str) -> String {
         x.push_str("    </types>\n");
         x.push_str("    <types>\n");
         for s in setups {
-            let _ = writeln!(
-                x,
-                "        <members>{}</members>",
-                escape(s.message.full_name())
-            );
+            let _ = writeln!(x, "        <members>{}</members>", escape(s.message.full_name()));
         }
         x.push_str("        <name>WorkflowOutboundMessage</name>\n");
         x.push_str("    </types>\n");
@@ -362,10 +328,7 @@ pub fn package_xml(setups: &[ObjectSetup], api_version: &str) -> String {
 pub fn package_files(setups: &[ObjectSetup], api_version: &str) -> Vec<(String, String)> {
     let mut files = vec![("package.xml".to_owned(), package_xml(setups, api_version))];
     for s in setups {
-        files.push((
-            format!("workflows/{}.workflow", s.message.object),
-            workflow_xml(&s.message),
-        ));
+        files.push((format!("workflows/{}.workflow", s.message.object), workflow_xml(&s.message)));
         files.push((format!("flows/{}.flow", s.flow.name), flow_xml(&s.flow)));
     }
     files
@@ -420,11 +383,7 @@ pub(crate) fn has(list: &[String], name: &str) -> bool {
 
 /// The names of `names` that `other` does not hold (ignoring case), in their order.
 fn not_in<'a>(names: &'a [String], other: &[String]) -> Vec<&'a str> {
-    names
-        .iter()
-        .filter(|n| !has(other, n))
-        .map(String::as_str)
-        .collect()
+    names.iter().filter(|n| !has(other, n)).map(String::as_str).collect()
 }
 
 /// The differences between the outbound message wanted and the one the org holds.
@@ -445,10 +404,7 @@ pub fn message_differences(want: &OutboundMessageDef, live: &LiveOutboundMessage
             redact_url(&want.endpoint_url)
         ));
     }
-    if !live
-        .integration_user
-        .eq_ignore_ascii_case(&want.integration_user)
-    {
+    if !live.integration_user.eq_ignore_ascii_case(&want.integration_user) {
         d.push(format!(
             "changes the integration user from {} to {}",
             live.integration_user, want.integration_user
@@ -469,18 +425,13 @@ pub fn plan(
     let mut out = Vec::new();
     for s in desired {
         let m = &s.message;
-        let live = messages
-            .iter()
-            .find(|l| l.object.eq_ignore_ascii_case(&m.object) && l.name == m.name);
+        let live =
+            messages.iter().find(|l| l.object.eq_ignore_ascii_case(&m.object) && l.name == m.name);
         let (change, differences) = match live {
             None => (ChangeKind::Create, vec![]),
             Some(l) => {
                 let d = message_differences(m, l);
-                if d.is_empty() {
-                    (ChangeKind::Same, d)
-                } else {
-                    (ChangeKind::Update, d)
-                }
+                if d.is_empty() { (ChangeKind::Same, d) } else { (ChangeKind::Update, d) }
             }
         };
         out.push(SetupChange {
@@ -490,18 +441,12 @@ pub fn plan(
             change,
             differences,
         });
-        let live_flow = flows
-            .iter()
-            .find(|f| f.name.eq_ignore_ascii_case(&s.flow.name));
+        let live_flow = flows.iter().find(|f| f.name.eq_ignore_ascii_case(&s.flow.name));
         let (change, differences) = match live_flow {
             None => (ChangeKind::Create, vec![]),
             Some(f) => {
                 let d = flow_differences(&s.flow, f);
-                if d.is_empty() {
-                    (ChangeKind::Same, d)
-                } else {
-                    (ChangeKind::Update, d)
-                }
+                if d.is_empty() { (ChangeKind::Same, d) } else { (ChangeKind::Update, d) }
             }
         };
         out.push(SetupChange {
@@ -522,11 +467,7 @@ pub fn find_message<'a>(
     messages: &'a [LiveOutboundMessage],
     webhook_url: Option<&str>,
 ) -> Option<&'a LiveOutboundMessage> {
-    let of_object = || {
-        messages
-            .iter()
-            .filter(move |m| m.object.eq_ignore_ascii_case(object))
-    };
+    let of_object = || messages.iter().filter(move |m| m.object.eq_ignore_ascii_case(object));
     if let Some(url) = webhook_url
         && let Some(m) = of_object().find(|m| url_base(&m.endpoint_url) == url_base(url))
     {
@@ -612,10 +553,7 @@ mod tests {
         );
         let mut m2 = m.clone();
         m2.fields[0].salesforce = "Id".into();
-        assert_eq!(
-            outbound_fields(&m2).iter().filter(|f| *f == "Id").count(),
-            1
-        );
+        assert_eq!(outbound_fields(&m2).iter().filter(|f| *f == "Id").count(), 1);
     }
 
     #[test]
@@ -628,10 +566,7 @@ mod tests {
     #[test]
     fn the_endpoint_carries_the_encoded_secret_and_output_hides_it() {
         let url = cfg().endpoint_url();
-        assert_eq!(
-            url,
-            "https://abc.execute-api.eu-west-1.amazonaws.com/outbound?secret=s3cr%26t"
-        );
+        assert_eq!(url, "https://abc.execute-api.eu-west-1.amazonaws.com/outbound?secret=s3cr%26t");
         assert_eq!(
             redact_url(&url),
             "https://abc.execute-api.eu-west-1.amazonaws.com/outbound?secret=***"
@@ -653,11 +588,7 @@ mod tests {
         let paths: Vec<&str> = files.iter().map(|(p, _)| p.as_str()).collect();
         assert_eq!(
             paths,
-            [
-                "package.xml",
-                "workflows/Invoice__c.workflow",
-                "flows/sfhs_Invoice_c.flow"
-            ]
+            ["package.xml", "workflows/Invoice__c.workflow", "flows/sfhs_Invoice_c.flow"]
         );
         let package = &files[0].1;
         assert!(package.contains(
@@ -740,10 +671,7 @@ mod tests {
                 sends: vec!["Invoice__c.sfhs_sync".into()],
             }),
         };
-        assert_eq!(
-            flow_differences(&setups[0].flow, &held("numberValue")),
-            Vec::<String>::new()
-        );
+        assert_eq!(flow_differences(&setups[0].flow, &held("numberValue")), Vec::<String>::new());
         assert_eq!(
             flow_differences(&setups[0].flow, &held("stringValue")),
             [
@@ -783,28 +711,20 @@ mod tests {
         let m = invoice();
         let setups = desired(&[&m], &cfg(), &FieldTypes::default());
         let want = &setups[0].message;
-        let same = live(
-            &["Id", "Account__c", "Amount__c", "Name", "SystemModstamp"],
-            &want.endpoint_url,
-        );
+        let same =
+            live(&["Id", "Account__c", "Amount__c", "Name", "SystemModstamp"], &want.endpoint_url);
         let p = plan(
             &setups,
             std::slice::from_ref(&same),
-            &[LiveFlow {
-                name: "sfhs_Invoice_c".into(),
-                active: true,
-                entry: None,
-            }],
+            &[LiveFlow { name: "sfhs_Invoice_c".into(), active: true, entry: None }],
         );
         assert_eq!(
             p.iter().map(|c| c.change).collect::<Vec<_>>(),
             [ChangeKind::Same, ChangeKind::Same]
         );
 
-        let old = live(
-            &["Id", "Name", "Description__c"],
-            "https://old.example.com/outbound?secret=old",
-        );
+        let old =
+            live(&["Id", "Name", "Description__c"], "https://old.example.com/outbound?secret=old");
         let p = plan(&setups, &[old], &[]);
         assert_eq!(p[0].change, ChangeKind::Update);
         assert_eq!(
@@ -821,10 +741,7 @@ mod tests {
     #[test]
     fn the_check_finds_the_message_to_this_deployment_and_names_the_fix() {
         let m = invoice();
-        let source = Source {
-            file: "invoice.yaml",
-            mapping: &m,
-        };
+        let source = Source { file: "invoice.yaml", mapping: &m };
         let hook = "https://abc.execute-api.eu-west-1.amazonaws.com/outbound";
         let mut other = live(&["Id"], "https://elsewhere.example.com/x");
         other.name = "Legacy".into();
@@ -842,9 +759,6 @@ mod tests {
         elsewhere.endpoint_url = "https://elsewhere.example.com/x?secret=zz".into();
         let p = check_message(&source, Some(&elsewhere), Some(hook));
         assert_eq!(p.len(), 1);
-        assert!(
-            p[0].message
-                .contains("posts to https://elsewhere.example.com/x?secret=***")
-        );
+        assert!(p[0].message.contains("posts to https://elsewhere.example.com/x?secret=***"));
     }
 }

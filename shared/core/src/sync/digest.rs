@@ -50,21 +50,15 @@ pub fn content_digest<'a>(
         })
         .collect();
     links.sort_by(|a, b| (a.lookup, a.to).cmp(&(b.lookup, b.to)));
-    let content = Content {
-        object,
-        properties,
-        links,
-    };
+    let content = Content { object, properties, links };
     // Serializing maps of strings cannot fail; an empty text would still hash consistently.
     let canonical = serde_json::to_vec(&content).unwrap_or_default();
     let hash = Sha256::digest(&canonical);
-    hash.iter()
-        .take(16)
-        .fold(String::with_capacity(32), |mut s, b| {
-            use std::fmt::Write as _;
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    hash.iter().take(16).fold(String::with_capacity(32), |mut s, b| {
+        use std::fmt::Write as _;
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
 #[cfg(test)]
@@ -82,22 +76,13 @@ mod tests {
     }
 
     fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
     }
 
     #[test]
     fn same_content_same_digest_whatever_the_order() {
-        let a = [
-            assoc("Account__c", "companies"),
-            assoc("Owner__c", "contacts"),
-        ];
-        let b = [
-            assoc("Owner__c", "contacts"),
-            assoc("Account__c", "companies"),
-        ];
+        let a = [assoc("Account__c", "companies"), assoc("Owner__c", "contacts")];
+        let b = [assoc("Owner__c", "contacts"), assoc("Account__c", "companies")];
         let p = props(&[("name", "x"), ("amount", "1")]);
         let d1 = content_digest("p1_invoice", &p, &a, |m| Some(format!("{}-1", m.lookup)));
         let d2 = content_digest("p1_invoice", &p, &b, |m| Some(format!("{}-1", m.lookup)));
@@ -111,9 +96,7 @@ mod tests {
         let base = content_digest("o", &props(&[("name", "x")]), &a, |_| Some("001A".into()));
         for other in [
             content_digest("o", &props(&[("name", "y")]), &a, |_| Some("001A".into())),
-            content_digest("o", &props(&[("name", "x"), ("n", "")]), &a, |_| {
-                Some("001A".into())
-            }),
+            content_digest("o", &props(&[("name", "x"), ("n", "")]), &a, |_| Some("001A".into())),
             content_digest("o", &props(&[("name", "x")]), &a, |_| Some("001B".into())),
             content_digest("o", &props(&[("name", "x")]), &a, |_| None),
             content_digest("o2", &props(&[("name", "x")]), &a, |_| Some("001A".into())),

@@ -72,11 +72,7 @@ impl TryFrom<String> for RecordKey {
             Some((object, id)) if !object.is_empty() && !id.is_empty() && !key.starts_with('~') => {
                 Ok(Self(key))
             }
-            _ => Err(NotAKey {
-                key,
-                kind: "record",
-                form: "`{object}#{record id}`",
-            }),
+            _ => Err(NotAKey { key, kind: "record", form: "`{object}#{record id}`" }),
         }
     }
 }
@@ -89,11 +85,7 @@ impl TryFrom<String> for ParentKey {
         if key.starts_with("~parent#") {
             Ok(Self(key))
         } else {
-            Err(NotAKey {
-                key,
-                kind: "parent",
-                form: "`~parent#{object}#{property}#{value}`",
-            })
+            Err(NotAKey { key, kind: "parent", form: "`~parent#{object}#{property}#{value}`" })
         }
     }
 }
@@ -142,10 +134,7 @@ mod tests {
     #[test]
     fn stored_keys_of_the_other_kind_are_not_taken_for_a_record_or_a_parent() {
         let parent = ParentKey::new("Companies", "SalesforceAccountId", "001A");
-        assert_eq!(
-            parent.as_str(),
-            "~parent#companies#salesforceaccountid#001A"
-        );
+        assert_eq!(parent.as_str(), "~parent#companies#salesforceaccountid#001A");
         assert!(RecordKey::try_from(parent.to_string()).is_err());
         let err = RecordKey::try_from("invoice__c".to_owned()).unwrap_err();
         assert_eq!(

@@ -158,12 +158,7 @@ impl LedgerError {
         retryable: bool,
         source: impl std::error::Error + Send + Sync + 'static,
     ) -> Self {
-        Self {
-            operation,
-            message: source.to_string(),
-            retryable,
-            source: Some(Box::new(source)),
-        }
+        Self { operation, message: source.to_string(), retryable, source: Some(Box::new(source)) }
     }
 
     pub fn is_retryable(&self) -> bool {
@@ -196,15 +191,7 @@ impl<'a> ClaimRequest<'a> {
         now_ms: i64,
         lease_ms: i64,
     ) -> Self {
-        Self {
-            key,
-            version,
-            replay: false,
-            revive: false,
-            owner,
-            now_ms,
-            lease_ms,
-        }
+        Self { key, version, replay: false, revive: false, owner, now_ms, lease_ms }
     }
 
     /// The same claim as a replay.
@@ -232,39 +219,25 @@ impl<'a> ClaimRequest<'a> {
 /// granted; `Stale`: the ledger holds this version or a newer one (unless a replay, or a child
 /// still waiting for its parent); `Leased`: another owner holds the record until `until`.
 pub fn decide_claim(entry: Option<&LedgerEntry>, claim: &ClaimRequest<'_>) -> Option<Claim> {
-    let ClaimRequest {
-        version,
-        replay,
-        revive,
-        owner,
-        now_ms,
-        ..
-    } = *claim;
+    let ClaimRequest { version, replay, revive, owner, now_ms, .. } = *claim;
     let e = entry?;
     if let Some(stored) = e.version
         && !(revive && e.deleted)
         && (stored > version || (stored == version && !e.waiting && !replay))
     {
-        return Some(Claim::Stale {
-            stored,
-            deleted: e.deleted,
-        });
+        return Some(Claim::Stale { stored, deleted: e.deleted });
     }
     match (&e.lease_owner, e.lease_until) {
-        (Some(o), Some(until)) if o != owner && until >= now_ms => Some(Claim::Leased {
-            owner: o.clone(),
-            until,
-        }),
+        (Some(o), Some(until)) if o != owner && until >= now_ms => {
+            Some(Claim::Leased { owner: o.clone(), until })
+        }
         _ => None,
     }
 }
 
 /// Runs `calls`, `concurrency` at a time (at least one); the answers in the calls' order.
 async fn in_order<F: std::future::Future>(calls: Vec<F>, concurrency: usize) -> Vec<F::Output> {
-    futures::stream::iter(calls)
-        .buffered(concurrency.max(1))
-        .collect()
-        .await
+    futures::stream::iter(calls).buffered(concurrency.max(1)).collect().await
 }
 
 /// The records table.
@@ -307,10 +280,7 @@ pub trait Ledger: Send + Sync + fmt::Debug {
         commits: &[(&RecordKey, &Commit)],
         concurrency: usize,
     ) -> Vec<Result<bool, LedgerError>> {
-        let calls: Vec<_> = commits
-            .iter()
-            .map(|(key, c)| self.commit(key, owner, c))
-            .collect();
+        let calls: Vec<_> = commits.iter().map(|(key, c)| self.commit(key, owner, c)).collect();
         in_order(calls, concurrency).await
     }
 
@@ -433,11 +403,7 @@ impl ErrorStoreError {
         retryable: bool,
         source: impl std::error::Error + Send + Sync + 'static,
     ) -> Self {
-        Self {
-            message: source.to_string(),
-            retryable,
-            source: Some(Box::new(source)),
-        }
+        Self { message: source.to_string(), retryable, source: Some(Box::new(source)) }
     }
 
     pub fn is_retryable(&self) -> bool {
@@ -577,10 +543,7 @@ pub struct AssociationKind<'a> {
 
 impl<'a> AssociationKind<'a> {
     pub fn new(from: &'a str, to: &'a str, label: Option<&'a str>) -> Self {
-        Self {
-            between: Between { from, to },
-            label,
-        }
+        Self { between: Between { from, to }, label }
     }
 }
 

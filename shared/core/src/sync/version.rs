@@ -73,10 +73,7 @@ pub fn record_version(item: &WorkItem, version_field: &str) -> (Version, Version
         item.fields
             .get(name)
             .or_else(|| {
-                item.fields
-                    .iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                    .map(|(_, v)| v)
+                item.fields.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v)
             })
             .and_then(|v| v.as_deref())
             .and_then(parse_salesforce_datetime)
@@ -116,18 +113,12 @@ mod tests {
 
     #[test]
     fn a_version_is_stored_as_its_milliseconds_and_an_undelete_comes_one_after() {
-        assert_eq!(
-            serde_json::to_string(&Version(1_795_860_000_001)).unwrap(),
-            "1795860000001"
-        );
+        assert_eq!(serde_json::to_string(&Version(1_795_860_000_001)).unwrap(), "1795860000001");
         assert_eq!(serde_json::from_str::<Version>("5").unwrap(), Version(5));
         assert_eq!(Version(5).after(), Version(6));
         assert!(Version(5).after() > Version(5));
         assert_eq!(Version(i64::MAX).after(), Version(i64::MAX));
-        assert_eq!(
-            Version::at(datetime!(2026-11-28 10:00:00.001 UTC)),
-            Version(1_795_860_000_001)
-        );
+        assert_eq!(Version::at(datetime!(2026-11-28 10:00:00.001 UTC)), Version(1_795_860_000_001));
     }
 
     #[test]
@@ -138,10 +129,7 @@ mod tests {
             (Version(1_795_860_000_001), VersionSource::Field)
         );
         let i = item(&[("LastModifiedDate", "2026-11-28T10:00:00.000+0000")]);
-        assert_eq!(
-            record_version(&i, "SystemModstamp").1,
-            VersionSource::LastModifiedDate
-        );
+        assert_eq!(record_version(&i, "SystemModstamp").1, VersionSource::LastModifiedDate);
         let i = item(&[("SystemModstamp", "yesterday")]);
         assert_eq!(
             record_version(&i, "SystemModstamp"),

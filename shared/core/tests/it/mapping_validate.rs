@@ -15,10 +15,7 @@ fn load(file: &str, text: &str) -> Mapping {
 }
 
 fn paths(problems: &[sfhs_core::mapping::Problem]) -> Vec<String> {
-    problems
-        .iter()
-        .map(|p| format!("{}:{}", p.file, p.path))
-        .collect()
+    problems.iter().map(|p| format!("{}:{}", p.file, p.path)).collect()
 }
 
 #[test]
@@ -26,14 +23,8 @@ fn the_examples_are_valid_offline() {
     let invoice = load("invoice.yaml", INVOICE);
     let line = load("invoice_line.yaml", LINE);
     let problems = validate_offline(&[
-        Source {
-            file: "invoice.yaml",
-            mapping: &invoice,
-        },
-        Source {
-            file: "invoice_line.yaml",
-            mapping: &line,
-        },
+        Source { file: "invoice.yaml", mapping: &invoice },
+        Source { file: "invoice_line.yaml", mapping: &line },
     ]);
     assert!(problems.is_empty(), "{problems:#?}");
     assert_eq!(invoice.version_field, "SystemModstamp");
@@ -72,14 +63,8 @@ associations:
         "salesforce_object: invoice__c\nhubspot_object: 2-1\nid_property: x\nfields: []\n",
     );
     let problems = validate_offline(&[
-        Source {
-            file: "a.yaml",
-            mapping: &m,
-        },
-        Source {
-            file: "b.yaml",
-            mapping: &dup,
-        },
+        Source { file: "a.yaml", mapping: &m },
+        Source { file: "b.yaml", mapping: &dup },
     ]);
     let p = paths(&problems);
     for expected in [
@@ -94,16 +79,10 @@ associations:
         "b.yaml:salesforce_object",
         "b.yaml:fields",
     ] {
-        assert!(
-            p.contains(&expected.to_owned()),
-            "missing {expected} in {p:#?}"
-        );
+        assert!(p.contains(&expected.to_owned()), "missing {expected} in {p:#?}");
     }
     assert!(has_errors(&problems));
-    let warning = problems
-        .iter()
-        .find(|p| p.path == "fields" && p.file == "b.yaml")
-        .unwrap();
+    let warning = problems.iter().find(|p| p.path == "fields" && p.file == "b.yaml").unwrap();
     assert_eq!(warning.severity, Severity::Warning);
     assert!(problems.iter().all(|p| !p.fix.is_empty()));
 }
@@ -169,18 +148,8 @@ fn invoice_describe() -> SfObject {
             sf_field("Name", SfType::String, &[], &[]),
             sf_field("Amount__c", SfType::Currency, &[], &[]),
             sf_field("Issue_Date__c", SfType::Date, &[], &[]),
-            sf_field(
-                "Status__c",
-                SfType::Picklist,
-                &[],
-                &["Draft", "Sent", "Paid", "Void"],
-            ),
-            sf_field(
-                "Channels__c",
-                SfType::Multipicklist,
-                &[],
-                &["Email", "Portal", "Post"],
-            ),
+            sf_field("Status__c", SfType::Picklist, &[], &["Draft", "Sent", "Paid", "Void"]),
+            sf_field("Channels__c", SfType::Multipicklist, &[], &["Email", "Portal", "Post"]),
             sf_field("Paid__c", SfType::Boolean, &[], &[]),
             sf_field("Paid_At__c", SfType::Datetime, &[], &[]),
             sf_field("Notes__c", SfType::Textarea, &[], &[]),
@@ -194,13 +163,7 @@ fn companies() -> HsObject {
     HsObject {
         object_type_id: "0-2".into(),
         fully_qualified_name: "companies".into(),
-        properties: vec![hs_prop(
-            "salesforceaccountid",
-            HsType::String,
-            "text",
-            &[],
-            false,
-        )],
+        properties: vec![hs_prop("salesforceaccountid", HsType::String, "text", &[], false)],
         required_properties: vec![],
         associated_objects: vec![],
     }
@@ -233,10 +196,7 @@ fn the_example_is_valid_against_matching_live_schemas() {
         natively_synced: &natively,
         outbound_fields: Some(&fields),
     };
-    let src = Source {
-        file: "invoice.yaml",
-        mapping: &m,
-    };
+    let src = Source { file: "invoice.yaml", mapping: &m };
     let problems = validate_live(&src, &live, std::slice::from_ref(&src));
     assert!(problems.is_empty(), "{problems:#?}");
 }
@@ -247,29 +207,16 @@ fn every_live_problem_is_reported_with_a_fix() {
     let mut hs = invoice_schema();
     hs.properties[0].has_unique_value = false; // id property not unique
     hs.properties.retain(|p| p.name != "issue_date"); // a target property vanished
-    hs.properties
-        .iter_mut()
-        .find(|p| p.name == "status")
-        .unwrap()
-        .options = vec!["Draft".into(), "Sent".into(), "Paid".into()]; // Void has nowhere to go
-    hs.properties
-        .iter_mut()
-        .find(|p| p.name == "amount")
-        .unwrap()
-        .hs_type = HsType::Bool; // incompatible
-    hs.properties
-        .iter_mut()
-        .find(|p| p.name == "amount")
-        .unwrap()
-        .field_type = "booleancheckbox".into();
+    hs.properties.iter_mut().find(|p| p.name == "status").unwrap().options =
+        vec!["Draft".into(), "Sent".into(), "Paid".into()]; // Void has nowhere to go
+    hs.properties.iter_mut().find(|p| p.name == "amount").unwrap().hs_type = HsType::Bool; // incompatible
+    hs.properties.iter_mut().find(|p| p.name == "amount").unwrap().field_type =
+        "booleancheckbox".into();
     hs.required_properties.push("region".into()); // a required property is not mapped
     let mut sf = invoice_describe();
     sf.fields.retain(|f| f.name != "Notes__c"); // a source field does not exist
-    sf.fields
-        .iter_mut()
-        .find(|f| f.name == "Account__c")
-        .unwrap()
-        .reference_to = vec!["Customer__c".into()]; // parent does not sync
+    sf.fields.iter_mut().find(|f| f.name == "Account__c").unwrap().reference_to =
+        vec!["Customer__c".into()]; // parent does not sync
     let fields: Vec<String> = vec!["Name".into(), "SystemModstamp".into()]; // outbound message lacks fields
     let targets = [companies()];
     let live = Live {
@@ -279,10 +226,7 @@ fn every_live_problem_is_reported_with_a_fix() {
         natively_synced: &["Account".to_owned()],
         outbound_fields: Some(&fields),
     };
-    let src = Source {
-        file: "invoice.yaml",
-        mapping: &m,
-    };
+    let src = Source { file: "invoice.yaml", mapping: &m };
     let problems = validate_live(&src, &live, std::slice::from_ref(&src));
     let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
     let joined = text.join("\n");
@@ -297,10 +241,7 @@ fn every_live_problem_is_reported_with_a_fix() {
         "fields[1].salesforce: the outbound message does not send Amount__c",
         "associations[0].lookup: the outbound message does not send Account__c",
     ] {
-        assert!(
-            joined.contains(expected),
-            "missing {expected:?} in\n{joined}"
-        );
+        assert!(joined.contains(expected), "missing {expected:?} in\n{joined}");
     }
 }
 
@@ -314,10 +255,7 @@ fn a_missing_hubspot_object_stops_there_and_says_how_to_create_it() {
         natively_synced: &[],
         outbound_fields: None,
     };
-    let src = Source {
-        file: "invoice.yaml",
-        mapping: &m,
-    };
+    let src = Source { file: "invoice.yaml", mapping: &m };
     let problems = validate_live(&src, &live, std::slice::from_ref(&src));
     assert_eq!(problems.len(), 1);
     assert!(problems[0].fix.contains("schema-generate"));

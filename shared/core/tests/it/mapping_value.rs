@@ -37,19 +37,10 @@ fn conversions_table() {
     let date = prop(HsType::Date, "date", &[]);
     let datetime = prop(HsType::Datetime, "date", &[]);
     let select = prop(HsType::Enumeration, "select", &["open", "paid", "Open"]);
-    let checkbox = prop(
-        HsType::Enumeration,
-        "checkbox",
-        &["north", "south", "priority"],
-    );
+    let checkbox = prop(HsType::Enumeration, "checkbox", &["north", "south", "priority"]);
     let phone = prop(HsType::PhoneNumber, "phonenumber", &[]);
     let cases: Vec<Case<'_>> = vec![
-        (
-            SfType::String,
-            &text,
-            Some("  INV-1 <b> "),
-            Ok("  INV-1 <b> "),
-        ),
+        (SfType::String, &text, Some("  INV-1 <b> "), Ok("  INV-1 <b> ")),
         (SfType::Textarea, &text, Some("a\nb"), Ok("a\nb")),
         (SfType::Email, &text, Some("a@b.c"), Ok("a@b.c")),
         (SfType::String, &text, None, Ok("")),
@@ -67,12 +58,7 @@ fn conversions_table() {
         (SfType::Boolean, &boolean, Some("yes"), Err(())),
         (SfType::Date, &date, Some("2020-07-11"), Ok("2020-07-11")),
         (SfType::Date, &date, Some("2020-13-11"), Err(())),
-        (
-            SfType::Datetime,
-            &date,
-            Some("2020-05-08T23:40:22.000Z"),
-            Ok("2020-05-08"),
-        ),
+        (SfType::Datetime, &date, Some("2020-05-08T23:40:22.000Z"), Ok("2020-05-08")),
         (
             SfType::Datetime,
             &datetime,
@@ -85,45 +71,15 @@ fn conversions_table() {
             Some("2013-05-07T22:07:19.000+0200"),
             Ok("2013-05-07T20:07:19.000Z"),
         ),
-        (
-            SfType::Datetime,
-            &datetime,
-            Some("2020-05-08T13:40:22Z"),
-            Ok("2020-05-08T13:40:22.000Z"),
-        ),
-        (
-            SfType::Date,
-            &datetime,
-            Some("2020-07-11"),
-            Ok("2020-07-11T00:00:00.000Z"),
-        ),
+        (SfType::Datetime, &datetime, Some("2020-05-08T13:40:22Z"), Ok("2020-05-08T13:40:22.000Z")),
+        (SfType::Date, &datetime, Some("2020-07-11"), Ok("2020-07-11T00:00:00.000Z")),
         (SfType::Datetime, &datetime, Some("yesterday"), Err(())),
         (SfType::Picklist, &select, Some("Open"), Ok("Open")),
         (SfType::Picklist, &select, Some("Closed"), Err(())),
-        (
-            SfType::Multipicklist,
-            &checkbox,
-            Some("north;priority"),
-            Ok("north;priority"),
-        ),
-        (
-            SfType::Multipicklist,
-            &checkbox,
-            Some("north;east"),
-            Err(()),
-        ),
-        (
-            SfType::Multipicklist,
-            &text,
-            Some("north;east"),
-            Ok("north;east"),
-        ),
-        (
-            SfType::Phone,
-            &phone,
-            Some("+31 20 123 4567"),
-            Ok("+31 20 123 4567"),
-        ),
+        (SfType::Multipicklist, &checkbox, Some("north;priority"), Ok("north;priority")),
+        (SfType::Multipicklist, &checkbox, Some("north;east"), Err(())),
+        (SfType::Multipicklist, &text, Some("north;east"), Ok("north;east")),
+        (SfType::Phone, &phone, Some("+31 20 123 4567"), Ok("+31 20 123 4567")),
         (SfType::Double, &text, Some("1.0"), Ok("1.0")),
         (SfType::String, &num, Some("12"), Err(())),
         (SfType::Date, &boolean, Some("2020-01-01"), Err(())),
@@ -155,29 +111,18 @@ fn value_maps_defaults_and_long_text() {
     let mut r = rule();
     r.value_map.insert("Open".into(), "open".into());
     r.value_map.insert("Paid in full".into(), "paid".into());
-    assert_eq!(
-        convert(Some("Paid in full"), &SfType::Picklist, &select, &r).unwrap(),
-        "paid"
-    );
+    assert_eq!(convert(Some("Paid in full"), &SfType::Picklist, &select, &r).unwrap(), "paid");
     let err = convert(Some("Void"), &SfType::Picklist, &select, &r).unwrap_err();
-    assert!(
-        err.to_string().contains("\"Void\" is not an option"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("\"Void\" is not an option"), "{err}");
 
     r.default = Some("open".into());
-    assert_eq!(
-        convert(None, &SfType::Picklist, &select, &r).unwrap(),
-        "open"
-    );
+    assert_eq!(convert(None, &SfType::Picklist, &select, &r).unwrap(), "open");
 
     let text = prop(HsType::String, "textarea", &[]);
     let long = "é".repeat(MAX_STRING_CHARS + 5);
     assert_eq!(
         convert(Some(&long), &SfType::Textarea, &text, &rule()),
-        Err(ConversionError::TooLong {
-            chars: MAX_STRING_CHARS + 5
-        })
+        Err(ConversionError::TooLong { chars: MAX_STRING_CHARS + 5 })
     );
     let mut truncate = rule();
     truncate.on_too_long = TooLong::Truncate;
@@ -188,35 +133,17 @@ fn value_maps_defaults_and_long_text() {
 #[test]
 fn numbers_never_round_trip_through_floats() {
     assert_eq!(number("0.1").unwrap(), "0.1");
-    assert_eq!(
-        number("12345678901234567.89").unwrap(),
-        "12345678901234567.89"
-    );
+    assert_eq!(number("12345678901234567.89").unwrap(), "12345678901234567.89");
     assert_eq!(number("1E+2").unwrap(), "100");
 }
 
 #[test]
 fn the_compatibility_table_refuses_mismatched_field_types() {
-    assert!(compatible(
-        &SfType::Picklist,
-        &prop(HsType::Enumeration, "select", &[])
-    ));
-    assert!(!compatible(
-        &SfType::Multipicklist,
-        &prop(HsType::Enumeration, "select", &[])
-    ));
-    assert!(compatible(
-        &SfType::Boolean,
-        &prop(HsType::Enumeration, "booleancheckbox", &[])
-    ));
-    assert!(!compatible(
-        &SfType::String,
-        &prop(HsType::String, "file", &[])
-    ));
-    assert!(!compatible(
-        &SfType::Reference,
-        &prop(HsType::Number, "number", &[])
-    ));
+    assert!(compatible(&SfType::Picklist, &prop(HsType::Enumeration, "select", &[])));
+    assert!(!compatible(&SfType::Multipicklist, &prop(HsType::Enumeration, "select", &[])));
+    assert!(compatible(&SfType::Boolean, &prop(HsType::Enumeration, "booleancheckbox", &[])));
+    assert!(!compatible(&SfType::String, &prop(HsType::String, "file", &[])));
+    assert!(!compatible(&SfType::Reference, &prop(HsType::Number, "number", &[])));
 }
 
 #[test]
@@ -224,20 +151,11 @@ fn the_worker_infers_the_source_type_from_the_target() {
     use sfhs_core::mapping::value::infer_sf_type;
     let datetime = prop(HsType::Datetime, "date", &[]);
     assert_eq!(infer_sf_type(&datetime, Some("2020-07-11")), SfType::Date);
-    assert_eq!(
-        infer_sf_type(&datetime, Some("2020-07-11T10:00:00.000Z")),
-        SfType::Datetime
-    );
+    assert_eq!(infer_sf_type(&datetime, Some("2020-07-11T10:00:00.000Z")), SfType::Datetime);
     let checkbox = prop(HsType::Enumeration, "checkbox", &["a", "b"]);
     let sf = infer_sf_type(&checkbox, Some("a;b"));
-    assert_eq!(
-        convert(Some("a;b"), &sf, &checkbox, &rule()).unwrap(),
-        "a;b"
-    );
+    assert_eq!(convert(Some("a;b"), &sf, &checkbox, &rule()).unwrap(), "a;b");
     let num = prop(HsType::Number, "number", &[]);
     let sf = infer_sf_type(&num, Some("9.9213206E7"));
-    assert_eq!(
-        convert(Some("9.9213206E7"), &sf, &num, &rule()).unwrap(),
-        "99213206"
-    );
+    assert_eq!(convert(Some("9.9213206E7"), &sf, &num, &rule()).unwrap(), "99213206");
 }

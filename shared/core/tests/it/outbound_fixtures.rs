@@ -59,14 +59,7 @@ fn three_leads_of_three_types_behind_a_bom() {
     let types: Vec<&str> = n.iter().map(|n| n["sobject"].as_str().unwrap()).collect();
     assert_eq!(types, ["Lead1", "Lead2", "Lead3"]);
     let ids: Vec<&str> = n.iter().map(|n| n["id"].as_str().unwrap()).collect();
-    assert_eq!(
-        ids,
-        [
-            "04l37000000L0E5AAK",
-            "14l37000123L0E5AAK",
-            "24l37123450L0E5AAK"
-        ]
-    );
+    assert_eq!(ids, ["04l37000000L0E5AAK", "14l37000123L0E5AAK", "24l37123450L0E5AAK"]);
     assert_eq!(n[2]["record_id"], "2123456789ABCDEEAE");
     for notification in n {
         assert_eq!(notification["fields"].as_object().unwrap().len(), 27);
@@ -75,20 +68,13 @@ fn three_leads_of_three_types_behind_a_bom() {
     assert_eq!(n[0]["fields"]["IsConverted"], "false");
     assert_eq!(n[2]["fields"]["FirstName"], "Nora");
     let first_keys: Vec<&String> = n[0]["fields"].as_object().unwrap().keys().take(3).collect();
-    assert_eq!(
-        first_keys,
-        ["City", "CleanStatus", "Company"],
-        "document order is kept"
-    );
+    assert_eq!(first_keys, ["City", "CleanStatus", "Company"], "document order is kept");
 }
 
 #[test]
 fn an_empty_notifications_element_is_refused() {
-    let err = parse(
-        fixture!("om_empty_notifications_bom_aspnet.xml"),
-        DEFAULT_MAX_BODY_BYTES,
-    )
-    .unwrap_err();
+    let err = parse(fixture!("om_empty_notifications_bom_aspnet.xml"), DEFAULT_MAX_BODY_BYTES)
+        .unwrap_err();
     assert!(matches!(err, OutboundError::NoNotifications), "{err}");
 }
 
@@ -103,18 +89,8 @@ fn a_bulk_edit_of_three_contacts_without_session() {
         .iter()
         .map(|n| n["record_id"].as_str().unwrap())
         .collect();
-    assert_eq!(
-        records,
-        [
-            "003xx000004TmiQAAS",
-            "003xx000004TmiRAAS",
-            "003xx000004TmiSAAS"
-        ]
-    );
-    assert_eq!(
-        v["notifications"][1]["fields"]["LastModifiedDate"],
-        "2026-09-09T00:41:57.000Z"
-    );
+    assert_eq!(records, ["003xx000004TmiQAAS", "003xx000004TmiRAAS", "003xx000004TmiSAAS"]);
+    assert_eq!(v["notifications"][1]["fields"]["LastModifiedDate"], "2026-09-09T00:41:57.000Z");
 }
 
 #[test]

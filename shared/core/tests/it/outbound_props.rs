@@ -46,12 +46,7 @@ fn fields() -> impl Strategy<Value = IndexMap<String, Option<String>>> {
 
 fn notification() -> impl Strategy<Value = Notification> {
     (sf_id("04l"), api_name(), sf_id("a01"), fields()).prop_map(
-        |(id, sobject, record_id, fields)| Notification {
-            id,
-            sobject,
-            record_id,
-            fields,
-        },
+        |(id, sobject, record_id, fields)| Notification { id, sobject, record_id, fields },
     )
 }
 
@@ -62,16 +57,16 @@ fn message() -> impl Strategy<Value = OutboundMessage> {
         any::<bool>(),
         prop::collection::vec(notification(), 1..=100),
     )
-        .prop_map(
-            |(organization_id, action_id, has_session_id, notifications)| OutboundMessage {
+        .prop_map(|(organization_id, action_id, has_session_id, notifications)| {
+            OutboundMessage {
                 organization_id,
                 action_id,
                 has_session_id,
                 enterprise_url: Some("https://x.my.salesforce.com/services/Soap/c/62.0/00D".into()),
                 partner_url: None,
                 notifications,
-            },
-        )
+            }
+        })
 }
 
 /// How a sender might write the document.
@@ -98,18 +93,16 @@ fn style() -> impl Strategy<Value = Style> {
         any::<bool>(),
         any::<bool>(),
     )
-        .prop_map(
-            |(env, out, sf, bom, decl, newline, cdata, char_refs)| Style {
-                env,
-                out,
-                sf,
-                bom,
-                decl,
-                newline,
-                cdata,
-                char_refs,
-            },
-        )
+        .prop_map(|(env, out, sf, bom, decl, newline, cdata, char_refs)| Style {
+            env,
+            out,
+            sf,
+            bom,
+            decl,
+            newline,
+            cdata,
+            char_refs,
+        })
 }
 
 fn escape(s: &str, style: &Style) -> String {
@@ -135,14 +128,10 @@ fn render(m: &OutboundMessage, st: &Style) -> Vec<u8> {
     let nl = st.newline;
     let (e, sf) = (st.env, st.sf);
     let (o, ons) = match st.out {
-        Some(p) => (
-            format!("{p}:"),
-            format!(" xmlns:{p}=\"http://soap.sforce.com/2005/09/outbound\""),
-        ),
-        None => (
-            String::new(),
-            " xmlns=\"http://soap.sforce.com/2005/09/outbound\"".to_owned(),
-        ),
+        Some(p) => {
+            (format!("{p}:"), format!(" xmlns:{p}=\"http://soap.sforce.com/2005/09/outbound\""))
+        }
+        None => (String::new(), " xmlns=\"http://soap.sforce.com/2005/09/outbound\"".to_owned()),
     };
     let mut x = String::new();
     if st.decl {
@@ -152,10 +141,7 @@ fn render(m: &OutboundMessage, st: &Style) -> Vec<u8> {
     x.push_str(&format!(
         "<{e}:Envelope xmlns:{e}=\"http://schemas.xmlsoap.org/soap/envelope/\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">{nl}<{e}:Body>{nl}<{o}notifications{ons}>{nl}"
     ));
-    x.push_str(&format!(
-        "<{o}OrganizationId>{}</{o}OrganizationId>{nl}",
-        m.organization_id
-    ));
+    x.push_str(&format!("<{o}OrganizationId>{}</{o}OrganizationId>{nl}", m.organization_id));
     if let Some(a) = &m.action_id {
         x.push_str(&format!("<{o}ActionId>{a}</{o}ActionId>{nl}"));
     }
@@ -165,10 +151,7 @@ fn render(m: &OutboundMessage, st: &Style) -> Vec<u8> {
         x.push_str(&format!("<{o}SessionId xsi:nil=\"true\"/>{nl}"));
     }
     if let Some(u) = &m.enterprise_url {
-        x.push_str(&format!(
-            "<{o}EnterpriseUrl>{}</{o}EnterpriseUrl>{nl}",
-            escape(u, st)
-        ));
+        x.push_str(&format!("<{o}EnterpriseUrl>{}</{o}EnterpriseUrl>{nl}", escape(u, st)));
     }
     for n in &m.notifications {
         x.push_str(&format!(
@@ -184,9 +167,7 @@ fn render(m: &OutboundMessage, st: &Style) -> Vec<u8> {
         }
         x.push_str(&format!("</{o}sObject>{nl}</{o}Notification>{nl}"));
     }
-    x.push_str(&format!(
-        "</{o}notifications>{nl}</{e}:Body>{nl}</{e}:Envelope>"
-    ));
+    x.push_str(&format!("</{o}notifications>{nl}</{e}:Body>{nl}</{e}:Envelope>"));
     let mut bytes = Vec::new();
     if st.bom {
         bytes.extend_from_slice(b"\xEF\xBB\xBF");

@@ -30,12 +30,7 @@ fn notification(id: &str, sobject: &str, record: &str, fields: &str) -> String {
 }
 
 fn one(fields: &str) -> String {
-    envelope(&notification(
-        "04lxx000000CaSiAAK",
-        "Invoice__c",
-        "a01xx000003DGb4AAG",
-        fields,
-    ))
+    envelope(&notification("04lxx000000CaSiAAK", "Invoice__c", "a01xx000003DGb4AAG", fields))
 }
 
 fn ok(xml: &str) -> OutboundMessage {
@@ -127,10 +122,7 @@ fn attribute_order_and_a_type_without_prefix() {
     );
     let m = ok(&xml);
     assert_eq!(m.notifications[0].sobject, "Invoice__c");
-    assert!(
-        m.notifications[0].fields.is_empty(),
-        "a deleted record may carry only its Id"
-    );
+    assert!(m.notifications[0].fields.is_empty(), "a deleted record may carry only its Id");
 }
 
 #[test]
@@ -142,18 +134,8 @@ fn several_object_types_in_one_message() {
             "a01xx000003DGb1AAG",
             "<sf:Name>I</sf:Name>",
         ),
-        notification(
-            "04lxx000000CaS2AAK",
-            "Account",
-            "001xx000003DGb2AAG",
-            "<sf:Name>A</sf:Name>",
-        ),
-        notification(
-            "04lxx000000CaS3AAK",
-            "acme__Shipment__c",
-            "a05xx000003DGb3AAG",
-            "",
-        ),
+        notification("04lxx000000CaS2AAK", "Account", "001xx000003DGb2AAG", "<sf:Name>A</sf:Name>"),
+        notification("04lxx000000CaS3AAK", "acme__Shipment__c", "a05xx000003DGb3AAG", ""),
     ]
     .join("\n");
     let m = ok(&envelope(&inner));
@@ -177,27 +159,20 @@ fn one_hundred_notifications_pass_and_one_more_is_refused() {
         envelope(&inner.join("\n"))
     };
     assert_eq!(ok(&make(100)).notifications.len(), 100);
-    assert!(matches!(
-        err(&make(101)),
-        OutboundError::TooManyNotifications { max: 100 }
-    ));
+    assert!(matches!(err(&make(101)), OutboundError::TooManyNotifications { max: 100 }));
 }
 
 #[test]
 fn fields_to_null_marks_fields_null() {
-    let m = ok(&one(
-        "<sf:fieldsToNull>Notes__c</sf:fieldsToNull><sf:Name>x</sf:Name>",
-    ));
+    let m = ok(&one("<sf:fieldsToNull>Notes__c</sf:fieldsToNull><sf:Name>x</sf:Name>"));
     assert_eq!(field(&m, "Notes__c"), Some(None));
     assert_eq!(field(&m, "Name"), Some(Some("x".into())));
 }
 
 #[test]
 fn a_session_id_counts_only_when_not_empty() {
-    let with = one("").replace(
-        r#"<SessionId xsi:nil="true"/>"#,
-        "<SessionId>00D!secret</SessionId>",
-    );
+    let with =
+        one("").replace(r#"<SessionId xsi:nil="true"/>"#, "<SessionId>00D!secret</SessionId>");
     let m = ok(&with);
     assert!(m.has_session_id);
     assert!(!format!("{m:?}").contains("secret"));
@@ -223,10 +198,7 @@ fn refuses_dtds_and_entity_declarations() {
 #[test]
 fn refuses_undefined_entities() {
     let e = err(&one("<sf:Name>&nbsp;</sf:Name>"));
-    assert!(
-        matches!(&e, OutboundError::UndefinedEntity { name, .. } if name == "nbsp"),
-        "{e}"
-    );
+    assert!(matches!(&e, OutboundError::UndefinedEntity { name, .. } if name == "nbsp"), "{e}");
 }
 
 #[test]
@@ -235,10 +207,7 @@ fn refuses_malformed_and_truncated_xml() {
     for cut in [10, full.len() / 3, full.len() / 2, full.len() - 5] {
         let e = err(&full[..cut]);
         assert!(
-            matches!(
-                e,
-                OutboundError::Truncated { .. } | OutboundError::Xml { .. }
-            ),
+            matches!(e, OutboundError::Truncated { .. } | OutboundError::Xml { .. }),
             "cut at {cut}: {e}"
         );
     }
@@ -253,10 +222,7 @@ fn refuses_malformed_and_truncated_xml() {
 
 #[test]
 fn refuses_what_is_not_an_outbound_message() {
-    assert!(matches!(
-        err("<html><body/></html>"),
-        OutboundError::NotOutboundMessage { .. }
-    ));
+    assert!(matches!(err("<html><body/></html>"), OutboundError::NotOutboundMessage { .. }));
     assert!(matches!(err(""), OutboundError::Empty));
     assert!(matches!(err("  \n "), OutboundError::Empty));
     assert!(matches!(
@@ -268,18 +234,9 @@ fn refuses_what_is_not_an_outbound_message() {
     let e = err(soap12);
     assert!(e.to_string().contains("SOAP 1.2"), "{e}");
     let fault = r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault/></s:Body></s:Envelope>"#;
-    assert!(matches!(
-        err(fault),
-        OutboundError::NotOutboundMessage { .. }
-    ));
-    let wrong_ns = one("").replace(
-        "http://soap.sforce.com/2005/09/outbound",
-        "urn:something-else",
-    );
-    assert!(matches!(
-        err(&wrong_ns),
-        OutboundError::NotOutboundMessage { .. }
-    ));
+    assert!(matches!(err(fault), OutboundError::NotOutboundMessage { .. }));
+    let wrong_ns = one("").replace("http://soap.sforce.com/2005/09/outbound", "urn:something-else");
+    assert!(matches!(err(&wrong_ns), OutboundError::NotOutboundMessage { .. }));
     let two_roots = format!("{}<x/>", one(""));
     assert!(matches!(
         err(&two_roots),
@@ -299,16 +256,10 @@ fn refuses_missing_required_parts() {
     let no_id = envelope(
         r#"<Notification><sObject xsi:type="sf:X" xmlns:sf="urn:sobject.enterprise.soap.sforce.com"><sf:Id>a01xx000003DGb4AAG</sf:Id></sObject></Notification>"#,
     );
-    assert!(matches!(
-        err(&no_id),
-        OutboundError::NotificationWithoutId { index: 1 }
-    ));
+    assert!(matches!(err(&no_id), OutboundError::NotificationWithoutId { index: 1 }));
 
     let no_sobject = envelope("<Notification><Id>04lxx000000CaSiAAK</Id></Notification>");
-    assert!(matches!(
-        err(&no_sobject),
-        OutboundError::NotificationWithoutSObject { .. }
-    ));
+    assert!(matches!(err(&no_sobject), OutboundError::NotificationWithoutSObject { .. }));
 
     let no_type = envelope(
         r#"<Notification><Id>04lxx000000CaSiAAK</Id><sObject xmlns:sf="urn:sobject.enterprise.soap.sforce.com"><sf:Id>a01xx000003DGb4AAG</sf:Id></sObject></Notification>"#,
@@ -322,17 +273,11 @@ fn refuses_missing_required_parts() {
     let no_record = envelope(
         r#"<Notification><Id>04lxx000000CaSiAAK</Id><sObject xsi:type="sf:X" xmlns:sf="urn:sobject.enterprise.soap.sforce.com"><sf:Name>x</sf:Name></sObject></Notification>"#,
     );
-    assert!(matches!(
-        err(&no_record),
-        OutboundError::SObjectWithoutRecordId { .. }
-    ));
+    assert!(matches!(err(&no_record), OutboundError::SObjectWithoutRecordId { .. }));
 
     let dup = one("<sf:Name>a</sf:Name><sf:Name>b</sf:Name>");
     let e = err(&dup);
-    assert!(
-        matches!(&e, OutboundError::DuplicateField { field, .. } if field == "Name"),
-        "{e}"
-    );
+    assert!(matches!(&e, OutboundError::DuplicateField { field, .. } if field == "Name"), "{e}");
 
     let nested = one("<sf:Address><sf:City>x</sf:City></sf:Address>");
     assert!(matches!(err(&nested), OutboundError::NestedField { .. }));
@@ -342,24 +287,15 @@ fn refuses_missing_required_parts() {
 fn refuses_bodies_over_the_limit_before_reading_them() {
     let xml = one("<sf:Name>x</sf:Name>");
     let e = parse(xml.as_bytes(), 100).unwrap_err();
-    assert!(
-        matches!(e, OutboundError::TooLarge { limit: 100, .. }),
-        "{e}"
-    );
+    assert!(matches!(e, OutboundError::TooLarge { limit: 100, .. }), "{e}");
 }
 
 #[test]
 fn refuses_other_encodings_and_invalid_utf8() {
     let latin = one("").replace("encoding=\"UTF-8\"", "encoding=\"ISO-8859-1\"");
-    assert!(matches!(
-        err(&latin),
-        OutboundError::UnsupportedEncoding { .. }
-    ));
+    assert!(matches!(err(&latin), OutboundError::UnsupportedEncoding { .. }));
     let mut bytes = one("<sf:Name>x</sf:Name>").into_bytes();
     let pos = bytes.iter().position(|&b| b == b'x').unwrap();
     bytes[pos] = 0xff;
-    assert!(matches!(
-        parse(&bytes, DEFAULT_MAX_BODY_BYTES),
-        Err(OutboundError::NotUtf8 { .. })
-    ));
+    assert!(matches!(parse(&bytes, DEFAULT_MAX_BODY_BYTES), Err(OutboundError::NotUtf8 { .. })));
 }

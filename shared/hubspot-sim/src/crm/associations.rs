@@ -149,11 +149,7 @@ impl Crm {
     pub(super) fn assoc_result(&self, f: &str, fi: u64, t: &str, ti: u64, types: &[u32]) -> Value {
         let labels: Vec<Value> = types
             .iter()
-            .filter_map(|ty| {
-                self.assoc_defs
-                    .iter()
-                    .find(|a| a.type_id == *ty && a.from == f)
-            })
+            .filter_map(|ty| self.assoc_defs.iter().find(|a| a.type_id == *ty && a.from == f))
             .filter_map(|a| a.label.clone())
             .map(Value::String)
             .collect();
@@ -205,11 +201,7 @@ impl Crm {
             }
         }
         let results = self.add_edges(&f, &t, planned, default_only);
-        let ok = if default_only {
-            StatusCode::OK
-        } else {
-            StatusCode::CREATED
-        };
+        let ok = if default_only { StatusCode::OK } else { StatusCode::CREATED };
         Ok(batch.answer(ok, results, errors))
     }
 
@@ -223,9 +215,7 @@ impl Crm {
         types: &[AssocType],
     ) -> Result<Vec<AssocDef>, HsError> {
         if types.is_empty() {
-            return Err(HsError::validation(
-                "Every input needs at least one association type",
-            ));
+            return Err(HsError::validation("Every input needs at least one association type"));
         }
         types
             .iter()
@@ -302,9 +292,9 @@ impl Crm {
         }
         let start = match after {
             None => 0,
-            Some(a) => a
-                .parse::<u64>()
-                .map_err(|_| HsError::validation(format!("Invalid after {a}")))?,
+            Some(a) => {
+                a.parse::<u64>().map_err(|_| HsError::validation(format!("Invalid after {a}")))?
+            }
         };
         let mut it = self.types_by_target(&f, fi, &t, start).into_iter();
         let results: Vec<Value> = it
@@ -314,10 +304,7 @@ impl Crm {
             .collect();
         let mut body = json!({"results": results});
         if let (Some((next, _)), Some(o)) = (it.next(), body.as_object_mut()) {
-            o.insert(
-                "paging".into(),
-                json!({"next": {"after": next.to_string()}}),
-            );
+            o.insert("paging".into(), json!({"next": {"after": next.to_string()}}));
         }
         Ok((StatusCode::OK, body))
     }
@@ -326,15 +313,9 @@ impl Crm {
     fn types_by_target(&self, f: &str, fi: u64, t: &str, start: u64) -> BTreeMap<u64, Vec<Value>> {
         let mut by_target: BTreeMap<u64, Vec<Value>> = BTreeMap::new();
         for e in self.edges.range(Edge::range(f, fi, t, start)) {
-            let def = self
-                .assoc_defs
-                .iter()
-                .find(|a| a.type_id == e.type_id && a.from == f);
+            let def = self.assoc_defs.iter().find(|a| a.type_id == e.type_id && a.from == f);
             if let Some(d) = def {
-                by_target
-                    .entry(e.to_id)
-                    .or_default()
-                    .push(Self::label_json(d));
+                by_target.entry(e.to_id).or_default().push(Self::label_json(d));
             }
         }
         by_target
@@ -423,8 +404,7 @@ impl Crm {
                     .find(|a| a.from == f && a.type_id == ty.association_type_id)
                 {
                     let inv = d.inverse;
-                    self.edges
-                        .remove(&Edge::new(&f, fi, &t, ti, ty.association_type_id));
+                    self.edges.remove(&Edge::new(&f, fi, &t, ti, ty.association_type_id));
                     self.edges.remove(&Edge::new(&t, ti, &f, fi, inv));
                 }
             }

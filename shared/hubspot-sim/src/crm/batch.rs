@@ -21,11 +21,8 @@ impl Crm {
         let input: Inputs<WriteInput> = parse(body)?;
         check_batch_size(input.inputs.len(), BATCH_LIMIT)?;
         let schema = &self.schemas[&id];
-        let traces: Vec<Option<String>> = input
-            .inputs
-            .iter()
-            .map(|i| i.object_write_trace_id.clone())
-            .collect();
+        let traces: Vec<Option<String>> =
+            input.inputs.iter().map(|i| i.object_write_trace_id.clone()).collect();
         let partial_allowed = !traces.is_empty()
             && traces.iter().all(Option::is_some)
             && traces.iter().collect::<HashSet<_>>().len() == traces.len();
@@ -35,11 +32,7 @@ impl Crm {
         for (i, inp) in input.inputs.iter().enumerate() {
             let checked = Self::check_props(schema, &inp.properties).and_then(|c| {
                 let missing = Self::missing_required(schema, &c);
-                if missing.is_empty() {
-                    Ok(c)
-                } else {
-                    Err(missing)
-                }
+                if missing.is_empty() { Ok(c) } else { Err(missing) }
             });
             let checked = checked.and_then(|c| {
                 self.inline_associations(&id, &inp.associations)
@@ -83,10 +76,8 @@ impl Crm {
             let store = self.stores.entry(id.clone()).or_default();
             store.apply(rid, &c, &unique, now, searchable_at);
             for (def, target) in edges {
-                self.edges
-                    .insert(Edge::new(&id, rid, &def.to, target, def.type_id));
-                self.edges
-                    .insert(Edge::new(&def.to, target, &id, rid, def.inverse));
+                self.edges.insert(Edge::new(&id, rid, &def.to, target, def.type_id));
+                self.edges.insert(Edge::new(&def.to, target, &id, rid, def.inverse));
             }
             let store = self.stores.entry(id.clone()).or_default();
             let mut r = store.records[&rid].render(c.iter().map(|(n, _)| n.as_str()));
@@ -206,15 +197,10 @@ impl Crm {
         let input: Inputs<IdInput> = parse(body)?;
         check_batch_size(input.inputs.len(), BATCH_LIMIT)?;
         let archived = archived_q || input.archived;
-        let id_prop = input
-            .id_property
-            .clone()
-            .unwrap_or_else(|| "hs_object_id".into());
+        let id_prop = input.id_property.clone().unwrap_or_else(|| "hs_object_id".into());
         let schema = &self.schemas[&tid];
         if id_prop != "hs_object_id"
-            && !schema
-                .property(&id_prop)
-                .is_some_and(|p| p.has_unique_value)
+            && !schema.property(&id_prop).is_some_and(|p| p.has_unique_value)
         {
             return Err(HsError::validation(format!(
                 "{id_prop} is not a unique identifier property"
@@ -299,9 +285,9 @@ fn upsert_plan(
     }
     let existing = match store.find(id_prop, id) {
         Some(r) => Some((r, Found::Live)),
-        None if restore && id_prop != "hs_object_id" => store
-            .find_archived(id_prop, id)
-            .map(|r| (r, Found::Archived)),
+        None if restore && id_prop != "hs_object_id" => {
+            store.find_archived(id_prop, id).map(|r| (r, Found::Archived))
+        }
         None => None,
     };
     let mut changes = match Crm::check_props(schema, properties) {
@@ -310,10 +296,8 @@ fn upsert_plan(
     };
     if existing.is_none() {
         if id_prop == "hs_object_id" {
-            return Err(
-                HsError::not_found(format!("No {} with id {id} exists", schema.singular))
-                    .with("context", json!({"ids": [id]})),
-            );
+            return Err(HsError::not_found(format!("No {} with id {id} exists", schema.singular))
+                .with("context", json!({"ids": [id]})));
         }
         if let Some(def) = schema.property(id_prop) {
             match validate_value(def, id) {

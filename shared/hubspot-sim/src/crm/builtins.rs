@@ -1,14 +1,8 @@
 //! The objects and association types every portal has.
 
 pub(super) type PropSpec = (&'static str, &'static str, &'static str, &'static str);
-pub(super) type BuiltinSpec = (
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static [PropSpec],
-);
+pub(super) type BuiltinSpec =
+    (&'static str, &'static str, &'static str, &'static str, &'static str, &'static [PropSpec]);
 
 pub(super) const BUILTINS: &[BuiltinSpec] = &[
     (
@@ -21,12 +15,7 @@ pub(super) const BUILTINS: &[BuiltinSpec] = &[
             ("email", "Email", "string", "text"),
             ("firstname", "First Name", "string", "text"),
             ("lastname", "Last Name", "string", "text"),
-            (
-                "salesforcecontactid",
-                "Salesforce Contact ID",
-                "string",
-                "text",
-            ),
+            ("salesforcecontactid", "Salesforce Contact ID", "string", "text"),
             ("salesforceleadid", "Salesforce Lead ID", "string", "text"),
         ],
     ),
@@ -39,12 +28,7 @@ pub(super) const BUILTINS: &[BuiltinSpec] = &[
         &[
             ("name", "Name", "string", "text"),
             ("domain", "Domain", "string", "text"),
-            (
-                "salesforceaccountid",
-                "Salesforce Account ID",
-                "string",
-                "text",
-            ),
+            ("salesforceaccountid", "Salesforce Account ID", "string", "text"),
         ],
     ),
     (
@@ -56,12 +40,7 @@ pub(super) const BUILTINS: &[BuiltinSpec] = &[
         &[
             ("dealname", "Deal Name", "string", "text"),
             ("amount", "Amount", "number", "number"),
-            (
-                "hs_salesforceopportunityid",
-                "Salesforce Opportunity ID",
-                "string",
-                "text",
-            ),
+            ("hs_salesforceopportunityid", "Salesforce Opportunity ID", "string", "text"),
         ],
     ),
     (
@@ -70,10 +49,7 @@ pub(super) const BUILTINS: &[BuiltinSpec] = &[
         "ticket",
         "Ticket",
         "Tickets",
-        &[
-            ("subject", "Subject", "string", "text"),
-            ("content", "Content", "string", "textarea"),
-        ],
+        &[("subject", "Subject", "string", "text"), ("content", "Content", "string", "textarea")],
     ),
 ];
 

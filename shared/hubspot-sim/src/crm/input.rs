@@ -104,14 +104,8 @@ pub(super) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Hs
 
 pub(super) fn invalid_props(errors: &[PropError]) -> HsError {
     let legacy: Vec<Value> = errors.iter().map(PropError::legacy_json).collect();
-    HsError::validation(format!(
-        "Property values were not valid: {}",
-        Value::Array(legacy)
-    ))
-    .with(
-        "errors",
-        Value::Array(errors.iter().map(PropError::to_json).collect()),
-    )
+    HsError::validation(format!("Property values were not valid: {}", Value::Array(legacy)))
+        .with("errors", Value::Array(errors.iter().map(PropError::to_json).collect()))
 }
 
 /// A batch call's answer, timed from its start: `COMPLETE` with its results, and with its errors
@@ -123,10 +117,7 @@ pub(super) struct BatchAnswer {
 
 impl BatchAnswer {
     pub(super) fn start(cfg: &SimConfig) -> Self {
-        Self {
-            started: OffsetDateTime::now_utc(),
-            partial: cfg.partial_status,
-        }
+        Self { started: OffsetDateTime::now_utc(), partial: cfg.partial_status }
     }
 
     pub(super) fn answer(
@@ -161,10 +152,7 @@ pub(super) fn check_batch_size(n: usize, limit: usize) -> Result<(), HsError> {
         return Err(HsError::validation(format!(
             "Batch input limit exceeded: at most {limit} inputs are allowed, {n} were sent"
         ))
-        .with(
-            "context",
-            json!({"limit": [limit.to_string()], "count": [n.to_string()]}),
-        ));
+        .with("context", json!({"limit": [limit.to_string()], "count": [n.to_string()]})));
     }
     Ok(())
 }

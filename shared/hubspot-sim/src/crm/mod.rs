@@ -48,14 +48,10 @@ impl Record {
 
     pub fn render<'a>(&self, requested: impl IntoIterator<Item = &'a str>) -> Value {
         let mut props = Map::new();
-        for name in ["hs_createdate", "hs_lastmodifieddate", "hs_object_id"]
-            .into_iter()
-            .chain(requested)
+        for name in
+            ["hs_createdate", "hs_lastmodifieddate", "hs_object_id"].into_iter().chain(requested)
         {
-            props.insert(
-                name.to_string(),
-                self.value(name).map_or(Value::Null, Value::String),
-            );
+            props.insert(name.to_string(), self.value(name).map_or(Value::Null, Value::String));
         }
         let mut v = json!({
             "id": self.id.to_string(),
@@ -85,11 +81,7 @@ impl TypeStore {
     fn find(&self, prop: &str, value: &str) -> Option<u64> {
         if prop == "hs_object_id" {
             let id: u64 = value.parse().ok()?;
-            return self
-                .records
-                .get(&id)
-                .filter(|r| r.archived_at.is_none())
-                .map(|r| r.id);
+            return self.records.get(&id).filter(|r| r.archived_at.is_none()).map(|r| r.id);
         }
         self.unique.get(prop)?.get(value).copied()
     }
@@ -101,8 +93,7 @@ impl TypeStore {
 
     /// The record, live or archived, that holds `value` of the unique property `prop`.
     fn holder(&self, prop: &str, value: &str) -> Option<u64> {
-        self.find(prop, value)
-            .or_else(|| self.find_archived(prop, value))
+        self.find(prop, value).or_else(|| self.find_archived(prop, value))
     }
 
     fn live(&self, id: u64) -> Option<&Record> {
@@ -158,10 +149,7 @@ impl TypeStore {
             {
                 idx.remove(value);
                 if keep {
-                    self.held
-                        .entry(name.clone())
-                        .or_default()
-                        .insert(value.clone(), id);
+                    self.held.entry(name.clone()).or_default().insert(value.clone(), id);
                 }
             }
         }
@@ -200,10 +188,7 @@ impl TypeStore {
     }
 
     pub fn live_count(&self) -> usize {
-        self.records
-            .values()
-            .filter(|r| r.archived_at.is_none())
-            .count()
+        self.records.values().filter(|r| r.archived_at.is_none()).count()
     }
 }
 
@@ -302,9 +287,7 @@ impl Crm {
         crm
     }
     pub(super) fn display_name(&self, id: &str) -> String {
-        self.schemas
-            .get(id)
-            .map_or_else(|| id.to_string(), |s| s.name.clone())
+        self.schemas.get(id).map_or_else(|| id.to_string(), |s| s.name.clone())
     }
     /// Resolves `0-1`, `contacts`, `contact`, `CONTACT`, `2-7`, `p123_thing` to an object type id.
     pub fn resolve(&self, t: &str) -> Option<String> {
@@ -332,10 +315,7 @@ impl Crm {
         })
     }
     pub(super) fn assocs_of(&self, type_id: &str) -> Vec<&AssocDef> {
-        self.assoc_defs
-            .iter()
-            .filter(|a| a.from == type_id)
-            .collect()
+        self.assoc_defs.iter().filter(|a| a.from == type_id).collect()
     }
 
     // ----- schemas -------------------------------------------------------------------------

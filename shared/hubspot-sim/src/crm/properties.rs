@@ -17,11 +17,8 @@ use crate::model::{
 impl Crm {
     pub fn list_properties(&self, t: &str) -> Answer {
         let id = self.resolve_or_err(t)?;
-        let results: Vec<Value> = self.schemas[&id]
-            .properties
-            .iter()
-            .map(PropertyDef::to_json)
-            .collect();
+        let results: Vec<Value> =
+            self.schemas[&id].properties.iter().map(PropertyDef::to_json).collect();
         Ok((StatusCode::OK, json!({"results": results})))
     }
     pub fn get_property(&self, t: &str, name: &str) -> Answer {
@@ -91,11 +88,7 @@ impl Crm {
                 Err(e) => errors.push(e),
             }
         }
-        if errors.is_empty() {
-            Ok(out)
-        } else {
-            Err(errors)
-        }
+        if errors.is_empty() { Ok(out) } else { Err(errors) }
     }
     pub(super) fn missing_required(
         schema: &Schema,
@@ -150,12 +143,7 @@ impl Crm {
         Ok(())
     }
     pub(super) fn unique_props(schema: &Schema) -> Vec<String> {
-        schema
-            .properties
-            .iter()
-            .filter(|p| p.has_unique_value)
-            .map(|p| p.name.clone())
-            .collect()
+        schema.properties.iter().filter(|p| p.has_unique_value).map(|p| p.name.clone()).collect()
     }
 }
 

@@ -16,11 +16,7 @@ impl Crm {
         if status != StatusCode::CREATED {
             return Ok((status, v));
         }
-        let rec = v
-            .get("results")
-            .and_then(|r| r.get(0))
-            .cloned()
-            .unwrap_or(Value::Null);
+        let rec = v.get("results").and_then(|r| r.get(0)).cloned().unwrap_or(Value::Null);
         Ok((StatusCode::CREATED, rec))
     }
     pub fn update_one(
@@ -38,9 +34,7 @@ impl Crm {
             Some(r) if status == StatusCode::OK || v.get("numErrors").is_none() => {
                 Ok((StatusCode::OK, r.clone()))
             }
-            _ => Err(HsError::not_found(format!(
-                "Object with id {rid} not found"
-            ))),
+            _ => Err(HsError::not_found(format!("Object with id {rid} not found"))),
         }
     }
     pub fn read_one(
@@ -64,10 +58,7 @@ impl Crm {
             HsError::not_found("Object not found.  objectId are usually numeric.")
                 .with("context", json!({"id": [rid]}))
         })?;
-        Ok((
-            StatusCode::OK,
-            r.render(properties.iter().map(String::as_str)),
-        ))
+        Ok((StatusCode::OK, r.render(properties.iter().map(String::as_str))))
     }
     pub fn list(
         &self,
@@ -95,10 +86,7 @@ impl Crm {
             .collect();
         let mut body = json!({"results": results});
         if let (Some(next), Some(o)) = (it.next(), body.as_object_mut()) {
-            o.insert(
-                "paging".into(),
-                json!({"next": {"after": next.id.to_string()}}),
-            );
+            o.insert("paging".into(), json!({"next": {"after": next.id.to_string()}}));
         }
         Ok((StatusCode::OK, body))
     }
@@ -109,14 +97,8 @@ impl Crm {
     /// What HubSpot's UI does from the recycle bin: the archived record `id` live again, with its
     /// properties and unique values (its associations stay gone).
     pub fn restore(&mut self, t: &str, id: u64) -> Result<(), String> {
-        let tid = self
-            .resolve(t)
-            .ok_or_else(|| format!("the portal has no object type {t}"))?;
-        let unique = self
-            .schemas
-            .get(&tid)
-            .map(Self::unique_props)
-            .unwrap_or_default();
+        let tid = self.resolve(t).ok_or_else(|| format!("the portal has no object type {t}"))?;
+        let unique = self.schemas.get(&tid).map(Self::unique_props).unwrap_or_default();
         let store = self.stores.entry(tid).or_default();
         match store.records.get(&id) {
             None => return Err(format!("{t} has no record {id}")),

@@ -32,33 +32,24 @@ impl Crm {
     }
     pub fn create_schema(&mut self, body: &[u8]) -> Answer {
         let input: SchemaInput = parse(body)?;
-        let name = input
-            .name
-            .ok_or_else(|| HsError::validation("Schema name is required"))?;
+        let name = input.name.ok_or_else(|| HsError::validation("Schema name is required"))?;
         if !valid_name(&name, true) {
             return Err(HsError::validation(format!(
                 "Object name '{name}' is invalid: use letters, digits and underscores, starting with a letter"
             )));
         }
         let fqn = format!("p{}_{}", self.portal_id, name.to_ascii_lowercase());
-        if self
-            .schemas
-            .values()
-            .any(|s| s.name.eq_ignore_ascii_case(&name))
-        {
+        if self.schemas.values().any(|s| s.name.eq_ignore_ascii_case(&name)) {
             return Err(HsError::new(
                 StatusCode::CONFLICT,
                 "CONFLICT",
                 format!("An object type with name {name} already exists"),
             ));
         }
-        let labels = input
-            .labels
-            .ok_or_else(|| HsError::validation("Schema labels are required"))?;
+        let labels =
+            input.labels.ok_or_else(|| HsError::validation("Schema labels are required"))?;
         let (Some(singular), Some(plural)) = (labels.singular, labels.plural) else {
-            return Err(HsError::validation(
-                "Schema labels need both singular and plural",
-            ));
+            return Err(HsError::validation("Schema labels need both singular and plural"));
         };
         let properties = new_schema_properties(input.properties)?;
         let required = input.required_properties.unwrap_or_default();
@@ -110,10 +101,7 @@ impl Crm {
             self.add_assoc_pair(&object_type_id, &to, a, b, "USER_DEFINED", None);
         }
         let s = &self.schemas[&object_type_id];
-        Ok((
-            StatusCode::CREATED,
-            s.to_json(&self.assocs_of(&object_type_id)),
-        ))
+        Ok((StatusCode::CREATED, s.to_json(&self.assocs_of(&object_type_id))))
     }
     pub fn update_schema(&mut self, t: &str, body: &[u8]) -> Answer {
         let id = self.resolve(t).ok_or_else(|| {
@@ -122,16 +110,12 @@ impl Crm {
         let input: SchemaInput = parse(body)?;
         let s = &self.schemas[&id];
         if s.builtin {
-            return Err(HsError::validation(format!(
-                "The schema of {t} cannot be changed"
-            )));
+            return Err(HsError::validation(format!("The schema of {t} cannot be changed")));
         }
         if let Some(n) = &input.name
             && n != &s.name
         {
-            return Err(HsError::validation(
-                "The name of an object type cannot be changed",
-            ));
+            return Err(HsError::validation("The name of an object type cannot be changed"));
         }
         for name in input
             .required_properties
@@ -142,9 +126,7 @@ impl Crm {
             .chain(input.primary_display_property.iter())
         {
             if s.property(name).is_none() {
-                return Err(HsError::validation(format!(
-                    "Property {name} does not exist on {t}"
-                )));
+                return Err(HsError::validation(format!("Property {name} does not exist on {t}")));
             }
         }
         let Some(s) = self.schemas.get_mut(&id) else {
@@ -196,12 +178,7 @@ impl Crm {
             HsError::not_found(format!("Unable to find object type with identifier {t}"))
         })?;
         let egg: Egg = parse(body)?;
-        if egg
-            .from_object_type_id
-            .as_deref()
-            .and_then(|f| self.resolve(f))
-            != Some(id.clone())
-        {
+        if egg.from_object_type_id.as_deref().and_then(|f| self.resolve(f)) != Some(id.clone()) {
             return Err(HsError::validation(format!(
                 "fromObjectTypeId must be the schema's own object type ({id})"
             )));
@@ -211,15 +188,9 @@ impl Crm {
             HsError::validation(format!("Unknown object type in toObjectTypeId: {to_given}"))
         })?;
         let Some(name) = egg.name.filter(|n| !n.trim().is_empty()) else {
-            return Err(HsError::validation(
-                "An association definition needs a name",
-            ));
+            return Err(HsError::validation("An association definition needs a name"));
         };
-        if self
-            .assoc_defs
-            .iter()
-            .any(|a| a.from == id && a.name.eq_ignore_ascii_case(&name))
-        {
+        if self.assoc_defs.iter().any(|a| a.from == id && a.name.eq_ignore_ascii_case(&name)) {
             return Err(HsError::new(
                 StatusCode::CONFLICT,
                 "CONFLICT",
@@ -268,10 +239,7 @@ fn new_schema_properties(inputs: Vec<PropertyInput>) -> Result<Vec<PropertyDef>,
     for p in inputs {
         let def = property_from_input(p).map_err(HsError::validation)?;
         if properties.iter().any(|x| x.name == def.name) {
-            return Err(HsError::validation(format!(
-                "Property {} is defined twice",
-                def.name
-            )));
+            return Err(HsError::validation(format!("Property {} is defined twice", def.name)));
         }
         properties.push(def);
     }

@@ -17,18 +17,10 @@ async fn widgets_and_contacts(h: &Http, n: usize) -> (String, Vec<String>, Vec<S
     let t = h.widget_schema().await;
     let names: Vec<String> = (0..n).map(|i| format!("w{i}")).collect();
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    let w = h
-        .post(&format!("{OBJ}/{t}/batch/upsert"), upsert_inputs(&refs))
-        .await;
-    let inputs: Vec<Value> = (0..n)
-        .map(|i| json!({"properties": {"email": format!("c{i}@x.io")}}))
-        .collect();
-    let c = h
-        .post(
-            &format!("{OBJ}/contacts/batch/create"),
-            json!({ "inputs": inputs }),
-        )
-        .await;
+    let w = h.post(&format!("{OBJ}/{t}/batch/upsert"), upsert_inputs(&refs)).await;
+    let inputs: Vec<Value> =
+        (0..n).map(|i| json!({"properties": {"email": format!("c{i}@x.io")}})).collect();
+    let c = h.post(&format!("{OBJ}/contacts/batch/create"), json!({ "inputs": inputs })).await;
     let ids = |v: &Value| -> Vec<String> {
         v["results"]
             .as_array()
@@ -44,14 +36,9 @@ async fn widgets_and_contacts(h: &Http, n: usize) -> (String, Vec<String>, Vec<S
 async fn associate_default_answers_public_default_associations() {
     let h = start(|b| b).await;
     let (t, w, c) = widgets_and_contacts(&h, 2).await;
-    let labels = h
-        .get(&format!("/crm/v4/associations/{t}/contacts/labels"))
-        .await;
+    let labels = h.get(&format!("/crm/v4/associations/{t}/contacts/labels")).await;
     let type_id = labels.body["results"][0]["typeId"].clone();
-    for (base, i) in [
-        ("/crm/v4/associations", 0),
-        ("/crm/associations/2026-03", 1),
-    ] {
+    for (base, i) in [("/crm/v4/associations", 0), ("/crm/associations/2026-03", 1)] {
         let r = h
             .post(
                 &format!("{base}/{t}/contacts/batch/associate/default"),
@@ -109,22 +96,14 @@ async fn schema_patch_answers_the_object_type_definition() {
     assert_eq!(r.s("/objectTypeId"), t);
     assert_eq!(r.s("/labels/singular"), "Gadget");
     assert_eq!(r.body["portalId"], json!(12_345_678));
-    for key in [
-        "id",
-        "name",
-        "fullyQualifiedName",
-        "requiredProperties",
-        "createdAt",
-        "updatedAt",
-    ] {
+    for key in ["id", "name", "fullyQualifiedName", "requiredProperties", "createdAt", "updatedAt"]
+    {
         assert!(r.body.get(key).is_some(), "{key}: {}", r.body);
     }
     assert!(r.body.get("properties").is_none(), "{}", r.body);
     assert!(r.body.get("associations").is_none(), "{}", r.body);
     // GET still answers the whole schema.
-    let r = h
-        .get(&format!("/crm-object-schemas/2026-09/schemas/{t}"))
-        .await;
+    let r = h.get(&format!("/crm-object-schemas/2026-09/schemas/{t}")).await;
     assert!(r.body["properties"].is_array() && r.body["associations"].is_array());
 }
 
@@ -132,10 +111,8 @@ async fn schema_patch_answers_the_object_type_definition() {
 async fn one_records_associations_page_by_limit_and_after() {
     let h = start(|b| b).await;
     let (t, w, c) = widgets_and_contacts(&h, 3).await;
-    let inputs: Vec<Value> = c
-        .iter()
-        .map(|ci| json!({"from": {"id": w[0]}, "to": {"id": ci}}))
-        .collect();
+    let inputs: Vec<Value> =
+        c.iter().map(|ci| json!({"from": {"id": w[0]}, "to": {"id": ci}})).collect();
     let r = h
         .post(
             &format!("/crm/v4/associations/{t}/contacts/batch/associate/default"),
@@ -143,28 +120,16 @@ async fn one_records_associations_page_by_limit_and_after() {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    for base in [
-        "/crm/v4/objects",
-        "/crm/objects/2026-03",
-        "/crm/objects/2026-09",
-    ] {
+    for base in ["/crm/v4/objects", "/crm/objects/2026-03", "/crm/objects/2026-09"] {
         let path = format!("{base}/{t}/{}/associations/contacts", w[0]);
         let first = h.get(&format!("{path}?limit=2")).await;
         assert_eq!(first.status, 200, "{base}: {}", first.body);
         let results = first.body["results"].as_array().unwrap();
         assert_eq!(results.len(), 2);
         assert_eq!(results[0]["toObjectId"], json!(c[0]), "ids are strings");
-        assert_eq!(
-            results[0]["associationTypes"][0]["category"],
-            json!("USER_DEFINED")
-        );
+        assert_eq!(results[0]["associationTypes"][0]["category"], json!("USER_DEFINED"));
         assert!(results[0]["associationTypes"][0]["typeId"].is_u64());
-        assert!(
-            results[0]["associationTypes"][0]
-                .as_object()
-                .unwrap()
-                .contains_key("label")
-        );
+        assert!(results[0]["associationTypes"][0].as_object().unwrap().contains_key("label"));
         let after = first.s("/paging/next/after").to_string();
         assert!(!after.is_empty(), "{}", first.body);
         let rest = h.get(&format!("{path}?limit=2&after={after}")).await;
@@ -176,32 +141,15 @@ async fn one_records_associations_page_by_limit_and_after() {
         assert_eq!(all.body["results"].as_array().unwrap().len(), 3);
     }
     // The inverse direction, by type name.
-    let r = h
-        .get(&format!(
-            "/crm/v4/objects/contacts/{}/associations/{t}",
-            c[1]
-        ))
-        .await;
+    let r = h.get(&format!("/crm/v4/objects/contacts/{}/associations/{t}", c[1])).await;
     assert_eq!(r.body["results"][0]["toObjectId"], json!(w[0]));
     // A record without associations: an empty page.
-    let r = h
-        .get(&format!(
-            "/crm/v4/objects/{t}/{}/associations/contacts",
-            w[2]
-        ))
-        .await;
+    let r = h.get(&format!("/crm/v4/objects/{t}/{}/associations/contacts", w[2])).await;
     assert_eq!((r.status, &r.body), (200, &json!({"results": []})));
     // Types the schema does not associate; unknown versions.
-    let r = h
-        .get(&format!("/crm/v4/objects/{t}/{}/associations/deals", w[0]))
-        .await;
+    let r = h.get(&format!("/crm/v4/objects/{t}/{}/associations/deals", w[0])).await;
     assert_eq!(r.status, 400);
-    let r = h
-        .get(&format!(
-            "/crm/objects/2019-01/{t}/{}/associations/contacts",
-            w[0]
-        ))
-        .await;
+    let r = h.get(&format!("/crm/objects/2019-01/{t}/{}/associations/contacts", w[0])).await;
     assert_eq!(r.status, 404);
 }
 
@@ -209,13 +157,9 @@ async fn one_records_associations_page_by_limit_and_after() {
 async fn archived_query_flag_is_read_without_regard_to_case() {
     let h = start(|b| b).await;
     let t = h.widget_schema().await;
-    let r = h
-        .post(&format!("{OBJ}/{t}/batch/upsert"), upsert_inputs(&["a"]))
-        .await;
+    let r = h.post(&format!("{OBJ}/{t}/batch/upsert"), upsert_inputs(&["a"])).await;
     let id = r.s("/results/0/id").to_string();
-    let r = h
-        .req(Method::DELETE, &format!("{OBJ}/{t}/{id}"), None)
-        .await;
+    let r = h.req(Method::DELETE, &format!("{OBJ}/{t}/{id}"), None).await;
     assert_eq!(r.status, 204);
     for flag in ["true", "True", "TRUE"] {
         let r = h.get(&format!("{OBJ}/{t}/{id}?archived={flag}")).await;
@@ -224,10 +168,7 @@ async fn archived_query_flag_is_read_without_regard_to_case() {
         let r = h.get(&format!("/crm/v3/objects/{t}?archived={flag}")).await;
         assert_eq!(r.s("/results/0/id"), id, "list archived={flag}");
         let r = h
-            .post(
-                &format!("{OBJ}/{t}/batch/read?archived={flag}"),
-                json!({"inputs": [{"id": id}]}),
-            )
+            .post(&format!("{OBJ}/{t}/batch/read?archived={flag}"), json!({"inputs": [{"id": id}]}))
             .await;
         assert_eq!(r.status, 200, "batch read archived={flag}: {}", r.body);
         assert_eq!(r.s("/results/0/id"), id);
@@ -252,10 +193,7 @@ async fn batch_errors_carry_every_standard_error_field() {
     let h = start(|b| b).await;
     let (t, w, c) = widgets_and_contacts(&h, 1).await;
     let r = h
-        .post(
-            &format!("{OBJ}/{t}/batch/read"),
-            json!({"inputs": [{"id": w[0]}, {"id": "999"}]}),
-        )
+        .post(&format!("{OBJ}/{t}/batch/read"), json!({"inputs": [{"id": w[0]}, {"id": "999"}]}))
         .await;
     assert_eq!(r.status, 207);
     assert_standard_error(&r.body["errors"][0]);
@@ -310,8 +248,7 @@ async fn requests_are_recorded_except_control_calls() {
         json!({"inputs": [{"properties": {"email": "a@x.io"}}]}),
     )
     .await;
-    h.get("/crm/v3/objects/contacts?archived=True&limit=2")
-        .await;
+    h.get("/crm/v3/objects/contacts?archived=True&limit=2").await;
     h.get("/crm/v3/not/a/route").await;
     let raw = h
         .http
@@ -356,10 +293,7 @@ async fn requests_are_recorded_except_control_calls() {
     // `POST /_sim/reset` drops the data, not the log; `DELETE /_sim/requests` clears it.
     assert_eq!(h.req(Method::POST, "/_sim/reset", None).await.status, 204);
     assert_eq!(h.sim.requests().len(), 4);
-    assert_eq!(
-        h.req(Method::DELETE, "/_sim/requests", None).await.status,
-        204
-    );
+    assert_eq!(h.req(Method::DELETE, "/_sim/requests", None).await.status, 204);
     assert!(h.sim.requests().is_empty());
     assert_eq!(h.get("/_sim/requests").await.body, json!({"results": []}));
 }

@@ -15,11 +15,7 @@ use sfhs_hubspot::{
 use sfhs_hubspot_sim::{Fault, FaultKind, PartialStatus};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const VERSIONS: [ApiVersion; 3] = [
-    ApiVersion::V2026_09,
-    ApiVersion::V2026_03,
-    ApiVersion::Legacy,
-];
+const VERSIONS: [ApiVersion; 3] = [ApiVersion::V2026_09, ApiVersion::V2026_03, ApiVersion::Legacy];
 
 fn input(id: &str, name: &str) -> UpsertInput {
     UpsertInput::new(id, [("name", name)])
@@ -30,9 +26,8 @@ async fn upsert_read_archive_on_every_path_style() {
     for version in VERSIONS {
         let (sim, client, t) = setup(version, |b| b).await;
         // 240 distinct ids, 10 of them repeated later with new values: the last one wins.
-        let mut inputs: Vec<UpsertInput> = (0..240)
-            .map(|i| input(&format!("sf{i}"), "first"))
-            .collect();
+        let mut inputs: Vec<UpsertInput> =
+            (0..240).map(|i| input(&format!("sf{i}"), "first")).collect();
         inputs.extend((0..10).map(|i| input(&format!("sf{i}"), "last")));
         let out = client.batch_upsert(&t, "sf_id", inputs).await.unwrap();
         assert!(out.is_complete(), "{:?}", out.failures);
@@ -45,36 +40,21 @@ async fn upsert_read_archive_on_every_path_style() {
         );
         // Read by id property, one missing.
         let ids: Vec<String> = vec!["sf0".into(), "sf100".into(), "missing".into()];
-        let read = client
-            .batch_read(&t, &ids, Some("sf_id"), &["name"])
-            .await
-            .unwrap();
+        let read = client.batch_read(&t, &ids, Some("sf_id"), &["name"]).await.unwrap();
         assert_eq!(read.successes.len(), 2);
-        let sf0 = read
-            .successes
-            .iter()
-            .find(|r| r.get("name") == Some("last"))
-            .map(|r| r.id.clone());
+        let sf0 =
+            read.successes.iter().find(|r| r.get("name") == Some("last")).map(|r| r.id.clone());
         assert!(sf0.is_some(), "the last duplicate won");
         assert_eq!(read.failures.len(), 1);
         assert_eq!(read.failures[0].ids, vec!["missing".to_string()]);
         assert_eq!(read.failures[0].status, 404);
-        assert_eq!(
-            read.failures[0].category.as_deref(),
-            Some("OBJECT_NOT_FOUND")
-        );
+        assert_eq!(read.failures[0].category.as_deref(), Some("OBJECT_NOT_FOUND"));
         // Read by HubSpot id.
         let hs_ids: Vec<String> = out.successes.iter().take(3).map(|r| r.id.clone()).collect();
-        let read = client
-            .batch_read(&t, &hs_ids, None, &["sf_id"])
-            .await
-            .unwrap();
+        let read = client.batch_read(&t, &hs_ids, None, &["sf_id"]).await.unwrap();
         assert_eq!(read.successes.len(), 3);
         // Upsert again: not new.
-        let again = client
-            .batch_upsert(&t, "sf_id", vec![input("sf1", "again")])
-            .await
-            .unwrap();
+        let again = client.batch_upsert(&t, "sf_id", vec![input("sf1", "again")]).await.unwrap();
         assert_eq!(again.successes[0].new, Some(false));
         // Archive by id and by property.
         client.batch_archive(&t, &hs_ids).await.unwrap();
@@ -90,11 +70,7 @@ async fn upsert_read_archive_on_every_path_style() {
             .unwrap();
         assert_eq!(gone.archived.len(), 2);
         assert_eq!(gone.not_found, vec!["nope".to_string()]);
-        let live = sim
-            .records(&t)
-            .iter()
-            .filter(|r| r["archived"] == false)
-            .count();
+        let live = sim.records(&t).iter().filter(|r| r["archived"] == false).count();
         assert_eq!(live, 235, "{version:?}");
     }
 }
@@ -169,14 +145,9 @@ async fn search_by_property_values() {
     let (_sim, client, t) = setup(ApiVersion::Legacy, |b| b.search_per_second(5)).await;
     let inputs: Vec<UpsertInput> = (0..300).map(|i| input(&format!("s{i}"), "n")).collect();
     client.batch_upsert(&t, "sf_id", inputs).await.unwrap();
-    let wanted: Vec<String> = (0..150)
-        .map(|i| format!("s{i}"))
-        .chain(["zzz".to_string()])
-        .collect();
-    let found = client
-        .search_by_property(&t, "sf_id", &wanted, &["sf_id"])
-        .await
-        .unwrap();
+    let wanted: Vec<String> =
+        (0..150).map(|i| format!("s{i}")).chain(["zzz".to_string()]).collect();
+    let found = client.search_by_property(&t, "sf_id", &wanted, &["sf_id"]).await.unwrap();
     assert_eq!(found.len(), 150);
     assert!(found.iter().all(|r| r.get("sf_id").is_some()));
 }
@@ -203,10 +174,7 @@ async fn associations_end_to_end() {
             AssociationPair::new(&w1, &http[1]),
             AssociationPair::new("987654", &http[0]),
         ];
-        let out = client
-            .batch_associate(&t, "contacts", &pairs, &types)
-            .await
-            .unwrap();
+        let out = client.batch_associate(&t, "contacts", &pairs, &types).await.unwrap();
         assert_eq!(out.successes.len(), 2, "{version:?}");
         assert_eq!(out.failures.len(), 1);
         assert_eq!(out.failures[0].ids, vec!["987654".to_string()]);
@@ -215,20 +183,16 @@ async fn associations_end_to_end() {
             .await
             .unwrap();
         assert!(out.is_complete());
-        let read = client
-            .read_associations(&t, "contacts", &[w1.clone(), w2.clone()])
-            .await
-            .unwrap();
+        let read =
+            client.read_associations(&t, "contacts", &[w1.clone(), w2.clone()]).await.unwrap();
         assert_eq!(read[&w1].len(), 2);
         assert_eq!(read[&w2], vec![http[0].clone()]);
         client
             .batch_archive_associations(&t, "contacts", &[AssociationPair::new(&w1, &http[0])])
             .await
             .unwrap();
-        let read = client
-            .read_associations(&t, "contacts", std::slice::from_ref(&w1))
-            .await
-            .unwrap();
+        let read =
+            client.read_associations(&t, "contacts", std::slice::from_ref(&w1)).await.unwrap();
         assert_eq!(read[&w1], vec![http[1].clone()]);
     }
 }
@@ -271,10 +235,8 @@ async fn batch_create_carries_associations_and_names_refused_inputs() {
             .unwrap();
         assert_eq!(out.failures.len(), 1);
         assert_eq!(out.failures[0].ids, vec!["c3".to_string()]);
-        let read = client
-            .read_associations(&t, "contacts", std::slice::from_ref(&c1.id))
-            .await
-            .unwrap();
+        let read =
+            client.read_associations(&t, "contacts", std::slice::from_ref(&c1.id)).await.unwrap();
         assert_eq!(read[&c1.id], vec![contacts[0].clone()]);
         // A unique value HubSpot has already: the whole call is refused, nothing written.
         let before = sim.sim().records(&t).len();
@@ -334,17 +296,8 @@ async fn daily_limit_is_never_retried() {
     let (sim, client, t) = setup(ApiVersion::V2026_09, |b| b).await;
     sim.exhaust_daily();
     sim.reset_counters();
-    let err = client
-        .batch_upsert(&t, "sf_id", vec![input("a", "a")])
-        .await
-        .unwrap_err();
-    let Error::DailyLimit {
-        reset_at,
-        correlation_id,
-    } = &err
-    else {
-        panic!("{err:?}")
-    };
+    let err = client.batch_upsert(&t, "sf_id", vec![input("a", "a")]).await.unwrap_err();
+    let Error::DailyLimit { reset_at, correlation_id } = &err else { panic!("{err:?}") };
     assert!(*reset_at > time::OffsetDateTime::now_utc());
     assert_eq!(reset_at.time(), time::Time::MIDNIGHT);
     assert!(correlation_id.is_some());
@@ -361,10 +314,7 @@ async fn daily_limit_is_never_retried() {
 async fn daily_limit_from_a_fault_body_too() {
     let (sim, client, _t) = setup(ApiVersion::Legacy, |b| b).await;
     sim.inject(Fault::new(FaultKind::DailyLimit).times(1));
-    assert!(matches!(
-        client.properties("contacts").await,
-        Err(Error::DailyLimit { .. })
-    ));
+    assert!(matches!(client.properties("contacts").await, Err(Error::DailyLimit { .. })));
 }
 
 #[tokio::test]
@@ -382,10 +332,7 @@ async fn transient_errors_are_retried() {
         let (sim, client, t) = setup(ApiVersion::V2026_09, |b| b).await;
         sim.reset_counters();
         sim.inject(Fault::new(kind).times(2).retry_after(0));
-        let out = client
-            .batch_upsert(&t, "sf_id", vec![input("a", "a")])
-            .await
-            .unwrap();
+        let out = client.batch_upsert(&t, "sf_id", vec![input("a", "a")]).await.unwrap();
         assert!(out.is_complete(), "{kind:?}");
         assert_eq!(sim.counters().calls, 3, "{kind:?}: two faults then success");
         assert_eq!(client.stats().retries, 2, "{kind:?}");
@@ -395,11 +342,7 @@ async fn transient_errors_are_retried() {
 #[tokio::test]
 async fn retry_after_is_honoured_on_477() {
     let (sim, client, _t) = setup(ApiVersion::V2026_09, |b| b).await;
-    sim.inject(
-        Fault::new(FaultKind::MigrationInProgress)
-            .times(1)
-            .retry_after(1),
-    );
+    sim.inject(Fault::new(FaultKind::MigrationInProgress).times(1).retry_after(1));
     let started = Instant::now();
     client.properties("contacts").await.unwrap();
     let waited = started.elapsed();
@@ -412,21 +355,8 @@ async fn persistent_failures_become_retryable_errors() {
     let (sim, client, t) = setup(ApiVersion::V2026_09, |b| b).await;
     sim.inject(Fault::new(FaultKind::ServiceUnavailable));
     sim.reset_counters();
-    let err = client
-        .batch_upsert(&t, "sf_id", vec![input("a", "a")])
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Unavailable {
-                status: 503,
-                attempts: 6,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    let err = client.batch_upsert(&t, "sf_id", vec![input("a", "a")]).await.unwrap_err();
+    assert!(matches!(err, Error::Unavailable { status: 503, attempts: 6, .. }), "{err:?}");
     assert!(err.is_retryable());
     assert_eq!(sim.counters().calls, 6);
     sim.clear_faults();
@@ -437,15 +367,9 @@ async fn persistent_failures_become_retryable_errors() {
     sim.clear_faults();
     sim.inject(Fault::new(FaultKind::DropConnection));
     let err = client.schemas().await.unwrap_err();
-    assert!(
-        matches!(err, Error::Transport { timeout: false, .. }),
-        "{err:?}"
-    );
+    assert!(matches!(err, Error::Transport { timeout: false, .. }), "{err:?}");
     assert!(err.is_retryable());
-    assert!(
-        std::error::Error::source(&err).is_some(),
-        "the cause is kept"
-    );
+    assert!(std::error::Error::source(&err).is_some(), "the cause is kept");
 }
 
 #[tokio::test]
@@ -459,17 +383,7 @@ async fn timeouts_are_retried_then_reported() {
     client.schemas().await.unwrap();
     sim.inject(Fault::new(FaultKind::Latency).latency(400));
     let err = client.schemas().await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Transport {
-                timeout: true,
-                attempts: 2,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert!(matches!(err, Error::Transport { timeout: true, attempts: 2, .. }), "{err:?}");
     assert!(err.is_retryable());
 }
 
@@ -477,34 +391,20 @@ async fn timeouts_are_retried_then_reported() {
 async fn permanent_client_errors_carry_hubspot_details() {
     let (_sim, client, _t) = setup(ApiVersion::V2026_09, |b| b).await;
     let err = client.schema("2-999").await.unwrap_err();
-    assert!(
-        matches!(err, Error::Rejected { status: 404, .. }),
-        "{err:?}"
-    );
+    assert!(matches!(err, Error::Rejected { status: 404, .. }), "{err:?}");
     assert_eq!(err.category(), Some("OBJECT_NOT_FOUND"));
     assert!(err.correlation_id().is_some());
     assert!(!err.is_retryable());
-    let err = client
-        .batch_upsert("bad/type", "x", vec![])
-        .await
-        .unwrap_err();
+    let err = client.batch_upsert("bad/type", "x", vec![]).await.unwrap_err();
     assert!(matches!(err, Error::InvalidInput(_)));
 }
 
 #[tokio::test]
 async fn partial_results_folded_into_200_are_split_too() {
-    let (_sim, client, t) = setup(ApiVersion::V2026_09, |b| {
-        b.partial_status(PartialStatus::Ok)
-    })
-    .await;
-    client
-        .batch_upsert(&t, "sf_id", vec![input("a", "a")])
-        .await
-        .unwrap();
-    let out = client
-        .batch_read(&t, &["a".into(), "b".into()], Some("sf_id"), &[])
-        .await
-        .unwrap();
+    let (_sim, client, t) =
+        setup(ApiVersion::V2026_09, |b| b.partial_status(PartialStatus::Ok)).await;
+    client.batch_upsert(&t, "sf_id", vec![input("a", "a")]).await.unwrap();
+    let out = client.batch_read(&t, &["a".into(), "b".into()], Some("sf_id"), &[]).await.unwrap();
     assert_eq!((out.successes.len(), out.failures.len()), (1, 1));
     assert_eq!(out.failures[0].ids, vec!["b".to_string()]);
 }
@@ -517,25 +417,15 @@ async fn limiter_is_sized_from_headers_with_a_reserved_share() {
     let client = HubSpotClient::new(cfg).unwrap();
     client.schemas().await.unwrap();
     let l = client.stats().limiter.unwrap();
-    assert_eq!(
-        (l.max, l.capacity, l.window),
-        (40, 30, Duration::from_millis(2_000))
-    );
+    assert_eq!((l.max, l.capacity, l.window), (40, 30, Duration::from_millis(2_000)));
     assert_eq!(l.daily_remaining, Some(1_000_000 - 1));
 }
 
 #[tokio::test]
 async fn token_never_shows_in_debug_output() {
-    let cfg = ClientConfig::new(
-        "http://127.0.0.1:1",
-        SecretToken::new("pat-na1-very-secret"),
-    );
+    let cfg = ClientConfig::new("http://127.0.0.1:1", SecretToken::new("pat-na1-very-secret"));
     let client = HubSpotClient::new(cfg.clone()).unwrap();
-    for s in [
-        format!("{cfg:?}"),
-        format!("{client:?}"),
-        format!("{}", cfg.token),
-    ] {
+    for s in [format!("{cfg:?}"), format!("{client:?}"), format!("{}", cfg.token)] {
         assert!(!s.contains("very-secret"), "{s}");
     }
 }
@@ -591,10 +481,7 @@ async fn upsert_request_shape() {
         UpsertInput::new("A-2", [("name", "y")]),
         UpsertInput::new("A-1", [("name", "z")]),
     ];
-    client
-        .batch_upsert("p1_widget", "sf_id", inputs)
-        .await
-        .unwrap();
+    client.batch_upsert("p1_widget", "sf_id", inputs).await.unwrap();
     let req = server.await.unwrap();
     let (head, body) = req.split_once("\r\n\r\n").unwrap();
     assert!(
@@ -614,22 +501,13 @@ async fn upsert_request_shape() {
 async fn search_429s_are_waited_out() {
     // The simulator allows 1 search per second; the client believes in 5.
     let (sim, client, t) = setup(ApiVersion::V2026_09, |b| b.search_per_second(1)).await;
-    client
-        .batch_upsert(&t, "sf_id", vec![input("a", "a")])
-        .await
-        .unwrap();
+    client.batch_upsert(&t, "sf_id", vec![input("a", "a")]).await.unwrap();
     for _ in 0..3 {
-        let found = client
-            .search_by_property(&t, "sf_id", &["a".into()], &[])
-            .await
-            .unwrap();
+        let found = client.search_by_property(&t, "sf_id", &["a".into()], &[]).await.unwrap();
         assert_eq!(found.len(), 1);
     }
     let c = sim.counters();
-    println!(
-        "3 searches with a 1/s limit: {} search 429s absorbed",
-        c.rate_limited_search
-    );
+    println!("3 searches with a 1/s limit: {} search 429s absorbed", c.rate_limited_search);
     assert!(c.rate_limited_search >= 1);
 }
 

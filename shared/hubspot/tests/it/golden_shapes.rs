@@ -44,11 +44,7 @@ fn canned(method: Method, path: &str, status: u16, fixture: &str) -> Canned {
         path: path.to_owned(),
         query: None,
         status,
-        body: if fixture.is_empty() {
-            String::new()
-        } else {
-            golden(fixture)
-        },
+        body: if fixture.is_empty() { String::new() } else { golden(fixture) },
     }
 }
 
@@ -75,19 +71,13 @@ async fn answer(State(s): State<Shared>, method: Method, uri: Uri, body: Bytes) 
             if c.body.is_empty() {
                 status.into_response()
             } else {
-                (
-                    status,
-                    [("content-type", "application/json;charset=utf-8")],
-                    c.body.clone(),
-                )
+                (status, [("content-type", "application/json;charset=utf-8")], c.body.clone())
                     .into_response()
             }
         }
-        None => (
-            StatusCode::NOT_FOUND,
-            format!("no golden answer for {method} {uri}"),
-        )
-            .into_response(),
+        None => {
+            (StatusCode::NOT_FOUND, format!("no golden answer for {method} {uri}")).into_response()
+        }
     }
 }
 
@@ -114,52 +104,28 @@ fn assoc(rest: &str) -> String {
 #[tokio::test]
 async fn schemas_schema_and_properties_decode() {
     let (client, _) = serve(vec![
-        canned(
-            Method::GET,
-            "/crm-object-schemas/2026-09/schemas",
-            200,
-            "schemas_list.json",
-        ),
+        canned(Method::GET, "/crm-object-schemas/2026-09/schemas", 200, "schemas_list.json"),
         canned(
             Method::GET,
             "/crm-object-schemas/2026-09/schemas/p12345678_invoice",
             200,
             "schema.json",
         ),
-        canned(
-            Method::POST,
-            "/crm-object-schemas/2026-09/schemas",
-            201,
-            "schema.json",
-        ),
-        canned(
-            Method::GET,
-            &format!("/crm/properties/2026-09/{INVOICE}"),
-            200,
-            "properties.json",
-        ),
+        canned(Method::POST, "/crm-object-schemas/2026-09/schemas", 201, "schema.json"),
+        canned(Method::GET, &format!("/crm/properties/2026-09/{INVOICE}"), 200, "properties.json"),
     ])
     .await;
     let all = client.schemas().await.unwrap();
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].object_type_id, INVOICE);
-    assert_eq!(
-        all[0].fully_qualified_name.as_deref(),
-        Some("p12345678_invoice")
-    );
+    assert_eq!(all[0].fully_qualified_name.as_deref(), Some("p12345678_invoice"));
     client.invalidate_caches();
     let one = client.schema("p12345678_invoice").await.unwrap();
     assert_eq!(one.name, "invoice");
     assert_eq!(one.required_properties, ["sf_id"]);
     assert!(one.property("sf_id").unwrap().has_unique_value);
-    assert_eq!(
-        one.associations[0].to_object_type_id.as_deref(),
-        Some("0-2")
-    );
-    let created = client
-        .create_schema(&json!({"name": "invoice"}))
-        .await
-        .unwrap();
+    assert_eq!(one.associations[0].to_object_type_id.as_deref(), Some("0-2"));
+    let created = client.create_schema(&json!({"name": "invoice"})).await.unwrap();
     assert_eq!(created.object_type_id, INVOICE);
     let props = client.properties(INVOICE).await.unwrap();
     let status = props.iter().find(|p| p.name == "status").unwrap();
@@ -216,17 +182,11 @@ async fn create_multi_status_names_the_refused_input() {
         associations: vec![("512".into(), ty)],
     };
     let out = client
-        .batch_create(
-            LINE,
-            vec![input("a02000000000001AAA"), input("a02000000000002AAA")],
-        )
+        .batch_create(LINE, vec![input("a02000000000001AAA"), input("a02000000000002AAA")])
         .await
         .unwrap();
     assert_eq!(out.successes.len(), 1);
-    assert_eq!(
-        out.successes[0].object_write_trace_id.as_deref(),
-        Some("a02000000000001AAA")
-    );
+    assert_eq!(out.successes[0].object_write_trace_id.as_deref(), Some("a02000000000001AAA"));
     assert_eq!(out.failures.len(), 1);
     let f = &out.failures[0];
     assert_eq!(f.ids, ["a02000000000002AAA"]);
@@ -268,11 +228,8 @@ async fn batch_read_multi_status_reports_missing_ids_as_404() {
 async fn list_pages_follow_paging_next_after() {
     let mut page2 = canned(Method::GET, &objects(INVOICE), 200, "list_page2.json");
     page2.query = Some("after=513");
-    let (client, shared) = serve(vec![
-        page2,
-        canned(Method::GET, &objects(INVOICE), 200, "list_page1.json"),
-    ])
-    .await;
+    let (client, shared) =
+        serve(vec![page2, canned(Method::GET, &objects(INVOICE), 200, "list_page1.json")]).await;
     let all = client.list_all(INVOICE, &["sf_id"]).await.unwrap();
     let ids: Vec<&str> = all.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids, ["512", "513"]);
@@ -301,13 +258,8 @@ async fn search_answer_decodes() {
 
 #[tokio::test]
 async fn association_labels_decode_with_null_label() {
-    let (client, _) = serve(vec![canned(
-        Method::GET,
-        &assoc("/labels"),
-        200,
-        "association_labels.json",
-    )])
-    .await;
+    let (client, _) =
+        serve(vec![canned(Method::GET, &assoc("/labels"), 200, "association_labels.json")]).await;
     let labels = client.association_labels(LINE, INVOICE).await.unwrap();
     assert_eq!(labels.len(), 2);
     assert_eq!(labels[0].type_id, 581);
@@ -335,13 +287,9 @@ async fn associate_default_answer_is_from_to_association_spec() {
 
 #[tokio::test]
 async fn associate_labelled_answer_is_object_ids_and_labels() {
-    let (client, _) = serve(vec![canned(
-        Method::POST,
-        &assoc("/batch/create"),
-        201,
-        "associate_labelled.json",
-    )])
-    .await;
+    let (client, _) =
+        serve(vec![canned(Method::POST, &assoc("/batch/create"), 201, "associate_labelled.json")])
+            .await;
     let ty = AssociationType {
         association_category: AssociationCategory::UserDefined,
         association_type_id: 583,
@@ -357,19 +305,11 @@ async fn associate_labelled_answer_is_object_ids_and_labels() {
 #[tokio::test]
 async fn association_read_and_archive() {
     let (client, shared) = serve(vec![
-        canned(
-            Method::POST,
-            &assoc("/batch/read"),
-            200,
-            "association_read.json",
-        ),
+        canned(Method::POST, &assoc("/batch/read"), 200, "association_read.json"),
         canned(Method::POST, &assoc("/batch/archive"), 204, ""),
     ])
     .await;
-    let read = client
-        .read_associations(LINE, INVOICE, &["601".into()])
-        .await
-        .unwrap();
+    let read = client.read_associations(LINE, INVOICE, &["601".into()]).await.unwrap();
     assert_eq!(read["601"], ["512", "514"]);
     client
         .batch_archive_associations(LINE, INVOICE, &[AssociationPair::new("601", "512")])
@@ -387,12 +327,8 @@ async fn association_read_and_archive() {
 /// is a retryable failure.
 #[tokio::test]
 async fn an_unreadable_success_is_settled_by_reading_back() {
-    let mut routes = vec![canned(
-        Method::POST,
-        &assoc("/batch/read"),
-        200,
-        "association_read.json",
-    )];
+    let mut routes =
+        vec![canned(Method::POST, &assoc("/batch/read"), 200, "association_read.json")];
     routes.push(Canned {
         method: Method::POST,
         path: assoc("/batch/associate/default"),
@@ -405,10 +341,7 @@ async fn an_unreadable_success_is_settled_by_reading_back() {
         .batch_associate_default(
             LINE,
             INVOICE,
-            &[
-                AssociationPair::new("601", "512"),
-                AssociationPair::new("601", "999"),
-            ],
+            &[AssociationPair::new("601", "512"), AssociationPair::new("601", "999")],
         )
         .await
         .unwrap();
@@ -416,18 +349,9 @@ async fn an_unreadable_success_is_settled_by_reading_back() {
     assert_eq!(out.failures.len(), 1);
     assert_eq!(out.failures[0].ids, ["601"]);
     assert!(out.failures[0].retryable);
-    let paths: Vec<String> = shared
-        .1
-        .lock()
-        .unwrap()
-        .requests
-        .iter()
-        .map(|r| r.1.clone())
-        .collect();
-    assert_eq!(
-        paths,
-        [assoc("/batch/associate/default"), assoc("/batch/read")]
-    );
+    let paths: Vec<String> =
+        shared.1.lock().unwrap().requests.iter().map(|r| r.1.clone()).collect();
+    assert_eq!(paths, [assoc("/batch/associate/default"), assoc("/batch/read")]);
 }
 
 #[tokio::test]
@@ -459,10 +383,7 @@ async fn error_bodies_decode_into_classified_errors() {
     assert_eq!(f.status, 400);
     assert_eq!(f.code.as_deref(), Some("PROPERTY_DOESNT_EXIST"));
     assert_eq!(f.property.as_deref(), Some("colour"));
-    assert_eq!(
-        f.correlation_id.as_deref(),
-        Some("aeb5f871-7f07-4993-9211-075dc63e7cbf")
-    );
+    assert_eq!(f.correlation_id.as_deref(), Some("aeb5f871-7f07-4993-9211-075dc63e7cbf"));
     let err = client.schemas().await.unwrap_err();
     assert!(matches!(err, Error::DailyLimit { .. }), "{err}");
     assert!(!err.is_retryable());
@@ -482,10 +403,7 @@ fn every_fixture_is_json_and_named_in_sources() {
         }
     }
     let unnamed: Vec<&String> = seen.iter().filter(|(_, v)| !**v).map(|(k, _)| k).collect();
-    assert!(
-        unnamed.is_empty(),
-        "fixtures not in SOURCES.md: {unnamed:?}"
-    );
+    assert!(unnamed.is_empty(), "fixtures not in SOURCES.md: {unnamed:?}");
     assert!(seen.len() >= 15);
 }
 

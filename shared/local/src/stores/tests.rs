@@ -29,10 +29,7 @@ async fn queue_follows_sqs_delivery_rules_and_survives_a_restart() {
     other.push(&["x".into()]).unwrap();
 
     let first = q.receive(2, Duration::from_secs(60)).unwrap();
-    assert_eq!(
-        first.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(),
-        ["a", "b"]
-    );
+    assert_eq!(first.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(), ["a", "b"]);
     assert!(first.iter().all(|m| m.receive_count == 1));
     // Taken messages are invisible; the other queue is separate.
     let rest = q.receive(10, Duration::from_secs(60)).unwrap();
@@ -113,25 +110,12 @@ async fn a_batch_of_claims_and_commits_in_one_transaction_answers_as_one_by_one(
     for r in &requests {
         by_one.push(one.claim(r).await.unwrap());
     }
-    let by_all: Vec<Claim> = all
-        .claim_all(&requests, 8)
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
+    let by_all: Vec<Claim> =
+        all.claim_all(&requests, 8).await.into_iter().map(Result::unwrap).collect();
     assert_eq!(by_all, by_one);
-    assert!(matches!(
-        by_all[0],
-        Claim::Stale {
-            stored: Version(10),
-            ..
-        }
-    ));
+    assert!(matches!(by_all[0], Claim::Stale { stored: Version(10), .. }));
     assert!(matches!(by_all[1], Claim::Leased { ref owner, .. } if owner == "w2"));
-    assert!(matches!(
-        by_all[2..],
-        [Claim::Claimed(_), Claim::Claimed(_), Claim::Claimed(_)]
-    ));
+    assert!(matches!(by_all[2..], [Claim::Claimed(_), Claim::Claimed(_), Claim::Claimed(_)]));
 
     let commit = |version| written(version, &format!("h{version}"), None);
     let (c4, c11) = (commit(Version(4)), commit(Version(11)));
@@ -141,22 +125,15 @@ async fn a_batch_of_claims_and_commits_in_one_transaction_answers_as_one_by_one(
         // Not this worker's lease: nothing written.
         (&leased, &c11),
     ];
-    let answers: Vec<bool> = all
-        .commit_all("w1", &commits, 8)
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
+    let answers: Vec<bool> =
+        all.commit_all("w1", &commits, 8).await.into_iter().map(Result::unwrap).collect();
     assert_eq!(answers, [true, true, false]);
     let got = all.get_many(&[new, synced, leased]).await.unwrap();
     assert_eq!(got["inv#new"].version, Some(Version(4)));
     assert_eq!(got["inv#synced"].hubspot_id.as_deref(), Some("h11"));
     assert!(got["inv#new"].lease_owner.is_none() && got["inv#synced"].lease_owner.is_none());
     assert_eq!(got["inv#leased"].lease_owner.as_deref(), Some("w2"));
-    assert_eq!(
-        got["inv#leased"].version, None,
-        "the other worker's record untouched"
-    );
+    assert_eq!(got["inv#leased"].version, None, "the other worker's record untouched");
     assert!(all.claim_all(&[], 8).await.is_empty());
 }
 
@@ -166,17 +143,11 @@ async fn ledger_claims_commits_and_keeps_its_state_across_a_restart() {
     let store = open(&dir);
     let key = &RecordKey::new("Invoice__c", "a1");
     assert_eq!(
-        store
-            .claim(&ClaimRequest::new(key, Version(10), "w1", 1_000, 5_000))
-            .await
-            .unwrap(),
+        store.claim(&ClaimRequest::new(key, Version(10), "w1", 1_000, 5_000)).await.unwrap(),
         Claim::Claimed(Default::default())
     );
     assert!(matches!(
-        store
-            .claim(&ClaimRequest::new(key, Version(11), "w2", 1_001, 5_000))
-            .await
-            .unwrap(),
+        store.claim(&ClaimRequest::new(key, Version(11), "w2", 1_001, 5_000)).await.unwrap(),
         Claim::Leased { .. }
     ));
     let commit = written(Version(10), "42", Some("d1"));
@@ -185,23 +156,14 @@ async fn ledger_claims_commits_and_keeps_its_state_across_a_restart() {
     drop(store);
 
     let store = open(&dir);
-    let got = store
-        .get_many(&[key.clone(), RecordKey::new("x", "1")])
-        .await
-        .unwrap();
+    let got = store.get_many(&[key.clone(), RecordKey::new("x", "1")]).await.unwrap();
     assert_eq!(got.len(), 1);
     assert_eq!(got[key].hubspot_id.as_deref(), Some("42"));
     assert_eq!(got[key].digest.as_deref(), Some("d1"), "survives a restart");
     assert!(got[key].lease_owner.is_none());
     assert!(matches!(
-        store
-            .claim(&ClaimRequest::new(key, Version(10), "w2", 2_000, 5_000))
-            .await
-            .unwrap(),
-        Claim::Stale {
-            stored: Version(10),
-            ..
-        }
+        store.claim(&ClaimRequest::new(key, Version(10), "w2", 2_000, 5_000)).await.unwrap(),
+        Claim::Stale { stored: Version(10), .. }
     ));
     assert!(matches!(
         store
@@ -210,28 +172,16 @@ async fn ledger_claims_commits_and_keeps_its_state_across_a_restart() {
             .unwrap(),
         Claim::Claimed(_)
     ));
-    store
-        .release(key, Release::new("w2", Some("43")))
-        .await
-        .unwrap();
+    store.release(key, Release::new("w2", Some("43"))).await.unwrap();
     let e = &store.get_many(std::slice::from_ref(key)).await.unwrap()[key];
     assert!(e.lease_owner.is_none());
-    assert_eq!(
-        (e.version, e.hubspot_id.as_deref()),
-        (Some(Version(10)), Some("43"))
-    );
+    assert_eq!((e.version, e.hubspot_id.as_deref()), (Some(Version(10)), Some("43")));
 
     // Parents remembered for every worker, until they expire; not ledger entries.
     let company = ParentKey::new("companies", "salesforceaccountid", "001A");
     let old = ParentKey::new("companies", "salesforceaccountid", "001B");
-    store
-        .put_parents(&[(company.clone(), "77".into())], Duration::from_secs(60))
-        .await
-        .unwrap();
-    store
-        .put_parents(&[(old.clone(), "78".into())], Duration::ZERO)
-        .await
-        .unwrap();
+    store.put_parents(&[(company.clone(), "77".into())], Duration::from_secs(60)).await.unwrap();
+    store.put_parents(&[(old.clone(), "78".into())], Duration::ZERO).await.unwrap();
     let got = store.get_parents(&[company.clone(), old]).await.unwrap();
     assert_eq!(got.len(), 1);
     assert_eq!(got[&company], "77");
@@ -243,26 +193,16 @@ async fn waiting_children_are_noted_taken_once_and_their_messages_woken() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir);
     let day = Duration::from_secs(86_400);
-    let (a1, a2) = (
-        RecordKey::new("Invoice__c", "a1"),
-        RecordKey::new("Invoice__c", "a2"),
-    );
+    let (a1, a2) = (RecordKey::new("Invoice__c", "a1"), RecordKey::new("Invoice__c", "a2"));
     let line = |id| RecordKey::new("Invoice_Line__c", id);
     store
         .add_waiters(
-            &[
-                (a1.clone(), line("l1")),
-                (a1.clone(), line("l2")),
-                (a2.clone(), line("l3")),
-            ],
+            &[(a1.clone(), line("l1")), (a1.clone(), line("l2")), (a2.clone(), line("l3"))],
             day,
         )
         .await
         .unwrap();
-    store
-        .add_waiters(&[(a1.clone(), line("l1"))], day)
-        .await
-        .unwrap();
+    store.add_waiters(&[(a1.clone(), line("l1"))], day).await.unwrap();
     drop(store);
     // Kept across a restart; taken once.
     let store = open(&dir);
@@ -278,17 +218,13 @@ async fn waiting_children_are_noted_taken_once_and_their_messages_woken() {
     let got = q.receive(10, Duration::from_secs(60)).unwrap();
     let handles: Vec<String> = got.iter().filter_map(|m| m.wake.clone()).collect();
     assert_eq!(handles.len(), 2, "every local message can be woken");
-    q.retry(&got[0].message_id, Duration::from_secs(60))
-        .unwrap();
+    q.retry(&got[0].message_id, Duration::from_secs(60)).unwrap();
     q.ack(&[got[1].message_id.clone()]).unwrap();
     assert!(q.receive(10, Duration::from_secs(60)).unwrap().is_empty());
     assert_eq!(store.wake(&handles).await, 1);
     let again = q.receive(10, Duration::from_secs(60)).unwrap();
     assert_eq!(again.len(), 1);
-    assert_eq!(
-        (again[0].body.as_str(), again[0].receive_count),
-        ("child", 2)
-    );
+    assert_eq!((again[0].body.as_str(), again[0].receive_count), ("child", 2));
 }
 
 #[tokio::test]
@@ -303,16 +239,10 @@ async fn a_restart_lets_go_of_what_the_stopped_process_held() {
             .claim(&ClaimRequest::new(key, Version(10), "dev-1", far, 60_000))
             .await
             .unwrap();
-        world
-            .live
-            .push(&["taken".into(), "put off".into()])
-            .unwrap();
+        world.live.push(&["taken".into(), "put off".into()]).unwrap();
         world.import.push(&["visible".into()]).unwrap();
         let got = world.live.receive(10, Duration::from_secs(600)).unwrap();
-        world
-            .live
-            .retry(&got[1].message_id, Duration::from_secs(900))
-            .unwrap();
+        world.live.retry(&got[1].message_id, Duration::from_secs(900)).unwrap();
     }
     let world = crate::LocalWorld::open(dir.path()).unwrap();
     assert_eq!(world.recover().unwrap(), (1, 2));
@@ -332,11 +262,7 @@ async fn a_restart_lets_go_of_what_the_stopped_process_held() {
             .unwrap(),
         Claim::Claimed(_)
     ));
-    assert_eq!(
-        world.recover().unwrap(),
-        (1, 0),
-        "only dev-2's own lease now"
-    );
+    assert_eq!(world.recover().unwrap(), (1, 0), "only dev-2's own lease now");
 }
 
 #[tokio::test]
@@ -362,14 +288,7 @@ async fn errors_imports_and_mappings_keep_their_conditions() {
     ErrorStore::delete(&store, &err.id).await.unwrap();
     assert!(ErrorStore::get(&store, &err.id).await.unwrap().is_none());
 
-    let record = ImportRecord::new(
-        "20261128-1".into(),
-        "Invoice__c".into(),
-        None,
-        10,
-        50_000,
-        now,
-    );
+    let record = ImportRecord::new("20261128-1".into(), "Invoice__c".into(), None, 10, 50_000, now);
     assert_eq!(record.method, ImportMethod::Rest);
     ImportStore::put(&store, &record, None).await.unwrap();
     assert!(matches!(
@@ -377,39 +296,21 @@ async fn errors_imports_and_mappings_keep_their_conditions() {
         Err(ImportStoreError::Conflict { .. })
     ));
     store
-        .record_progress(
-            &record.id,
-            ImportProgress {
-                synced: 3,
-                failed: 1,
-                unchanged: 2,
-            },
-        )
+        .record_progress(&record.id, ImportProgress { synced: 3, failed: 1, unchanged: 2 })
         .await
         .unwrap();
     // The runner's next write keeps the worker's counters.
     let mut next = record.clone();
     next.revision += 1;
     next.status = ImportStatus::Running;
-    ImportStore::put(&store, &next, Some(record.revision))
-        .await
-        .unwrap();
+    ImportStore::put(&store, &next, Some(record.revision)).await.unwrap();
     let got = ImportStore::get(&store, &record.id).await.unwrap().unwrap();
     assert_eq!(
         (got.synced, got.failed, got.unchanged, got.status),
         (3, 1, 2, ImportStatus::Running)
     );
     assert!(matches!(
-        store
-            .record_progress(
-                "nope",
-                ImportProgress {
-                    synced: 1,
-                    failed: 0,
-                    unchanged: 0
-                }
-            )
-            .await,
+        store.record_progress("nope", ImportProgress { synced: 1, failed: 0, unchanged: 0 }).await,
         Err(ImportStoreError::NotFound { .. })
     ));
 

@@ -38,9 +38,7 @@ impl Org {
     }
 
     fn object(&self, name: &str) -> Option<&ObjectDef> {
-        self.objects
-            .iter()
-            .find(|o| o.name.eq_ignore_ascii_case(name))
+        self.objects.iter().find(|o| o.name.eq_ignore_ascii_case(name))
     }
 }
 
@@ -54,20 +52,12 @@ struct Failures<'a> {
 
 impl Failures<'_> {
     fn at(&mut self, at: (u32, u32), problem: impl Into<String>) {
-        self.list.push(failure(
-            self.component_type,
-            self.member,
-            self.file,
-            at,
-            problem,
-        ));
+        self.list.push(failure(self.component_type, self.member, self.file, at, problem));
     }
 
     /// At the element `name` of `el`, or at `el` when it has none.
     fn at_child(&mut self, el: &El, name: &str, problem: impl Into<String>) {
-        let at = el
-            .child(name)
-            .map_or((el.line, el.column), |e| (e.line, e.column));
+        let at = el.child(name).map_or((el.line, el.column), |e| (e.line, e.column));
         self.at(at, problem);
     }
 }
@@ -98,9 +88,7 @@ pub(super) fn evaluate(shared: &Shared, zip_bytes: &[u8]) -> DeployRecord {
     let package = match parse_xml(package) {
         Ok(p) => p,
         Err((l, c, e)) => {
-            record
-                .failures
-                .push(failure("", "package.xml", "package.xml", (l, c), e));
+            record.failures.push(failure("", "package.xml", "package.xml", (l, c), e));
             return record;
         }
     };
@@ -127,9 +115,8 @@ fn unzip(zip_bytes: &[u8]) -> Result<IndexMap<String, String>, String> {
         .map_err(|e| format!("The zip file is not valid: {e}"))?;
     let mut files = IndexMap::new();
     for i in 0..archive.len() {
-        let mut f = archive
-            .by_index(i)
-            .map_err(|e| format!("Cannot read entry {i} of the zip: {e}"))?;
+        let mut f =
+            archive.by_index(i).map_err(|e| format!("Cannot read entry {i} of the zip: {e}"))?;
         if f.is_dir() {
             continue;
         }
@@ -139,8 +126,7 @@ fn unzip(zip_bytes: &[u8]) -> Result<IndexMap<String, String>, String> {
             .trim_start_matches("unpackaged/")
             .to_owned();
         let mut text = String::new();
-        f.read_to_string(&mut text)
-            .map_err(|e| format!("{name}: not UTF-8 text: {e}"))?;
+        f.read_to_string(&mut text).map_err(|e| format!("{name}: not UTF-8 text: {e}"))?;
         files.insert(name, text);
     }
     Ok(files)
@@ -192,18 +178,8 @@ fn org(shared: &Shared, files: IndexMap<String, String>) -> Org {
     let st = lock(shared);
     let mut users = st.users.clone();
     users.push(shared.settings.username.clone());
-    let known_messages = st
-        .messages
-        .values()
-        .map(|m| format!("{}.{}", m.object, m.name))
-        .collect();
-    Org {
-        files,
-        objects,
-        users,
-        allow_http: st.knobs.allow_http,
-        known_messages,
-    }
+    let known_messages = st.messages.values().map(|m| format!("{}.{}", m.object, m.name)).collect();
+    Org { files, objects, users, allow_http: st.knobs.allow_http, known_messages }
 }
 
 /// An outbound message of the package, checked: its object exists, its file holds it, its
@@ -226,28 +202,16 @@ fn outbound_message(
         return None;
     };
     let file = format!("workflows/{object}.workflow");
-    let mut fail = Failures {
-        component_type: TYPE,
-        member,
-        file: &file,
-        list: failures,
-    };
+    let mut fail = Failures { component_type: TYPE, member, file: &file, list: failures };
     let Some(def) = org.object(object) else {
-        fail.at(
-            (1, 1),
-            format!("Entity of type 'CustomObject' named '{object}' cannot be found"),
-        );
+        fail.at((1, 1), format!("Entity of type 'CustomObject' named '{object}' cannot be found"));
         return None;
     };
     let root = org.read(&file, &format!("No Workflow named: {object}"), &mut fail)?;
-    let Some(om) = root
-        .all("outboundMessages")
-        .find(|o| o.text_of("fullName").as_deref() == Some(name))
+    let Some(om) =
+        root.all("outboundMessages").find(|o| o.text_of("fullName").as_deref() == Some(name))
     else {
-        fail.at(
-            (root.line, root.column),
-            format!("No outbound message named {name} in {file}"),
-        );
+        fail.at((root.line, root.column), format!("No outbound message named {name} in {file}"));
         return None;
     };
     let fields = message_fields(def, om, &mut fail);
@@ -311,10 +275,7 @@ fn endpoint_allowed(endpoint: &str, allow_http: bool, om: &El, fail: &mut Failur
             fail.at_child(
                 om,
                 "endpointUrl",
-                format!(
-                    "Endpoint URL: {} endpoints are not allowed; use https",
-                    u.scheme()
-                ),
+                format!("Endpoint URL: {} endpoints are not allowed; use https", u.scheme()),
             );
             false
         }
@@ -339,18 +300,10 @@ fn flow(
     failures: &mut Vec<Value>,
 ) -> Option<DeployedFlow> {
     let file = format!("flows/{name}.flow");
-    let mut fail = Failures {
-        component_type: "Flow",
-        member: name,
-        file: &file,
-        list: failures,
-    };
+    let mut fail = Failures { component_type: "Flow", member: name, file: &file, list: failures };
     let root = org.read(&file, &format!("No Flow named: {name}"), &mut fail)?;
     let Some(start) = root.child("start") else {
-        fail.at(
-            (root.line, root.column),
-            "A record-triggered flow needs a start element",
-        );
+        fail.at((root.line, root.column), "A record-triggered flow needs a start element");
         return None;
     };
     let object = start.text_of("object").unwrap_or_default();
@@ -441,10 +394,7 @@ fn entry_conditions(
             ok = false;
             fail.at(
                 (f.line, f.column),
-                format!(
-                    "The field {field:?} of an entry condition does not exist on {}",
-                    d.name
-                ),
+                format!("The field {field:?} of an entry condition does not exist on {}", d.name),
             );
         }
         if !matches!(
@@ -504,10 +454,7 @@ fn actions(
         let packaged = in_package
             .iter()
             .any(|m| format!("{}.{}", m.object, m.name).eq_ignore_ascii_case(&action));
-        let deployed = org
-            .known_messages
-            .iter()
-            .any(|m| m.eq_ignore_ascii_case(&action));
+        let deployed = org.known_messages.iter().any(|m| m.eq_ignore_ascii_case(&action));
         if !packaged && !deployed {
             ok = false;
             fail.at_child(
@@ -517,10 +464,7 @@ fn actions(
             );
             continue;
         }
-        if !action
-            .split_once('.')
-            .is_some_and(|(o, _)| o.eq_ignore_ascii_case(object))
-        {
+        if !action.split_once('.').is_some_and(|(o, _)| o.eq_ignore_ascii_case(object)) {
             ok = false;
             fail.at_child(
                 a,

@@ -19,10 +19,7 @@ use super::{DEPLOY_DENIED, DeployRecord, apply, error, json_response, lock, refu
 
 /// Splits a `multipart/form-data` body into (name, bytes) parts.
 fn multipart_parts(headers: &HeaderMap, body: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
+    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     if !ct.to_ascii_lowercase().starts_with("multipart/form-data") {
         return Err(format!("expected multipart/form-data, got {ct:?}"));
     }
@@ -35,10 +32,7 @@ fn multipart_parts(headers: &HeaderMap, body: &[u8]) -> Result<Vec<(String, Vec<
     let delim = format!("--{boundary}");
     let d = delim.as_bytes();
     let find = |hay: &[u8], from: usize| -> Option<usize> {
-        hay.get(from..)?
-            .windows(d.len())
-            .position(|w| w == d)
-            .map(|i| i + from)
+        hay.get(from..)?.windows(d.len()).position(|w| w == d).map(|i| i + from)
     };
     let mut parts = Vec::new();
     let mut at = find(body, 0).ok_or("no multipart boundary in the body")?;
@@ -112,10 +106,7 @@ pub(super) async fn deploy(
             "no file part (the zip) in the request",
         ));
     };
-    let check_only = options
-        .get("checkOnly")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let check_only = options.get("checkOnly").and_then(Value::as_bool).unwrap_or(false);
     let mut record = evaluate(&shared, zip);
     record.check_only = check_only;
     record.options = options.clone();
@@ -187,11 +178,7 @@ pub(super) async fn deploy_status(
         let mut st = lock(&shared);
         let knobs = st.knobs.clone();
         let Some(r) = st.deploys.get_mut(&id) else {
-            return error(&SfError::new(
-                404,
-                "NOT_FOUND",
-                format!("no deploy request {id}"),
-            ));
+            return error(&SfError::new(404, "NOT_FOUND", format!("no deploy request {id}")));
         };
         r.reads += 1;
         let done = !knobs.never_finish && r.reads >= knobs.polls_until_done;

@@ -119,10 +119,9 @@ impl Filter {
                 .as_deref()
                 .and_then(|v| v.parse::<f64>().ok())
                 .map_or(Value::Null, |n| json!(n)),
-            "booleanValue" => self
-                .value
-                .as_deref()
-                .map_or(Value::Null, |v| json!(v.eq_ignore_ascii_case("true"))),
+            "booleanValue" => {
+                self.value.as_deref().map_or(Value::Null, |v| json!(v.eq_ignore_ascii_case("true")))
+            }
             _ => self.value.clone().map_or(Value::Null, Value::String),
         };
         let mut v = serde_json::Map::new();
@@ -134,14 +133,7 @@ impl Filter {
             "dateTimeValue",
             "elementReference",
         ] {
-            v.insert(
-                k.to_owned(),
-                if k == self.kind {
-                    value.clone()
-                } else {
-                    Value::Null
-                },
-            );
+            v.insert(k.to_owned(), if k == self.kind { value.clone() } else { Value::Null });
         }
         json!({"field": self.field, "operator": self.operator, "value": v})
     }
@@ -199,10 +191,7 @@ impl MetadataState {
 }
 
 pub(crate) fn lock(shared: &Shared) -> std::sync::MutexGuard<'_, MetadataState> {
-    shared
-        .metadata
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+    shared.metadata.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The routes, behind the API gate of `server.rs`.
@@ -210,10 +199,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route("/services/data/{v}/metadata/deployRequest", post(deploy))
         .route("/services/data/{v}/metadata/deployRequest/", post(deploy))
-        .route(
-            "/services/data/{v}/metadata/deployRequest/{id}",
-            get(deploy_status),
-        )
+        .route("/services/data/{v}/metadata/deployRequest/{id}", get(deploy_status))
         .route("/services/data/{v}/tooling/query", get(tooling_query))
         .route("/services/data/{v}/tooling/query/", get(tooling_query))
         .route(
@@ -234,27 +220,17 @@ async fn patch_flow_definition(
         return refused;
     }
     let Ok(v) = serde_json::from_slice::<Value>(&body) else {
-        return error(&SfError::new(
-            400,
-            "JSON_PARSER_ERROR",
-            "the body is not JSON",
-        ));
+        return error(&SfError::new(400, "JSON_PARSER_ERROR", "the body is not JSON"));
     };
-    let Some(number) = v
-        .pointer("/Metadata/activeVersionNumber")
-        .and_then(Value::as_u64)
-    else {
+    let Some(number) = v.pointer("/Metadata/activeVersionNumber").and_then(Value::as_u64) else {
         return error(&SfError::new(
             400,
             "FIELD_INTEGRITY_EXCEPTION",
             "the simulator updates Metadata.activeVersionNumber only",
         ));
     };
-    let name = lock(&shared)
-        .flows
-        .values()
-        .find(|f| f.id == ids::normalize(&id))
-        .map(|f| f.name.clone());
+    let name =
+        lock(&shared).flows.values().find(|f| f.id == ids::normalize(&id)).map(|f| f.name.clone());
     let Some(name) = name else {
         return error(&SfError::not_found());
     };
@@ -316,12 +292,8 @@ fn text_of(v: &Value) -> Option<String> {
 fn holds(c: &Filter, v: &Value) -> bool {
     let actual = text_of(v).filter(|s| !s.is_empty());
     let want = c.value.clone().unwrap_or_default();
-    let numeric = || {
-        actual
-            .as_deref()
-            .and_then(|a| a.parse::<f64>().ok())
-            .zip(want.parse::<f64>().ok())
-    };
+    let numeric =
+        || actual.as_deref().and_then(|a| a.parse::<f64>().ok()).zip(want.parse::<f64>().ok());
     match c.operator.as_str() {
         "IsNull" => actual.is_none() == want.eq_ignore_ascii_case("true"),
         "EqualTo" => match numeric() {
@@ -418,11 +390,7 @@ impl SimHandle {
 
     /// Names of the deployed flows, and whether each is active.
     pub fn deployed_flows(&self) -> Vec<(String, bool)> {
-        lock(&self.shared)
-            .flows
-            .values()
-            .map(|f| (f.name.clone(), f.active))
-            .collect()
+        lock(&self.shared).flows.values().map(|f| (f.name.clone(), f.active)).collect()
     }
 }
 

@@ -21,11 +21,7 @@ pub(super) struct QueryParams {
 }
 
 fn quoted(s: &str) -> Vec<String> {
-    s.split('\'')
-        .enumerate()
-        .filter(|(i, _)| i % 2 == 1)
-        .map(|(_, v)| v.to_owned())
-        .collect()
+    s.split('\'').enumerate().filter(|(i, _)| i % 2 == 1).map(|(_, v)| v.to_owned()).collect()
 }
 
 /// A Tooling query as the simulator reads it: the selected fields and the sObject
@@ -43,22 +39,14 @@ impl ToolingQuery {
     fn parse(q: &str, version: &str) -> Result<Self, SfError> {
         let lower = q.to_ascii_lowercase();
         let Some(from_at) = lower.find(" from ") else {
-            return Err(SfError::new(
-                400,
-                "MALFORMED_QUERY",
-                format!("no FROM in {q:?}"),
-            ));
+            return Err(SfError::new(400, "MALFORMED_QUERY", format!("no FROM in {q:?}")));
         };
         let select = lower[..from_at]
             .trim_start_matches("select")
             .split(',')
             .map(|s| s.trim().to_owned())
             .collect();
-        let sobject = lower[from_at + 6..]
-            .split_whitespace()
-            .next()
-            .unwrap_or_default()
-            .to_owned();
+        let sobject = lower[from_at + 6..].split_whitespace().next().unwrap_or_default().to_owned();
         let where_clause = q[from_at + 6..]
             .split_once(|c: char| c.is_whitespace())
             .map(|(_, w)| w.trim().to_owned())
@@ -167,10 +155,7 @@ fn message_json(m: &DeployedMessage, tq: &ToolingQuery) -> Value {
         "EntityDefinition".into(),
         json!({"attributes": {"type": "EntityDefinition"}, "QualifiedApiName": m.object}),
     );
-    r.insert(
-        "ApiVersion".into(),
-        json!(m.api_version.parse::<f64>().unwrap_or(0.0)),
-    );
+    r.insert("ApiVersion".into(), json!(m.api_version.parse::<f64>().unwrap_or(0.0)));
     if tq.selects("fullname") {
         r.insert("FullName".into(), json!(format!("{}.{}", m.object, m.name)));
     }
@@ -213,11 +198,8 @@ fn flow_definitions(st: &MetadataState, tq: &ToolingQuery) -> Vec<Value> {
 
 /// `Flow` (a version) by id; with `Metadata`, exactly one.
 fn flows(st: &MetadataState, tq: &ToolingQuery) -> Result<Vec<Value>, SfError> {
-    let found: Vec<&DeployedFlow> = st
-        .flows
-        .values()
-        .filter(|f| tq.values.iter().any(|x| ids::normalize(x) == f.id))
-        .collect();
+    let found: Vec<&DeployedFlow> =
+        st.flows.values().filter(|f| tq.values.iter().any(|x| ids::normalize(x) == f.id)).collect();
     if tq.selects("metadata") && found.len() != 1 {
         return Err(one_row_only(found.len()));
     }

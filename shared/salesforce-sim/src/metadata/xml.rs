@@ -28,14 +28,8 @@ impl El {
 fn locate(src: &str, offset: usize) -> (u32, u32) {
     let before = &src[..offset.min(src.len())];
     let line = before.matches('\n').count() + 1;
-    let column = before
-        .rfind('\n')
-        .map_or(before.len(), |i| before.len() - i - 1)
-        + 1;
-    (
-        u32::try_from(line).unwrap_or(u32::MAX),
-        u32::try_from(column).unwrap_or(u32::MAX),
-    )
+    let column = before.rfind('\n').map_or(before.len(), |i| before.len() - i - 1) + 1;
+    (u32::try_from(line).unwrap_or(u32::MAX), u32::try_from(column).unwrap_or(u32::MAX))
 }
 
 /// Parses a metadata file; an XML error comes with its line and column.
@@ -46,16 +40,12 @@ pub(super) fn parse_xml(src: &str) -> Result<El, (u32, u32, String)> {
     loop {
         let start = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
         let event = reader.read_event().map_err(|e| {
-            let (l, c) = locate(
-                src,
-                usize::try_from(reader.error_position()).unwrap_or(usize::MAX),
-            );
+            let (l, c) =
+                locate(src, usize::try_from(reader.error_position()).unwrap_or(usize::MAX));
             (l, c, e.to_string())
         })?;
         let tag_at = |start: usize| {
-            let from = src[start.min(src.len())..]
-                .find('<')
-                .map_or(start, |i| start + i);
+            let from = src[start.min(src.len())..].find('<').map_or(start, |i| start + i);
             locate(src, from)
         };
         match event {
@@ -96,10 +86,11 @@ pub(super) fn parse_xml(src: &str) -> Result<El, (u32, u32, String)> {
     if !stack.is_empty() {
         return Err((0, 0, "the document ends inside an element".into()));
     }
-    root.children
-        .pop()
-        .filter(|_| root.children.is_empty())
-        .ok_or((1, 1, "expected exactly one root element".into()))
+    root.children.pop().filter(|_| root.children.is_empty()).ok_or((
+        1,
+        1,
+        "expected exactly one root element".into(),
+    ))
 }
 
 /// An element starting at `at` (line, column), without its children and text yet.
@@ -121,12 +112,7 @@ fn push_text(stack: &mut [El], text: &str) {
 /// A character reference, or one of XML's five predefined entities; any other is undefined.
 fn entity(r: &quick_xml::events::BytesRef<'_>) -> Result<String, String> {
     if r.is_char_ref() {
-        return Ok(r
-            .resolve_char_ref()
-            .ok()
-            .flatten()
-            .map(|c| c.to_string())
-            .unwrap_or_default());
+        return Ok(r.resolve_char_ref().ok().flatten().map(|c| c.to_string()).unwrap_or_default());
     }
     match AsRef::<str>::as_ref(&**r) {
         "amp" => Ok("&".into()),

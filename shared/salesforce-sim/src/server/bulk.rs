@@ -33,15 +33,9 @@ fn job_json(job: &Job, org: &Org, with_stats: bool) -> Value {
     if with_stats && let Value::Object(m) = &mut v {
         m.insert("jobType".into(), json!("V2Query"));
         let done = job.state == JobState::JobComplete;
-        m.insert(
-            "numberRecordsProcessed".into(),
-            json!(if done { job.rows.len() } else { 0 }),
-        );
+        m.insert("numberRecordsProcessed".into(), json!(if done { job.rows.len() } else { 0 }));
         m.insert("retries".into(), json!(0));
-        m.insert(
-            "totalProcessingTime".into(),
-            json!(if done { 42 } else { 0 }),
-        );
+        m.insert("totalProcessingTime".into(), json!(if done { 42 } else { 0 }));
         m.insert("isPkChunkingSupported".into(), json!(true));
     }
     v
@@ -107,11 +101,9 @@ pub(super) async fn create_job(State(shared): S, Path(v): Path<String>, body: By
 fn csv_cell(ft: Option<crate::schema::FieldType>, v: &Value) -> Option<String> {
     match v {
         Value::Null => None,
-        Value::String(s) if ft == Some(crate::schema::FieldType::Datetime) => Some(
-            dates::parse(s)
-                .map(dates::soap)
-                .unwrap_or_else(|| s.clone()),
-        ),
+        Value::String(s) if ft == Some(crate::schema::FieldType::Datetime) => {
+            Some(dates::parse(s).map(dates::soap).unwrap_or_else(|| s.clone()))
+        }
         Value::String(s) => Some(s.clone()),
         other => Some(other.to_string()),
     }
@@ -160,10 +152,7 @@ pub(super) async fn job_info(State(shared): S, Path((v, id)): Path<(String, Stri
                         .fields
                         .iter()
                         .map(|f| {
-                            let ft = def
-                                .as_ref()
-                                .and_then(|d| d.field(f))
-                                .map(|fd| fd.field_type);
+                            let ft = def.as_ref().and_then(|d| d.field(f)).map(|fd| fd.field_type);
                             csv_cell(ft, &org.value_of(&job.object, r, f))
                         })
                         .collect()
@@ -191,11 +180,7 @@ pub(super) async fn abort_job(
     let retention = shared.knobs().bulk_results_retention;
     let wants_abort = serde_json::from_slice::<Value>(&body)
         .ok()
-        .and_then(|b| {
-            b.get("state")
-                .and_then(Value::as_str)
-                .map(|s| s == "Aborted")
-        })
+        .and_then(|b| b.get("state").and_then(Value::as_str).map(|s| s == "Aborted"))
         .unwrap_or(false);
     let mut org = shared.org_lock();
     org.purge_expired_jobs(retention);
@@ -209,17 +194,9 @@ pub(super) async fn abort_job(
     let resp = if let Some(resp) = version_mismatch(&job, &v) {
         resp
     } else if !wants_abort {
-        error_response(&SfError::new(
-            400,
-            "INVALIDJOBSTATE",
-            "Only state Aborted can be set",
-        ))
+        error_response(&SfError::new(400, "INVALIDJOBSTATE", "Only state Aborted can be set"))
     } else if job.state == JobState::JobComplete {
-        error_response(&SfError::new(
-            400,
-            "INVALIDJOBSTATE",
-            "Job is already complete",
-        ))
+        error_response(&SfError::new(400, "INVALIDJOBSTATE", "Job is already complete"))
     } else {
         job.state = JobState::Aborted;
         job.finished_at = Some(std::time::Instant::now());
@@ -239,11 +216,9 @@ pub(super) async fn delete_job(
     org.purge_expired_jobs(retention);
     match org.jobs.shift_remove(&id) {
         Some(_) => StatusCode::NO_CONTENT.into_response(),
-        None => error_response(&SfError::new(
-            404,
-            "NOT_FOUND",
-            "The requested resource does not exist",
-        )),
+        None => {
+            error_response(&SfError::new(404, "NOT_FOUND", "The requested resource does not exist"))
+        }
     }
 }
 
@@ -259,9 +234,7 @@ fn encode_locator(offset: usize) -> String {
 }
 
 fn decode_locator(locator: &str) -> Option<usize> {
-    let bytes = base64::engine::general_purpose::STANDARD_NO_PAD
-        .decode(locator)
-        .ok()?;
+    let bytes = base64::engine::general_purpose::STANDARD_NO_PAD.decode(locator).ok()?;
     std::str::from_utf8(&bytes).ok()?.parse().ok()
 }
 
@@ -290,10 +263,7 @@ pub(super) async fn job_results(
         return error_response(&SfError::new(
             400,
             "INVALIDJOBSTATE",
-            format!(
-                "Job state is {}, results are available once JobComplete",
-                job.state.as_str()
-            ),
+            format!("Job state is {}, results are available once JobComplete", job.state.as_str()),
         ));
     }
     let offset = match params.locator.as_deref().filter(|l| !l.is_empty()) {
@@ -313,25 +283,15 @@ pub(super) async fn job_results(
         .from_writer(Vec::new());
     let mut ok = writer.write_record(&job.query.fields).is_ok();
     for row in &job.rows[offset..end] {
-        ok &= writer
-            .write_record(row.iter().map(|c| c.as_deref().unwrap_or("")))
-            .is_ok();
+        ok &= writer.write_record(row.iter().map(|c| c.as_deref().unwrap_or(""))).is_ok();
     }
     let body = match writer.into_inner() {
         Ok(b) if ok => b,
         _ => {
-            return error_response(&SfError::new(
-                500,
-                "UNKNOWN_EXCEPTION",
-                "CSV writing failed",
-            ));
+            return error_response(&SfError::new(500, "UNKNOWN_EXCEPTION", "CSV writing failed"));
         }
     };
-    let locator = if end < job.rows.len() {
-        encode_locator(end)
-    } else {
-        "null".to_owned()
-    };
+    let locator = if end < job.rows.len() { encode_locator(end) } else { "null".to_owned() };
     let mut resp = (StatusCode::OK, body).into_response();
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv"));

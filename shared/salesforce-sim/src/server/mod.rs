@@ -34,10 +34,7 @@ use sobjects::{
 };
 
 fn oauth_error(error: &str, description: &str) -> Response {
-    json_response(
-        400,
-        &json!({"error": error, "error_description": description}),
-    )
+    json_response(400, &json!({"error": error, "error_description": description}))
 }
 
 /// `v62.0` -> `62.0`.
@@ -57,10 +54,8 @@ fn path_major(v: &str) -> Option<u32> {
 
 /// The major numbers the org serves: 31 up to the newest (the settings' version).
 fn served_majors(newest: &str) -> std::ops::RangeInclusive<u32> {
-    let newest = newest
-        .split_once('.')
-        .and_then(|(m, _)| m.parse::<u32>().ok())
-        .unwrap_or(OLDEST_SERVED);
+    let newest =
+        newest.split_once('.').and_then(|(m, _)| m.parse::<u32>().ok()).unwrap_or(OLDEST_SERVED);
     OLDEST_SERVED..=newest
 }
 
@@ -104,10 +99,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             "/services/data/{v}/jobs/query/{id}",
             get(job_info).patch(abort_job).delete(delete_job),
         )
-        .route(
-            "/services/data/{v}/jobs/query/{id}/results",
-            get(job_results),
-        )
+        .route("/services/data/{v}/jobs/query/{id}/results", get(job_results))
         .merge(crate::metadata::routes())
         .route_layer(middleware::from_fn_with_state(shared.clone(), api_gate));
     Router::new()
@@ -134,10 +126,7 @@ async fn versions(State(shared): S) -> Response {
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("OAuth "))
-        .map(str::trim)
+    value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("OAuth ")).map(str::trim)
 }
 
 /// Authentication, version check, API allocation and `Sforce-Limit-Info` for every data call.
@@ -159,19 +148,9 @@ async fn api_gate(State(shared): S, req: Request, next: Next) -> Response {
         }
     });
     let mut resp = if !valid_token {
-        error_response(&SfError::new(
-            401,
-            "INVALID_SESSION_ID",
-            "Session expired or invalid",
-        ))
+        error_response(&SfError::new(401, "INVALID_SESSION_ID", "Session expired or invalid"))
     } else {
-        let path_version = req
-            .uri()
-            .path()
-            .split('/')
-            .nth(3)
-            .unwrap_or_default()
-            .to_owned();
+        let path_version = req.uri().path().split('/').nth(3).unwrap_or_default().to_owned();
         if !served(&path_version, &shared.settings.api_version) {
             error_response(&SfError::not_found())
         } else {
@@ -189,8 +168,7 @@ async fn api_gate(State(shared): S, req: Request, next: Next) -> Response {
         }
     };
     let used = shared.api_used.load(Ordering::SeqCst);
-    resp.headers_mut()
-        .insert("Sforce-Limit-Info", limit_header(used));
+    resp.headers_mut().insert("Sforce-Limit-Info", limit_header(used));
     resp
 }
 

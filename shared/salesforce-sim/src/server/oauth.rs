@@ -27,8 +27,7 @@ fn new_token(shared: &Shared) -> String {
     let org = shared.org_lock().org_id[..15].to_owned();
     let token = format!("{org}!AQ{}", random_hex(shared));
     let mut auth = shared.auth_lock();
-    auth.tokens
-        .insert(token.clone(), (std::time::Instant::now(), Duration::ZERO));
+    auth.tokens.insert(token.clone(), (std::time::Instant::now(), Duration::ZERO));
     auth.issued += 1;
     token
 }
@@ -36,12 +35,7 @@ fn new_token(shared: &Shared) -> String {
 /// `client_id` and `client_secret` from the form, else from `Authorization: Basic` (RFC 6749
 /// section 2.3.1; simple-salesforce sends client credentials that way).
 fn client_auth(headers: &HeaderMap, form: &Map<String, Value>) -> (String, String) {
-    let field = |k: &str| {
-        form.get(k)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned()
-    };
+    let field = |k: &str| form.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
     let (id, secret) = (field("client_id"), field("client_secret"));
     if !id.is_empty() {
         return (id, secret);
@@ -50,11 +44,7 @@ fn client_auth(headers: &HeaderMap, form: &Map<String, Value>) -> (String, Strin
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(|b| {
-            base64::engine::general_purpose::STANDARD
-                .decode(b.trim())
-                .ok()
-        })
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()).ok())
         .and_then(|b| String::from_utf8(b).ok());
     match basic.as_deref().and_then(|b| b.split_once(':')) {
         Some((id, secret)) => (id.to_owned(), secret.to_owned()),
@@ -72,10 +62,7 @@ fn client_refused(
     secret_required: bool,
 ) -> Option<Response> {
     if id != shared.settings.client_id {
-        return Some(oauth_error(
-            "invalid_client_id",
-            "client identifier invalid",
-        ));
+        return Some(oauth_error("invalid_client_id", "client identifier invalid"));
     }
     if (secret_required || !secret.is_empty()) && secret != shared.settings.client_secret {
         return Some(oauth_error("invalid_client", "invalid client credentials"));
@@ -123,18 +110,12 @@ pub(super) async fn authorize(State(shared): S, Query(p): Query<AuthorizeParams>
         return oauth_error("invalid_client_id", "client identifier invalid");
     }
     let Some(redirect) = p.redirect_uri.filter(|r| !r.is_empty()) else {
-        return oauth_error(
-            "redirect_uri_mismatch",
-            "redirect_uri must match configuration",
-        );
+        return oauth_error("redirect_uri_mismatch", "redirect_uri must match configuration");
     };
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     if p.response_type.as_deref() == Some("code") {
         let code = format!("aPr{}", random_hex(&shared));
-        shared
-            .auth_lock()
-            .codes
-            .insert(code.clone(), redirect.clone());
+        shared.auth_lock().codes.insert(code.clone(), redirect.clone());
         query.append_pair("code", &code);
     } else {
         query.append_pair("error", "unsupported_response_type");
@@ -147,10 +128,7 @@ pub(super) async fn authorize(State(shared): S, Query(p): Query<AuthorizeParams>
     let location = format!("{redirect}{sep}{}", query.finish());
     match HeaderValue::from_str(&location) {
         Ok(l) => (StatusCode::FOUND, [(header::LOCATION, l)]).into_response(),
-        Err(_) => oauth_error(
-            "redirect_uri_mismatch",
-            "redirect_uri must match configuration",
-        ),
+        Err(_) => oauth_error("redirect_uri_mismatch", "redirect_uri must match configuration"),
     }
 }
 
@@ -192,10 +170,7 @@ pub(super) async fn token(State(shared): S, headers: HeaderMap, body: Bytes) -> 
             if let Some(resp) = client_refused(&shared, &id, &secret, false) {
                 return resp;
             }
-            let known = shared
-                .auth_lock()
-                .refresh_tokens
-                .contains(field("refresh_token"));
+            let known = shared.auth_lock().refresh_tokens.contains(field("refresh_token"));
             if !known {
                 return oauth_error("invalid_grant", "expired access/refresh token");
             }
@@ -235,10 +210,7 @@ fn jwt_bearer(shared: &Shared, assertion: &str) -> Response {
     }
     let now = OffsetDateTime::now_utc().unix_timestamp();
     if claims.exp > now + 180 + 5 {
-        return oauth_error(
-            "invalid_grant",
-            "invalid assertion: exp more than 3 minutes ahead",
-        );
+        return oauth_error("invalid_grant", "invalid assertion: exp more than 3 minutes ahead");
     }
     if claims.sub.is_empty() {
         return oauth_error("invalid_grant", "user hasn't approved this consumer");
@@ -265,10 +237,9 @@ fn authorization_code(shared: &Shared, code: &str, redirect_uri: &str) -> Respon
     let issued_for = shared.auth_lock().codes.remove(code);
     match issued_for {
         None => oauth_error("invalid_grant", "invalid authorization code"),
-        Some(uri) if uri != redirect_uri => oauth_error(
-            "redirect_uri_mismatch",
-            "redirect_uri must match configuration",
-        ),
+        Some(uri) if uri != redirect_uri => {
+            oauth_error("redirect_uri_mismatch", "redirect_uri must match configuration")
+        }
         Some(_) => {
             let refresh = format!("5Aep{}", random_hex(shared));
             shared.auth_lock().refresh_tokens.insert(refresh.clone());

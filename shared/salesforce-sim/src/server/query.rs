@@ -21,8 +21,7 @@ fn batch_size(headers: &HeaderMap, max: usize) -> usize {
         .get("sforce-query-options")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
-            v.split(',')
-                .find_map(|p| p.trim().strip_prefix("batchSize=").map(str::to_owned))
+            v.split(',').find_map(|p| p.trim().strip_prefix("batchSize=").map(str::to_owned))
         })
         .and_then(|n| n.trim().parse::<usize>().ok())
         .map_or(max, |n| n.clamp(200.min(max), max))
@@ -54,10 +53,7 @@ fn page(rows: &[Value], offset: usize, batch: usize, total: usize, next: Option<
     if let Some(n) = next {
         m.insert("nextRecordsUrl".into(), json!(n));
     }
-    m.insert(
-        "records".into(),
-        Value::Array(rows[offset.min(end)..end].to_vec()),
-    );
+    m.insert("records".into(), Value::Array(rows[offset.min(end)..end].to_vec()));
     Value::Object(m)
 }
 
@@ -87,15 +83,10 @@ fn run_query(
     };
     let rows = org.select(&q, include_deleted);
     if q.count {
-        return json_response(
-            200,
-            &json!({"totalSize": rows.len(), "done": true, "records": []}),
-        );
+        return json_response(200, &json!({"totalSize": rows.len(), "done": true, "records": []}));
     }
-    let rows: Vec<Value> = rows
-        .into_iter()
-        .map(|r| org.rest_record(&q.object, &v, r, Some(&q.fields)))
-        .collect();
+    let rows: Vec<Value> =
+        rows.into_iter().map(|r| org.rest_record(&q.object, &v, r, Some(&q.fields))).collect();
     let batch = batch_size(&headers, knobs.max_query_batch);
     let total = rows.len();
     if total <= batch {
@@ -129,13 +120,8 @@ pub(super) async fn query_more(
     Path((v, locator)): Path<(String, String)>,
 ) -> Response {
     let v = version(&v);
-    let invalid = || {
-        error_response(&SfError::new(
-            400,
-            "INVALID_QUERY_LOCATOR",
-            "invalid query locator",
-        ))
-    };
+    let invalid =
+        || error_response(&SfError::new(400, "INVALID_QUERY_LOCATOR", "invalid query locator"));
     let Some((id, offset)) = locator.rsplit_once('-') else {
         return invalid();
     };

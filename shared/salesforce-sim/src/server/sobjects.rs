@@ -20,10 +20,7 @@ pub(super) async fn describe_global(State(shared): S, Path(v): Path<String>) -> 
     let v = version(&v);
     let org = shared.org_lock();
     let sobjects: Vec<Value> = org.objects().iter().map(|o| o.global_entry(&v)).collect();
-    json_response(
-        200,
-        &json!({"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": sobjects}),
-    )
+    json_response(200, &json!({"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": sobjects}))
 }
 
 pub(super) async fn describe(State(shared): S, Path((v, obj)): Path<(String, String)>) -> Response {
@@ -38,16 +35,8 @@ pub(super) async fn describe(State(shared): S, Path((v, obj)): Path<(String, Str
 fn parse_body(body: &Bytes) -> Result<Map<String, Value>, SfError> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => Ok(m.into_iter().filter(|(k, _)| k != "attributes").collect()),
-        Ok(_) => Err(SfError::new(
-            400,
-            "JSON_PARSER_ERROR",
-            "Expected a JSON object",
-        )),
-        Err(e) => Err(SfError::new(
-            400,
-            "JSON_PARSER_ERROR",
-            format!("Unexpected character: {e}"),
-        )),
+        Ok(_) => Err(SfError::new(400, "JSON_PARSER_ERROR", "Expected a JSON object")),
+        Err(e) => Err(SfError::new(400, "JSON_PARSER_ERROR", format!("Unexpected character: {e}"))),
     }
 }
 
@@ -62,12 +51,8 @@ pub(super) async fn create(
     };
     let result = {
         let mut org = shared.org_lock();
-        org.create(&obj, &fields, Shared::now()).map(|id| {
-            (
-                org.object(&obj).map(|o| o.name.clone()).unwrap_or_default(),
-                id,
-            )
-        })
+        org.create(&obj, &fields, Shared::now())
+            .map(|id| (org.object(&obj).map(|o| o.name.clone()).unwrap_or_default(), id))
     };
     match result {
         Ok((name, id)) => {
@@ -219,16 +204,10 @@ pub(super) async fn basic_info(
     let Some(def) = org.object(&obj) else {
         return error_response(&SfError::not_found());
     };
-    let mut rows: Vec<&crate::Row> = org
-        .ids(&def.name)
-        .iter()
-        .filter_map(|id| org.get(&def.name, id))
-        .collect();
-    let stamp = |r: &crate::Row| {
-        r.get("SystemModstamp")
-            .and_then(Value::as_str)
-            .and_then(dates::parse)
-    };
+    let mut rows: Vec<&crate::Row> =
+        org.ids(&def.name).iter().filter_map(|id| org.get(&def.name, id)).collect();
+    let stamp =
+        |r: &crate::Row| r.get("SystemModstamp").and_then(Value::as_str).and_then(dates::parse);
     rows.sort_by_key(|r| std::cmp::Reverse(stamp(r)));
     let fields = ["Id".to_owned(), "Name".to_owned()];
     let recent: Vec<Value> = rows
@@ -236,10 +215,7 @@ pub(super) async fn basic_info(
         .take(RECENT_ITEMS)
         .map(|r| org.rest_record(&def.name, &v, r, Some(&fields)))
         .collect();
-    json_response(
-        200,
-        &json!({"objectDescribe": def.global_entry(&v), "recentItems": recent}),
-    )
+    json_response(200, &json!({"objectDescribe": def.global_entry(&v), "recentItems": recent}))
 }
 
 /// How far back `updated` looks (REST API Developer Guide, "sObject Get Updated": "no more
@@ -279,10 +255,7 @@ pub(super) async fn updated(
         Err(e) => return error_response(&e),
     };
     let ids: Vec<String> = hits.into_iter().map(|(_, id)| id).collect();
-    json_response(
-        200,
-        &json!({"ids": ids, "latestDateCovered": dates::rest(covered)}),
-    )
+    json_response(200, &json!({"ids": ids, "latestDateCovered": dates::rest(covered)}))
 }
 
 /// A replication call's hits in date order, or Salesforce's `EXCEEDED_ID_LIMIT` when there are
@@ -332,10 +305,7 @@ fn replication_window(
         return Err(SfError::new(
             400,
             "INVALID_REPLICATION_DATE",
-            format!(
-                "startDate cannot be before earliestDateAvailable {}",
-                dates::rest(horizon)
-            ),
+            format!("startDate cannot be before earliestDateAvailable {}", dates::rest(horizon)),
         ));
     }
     if end < start {

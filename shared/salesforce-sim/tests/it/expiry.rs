@@ -15,12 +15,7 @@ const V: &str = "/services/data/v62.0";
 
 async fn sim(cursor_idle: Duration) -> Sim {
     SimBuilder::new()
-        .seed_size(SeedSize {
-            accounts: 30,
-            invoices: 450,
-            lines: 0,
-            shipments: 0,
-        })
+        .seed_size(SeedSize { accounts: 30, invoices: 450, lines: 0, shipments: 0 })
         .query_cursor_idle_timeout(cursor_idle)
         .start()
         .await
@@ -56,11 +51,7 @@ async fn get(sim: &Sim, token: &str, path: &str) -> (u16, Value, reqwest::header
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
     let text = resp.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        headers,
-    )
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)), headers)
 }
 
 fn query_path(soql: &str) -> String {
@@ -122,9 +113,7 @@ async fn key_paging_with_the_imports_filter_in_id_order() {
     let mut seen = Vec::new();
     let mut last: Option<String> = None;
     loop {
-        let key = last
-            .as_ref()
-            .map_or(String::new(), |l| format!("Id > '{l}' AND "));
+        let key = last.as_ref().map_or(String::new(), |l| format!("Id > '{l}' AND "));
         let soql = format!("SELECT Id FROM Invoice__c WHERE {key}({filter}) ORDER BY Id LIMIT 100");
         let (status, body, _) = get(&sim, &token, &query_path(&soql)).await;
         assert_eq!(status, 200, "{soql}: {body}");
@@ -139,11 +128,8 @@ async fn key_paging_with_the_imports_filter_in_id_order() {
     assert_eq!(seen, all, "every id once, in byte order of the id string");
     // Ids compare case-sensitively, by byte: '…a' sorts after '…Z' (a case-insensitive
     // comparison would not). The pivot is an id where the two orders disagree.
-    let case_insensitive = |pivot: &str| {
-        all.iter()
-            .filter(|i| i.to_lowercase() > pivot.to_lowercase())
-            .count()
-    };
+    let case_insensitive =
+        |pivot: &str| all.iter().filter(|i| i.to_lowercase() > pivot.to_lowercase()).count();
     let by_byte = |pivot: &str| all.iter().filter(|i| i.as_str() > pivot).count();
     let pivot = all
         .iter()
@@ -166,12 +152,7 @@ async fn key_paging_with_the_imports_filter_in_id_order() {
 #[tokio::test]
 async fn a_finished_bulk_job_is_gone_after_its_retention() {
     let sim = SimBuilder::new()
-        .seed_size(SeedSize {
-            accounts: 5,
-            invoices: 20,
-            lines: 0,
-            shipments: 0,
-        })
+        .seed_size(SeedSize { accounts: 5, invoices: 20, lines: 0, shipments: 0 })
         .bulk_results_retention(Duration::from_millis(400))
         .start()
         .await
@@ -202,10 +183,7 @@ async fn a_finished_bulk_job_is_gone_after_its_retention() {
     assert_eq!(status, 200);
     assert_eq!(headers["Sforce-NumberOfRecords"], "20");
     tokio::time::sleep(Duration::from_millis(600)).await;
-    for path in [
-        format!("{V}/jobs/query/{id}/results"),
-        format!("{V}/jobs/query/{id}"),
-    ] {
+    for path in [format!("{V}/jobs/query/{id}/results"), format!("{V}/jobs/query/{id}")] {
         let (status, body, _) = get(&sim, &token, &path).await;
         assert_eq!(status, 404, "{path}: {body}");
         assert_eq!(body[0]["errorCode"], "NOT_FOUND");

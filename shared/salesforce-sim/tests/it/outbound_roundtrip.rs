@@ -56,12 +56,7 @@ async fn receive(State(state): State<Shared>, body: Bytes) -> Response {
         }
     };
     let xml = |s: String| {
-        (
-            StatusCode::OK,
-            [("content-type", "text/xml; charset=utf-8")],
-            s,
-        )
-            .into_response()
+        (StatusCode::OK, [("content-type", "text/xml; charset=utf-8")], s).into_response()
     };
     match answer {
         Answer::ServerError => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
@@ -78,17 +73,10 @@ async fn receive(State(state): State<Shared>, body: Bytes) -> Response {
 }
 
 async fn listener(script: Vec<Answer>, always_fail: bool) -> (String, Shared) {
-    let state: Shared = Arc::new(Mutex::new(Listener {
-        script,
-        always_fail,
-        ..Listener::default()
-    }));
-    let app = Router::new()
-        .route("/sfdc", post(receive))
-        .with_state(state.clone());
-    let tcp = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .unwrap();
+    let state: Shared =
+        Arc::new(Mutex::new(Listener { script, always_fail, ..Listener::default() }));
+    let app = Router::new().route("/sfdc", post(receive)).with_state(state.clone());
+    let tcp = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
     let url = format!("http://{}/sfdc?secret=s3cr%26t", tcp.local_addr().unwrap());
     tokio::spawn(async move {
         axum::serve(tcp, app).await.unwrap();
@@ -108,12 +96,7 @@ fn fast_timing() -> OutboundTiming {
 
 async fn sim(timing: OutboundTiming) -> Sim {
     SimBuilder::new()
-        .seed_size(SeedSize {
-            accounts: 10,
-            invoices: 20,
-            lines: 20,
-            shipments: 5,
-        })
+        .seed_size(SeedSize { accounts: 10, invoices: 20, lines: 20, shipments: 5 })
         .outbound_timing(timing)
         .start()
         .await
@@ -174,10 +157,7 @@ async fn changes_arrive_parsed_and_are_retried_until_acked() {
     sim.configure_outbound(invoice_config(&url)).unwrap();
     let account = sim.ids("Account")[0].clone();
     // Held while the burst is made, so that it is cut into messages at once: 100 + 50.
-    sim.set_outbound_knobs(OutboundKnobs {
-        paused: true,
-        ..OutboundKnobs::default()
-    });
+    sim.set_outbound_knobs(OutboundKnobs { paused: true, ..OutboundKnobs::default() });
 
     let mut created = Vec::new();
     for i in 0..150 {
@@ -192,10 +172,7 @@ async fn changes_arrive_parsed_and_are_retried_until_acked() {
         created.push(id);
     }
     sim.set_outbound_knobs(OutboundKnobs::default());
-    assert!(
-        sim.wait_outbound_idle(Duration::from_secs(30)).await,
-        "not acked in time"
-    );
+    assert!(sim.wait_outbound_idle(Duration::from_secs(30)).await, "not acked in time");
 
     let messages = parsed(&state);
     let c = sim.outbound_counters();
@@ -214,12 +191,7 @@ async fn changes_arrive_parsed_and_are_retried_until_acked() {
         assert_eq!(m.organization_id, org);
         assert!(m.action_id.as_deref().is_some_and(|a| a.starts_with("04k")));
         assert!(!m.has_session_id);
-        assert!(
-            m.enterprise_url
-                .as_deref()
-                .unwrap()
-                .contains("/services/Soap/c/62.0/")
-        );
+        assert!(m.enterprise_url.as_deref().unwrap().contains("/services/Soap/c/62.0/"));
         assert!(m.notifications.len() <= 100);
         for n in &m.notifications {
             assert_eq!(n.sobject, "Invoice__c");
@@ -232,16 +204,10 @@ async fn changes_arrive_parsed_and_are_retried_until_acked() {
     assert_eq!(seen.len(), 150);
     let records: HashSet<&String> = seen.values().collect();
     assert_eq!(records, created.iter().collect());
-    assert_eq!(
-        messages.iter().map(|m| m.notifications.len()).max(),
-        Some(100)
-    );
+    assert_eq!(messages.iter().map(|m| m.notifications.len()).max(), Some(100));
 
-    let first = messages
-        .iter()
-        .flat_map(|m| &m.notifications)
-        .find(|n| n.record_id == created[0])
-        .unwrap();
+    let first =
+        messages.iter().flat_map(|m| &m.notifications).find(|n| n.record_id == created[0]).unwrap();
     let f = &first.fields;
     assert_eq!(f["Name"].as_deref(), Some("OM-000"));
     assert_eq!(f["Amount__c"].as_deref(), Some("45000.0"));
@@ -253,19 +219,12 @@ async fn changes_arrive_parsed_and_are_retried_until_acked() {
     assert_eq!(f["Account__c"].as_deref(), Some(account.as_str()));
     assert!(f["SystemModstamp"].as_deref().unwrap().ends_with('Z'));
     assert!(!f.contains_key("Notes__c"), "null fields are omitted");
-    assert!(
-        !f.contains_key("Line_Count__c"),
-        "unselected fields are not sent"
-    );
+    assert!(!f.contains_key("Line_Count__c"), "unselected fields are not sent");
 
     // An update sends the new values (with escaping) in a new notification.
     state.lock().unwrap().bodies.clear();
-    sim.update(
-        "Invoice__c",
-        &created[0],
-        json!({"Notes__c": "<br> & \"x\"", "Status__c": "Paid"}),
-    )
-    .unwrap();
+    sim.update("Invoice__c", &created[0], json!({"Notes__c": "<br> & \"x\"", "Status__c": "Paid"}))
+        .unwrap();
     assert!(sim.wait_outbound_idle(Duration::from_secs(10)).await);
     let messages = parsed(&state);
     assert_eq!(messages.len(), 1);
@@ -287,20 +246,12 @@ async fn changes_arrive_parsed_and_are_retried_until_acked() {
 #[tokio::test]
 async fn unacked_deliveries_are_dropped_after_the_scaled_day() {
     let (url, state) = listener(Vec::new(), true).await;
-    let timing = OutboundTiming {
-        give_up_after: Duration::from_millis(400),
-        ..fast_timing()
-    };
+    let timing = OutboundTiming { give_up_after: Duration::from_millis(400), ..fast_timing() };
     let sim = sim(timing).await;
-    sim.configure_outbound(OutboundConfig::all_fields("Account", &url))
-        .unwrap();
-    sim.set_outbound_knobs(OutboundKnobs {
-        paused: true,
-        ..OutboundKnobs::default()
-    });
+    sim.configure_outbound(OutboundConfig::all_fields("Account", &url)).unwrap();
+    sim.set_outbound_knobs(OutboundKnobs { paused: true, ..OutboundKnobs::default() });
     for i in 0..3 {
-        sim.create("Account", json!({"Name": format!("Drop {i}")}))
-            .unwrap();
+        sim.create("Account", json!({"Name": format!("Drop {i}")})).unwrap();
     }
     sim.set_outbound_knobs(OutboundKnobs::default());
     assert!(sim.wait_outbound_idle(Duration::from_secs(20)).await);
@@ -323,8 +274,7 @@ async fn unacked_deliveries_are_dropped_after_the_scaled_day() {
 async fn knobs_duplicate_reorder_and_slow_delivery() {
     let (url, state) = listener(Vec::new(), false).await;
     let sim = sim(fast_timing()).await;
-    sim.configure_outbound(OutboundConfig::all_fields("acme__Shipment__c", &url))
-        .unwrap();
+    sim.configure_outbound(OutboundConfig::all_fields("acme__Shipment__c", &url)).unwrap();
     let knobs = OutboundKnobs {
         duplicate_rate: 1.0,
         reorder: true,
@@ -343,10 +293,7 @@ async fn knobs_duplicate_reorder_and_slow_delivery() {
             .unwrap(),
         );
     }
-    sim.set_outbound_knobs(OutboundKnobs {
-        paused: false,
-        ..knobs
-    });
+    sim.set_outbound_knobs(OutboundKnobs { paused: false, ..knobs });
     assert!(sim.wait_outbound_idle(Duration::from_secs(20)).await);
     let messages = parsed(&state);
     let c = sim.outbound_counters();
@@ -354,15 +301,8 @@ async fn knobs_duplicate_reorder_and_slow_delivery() {
     assert_eq!(c.messages_acked, 2);
     assert_eq!(c.notifications_acked, 5);
     assert_eq!(messages.len(), 2);
-    assert_eq!(
-        messages[0], messages[1],
-        "the duplicate is the same message"
-    );
-    let order: Vec<&str> = messages[0]
-        .notifications
-        .iter()
-        .map(|n| n.record_id.as_str())
-        .collect();
+    assert_eq!(messages[0], messages[1], "the duplicate is the same message");
+    let order: Vec<&str> = messages[0].notifications.iter().map(|n| n.record_id.as_str()).collect();
     let mut reversed: Vec<&str> = created.iter().map(String::as_str).collect();
     reversed.reverse();
     assert_eq!(order, reversed, "reordered: newest first");
@@ -373,16 +313,8 @@ async fn knobs_duplicate_reorder_and_slow_delivery() {
 
     // Paused: a record deleted before delivery goes out as an sObject with only its Id.
     state.lock().unwrap().bodies.clear();
-    sim.set_outbound_knobs(OutboundKnobs {
-        paused: true,
-        ..OutboundKnobs::default()
-    });
-    sim.update(
-        "acme__Shipment__c",
-        &created[0],
-        json!({"acme__Carrier__c": "UPS"}),
-    )
-    .unwrap();
+    sim.set_outbound_knobs(OutboundKnobs { paused: true, ..OutboundKnobs::default() });
+    sim.update("acme__Shipment__c", &created[0], json!({"acme__Carrier__c": "UPS"})).unwrap();
     sim.delete("acme__Shipment__c", &created[0]).unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(state.lock().unwrap().bodies.is_empty(), "paused");
@@ -400,31 +332,18 @@ async fn session_id_and_fixture_shape() {
     let (url, state) = listener(Vec::new(), false).await;
     let sim = sim(fast_timing()).await;
     sim.configure_outbound(OutboundConfig {
-        fields: vec![
-            "CreatedDate".into(),
-            "Industry".into(),
-            "LastModifiedDate".into(),
-        ],
+        fields: vec!["CreatedDate".into(), "Industry".into(), "LastModifiedDate".into()],
         send_session_id: true,
         ..OutboundConfig::all_fields("Account", &url)
     })
     .unwrap();
-    let id = sim
-        .create(
-            "Account",
-            json!({"Name": "Fixture", "Industry": "Agriculture"}),
-        )
-        .unwrap();
+    let id = sim.create("Account", json!({"Name": "Fixture", "Industry": "Agriculture"})).unwrap();
     assert!(sim.wait_outbound_idle(Duration::from_secs(10)).await);
     let body = String::from_utf8(state.lock().unwrap().bodies[0].clone()).unwrap();
     let m = parse(body.as_bytes(), 1 << 20).unwrap();
     assert!(m.has_session_id);
     assert_eq!(m.notifications[0].record_id, id);
-    let names: Vec<&str> = m.notifications[0]
-        .fields
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let names: Vec<&str> = m.notifications[0].fields.keys().map(String::as_str).collect();
     assert_eq!(names, ["CreatedDate", "Industry", "LastModifiedDate"]);
 
     // Same skeleton as the real capture: swap the ids, dates and session for placeholders.

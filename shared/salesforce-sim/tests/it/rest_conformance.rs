@@ -12,12 +12,7 @@ use serde_json::Value;
 use sfhs_salesforce_sim::{SeedSize, Sim, SimBuilder};
 
 fn small() -> SeedSize {
-    SeedSize {
-        accounts: 4,
-        invoices: 6,
-        lines: 0,
-        shipments: 0,
-    }
+    SeedSize { accounts: 4, invoices: 6, lines: 0, shipments: 0 }
 }
 
 async fn sim() -> Sim {
@@ -30,17 +25,12 @@ async fn sim() -> Sim {
 }
 
 fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
 /// POSTs a form to the token endpoint; returns (status, body).
 async fn token_call(sim: &Sim, form: &[(&str, &str)], basic: Option<&str>) -> (u16, Value) {
-    let body = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(form)
-        .finish();
+    let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
     let mut req = http()
         .post(format!("{}/services/oauth2/token", sim.base_url()))
         .header("Content-Type", "application/x-www-form-urlencoded")
@@ -54,12 +44,8 @@ async fn token_call(sim: &Sim, form: &[(&str, &str)], basic: Option<&str>) -> (u
 }
 
 async fn get(sim: &Sim, token: &str, path: &str) -> (u16, Value) {
-    let resp = http()
-        .get(format!("{}{path}", sim.base_url()))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
+    let resp =
+        http().get(format!("{}{path}", sim.base_url())).bearer_auth(token).send().await.unwrap();
     let status = resp.status().as_u16();
     (status, resp.json().await.unwrap())
 }
@@ -80,9 +66,7 @@ async fn cc_token(sim: &Sim) -> String {
 }
 
 fn keys(v: &Value) -> BTreeSet<&str> {
-    v.as_object()
-        .map(|m| m.keys().map(String::as_str).collect())
-        .unwrap_or_default()
+    v.as_object().map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default()
 }
 
 /// Before: `grant_type=refresh_token` answered 400 `unsupported_grant_type` (tap-salesforce and
@@ -147,10 +131,7 @@ async fn refresh_token_flow_with_configured_and_web_server_flow_tokens() {
         None,
     )
     .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("invalid_client"))
-    );
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_client")));
 
     // An unknown refresh token: Salesforce's words.
     let (status, body) = token_call(
@@ -198,10 +179,7 @@ async fn refresh_token_flow_with_configured_and_web_server_flow_tokens() {
     assert!(body["scope"].as_str().unwrap().contains("refresh_token"));
     // A code is single use.
     let (status, body) = token_call(&sim, &exchange, None).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("invalid_grant"))
-    );
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
     // The issued refresh token works, after the access token expired.
     sim.expire_tokens();
     let (status, body) = token_call(
@@ -216,12 +194,8 @@ async fn refresh_token_flow_with_configured_and_web_server_flow_tokens() {
     )
     .await;
     assert_eq!(status, 200, "{body}");
-    let (status, _) = get(
-        &sim,
-        body["access_token"].as_str().unwrap(),
-        "/services/data/v62.0/limits/",
-    )
-    .await;
+    let (status, _) =
+        get(&sim, body["access_token"].as_str().unwrap(), "/services/data/v62.0/limits/").await;
     assert_eq!(status, 200);
 }
 
@@ -246,14 +220,7 @@ async fn password_flow_and_basic_client_authentication() {
     .await;
     assert_eq!(status, 200, "{body}");
     assert!(body.get("refresh_token").is_none());
-    for k in [
-        "access_token",
-        "instance_url",
-        "id",
-        "token_type",
-        "issued_at",
-        "signature",
-    ] {
+    for k in ["access_token", "instance_url", "id", "token_type", "issued_at", "signature"] {
         assert!(body.get(k).is_some(), "password flow response lacks {k}");
     }
     let (status, body) = token_call(
@@ -281,16 +248,10 @@ async fn password_flow_and_basic_client_authentication() {
     .await;
     assert_eq!(status, 200, "{body}");
     // base64("sim-client:nope")
-    let (status, body) = token_call(
-        &sim,
-        &[("grant_type", "client_credentials")],
-        Some("c2ltLWNsaWVudDpub3Bl"),
-    )
-    .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("invalid_client"))
-    );
+    let (status, body) =
+        token_call(&sim, &[("grant_type", "client_credentials")], Some("c2ltLWNsaWVudDpub3Bl"))
+            .await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_client")));
 }
 
 /// Before: 404. Salesforce: REST API Developer Guide, "Limits" (resources_limits.htm) and its
@@ -325,10 +286,7 @@ async fn limits_lists_max_and_remaining() {
     assert!(body["DataStorageMB"].is_object());
 
     let (status, body) = get(&sim, "bogus", "/services/data/v62.0/limits/").await;
-    assert_eq!(
-        (status, body[0]["errorCode"].as_str()),
-        (401, Some("INVALID_SESSION_ID"))
-    );
+    assert_eq!((status, body[0]["errorCode"].as_str()), (401, Some("INVALID_SESSION_ID")));
 }
 
 /// Before: 405 (only POST was routed). Salesforce: "Get Object Metadata Using sObject Basic
@@ -339,19 +297,12 @@ async fn limits_lists_max_and_remaining() {
 async fn sobject_basic_info_has_object_describe_and_recent_items() {
     let sim = sim().await;
     let token = cc_token(&sim).await;
-    let newest = sim
-        .create("Account", serde_json::json!({"Name": "Newest"}))
-        .unwrap();
-    for path in [
-        "/services/data/v62.0/sobjects/Account",
-        "/services/data/v62.0/sobjects/account/",
-    ] {
+    let newest = sim.create("Account", serde_json::json!({"Name": "Newest"})).unwrap();
+    for path in ["/services/data/v62.0/sobjects/Account", "/services/data/v62.0/sobjects/account/"]
+    {
         let (status, body) = get(&sim, &token, path).await;
         assert_eq!(status, 200, "{path}");
-        assert_eq!(
-            keys(&body),
-            BTreeSet::from(["objectDescribe", "recentItems"])
-        );
+        assert_eq!(keys(&body), BTreeSet::from(["objectDescribe", "recentItems"]));
         let d = &body["objectDescribe"];
         assert_eq!(d["name"], "Account");
         assert_eq!(d["keyPrefix"], "001");
@@ -366,10 +317,7 @@ async fn sobject_basic_info_has_object_describe_and_recent_items() {
         ] {
             assert!(d.get(k).is_some(), "objectDescribe lacks {k}");
         }
-        assert!(
-            d.get("fields").is_none(),
-            "basic info is not the full describe"
-        );
+        assert!(d.get("fields").is_none(), "basic info is not the full describe");
         let recent = body["recentItems"].as_array().unwrap();
         assert_eq!(recent.len(), 5);
         assert_eq!(recent[0]["Id"], newest.as_str());
@@ -381,10 +329,7 @@ async fn sobject_basic_info_has_object_describe_and_recent_items() {
         );
     }
     let (status, body) = get(&sim, &token, "/services/data/v62.0/sobjects/Nope__c/").await;
-    assert_eq!(
-        (status, body[0]["errorCode"].as_str()),
-        (404, Some("NOT_FOUND"))
-    );
+    assert_eq!((status, body[0]["errorCode"].as_str()), (404, Some("NOT_FOUND")));
 }
 
 /// Before: 404. Salesforce: "sObject Get Updated" (resources_getupdated.htm), example "Get a List
@@ -397,15 +342,10 @@ async fn updated_lists_ids_changed_in_the_window() {
     let ids = sim.ids("Account");
     let now = time::OffsetDateTime::now_utc();
     let fmt = |t: time::OffsetDateTime| {
-        t.format(&time::format_description::well_known::Rfc3339)
-            .unwrap()
-            .replace('+', "%2B")
+        t.format(&time::format_description::well_known::Rfc3339).unwrap().replace('+', "%2B")
     };
-    let created = sim
-        .create("Account", serde_json::json!({"Name": "Fresh"}))
-        .unwrap();
-    sim.update("Account", &ids[1], serde_json::json!({"Name": "Changed"}))
-        .unwrap();
+    let created = sim.create("Account", serde_json::json!({"Name": "Fresh"})).unwrap();
+    sim.update("Account", &ids[1], serde_json::json!({"Name": "Changed"})).unwrap();
     let start = now - time::Duration::minutes(2);
     let end = now + time::Duration::minutes(2);
     let path = format!(
@@ -423,12 +363,8 @@ async fn updated_lists_ids_changed_in_the_window() {
     sim.update_knobs(|k| k.deleted_granularity = std::time::Duration::from_millis(1));
     let (status, body) = get(&sim, &token, &path).await;
     assert_eq!(status, 200, "{body}");
-    let got: BTreeSet<&str> = body["ids"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
+    let got: BTreeSet<&str> =
+        body["ids"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
     assert_eq!(got, BTreeSet::from([created.as_str(), ids[1].as_str()]));
 
     // More than 30 days back is refused, as is a start that is not a date-time.
@@ -438,20 +374,14 @@ async fn updated_lists_ids_changed_in_the_window() {
         fmt(now)
     );
     let (status, body) = get(&sim, &token, &path).await;
-    assert_eq!(
-        (status, body[0]["errorCode"].as_str()),
-        (400, Some("INVALID_REPLICATION_DATE"))
-    );
+    assert_eq!((status, body[0]["errorCode"].as_str()), (400, Some("INVALID_REPLICATION_DATE")));
     let (status, body) = get(
         &sim,
         &token,
         "/services/data/v62.0/sobjects/Account/updated/?start=yesterday&end=today",
     )
     .await;
-    assert_eq!(
-        (status, body[0]["errorCode"].as_str()),
-        (400, Some("INVALID_REPLICATION_DATE"))
-    );
+    assert_eq!((status, body[0]["errorCode"].as_str()), (400, Some("INVALID_REPLICATION_DATE")));
     let path = format!(
         "/services/data/v62.0/sobjects/Nope__c/updated/?start={}&end={}",
         fmt(start),
@@ -480,14 +410,11 @@ async fn an_undeleted_record_is_back_with_its_fields_and_sends_nothing() {
         "http://127.0.0.1:9/outbound",
     ))
     .unwrap();
-    sim.update("Account", &ids[0], serde_json::json!({"Name": "Edited"}))
-        .unwrap();
+    sim.update("Account", &ids[0], serde_json::json!({"Name": "Edited"})).unwrap();
     let queued = sim.outbound_counters().notifications_queued;
     assert_eq!(queued, 1);
     let fmt = |t: time::OffsetDateTime| {
-        t.format(&time::format_description::well_known::Rfc3339)
-            .unwrap()
-            .replace('+', "%2B")
+        t.format(&time::format_description::well_known::Rfc3339).unwrap().replace('+', "%2B")
     };
     let now = time::OffsetDateTime::now_utc();
     let window = format!(
@@ -513,10 +440,7 @@ async fn an_undeleted_record_is_back_with_its_fields_and_sends_nothing() {
     sim.update_knobs(|k| k.undelete_moves_stamps = false);
     assert!(sim.undelete("Account", &kept).is_ok());
     let again = sim.undelete("Account", &kept).unwrap_err();
-    assert_eq!(
-        (again.status, again.code.as_str()),
-        (400, "UNDELETE_FAILED")
-    );
+    assert_eq!((again.status, again.code.as_str()), (400, "UNDELETE_FAILED"));
 
     // Back, with its fields; its stamps as before its deletion, or moved.
     let back = sim.get("Account", &kept).unwrap();
@@ -538,17 +462,10 @@ async fn an_undeleted_record_is_back_with_its_fields_and_sends_nothing() {
     let (_, body) = get(&sim, &token, &deleted_path).await;
     assert!(listed(&body, "deletedRecords").is_empty(), "{body}");
     // The `updated` resource lists the one whose stamp moved, not the other.
-    let (_, body) = get(
-        &sim,
-        &token,
-        &format!("/services/data/v62.0/sobjects/Account/updated/{window}"),
-    )
-    .await;
+    let (_, body) =
+        get(&sim, &token, &format!("/services/data/v62.0/sobjects/Account/updated/{window}")).await;
     let updated = listed(&body, "ids");
-    assert!(
-        updated.contains(&moved) && !updated.contains(&kept),
-        "{body}"
-    );
+    assert!(updated.contains(&moved) && !updated.contains(&kept), "{body}");
     assert_eq!(sim.outbound_counters().notifications_queued, queued);
 }
 
@@ -569,15 +486,7 @@ async fn a_system_change_moves_systemmodstamp_and_sends_nothing() {
     sim.system_change("Account", &id).unwrap();
     let after = sim.get("Account", &id).unwrap();
     assert_ne!(after.get("SystemModstamp"), before.get("SystemModstamp"));
-    assert_eq!(
-        after.get("LastModifiedDate"),
-        before.get("LastModifiedDate")
-    );
+    assert_eq!(after.get("LastModifiedDate"), before.get("LastModifiedDate"));
     assert_eq!(sim.outbound_counters().notifications_queued, queued);
-    assert_eq!(
-        sim.system_change("Account", "001000000000000AAA")
-            .unwrap_err()
-            .status,
-        404
-    );
+    assert_eq!(sim.system_change("Account", "001000000000000AAA").unwrap_err().status, 404);
 }

@@ -19,12 +19,7 @@ const PRIVATE_KEY: &[u8] = include_bytes!("../keys/TEST_ONLY_jwt_private.pem");
 const OTHER_PRIVATE_KEY: &[u8] = include_bytes!("../keys/TEST_ONLY_other_private.pem");
 
 fn small() -> SeedSize {
-    SeedSize {
-        accounts: 50,
-        invoices: 150,
-        lines: 300,
-        shipments: 40,
-    }
+    SeedSize { accounts: 50, invoices: 150, lines: 300, shipments: 40 }
 }
 
 async fn sim_with(size: SeedSize, knobs: Knobs) -> Sim {
@@ -71,15 +66,7 @@ async fn client_credentials_and_jwt_bearer_log_in_and_call_the_instance() {
     let cc = cc_client(&sim);
     let objects = cc.describe_global().await.unwrap();
     let names: Vec<&str> = objects.iter().map(|o| o.name.as_str()).collect();
-    assert_eq!(
-        names,
-        [
-            "Account",
-            "Invoice__c",
-            "Invoice_Line__c",
-            "acme__Shipment__c"
-        ]
-    );
+    assert_eq!(names, ["Account", "Invoice__c", "Invoice_Line__c", "acme__Shipment__c"]);
     assert_eq!(cc.instance_url().await.unwrap(), sim.base_url());
 
     let jwt = jwt_client(&sim, PRIVATE_KEY, sfhs_salesforce_sim::DEFAULT_CLIENT_ID);
@@ -92,11 +79,7 @@ async fn client_credentials_and_jwt_bearer_log_in_and_call_the_instance() {
         client_id: sfhs_salesforce_sim::DEFAULT_CLIENT_ID.into(),
         client_secret: "nope".into(),
     };
-    let err = Client::new(bad)
-        .unwrap()
-        .describe_global()
-        .await
-        .unwrap_err();
+    let err = Client::new(bad).unwrap().describe_global().await.unwrap_err();
     assert!(
         matches!(&err, Error::Auth { status: 400, error, .. } if error == "invalid_client"),
         "{err:?}"
@@ -104,21 +87,14 @@ async fn client_credentials_and_jwt_bearer_log_in_and_call_the_instance() {
     assert!(!err.is_retryable());
 
     // Signed with another key.
-    let err = jwt_client(
-        &sim,
-        OTHER_PRIVATE_KEY,
-        sfhs_salesforce_sim::DEFAULT_CLIENT_ID,
-    )
-    .describe_global()
-    .await
-    .unwrap_err();
-    assert_eq!(err.error_code(), Some("invalid_grant"), "{err:?}");
-
-    // Unknown consumer key.
-    let err = jwt_client(&sim, PRIVATE_KEY, "someone-else")
+    let err = jwt_client(&sim, OTHER_PRIVATE_KEY, sfhs_salesforce_sim::DEFAULT_CLIENT_ID)
         .describe_global()
         .await
         .unwrap_err();
+    assert_eq!(err.error_code(), Some("invalid_grant"), "{err:?}");
+
+    // Unknown consumer key.
+    let err = jwt_client(&sim, PRIVATE_KEY, "someone-else").describe_global().await.unwrap_err();
     assert_eq!(err.error_code(), Some("invalid_client_id"), "{err:?}");
 
     // Not a key at all.
@@ -172,25 +148,14 @@ async fn describe_reports_types_lookups_and_picklists() {
     assert_eq!(account.relationship_name.as_deref(), Some("Account__r"));
     let status = invoice.field("Status__c").unwrap();
     assert_eq!(status.field_type, SfType::Picklist);
-    let values: Vec<&str> = status
-        .picklist_values
-        .iter()
-        .map(|p| p.value.as_str())
-        .collect();
+    let values: Vec<&str> = status.picklist_values.iter().map(|p| p.value.as_str()).collect();
     assert_eq!(values, ["Draft", "Sent", "Paid", "Void"]);
-    assert_eq!(
-        invoice.field("Channels__c").unwrap().field_type,
-        SfType::Multipicklist
-    );
+    assert_eq!(invoice.field("Channels__c").unwrap().field_type, SfType::Multipicklist);
     assert!(invoice.field("Line_Count__c").unwrap().calculated);
     let name = invoice.field("Name").unwrap();
     assert!(!name.nillable);
     assert_eq!(name.length, 80);
-    let seen: Vec<SfType> = invoice
-        .fields
-        .iter()
-        .map(|f| f.field_type.clone())
-        .collect();
+    let seen: Vec<SfType> = invoice.fields.iter().map(|f| f.field_type.clone()).collect();
     for t in [
         SfType::Id,
         SfType::String,
@@ -210,15 +175,9 @@ async fn describe_reports_types_lookups_and_picklists() {
     let shipment = client.describe("acme__Shipment__c").await.unwrap();
     let lookup = shipment.field("acme__Invoice__c").unwrap();
     assert_eq!(lookup.reference_to, ["Invoice__c"]);
-    assert_eq!(
-        lookup.relationship_name.as_deref(),
-        Some("acme__Invoice__r")
-    );
+    assert_eq!(lookup.relationship_name.as_deref(), Some("acme__Invoice__r"));
     let line = client.describe("Invoice_Line__c").await.unwrap();
-    assert_eq!(
-        line.field("Line_Number__c").unwrap().field_type,
-        SfType::Int
-    );
+    assert_eq!(line.field("Line_Number__c").unwrap().field_type, SfType::Int);
     let acct = client.describe("Account").await.unwrap();
     assert_eq!(acct.field("Phone").unwrap().field_type, SfType::Phone);
     assert!(!acct.object.custom);
@@ -227,10 +186,7 @@ async fn describe_reports_types_lookups_and_picklists() {
     assert_eq!(err.status(), Some(404));
     assert_eq!(err.error_code(), Some("NOT_FOUND"));
     assert!(!err.is_retryable());
-    assert!(matches!(
-        client.describe("Bad Name").await.unwrap_err(),
-        Error::InvalidInput(_)
-    ));
+    assert!(matches!(client.describe("Bad Name").await.unwrap_err(), Error::InvalidInput(_)));
 }
 
 #[tokio::test]
@@ -238,20 +194,14 @@ async fn count_and_query_stream_pages_by_next_records_url() {
     let sim = sim_with(SeedSize::default(), Knobs::default()).await;
     let client = cc_client(&sim);
     assert_eq!(client.count("Invoice__c", None).await.unwrap(), 1200);
-    let paid = client
-        .count("Invoice__c", Some("Status__c = 'Paid'"))
-        .await
-        .unwrap();
+    let paid = client.count("Invoice__c", Some("Status__c = 'Paid'")).await.unwrap();
     assert!(paid > 0 && paid < 1200);
 
     let before = sim.api_used();
     let records: Vec<_> = client
         .query(
             "SELECT Id, Name, Amount__c, Status__c FROM Invoice__c ORDER BY Name",
-            QueryOptions {
-                batch_size: Some(200),
-                include_deleted: false,
-            },
+            QueryOptions { batch_size: Some(200), include_deleted: false },
         )
         .try_collect()
         .await
@@ -262,10 +212,7 @@ async fn count_and_query_stream_pages_by_next_records_url() {
     let ids: HashSet<&str> = records.iter().map(|r| r["Id"].as_str().unwrap()).collect();
     assert_eq!(ids.len(), 1200);
     assert!(ids.iter().all(|id| id.len() == 18 && id.starts_with("a01")));
-    let names: Vec<&str> = records
-        .iter()
-        .map(|r| r["Name"].as_str().unwrap())
-        .collect();
+    let names: Vec<&str> = records.iter().map(|r| r["Name"].as_str().unwrap()).collect();
     let mut sorted = names.clone();
     sorted.sort();
     assert_eq!(names, sorted);
@@ -275,10 +222,7 @@ async fn count_and_query_stream_pages_by_next_records_url() {
     let soql_where = "(Status__c IN ('Paid', 'Sent') OR Amount__c > 50000) AND Name LIKE 'INV-%' AND Issue_Date__c >= 2025-01-01";
     let n = client.count("Invoice__c", Some(soql_where)).await.unwrap();
     let streamed: Vec<_> = client
-        .query(
-            &format!("SELECT Id FROM Invoice__c WHERE {soql_where}"),
-            QueryOptions::default(),
-        )
+        .query(&format!("SELECT Id FROM Invoice__c WHERE {soql_where}"), QueryOptions::default())
         .try_collect()
         .await
         .unwrap();
@@ -297,10 +241,7 @@ async fn count_and_query_stream_pages_by_next_records_url() {
         .await
         .unwrap_err();
     assert_eq!(err.error_code(), Some("MALFORMED_QUERY"));
-    let err = client
-        .count("Account", Some("Bacon__c = 1"))
-        .await
-        .unwrap_err();
+    let err = client.count("Account", Some("Bacon__c = 1")).await.unwrap_err();
     assert_eq!(err.error_code(), Some("INVALID_FIELD"));
     assert_eq!(err.status(), Some(400));
 }
@@ -329,20 +270,9 @@ async fn rest_create_read_update_delete() {
         sfhs_salesforce::datetime::parse(rec["SystemModstamp"].as_str().unwrap()).unwrap();
 
     tokio::time::sleep(Duration::from_millis(5)).await;
-    client
-        .update(
-            "Invoice__c",
-            &id,
-            &json!({"Status__c": "Paid", "Paid__c": true}),
-        )
-        .await
-        .unwrap();
+    client.update("Invoice__c", &id, &json!({"Status__c": "Paid", "Paid__c": true})).await.unwrap();
     let rec = client
-        .get_record(
-            "Invoice__c",
-            &id,
-            &["Status__c", "SystemModstamp", "LastModifiedDate"],
-        )
+        .get_record("Invoice__c", &id, &["Status__c", "SystemModstamp", "LastModifiedDate"])
         .await
         .unwrap();
     assert_eq!(rec["Status__c"], "Paid");
@@ -352,38 +282,20 @@ async fn rest_create_read_update_delete() {
     assert_eq!(rec["SystemModstamp"], rec["LastModifiedDate"]);
 
     // Validation errors, Salesforce-style.
-    let err = client
-        .create("Invoice__c", &json!({"Amount__c": 1}))
-        .await
-        .unwrap_err();
+    let err = client.create("Invoice__c", &json!({"Amount__c": 1})).await.unwrap_err();
     assert_eq!(err.error_code(), Some("REQUIRED_FIELD_MISSING"));
     match &err {
         Error::Api { errors, .. } => assert_eq!(errors[0].fields, ["Name"]),
         other => panic!("{other:?}"),
     }
-    let err = client
-        .update("Invoice__c", &id, &json!({"Status__c": "Lost"}))
-        .await
-        .unwrap_err();
-    assert_eq!(
-        err.error_code(),
-        Some("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST")
-    );
-    let err = client
-        .update("Invoice__c", &id, &json!({"Bogus__c": 1}))
-        .await
-        .unwrap_err();
+    let err = client.update("Invoice__c", &id, &json!({"Status__c": "Lost"})).await.unwrap_err();
+    assert_eq!(err.error_code(), Some("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"));
+    let err = client.update("Invoice__c", &id, &json!({"Bogus__c": 1})).await.unwrap_err();
     assert_eq!(err.error_code(), Some("INVALID_FIELD"));
-    let err = client
-        .update("Invoice__c", &id, &json!({"Id": "x"}))
-        .await
-        .unwrap_err();
+    let err = client.update("Invoice__c", &id, &json!({"Id": "x"})).await.unwrap_err();
     assert_eq!(err.error_code(), Some("INVALID_FIELD_FOR_INSERT_UPDATE"));
     let err = client
-        .create(
-            "Invoice_Line__c",
-            &json!({"Name": "L", "Invoice__c": account}),
-        )
+        .create("Invoice_Line__c", &json!({"Name": "L", "Invoice__c": account}))
         .await
         .unwrap_err();
     assert_eq!(err.error_code(), Some("INVALID_CROSS_REFERENCE_KEY"));
@@ -394,20 +306,15 @@ async fn rest_create_read_update_delete() {
     assert_eq!(err.error_code(), Some("NOT_FOUND"));
     let err = client.delete("Invoice__c", &id).await.unwrap_err();
     assert_eq!(err.error_code(), Some("ENTITY_IS_DELETED"));
-    let err = client
-        .update("Invoice__c", "a015g0000000000ZZZ", &json!({"Name": "x"}))
-        .await
-        .unwrap_err();
+    let err =
+        client.update("Invoice__c", "a015g0000000000ZZZ", &json!({"Name": "x"})).await.unwrap_err();
     assert_eq!(err.error_code(), Some("NOT_FOUND"));
 
     // queryAll sees the recycle bin.
     let all: Vec<_> = client
         .query(
             &format!("SELECT Id, IsDeleted FROM Invoice__c WHERE Id = '{id}'"),
-            QueryOptions {
-                batch_size: None,
-                include_deleted: true,
-            },
+            QueryOptions { batch_size: None, include_deleted: true },
         )
         .try_collect()
         .await
@@ -418,10 +325,7 @@ async fn rest_create_read_update_delete() {
 
 #[tokio::test]
 async fn deleted_records_window_retention_and_id_limit_split() {
-    let knobs = Knobs {
-        deleted_granularity: Duration::from_millis(1),
-        ..Knobs::default()
-    };
+    let knobs = Knobs { deleted_granularity: Duration::from_millis(1), ..Knobs::default() };
     let sim = sim_with(small(), knobs).await;
     let client = cc_client(&sim);
     let now = OffsetDateTime::now_utc();
@@ -435,61 +339,37 @@ async fn deleted_records_window_retention_and_id_limit_split() {
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let start = now - time::Duration::hours(1);
     let pages: Vec<_> = client
-        .deleted(
-            "Invoice_Line__c",
-            start,
-            OffsetDateTime::now_utc() + time::Duration::seconds(1),
-        )
+        .deleted("Invoice_Line__c", start, OffsetDateTime::now_utc() + time::Duration::seconds(1))
         .try_collect()
         .await
         .unwrap();
     assert_eq!(pages.len(), 1);
     let got: Vec<&str> = pages[0].records.iter().map(|r| r.id.as_str()).collect();
-    assert_eq!(
-        got,
-        lines[..3].iter().map(String::as_str).collect::<Vec<_>>()
-    );
+    assert_eq!(got, lines[..3].iter().map(String::as_str).collect::<Vec<_>>());
     assert!(!pages[0].missed_since(start));
     assert!(pages[0].latest_date_covered > now - time::Duration::seconds(5));
 
     // 12 more deleted at distinct minutes in the past; at most 5 ids per window.
     sim.update_knobs(|k| k.deleted_id_limit = 5);
     for (i, id) in lines[3..15].iter().enumerate() {
-        sim.delete_at(
-            "Invoice_Line__c",
-            id,
-            now - time::Duration::minutes(50 - 3 * i as i64),
-        )
-        .unwrap();
+        sim.delete_at("Invoice_Line__c", id, now - time::Duration::minutes(50 - 3 * i as i64))
+            .unwrap();
     }
-    let single = client
-        .deleted_window("Invoice_Line__c", start, now)
-        .await
-        .unwrap_err();
+    let single = client.deleted_window("Invoice_Line__c", start, now).await.unwrap_err();
     assert_eq!(single.error_code(), Some("EXCEEDED_ID_LIMIT"));
-    let pages: Vec<_> = client
-        .deleted("Invoice_Line__c", start, now)
-        .try_collect()
-        .await
-        .unwrap();
+    let pages: Vec<_> = client.deleted("Invoice_Line__c", start, now).try_collect().await.unwrap();
     assert!(pages.len() >= 3, "{} windows", pages.len());
     assert!(pages.iter().all(|p| p.records.len() <= 5));
-    let ids: Vec<&str> = pages
-        .iter()
-        .flat_map(|p| p.records.iter().map(|r| r.id.as_str()))
-        .collect();
-    assert_eq!(
-        ids,
-        lines[3..15].iter().map(String::as_str).collect::<Vec<_>>()
-    );
+    let ids: Vec<&str> =
+        pages.iter().flat_map(|p| p.records.iter().map(|r| r.id.as_str())).collect();
+    assert_eq!(ids, lines[3..15].iter().map(String::as_str).collect::<Vec<_>>());
     for pair in pages.windows(2) {
         assert!(pair[0].window_end <= pair[1].window_start);
     }
 
     // Older than 15 days: clamped, and the gap is reported.
     let long_ago = now - time::Duration::days(20);
-    sim.delete_at("Invoice_Line__c", &lines[20], long_ago)
-        .unwrap();
+    sim.delete_at("Invoice_Line__c", &lines[20], long_ago).unwrap();
     let pages: Vec<_> = client
         .deleted("Invoice_Line__c", long_ago, now - time::Duration::hours(2))
         .try_collect()
@@ -507,21 +387,14 @@ async fn bulk_query_streams_csv_pages_by_locator() {
     let client = cc_client(&sim);
 
     let job = client
-        .create_query_job(
-            "SELECT Id, Name, Notes__c FROM Invoice__c",
-            BulkOperation::Query,
-        )
+        .create_query_job("SELECT Id, Name, Notes__c FROM Invoice__c", BulkOperation::Query)
         .await
         .unwrap();
     assert_eq!(job.state, sfhs_salesforce::JobState::UploadComplete);
     assert!(job.id.starts_with("750") && job.id.len() == 18);
     assert_eq!(job.object, "Invoice__c");
     assert!(job.created_date.is_some());
-    let err = client
-        .query_job_results(&job.id, None)
-        .try_collect::<Vec<_>>()
-        .await
-        .unwrap_err();
+    let err = client.query_job_results(&job.id, None).try_collect::<Vec<_>>().await.unwrap_err();
     assert_eq!(err.error_code(), Some("INVALIDJOBSTATE"));
 
     let policy = PollPolicy {
@@ -532,19 +405,12 @@ async fn bulk_query_streams_csv_pages_by_locator() {
     let done = client.wait_for_query_job(&job.id, policy).await.unwrap();
     assert_eq!(done.state, sfhs_salesforce::JobState::JobComplete);
     let before = sim.api_used();
-    let rows: Vec<_> = client
-        .query_job_results(&job.id, Some(500))
-        .try_collect()
-        .await
-        .unwrap();
+    let rows: Vec<_> = client.query_job_results(&job.id, Some(500)).try_collect().await.unwrap();
     assert_eq!(sim.api_used() - before, 3, "1200 rows in pages of 500");
     assert_eq!(rows.len(), 1200);
     let nulls = rows.iter().filter(|r| r["Notes__c"].is_none()).count();
     assert!(nulls > 0 && nulls < 1200);
-    assert!(
-        rows.iter()
-            .all(|r| r["Id"].as_deref().is_some_and(|id| id.len() == 18))
-    );
+    assert!(rows.iter().all(|r| r["Id"].as_deref().is_some_and(|id| id.len() == 18)));
 
     // The whole thing in one stream, queryAll included.
     let lines = sim.ids("Invoice_Line__c");
@@ -560,12 +426,7 @@ async fn bulk_query_streams_csv_pages_by_locator() {
         .await
         .unwrap();
     assert_eq!(all.len(), 2400);
-    assert_eq!(
-        all.iter()
-            .filter(|r| r["IsDeleted"].as_deref() == Some("true"))
-            .count(),
-        1
-    );
+    assert_eq!(all.iter().filter(|r| r["IsDeleted"].as_deref() == Some("true")).count(), 1);
 
     // Salesforce refuses COUNT() in Bulk API 2.0.
     let err = client
@@ -575,34 +436,18 @@ async fn bulk_query_streams_csv_pages_by_locator() {
     assert_eq!(err.status(), Some(400));
 
     // Aborted jobs fail the wait.
-    let job = client
-        .create_query_job("SELECT Id FROM Account", BulkOperation::Query)
-        .await
-        .unwrap();
+    let job =
+        client.create_query_job("SELECT Id FROM Account", BulkOperation::Query).await.unwrap();
     client.abort_query_job(&job.id).await.unwrap();
-    let err = client
-        .wait_for_query_job(&job.id, policy)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, Error::BulkJobFailed { ref state, .. } if state == "Aborted"),
-        "{err:?}"
-    );
+    let err = client.wait_for_query_job(&job.id, policy).await.unwrap_err();
+    assert!(matches!(err, Error::BulkJobFailed { ref state, .. } if state == "Aborted"), "{err:?}");
 
     // A job that never completes times out (retryable).
     sim.update_knobs(|k| k.bulk_polls_until_complete = u32::MAX);
-    let job = client
-        .create_query_job("SELECT Id FROM Account", BulkOperation::Query)
-        .await
-        .unwrap();
+    let job =
+        client.create_query_job("SELECT Id FROM Account", BulkOperation::Query).await.unwrap();
     let err = client
-        .wait_for_query_job(
-            &job.id,
-            PollPolicy {
-                timeout: Duration::from_millis(50),
-                ..policy
-            },
-        )
+        .wait_for_query_job(&job.id, PollPolicy { timeout: Duration::from_millis(50), ..policy })
         .await
         .unwrap_err();
     assert!(matches!(err, Error::BulkJobTimeout { .. }));
@@ -669,10 +514,7 @@ async fn api_version_is_configurable_and_bad_config_is_refused() {
     // Connection refused: a retryable transport error.
     let dead = Client::new(Config::new(
         LoginUrl::Custom("http://127.0.0.1:9".into()),
-        Credentials::ClientCredentials {
-            client_id: "x".into(),
-            client_secret: "y".into(),
-        },
+        Credentials::ClientCredentials { client_id: "x".into(), client_secret: "y".into() },
     ))
     .unwrap();
     let err = dead.describe_global().await.unwrap_err();
@@ -698,10 +540,7 @@ async fn the_token_endpoint_checks_jwt_claims() {
     let post = |assertion: String| {
         http.post(format!("{}/services/oauth2/token", sim.base_url()))
             .form(&[
-                (
-                    "grant_type",
-                    "urn:ietf:params:oauth:grant-type:jwt-bearer".to_owned(),
-                ),
+                ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer".to_owned()),
                 ("assertion", assertion),
             ])
             .send()
@@ -730,18 +569,8 @@ async fn the_token_endpoint_checks_jwt_claims() {
             sfhs_salesforce_sim::DEFAULT_CLIENT_ID,
             "invalid_grant",
         ),
-        (
-            "https://example.com",
-            now + 60,
-            sfhs_salesforce_sim::DEFAULT_CLIENT_ID,
-            "invalid_grant",
-        ),
-        (
-            "https://test.salesforce.com",
-            now + 60,
-            "other",
-            "invalid_client_id",
-        ),
+        ("https://example.com", now + 60, sfhs_salesforce_sim::DEFAULT_CLIENT_ID, "invalid_grant"),
+        ("https://test.salesforce.com", now + 60, "other", "invalid_client_id"),
     ] {
         let resp = post(grant(aud, exp, iss)).await.unwrap();
         assert_eq!(resp.status().as_u16(), 400, "{aud} {exp} {iss}");
@@ -758,20 +587,14 @@ async fn the_token_endpoint_checks_jwt_claims() {
 async fn expired_query_cursors_and_gone_bulk_jobs_are_recognised() {
     let sim = sim_with(small(), Knobs::default()).await;
     let client = cc_client(&sim);
-    let options = QueryOptions {
-        batch_size: Some(200),
-        include_deleted: false,
-    };
+    let options = QueryOptions { batch_size: Some(200), include_deleted: false };
     let first = client
         .query_page("SELECT Id FROM Invoice_Line__c ORDER BY Id", None, options)
         .await
         .unwrap();
     let next = first.next_records_url.unwrap();
     sim.age_query_cursors(Duration::from_secs(16 * 60));
-    let err = client
-        .query_page("", Some(&next), QueryOptions::default())
-        .await
-        .unwrap_err();
+    let err = client.query_page("", Some(&next), QueryOptions::default()).await.unwrap_err();
     assert!(err.is_invalid_query_locator(), "{err:?}");
     assert!(!err.is_retryable(), "the same call never succeeds again");
     assert!(!err.is_bulk_job_gone());
@@ -781,29 +604,19 @@ async fn expired_query_cursors_and_gone_bulk_jobs_are_recognised() {
         max: Duration::from_millis(20),
         timeout: Duration::from_secs(10),
     };
-    let job = client
-        .create_query_job("SELECT Id FROM Invoice__c", BulkOperation::Query)
-        .await
-        .unwrap();
+    let job =
+        client.create_query_job("SELECT Id FROM Invoice__c", BulkOperation::Query).await.unwrap();
     client.wait_for_query_job(&job.id, policy).await.unwrap();
-    let (rows, locator) = client
-        .query_job_results_page(&job.id, None, Some(100))
-        .await
-        .unwrap();
+    let (rows, locator) = client.query_job_results_page(&job.id, None, Some(100)).await.unwrap();
     assert_eq!(rows.len(), 100);
     sim.age_bulk_jobs(Duration::from_secs(6 * 86_400));
     assert!(
-        client
-            .query_job_results_page(&job.id, locator.as_deref(), Some(100))
-            .await
-            .is_ok(),
+        client.query_job_results_page(&job.id, locator.as_deref(), Some(100)).await.is_ok(),
         "kept 7 days"
     );
     sim.age_bulk_jobs(Duration::from_secs(2 * 86_400));
-    let err = client
-        .query_job_results_page(&job.id, locator.as_deref(), Some(100))
-        .await
-        .unwrap_err();
+    let err =
+        client.query_job_results_page(&job.id, locator.as_deref(), Some(100)).await.unwrap_err();
     assert!(err.is_bulk_job_gone(), "{err:?}");
     assert_eq!(err.status(), Some(404));
     assert!(!err.is_invalid_query_locator());
@@ -830,30 +643,15 @@ async fn a_version_the_org_does_not_serve_is_named_with_the_versions_it_does() {
     );
     assert!(!err.is_retryable());
     // Not read as a missing object by the domain's describe either.
-    assert!(
-        sfhs_salesforce::domain::describe(&client, "Invoice__c")
-            .await
-            .is_err()
-    );
+    assert!(sfhs_salesforce::domain::describe(&client, "Invoice__c").await.is_err());
 
     // A served version: a missing object is still a plain 404, which the domain reads as absent.
     let client = cc_client(&sim);
     let missing = client.describe("Nope__c").await.unwrap_err();
     assert_eq!(missing.status(), Some(404), "{missing}");
-    assert!(
-        sfhs_salesforce::domain::describe(&client, "Nope__c")
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(sfhs_salesforce::domain::describe(&client, "Nope__c").await.unwrap().is_none());
     // An older served version answers.
     let mut config = cc_config(&sim);
     config.api_version = "58.0".into();
-    assert!(
-        Client::new(config)
-            .unwrap()
-            .describe("Invoice__c")
-            .await
-            .is_ok()
-    );
+    assert!(Client::new(config).unwrap().describe("Invoice__c").await.is_ok());
 }

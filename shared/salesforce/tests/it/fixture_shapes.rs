@@ -19,9 +19,7 @@ macro_rules! fixture {
 }
 
 fn keys(v: &Value) -> BTreeSet<String> {
-    v.as_object()
-        .map(|m| m.keys().cloned().collect())
-        .unwrap_or_default()
+    v.as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default()
 }
 
 struct Raw {
@@ -46,15 +44,9 @@ impl Raw {
             .json()
             .await
             .unwrap();
-        for k in [
-            "access_token",
-            "instance_url",
-            "id",
-            "token_type",
-            "scope",
-            "signature",
-            "issued_at",
-        ] {
+        for k in
+            ["access_token", "instance_url", "id", "token_type", "scope", "signature", "issued_at"]
+        {
             assert!(resp.get(k).is_some(), "token response lacks {k}");
         }
         Raw {
@@ -69,10 +61,7 @@ impl Raw {
         path: &str,
         headers: &[(&str, &str)],
     ) -> (u16, reqwest::header::HeaderMap, Value) {
-        let mut req = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(&self.token);
+        let mut req = self.http.get(format!("{}{path}", self.base)).bearer_auth(&self.token);
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
@@ -80,22 +69,13 @@ impl Raw {
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let body = resp.bytes().await.unwrap();
-        (
-            status,
-            headers,
-            serde_json::from_slice(&body).unwrap_or(Value::Null),
-        )
+        (status, headers, serde_json::from_slice(&body).unwrap_or(Value::Null))
     }
 }
 
 async fn sim() -> Sim {
     SimBuilder::new()
-        .seed_size(SeedSize {
-            accounts: 30,
-            invoices: 450,
-            lines: 60,
-            shipments: 10,
-        })
+        .seed_size(SeedSize { accounts: 30, invoices: 450, lines: 60, shipments: 10 })
         .start()
         .await
         .unwrap()
@@ -103,10 +83,9 @@ async fn sim() -> Sim {
 
 #[tokio::test]
 async fn query_page_matches_the_real_page_shape() {
-    let real: Value = serde_json::from_str(fixture!(
-        "rest_query_page1_nextRecordsUrl_custom_object_sffx.json"
-    ))
-    .unwrap();
+    let real: Value =
+        serde_json::from_str(fixture!("rest_query_page1_nextRecordsUrl_custom_object_sffx.json"))
+            .unwrap();
     let sim = sim().await;
     let raw = Raw::new(&sim).await;
     let (status, headers, page) = raw
@@ -116,22 +95,14 @@ async fn query_page_matches_the_real_page_shape() {
         )
         .await;
     assert_eq!(status, 200);
-    assert!(
-        headers["sforce-limit-info"]
-            .to_str()
-            .unwrap()
-            .starts_with("api-usage=")
-    );
+    assert!(headers["sforce-limit-info"].to_str().unwrap().starts_with("api-usage="));
     assert_eq!(keys(&page), keys(&real));
     assert_eq!(page["totalSize"], 450);
     assert_eq!(page["done"], false);
     let records = page["records"].as_array().unwrap();
     assert_eq!(records.len(), 200);
     let real_record = &real["records"][0];
-    assert_eq!(
-        keys(&records[0]["attributes"]),
-        keys(&real_record["attributes"])
-    );
+    assert_eq!(keys(&records[0]["attributes"]), keys(&real_record["attributes"]));
     // Nulls are JSON null, like the real page.
     assert!(records.iter().any(|r| r["Notes__c"].is_null()));
     // nextRecordsUrl like /services/data/v53.0/query/01gB000003OCxSPIA1-2000.
@@ -140,10 +111,7 @@ async fn query_page_matches_the_real_page_shape() {
     let (prefix, rest) = next.split_at("/services/data/v53.0/query/".len());
     assert_eq!(prefix, &real_next[..prefix.len()]);
     let (locator, offset) = rest.rsplit_once('-').unwrap();
-    assert!(
-        locator.starts_with("01g") && locator.len() == 18,
-        "{locator}"
-    );
+    assert!(locator.starts_with("01g") && locator.len() == 18, "{locator}");
     assert_eq!(offset, "200");
     let url = records[0]["attributes"]["url"].as_str().unwrap();
     assert!(url.starts_with("/services/data/v53.0/sobjects/Invoice__c/a01"));
@@ -166,32 +134,20 @@ async fn errors_match_the_real_error_bodies() {
     let raw = Raw::new(&sim).await;
     let malformed: Value =
         serde_json::from_str(fixture!("rest_error_400_MALFORMED_QUERY_sffx.json")).unwrap();
-    let (status, _, body) = raw
-        .get("/services/data/v53.0/query?q=SELEKT+Name+FROM+Account", &[])
-        .await;
+    let (status, _, body) =
+        raw.get("/services/data/v53.0/query?q=SELEKT+Name+FROM+Account", &[]).await;
     assert_eq!(status, 400);
     assert_eq!(body, malformed);
 
     let invalid: Value =
         serde_json::from_str(fixture!("rest_error_400_INVALID_FIELD_query_sffx.json")).unwrap();
-    let (status, _, body) = raw
-        .get(
-            "/services/data/v53.0/query?q=SELECT+Bacon__c+FROM+Account+LIMIT+2",
-            &[],
-        )
-        .await;
+    let (status, _, body) =
+        raw.get("/services/data/v53.0/query?q=SELECT+Bacon__c+FROM+Account+LIMIT+2", &[]).await;
     assert_eq!(status, 400);
-    assert_eq!(
-        body, invalid,
-        "byte-for-byte the real INVALID_FIELD message"
-    );
+    assert_eq!(body, invalid, "byte-for-byte the real INVALID_FIELD message");
 
-    let (status, _, body) = raw
-        .get(
-            "/services/data/v53.0/sobjects/Account/001000000000000AAA",
-            &[],
-        )
-        .await;
+    let (status, _, body) =
+        raw.get("/services/data/v53.0/sobjects/Account/001000000000000AAA", &[]).await;
     assert_eq!(status, 404);
     assert_eq!(body[0]["errorCode"], "NOT_FOUND");
     assert_eq!(keys(&body[0]), keys(&malformed[0]));
@@ -216,9 +172,7 @@ async fn describe_has_the_real_describe_keys() {
     let real = &real["compositeResponse"][0]["body"];
     let sim = sim().await;
     let raw = Raw::new(&sim).await;
-    let (status, _, body) = raw
-        .get("/services/data/v62.0/sobjects/Invoice__c/describe", &[])
-        .await;
+    let (status, _, body) = raw.get("/services/data/v62.0/sobjects/Invoice__c/describe", &[]).await;
     assert_eq!(status, 200);
     assert_eq!(keys(&body), keys(real), "object-level keys");
     let real_field_keys = keys(&real["fields"][0]);
@@ -226,24 +180,12 @@ async fn describe_has_the_real_describe_keys() {
         assert_eq!(keys(f), real_field_keys, "field {}", f["name"]);
     }
     let real_pick = keys(&real["fields"][4]["picklistValues"][0]);
-    let channels = body["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["name"] == "Channels__c")
-        .unwrap();
+    let channels =
+        body["fields"].as_array().unwrap().iter().find(|f| f["name"] == "Channels__c").unwrap();
     assert_eq!(channels["type"], "multipicklist");
     assert_eq!(keys(&channels["picklistValues"][0]), real_pick);
     let id = &body["fields"][0];
-    for k in [
-        "name",
-        "type",
-        "soapType",
-        "length",
-        "byteLength",
-        "nillable",
-        "custom",
-    ] {
+    for k in ["name", "type", "soapType", "length", "byteLength", "nillable", "custom"] {
         assert_eq!(id[k], real["fields"][0][k], "Id field {k}");
     }
 
@@ -292,9 +234,7 @@ async fn bulk_job_create_matches_the_real_response() {
 
     // A different API version for the same job: 409.
     let id = job["id"].as_str().unwrap();
-    let (status, _, _) = raw
-        .get(&format!("/services/data/v62.0/jobs/query/{id}"), &[])
-        .await;
+    let (status, _, _) = raw.get(&format!("/services/data/v62.0/jobs/query/{id}"), &[]).await;
     assert_eq!(status, 409);
 }
 
@@ -304,12 +244,8 @@ async fn deleted_matches_the_documented_shape() {
         serde_json::from_str(fixture!("rest_deleted_DOCS_EXAMPLE_transcribed.json")).unwrap();
     let sim = sim().await;
     let id = sim.ids("Account")[0].clone();
-    sim.delete_at(
-        "Account",
-        &id,
-        time::OffsetDateTime::now_utc() - time::Duration::hours(1),
-    )
-    .unwrap();
+    sim.delete_at("Account", &id, time::OffsetDateTime::now_utc() - time::Duration::hours(1))
+        .unwrap();
     let raw = Raw::new(&sim).await;
     let end = time::OffsetDateTime::now_utc();
     let start = end - time::Duration::days(1);
@@ -327,10 +263,7 @@ async fn deleted_matches_the_documented_shape() {
         .await;
     assert_eq!(status, 200);
     assert_eq!(keys(&body), keys(&real));
-    assert_eq!(
-        keys(&body["deletedRecords"][0]),
-        keys(&real["deletedRecords"][0])
-    );
+    assert_eq!(keys(&body["deletedRecords"][0]), keys(&real["deletedRecords"][0]));
     assert_eq!(body["deletedRecords"][0]["id"], id.as_str());
     for v in [
         &body["deletedRecords"][0]["deletedDate"],
@@ -342,12 +275,7 @@ async fn deleted_matches_the_documented_shape() {
         assert!(s.ends_with("+0000"));
     }
     // Minutes, seconds ignored: the covered date ends in :00.000.
-    assert!(
-        body["latestDateCovered"]
-            .as_str()
-            .unwrap()
-            .ends_with(":00.000+0000")
-    );
+    assert!(body["latestDateCovered"].as_str().unwrap().ends_with(":00.000+0000"));
 }
 
 #[tokio::test]
@@ -370,19 +298,12 @@ async fn parent_relationship_fields_nest_like_the_real_result() {
     assert_eq!(rec["Account__r"]["attributes"]["type"], "Account");
     assert!(rec["Account__r"]["Name"].is_string());
 
-    let (status, _, err) = raw
-        .get(
-            "/services/data/v53.0/query?q=SELECT+Nope__r.Name+FROM+Invoice__c",
-            &[],
-        )
-        .await;
+    let (status, _, err) =
+        raw.get("/services/data/v53.0/query?q=SELECT+Nope__r.Name+FROM+Invoice__c", &[]).await;
     assert_eq!(status, 400);
     assert_eq!(err[0]["errorCode"], "INVALID_FIELD");
     assert!(
-        err[0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("Didn't understand relationship 'Nope__r'")
+        err[0]["message"].as_str().unwrap().contains("Didn't understand relationship 'Nope__r'")
     );
 
     // And in Bulk CSV, as a dotted column.
@@ -406,10 +327,5 @@ async fn parent_relationship_fields_nest_like_the_real_result() {
     .await
     .unwrap();
     assert_eq!(rows.len(), 10);
-    assert!(
-        rows[0]["acme__Invoice__r.Name"]
-            .as_deref()
-            .unwrap()
-            .starts_with("INV-")
-    );
+    assert!(rows[0]["acme__Invoice__r.Name"].as_deref().unwrap().starts_with("INV-"));
 }

@@ -136,10 +136,7 @@ fn token_body(base: &str) -> String {
 fn client(base: &str) -> Client {
     Client::new(Config::new(
         LoginUrl::Custom(base.to_owned()),
-        Credentials::ClientCredentials {
-            client_id: "id".into(),
-            client_secret: "secret".into(),
-        },
+        Credentials::ClientCredentials { client_id: "id".into(), client_secret: "secret".into() },
     ))
     .unwrap()
 }
@@ -225,10 +222,7 @@ async fn describe_global_and_sobject_decode() {
         (amount.field_type.clone(), amount.precision, amount.scale),
         (SfType::Currency, 16, 2)
     );
-    assert_eq!(
-        d.field("Billing_Address__c").unwrap().field_type,
-        SfType::Address
-    );
+    assert_eq!(d.field("Billing_Address__c").unwrap().field_type, SfType::Address);
     assert_eq!(c.api_usage().map(|u| (u.used, u.max)), Some((24, 100_000)));
 }
 
@@ -253,10 +247,7 @@ async fn query_pages_count_and_query_all_decode() {
     let c = client(&r.base);
     assert_eq!(c.count("Account", None).await.unwrap(), 42);
     let all: Vec<_> = c
-        .query(
-            "SELECT Id, Name, AnnualRevenue FROM Account",
-            QueryOptions::default(),
-        )
+        .query("SELECT Id, Name, AnnualRevenue FROM Account", QueryOptions::default())
         .try_collect()
         .await
         .unwrap();
@@ -267,10 +258,7 @@ async fn query_pages_count_and_query_all_decode() {
         .query_page(
             "SELECT Id FROM Account",
             None,
-            QueryOptions {
-                include_deleted: true,
-                batch_size: Some(200),
-            },
+            QueryOptions { include_deleted: true, batch_size: Some(200) },
         )
         .await
         .unwrap();
@@ -289,10 +277,7 @@ async fn query_pages_count_and_query_all_decode() {
         .unwrap();
     assert_eq!((last.records.len(), last.next_records_url), (1, None));
     let seen = r.seen.lock().unwrap().clone();
-    assert!(
-        seen.iter()
-            .any(|s| s.starts_with("GET /services/data/v62.0/queryAll?q="))
-    );
+    assert!(seen.iter().any(|s| s.starts_with("GET /services/data/v62.0/queryAll?q=")));
 }
 
 #[tokio::test]
@@ -316,23 +301,11 @@ async fn record_create_update_delete_decode() {
     })
     .await;
     let c = client(&r.base);
-    let id = c
-        .create("Account", &serde_json::json!({"Name": "Test"}))
-        .await
-        .unwrap();
+    let id = c.create("Account", &serde_json::json!({"Name": "Test"})).await.unwrap();
     assert_eq!(id, "001D000000IqhSLIAZ");
-    let rec = c
-        .get_record("Account", "001D000000INjVeIAH", &[])
-        .await
-        .unwrap();
+    let rec = c.get_record("Account", "001D000000INjVeIAH", &[]).await.unwrap();
     assert_eq!(rec["AccountNumber"], "CD656092");
-    c.update(
-        "Account",
-        "001D000000INjVeIAH",
-        &serde_json::json!({"Name": "x"}),
-    )
-    .await
-    .unwrap();
+    c.update("Account", "001D000000INjVeIAH", &serde_json::json!({"Name": "x"})).await.unwrap();
     c.delete("Account", "001D000000INjVeIAH").await.unwrap();
 }
 
@@ -347,20 +320,11 @@ async fn deleted_window_decodes() {
     let c = client(&r.base);
     let start = time::macros::datetime!(2013-05-05 00:00 UTC);
     let end = time::macros::datetime!(2013-05-10 00:00 UTC);
-    let page = c
-        .deleted_window("Merchandise__c", start, end)
-        .await
-        .unwrap();
+    let page = c.deleted_window("Merchandise__c", start, end).await.unwrap();
     assert_eq!(page.records.len(), 1);
     assert_eq!(page.records[0].id, "a00D0000008pQRAIA2");
-    assert_eq!(
-        page.records[0].deleted_date,
-        time::macros::datetime!(2013-05-07 22:07:19 UTC)
-    );
-    assert_eq!(
-        page.latest_date_covered,
-        time::macros::datetime!(2013-05-08 21:20 UTC)
-    );
+    assert_eq!(page.records[0].deleted_date, time::macros::datetime!(2013-05-07 22:07:19 UTC));
+    assert_eq!(page.latest_date_covered, time::macros::datetime!(2013-05-08 21:20 UTC));
     assert!(page.missed_since(time::macros::datetime!(2013-05-01 00:00 UTC)));
 }
 
@@ -388,10 +352,8 @@ async fn bulk_query_job_create_status_and_csv_pages_decode() {
     })
     .await;
     let c = client(&r.base);
-    let job = c
-        .create_query_job("SELECT Id, Name FROM Account", BulkOperation::Query)
-        .await
-        .unwrap();
+    let job =
+        c.create_query_job("SELECT Id, Name FROM Account", BulkOperation::Query).await.unwrap();
     assert_eq!(job.state, JobState::UploadComplete);
     assert_eq!(job.api_version, Some(62.0));
     assert!(job.created_date.is_some());
@@ -401,32 +363,15 @@ async fn bulk_query_job_create_status_and_csv_pages_decode() {
         timeout: std::time::Duration::from_secs(5),
     };
     let done = c.wait_for_query_job(&job.id, policy).await.unwrap();
-    assert_eq!(
-        (done.state, done.number_records_processed),
-        (JobState::JobComplete, Some(3))
-    );
-    let rows: Vec<_> = c
-        .query_job_results(&job.id, Some(2))
-        .try_collect()
-        .await
-        .unwrap();
+    assert_eq!((done.state, done.number_records_processed), (JobState::JobComplete, Some(3)));
+    let rows: Vec<_> = c.query_job_results(&job.id, Some(2)).try_collect().await.unwrap();
     assert_eq!(rows.len(), 3);
     assert_eq!(rows[1]["Name"].as_deref(), Some("Sample, \"Quoted\""));
     assert_eq!(rows[2]["Name"], None, "an empty cell is null");
-    let (page, next) = c
-        .query_job_results_page(&job.id, None, Some(2))
-        .await
-        .unwrap();
+    let (page, next) = c.query_job_results_page(&job.id, None, Some(2)).await.unwrap();
     assert_eq!((page.len(), next.as_deref()), (2, Some("MTAwMDA")));
-    let (page, next) = c
-        .query_job_results_page(&job.id, Some("MTAwMDA"), Some(2))
-        .await
-        .unwrap();
-    assert_eq!(
-        (page.len(), next),
-        (1, None),
-        "Sforce-Locator: null ends the results"
-    );
+    let (page, next) = c.query_job_results_page(&job.id, Some("MTAwMDA"), Some(2)).await.unwrap();
+    assert_eq!((page.len(), next), (1, None), "Sforce-Locator: null ends the results");
 }
 
 #[tokio::test]
@@ -471,21 +416,13 @@ async fn error_arrays_decode_into_their_error_codes() {
     .await;
     let c = client(&r.base);
     let code = |e: Error| (e.status(), e.error_code().map(str::to_owned));
-    let e = c
-        .query_page("SELEKT Id FROM Account", None, QueryOptions::default())
-        .await
-        .unwrap_err();
+    let e =
+        c.query_page("SELEKT Id FROM Account", None, QueryOptions::default()).await.unwrap_err();
     assert_eq!(code(e), (Some(400), Some("MALFORMED_QUERY".into())));
-    let e = c
-        .query_page("LIMITED", None, QueryOptions::default())
-        .await
-        .unwrap_err();
+    let e = c.query_page("LIMITED", None, QueryOptions::default()).await.unwrap_err();
     assert!(matches!(e, Error::RequestLimitExceeded { .. }));
     // 401 INVALID_SESSION_ID: one new login, then the error.
-    let e = c
-        .query_page("SESSION", None, QueryOptions::default())
-        .await
-        .unwrap_err();
+    let e = c.query_page("SESSION", None, QueryOptions::default()).await.unwrap_err();
     assert_eq!(code(e), (Some(401), Some("INVALID_SESSION_ID".into())));
     let logins = r
         .seen
@@ -495,10 +432,7 @@ async fn error_arrays_decode_into_their_error_codes() {
         .filter(|s| s.starts_with("POST /services/oauth2/token"))
         .count();
     assert_eq!(logins, 2);
-    let e = c
-        .get_record("Account", "001000000000000AAA", &[])
-        .await
-        .unwrap_err();
+    let e = c.get_record("Account", "001000000000000AAA", &[]).await.unwrap_err();
     assert_eq!(code(e), (Some(404), Some("NOT_FOUND".into())));
     let e = c
         .deleted_window(

@@ -37,11 +37,7 @@ impl ImportRunner {
         &self,
         import: &ImportRecord,
     ) -> Result<Option<String>, RunError> {
-        let Some(stored) = self
-            .mappings
-            .get(&import.object)
-            .await
-            .map_err(RunError::Mapping)?
+        let Some(stored) = self.mappings.get(&import.object).await.map_err(RunError::Mapping)?
         else {
             return Ok(None);
         };

@@ -50,10 +50,7 @@ impl ImportRunner {
             .map_err(RunError::Mapping)?
             .ok_or_else(|| RunError::Mapping(StoreError::NotFound { object }))?
             .mapping;
-        let query = Query {
-            mapping: &mapping,
-            filter: filter.as_deref(),
-        };
+        let query = Query { mapping: &mapping, filter: filter.as_deref() };
         let org_id = self.reader.org_id().await.map_err(RunError::from)?;
         let mut pages = 0usize;
         let mut enqueued_here = 0u64;
@@ -61,12 +58,8 @@ impl ImportRunner {
             let record = held.snapshot().await;
             let (page, next) = match self.next_step(&record, &query).await? {
                 Step::Done => {
-                    self.save(held, deadline, |r| r.completed(OffsetDateTime::now_utc()))
-                        .await?;
-                    return Ok(RunOutcome::Completed {
-                        enqueued: enqueued_here,
-                        pages,
-                    });
+                    self.save(held, deadline, |r| r.completed(OffsetDateTime::now_utc())).await?;
+                    return Ok(RunOutcome::Completed { enqueued: enqueued_here, pages });
                 }
                 Step::Moved(next) => {
                     self.save(held, deadline, |r| r.advanced(next, 0)).await?;
@@ -85,15 +78,9 @@ impl ImportRunner {
             tracing::info!(import_id = %record.id, page = pages, records = n, enqueued = record.enqueued + n, "page enqueued");
             if !done && self.hand_over_due(deadline, pages) {
                 self.save(held, deadline, |r| r.released(None)).await?;
-                self.continuation
-                    .continue_import(&record.id)
-                    .await
-                    .map_err(RunError::from)?;
+                self.continuation.continue_import(&record.id).await.map_err(RunError::from)?;
                 tracing::info!(import_id = %record.id, "handed over to a fresh invocation");
-                return Ok(RunOutcome::HandedOver {
-                    enqueued: enqueued_here,
-                    pages,
-                });
+                return Ok(RunOutcome::HandedOver { enqueued: enqueued_here, pages });
             }
         }
     }
@@ -119,25 +106,14 @@ impl ImportRunner {
                 let next = rest_next(&record.id, &page, Some(None));
                 Ok(Step::Page(page, next))
             }
-            Checkpoint::Rest {
-                ordered,
-                last_id,
-                next_records_url,
-                cursor_used,
-            } => {
+            Checkpoint::Rest { ordered, last_id, next_records_url, cursor_used } => {
                 let key = ordered.then_some(last_id.as_deref());
                 let cursor = next_records_url.as_deref().map(|url| (url, cursor_used));
                 self.rest_step(record, query, key, cursor).await
             }
-            Checkpoint::Bulk {
-                job_id,
-                locator,
-                ordered,
-                last_id,
-            } => {
+            Checkpoint::Bulk { job_id, locator, ordered, last_id } => {
                 let key = ordered.then_some(last_id.as_deref());
-                self.bulk_step(record, query, key, &job_id, locator.as_deref())
-                    .await
+                self.bulk_step(record, query, key, &job_id, locator.as_deref()).await
             }
         }
     }
@@ -201,11 +177,7 @@ impl ImportRunner {
         job_id: &str,
         locator: Option<&str>,
     ) -> Result<Step, PageError> {
-        match self
-            .reader
-            .bulk_page(job_id, locator, self.settings.bulk_page_size)
-            .await
-        {
+        match self.reader.bulk_page(job_id, locator, self.settings.bulk_page_size).await {
             Ok(page) => {
                 let next = match &page.next {
                     Some(l) => {
@@ -243,10 +215,7 @@ impl ImportRunner {
         let received_at = OffsetDateTime::now_utc();
         let mut items = Vec::with_capacity(page.records.len());
         for raw in &page.records {
-            let source = Source::Import {
-                import_id: record.id.clone(),
-                force: record.force,
-            };
+            let source = Source::Import { import_id: record.id.clone(), force: record.force };
             match to_work_item(raw, org_id, &record.object, source, received_at) {
                 Ok(item) => items.push(item),
                 Err(e @ ConvertError::MissingId { .. }) => {
@@ -261,10 +230,7 @@ impl ImportRunner {
         }
         drop(page);
         for chunk in items.chunks(self.settings.publish_chunk.max(1)) {
-            self.publisher
-                .publish(chunk)
-                .await
-                .map_err(RunError::Publish)?;
+            self.publisher.publish(chunk).await.map_err(RunError::Publish)?;
         }
         Ok(ControlFlow::Continue(items.len() as u64))
     }
@@ -276,10 +242,7 @@ impl ImportRunner {
         after: Option<&str>,
     ) -> Result<RestPage, RunError> {
         let soql = import_soql_after(query.mapping, query.filter, after);
-        Ok(self
-            .reader
-            .query_first(&soql, self.settings.rest_page_size)
-            .await?)
+        Ok(self.reader.query_first(&soql, self.settings.rest_page_size).await?)
     }
 
     /// Creates a Bulk query job after the key `after`, waits for it, and says where to read.
@@ -312,10 +275,7 @@ fn of_object(page: &RestPage, object: &str) -> bool {
 }
 
 fn record_id(record: &RawRecord) -> Option<&str> {
-    record
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("Id"))
-        .and_then(|(_, v)| v.as_str())
+    record.iter().find(|(k, _)| k.eq_ignore_ascii_case("Id")).and_then(|(_, v)| v.as_str())
 }
 
 /// The key after `page`, read after `key` (`None`: no usable key): `(ordered, last_id)`.

@@ -59,10 +59,8 @@ pub(super) async fn associate(ctx: &Context, batch: &mut Batch) {
         .filter(|j| j.item.op == Op::Upsert)
         .filter_map(|j| Some((j.key.clone(), j.written_as()?.1?.to_owned())))
         .collect();
-    let wanted: Vec<(LookupSlot, String)> = needs
-        .iter()
-        .filter_map(|n| n.new.clone().map(|p| (n.slot, p)))
-        .collect();
+    let wanted: Vec<(LookupSlot, String)> =
+        needs.iter().filter_map(|n| n.new.clone().map(|p| (n.slot, p))).collect();
     let found = resolve_parents(ctx, &batch.jobs, &wanted, &local, &mut batch.report).await;
     let mut resolved: HashMap<LookupSlot, Option<String>> = HashMap::new();
     for (slot, parent) in wanted {
@@ -157,14 +155,11 @@ fn plan(
         if let Some(old) = &n.old
             && new_hs.as_ref() != Some(old)
         {
-            unlinks
-                .entry((j.hs_object().to_owned(), am.to.clone()))
-                .or_default()
-                .push(Unlink {
-                    child: child.clone(),
-                    parent: old.clone(),
-                    job: n.slot.job,
-                });
+            unlinks.entry((j.hs_object().to_owned(), am.to.clone())).or_default().push(Unlink {
+                child: child.clone(),
+                parent: old.clone(),
+                job: n.slot.job,
+            });
         }
         let Some(parent) = &n.new else {
             continue;
@@ -175,28 +170,18 @@ fn plan(
                 if let FindParentBy::Mapping(object) = &am.find_parent_by {
                     j.awaits.push(RecordKey::new(object, parent));
                 }
-                let link = ParentLink {
-                    salesforce_id: parent.clone(),
-                    hubspot_id: None,
-                };
+                let link = ParentLink { salesforce_id: parent.clone(), hubspot_id: None };
                 j.parents.insert(am.lookup.clone(), link);
             }
             // Same HubSpot parent (the lookup's id changed form): nothing to do.
             Some(p) if n.old.as_ref() == Some(&p) && !n.relink => {
-                let link = ParentLink {
-                    salesforce_id: parent.clone(),
-                    hubspot_id: Some(p),
-                };
+                let link = ParentLink { salesforce_id: parent.clone(), hubspot_id: Some(p) };
                 j.parents.insert(am.lookup.clone(), link);
             }
             Some(p) => links
                 .entry((j.hs_object().to_owned(), am.to.clone(), am.label.clone()))
                 .or_default()
-                .push(Link {
-                    child,
-                    parent: p,
-                    slot: n.slot,
-                }),
+                .push(Link { child, parent: p, slot: n.slot }),
         }
     }
     (unlinks, links)
@@ -205,21 +190,9 @@ fn plan(
 async fn unlink(ctx: &Context, batch: &mut Batch, unlinks: Unlinks) {
     for ((from, to), pairs) in unlinks {
         for chunk in pairs.chunks(CHUNK) {
-            let p: Vec<(String, String)> = chunk
-                .iter()
-                .map(|u| (u.child.clone(), u.parent.clone()))
-                .collect();
-            match ctx
-                .hubspot
-                .unassociate(
-                    Between {
-                        from: &from,
-                        to: &to,
-                    },
-                    &p,
-                )
-                .await
-            {
+            let p: Vec<(String, String)> =
+                chunk.iter().map(|u| (u.child.clone(), u.parent.clone())).collect();
+            match ctx.hubspot.unassociate(Between { from: &from, to: &to }, &p).await {
                 Ok(()) => batch.report.associations_removed += p.len() as u64,
                 Err(e) => {
                     ctx.daily.note(&e, &mut batch.report);
@@ -236,18 +209,13 @@ async fn unlink(ctx: &Context, batch: &mut Batch, unlinks: Unlinks) {
 async fn link(ctx: &Context, batch: &mut Batch, links: Links) {
     for ((from, to, label), pairs) in links {
         for chunk in pairs.chunks(CHUNK) {
-            let p: Vec<(String, String)> = chunk
-                .iter()
-                .map(|l| (l.child.clone(), l.parent.clone()))
-                .collect();
+            let p: Vec<(String, String)> =
+                chunk.iter().map(|l| (l.child.clone(), l.parent.clone())).collect();
             match ctx
                 .hubspot
                 .associate(
                     AssociationKind {
-                        between: Between {
-                            from: &from,
-                            to: &to,
-                        },
+                        between: Between { from: &from, to: &to },
                         label: label.as_deref(),
                     },
                     &p,
@@ -297,18 +265,12 @@ fn linked(batch: &mut Batch, l: &Link, failure: Option<&WriteFailure>) {
     match failure {
         None => {
             batch.report.associations_created += 1;
-            let link = ParentLink {
-                salesforce_id: sf_parent,
-                hubspot_id: Some(l.parent.clone()),
-            };
+            let link = ParentLink { salesforce_id: sf_parent, hubspot_id: Some(l.parent.clone()) };
             j.parents.insert(lookup, link);
         }
         Some(f) if f.retryable => j.retry(f.message.clone()),
-        Some(f) => j.fail(
-            ErrorCategory::Association,
-            Some(lookup),
-            Some(sf_parent),
-            f.message.clone(),
-        ),
+        Some(f) => {
+            j.fail(ErrorCategory::Association, Some(lookup), Some(sf_parent), f.message.clone())
+        }
     }
 }

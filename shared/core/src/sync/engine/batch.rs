@@ -49,10 +49,7 @@ pub(super) struct Wait {
 impl Batch {
     pub(super) fn new(records_in: usize) -> Self {
         Self {
-            report: BatchReport {
-                records_in: records_in as u64,
-                ..BatchReport::default()
-            },
+            report: BatchReport { records_in: records_in as u64, ..BatchReport::default() },
             ..Self::default()
         }
     }

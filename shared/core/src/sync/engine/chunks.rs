@@ -73,10 +73,7 @@ pub(super) fn chunk_calls<R>(
     let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
     for &i in idx {
         let j = &jobs[i];
-        groups
-            .entry((j.hs_object().to_owned(), j.id_property().to_owned()))
-            .or_default()
-            .push(i);
+        groups.entry((j.hs_object().to_owned(), j.id_property().to_owned())).or_default().push(i);
     }
     let mut calls = Vec::new();
     for ((object, id_property), members) in groups {
@@ -113,11 +110,8 @@ where
     let (stop, send) = (&stop, &send);
     stream::iter(calls)
         .map(|c| async move {
-            let answer = |result| ChunkAnswer {
-                object: c.object.clone(),
-                idx: c.idx.clone(),
-                result,
-            };
+            let answer =
+                |result| ChunkAnswer { object: c.object.clone(), idx: c.idx.clone(), result };
             if stop.load(Ordering::SeqCst) {
                 return answer(Err(NotSent::DailyLimit));
             }
@@ -188,12 +182,7 @@ fn settle_record(
         Some(Err(_)) | None if call == WriteCall::Create => {}
         Some(Err(f)) => {
             let message = held_by_archived(j, &f).unwrap_or(f.message);
-            let WriteFailure {
-                category,
-                property,
-                value,
-                ..
-            } = f;
+            let WriteFailure { category, property, value, .. } = f;
             let field = property.map(|p| {
                 j.mapping
                     .mapping
@@ -218,9 +207,7 @@ fn held_by_archived(j: &Job, f: &WriteFailure) -> Option<String> {
     let known = j
         .lease()
         .and_then(|l| l.prior.hubspot_id.as_deref())
-        .map_or_else(String::new, |id| {
-            format!(" (HubSpot id {id}, as last synced)")
-        });
+        .map_or_else(String::new, |id| format!(" (HubSpot id {id}, as last synced)"));
     Some(format!(
         "HubSpot refused to write {} {} anew: an archived {} record{known} keeps {}={}. \
          Restore that record in HubSpot (its recycle bin keeps it for 90 days after the delete), \

@@ -39,14 +39,10 @@ pub(super) async fn claim(ctx: &Context, batch: &mut Batch) {
     let requests: Vec<ClaimRequest<'_>> = wanted
         .iter()
         .map(|(_, key, version, replay, revive)| {
-            ClaimRequest::new(key, *version, owner, now, lease)
-                .replayed(*replay)
-                .reviving(*revive)
+            ClaimRequest::new(key, *version, owner, now, lease).replayed(*replay).reviving(*revive)
         })
         .collect();
-    let answers = ledger
-        .claim_all(&requests, ctx.config.concurrency.max(1))
-        .await;
+    let answers = ledger.claim_all(&requests, ctx.config.concurrency.max(1)).await;
     let answers: Vec<_> = wanted.iter().map(|w| w.0).zip(answers).collect();
     for (i, answer) in answers {
         let j = &mut batch.jobs[i];
@@ -60,10 +56,7 @@ pub(super) async fn claim(ctx: &Context, batch: &mut Batch) {
                 {
                     j.version = j.version.max(deleted.after());
                 }
-                j.state = JobState::Claimed(Lease {
-                    at: Instant::now(),
-                    prior,
-                });
+                j.state = JobState::Claimed(Lease { at: Instant::now(), prior });
             }
             Ok(Claim::Stale { stored, deleted }) => {
                 batch.report.dropped_stale += 1;

@@ -67,10 +67,8 @@ struct Planned {
 /// Settles every job of the batch: each one's ledger step decided, the commits written
 /// together, then each record settled (error records, releases, import counters).
 pub(super) async fn commit(ctx: &Context, batch: &mut Batch) {
-    let planned: Vec<Planned> = std::mem::take(&mut batch.jobs)
-        .into_iter()
-        .map(|j| plan(ctx, j))
-        .collect();
+    let planned: Vec<Planned> =
+        std::mem::take(&mut batch.jobs).into_iter().map(|j| plan(ctx, j)).collect();
     let commits: Vec<(&RecordKey, &Commit)> = planned
         .iter()
         .filter_map(|p| match &p.action {
@@ -86,9 +84,8 @@ pub(super) async fn commit(ctx: &Context, batch: &mut Batch) {
     let answered: Vec<(Planned, Option<Result<bool, LedgerError>>)> = planned
         .into_iter()
         .map(|p| {
-            let answer = matches!(p.action, LedgerAction::Commit(_))
-                .then(|| answers.next())
-                .flatten();
+            let answer =
+                matches!(p.action, LedgerAction::Commit(_)).then(|| answers.next()).flatten();
             (p, answer)
         })
         .collect();
@@ -139,15 +136,7 @@ fn plan(ctx: &Context, mut j: Job) -> Planned {
         _ => false,
     } && j.item.op != Op::Delete;
     let (step, action) = span.in_scope(|| ledger_step(ctx, &j, state));
-    Planned {
-        job: j,
-        span,
-        step,
-        action,
-        unchanged,
-        written_delete,
-        in_hubspot,
-    }
+    Planned { job: j, span, step, action, unchanged, written_delete, in_hubspot }
 }
 
 async fn settle(
@@ -155,15 +144,7 @@ async fn settle(
     p: Planned,
     committed: Option<Result<bool, LedgerError>>,
 ) -> Settled {
-    let Planned {
-        job: j,
-        step,
-        action,
-        unchanged,
-        written_delete,
-        in_hubspot,
-        ..
-    } = p;
+    let Planned { job: j, step, action, unchanged, written_delete, in_hubspot, .. } = p;
     match (action, committed) {
         (LedgerAction::Commit(_), Some(Ok(true))) => {
             tracing::debug!(waiting = step.waiting, "committed");
@@ -174,11 +155,7 @@ async fn settle(
                 Some(Err(e)) => tracing::warn!(error = %e, "commit failed; back to the queue"),
                 _ => tracing::warn!("lease lost before the commit; back to the queue"),
             }
-            return Settled {
-                back: Some(j.message.message_id),
-                lost,
-                ..Settled::default()
-            };
+            return Settled { back: Some(j.message.message_id), lost, ..Settled::default() };
         }
         (LedgerAction::Release { hubspot_id, quiet }, _) => {
             release(ctx, &j, hubspot_id.as_deref(), quiet).await;
@@ -229,11 +206,7 @@ async fn settle(
 fn ledger_step(ctx: &Context, j: &Job, state: JobState) -> (LedgerStep, LedgerAction) {
     let mut step = LedgerStep::default();
     let action = match state {
-        JobState::Written {
-            lease,
-            hubspot_id,
-            error,
-        } => {
+        JobState::Written { lease, hubspot_id, error } => {
             let (s, commit) = commit_of(ctx, j, &lease, hubspot_id, false);
             step = s;
             // A child that waited too long reports that rather than an association's failure.
@@ -246,32 +219,21 @@ fn ledger_step(ctx: &Context, j: &Job, state: JobState) -> (LedgerStep, LedgerAc
             step = s;
             LedgerAction::Commit(commit)
         }
-        JobState::Retry {
-            reason,
-            lease,
-            hubspot_id,
-            error,
-        } => {
+        JobState::Retry { reason, lease, hubspot_id, error } => {
             if !reason.is_empty() {
                 tracing::info!(reason = %reason, "back to the queue");
             }
             step.back = true;
             step.error = error;
             match lease {
-                Some(_) => LedgerAction::Release {
-                    hubspot_id,
-                    quiet: false,
-                },
+                Some(_) => LedgerAction::Release { hubspot_id, quiet: false },
                 None => LedgerAction::Nothing,
             }
         }
         JobState::Failed { error, lease } => {
             step.error = Some(error);
             match lease {
-                Some(_) => LedgerAction::Release {
-                    hubspot_id: None,
-                    quiet: false,
-                },
+                Some(_) => LedgerAction::Release { hubspot_id: None, quiet: false },
                 None => LedgerAction::Nothing,
             }
         }
@@ -282,10 +244,7 @@ fn ledger_step(ctx: &Context, j: &Job, state: JobState) -> (LedgerStep, LedgerAc
         }
         JobState::Claimed(_) => {
             step.back = true;
-            LedgerAction::Release {
-                hubspot_id: None,
-                quiet: true,
-            }
+            LedgerAction::Release { hubspot_id: None, quiet: true }
         }
     };
     (step, action)
@@ -311,29 +270,13 @@ fn commit_of(
     let deleted = j.item.op == Op::Delete;
     let commit = Commit {
         version: j.version,
-        hubspot_id: if deleted {
-            lease.prior.hubspot_id.clone()
-        } else {
-            hubspot_id
-        },
-        parents: if deleted {
-            BTreeMap::new()
-        } else {
-            j.parents.clone()
-        },
+        hubspot_id: if deleted { lease.prior.hubspot_id.clone() } else { hubspot_id },
+        parents: if deleted { BTreeMap::new() } else { j.parents.clone() },
         deleted,
         waiting: step.waiting,
-        digest: if deleted || step.waiting {
-            None
-        } else {
-            j.digest.clone()
-        },
+        digest: if deleted || step.waiting { None } else { j.digest.clone() },
         unchanged,
-        wake: if step.waiting {
-            j.message.wake.clone()
-        } else {
-            None
-        },
+        wake: if step.waiting { j.message.wake.clone() } else { None },
     };
     (step, commit)
 }
@@ -363,10 +306,7 @@ fn waited_too_long(ctx: &Context, j: &Job) -> Option<ErrorRecord> {
 }
 
 async fn release(ctx: &Context, j: &Job, hubspot_id: Option<&str>, quiet: bool) {
-    if let Err(e) = ctx
-        .ledger
-        .release(&j.key, Release::new(&ctx.config.owner, hubspot_id))
-        .await
+    if let Err(e) = ctx.ledger.release(&j.key, Release::new(&ctx.config.owner, hubspot_id)).await
         && !quiet
     {
         tracing::warn!(error = %e, "lease release failed (it expires)");

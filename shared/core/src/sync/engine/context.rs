@@ -49,10 +49,7 @@ pub(super) struct SchemaCache {
 
 impl SchemaCache {
     fn cached(&self, object: &str, ttl: Duration) -> Option<Arc<HsObject>> {
-        lock(&self.entries)
-            .get(object)
-            .filter(|(at, _)| at.elapsed() < ttl)
-            .map(|(_, o)| o.clone())
+        lock(&self.entries).get(object).filter(|(at, _)| at.elapsed() < ttl).map(|(_, o)| o.clone())
     }
 
     /// The schema of `object`, cached; `Ok(None)`: no such object.

@@ -46,9 +46,7 @@ pub(super) async fn convert(ctx: &Context, batch: &mut Batch) {
                     &j.mapping.mapping.associations,
                     |a| {
                         j.lookup_sent(&a.lookup).unwrap_or_else(|| {
-                            prior
-                                .and_then(|p| p.get(&a.lookup))
-                                .map(|p| p.salesforce_id.clone())
+                            prior.and_then(|p| p.get(&a.lookup)).map(|p| p.salesforce_id.clone())
                         })
                     },
                 ));
@@ -70,10 +68,7 @@ async fn schemas(ctx: &Context, batch: &Batch) -> Schemas {
     objects.dedup();
     let mut schemas = Schemas::new();
     for o in objects {
-        let s = ctx
-            .schemas
-            .get(ctx.hubspot.as_ref(), &o, ctx.config.schema_ttl)
-            .await;
+        let s = ctx.schemas.get(ctx.hubspot.as_ref(), &o, ctx.config.schema_ttl).await;
         schemas.insert(o, s);
     }
     schemas
@@ -169,11 +164,7 @@ fn rewrites(item: &WorkItem) -> bool {
 /// Invariant 10: a record whose new version converts to what the ledger last wrote (same
 /// digest, nothing pending) is not written again; it is committed at its new version.
 pub(super) fn skip_unchanged(batch: &mut Batch) {
-    for j in batch
-        .jobs
-        .iter_mut()
-        .filter(|j| j.upsert_in_progress() && !rewrites(&j.item))
-    {
+    for j in batch.jobs.iter_mut().filter(|j| j.upsert_in_progress() && !rewrites(&j.item)) {
         let JobState::Claimed(lease) = &j.state else {
             continue;
         };

@@ -35,14 +35,8 @@ pub(super) async fn create_new(ctx: &Context, batch: &mut Batch) {
             }
         }
     }
-    let found = resolve_parents(
-        ctx,
-        &batch.jobs,
-        &wanted,
-        &HashMap::new(),
-        &mut batch.report,
-    )
-    .await;
+    let found =
+        resolve_parents(ctx, &batch.jobs, &wanted, &HashMap::new(), &mut batch.report).await;
     let mut links: HashMap<usize, Vec<CreatedLink>> = HashMap::new();
     let mut blocked: Vec<usize> = Vec::new();
     for (slot, parent) in wanted {
@@ -55,10 +49,7 @@ pub(super) async fn create_new(ctx: &Context, batch: &mut Batch) {
             _ => blocked.push(slot.job),
         }
     }
-    let creatable: Vec<usize> = candidates
-        .into_iter()
-        .filter(|i| !blocked.contains(i))
-        .collect();
+    let creatable: Vec<usize> = candidates.into_iter().filter(|i| !blocked.contains(i)).collect();
     let calls = chunk_calls(&batch.jobs, &creatable, |i, j| CreateRecord {
         id: j.item.record_id.clone(),
         properties: j.properties.clone(),
@@ -66,12 +57,7 @@ pub(super) async fn create_new(ctx: &Context, batch: &mut Batch) {
     });
     let hubspot = &ctx.hubspot;
     let answers = send_chunks(ctx, calls, |object, id_property, records| async move {
-        hubspot
-            .create(Writes {
-                by: ByProperty::new(&object, &id_property),
-                records,
-            })
-            .await
+        hubspot.create(Writes { by: ByProperty::new(&object, &id_property), records }).await
     })
     .await;
     settle(ctx, batch, WriteCall::Create, answers);
@@ -83,10 +69,8 @@ pub(super) async fn create_new(ctx: &Context, batch: &mut Batch) {
         for l in made {
             let lookup = j.mapping.mapping.associations[l.assoc].lookup.clone();
             batch.report.associations_created += 1;
-            let link = ParentLink {
-                salesforce_id: l.salesforce_id,
-                hubspot_id: Some(l.hubspot_id),
-            };
+            let link =
+                ParentLink { salesforce_id: l.salesforce_id, hubspot_id: Some(l.hubspot_id) };
             j.parents.insert(lookup, link);
         }
     }
@@ -99,8 +83,7 @@ fn candidates(ctx: &Context, jobs: &[Job]) -> Vec<usize> {
         .enumerate()
         .filter(|(_, j)| {
             j.upsert_in_progress()
-                && j.claimed()
-                    .is_some_and(|l| l.prior.hubspot_id.is_none() && !l.prior.deleted)
+                && j.claimed().is_some_and(|l| l.prior.hubspot_id.is_none() && !l.prior.deleted)
                 && !backoff.iter().any(|o| o == j.hs_object())
         })
         .map(|(i, _)| i)

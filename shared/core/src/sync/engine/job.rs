@@ -28,11 +28,7 @@ pub(super) enum JobState {
     Claimed(Lease),
     /// HubSpot holds this version (upserted, created, archived, or kept on delete): commit it.
     /// `error`: an association failed for good (the record is committed and reported).
-    Written {
-        lease: Lease,
-        hubspot_id: Option<String>,
-        error: Option<ErrorRecord>,
-    },
+    Written { lease: Lease, hubspot_id: Option<String>, error: Option<ErrorRecord> },
     /// HubSpot already holds this content (the ledger's digest): commit the version, write
     /// nothing.
     Unchanged { lease: Lease },
@@ -44,10 +40,7 @@ pub(super) enum JobState {
         error: Option<ErrorRecord>,
     },
     /// Permanent failure before anything was written: error record, ack.
-    Failed {
-        error: ErrorRecord,
-        lease: Option<Lease>,
-    },
+    Failed { error: ErrorRecord, lease: Option<Lease> },
     /// Stale: nothing to do, ack.
     Dropped,
 }
@@ -140,9 +133,7 @@ impl Job {
     /// Written: its lease and HubSpot id.
     pub(super) fn written_as(&self) -> Option<(&Lease, Option<&str>)> {
         match &self.state {
-            JobState::Written {
-                lease, hubspot_id, ..
-            } => Some((lease, hubspot_id.as_deref())),
+            JobState::Written { lease, hubspot_id, .. } => Some((lease, hubspot_id.as_deref())),
             _ => None,
         }
     }
@@ -156,11 +147,7 @@ impl Job {
     /// delete).
     pub(super) fn written(&mut self, hubspot_id: Option<String>) {
         if let JobState::Claimed(lease) = mem::replace(&mut self.state, JobState::Dropped) {
-            self.state = JobState::Written {
-                lease,
-                hubspot_id,
-                error: None,
-            };
+            self.state = JobState::Written { lease, hubspot_id, error: None };
         }
     }
 
@@ -175,28 +162,15 @@ impl Job {
     pub(super) fn retry(&mut self, why: impl Into<String>) {
         let reason = why.into();
         self.state = match mem::replace(&mut self.state, JobState::Dropped) {
-            JobState::Pending => JobState::Retry {
-                reason,
-                lease: None,
-                hubspot_id: None,
-                error: None,
-            },
-            JobState::Claimed(lease) => JobState::Retry {
-                reason,
-                lease: Some(lease),
-                hubspot_id: None,
-                error: None,
-            },
-            JobState::Written {
-                lease,
-                hubspot_id,
-                error,
-            } => JobState::Retry {
-                reason,
-                lease: Some(lease),
-                hubspot_id,
-                error,
-            },
+            JobState::Pending => {
+                JobState::Retry { reason, lease: None, hubspot_id: None, error: None }
+            }
+            JobState::Claimed(lease) => {
+                JobState::Retry { reason, lease: Some(lease), hubspot_id: None, error: None }
+            }
+            JobState::Written { lease, hubspot_id, error } => {
+                JobState::Retry { reason, lease: Some(lease), hubspot_id, error }
+            }
             other => other,
         };
     }
@@ -212,39 +186,17 @@ impl Job {
     ) {
         let record = self.error_record(category, field, value, message);
         self.state = match mem::replace(&mut self.state, JobState::Dropped) {
-            JobState::Pending => JobState::Failed {
-                error: record,
-                lease: None,
-            },
-            JobState::Claimed(lease)
-            | JobState::Failed {
-                lease: Some(lease), ..
-            } => JobState::Failed {
-                error: record,
-                lease: Some(lease),
-            },
-            JobState::Failed { lease: None, .. } => JobState::Failed {
-                error: record,
-                lease: None,
-            },
-            JobState::Written {
-                lease, hubspot_id, ..
-            } => JobState::Written {
-                lease,
-                hubspot_id,
-                error: Some(record),
-            },
-            JobState::Retry {
-                reason,
-                lease,
-                hubspot_id,
-                ..
-            } => JobState::Retry {
-                reason,
-                lease,
-                hubspot_id,
-                error: Some(record),
-            },
+            JobState::Pending => JobState::Failed { error: record, lease: None },
+            JobState::Claimed(lease) | JobState::Failed { lease: Some(lease), .. } => {
+                JobState::Failed { error: record, lease: Some(lease) }
+            }
+            JobState::Failed { lease: None, .. } => JobState::Failed { error: record, lease: None },
+            JobState::Written { lease, hubspot_id, .. } => {
+                JobState::Written { lease, hubspot_id, error: Some(record) }
+            }
+            JobState::Retry { reason, lease, hubspot_id, .. } => {
+                JobState::Retry { reason, lease, hubspot_id, error: Some(record) }
+            }
             other => other,
         };
     }
@@ -281,21 +233,15 @@ impl Job {
 
 /// A field's value in a work item (names compared without case when not found as they are).
 pub(super) fn field_value<'a>(item: &'a WorkItem, name: &str) -> Option<&'a Option<String>> {
-    item.fields.get(name).or_else(|| {
-        item.fields
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
-    })
+    item.fields
+        .get(name)
+        .or_else(|| item.fields.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v))
 }
 
 /// A lookup's value: Salesforce leaves null fields out of outbound messages, so absent, nil and
 /// blank all mean "no parent".
 pub(super) fn lookup_value(item: &WorkItem, lookup: &str) -> Option<String> {
-    field_value(item, lookup)
-        .cloned()
-        .flatten()
-        .filter(|v| !v.trim().is_empty())
+    field_value(item, lookup).cloned().flatten().filter(|v| !v.trim().is_empty())
 }
 
 /// A field absent from an outbound-message notification whose message is not known to send it:

@@ -101,13 +101,7 @@ impl Engine {
         }
         commit::commit(ctx, &mut batch).await;
         wake::wake(ctx, &mut batch).await;
-        let Batch {
-            mut report,
-            retry,
-            waiting,
-            progress,
-            ..
-        } = batch;
+        let Batch { mut report, retry, waiting, progress, .. } = batch;
         commit::record_progress(ctx, progress).await;
 
         let after = ctx.hubspot.stats();
@@ -115,11 +109,7 @@ impl Engine {
         report.rate_limited = after.rate_limited.saturating_sub(before.rate_limited);
         report.retried = retry.len() as u64;
         report.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-        BatchResult {
-            retry,
-            waiting,
-            report,
-        }
+        BatchResult { retry, waiting, report }
     }
 }
 

@@ -56,19 +56,16 @@ pub(super) async fn resolve_parents(
                 let k = RecordKey::new(obj, parent);
                 match (local.get(&k), &from_ledger) {
                     (Some(h), _) => Ok(Some(h.clone())),
-                    (None, Ok(m)) => Ok(m
-                        .get(&k)
-                        .filter(|e| !e.deleted)
-                        .and_then(|e| e.hubspot_id.clone())),
+                    (None, Ok(m)) => {
+                        Ok(m.get(&k).filter(|e| !e.deleted).and_then(|e| e.hubspot_id.clone()))
+                    }
                     (None, Err(e)) => Err(e.to_string()),
                 }
             }
             FindParentBy::Property(prop) => {
                 match property_errors.get(&(am.to.clone(), prop.clone())) {
                     Some(e) => Err(e.clone()),
-                    None => Ok(ctx
-                        .parents
-                        .get(&(am.to.clone(), prop.clone(), parent.clone()))),
+                    None => Ok(ctx.parents.get(&(am.to.clone(), prop.clone(), parent.clone()))),
                 }
             }
         };
@@ -153,21 +150,12 @@ async fn find_by_property(
         if missing.is_empty() {
             continue;
         }
-        match ctx
-            .hubspot
-            .find_by_property(ByProperty::new(&to, &prop), &missing)
-            .await
-        {
+        match ctx.hubspot.find_by_property(ByProperty::new(&to, &prop), &missing).await {
             Ok(found) => {
-                let remember: Vec<(ParentKey, String)> = found
-                    .iter()
-                    .map(|(v, h)| (ParentKey::new(&to, &prop, v), h.clone()))
-                    .collect();
-                ctx.parents.remember(
-                    found
-                        .into_iter()
-                        .map(|(v, id)| ((to.clone(), prop.clone(), v), id)),
-                );
+                let remember: Vec<(ParentKey, String)> =
+                    found.iter().map(|(v, h)| (ParentKey::new(&to, &prop, v), h.clone())).collect();
+                ctx.parents
+                    .remember(found.into_iter().map(|(v, id)| ((to.clone(), prop.clone(), v), id)));
                 if !remember.is_empty()
                     && let Err(e) = ctx.ledger.put_parents(&remember, PARENT_MEMORY).await
                 {

@@ -27,9 +27,7 @@ pub(super) async fn prepare(ctx: &Context, messages: Vec<InMessage>, batch: &mut
         Ok(m) => m,
         Err(e) => {
             tracing::warn!(error = %e, "mappings unavailable; the whole batch goes back to the queue");
-            batch
-                .retry
-                .extend(decoded.into_iter().map(|(m, _)| m.message_id));
+            batch.retry.extend(decoded.into_iter().map(|(m, _)| m.message_id));
             return;
         }
     };

@@ -121,10 +121,7 @@ impl BatchReport {
             (&mut self.failed, r.failed),
             (&mut self.retried, r.retried),
             (&mut self.lost_leases, r.lost_leases),
-            (
-                &mut self.versions_from_received_at,
-                r.versions_from_received_at,
-            ),
+            (&mut self.versions_from_received_at, r.versions_from_received_at),
             (&mut self.hubspot_calls, r.hubspot_calls),
             (&mut self.rate_limited, r.rate_limited),
             (&mut self.fields_not_sent, r.fields_not_sent),
@@ -162,10 +159,7 @@ impl BatchReport {
             .count("Archived", self.archived)
             .count("DroppedStale", self.dropped_stale)
             .count("Duplicates", self.duplicates)
-            .count(
-                "DroppedUnmapped",
-                self.dropped_unmapped + self.dropped_paused,
-            )
+            .count("DroppedUnmapped", self.dropped_unmapped + self.dropped_paused)
             .count("DroppedBeforeEnable", self.dropped_before_enable)
             .count("Waiting", self.waiting)
             .count("Woken", self.woken)
@@ -176,15 +170,9 @@ impl BatchReport {
             .count("HubSpot429s", self.rate_limited)
             .count("DailyLimitStop", u64::from(self.daily_limit))
             .count("FieldsNotSent", self.fields_not_sent)
-            .millis(
-                "LatencyFromVersion",
-                avg(self.latency_version_ms_sum, self.written),
-            )
+            .millis("LatencyFromVersion", avg(self.latency_version_ms_sum, self.written))
             .millis("LatencyFromVersionMax", self.latency_version_ms_max)
-            .millis(
-                "LatencyFromReceived",
-                avg(self.latency_received_ms_sum, self.written),
-            )
+            .millis("LatencyFromReceived", avg(self.latency_received_ms_sum, self.written))
             .millis("LatencyFromReceivedMax", self.latency_received_ms_max)
             .millis("Duration", self.duration_ms)
     }
@@ -208,11 +196,8 @@ mod tests {
 
     #[test]
     fn totals_add_counts_keep_maxima_and_the_daily_flag() {
-        let mut total = BatchReport {
-            upserted: 2,
-            latency_received_ms_max: 40.0,
-            ..BatchReport::default()
-        };
+        let mut total =
+            BatchReport { upserted: 2, latency_received_ms_max: 40.0, ..BatchReport::default() };
         total.add(&BatchReport {
             upserted: 3,
             unchanged: 4,
@@ -222,10 +207,7 @@ mod tests {
             ..BatchReport::default()
         });
         total.add(&BatchReport::default());
-        assert_eq!(
-            (total.upserted, total.unchanged, total.fields_not_sent),
-            (5, 4, 1)
-        );
+        assert_eq!((total.upserted, total.unchanged, total.fields_not_sent), (5, 4, 1));
         assert!(total.daily_limit);
         assert!((total.latency_received_ms_max - 40.0).abs() < f64::EPSILON);
     }

@@ -34,11 +34,7 @@ pub(super) async fn wake(ctx: &Context, batch: &mut Batch) {
         return;
     }
     let handles: Vec<String> = match ctx.ledger.get_many(&children).await {
-        Ok(entries) => entries
-            .into_values()
-            .filter(|e| e.waiting)
-            .filter_map(|e| e.wake)
-            .collect(),
+        Ok(entries) => entries.into_values().filter(|e| e.waiting).filter_map(|e| e.wake).collect(),
         Err(e) => {
             tracing::warn!(error = %e, children = children.len(), "could not read the waiting children; they look again after their re-check");
             return;
@@ -49,21 +45,15 @@ pub(super) async fn wake(ctx: &Context, batch: &mut Batch) {
     }
     let woken = waker.wake(&handles).await;
     batch.report.woken += woken as u64;
-    tracing::info!(
-        woken,
-        of = handles.len(),
-        "children woken by their parents' commit"
-    );
+    tracing::info!(woken, of = handles.len(), "children woken by their parents' commit");
 }
 
 /// Notes each waiting child under its parents, then reads the parents: a child whose parent
 /// committed in HubSpot meanwhile is no longer handed back for the re-check.
 async fn note_waiting(ctx: &Context, batch: &mut Batch) {
     let waits = std::mem::take(&mut batch.waits);
-    let pairs: Vec<(RecordKey, RecordKey)> = waits
-        .iter()
-        .flat_map(|w| w.parents.iter().map(|p| (p.clone(), w.child.clone())))
-        .collect();
+    let pairs: Vec<(RecordKey, RecordKey)> =
+        waits.iter().flat_map(|w| w.parents.iter().map(|p| (p.clone(), w.child.clone()))).collect();
     if pairs.is_empty() {
         return;
     }

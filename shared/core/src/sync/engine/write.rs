@@ -26,21 +26,15 @@ pub(super) async fn write(ctx: &Context, batch: &mut Batch) {
 }
 
 async fn upsert(ctx: &Context, batch: &mut Batch) {
-    let upserts: Vec<usize> = (0..batch.jobs.len())
-        .filter(|&i| batch.jobs[i].upsert_in_progress())
-        .collect();
+    let upserts: Vec<usize> =
+        (0..batch.jobs.len()).filter(|&i| batch.jobs[i].upsert_in_progress()).collect();
     let calls = chunk_calls(&batch.jobs, &upserts, |_, j| UpsertRecord {
         id: j.item.record_id.clone(),
         properties: j.properties.clone(),
     });
     let hubspot = &ctx.hubspot;
     let answers = send_chunks(ctx, calls, |object, id_property, records| async move {
-        hubspot
-            .upsert(Writes {
-                by: ByProperty::new(&object, &id_property),
-                records,
-            })
-            .await
+        hubspot.upsert(Writes { by: ByProperty::new(&object, &id_property), records }).await
     })
     .await;
     settle(ctx, batch, WriteCall::Upsert, answers);
@@ -65,24 +59,15 @@ async fn archive(ctx: &Context, batch: &mut Batch) {
         for chunk in idx.chunks(CHUNK) {
             let jobs = &mut batch.jobs;
             if batch.report.daily_limit
-                || chunk
-                    .iter()
-                    .any(|&i| jobs[i].claimed_at().elapsed() > guard)
+                || chunk.iter().any(|&i| jobs[i].claimed_at().elapsed() > guard)
             {
                 for &i in chunk {
                     jobs[i].retry("lease too short to start the write, or the daily limit");
                 }
                 continue;
             }
-            let ids: Vec<String> = chunk
-                .iter()
-                .map(|&i| jobs[i].item.record_id.clone())
-                .collect();
-            match ctx
-                .hubspot
-                .archive(ByProperty::new(&object, &id_property), &ids)
-                .await
-            {
+            let ids: Vec<String> = chunk.iter().map(|&i| jobs[i].item.record_id.clone()).collect();
+            match ctx.hubspot.archive(ByProperty::new(&object, &id_property), &ids).await {
                 Ok(()) => {
                     for &i in chunk {
                         batch.report.archived += 1;

@@ -27,11 +27,7 @@ impl Reply {
 
 pub async fn start(f: impl FnOnce(HubSpotSim) -> HubSpotSim) -> Http {
     let sim = f(HubSpotSim::builder()).start().await.unwrap();
-    Http {
-        sim,
-        http: reqwest::Client::new(),
-        token: TOKEN.into(),
-    }
+    Http { sim, http: reqwest::Client::new(), token: TOKEN.into() }
 }
 
 impl Http {
@@ -46,9 +42,7 @@ impl Http {
         path: &str,
         body: Option<Value>,
     ) -> Reply {
-        let mut r = self
-            .http
-            .request(method, format!("{}{path}", self.sim.base_url()));
+        let mut r = self.http.request(method, format!("{}{path}", self.sim.base_url()));
         if !token.is_empty() {
             r = r.bearer_auth(token);
         }
@@ -64,11 +58,7 @@ impl Http {
         } else {
             serde_json::from_slice(&bytes).unwrap_or(Value::Null)
         };
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        Reply { status, headers, body }
     }
 
     pub async fn get(&self, path: &str) -> Reply {
@@ -81,9 +71,7 @@ impl Http {
 
     /// Creates the test schema `widget` with a unique `sf_id`, and returns its objectTypeId.
     pub async fn widget_schema(&self) -> String {
-        let r = self
-            .post("/crm-object-schemas/2026-09/schemas", widget_schema_json())
-            .await;
+        let r = self.post("/crm-object-schemas/2026-09/schemas", widget_schema_json()).await;
         assert_eq!(r.status, 201, "{}", r.body);
         r.s("/objectTypeId").to_string()
     }

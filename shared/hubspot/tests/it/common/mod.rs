@@ -24,10 +24,7 @@ pub fn config(base: &str, version: ApiVersion) -> ClientConfig {
 }
 
 pub async fn sim(f: impl FnOnce(HubSpotSim) -> HubSpotSim) -> RunningSim {
-    f(HubSpotSim::builder().burst_limit(10_000))
-        .start()
-        .await
-        .unwrap()
+    f(HubSpotSim::builder().burst_limit(10_000)).start().await.unwrap()
 }
 
 pub fn client(sim: &RunningSim, version: ApiVersion) -> HubSpotClient {

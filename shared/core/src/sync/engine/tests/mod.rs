@@ -63,15 +63,11 @@ pub(super) fn invoice_mapping() -> Mapping {
         version_field: "SystemModstamp".into(),
         on_delete: OnDelete::Archive,
         state: State::Enabled,
-        fields: vec![
-            field("Name", "invoice_number"),
-            field("Amount__c", "amount"),
-            {
-                let mut f = field("Status__c", "status");
-                f.value_map.insert("Open".into(), "open".into());
-                f
-            },
-        ],
+        fields: vec![field("Name", "invoice_number"), field("Amount__c", "amount"), {
+            let mut f = field("Status__c", "status");
+            f.value_map.insert("Open".into(), "open".into());
+            f
+        }],
         associations: vec![AssociationMapping {
             lookup: "Account__c".into(),
             to: "companies".into(),
@@ -151,13 +147,7 @@ pub(super) async fn world_with(
     let ledger = Arc::new(MemoryLedger::new());
     let errors = Arc::new(MemoryErrorStore::new());
     let engine = engine_for(&store, &ledger, &hub, &errors, "w1");
-    World {
-        hub,
-        ledger,
-        errors,
-        store,
-        engine,
-    }
+    World { hub, ledger, errors, store, engine }
 }
 
 /// Every field the outbound message must send for `m`: what `sfhs salesforce apply` deploys.
@@ -240,12 +230,7 @@ pub(super) fn msgs(items: &[WorkItem]) -> Vec<InMessage> {
 }
 
 pub(super) fn inv(id: &str, second: u32, name: &str) -> WorkItem {
-    item(
-        "Invoice__c",
-        id,
-        second,
-        &[("Name", Some(name)), ("Amount__c", Some("1.50"))],
-    )
+    item("Invoice__c", id, second, &[("Name", Some(name)), ("Amount__c", Some("1.50"))])
 }
 
 pub(super) fn name_of(w: &World, id: &str) -> Option<String> {
@@ -255,12 +240,7 @@ pub(super) fn name_of(w: &World, id: &str) -> Option<String> {
 }
 
 pub(super) fn line(id: &str, second: u32, invoice: Option<&str>) -> WorkItem {
-    item(
-        "Invoice_Line__c",
-        id,
-        second,
-        &[("Name", Some(id)), ("Invoice__c", invoice)],
-    )
+    item("Invoice_Line__c", id, second, &[("Name", Some(id)), ("Invoice__c", invoice)])
 }
 
 pub(super) fn hs_id(w: &World, object: &str, id: &str) -> String {

@@ -33,19 +33,13 @@ async fn an_edit_of_unmapped_fields_writes_nothing_and_advances_the_version() {
     let w = world().await;
     w.engine.process(msgs(&[inv("a1", 1, "one")])).await;
     let calls = w.hub.calls();
-    let r = w
-        .engine
-        .process(msgs(&[unmapped_edit("a1", 2, "one")]))
-        .await;
+    let r = w.engine.process(msgs(&[unmapped_edit("a1", 2, "one")])).await;
     assert!(r.retry.is_empty());
     assert_eq!(r.report.unchanged, 1);
     assert_eq!((r.report.upserted, r.report.hubspot_calls), (0, 0));
     assert_eq!(w.hub.calls(), calls, "no HubSpot call at all");
     let v2 = version_of(&w, "invoice__c#a1");
-    assert_eq!(
-        v2,
-        Some(record_version(&unmapped_edit("a1", 2, "one"), "SystemModstamp").0)
-    );
+    assert_eq!(v2, Some(record_version(&unmapped_edit("a1", 2, "one"), "SystemModstamp").0));
     // The older version is now stale, as for any committed version.
     let r = w.engine.process(msgs(&[inv("a1", 1, "one")])).await;
     assert_eq!(r.report.dropped_stale, 1);
@@ -56,12 +50,7 @@ async fn an_edit_to_the_same_values_writes_nothing() {
     let w = world().await;
     w.engine.process(msgs(&[inv("a1", 1, "one")])).await;
     // "1.5" and "1.50" convert to the same HubSpot number.
-    let same = item(
-        "Invoice__c",
-        "a1",
-        2,
-        &[("Name", Some("one")), ("Amount__c", Some("1.5"))],
-    );
+    let same = item("Invoice__c", "a1", 2, &[("Name", Some("one")), ("Amount__c", Some("1.5"))]);
     let r = w.engine.process(msgs(&[same])).await;
     assert_eq!((r.report.unchanged, r.report.hubspot_calls), (1, 0));
 }
@@ -82,15 +71,9 @@ async fn a_value_that_changes_and_changes_back_is_written_twice() {
 async fn a_delete_after_an_unchanged_edit_is_archived() {
     let w = world().await;
     w.engine.process(msgs(&[inv("a1", 1, "one")])).await;
-    let r = w
-        .engine
-        .process(msgs(&[unmapped_edit("a1", 2, "one")]))
-        .await;
+    let r = w.engine.process(msgs(&[unmapped_edit("a1", 2, "one")])).await;
     assert_eq!(r.report.unchanged, 1);
-    let r = w
-        .engine
-        .process(msgs(&[delete("Invoice__c", "a1", 3)]))
-        .await;
+    let r = w.engine.process(msgs(&[delete("Invoice__c", "a1", 3)])).await;
     assert_eq!(r.report.archived, 1);
     let e = w.ledger.entry("invoice__c#a1").unwrap();
     assert!(e.deleted);
@@ -103,9 +86,7 @@ async fn a_delete_after_an_unchanged_edit_is_archived() {
 #[tokio::test]
 async fn a_moved_lookup_is_a_change() {
     let w = world().await;
-    w.engine
-        .process(msgs(&[inv("a1", 1, "I1"), inv("a2", 1, "I2")]))
-        .await;
+    w.engine.process(msgs(&[inv("a1", 1, "I1"), inv("a2", 1, "I2")])).await;
     w.engine.process(msgs(&[line("l1", 1, Some("a1"))])).await;
     let r = w.engine.process(msgs(&[line("l1", 2, Some("a1"))])).await;
     assert_eq!((r.report.unchanged, r.report.hubspot_calls), (1, 0));
@@ -114,9 +95,7 @@ async fn a_moved_lookup_is_a_change() {
     assert_eq!(r.report.associations_created, 1);
     let a2 = hs_id(&w, INVOICE, "a2");
     assert_eq!(
-        w.ledger.entry("invoice_line__c#l1").unwrap().parents["Invoice__c"]
-            .hubspot_id
-            .as_deref(),
+        w.ledger.entry("invoice_line__c#l1").unwrap().parents["Invoice__c"].hubspot_id.as_deref(),
         Some(a2.as_str())
     );
 }
@@ -132,13 +111,7 @@ async fn a_child_waiting_for_its_parent_is_not_skipped() {
     let r = w.engine.process(msgs(&[line("l1", 2, Some("a1"))])).await;
     assert_eq!(r.report.unchanged, 0);
     assert_eq!(r.report.associations_created, 1);
-    assert!(
-        w.ledger
-            .entry("invoice_line__c#l1")
-            .unwrap()
-            .digest
-            .is_some()
-    );
+    assert!(w.ledger.entry("invoice_line__c#l1").unwrap().digest.is_some());
 }
 
 async fn import_world() -> (World, Arc<MemoryImportStore>, Engine) {
@@ -163,21 +136,13 @@ async fn new_import(imports: &MemoryImportStore, id: &str, force: bool) {
 }
 
 fn imported(i: WorkItem, import_id: &str, force: bool) -> WorkItem {
-    WorkItem {
-        source: Source::Import {
-            import_id: import_id.into(),
-            force,
-        },
-        ..i
-    }
+    WorkItem { source: Source::Import { import_id: import_id.into(), force }, ..i }
 }
 
 #[tokio::test]
 async fn a_reimport_of_unchanged_records_writes_nothing_and_counts_them() {
     let (w, imports, engine) = import_world().await;
-    engine
-        .process(msgs(&[inv("a1", 1, "one"), inv("a2", 1, "two")]))
-        .await;
+    engine.process(msgs(&[inv("a1", 1, "one"), inv("a2", 1, "two")])).await;
     let calls = w.hub.calls();
     new_import(&imports, "i1", false).await;
     let r = engine
@@ -214,28 +179,16 @@ async fn a_mapping_change_writes_again_only_when_it_changes_what_hubspot_holds()
     let mut m = invoice_mapping();
     m.fields[0].value_map.insert("never".into(), "seen".into());
     let stored = w.store.get("Invoice__c").await.unwrap();
-    let next = StoredMapping {
-        mapping: m.clone(),
-        version: 2,
-        ..stored.clone().unwrap()
-    };
+    let next = StoredMapping { mapping: m.clone(), version: 2, ..stored.clone().unwrap() };
     w.store.put(&next, Some(1)).await.unwrap();
-    let r = engine
-        .process(msgs(&[imported(inv("a1", 1, "one"), "i1", false)]))
-        .await;
+    let r = engine.process(msgs(&[imported(inv("a1", 1, "one"), "i1", false)])).await;
     assert_eq!((r.report.unchanged, r.report.upserted), (1, 0));
 
     // A change that does: the amount is no longer mapped.
     m.fields.retain(|f| f.hubspot != "amount");
-    let next = StoredMapping {
-        mapping: m,
-        version: 3,
-        ..next
-    };
+    let next = StoredMapping { mapping: m, version: 3, ..next };
     w.store.put(&next, Some(2)).await.unwrap();
-    let r = engine
-        .process(msgs(&[imported(inv("a1", 1, "one"), "i1", false)]))
-        .await;
+    let r = engine.process(msgs(&[imported(inv("a1", 1, "one"), "i1", false)])).await;
     assert_eq!((r.report.unchanged, r.report.upserted), (0, 1));
 }
 
@@ -246,10 +199,7 @@ async fn a_reconcile_rewrites_what_was_changed_by_hand_in_hubspot() {
     // A reconcile item of the applied version is written, digest or not.
     let r = w
         .engine
-        .process(msgs(&[WorkItem {
-            source: Source::Reconcile,
-            ..inv("a1", 1, "one")
-        }]))
+        .process(msgs(&[WorkItem { source: Source::Reconcile, ..inv("a1", 1, "one") }]))
         .await;
     assert_eq!((r.report.unchanged, r.report.upserted), (0, 1));
 }
@@ -268,10 +218,7 @@ async fn two_workers_racing_on_one_record_end_on_the_newest_content() {
         // What went back to the queue comes again.
         for (engine, again) in [
             (&w.engine, (!r2.retry.is_empty()).then(|| inv("a1", 2, "B"))),
-            (
-                &other,
-                (!r3.retry.is_empty()).then(|| unmapped_edit("a1", 3, "B")),
-            ),
+            (&other, (!r3.retry.is_empty()).then(|| unmapped_edit("a1", 3, "B"))),
         ] {
             if let Some(i) = again {
                 engine.process(msgs(&[i])).await;
@@ -294,22 +241,13 @@ async fn a_swept_delete_is_ordered_by_its_deletion_time() {
     // Deleted at second 3, before the update at 5 (an undelete came in between): stale.
     let mut early = delete("Invoice__c", "a1", 0);
     early.fields.clear();
-    early.fields.insert(
-        "LastModifiedDate".into(),
-        Some("2026-11-28T10:00:03.000Z".into()),
-    );
+    early.fields.insert("LastModifiedDate".into(), Some("2026-11-28T10:00:03.000Z".into()));
     early.source = Source::DeleteSweep;
     let r = w.engine.process(msgs(&[early.clone()])).await;
     assert_eq!((r.report.dropped_stale, r.report.archived), (1, 0));
-    assert_eq!(
-        r.report.versions_from_received_at, 0,
-        "no advice for a delete"
-    );
+    assert_eq!(r.report.versions_from_received_at, 0, "no advice for a delete");
     // Deleted at second 7, after it: archived.
-    early.fields.insert(
-        "LastModifiedDate".into(),
-        Some("2026-11-28T10:00:07.000Z".into()),
-    );
+    early.fields.insert("LastModifiedDate".into(), Some("2026-11-28T10:00:07.000Z".into()));
     let r = w.engine.process(msgs(&[early])).await;
     assert_eq!(r.report.archived, 1);
 }

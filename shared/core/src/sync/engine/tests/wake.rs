@@ -24,10 +24,7 @@ async fn a_parents_commit_wakes_the_children_waiting_for_it() {
         ]))
         .await;
     assert_eq!(r.retry.len(), 3);
-    assert_eq!(
-        r.waiting, r.retry,
-        "handed back as waiting, for the re-check"
-    );
+    assert_eq!(r.waiting, r.retry, "handed back as waiting, for the re-check");
     assert!(waker.woken().is_empty());
     assert_eq!(
         w.ledger.entry(L1).unwrap().wake.as_deref(),
@@ -43,12 +40,7 @@ async fn a_parents_commit_wakes_the_children_waiting_for_it() {
     assert_eq!(woken, ["wake-m0", "wake-m1"]);
 
     // Woken, they complete; the handle is forgotten, and a1's next commit wakes no one.
-    let r = engine
-        .process(msgs(&[
-            line("l1", 5, Some("a1")),
-            line("l2", 5, Some("a1")),
-        ]))
-        .await;
+    let r = engine.process(msgs(&[line("l1", 5, Some("a1")), line("l2", 5, Some("a1"))])).await;
     assert!(r.retry.is_empty() && r.waiting.is_empty(), "{r:?}");
     assert_eq!(r.report.associations_created, 2);
     assert_eq!(w.ledger.entry(L1).unwrap().wake, None);
@@ -95,15 +87,8 @@ async fn a_parent_committed_while_its_child_notes_itself_sends_the_child_back_at
     )
     .with_waker(Arc::new(MemoryWaker::new()));
     let r = engine.process(msgs(&[line("l1", 5, Some("a1"))])).await;
-    assert_eq!(
-        r.retry,
-        ["m0"],
-        "still handed back: its association is not made"
-    );
-    assert!(
-        r.waiting.is_empty(),
-        "not for the re-check: its parent is there now"
-    );
+    assert_eq!(r.retry, ["m0"], "still handed back: its association is not made");
+    assert!(r.waiting.is_empty(), "not for the re-check: its parent is there now");
 }
 
 /// A ledger in which the parent commits between the child's parent lookup and its note.

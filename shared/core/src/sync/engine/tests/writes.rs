@@ -29,11 +29,7 @@ async fn writes_converted_values_and_drops_stale_versions() {
     let r = w.engine.process(msgs(&[inv("a1", 9, "v9")])).await;
     assert_eq!((r.report.upserted, r.report.created), (1, 0));
     assert_eq!(name_of(&w, "a1").as_deref(), Some("v9"));
-    assert_eq!(
-        w.hub.records(INVOICE).len(),
-        1,
-        "one HubSpot record per Salesforce record"
-    );
+    assert_eq!(w.hub.records(INVOICE).len(), 1, "one HubSpot record per Salesforce record");
 }
 
 #[tokio::test]
@@ -59,11 +55,8 @@ async fn collapses_duplicates_to_the_newest_version() {
 async fn drops_unknown_paused_and_pre_enable_items() {
     let mut paused = line_mapping();
     paused.state = State::Paused;
-    let w = world_with(
-        vec![invoice_mapping(), paused],
-        Some(datetime!(2026-11-28 10:00:10 UTC)),
-    )
-    .await;
+    let w =
+        world_with(vec![invoice_mapping(), paused], Some(datetime!(2026-11-28 10:00:10 UTC))).await;
     let batch = [
         item("Unknown__c", "u1", 20, &[]),
         item("Invoice_Line__c", "l1", 20, &[("Name", Some("L"))]),
@@ -79,10 +72,7 @@ async fn drops_unknown_paused_and_pre_enable_items() {
     assert!(name_of(&w, "a1").is_none());
     // Imports are older than enabling by nature: they are synced.
     let mut imported = inv("a1", 5, "imported");
-    imported.source = Source::Import {
-        import_id: "i1".into(),
-        force: false,
-    };
+    imported.source = Source::Import { import_id: "i1".into(), force: false };
     let r = w.engine.process(msgs(&[imported])).await;
     assert_eq!(r.report.upserted, 1);
     drop(w.store);
@@ -92,10 +82,7 @@ async fn drops_unknown_paused_and_pre_enable_items() {
 async fn retryable_failures_go_back_and_release_the_lease() {
     let w = world().await;
     w.hub.fail_next_calls(1);
-    let r = w
-        .engine
-        .process(msgs(&[inv("a1", 5, "v5"), inv("a2", 5, "x")]))
-        .await;
+    let r = w.engine.process(msgs(&[inv("a1", 5, "v5"), inv("a2", 5, "x")])).await;
     assert_eq!(r.retry.len(), 2, "{r:?}");
     assert_eq!(r.report.failed, 0);
     assert!(w.errors.records().is_empty());
@@ -103,9 +90,7 @@ async fn retryable_failures_go_back_and_release_the_lease() {
     assert!(e.lease_owner.is_none() && e.version.is_none());
     // The retry (by any worker) succeeds.
     let other = engine_for(&w.store, &w.ledger, &w.hub, &w.errors, "w2");
-    let r = other
-        .process(msgs(&[inv("a1", 5, "v5"), inv("a2", 5, "x")]))
-        .await;
+    let r = other.process(msgs(&[inv("a1", 5, "v5"), inv("a2", 5, "x")])).await;
     assert!(r.retry.is_empty());
     assert_eq!(r.report.upserted, 2);
 
@@ -168,10 +153,7 @@ async fn permanent_failures_become_error_records_and_are_acked() {
     assert_eq!(e2.value.as_deref(), Some("Lost"));
     assert!(e2.message.contains("value_map"), "{}", e2.message);
     let e3 = w.errors.get("invoice__c#a3").unwrap();
-    assert_eq!(
-        (e3.category, e3.field.as_deref()),
-        (ErrorCategory::Validation, Some("Amount__c"))
-    );
+    assert_eq!((e3.category, e3.field.as_deref()), (ErrorCategory::Validation, Some("Amount__c")));
     // Failed records were not committed: a corrected newer version goes through.
     assert!(w.ledger.entry("invoice__c#a1").unwrap().version.is_none());
     let r = w.engine.process(msgs(&[inv("a1", 6, "fixed")])).await;
@@ -190,9 +172,7 @@ async fn undecodable_messages_are_recorded_unknown_versions_retried() {
     });
     m.push(InMessage {
         message_id: "future".into(),
-        body: inv("a9", 5, "x")
-            .to_json()
-            .replacen(r#""v":1"#, r#""v":9"#, 1),
+        body: inv("a9", 5, "x").to_json().replacen(r#""v":1"#, r#""v":9"#, 1),
         receive_count: 1,
         wake: None,
     });
@@ -207,16 +187,10 @@ async fn undecodable_messages_are_recorded_unknown_versions_retried() {
 async fn deletes_archive_and_leave_a_tombstone() {
     let w = world().await;
     w.engine.process(msgs(&[inv("a1", 5, "v5")])).await;
-    let r = w
-        .engine
-        .process(msgs(&[delete("Invoice__c", "a1", 8)]))
-        .await;
+    let r = w.engine.process(msgs(&[delete("Invoice__c", "a1", 8)])).await;
     assert!(r.retry.is_empty());
     assert_eq!((r.report.archived, r.report.tombstoned), (1, 1));
-    assert!(
-        w.hub.find(INVOICE, "salesforce_id", "a1").is_none(),
-        "archived"
-    );
+    assert!(w.hub.find(INVOICE, "salesforce_id", "a1").is_none(), "archived");
     let e = w.ledger.entry("invoice__c#a1").unwrap();
     assert!(e.deleted);
     // An older update arriving late cannot bring it back.
@@ -224,10 +198,7 @@ async fn deletes_archive_and_leave_a_tombstone() {
     assert_eq!(r.report.dropped_stale, 1);
     assert!(w.hub.find(INVOICE, "salesforce_id", "a1").is_none());
     // A delete and an older update in one batch: the delete wins.
-    let r = w
-        .engine
-        .process(msgs(&[inv("a2", 3, "x"), delete("Invoice__c", "a2", 4)]))
-        .await;
+    let r = w.engine.process(msgs(&[inv("a2", 3, "x"), delete("Invoice__c", "a2", 4)])).await;
     assert_eq!(r.report.upserted, 0);
     assert!(w.ledger.entry("invoice__c#a2").unwrap().deleted);
     // An undelete (newer version) syncs again.
@@ -239,10 +210,7 @@ async fn deletes_archive_and_leave_a_tombstone() {
     keep.on_delete = OnDelete::Keep;
     let w = world_with(vec![keep], None).await;
     w.engine.process(msgs(&[inv("k1", 5, "v5")])).await;
-    let r = w
-        .engine
-        .process(msgs(&[delete("Invoice__c", "k1", 8)]))
-        .await;
+    let r = w.engine.process(msgs(&[delete("Invoice__c", "k1", 8)])).await;
     assert_eq!((r.report.archived, r.report.tombstoned), (0, 1));
     assert!(w.hub.find(INVOICE, "salesforce_id", "k1").is_some());
 }
@@ -251,10 +219,7 @@ async fn deletes_archive_and_leave_a_tombstone() {
 async fn the_daily_limit_stops_writes_and_says_so() {
     let w = world().await;
     w.hub.set_daily_limit(true);
-    let r = w
-        .engine
-        .process(msgs(&[inv("a1", 1, "x"), inv("a2", 1, "y")]))
-        .await;
+    let r = w.engine.process(msgs(&[inv("a1", 1, "x"), inv("a2", 1, "y")])).await;
     assert_eq!(r.retry.len(), 2);
     assert!(r.report.daily_limit);
     assert_eq!(r.report.failed, 0);
@@ -265,18 +230,9 @@ async fn the_daily_limit_stops_writes_and_says_so() {
     let r = w.engine.process(msgs(&[inv("a3", 1, "z")])).await;
     assert_eq!(r.retry.len(), 1);
     assert_eq!(w.hub.calls(), calls);
-    assert!(
-        w.ledger.entry("invoice__c#a3").is_none(),
-        "not even claimed"
-    );
+    assert!(w.ledger.entry("invoice__c#a3").is_none(), "not even claimed");
     // Records of the first batch were claimed before HubSpot said so: released.
-    assert!(
-        w.ledger
-            .entry("invoice__c#a1")
-            .unwrap()
-            .lease_owner
-            .is_none()
-    );
+    assert!(w.ledger.entry("invoice__c#a1").unwrap().lease_owner.is_none());
 }
 
 #[tokio::test]
@@ -299,10 +255,7 @@ async fn vanished_properties_and_objects_are_not_found_errors() {
     let e = w.errors.get("invoice__c#a1").unwrap();
     assert_eq!(e.category, ErrorCategory::NotFound);
     assert!(e.message.contains("gone"));
-    assert_eq!(
-        w.errors.get("invoice_line__c#l1").unwrap().category,
-        ErrorCategory::NotFound
-    );
+    assert_eq!(w.errors.get("invoice_line__c#l1").unwrap().category, ErrorCategory::NotFound);
 }
 
 #[tokio::test]
@@ -315,17 +268,11 @@ async fn fields_left_out_of_a_message_are_cleared_or_defaulted() {
             "Invoice__c",
             "a1",
             1,
-            &[
-                ("Name", Some("n")),
-                ("Amount__c", Some("3")),
-                ("Status__c", Some("paid")),
-            ],
+            &[("Name", Some("n")), ("Amount__c", Some("3")), ("Status__c", Some("paid"))],
         )]))
         .await;
     // Salesforce leaves null fields out of outbound messages.
-    w.engine
-        .process(msgs(&[item("Invoice__c", "a1", 2, &[("Name", Some("n"))])]))
-        .await;
+    w.engine.process(msgs(&[item("Invoice__c", "a1", 2, &[("Name", Some("n"))])])).await;
     let rec = w.hub.find(INVOICE, "salesforce_id", "a1").unwrap();
     assert_eq!(rec.properties["amount"], "", "cleared");
     assert_eq!(rec.properties["status"], "open", "the field's default");
@@ -416,10 +363,7 @@ async fn a_lease_lost_before_the_commit_sends_the_item_back() {
     let r = engine.process(msgs(&[inv("a1", 1, "x")])).await;
     assert_eq!(r.retry, vec!["m0".to_string()]);
     assert_eq!((r.report.upserted, r.report.lost_leases), (1, 1));
-    assert!(
-        ledger.0.entry("invoice__c#a1").unwrap().version.is_none(),
-        "not committed"
-    );
+    assert!(ledger.0.entry("invoice__c#a1").unwrap().version.is_none(), "not committed");
 }
 
 #[tokio::test]
@@ -446,10 +390,7 @@ async fn import_items_count_on_their_import() {
     w.hub.refuse_value("bad");
     w.engine.process(msgs(&[inv("a3", 9, "newer")])).await;
     let import = |mut i: WorkItem| {
-        i.source = Source::Import {
-            import_id: "i1".into(),
-            force: false,
-        };
+        i.source = Source::Import { import_id: "i1".into(), force: false };
         i
     };
     let r = engine
@@ -463,11 +404,7 @@ async fn import_items_count_on_their_import() {
         .await;
     assert_eq!(r.retry.len(), 1, "the waiting child");
     let rec = imports.get("i1").await.unwrap().unwrap();
-    assert_eq!(
-        (rec.synced, rec.failed),
-        (2, 1),
-        "ok + stale synced, bad failed; waiting not yet"
-    );
+    assert_eq!((rec.synced, rec.failed), (2, 1), "ok + stale synced, bad failed; waiting not yet");
 }
 
 #[tokio::test]
@@ -482,33 +419,20 @@ async fn no_write_starts_with_less_than_half_of_the_lease_left() {
         w.errors.clone(),
         config,
     );
-    let r = engine
-        .process(msgs(&[inv("a1", 1, "x"), delete("Invoice__c", "a2", 1)]))
-        .await;
+    let r = engine.process(msgs(&[inv("a1", 1, "x"), delete("Invoice__c", "a2", 1)])).await;
     assert_eq!(r.retry.len(), 2);
     assert_eq!(w.hub.calls(), 0, "nothing written");
-    assert!(
-        w.ledger
-            .entry("invoice__c#a1")
-            .unwrap()
-            .lease_owner
-            .is_none()
-    );
+    assert!(w.ledger.entry("invoice__c#a1").unwrap().lease_owner.is_none());
 }
 
 #[tokio::test]
 async fn an_undelete_replaces_the_tombstone_whatever_its_version() {
     let w = world().await;
     w.engine.process(msgs(&[inv("a1", 5, "v5")])).await;
-    w.engine
-        .process(msgs(&[delete("Invoice__c", "a1", 10)]))
-        .await;
+    w.engine.process(msgs(&[delete("Invoice__c", "a1", 10)])).await;
     let tomb = w.ledger.entry("invoice__c#a1").unwrap();
     assert!(tomb.deleted);
-    assert!(
-        w.hub.find(INVOICE, "salesforce_id", "a1").is_none(),
-        "archived"
-    );
+    assert!(w.hub.find(INVOICE, "salesforce_id", "a1").is_none(), "archived");
     // Undeleted in Salesforce with the version it had before its deletion.
     let mut back = inv("a1", 5, "v5");
     back.source = Source::Undelete;
@@ -516,20 +440,10 @@ async fn an_undelete_replaces_the_tombstone_whatever_its_version() {
     assert!(r.retry.is_empty(), "{r:?}");
     let e = w.ledger.entry("invoice__c#a1").unwrap();
     assert!(!e.deleted);
-    assert_eq!(
-        e.version,
-        tomb.version.map(Version::after),
-        "above the deletion"
-    );
-    assert!(
-        w.hub.find(INVOICE, "salesforce_id", "a1").is_some(),
-        "live again"
-    );
+    assert_eq!(e.version, tomb.version.map(Version::after), "above the deletion");
+    assert!(w.hub.find(INVOICE, "salesforce_id", "a1").is_some(), "live again");
     // The delete delivered again, and an ordinary copy of the old version, are stale.
-    let r = w
-        .engine
-        .process(msgs(&[delete("Invoice__c", "a1", 10)]))
-        .await;
+    let r = w.engine.process(msgs(&[delete("Invoice__c", "a1", 10)])).await;
     assert_eq!(r.report.dropped_stale, 1);
     let r = w.engine.process(msgs(&[inv("a1", 5, "v5")])).await;
     assert_eq!(r.report.dropped_stale, 1);
