@@ -51,7 +51,6 @@ pub struct ObjectAnswers {
     pub state: State,
     /// The Salesforce fields to sync (each with its proposed property); default: every one
     /// proposed.
-    #[serde(default)]
     pub fields: Option<Vec<String>>,
 }
 

@@ -24,20 +24,15 @@ pub const DATE_VERSIONS: &[&str] = &["2026-03", "2026-09"];
 pub struct Fault {
     pub kind: FaultKind,
     /// Apply to the next `count` matching calls, then disappear.
-    #[serde(default)]
     pub count: Option<u64>,
     /// Apply to this share (0..=1) of matching calls, until cleared. With neither `count` nor
     /// `share`, the fault applies to every matching call until cleared.
-    #[serde(default)]
     pub share: Option<f64>,
     /// Only calls whose path contains this string match.
-    #[serde(default)]
     pub path_contains: Option<String>,
     /// `Retry-After` seconds, for 429, 423 and 477 faults.
-    #[serde(default)]
     pub retry_after_secs: Option<u64>,
     /// Added latency, for `latency` faults.
-    #[serde(default)]
     pub latency_ms: Option<u64>,
 }
 

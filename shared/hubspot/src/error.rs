@@ -10,13 +10,9 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorItem {
-    #[serde(default)]
     pub message: Option<String>,
-    #[serde(default)]
     pub code: Option<String>,
-    #[serde(default)]
     pub category: Option<String>,
-    #[serde(default)]
     pub context: Option<Value>,
 }
 
@@ -24,17 +20,12 @@ pub struct ErrorItem {
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiErrorBody {
-    #[serde(default)]
     pub message: Option<String>,
-    #[serde(default)]
     pub correlation_id: Option<String>,
-    #[serde(default)]
     pub category: Option<String>,
-    #[serde(default)]
     pub policy_name: Option<String>,
     #[serde(default)]
     pub errors: Vec<ErrorItem>,
-    #[serde(default)]
     pub context: Option<Value>,
 }
 

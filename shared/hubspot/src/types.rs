@@ -8,9 +8,7 @@ use crate::error::RecordFailure;
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
 pub struct SchemaLabels {
-    #[serde(default)]
     pub singular: Option<String>,
-    #[serde(default)]
     pub plural: Option<String>,
 }
 
@@ -42,13 +40,9 @@ pub struct Property {
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct SchemaAssociation {
-    #[serde(default)]
     pub id: Option<String>,
-    #[serde(default)]
     pub from_object_type_id: Option<String>,
-    #[serde(default)]
     pub to_object_type_id: Option<String>,
-    #[serde(default)]
     pub name: Option<String>,
 }
 
@@ -56,16 +50,13 @@ pub struct SchemaAssociation {
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ObjectSchema {
-    #[serde(default)]
     pub id: Option<String>,
     pub object_type_id: String,
-    #[serde(default)]
     pub fully_qualified_name: Option<String>,
     #[serde(default)]
     pub name: String,
     #[serde(default)]
     pub labels: SchemaLabels,
-    #[serde(default)]
     pub primary_display_property: Option<String>,
     #[serde(default)]
     pub required_properties: Vec<String>,
@@ -92,17 +83,13 @@ pub struct ObjectRecord {
     pub id: String,
     #[serde(default)]
     pub properties: BTreeMap<String, Option<String>>,
-    #[serde(default)]
     pub created_at: Option<String>,
-    #[serde(default)]
     pub updated_at: Option<String>,
     #[serde(default)]
     pub archived: bool,
     /// Set by upserts: whether the record was created.
-    #[serde(default)]
     pub new: Option<bool>,
     /// Echoed by batch create when the input carried one.
-    #[serde(default)]
     pub object_write_trace_id: Option<String>,
 }
 
@@ -175,7 +162,6 @@ pub enum AssociationCategory {
 pub struct AssociationLabel {
     pub category: AssociationCategory,
     pub type_id: u32,
-    #[serde(default)]
     pub label: Option<String>,
 }
 
@@ -221,14 +207,9 @@ pub struct ArchiveOutcome {
 pub struct AccountDetails {
     /// The portal (hub) id: the `p{portal}_` of custom objects' fully qualified names.
     pub portal_id: u64,
-    #[serde(default)]
     pub account_type: Option<String>,
-    #[serde(default)]
     pub time_zone: Option<String>,
-    #[serde(default)]
     pub company_currency: Option<String>,
-    #[serde(default)]
     pub ui_domain: Option<String>,
-    #[serde(default)]
     pub data_hosting_location: Option<String>,
 }

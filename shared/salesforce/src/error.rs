@@ -289,20 +289,16 @@ impl Error {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ComponentFailure {
-    #[serde(default)]
     pub component_type: Option<String>,
     #[serde(default)]
     pub full_name: String,
-    #[serde(default)]
     pub file_name: Option<String>,
     #[serde(default, deserialize_with = "crate::types::lenient_u32")]
     pub line_number: Option<u32>,
     #[serde(default, deserialize_with = "crate::types::lenient_u32")]
     pub column_number: Option<u32>,
-    #[serde(default)]
     pub problem: Option<String>,
     /// `Error` or `Warning`.
-    #[serde(default)]
     pub problem_type: Option<String>,
 }
 

@@ -83,11 +83,8 @@ pub struct DeployResult {
     pub number_components_deployed: Option<u32>,
     #[serde(default, deserialize_with = "lenient_u32")]
     pub number_component_errors: Option<u32>,
-    #[serde(default)]
     pub error_message: Option<String>,
-    #[serde(default)]
     pub error_status_code: Option<String>,
-    #[serde(default)]
     pub details: Option<DeployDetails>,
 }
 
@@ -102,7 +99,6 @@ impl DeployResult {
 #[serde(rename_all = "camelCase")]
 struct DeployRequestBody {
     id: String,
-    #[serde(default)]
     deploy_result: Option<DeployResult>,
 }
 
@@ -198,7 +194,6 @@ fn check_id(id: &str) -> Result<(), Error> {
 struct ToolingPage<T> {
     #[serde(default = "Vec::new")]
     records: Vec<T>,
-    #[serde(default)]
     next_records_url: Option<String>,
 }
 
@@ -208,7 +203,6 @@ struct MessageRow {
     id: String,
     #[serde(default)]
     name: String,
-    #[serde(default)]
     entity_definition: Option<EntityRef>,
 }
 
@@ -222,7 +216,6 @@ struct EntityRef {
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct MessageMetadataRow {
-    #[serde(default)]
     full_name: Option<String>,
     metadata: MessageMetadata,
 }
@@ -236,7 +229,6 @@ struct MessageMetadata {
     fields: Vec<String>,
     #[serde(default)]
     include_session_id: bool,
-    #[serde(default)]
     integration_user: Option<String>,
 }
 
@@ -245,7 +237,6 @@ struct MessageMetadata {
 struct FlowRow {
     #[serde(default)]
     developer_name: String,
-    #[serde(default)]
     active_version_id: Option<String>,
 }
 
@@ -253,7 +244,6 @@ struct FlowRow {
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct FlowVersionRow {
-    #[serde(default)]
     metadata: Option<FlowMetadata>,
 }
 

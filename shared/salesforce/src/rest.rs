@@ -28,7 +28,6 @@ pub(crate) fn check_name(kind: &str, name: &str) -> Result<(), Error> {
 struct QueryPage {
     total_size: u64,
     done: bool,
-    #[serde(default)]
     next_records_url: Option<String>,
     #[serde(default)]
     records: Vec<Record>,

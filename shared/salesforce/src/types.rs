@@ -182,16 +182,12 @@ pub struct Token {
     /// Base URL for every API call.
     pub instance_url: String,
     /// Identity URL.
-    #[serde(default)]
     pub id: Option<String>,
     /// Usually `Bearer`.
-    #[serde(default)]
     pub token_type: Option<String>,
     /// Granted scopes.
-    #[serde(default)]
     pub scope: Option<String>,
     /// Epoch millis as a string (client credentials flow).
-    #[serde(default)]
     pub issued_at: Option<String>,
 }
 
@@ -252,7 +248,6 @@ pub struct GlobalSObject {
     #[serde(default)]
     pub custom: bool,
     /// 3-character id prefix.
-    #[serde(default)]
     pub key_prefix: Option<String>,
     /// Can be queried.
     #[serde(default)]
@@ -265,7 +260,6 @@ pub struct PicklistValue {
     /// API value.
     pub value: String,
     /// Label.
-    #[serde(default)]
     pub label: Option<String>,
     /// Active.
     #[serde(default)]
@@ -300,7 +294,6 @@ pub struct FieldDescribe {
     #[serde(default)]
     pub reference_to: Vec<String>,
     /// For lookups: the relationship name (`Account__r`).
-    #[serde(default)]
     pub relationship_name: Option<String>,
     /// Picklist values.
     #[serde(default)]
@@ -420,7 +413,6 @@ pub struct BulkJob {
     /// State.
     pub state: JobState,
     /// API version of the job (results must be read with the same).
-    #[serde(default)]
     pub api_version: Option<f64>,
     /// Creation time.
     #[serde(default, with = "crate::datetime::serde_opt")]
@@ -429,10 +421,8 @@ pub struct BulkJob {
     #[serde(default, with = "crate::datetime::serde_opt")]
     pub system_modstamp: Option<OffsetDateTime>,
     /// Records processed so far (job info only).
-    #[serde(default)]
     pub number_records_processed: Option<u64>,
     /// Failure reason.
-    #[serde(default)]
     pub error_message: Option<String>,
 }
 

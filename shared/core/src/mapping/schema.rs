@@ -87,7 +87,6 @@ pub struct SfField {
     /// Active picklist values.
     #[serde(default)]
     pub picklist_values: Vec<String>,
-    #[serde(default)]
     pub length: Option<u32>,
 }
 
