@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use time::serde::rfc3339;
 
 /// Where an import is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,11 +109,7 @@ pub enum Checkpoint {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         next_records_url: Option<String>,
         /// When the cursor was last used (Salesforce drops it 15 minutes after that).
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            with = "time::serde::rfc3339::option"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none", with = "rfc3339::option")]
         cursor_used: Option<OffsetDateTime>,
     },
     /// Bulk API 2.0: the job, and the locator of the next page (`None`: the first page).
@@ -189,11 +186,11 @@ pub struct ImportRecord {
     /// `sfhs import start --force`: write every record, even one HubSpot holds unchanged.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub force: bool,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "rfc3339")]
     pub created: OffsetDateTime,
-    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[serde(default, with = "rfc3339::option")]
     pub started: Option<OffsetDateTime>,
-    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[serde(default, with = "rfc3339::option")]
     pub finished: Option<OffsetDateTime>,
     pub checkpoint: Checkpoint,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -201,14 +198,10 @@ pub struct ImportRecord {
     /// The invocation that holds the import, and until when (a crashed holder's lease runs out).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease_owner: Option<String>,
-    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[serde(default, with = "rfc3339::option")]
     pub lease_until: Option<OffsetDateTime>,
     /// When the holder last renewed its lease (a live runner renews it well before it runs out).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "time::serde::rfc3339::option"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "rfc3339::option")]
     pub lease_renewed: Option<OffsetDateTime>,
     /// Increases by one on every write by the import run or the CLI (not by the worker's
     /// counters): the optimistic-concurrency token.
@@ -224,16 +217,16 @@ pub enum Holder {
     /// A runner holds it and renews its lease while it works.
     Held {
         owner: String,
-        #[serde(with = "time::serde::rfc3339")]
+        #[serde(with = "rfc3339")]
         until: OffsetDateTime,
-        #[serde(with = "time::serde::rfc3339::option")]
+        #[serde(with = "rfc3339::option")]
         renewed: Option<OffsetDateTime>,
     },
     /// The holder stopped renewing and its lease ran out (it died, or lost its connection): the
     /// next scheduled tick, `sfhs import resume` or `sfhs dev` takes it over.
     Abandoned {
         owner: String,
-        #[serde(with = "time::serde::rfc3339")]
+        #[serde(with = "rfc3339")]
         until: OffsetDateTime,
     },
     /// Nobody holds it: `pending` (not started yet), or `running` and let go (handed over to a
@@ -437,12 +430,12 @@ pub fn new_import_id(now: OffsetDateTime, random: u32) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SweepGap {
     /// The sweep's checkpoint: deletes after it were expected.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "rfc3339")]
     pub from: OffsetDateTime,
     /// `earliestDateAvailable`: deletes before it are gone from Salesforce.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "rfc3339")]
     pub to: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "rfc3339")]
     pub detected_at: OffsetDateTime,
 }
 
@@ -451,39 +444,27 @@ pub struct SweepGap {
 pub struct SweepState {
     pub object: String,
     /// Deletes up to here are on the queue (`latestDateCovered` of the last sweep).
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "rfc3339")]
     pub checkpoint: OffsetDateTime,
     /// The last gap found, kept until a reconcile clears it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gap: Option<SweepGap>,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "rfc3339")]
     pub last_sweep: OffsetDateTime,
     /// Delete work items enqueued by sweeps, in total.
     pub deletes_enqueued: u64,
     /// The catch-up's checkpoint: changes (by the mapping's version field) up to here are in the
     /// ledger or on the queue. `None`: not caught up yet (it starts from the enable time).
-    #[serde(
-        default,
-        with = "time::serde::rfc3339::option",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "rfc3339::option", skip_serializing_if = "Option::is_none")]
     pub caught_up_to: Option<OffsetDateTime>,
     /// When the catch-up last read this object.
-    #[serde(
-        default,
-        with = "time::serde::rfc3339::option",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "rfc3339::option", skip_serializing_if = "Option::is_none")]
     pub last_catch_up: Option<OffsetDateTime>,
     /// Records the push missed, enqueued by catch-ups, in total.
     #[serde(default)]
     pub caught_up: u64,
     /// When the catch-up last found a record the push had missed.
-    #[serde(
-        default,
-        with = "time::serde::rfc3339::option",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "rfc3339::option", skip_serializing_if = "Option::is_none")]
     pub last_caught_up: Option<OffsetDateTime>,
     /// The deletes swept in the recycle bin's 15 days (the newest [`RECENT_DELETES_MAX`]): the
     /// catch-up asks Salesforce which of them are live again (an undelete that did not move
@@ -494,18 +475,10 @@ pub struct SweepState {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub drift: Vec<crate::salesforce_setup::Drift>,
     /// When the drift check last read the org for this object.
-    #[serde(
-        default,
-        with = "time::serde::rfc3339::option",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "rfc3339::option", skip_serializing_if = "Option::is_none")]
     pub drift_checked: Option<OffsetDateTime>,
     /// Since when the drift in [`Self::drift`] has been found.
-    #[serde(
-        default,
-        with = "time::serde::rfc3339::option",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "rfc3339::option", skip_serializing_if = "Option::is_none")]
     pub drift_since: Option<OffsetDateTime>,
     pub revision: u64,
 }
@@ -521,7 +494,7 @@ pub const RECYCLE_BIN: time::Duration = time::Duration::days(15);
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecentDelete {
     pub id: String,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "rfc3339")]
     pub at: OffsetDateTime,
 }
 

@@ -86,18 +86,19 @@ fn refused(
     denied(&lock(shared).knobs).then(|| error(&SfError::new(403, "INSUFFICIENT_ACCESS", why)))
 }
 
-/// A deployed outbound message.
+/// A deployed outbound message: its id and object, then its elements in the order of the
+/// Metadata API's `WorkflowOutboundMessage`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeployedMessage {
     /// `04k...`
     pub id: String,
     pub object: String,
-    pub name: String,
-    pub fields: Vec<String>,
-    pub endpoint_url: String,
-    pub integration_user: String,
-    pub include_session_id: bool,
     pub api_version: String,
+    pub endpoint_url: String,
+    pub fields: Vec<String>,
+    pub include_session_id: bool,
+    pub integration_user: String,
+    pub name: String,
 }
 
 /// One entry condition of a flow.
