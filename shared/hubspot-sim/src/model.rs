@@ -408,15 +408,14 @@ pub struct SchemaInput {
     pub associated_objects: Vec<String>,
 }
 
-pub fn builtin_properties(extra: &[(&str, &str, &str, &str)]) -> Vec<PropertyDef> {
+/// HubSpot's own properties, which every object has, then `extra`.
+pub fn builtin_properties(extra: impl IntoIterator<Item = PropertyDef>) -> Vec<PropertyDef> {
     let mut v = vec![
         PropertyDef::builtin("hs_object_id", "Record ID", "number", "number", true),
         PropertyDef::builtin("hs_createdate", "Create Date", "datetime", "date", true),
         PropertyDef::builtin("hs_lastmodifieddate", "Last Modified Date", "datetime", "date", true),
     ];
-    for (name, label, t, f) in extra {
-        v.push(PropertyDef::builtin(name, label, t, f, false));
-    }
+    v.extend(extra);
     v
 }
 

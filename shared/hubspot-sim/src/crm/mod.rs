@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
 use crate::error::HsError;
-use crate::model::{AssocDef, Schema, builtin_properties, iso};
+use crate::model::{AssocDef, PropertyDef, Schema, builtin_properties, iso};
 
 mod associations;
 mod batch;
@@ -19,7 +19,7 @@ mod properties;
 mod records;
 mod schemas;
 
-use builtins::{BUILTIN_ASSOCS, BUILTINS};
+use builtins::BUILTINS;
 
 pub type Answer = Result<(StatusCode, Value), HsError>;
 
@@ -260,29 +260,40 @@ impl Crm {
             next_assoc_type_id: 100,
         };
         let now = OffsetDateTime::now_utc();
-        for (id, name, _, singular, plural, props) in BUILTINS {
+        for o in &BUILTINS.objects {
+            let extra = o
+                .properties
+                .iter()
+                .map(|p| PropertyDef::builtin(&p.name, &p.label, &p.type_, &p.field_type, false));
             crm.schemas.insert(
-                id.to_string(),
+                o.object_type_id.clone(),
                 Schema {
                     numeric_id: 0,
-                    object_type_id: id.to_string(),
-                    name: name.to_string(),
-                    fqn: name.to_string(),
-                    singular: singular.to_string(),
-                    plural: plural.to_string(),
+                    object_type_id: o.object_type_id.clone(),
+                    name: o.name.clone(),
+                    fqn: o.name.clone(),
+                    singular: o.labels.singular.clone(),
+                    plural: o.labels.plural.clone(),
                     primary_display_property: None,
                     secondary_display_properties: vec![],
                     searchable_properties: vec![],
                     required_properties: vec![],
-                    properties: builtin_properties(props),
+                    properties: builtin_properties(extra),
                     builtin: true,
                     created_at: now,
                     updated_at: now,
                 },
             );
         }
-        for (from, to, a, b) in BUILTIN_ASSOCS {
-            crm.add_assoc_pair(from, to, *a, *b, "HUBSPOT_DEFINED", None);
+        for a in &BUILTINS.association_types {
+            crm.add_assoc_pair(
+                &a.from,
+                &a.to,
+                a.type_id,
+                a.inverse_type_id,
+                "HUBSPOT_DEFINED",
+                None,
+            );
         }
         crm
     }
@@ -295,10 +306,10 @@ impl Crm {
         if self.schemas.contains_key(t) {
             return Some(t.to_string());
         }
-        for (id, name, singular, ..) in BUILTINS {
-            if lower == *name || lower == *singular {
-                return Some(id.to_string());
-            }
+        if let Some(o) =
+            BUILTINS.objects.iter().find(|o| lower == o.name || lower == o.singular_name)
+        {
+            return Some(o.object_type_id.clone());
         }
         self.schemas
             .values()

@@ -235,7 +235,7 @@ impl Crm {
 /// A new schema's properties: the built-in ones and those of the input, each defined once, few
 /// enough with unique values.
 fn new_schema_properties(inputs: Vec<PropertyInput>) -> Result<Vec<PropertyDef>, HsError> {
-    let mut properties = builtin_properties(&[]);
+    let mut properties = builtin_properties([]);
     for p in inputs {
         let def = property_from_input(p).map_err(HsError::validation)?;
         if properties.iter().any(|x| x.name == def.name) {
