@@ -298,6 +298,24 @@ pub struct ObjectDef {
 }
 
 impl ObjectDef {
+    /// An object with its labels (singular, plural) and key prefix; custom when its name ends
+    /// with `__c`, as Salesforce names every custom object.
+    pub fn new(
+        name: &str,
+        [label, plural]: [&str; 2],
+        key_prefix: &str,
+        fields: Vec<FieldDef>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            label: label.into(),
+            label_plural: plural.into(),
+            key_prefix: key_prefix.into(),
+            custom: name.ends_with("__c"),
+            fields,
+        }
+    }
+
     /// A field by name, case-insensitively.
     pub fn field(&self, name: &str) -> Option<&FieldDef> {
         self.fields.iter().find(|f| f.name.eq_ignore_ascii_case(name))
@@ -426,14 +444,7 @@ fn account() -> ObjectDef {
         FieldDef::new("BillingCity", "Billing City", FieldType::String).len(40),
         FieldDef::new("Description", "Account Description", FieldType::Textarea),
     ]);
-    ObjectDef {
-        name: "Account".into(),
-        label: "Account".into(),
-        label_plural: "Accounts".into(),
-        key_prefix: "001".into(),
-        custom: false,
-        fields: account,
-    }
+    ObjectDef::new("Account", ["Account", "Accounts"], "001", account)
 }
 
 /// `Invoice__c`: every field type the sync converts, a lookup to Account, a formula.
@@ -456,14 +467,7 @@ fn invoice() -> ObjectDef {
         FieldDef::new("Notes__c", "Notes", FieldType::Textarea),
         FieldDef::new("Line_Count__c", "Line Count", FieldType::Double).calculated(),
     ]);
-    ObjectDef {
-        name: "Invoice__c".into(),
-        label: "Invoice".into(),
-        label_plural: "Invoices".into(),
-        key_prefix: "a01".into(),
-        custom: true,
-        fields: invoice,
-    }
+    ObjectDef::new("Invoice__c", ["Invoice", "Invoices"], "a01", invoice)
 }
 
 /// `Invoice_Line__c`: a lookup to its invoice.
@@ -478,14 +482,7 @@ fn invoice_line() -> ObjectDef {
         FieldDef::new("Discount__c", "Discount", FieldType::Percent),
         FieldDef::new("Line_Number__c", "Line Number", FieldType::Int),
     ]);
-    ObjectDef {
-        name: "Invoice_Line__c".into(),
-        label: "Invoice Line".into(),
-        label_plural: "Invoice Lines".into(),
-        key_prefix: "a02".into(),
-        custom: true,
-        fields: line,
-    }
+    ObjectDef::new("Invoice_Line__c", ["Invoice Line", "Invoice Lines"], "a02", line)
 }
 
 /// `acme__Shipment__c`: a managed package's object, with lookups to an invoice and an account.
@@ -504,14 +501,7 @@ fn shipment() -> ObjectDef {
         FieldDef::new("acme__Delivered__c", "Delivered", FieldType::Boolean),
         FieldDef::new("acme__Contact_Phone__c", "Contact Phone", FieldType::Phone),
     ]);
-    ObjectDef {
-        name: "acme__Shipment__c".into(),
-        label: "Shipment".into(),
-        label_plural: "Shipments".into(),
-        key_prefix: "a03".into(),
-        custom: true,
-        fields: shipment,
-    }
+    ObjectDef::new("acme__Shipment__c", ["Shipment", "Shipments"], "a03", shipment)
 }
 
 /// Deterministic pseudo-random numbers (SplitMix64): the same seed gives the same org.
