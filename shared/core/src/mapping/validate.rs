@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::model::{FindParentBy, Mapping, State};
+use super::model::{FieldMapping, FindParentBy, Mapping, State};
 use super::schema::{HsObject, SfObject, SfType, builtin_type_id};
 use super::value::compatible;
 
@@ -56,6 +56,14 @@ impl Report<'_> {
 
     fn warning(&mut self, at: impl Into<String>, msg: impl Into<String>, fix: impl Into<String>) {
         self.push(Severity::Warning, at.into(), msg.into(), fix.into());
+    }
+
+    /// An error at `at` when `name` is not a Salesforce field API name (`example` is one).
+    fn field_api_name(&mut self, at: String, name: &str, example: &str) {
+        if !is_api_name(name) {
+            let fix = format!("use the field's API name, like {example}");
+            self.error(at, format!("{name:?} is not a Salesforce field API name"), fix);
+        }
     }
 
     fn push(&mut self, severity: Severity, path: String, message: String, fix: String) {
@@ -167,13 +175,7 @@ fn check_one(m: &Mapping, r: &mut Report<'_>) {
     let mut sf_seen: HashMap<String, usize> = HashMap::new();
     let mut hs_seen: HashMap<&str, usize> = HashMap::new();
     for (i, f) in m.fields.iter().enumerate() {
-        if !is_api_name(&f.salesforce) {
-            r.error(
-                format!("fields[{i}].salesforce"),
-                format!("{:?} is not a Salesforce field API name", f.salesforce),
-                "use the field's API name, like Amount__c",
-            );
-        }
+        r.field_api_name(format!("fields[{i}].salesforce"), &f.salesforce, "Amount__c");
         if f.hubspot.trim().is_empty() {
             r.error(
                 format!("fields[{i}].hubspot"),
@@ -261,13 +263,11 @@ fn check_trigger(t: &super::model::SalesforceTrigger, r: &mut Report<'_>) {
         );
     }
     for (i, c) in t.conditions.iter().enumerate() {
-        if !is_api_name(&c.field) {
-            r.error(
-                format!("salesforce_trigger.conditions[{i}].field"),
-                format!("{:?} is not a Salesforce field API name", c.field),
-                "use the field's API name, like Status__c",
-            );
-        }
+        r.field_api_name(
+            format!("salesforce_trigger.conditions[{i}].field"),
+            &c.field,
+            "Status__c",
+        );
         if c.operator == TriggerOperator::IsNull && !matches!(c.value.as_str(), "true" | "false") {
             r.error(
                 format!("salesforce_trigger.conditions[{i}].value"),
@@ -349,79 +349,7 @@ pub fn validate_live(source: &Source<'_>, live: &Live<'_>, all: &[Source<'_>]) -
         check_hubspot_object(m, hs, &mut r);
     }
     for (i, f) in m.fields.iter().enumerate() {
-        let p = match hs.map(|h| h.property(&f.hubspot)) {
-            Some(None) => {
-                r.error(
-                    format!("fields[{i}].hubspot"),
-                    format!("{} has no property {}", m.hubspot_object, f.hubspot),
-                    "create the property in HubSpot or fix the name",
-                );
-                continue;
-            }
-            Some(Some(p)) => Some(p),
-            None => None,
-        };
-        if let Some(p) = p.filter(|p| p.read_only) {
-            r.error(
-                format!("fields[{i}].hubspot"),
-                format!("property {} is read-only (calculated)", p.name),
-                "map to a writable property",
-            );
-        }
-        let sf = match sfo.map(|o| o.field(&f.salesforce)) {
-            Some(None) => {
-                r.error(
-                    format!("fields[{i}].salesforce"),
-                    format!("{} has no field {}", m.salesforce_object, f.salesforce),
-                    "fix the API name (describe lists them)",
-                );
-                continue;
-            }
-            Some(Some(sf)) => sf,
-            None => continue,
-        };
-        if sf.sf_type == SfType::Reference {
-            r.error(
-                format!("fields[{i}].salesforce"),
-                format!("{} is a lookup", f.salesforce),
-                "lookups become associations: move it to associations",
-            );
-            continue;
-        }
-        let Some(p) = p else { continue };
-        if !compatible(&sf.sf_type, p) {
-            r.error(
-                format!("fields[{i}]"),
-                format!(
-                    "Salesforce {} ({}) cannot be written to HubSpot {} ({:?}/{})",
-                    f.salesforce,
-                    sf.sf_type.name(),
-                    f.hubspot,
-                    p.hs_type,
-                    p.field_type
-                ),
-                "pick a property of a compatible type (docs/mappings.md has the table)",
-            );
-            continue;
-        }
-        if !p.options.is_empty()
-            && matches!(sf.sf_type, SfType::Picklist | SfType::Multipicklist | SfType::Combobox)
-        {
-            for v in &sf.picklist_values {
-                let target = f.value_map.get(v).unwrap_or(v);
-                if !p.options.iter().any(|o| o == target) {
-                    r.error(
-                        format!("fields[{i}].value_map"),
-                        format!(
-                            "active picklist value {v:?} has no option in {} (options: {})",
-                            f.hubspot,
-                            p.options.join(", ")
-                        ),
-                        format!("add {v:?} to value_map, or the option to the HubSpot property"),
-                    );
-                }
-            }
-        }
+        check_field(&mut r, m, (i, f), hs, sfo);
     }
     if let Some(sfo) = sfo {
         check_salesforce_lookups(m, sfo, live, all, &mut r);
@@ -444,6 +372,87 @@ pub fn validate_live(source: &Source<'_>, live: &Live<'_>, all: &[Source<'_>]) -
         check_outbound_fields(m, selected, &mut r);
     }
     problems
+}
+
+/// Field `i` of the mapping against the live HubSpot property and Salesforce field (a side not
+/// read is not checked): both exist, the property is writable, the types fit and every active
+/// picklist value has an option.
+fn check_field(
+    r: &mut Report<'_>,
+    m: &Mapping,
+    (i, f): (usize, &FieldMapping),
+    hs: Option<&HsObject>,
+    sfo: Option<&SfObject>,
+) {
+    let p = hs.map(|h| h.property(&f.hubspot));
+    if p == Some(None) {
+        r.error(
+            format!("fields[{i}].hubspot"),
+            format!("{} has no property {}", m.hubspot_object, f.hubspot),
+            "create the property in HubSpot or fix the name",
+        );
+        return;
+    }
+    let p = p.flatten();
+    if let Some(p) = p.filter(|p| p.read_only) {
+        r.error(
+            format!("fields[{i}].hubspot"),
+            format!("property {} is read-only (calculated)", p.name),
+            "map to a writable property",
+        );
+    }
+    // Without the describe, nothing below can be checked.
+    let Some(sf) = sfo.map(|o| o.field(&f.salesforce)) else { return };
+    let Some(sf) = sf else {
+        r.error(
+            format!("fields[{i}].salesforce"),
+            format!("{} has no field {}", m.salesforce_object, f.salesforce),
+            "fix the API name (describe lists them)",
+        );
+        return;
+    };
+    if sf.sf_type == SfType::Reference {
+        r.error(
+            format!("fields[{i}].salesforce"),
+            format!("{} is a lookup", f.salesforce),
+            "lookups become associations: move it to associations",
+        );
+        return;
+    }
+    let Some(p) = p else { return };
+    if !compatible(&sf.sf_type, p) {
+        r.error(
+            format!("fields[{i}]"),
+            format!(
+                "Salesforce {} ({}) cannot be written to HubSpot {} ({:?}/{})",
+                f.salesforce,
+                sf.sf_type.name(),
+                f.hubspot,
+                p.hs_type,
+                p.field_type
+            ),
+            "pick a property of a compatible type (docs/mappings.md has the table)",
+        );
+        return;
+    }
+    if !p.options.is_empty()
+        && matches!(sf.sf_type, SfType::Picklist | SfType::Multipicklist | SfType::Combobox)
+    {
+        for v in &sf.picklist_values {
+            let target = f.value_map.get(v).unwrap_or(v);
+            if !p.options.iter().any(|o| o == target) {
+                r.error(
+                    format!("fields[{i}].value_map"),
+                    format!(
+                        "active picklist value {v:?} has no option in {} (options: {})",
+                        f.hubspot,
+                        p.options.join(", ")
+                    ),
+                    format!("add {v:?} to value_map, or the option to the HubSpot property"),
+                );
+            }
+        }
+    }
 }
 
 fn check_hubspot_object(m: &Mapping, hs: &HsObject, r: &mut Report<'_>) {
