@@ -2,25 +2,25 @@
 
 use serde_json::{Map, Value, json};
 
-/// A field type (describe's `type`).
+/// A field type (describe's `type`), in the order of the SOAP API's "Field Types" reference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldType {
-    Id,
-    String,
-    Textarea,
-    Email,
-    Phone,
-    Url,
-    Picklist,
-    Multipicklist,
-    Reference,
     Boolean,
-    Double,
     Currency,
-    Percent,
-    Int,
     Date,
     Datetime,
+    Double,
+    Email,
+    Id,
+    Int,
+    Multipicklist,
+    Percent,
+    Phone,
+    Picklist,
+    Reference,
+    String,
+    Textarea,
+    Url,
 }
 
 impl FieldType {
@@ -40,22 +40,22 @@ impl FieldType {
 
     pub fn name(self) -> &'static str {
         match self {
-            FieldType::Id => "id",
-            FieldType::String => "string",
-            FieldType::Textarea => "textarea",
-            FieldType::Email => "email",
-            FieldType::Phone => "phone",
-            FieldType::Url => "url",
-            FieldType::Picklist => "picklist",
-            FieldType::Multipicklist => "multipicklist",
-            FieldType::Reference => "reference",
             FieldType::Boolean => "boolean",
-            FieldType::Double => "double",
             FieldType::Currency => "currency",
-            FieldType::Percent => "percent",
-            FieldType::Int => "int",
             FieldType::Date => "date",
             FieldType::Datetime => "datetime",
+            FieldType::Double => "double",
+            FieldType::Email => "email",
+            FieldType::Id => "id",
+            FieldType::Int => "int",
+            FieldType::Multipicklist => "multipicklist",
+            FieldType::Percent => "percent",
+            FieldType::Phone => "phone",
+            FieldType::Picklist => "picklist",
+            FieldType::Reference => "reference",
+            FieldType::String => "string",
+            FieldType::Textarea => "textarea",
+            FieldType::Url => "url",
         }
     }
 
