@@ -22,6 +22,14 @@ struct Query<'a> {
     filter: Option<&'a str>,
 }
 
+impl Query<'_> {
+    /// Its SOQL for the records after the key `after` (`None`: from the first record), in key
+    /// order.
+    fn after(&self, after: Option<&str>) -> String {
+        import_soql_after(self.mapping, self.filter, after)
+    }
+}
+
 /// Where a checkpoint leads.
 enum Step {
     /// A page to enqueue, and the checkpoint after it.
@@ -102,7 +110,7 @@ impl ImportRunner {
                 Ok(Step::Moved(self.bulk_job(query, None).await?))
             }
             Checkpoint::Start => {
-                let page = self.rest_from_key(query, None).await?;
+                let page = self.rest_first(&query.after(None)).await?;
                 let next = rest_next(&record.id, &page, Some(None));
                 Ok(Step::Page(page, next))
             }
@@ -132,7 +140,7 @@ impl ImportRunner {
             return Ok(Step::Page(page, next));
         }
         let after = key.flatten();
-        let page = self.rest_from_key(query, after).await?;
+        let page = self.rest_first(&query.after(after)).await?;
         let next = rest_next(&record.id, &page, Some(after));
         Ok(Step::Page(page, next))
     }
@@ -235,14 +243,9 @@ impl ImportRunner {
         Ok(ControlFlow::Continue(items.len() as u64))
     }
 
-    /// A REST query's first page, after the key `after` (`None`: from the first record).
-    async fn rest_from_key(
-        &self,
-        query: &Query<'_>,
-        after: Option<&str>,
-    ) -> Result<RestPage, RunError> {
-        let soql = import_soql_after(query.mapping, query.filter, after);
-        Ok(self.reader.query_first(&soql, self.settings.rest_page_size).await?)
+    /// A REST query's first page.
+    async fn rest_first(&self, soql: &str) -> Result<RestPage, RunError> {
+        Ok(self.reader.query_first(soql, self.settings.rest_page_size).await?)
     }
 
     /// Creates a Bulk query job after the key `after`, waits for it, and says where to read.
@@ -251,8 +254,7 @@ impl ImportRunner {
         query: &Query<'_>,
         after: Option<&str>,
     ) -> Result<Checkpoint, RunError> {
-        let soql = import_soql_after(query.mapping, query.filter, after);
-        let job_id = self.reader.bulk_start(&soql).await?;
+        let job_id = self.reader.bulk_start(&query.after(after)).await?;
         tracing::info!(job_id, ?after, "bulk query job complete");
         Ok(Checkpoint::Bulk {
             job_id,
