@@ -20,15 +20,35 @@ use time::OffsetDateTime;
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
+    #[command(flatten)]
+    common: Common,
     #[command(subcommand)]
     command: Command,
+}
+
+/// What the mapping commands and `sfhs salesforce` work with: the applied mappings' table, the
+/// live schemas, and how to print.
+#[derive(Debug, ClapArgs)]
+pub struct Common {
     /// DynamoDB table holding the applied mappings (a stack output).
     #[arg(long, global = true, env = "SFHS_MAPPINGS_TABLE")]
-    table: Option<String>,
+    pub table: Option<String>,
     #[command(flatten)]
-    live: crate::live::LiveArgs,
+    pub live: crate::live::LiveArgs,
     #[command(flatten)]
-    output: crate::output::Output,
+    pub output: crate::output::Output,
+}
+
+impl Common {
+    /// The applied mappings, or an error that says how to name their table.
+    pub async fn store(&self) -> anyhow::Result<Arc<dyn MappingStore>> {
+        let Some(table) = &self.table else {
+            bail!(
+                "no mappings table: pass --table or set SFHS_MAPPINGS_TABLE (the MappingsTable stack output)"
+            );
+        };
+        Ok(Arc::new(crate::deployed::aws().await.mapping_store(table)))
+    }
 }
 
 /// What `plan` takes, here and in `sfhs salesforce plan`.
@@ -84,13 +104,15 @@ enum Command {
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     match &args.command {
-        Command::Validate { dir } => validate(dir, &args.live, args.output.json).await,
+        Command::Validate { dir } => {
+            validate(dir, &args.common.live, args.common.output.json).await
+        }
         Command::Schema => {
             println!("{}", serde_json::to_string_pretty(&sfhs_core::mapping::json_schema())?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Preview(p) => {
-            let sources = crate::live::Sources::connect(&args.live)?;
+            let sources = crate::live::Sources::connect(&args.common.live)?;
             let mapping = match &p.dir {
                 Some(dir) => load_dir(dir)?
                     .files
@@ -99,7 +121,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                     .find(|m| m.salesforce_object.eq_ignore_ascii_case(&p.object))
                     .with_context(|| format!("no mapping of {} in {}", p.object, dir.display()))?,
                 None => {
-                    let store = store(&args).await?;
+                    let store = args.common.store().await?;
                     store
                         .get(&p.object)
                         .await?
@@ -109,46 +131,37 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                         .mapping
                 }
             };
-            crate::preview::preview(mapping, &sources, p, args.output.json).await
+            crate::preview::preview(mapping, &sources, p, args.common.output.json).await
         }
         Command::SchemaGenerate(g) => {
-            let sources = crate::live::Sources::connect(&args.live)?;
-            crate::generate::generate(&sources, g, args.output.json).await
+            let sources = crate::live::Sources::connect(&args.common.live)?;
+            crate::generate::generate(&sources, g, args.common.output.json).await
         }
         Command::Plan(PlanArgs { dir, exit_code }) => {
-            let store = store(&args).await?;
-            plan(store.as_ref(), dir, args.output.json, *exit_code).await
+            let store = args.common.store().await?;
+            plan(store.as_ref(), dir, args.common.output.json, *exit_code).await
         }
         Command::Apply { dir } => {
-            let store = store(&args).await?;
-            apply(store.as_ref(), dir, &args.live, args.output.json).await
+            let store = args.common.store().await?;
+            apply(store.as_ref(), dir, &args.common.live, args.common.output.json).await
         }
         Command::Enable { object } => {
-            let store = store(&args).await?;
-            set_state(store.as_ref(), object, State::Enabled, args.output.json).await
+            let store = args.common.store().await?;
+            set_state(store.as_ref(), object, State::Enabled, args.common.output.json).await
         }
         Command::Pause { object } => {
-            let store = store(&args).await?;
-            set_state(store.as_ref(), object, State::Paused, args.output.json).await
+            let store = args.common.store().await?;
+            set_state(store.as_ref(), object, State::Paused, args.common.output.json).await
         }
         Command::List => {
-            let store = store(&args).await?;
-            list(store.as_ref(), args.output.json).await
+            let store = args.common.store().await?;
+            list(store.as_ref(), args.common.output.json).await
         }
         Command::Show { object } => {
-            let store = store(&args).await?;
-            show(store.as_ref(), object, args.output.json).await
+            let store = args.common.store().await?;
+            show(store.as_ref(), object, args.common.output.json).await
         }
     }
-}
-
-async fn store(args: &Args) -> anyhow::Result<Arc<dyn MappingStore>> {
-    let Some(table) = &args.table else {
-        bail!(
-            "no mappings table: pass --table or set SFHS_MAPPINGS_TABLE (the MappingsTable stack output)"
-        );
-    };
-    Ok(Arc::new(crate::deployed::aws().await.mapping_store(table)))
 }
 
 /// Mapping files of a directory, sorted by name.

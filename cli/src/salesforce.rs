@@ -27,19 +27,12 @@ use sfhs_salesforce::metadata::{ComponentFailure, DeployOptions, package_zip};
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
-    #[command(subcommand)]
-    command: Command,
-    /// DynamoDB table holding the applied mappings (a stack output): `apply` records there at
-    /// once what the deployed outbound messages send (the stack's tick also reads it from the
-    /// org, every SentFieldsSeconds), so that the worker clears absent fields.
-    #[arg(long, global = true, env = "SFHS_MAPPINGS_TABLE")]
-    table: Option<String>,
     #[command(flatten)]
-    live: crate::live::LiveArgs,
+    common: crate::mappings::Common,
     #[command(flatten)]
     setup: SetupArgs,
-    #[command(flatten)]
-    output: crate::output::Output,
+    #[command(subcommand)]
+    command: Command,
 }
 
 /// Where outbound messages go and as whom.
@@ -61,6 +54,10 @@ enum Command {
     /// What `apply` would change in Salesforce: per object, its outbound message and its flow.
     Plan(crate::mappings::PlanArgs),
     /// Deploy the outbound messages and flows (all or nothing), or write the package (`--out`).
+    ///
+    /// With the mappings table (`--table`), record there at once what the deployed outbound
+    /// messages send (the stack's tick also reads it from the org, every SentFieldsSeconds), so
+    /// that the worker clears absent fields.
     Apply {
         /// Directory of mapping files (`*.yaml`, `*.yml`).
         dir: PathBuf,
@@ -84,8 +81,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let loaded = crate::mappings::load_dir(dir)?;
     if has_errors(&loaded.problems) {
-        report_problems(&loaded.problems, args.output.json)?;
-        if !args.output.json {
+        report_problems(&loaded.problems, args.common.output.json)?;
+        if !args.common.output.json {
             eprintln!(
                 "nothing {}: fix the mapping errors first",
                 if plan_only { "planned" } else { "applied" }
@@ -95,11 +92,13 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let mappings: Vec<&Mapping> = loaded.files.iter().map(|(_, m)| m).collect();
     if let Command::Apply { out: Some(out), .. } = &args.command {
-        let cfg = config(&args.setup, &args.live)?;
-        let types = match args.live.salesforce()? {
+        let cfg = config(&args.setup, &args.common.live)?;
+        let types = match args.common.live.salesforce()? {
             Some(client) => field_types(&client, &mappings).await?,
             None => {
-                if !args.output.json && mappings.iter().any(|m| m.salesforce_trigger.is_some()) {
+                if !args.common.output.json
+                    && mappings.iter().any(|m| m.salesforce_trigger.is_some())
+                {
                     eprintln!(
                         "no Salesforce org to describe: the entry conditions' values are typed from their text (a number as a number); connect the org (SFHS_SALESFORCE_LOGIN_URL) to type them from the fields"
                     );
@@ -108,26 +107,26 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         };
         let setups = salesforce_setup::desired(&mappings, &cfg, &types);
-        return write_package(out, &setups, &cfg, args.output.json);
+        return write_package(out, &setups, &cfg, args.common.output.json);
     }
-    let client = args.live.salesforce()?.context(
+    let client = args.common.live.salesforce()?.context(
         "no Salesforce org: set SFHS_SALESFORCE_LOGIN_URL, SFHS_SALESFORCE_CLIENT_ID and credentials (docs/mappings.md), or pass --out DIR to write the package",
     )?;
-    let cfg = config(&args.setup, &args.live)?;
+    let cfg = config(&args.setup, &args.common.live)?;
     let types = field_types(&client, &mappings).await?;
     let setups = salesforce_setup::desired(&mappings, &cfg, &types);
     let changes = read_plan(&client, &setups).await?;
     match args.command {
         Command::Plan(crate::mappings::PlanArgs { exit_code, .. }) => {
-            print_plan(&changes, &mappings, args.output.json)?;
+            print_plan(&changes, &mappings, args.common.output.json)?;
             let any = changes.iter().any(|c| c.change != ChangeKind::Same);
             Ok(if exit_code && any { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
         Command::Apply { check_only, timeout, .. } => {
-            if !args.output.json {
+            if !args.common.output.json {
                 print_plan(&changes, &mappings, false)?;
             }
-            let store = match &args.table {
+            let store = match &args.common.table {
                 Some(table) => Some(crate::deployed::aws().await.mapping_store(table)),
                 None => None,
             };
@@ -140,7 +139,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 store.as_ref().map(|s| s as &dyn MappingStore),
             )
             .await;
-            report_deploy(outcome, &changes, check_only, args.output.json)
+            report_deploy(outcome, &changes, check_only, args.common.output.json)
         }
     }
 }
