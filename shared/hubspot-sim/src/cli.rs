@@ -1,12 +1,11 @@
 //! `sfhs sim hubspot`: serve the simulator until Ctrl-C.
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::{ArchivedUniqueValues, HubSpotSim, PartialStatus, SimConfig};
+use crate::{ArchivedUniqueValues, HubSpotSim, PartialStatus, RunningSim, SimConfig};
 
 /// Arguments of `sfhs sim hubspot`.
 #[derive(clap::Parser, Debug, Clone)]
@@ -70,20 +69,14 @@ impl Args {
     }
 }
 
-/// Serves until Ctrl-C; the first line on stdout is the base URL.
-#[allow(clippy::print_stdout)]
-pub async fn run(args: Args) -> anyhow::Result<()> {
-    let running = HubSpotSim::builder()
+/// Starts the simulator the arguments describe (`sfhs sim hubspot` serves it until Ctrl-C).
+pub async fn start(args: Args) -> anyhow::Result<RunningSim> {
+    HubSpotSim::builder()
         .config(args.config())
         .addr(args.addr)
         .start()
         .await
-        .with_context(|| format!("binding {}", args.addr))?;
-    println!("{}", running.base_url());
-    std::io::stdout().flush().context("flushing stdout")?;
-    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
-    running.shutdown().await;
-    Ok(())
+        .with_context(|| format!("binding {}", args.addr))
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! schemas, properties, records (single and batch), search, associations, the rolling and daily
 //! rate limits, authentication errors and injectable faults.
 //!
-//! Start it in-process with [`HubSpotSim::builder`], or from the command line with [`cli::run`].
+//! Start it in-process with [`HubSpotSim::builder`], or from the command line with [`cli::start`] (`sfhs sim hubspot`).
 //! See the crate's README for the endpoints and the `/_sim/` control API.
 
 mod config;

@@ -1,12 +1,11 @@
 //! `sfhs sim salesforce`: run the simulator until Ctrl-C, base URL first on stdout.
 
-use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
 
-use crate::{OutboundTiming, SeedSize, SimBuilder};
+use crate::{OutboundTiming, SeedSize, Sim, SimBuilder};
 
 /// Arguments of `sfhs sim salesforce`.
 #[derive(clap::Parser, Debug, Clone)]
@@ -61,8 +60,8 @@ pub struct Args {
     pub outbound_time_scale: f64,
 }
 
-/// Serves until Ctrl-C. Prints the base URL as the first line on stdout.
-pub async fn run(args: Args) -> anyhow::Result<()> {
+/// Starts the simulator the arguments describe (`sfhs sim salesforce` serves it until Ctrl-C).
+pub async fn start(args: Args) -> anyhow::Result<Sim> {
     let mut builder = SimBuilder::new()
         .addr(args.addr)
         .org_id(&args.org_id)
@@ -95,15 +94,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     if let Some(url) = &args.outbound_url {
         builder = builder.outbound_url_for_all(url);
     }
-    let sim = builder.start().await.context("starting the Salesforce simulator")?;
-    {
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{}", sim.base_url()).context("writing the base URL")?;
-        out.flush().context("flushing stdout")?;
-    }
-    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
-    sim.shutdown().await;
-    Ok(())
+    builder.start().await.context("starting the Salesforce simulator")
 }
 
 #[cfg(test)]
