@@ -7,11 +7,9 @@ use time::{OffsetDateTime, UtcOffset};
 
 use crate::Error;
 
-const NO_COLON: &[FormatItem<'static>] = format_description!(
-    "[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]][offset_hour sign:mandatory][offset_minute]"
-);
-const WITH_COLON: &[FormatItem<'static>] = format_description!(
-    "[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]][offset_hour sign:mandatory]:[offset_minute]"
+/// With an offset: `+0000` (REST, Bulk) or `+00:00` (ISO 8601).
+const OFFSET: &[FormatItem<'static>] = format_description!(
+    "[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]][offset_hour sign:mandatory][optional [:]][offset_minute]"
 );
 const ZULU: &[FormatItem<'static>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]");
@@ -26,10 +24,8 @@ pub fn parse(value: &str) -> Result<OffsetDateTime, Error> {
     let v = value.trim();
     let result = if v.ends_with('Z') || v.ends_with('z') {
         time::PrimitiveDateTime::parse(&v[..v.len() - 1], ZULU).map(|p| p.assume_utc())
-    } else if v.len() > 6 && v.as_bytes()[v.len() - 3] == b':' {
-        OffsetDateTime::parse(v, WITH_COLON)
     } else {
-        OffsetDateTime::parse(v, NO_COLON)
+        OffsetDateTime::parse(v, OFFSET)
     };
     result
         .map(|d| d.to_offset(UtcOffset::UTC))
