@@ -226,8 +226,7 @@ const UPDATED_RETENTION: std::time::Duration = std::time::Duration::from_secs(30
 /// the live records whose `SystemModstamp` is in the window (seconds ignored, like deleted).
 pub(super) async fn updated(
     State(shared): S,
-    Path((_v, obj)): Path<(String, String)>,
-    Query(params): Query<DeletedParams>,
+    (Path((_, obj)), Query(params)): Replication,
 ) -> Response {
     let knobs = shared.knobs();
     let (start, covered, _) = match replication_window(&params, UPDATED_RETENTION, &knobs) {
@@ -324,6 +323,10 @@ pub(super) struct DeletedParams {
     end: Option<String>,
 }
 
+/// What a replication call (`updated`, `deleted`) names: its object (path) and its window
+/// (query).
+type Replication = (Path<(String, String)>, Query<DeletedParams>);
+
 fn truncate(t: OffsetDateTime, step: std::time::Duration) -> OffsetDateTime {
     let step_ns = step.as_nanos().max(1) as i128;
     let ns = t.unix_timestamp_nanos();
@@ -332,8 +335,7 @@ fn truncate(t: OffsetDateTime, step: std::time::Duration) -> OffsetDateTime {
 
 pub(super) async fn deleted(
     State(shared): S,
-    Path((_v, obj)): Path<(String, String)>,
-    Query(params): Query<DeletedParams>,
+    (Path((_, obj)), Query(params)): Replication,
 ) -> Response {
     let knobs = shared.knobs();
     let (start, covered, horizon) =
