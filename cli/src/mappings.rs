@@ -40,14 +40,17 @@ pub struct Common {
 }
 
 impl Common {
+    /// The applied mappings, when their table is named.
+    pub async fn named_store(&self) -> Option<Arc<dyn MappingStore>> {
+        let table = self.table.as_ref()?;
+        Some(Arc::new(crate::deployed::aws().await.mapping_store(table)))
+    }
+
     /// The applied mappings, or an error that says how to name their table.
     pub async fn store(&self) -> anyhow::Result<Arc<dyn MappingStore>> {
-        let Some(table) = &self.table else {
-            bail!(
-                "no mappings table: pass --table or set SFHS_MAPPINGS_TABLE (the MappingsTable stack output)"
-            );
-        };
-        Ok(Arc::new(crate::deployed::aws().await.mapping_store(table)))
+        self.named_store().await.context(
+            "no mappings table: pass --table or set SFHS_MAPPINGS_TABLE (the MappingsTable stack output)",
+        )
     }
 }
 

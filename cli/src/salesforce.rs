@@ -126,17 +126,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             if !args.common.output.json {
                 print_plan(&changes, &mappings, false)?;
             }
-            let store = match &args.common.table {
-                Some(table) => Some(crate::deployed::aws().await.mapping_store(table)),
-                None => None,
-            };
+            let store = args.common.named_store().await;
             let outcome = deploy(
                 &client,
                 &setups,
                 &cfg,
                 check_only,
                 Duration::from_secs(timeout),
-                store.as_ref().map(|s| s as &dyn MappingStore),
+                store.as_deref(),
             )
             .await;
             report_deploy(outcome, &changes, check_only, args.common.output.json)

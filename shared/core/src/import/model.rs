@@ -562,21 +562,6 @@ mod tests {
         assert_eq!((new.synced, new.failed, new.unchanged), (0, 0, 0));
     }
 
-    /// The in-memory store keeps every counter the worker added to across the runner's writes.
-    #[tokio::test]
-    async fn the_memory_store_keeps_the_workers_counters() {
-        use crate::import::ports::{ImportProgress, ImportStore, MemoryImportStore};
-        let store = MemoryImportStore::new();
-        let mut r = record();
-        store.put(&r, None).await.unwrap();
-        let progress = ImportProgress { synced: 3, failed: 1, unchanged: 2 };
-        store.record_progress(&r.id, progress).await.unwrap();
-        r.revision = 1;
-        store.put(&r, Some(0)).await.unwrap();
-        let got = store.get(&r.id).await.unwrap().unwrap();
-        assert_eq!((got.synced, got.failed, got.unchanged), (3, 1, 2));
-    }
-
     #[test]
     fn method_follows_the_threshold() {
         assert_eq!(ImportMethod::for_total(49_999, 50_000), ImportMethod::Rest);

@@ -112,3 +112,26 @@ impl Continuation for MemoryContinuation {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::import::ports::ImportProgress;
+
+    /// The store keeps every counter the worker added to across the runner's writes.
+    #[tokio::test]
+    async fn a_write_keeps_the_workers_counters() {
+        let store = MemoryImportStore::new();
+        let now = datetime!(2026-11-28 10:00 UTC);
+        let mut r = ImportRecord::new("imp-1".into(), "Invoice__c".into(), None, 10, 50_000, now);
+        store.put(&r, None).await.unwrap();
+        let progress = ImportProgress { synced: 3, failed: 1, unchanged: 2 };
+        store.record_progress(&r.id, progress).await.unwrap();
+        r.revision = 1;
+        store.put(&r, Some(0)).await.unwrap();
+        let got = store.get(&r.id).await.unwrap().unwrap();
+        assert_eq!((got.synced, got.failed, got.unchanged), (3, 1, 2));
+    }
+}
